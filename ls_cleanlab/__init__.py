@@ -1,0 +1,26 @@
+"""ls-cleanlab: find label errors in Label Studio projects.
+
+The public scoring API (see DESIGN.md): :func:`find_label_issues` and
+:func:`label_quality_scores` return exactly what cleanlab 2.9.0 returns for the same arguments;
+the rest of the confident-learning toolkit lives in :mod:`ls_cleanlab.confident`.
+"""
+
+from ls_cleanlab.confident import find_label_issues, label_quality_scores
+from ls_cleanlab.errors import (
+    InvalidLabelsError,
+    InvalidOptionError,
+    InvalidPredProbsError,
+    LsCleanlabError,
+)
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "InvalidLabelsError",
+    "InvalidOptionError",
+    "InvalidPredProbsError",
+    "LsCleanlabError",
+    "__version__",
+    "find_label_issues",
+    "label_quality_scores",
+]

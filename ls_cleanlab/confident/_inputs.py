@@ -1,0 +1,247 @@
+"""Validation of the inputs of the confident-learning functions, done once at the public edge.
+
+Everything after these functions assumes valid input: ``pred_probs`` as a C-contiguous float64
+``(N, K)`` array with finite values in [0, 1] (up to cleanlab's 1e-6 tolerance), single-label
+``labels`` as an ``(N,)`` integer array in ``[0, K)``, multi-label ``labels`` as an ``(N, K)``
+boolean array.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+
+from ls_cleanlab.confident._binary import BinaryData
+from ls_cleanlab.confident._multiclass import SingleData
+from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError, InvalidPredProbsError
+
+#: cleanlab accepts probabilities this far outside [0, 1] (floating-point slack).
+PROB_TOLERANCE = 1e-6
+#: Rows of single-label probabilities may miss 1 by this much (float32 softmax, rounding).
+ROW_SUM_TOLERANCE = 1e-3
+
+_T = TypeVar("_T", bound=str)
+
+
+def check_option(value: Any, valid: Sequence[_T], name: str) -> _T:
+    """Return ``value`` if it is one of ``valid``, else raise naming the valid choices."""
+    if isinstance(value, str) and value in valid:
+        return value  # type: ignore[return-value]
+    choices = ", ".join(repr(v) for v in valid)
+    raise InvalidOptionError(f"{name}={value!r} is not supported; choose one of {choices}.")
+
+
+def _examples(rows: np.ndarray, limit: int = 5) -> str:
+    shown = ", ".join(str(int(r)) for r in rows[:limit])
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return f"{shown}{more}"
+
+
+def as_pred_probs(pred_probs: Any, *, sum_to_one: bool) -> np.ndarray:
+    """Validate predicted probabilities and return them as C-contiguous float64 ``(N, K)``.
+
+    Parameters
+    ----------
+    pred_probs : array_like of shape (N, K)
+    sum_to_one : bool
+        Require each row to sum to 1 (single-label probabilities).
+    """
+    if pred_probs is None:
+        raise InvalidPredProbsError("pred_probs is None; pass an (N, K) array of probabilities.")
+    try:
+        probs = np.asarray(pred_probs)
+    except (TypeError, ValueError) as exc:
+        raise InvalidPredProbsError(f"pred_probs cannot be read as an array: {exc}") from exc
+    if probs.dtype.kind not in "biuf":
+        raise InvalidPredProbsError(
+            f"pred_probs must hold numbers, got an array of dtype {probs.dtype}."
+        )
+    if probs.ndim != 2:
+        raise InvalidPredProbsError(
+            f"pred_probs must be 2-D with shape (N, K), got shape {probs.shape}."
+        )
+    n, k = probs.shape
+    if n == 0 or k == 0:
+        raise InvalidPredProbsError(f"pred_probs is empty (shape {probs.shape}).")
+    probs = np.ascontiguousarray(probs, dtype=np.float64)
+    low, high = probs.min(), probs.max()  # NaN propagates through both
+    if not (np.isfinite(low) and np.isfinite(high)):
+        bad = np.flatnonzero(~np.isfinite(probs).all(axis=1))
+        raise InvalidPredProbsError(
+            f"pred_probs contains NaN or infinite values in rows {_examples(bad)}."
+        )
+    if low < -PROB_TOLERANCE or high > 1 + PROB_TOLERANCE:
+        bad = np.flatnonzero(((probs < -PROB_TOLERANCE) | (probs > 1 + PROB_TOLERANCE)).any(axis=1))
+        raise InvalidPredProbsError(
+            f"pred_probs must lie in [0, 1]; rows {_examples(bad)} do not "
+            f"(min {low:.6g}, max {high:.6g})."
+        )
+    if sum_to_one:
+        sums = probs.sum(axis=1)
+        bad = np.flatnonzero(np.abs(sums - 1.0) > ROW_SUM_TOLERANCE)
+        if len(bad):
+            raise InvalidPredProbsError(
+                f"each row of single-label pred_probs must sum to 1, but rows {_examples(bad)} "
+                f"do not (row {int(bad[0])} sums to {sums[bad[0]]:.6g}). Pass softmax "
+                "probabilities, or multi_label=True for independent per-class probabilities."
+            )
+    return probs
+
+
+def single(labels: Any, pred_probs: Any) -> SingleData:
+    """Validate single-label inputs: rows of ``pred_probs`` sum to 1, ``labels`` in 0..K-1."""
+    probs = as_pred_probs(pred_probs, sum_to_one=True)
+    n, k = probs.shape
+    if k < 2:
+        raise InvalidPredProbsError(
+            f"single-label pred_probs needs at least 2 columns (classes), got {k}."
+        )
+    return SingleData(labels=as_single_labels(labels, n, k), probs=probs)
+
+
+def multi(labels: Any, pred_probs: Any) -> BinaryData:
+    """Validate multi-label inputs: independent per-class probabilities and 0/1 labels."""
+    probs = as_pred_probs(pred_probs, sum_to_one=False)
+    n, k = probs.shape
+    return BinaryData(probs=probs, given=as_multilabel(labels, n, k))
+
+
+def as_single_labels(labels: Any, n: int, k: int) -> np.ndarray:
+    """Validate single-label ``labels`` against ``(n, k)`` probabilities; return ``(N,)`` intp."""
+    if labels is None:
+        raise InvalidLabelsError("labels is None; pass one class index per example.")
+    if hasattr(labels, "to_numpy"):  # pandas Series / single-column DataFrame
+        labels = labels.to_numpy()
+    try:
+        arr = np.asarray(labels)
+    except (TypeError, ValueError) as exc:
+        raise InvalidLabelsError(
+            "labels must be one class index per example; for multi-label data pass "
+            "multi_label=True."
+        ) from exc
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise InvalidLabelsError(
+            f"single-label labels must be 1-D, got shape {arr.shape}; for an (N, K) 0/1 "
+            "matrix or lists of classes pass multi_label=True."
+        )
+    if len(arr) != n:
+        raise InvalidLabelsError(
+            f"labels has {len(arr)} entries but pred_probs has {n} rows; they must match."
+        )
+    if arr.dtype.kind == "f":
+        integral = np.isfinite(arr) & (arr == np.round(arr))
+        if not integral.all():
+            bad = np.flatnonzero(~integral)
+            raise InvalidLabelsError(
+                f"labels must be integer class indices; entries {_examples(bad)} are not "
+                f"(labels[{int(bad[0])}] = {arr[bad[0]]!r})."
+            )
+    elif arr.dtype.kind not in "biu":
+        raise InvalidLabelsError(
+            f"labels must be integer class indices 0..K-1, got values of dtype {arr.dtype} "
+            "(map class names to indices first)."
+        )
+    out = arr.astype(np.intp)
+    bad = np.flatnonzero((out < 0) | (out >= k))
+    if len(bad):
+        raise InvalidLabelsError(
+            f"labels must lie in 0..{k - 1} (pred_probs has {k} columns); entries "
+            f"{_examples(bad)} do not (labels[{int(bad[0])}] = {out[bad[0]]})."
+        )
+    return out
+
+
+def as_multilabel(labels: Any, n: int, k: int) -> np.ndarray:
+    """Validate multi-label ``labels``; return an ``(N, K)`` boolean matrix.
+
+    Accepts an ``(N, K)`` 0/1 array (or bool) or a sequence of N iterables of class indices,
+    e.g. ``[[0, 2], [1], []]``. Repeated indices within one example count once.
+    """
+    if labels is None:
+        raise InvalidLabelsError("labels is None; pass an (N, K) 0/1 matrix or lists of classes.")
+    if hasattr(labels, "to_numpy") and getattr(labels, "ndim", 1) == 2:
+        labels = labels.to_numpy()  # DataFrame of 0/1 columns
+    if isinstance(labels, np.ndarray) and labels.dtype != object:
+        return _matrix_labels(labels, n, k)
+    if not isinstance(labels, Sequence) and not hasattr(labels, "__iter__"):
+        raise InvalidLabelsError(
+            f"multi-label labels must be an (N, K) 0/1 array or a list of lists, got "
+            f"{type(labels).__name__}."
+        )
+    return _list_labels(list(labels), n, k)
+
+
+def _matrix_labels(arr: np.ndarray, n: int, k: int) -> np.ndarray:
+    if arr.ndim != 2:
+        raise InvalidLabelsError(
+            f"multi-label labels as an array must be an (N, K) 0/1 matrix, got shape "
+            f"{arr.shape}; lists of class indices per example are accepted too."
+        )
+    if arr.shape != (n, k):
+        raise InvalidLabelsError(
+            f"labels has shape {arr.shape} but pred_probs has shape {(n, k)}; they must match."
+        )
+    if arr.dtype == np.bool_:
+        return np.ascontiguousarray(arr)
+    if arr.dtype.kind not in "iuf":
+        raise InvalidLabelsError(f"labels must be a 0/1 matrix, got dtype {arr.dtype}.")
+    valid = (arr == 0) | (arr == 1)
+    if not valid.all():
+        rows, cols = np.nonzero(~valid)
+        raise InvalidLabelsError(
+            f"multi-label labels must be 0 or 1; rows {_examples(np.unique(rows))} are not "
+            f"(labels[{int(rows[0])}, {int(cols[0])}] = {arr[rows[0], cols[0]]!r})."
+        )
+    return np.ascontiguousarray(arr == 1)
+
+
+def _list_labels(items: list[Any], n: int, k: int) -> np.ndarray:
+    if len(items) != n:
+        raise InvalidLabelsError(
+            f"labels has {len(items)} entries but pred_probs has {n} rows; they must match."
+        )
+    try:
+        lengths = np.fromiter((len(x) for x in items), dtype=np.intp, count=n)
+    except TypeError:
+        i = next(i for i, x in enumerate(items) if not hasattr(x, "__len__"))
+        raise InvalidLabelsError(
+            f"multi-label labels must hold one list of class indices per example; "
+            f"labels[{i}] is {items[i]!r}. Example: [[0, 2], [1], []]."
+        ) from None
+    flat = np.array(list(itertools.chain.from_iterable(items)))
+    if flat.size and not _integral(flat):
+        owner = np.repeat(np.arange(n), lengths)
+        bad = owner[~_integral_mask(flat)] if flat.dtype.kind in "f" else owner[:1]
+        i = int(bad[0])
+        raise InvalidLabelsError(
+            f"multi-label labels must be integer class indices; labels[{i}] = {items[i]!r}."
+        )
+    cls = flat.astype(np.intp) if flat.size else np.zeros(0, dtype=np.intp)
+    out_of_range = (cls < 0) | (cls >= k)
+    if out_of_range.any():
+        owner = np.repeat(np.arange(n), lengths)
+        i = int(owner[np.argmax(out_of_range)])
+        raise InvalidLabelsError(
+            f"class indices must lie in 0..{k - 1} (pred_probs has {k} columns); "
+            f"labels[{i}] = {items[i]!r} does not."
+        )
+    matrix = np.zeros((n, k), dtype=np.bool_)
+    matrix[np.repeat(np.arange(n), lengths), cls] = True
+    return matrix
+
+
+def _integral(flat: np.ndarray) -> bool:
+    if flat.dtype.kind in "biu":
+        return True
+    if flat.dtype.kind == "f":
+        return bool(_integral_mask(flat).all())
+    return False
+
+
+def _integral_mask(flat: np.ndarray) -> np.ndarray:
+    return np.isfinite(flat) & (flat == np.round(flat))

@@ -1,0 +1,415 @@
+"""Find label issues with confident learning (Northcutt et al. 2021; Thyagarajan et al. 2022).
+
+``filter_by`` chooses how the confident joint becomes a set of flagged examples:
+
+* ``prune_by_noise_rate`` (default): for each off-diagonal cell ``(given k, true j)`` of the
+  calibrated joint, flag that many examples given ``k`` with the largest margin ``p_j - p_k``.
+* ``prune_by_class``: per given class ``k``, flag the examples with the lowest ``p_k``, as many
+  as the joint says are not truly ``k``.
+* ``both``: flagged by both of the above.
+* ``confident_learning``: the examples counted off the diagonal of the confident joint.
+* ``predicted_neq_given``: ``argmax p != given`` (a baseline).
+* ``low_self_confidence`` / ``low_normalized_margin``: the ``num_label_issues`` examples with
+  the lowest such score.
+
+Except for the ``low_*`` filters, an example whose given label is the model's argmax (nudged by
+1e-6 toward the given label) is never flagged. Multi-label data is handled per class as a binary
+problem; an example is flagged when any of its classes is.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from ls_cleanlab.confident import _binary, _counts, _inputs, _multiclass, scores
+from ls_cleanlab.confident._binary import BinaryData
+from ls_cleanlab.confident._multiclass import SingleData
+from ls_cleanlab.confident.joint import binary_joint, check_joint, single_joint
+from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError
+
+__all__ = ["find_label_issues", "multilabel_issue_matrix"]
+
+FilterBy = Literal[
+    "prune_by_noise_rate",
+    "prune_by_class",
+    "both",
+    "confident_learning",
+    "predicted_neq_given",
+    "low_normalized_margin",
+    "low_self_confidence",
+]
+FILTERS: tuple[FilterBy, ...] = (
+    "prune_by_noise_rate",
+    "prune_by_class",
+    "both",
+    "confident_learning",
+    "predicted_neq_given",
+    "low_normalized_margin",
+    "low_self_confidence",
+)
+_PRUNING = ("prune_by_noise_rate", "prune_by_class", "both")
+_LOW_SCORE = ("low_normalized_margin", "low_self_confidence")
+
+
+def find_label_issues(
+    labels: Any,
+    pred_probs: Any,
+    *,
+    multi_label: bool = False,
+    filter_by: FilterBy = "prune_by_noise_rate",
+    frac_noise: float = 1.0,
+    num_to_remove_per_class: Any = None,
+    min_examples_per_class: int = 1,
+    return_indices_ranked_by: scores.Method | None = None,
+    rank_by_kwargs: dict[str, Any] | None = None,
+    confident_joint: Any = None,
+) -> np.ndarray:
+    """Find examples whose given label is likely wrong.
+
+    Parameters
+    ----------
+    labels : array_like
+        Single-label: ``(N,)`` class indices in ``0..K-1``. Multi-label: an ``(N, K)`` 0/1
+        matrix or N lists of class indices, e.g. ``[[0, 2], [1], []]``.
+    pred_probs : array_like of shape (N, K)
+        Out-of-sample predicted probabilities (from cross-validation). Single-label rows sum
+        to 1; multi-label entries are independent per-class probabilities.
+    multi_label : bool
+    filter_by : str
+        See the module docstring. Default ``"prune_by_noise_rate"``.
+    frac_noise : float in [0, 1]
+        Flag only this fraction of the estimated issues (pruning filters only).
+    num_to_remove_per_class : sequence of K ints, optional
+        Exact number of issues to flag per class (``prune_by_class``; approximate with
+        ``prune_by_noise_rate``). Multi-label: per class, among examples given it present.
+    min_examples_per_class : int
+        Never flag examples of a class (multi-label: of a class value) with this many examples
+        or fewer.
+    return_indices_ranked_by : {None, "self_confidence", "normalized_margin", \
+"confidence_weighted_entropy"}
+        ``None`` returns a boolean mask; otherwise the indices of the flagged examples, worst
+        label quality first.
+    rank_by_kwargs : dict, optional
+        ``{"adjust_pred_probs": bool}`` for the ranking score.
+    confident_joint : array_like, optional
+        A precomputed confident joint, ``(K, K)`` or multi-label ``(K, 2, 2)`` (see
+        :func:`~ls_cleanlab.confident.compute_confident_joint`), used instead of computing one.
+
+    Returns
+    -------
+    ndarray
+        ``(N,)`` bool mask, or int64 indices when ``return_indices_ranked_by`` is set.
+
+    Notes
+    -----
+    Equals cleanlab 2.9.0's ``cleanlab.filter.find_label_issues`` (single-label) and
+    ``cleanlab.multilabel_classification.filter.find_label_issues`` (multi-label) for the same
+    arguments, including cleanlab's choice among tied examples. One cleanlab behaviour is kept
+    for parity although it looks unintended: multi-label ``low_*`` filters rank with
+    ``self_confidence`` whatever the filter, and with ``return_indices_ranked_by`` they return
+    the flagged indices permuted by the rank of their scores in index order.
+    """
+    opts = _Options.parse(
+        filter_by,
+        frac_noise,
+        num_to_remove_per_class,
+        min_examples_per_class,
+        return_indices_ranked_by,
+        rank_by_kwargs,
+    )
+    if multi_label:
+        data = _multi_data(labels, pred_probs)
+        cj = _multi_joint_arg(confident_joint, data.k, opts.filter_by)
+        return _multi(data, opts, cj)
+    single = _single_data(labels, pred_probs)
+    cj = _single_joint_arg(confident_joint, single.k, opts.filter_by)
+    return _single(single, opts, cj)
+
+
+def multilabel_issue_matrix(
+    labels: Any,
+    pred_probs: Any,
+    *,
+    filter_by: FilterBy = "prune_by_noise_rate",
+    frac_noise: float = 1.0,
+    num_to_remove_per_class: Any = None,
+    min_examples_per_class: int = 1,
+    confident_joint: Any = None,
+) -> np.ndarray:
+    """Per class and example, whether the given value looks wrong, and in which direction.
+
+    Returns
+    -------
+    ndarray of int8, shape (N, K)
+        ``+1``: class given absent but confidently present (a likely missing label);
+        ``-1``: class given present but confidently absent (a likely spurious label);
+        ``0``: no issue. Rows with a nonzero entry are exactly the examples
+        :func:`find_label_issues` flags with the same arguments.
+    """
+    if filter_by in _LOW_SCORE:
+        valid = [f for f in FILTERS if f not in _LOW_SCORE]
+        raise InvalidOptionError(
+            f"filter_by={filter_by!r} ranks whole examples and has no per-class result; "
+            f"choose one of {', '.join(map(repr, valid))}."
+        )
+    opts = _Options.parse(
+        filter_by, frac_noise, num_to_remove_per_class, min_examples_per_class, None, None
+    )
+    data = _multi_data(labels, pred_probs)
+    cj = _multi_joint_arg(confident_joint, data.k, opts.filter_by)
+    cells = _multi_cells(data, opts, cj)
+    out = np.zeros(data.probs.shape, dtype=np.int8)
+    flat = out.reshape(-1)
+    flat[cells] = np.where(data.given.reshape(-1)[cells], -1, 1)
+    return out
+
+
+@dataclass(frozen=True)
+class _Options:
+    filter_by: FilterBy
+    frac_noise: float
+    num_to_remove: np.ndarray | None
+    min_examples: int
+    rank_by: scores.Method | None
+    adjust_for_rank: bool
+
+    @classmethod
+    def parse(
+        cls,
+        filter_by: Any,
+        frac_noise: Any,
+        num_to_remove: Any,
+        min_examples: Any,
+        rank_by: Any,
+        rank_by_kwargs: Any,
+    ) -> _Options:
+        filter_by = _inputs.check_option(filter_by, FILTERS, "filter_by")
+        if not isinstance(frac_noise, (int, float)) or not 0 <= frac_noise <= 1:
+            raise InvalidOptionError(f"frac_noise must be a number in [0, 1], got {frac_noise!r}.")
+        if not isinstance(min_examples, (int, np.integer)) or min_examples < 0:
+            raise InvalidOptionError(
+                f"min_examples_per_class must be a non-negative integer, got {min_examples!r}."
+            )
+        if filter_by not in _PRUNING and (frac_noise != 1.0 or num_to_remove is not None):
+            if num_to_remove is not None:
+                raise InvalidOptionError(
+                    f"num_to_remove_per_class works only with filter_by in {_PRUNING}, "
+                    f"not {filter_by!r}."
+                )
+            warnings.warn(
+                f"frac_noise is ignored with filter_by={filter_by!r}; it applies to "
+                f"{', '.join(_PRUNING)}.",
+                UserWarning,
+                stacklevel=3,
+            )
+        if rank_by is not None:
+            rank_by = _inputs.check_option(rank_by, scores.METHODS, "return_indices_ranked_by")
+        kwargs = dict(rank_by_kwargs or {})
+        unknown = set(kwargs) - {"adjust_pred_probs"}
+        if unknown:
+            raise InvalidOptionError(
+                f"rank_by_kwargs accepts only 'adjust_pred_probs', got {sorted(unknown)}."
+            )
+        return cls(
+            filter_by=filter_by,
+            frac_noise=float(frac_noise),
+            num_to_remove=None if num_to_remove is None else np.asarray(num_to_remove),
+            min_examples=int(min_examples),
+            rank_by=rank_by,
+            adjust_for_rank=bool(kwargs.get("adjust_pred_probs", False)),
+        )
+
+    def removal_counts(self, k: int) -> np.ndarray | None:
+        if self.num_to_remove is None:
+            return None
+        arr = self.num_to_remove
+        if arr.shape != (k,) or arr.dtype.kind not in "iu" or np.any(arr < 0):
+            raise InvalidOptionError(
+                f"num_to_remove_per_class must be {k} non-negative integers (one per class), "
+                f"got {self.num_to_remove.tolist()!r}."
+            )
+        return arr.astype(np.int64)
+
+
+# Single-label ---------------------------------------------------------------------------
+
+
+def _single_data(labels: Any, pred_probs: Any) -> SingleData:
+    data = _inputs.single(labels, pred_probs)
+    present = np.flatnonzero(data.label_counts)
+    if len(present) < 2 and present.tolist() != [0]:
+        raise InvalidLabelsError(
+            f"all labels are class {int(present[0])}; finding label issues needs at least two "
+            "classes among the given labels."
+        )
+    return data
+
+
+def _single_joint_arg(cj: Any, k: int, filter_by: FilterBy) -> np.ndarray | None:
+    if cj is None:
+        return None
+    if filter_by == "confident_learning":
+        warnings.warn(
+            "confident_joint is ignored with filter_by='confident_learning', which re-estimates "
+            "it from labels and pred_probs.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
+    return check_joint(cj, multi_label=False, k=k)
+
+
+def _single(data: SingleData, opts: _Options, cj: np.ndarray | None) -> np.ndarray:
+    n = len(data.labels)
+    mask = np.zeros(n, dtype=np.bool_)
+    if opts.filter_by in _LOW_SCORE:
+        method: scores.Method = opts.filter_by[4:]  # type: ignore[assignment]
+        quality = scores._single_scores(data, method, False)
+        _, off = single_joint(data, calibrate=False)
+        count = np.count_nonzero(~_multiclass.explained(data)[off])
+        mask[np.argsort(quality)[:count]] = True
+        return _single_ranked(data, mask, opts)
+    if opts.filter_by == "confident_learning":
+        mask[single_joint(data, calibrate=True)[1]] = True
+    elif opts.filter_by in _PRUNING:
+        if cj is None:
+            cj = single_joint(data, calibrate=True)[0]
+        _warn_small(data.label_counts, opts.min_examples, "class")
+        pcm = _counts.prune_counts(
+            cj,
+            data.label_counts,
+            min_examples_per_class=opts.min_examples,
+            frac_noise=opts.frac_noise,
+            num_to_remove_per_class=opts.removal_counts(data.k),
+        )
+        by = {"prune_by_class": [True], "prune_by_noise_rate": [False], "both": [True, False]}
+        mask[:] = True
+        for by_class in by[opts.filter_by]:
+            mask &= _multiclass.prune(
+                data, pcm, min_examples_per_class=opts.min_examples, by_class=by_class
+            )
+    else:  # predicted_neq_given
+        mask = data.probs.argmax(axis=1) != data.labels
+    mask &= ~_multiclass.explained(data)
+    return _single_ranked(data, mask, opts)
+
+
+def _single_ranked(data: SingleData, mask: np.ndarray, opts: _Options) -> np.ndarray:
+    if opts.rank_by is None:
+        return mask
+    quality = scores._single_scores(data, opts.rank_by, opts.adjust_for_rank)
+    return np.flatnonzero(mask)[np.argsort(quality[mask])]
+
+
+# Multi-label ----------------------------------------------------------------------------
+
+
+def _multi_data(labels: Any, pred_probs: Any) -> BinaryData:
+    data = _inputs.multi(labels, pred_probs)
+    n_pos = data.n_pos
+    if not n_pos.any():
+        raise InvalidLabelsError(
+            "no example has any label; finding label issues needs some classes marked present."
+        )
+    everywhere = np.flatnonzero(n_pos == data.n)
+    if len(everywhere):
+        raise InvalidLabelsError(
+            f"classes {everywhere.tolist()} are present in every example, so there is nothing to "
+            "compare them against (cleanlab refuses this too); drop those columns first."
+        )
+    return data
+
+
+def _multi_joint_arg(cj: Any, k: int, filter_by: FilterBy) -> np.ndarray | None:
+    if cj is None:
+        return None
+    arr = np.asarray(cj)
+    if arr.shape == (k, k):
+        warnings.warn(
+            f"a ({k}, {k}) confident_joint is the old multi-label format and is ignored; pass "
+            f"the ({k}, 2, 2) one from compute_confident_joint(..., multi_label=True).",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
+    if filter_by == "confident_learning":
+        return None
+    return check_joint(arr, multi_label=True, k=k)
+
+
+def _multi(data: BinaryData, opts: _Options, cj: np.ndarray | None) -> np.ndarray:
+    if opts.filter_by in _LOW_SCORE:
+        return _multi_low_score(data, opts)
+    cells = _multi_cells(data, opts, cj)
+    rows = np.unique(cells // data.k)
+    if opts.rank_by is None:
+        mask = np.zeros(data.n, dtype=np.bool_)
+        mask[rows] = True
+        return mask
+    quality = _multi_quality(data, opts.rank_by, opts.adjust_for_rank)
+    return rows[np.argsort(quality[rows])]
+
+
+def _multi_quality(data: BinaryData, method: scores.Method, adjust: bool) -> np.ndarray:
+    return scores.exponential_moving_average(scores._class_scores(data, method, adjust), alpha=0.8)
+
+
+def _multi_low_score(data: BinaryData, opts: _Options) -> np.ndarray:
+    scan = binary_joint(data, calibrate=False)[1]
+    count = len(np.unique(scan.candidates[scan.off_diagonal] // data.k))
+    flagged = np.argsort(_multi_quality(data, "self_confidence", False))[:count]
+    mask = np.zeros(data.n, dtype=np.bool_)
+    mask[flagged] = True
+    if opts.rank_by is None:
+        return mask
+    subset = BinaryData(probs=data.probs[mask], given=data.given[mask])
+    return flagged[np.argsort(_multi_quality(subset, opts.rank_by, opts.adjust_for_rank))]
+
+
+def _multi_cells(data: BinaryData, opts: _Options, cj: np.ndarray | None) -> np.ndarray:
+    """Flat indices ``row * K + class`` of the flagged cells."""
+    computed, scan = binary_joint(data, calibrate=True)
+    if opts.filter_by == "confident_learning":
+        return scan.candidates[scan.off_diagonal]
+    if opts.filter_by == "predicted_neq_given":
+        cells = scan.candidates
+        predicted = data.probs.reshape(-1)[cells] > _binary.boundaries()[2]
+        return cells[predicted != data.given.reshape(-1)[cells]]
+    counts = data.label_counts
+    _warn_small(counts[:, 1], opts.min_examples, "class given present")
+    _warn_small(counts[:, 0], opts.min_examples, "class given absent")
+    removal = opts.removal_counts(data.k)
+    pcm = _counts.prune_counts(
+        computed if cj is None else cj,
+        counts,
+        min_examples_per_class=opts.min_examples,
+        frac_noise=opts.frac_noise,
+        num_to_remove_per_class=(
+            None if removal is None else np.column_stack([removal, np.zeros_like(removal)])
+        ),
+    )
+    active = (counts > opts.min_examples) & (counts >= 2)
+    chosen = np.ones(len(scan.candidates), dtype=np.bool_)
+    if opts.filter_by in ("prune_by_noise_rate", "both"):
+        # given k: flag pcm[true = 1 - k, given = k] examples
+        num = np.where(active, np.column_stack([pcm[:, 1, 0], pcm[:, 0, 1]]), 0)
+        chosen &= _binary.select_candidates(data, scan.candidates, num, "noise_rate")
+    if opts.filter_by in ("prune_by_class", "both"):
+        num = np.where(active, counts - np.column_stack([pcm[:, 0, 0], pcm[:, 1, 1]]), 0)
+        chosen &= _binary.select_candidates(data, scan.candidates, num, "by_class")
+    return scan.candidates[chosen]
+
+
+def _warn_small(counts: np.ndarray, min_examples: int, what: str) -> None:
+    small = np.flatnonzero((counts > 0) & (counts <= min_examples))
+    if len(small):
+        warnings.warn(
+            f"{what} {small.tolist()} has at most min_examples_per_class={min_examples} "
+            "examples; label issues there are not flagged.",
+            UserWarning,
+            stacklevel=4,
+        )

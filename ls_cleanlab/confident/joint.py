@@ -1,0 +1,260 @@
+"""The confident joint and what it estimates (Northcutt, Jiang & Chuang 2021, JAIR 70).
+
+For single-label data with K classes, class ``j``'s *confident threshold* ``t_j`` is the mean
+predicted probability of ``j`` over the examples given ``j``. An example is *confidently* of
+class ``j`` when ``p_j >= t_j`` (the largest ``p`` wins if several classes qualify). The
+confident joint ``C[i, j]`` counts examples given ``i`` that are confidently ``j``; calibrated so
+that row ``i`` sums to the number of examples given ``i``, then normalized, it estimates the
+joint distribution ``P(given = i, true = j)``. Its off-diagonal mass is the estimated fraction of
+label errors.
+
+Multi-label data with K classes is K binary problems, one per class, each with probabilities
+``[1 - p_c, p_c]`` (cleanlab's one-vs-rest reduction, Thyagarajan et al. 2022); the confident
+joint is then a ``(K, 2, 2)`` stack indexed ``[class, given, true]`` with 0 = absent,
+1 = present.
+
+All functions equal cleanlab 2.9.0's (``cleanlab.count``) for the same arguments.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Literal
+
+import numpy as np
+
+from ls_cleanlab.confident import _binary, _counts, _inputs, _multiclass
+from ls_cleanlab.confident._binary import BinaryData
+from ls_cleanlab.confident._multiclass import SingleData
+from ls_cleanlab.errors import InvalidOptionError
+
+__all__ = [
+    "calibrate_confident_joint",
+    "compute_confident_joint",
+    "confident_thresholds",
+    "estimate_joint",
+    "num_label_issues",
+]
+
+EstimationMethod = Literal["off_diagonal", "off_diagonal_calibrated", "off_diagonal_custom"]
+ESTIMATION_METHODS: tuple[EstimationMethod, ...] = (
+    "off_diagonal",
+    "off_diagonal_calibrated",
+    "off_diagonal_custom",
+)
+
+
+def confident_thresholds(labels: Any, pred_probs: Any, *, multi_label: bool = False) -> np.ndarray:
+    """Per-class confident thresholds.
+
+    Returns
+    -------
+    ndarray
+        Single-label: ``(K,)``, mean ``p_k`` over examples given ``k``. Multi-label: ``(K, 2)``,
+        column 0 the mean ``1 - p_c`` over examples given ``c`` absent, column 1 the mean
+        ``p_c`` over examples given ``c`` present. 2 where no example was given that value
+        (nothing can be confident then); at least 2e-6.
+    """
+    if multi_label:
+        return _binary.exact_thresholds(_inputs.multi(labels, pred_probs))
+    return _multiclass.thresholds(_inputs.single(labels, pred_probs))
+
+
+def compute_confident_joint(
+    labels: Any,
+    pred_probs: Any,
+    *,
+    multi_label: bool = False,
+    calibrate: bool = True,
+    thresholds: Any = None,
+) -> np.ndarray:
+    """Count examples by given label and confidently predicted true label.
+
+    Parameters
+    ----------
+    labels, pred_probs : see :func:`~ls_cleanlab.find_label_issues`
+    multi_label : bool
+    calibrate : bool
+        Rescale rows to the given-label counts (see module docstring).
+    thresholds : array_like, optional
+        Confident thresholds to use instead of :func:`confident_thresholds`: ``(K,)``
+        single-label; ``(K, 2)`` or ``(2,)`` (the same for every class) multi-label.
+
+    Returns
+    -------
+    ndarray of int64, ``(K, K)`` ``[given, true]`` or multi-label ``(K, 2, 2)``
+    ``[class, given, true]``.
+    """
+    if multi_label:
+        data = _inputs.multi(labels, pred_probs)
+        thresh = None if thresholds is None else check_multi_thresholds(thresholds, data.k)
+        return binary_joint(data, calibrate=calibrate, thresholds=thresh)[0]
+    single = _inputs.single(labels, pred_probs)
+    thresh = None if thresholds is None else check_single_thresholds(thresholds, single.k)
+    return single_joint(single, calibrate=calibrate, thresholds=thresh)[0]
+
+
+def calibrate_confident_joint(
+    confident_joint: Any, labels: Any, *, multi_label: bool = False
+) -> np.ndarray:
+    """Calibrate a confident joint so row ``i`` sums to the number of examples given ``i``."""
+    if multi_label:
+        cj = check_joint(confident_joint, multi_label=True)
+        given = _inputs.as_multilabel(labels, _labels_len(labels), cj.shape[0])
+        counts = _binary.label_counts(given)
+        return _counts.calibrate(cj, counts, column_major=_column_major(cj))
+    cj = check_joint(confident_joint, multi_label=False)
+    y = _inputs.as_single_labels(labels, _labels_len(labels), cj.shape[0])
+    return _counts.calibrate(cj, np.bincount(y, minlength=cj.shape[0]))
+
+
+def estimate_joint(
+    labels: Any,
+    pred_probs: Any,
+    *,
+    confident_joint: Any = None,
+    multi_label: bool = False,
+) -> np.ndarray:
+    """Estimate the joint distribution of given and true labels; it sums to 1 (per class).
+
+    With ``confident_joint`` given, that matrix is calibrated and normalized instead of one
+    computed from ``pred_probs``.
+    """
+    if multi_label:
+        data = _inputs.multi(labels, pred_probs)
+        if confident_joint is None:
+            cj = binary_joint(data, calibrate=True)[0]
+        else:
+            cj = check_joint(confident_joint, multi_label=True, k=data.k)
+        calibrated = _counts.calibrate(cj, data.label_counts, column_major=_column_major(cj))
+        totals = calibrated.sum(axis=(1, 2)).astype(np.float64)
+        return calibrated / np.clip(totals, _counts.TINY_VALUE, None)[:, None, None]
+    single = _inputs.single(labels, pred_probs)
+    if confident_joint is None:
+        calibrated = single_joint(single, calibrate=True)[0]
+    else:
+        cj = check_joint(confident_joint, multi_label=False, k=single.k)
+        calibrated = _counts.calibrate(cj, single.label_counts)
+    return calibrated / np.clip(float(np.sum(calibrated)), _counts.TINY_VALUE, None)
+
+
+def num_label_issues(
+    labels: Any,
+    pred_probs: Any,
+    *,
+    multi_label: bool = False,
+    confident_joint: Any = None,
+    estimation_method: EstimationMethod = "off_diagonal",
+) -> int:
+    """Estimate how many examples have a label error.
+
+    ``off_diagonal`` counts examples confidently of another class that the model's argmax does
+    not already put in their given class; ``off_diagonal_calibrated`` (and
+    ``off_diagonal_custom``, with your ``confident_joint``) take the off-diagonal mass of the
+    estimated joint times N. Multi-label data counts examples with any such class (the
+    estimation method does not apply there, as in cleanlab).
+    """
+    method = _inputs.check_option(estimation_method, ESTIMATION_METHODS, "estimation_method")
+    if confident_joint is not None and method != "off_diagonal_custom":
+        warnings.warn(
+            "num_label_issues ignores confident_joint unless "
+            "estimation_method='off_diagonal_custom'; it recomputes one from labels and "
+            "pred_probs.",
+            UserWarning,
+            stacklevel=2,
+        )
+    if multi_label:
+        data = _inputs.multi(labels, pred_probs)
+        scan = binary_joint(data, calibrate=False)[1]
+        cells = scan.candidates[scan.off_diagonal]
+        return len(np.unique(cells // data.k))
+    single = _inputs.single(labels, pred_probs)
+    if method == "off_diagonal":
+        _, off = single_joint(single, calibrate=False)
+        return int(np.count_nonzero(~_multiclass.explained(single)[off]))
+    if method == "off_diagonal_calibrated":
+        cj = single_joint(single, calibrate=True)[0]
+    elif confident_joint is None:
+        raise InvalidOptionError(
+            "estimation_method='off_diagonal_custom' needs a confident_joint argument."
+        )
+    else:
+        cj = check_joint(confident_joint, multi_label=False, k=single.k)
+    calibrated = _counts.calibrate(cj, single.label_counts)
+    joint = calibrated / np.clip(float(np.sum(calibrated)), _counts.TINY_VALUE, None)
+    return int(np.rint((1.0 - joint.trace()) * len(single.labels)))
+
+
+# Engines shared with issues.py ---------------------------------------------------------------
+
+
+def single_joint(
+    data: SingleData, *, calibrate: bool, thresholds: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Confident joint ``(K, K)`` and the indices of its off-diagonal examples."""
+    thresh = _multiclass.thresholds(data) if thresholds is None else thresholds
+    cj, off = _multiclass.confident_joint(data, thresh)
+    if calibrate:
+        cj = _counts.calibrate(cj, data.label_counts)
+    return cj, off
+
+
+def binary_joint(
+    data: BinaryData, *, calibrate: bool, thresholds: np.ndarray | None = None
+) -> tuple[np.ndarray, _binary.Scan]:
+    """Confident joint ``(K, 2, 2)`` of the K binary problems and the scan behind it."""
+    present_min, absent_max = _binary.comparison_bounds(data, thresholds)
+    scan = _binary.scan(data, present_min, absent_max)
+    cj = scan.counts.copy()
+    idx = np.arange(2)
+    cj[:, idx, idx] = np.maximum(cj[:, idx, idx], 1)
+    if calibrate:
+        cj = _counts.calibrate(cj, data.label_counts, column_major=True)
+    return cj, scan
+
+
+# Validation of matrices passed in ----------------------------------------------------------
+
+
+def check_joint(matrix: Any, *, multi_label: bool, k: int | None = None) -> np.ndarray:
+    """Validate a user-supplied confident joint; return it as a numeric array (not copied)."""
+    arr = np.asarray(matrix)
+    expected = "(K, 2, 2)" if multi_label else "(K, K)"
+    ok_shape = (
+        arr.ndim == 3 and arr.shape[1:] == (2, 2)
+        if multi_label
+        else arr.ndim == 2 and arr.shape[0] == arr.shape[1]
+    )
+    if not ok_shape or (k is not None and arr.shape[0] != k):
+        want = expected if k is None else expected.replace("K", str(k))
+        raise InvalidOptionError(f"confident_joint must have shape {want}, got {arr.shape}.")
+    if arr.dtype.kind not in "iuf" or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise InvalidOptionError("confident_joint must hold non-negative finite counts.")
+    return arr
+
+
+def _column_major(cj: np.ndarray) -> bool:
+    return abs(cj.strides[-2]) < abs(cj.strides[-1])
+
+
+def _labels_len(labels: Any) -> int:
+    try:
+        return len(labels)
+    except TypeError:
+        return -1
+
+
+def check_single_thresholds(thresholds: Any, k: int) -> np.ndarray:
+    arr = np.asarray(thresholds, dtype=np.float64)
+    if arr.shape != (k,) or not np.all(np.isfinite(arr)):
+        raise InvalidOptionError(f"thresholds must be {k} finite numbers, got shape {arr.shape}.")
+    return arr
+
+
+def check_multi_thresholds(thresholds: Any, k: int) -> np.ndarray:
+    arr = np.asarray(thresholds, dtype=np.float64)
+    if arr.shape not in {(2,), (k, 2)} or not np.all(np.isfinite(arr)):
+        raise InvalidOptionError(
+            f"multi-label thresholds must have shape ({k}, 2) or (2,), got {arr.shape}."
+        )
+    return np.broadcast_to(arr, (k, 2)).copy()

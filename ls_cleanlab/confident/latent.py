@@ -1,0 +1,189 @@
+"""Class priors and noise matrices estimated from the confident joint.
+
+From the confident joint ``C[i, j]`` (given ``i``, true ``j``) and the given-label frequencies
+``ps``: the noise matrix ``P(given = i | true = j)`` is ``C`` with columns normalized, the inverse
+noise matrix ``P(true = j | given = i)`` is ``C^T`` with columns normalized, and the true-class
+prior ``py`` is, by default (``"cnt"``), ``P(true=j|given=j) / P(given=j|true=j) * ps_j``
+(Northcutt et al. 2017, "Learning with confident examples", and 2021). Optionally the three
+estimates are iterated to mutual consistency, as cleanlab does (``converge_latent_estimates``).
+
+Multi-label data gets the same per class, on its ``(K, 2, 2)`` binary confident joint, all
+classes computed together; cleanlab offers no multi-label version, so there the reference is
+cleanlab's single-label estimate applied to each class's binary problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from ls_cleanlab.confident import _binary, _inputs
+from ls_cleanlab.confident._counts import TINY_VALUE, _diag, _row, _set_diag
+from ls_cleanlab.confident.joint import (
+    binary_joint,
+    check_joint,
+    check_multi_thresholds,
+    check_single_thresholds,
+    single_joint,
+)
+
+__all__ = ["LatentEstimates", "estimate_latent", "estimate_noise_matrices"]
+
+PriorMethod = Literal["cnt", "eqn", "marginal", "marginal_ps"]
+PRIOR_METHODS: tuple[PriorMethod, ...] = ("cnt", "eqn", "marginal", "marginal_ps")
+CLIP_LOW = 1e-6
+
+
+@dataclass(frozen=True)
+class LatentEstimates:
+    """Latent-label estimates. Single-label shapes ``(K,)``/``(K, K)``; multi-label add a leading
+    class axis: ``(K, 2)``/``(K, 2, 2)``, with 0 = absent and 1 = present.
+
+    Attributes
+    ----------
+    prior : ndarray
+        ``P(true = j)``.
+    noise_matrix : ndarray
+        ``P(given = i | true = j)``, indexed ``[..., i, j]``; columns sum to 1.
+    inverse_noise_matrix : ndarray
+        ``P(true = j | given = i)``, indexed ``[..., j, i]``; columns sum to 1.
+    confident_joint : ndarray
+        The confident joint the estimates come from.
+    """
+
+    prior: np.ndarray
+    noise_matrix: np.ndarray
+    inverse_noise_matrix: np.ndarray
+    confident_joint: np.ndarray
+
+
+def estimate_latent(
+    confident_joint: Any,
+    labels: Any,
+    *,
+    multi_label: bool = False,
+    py_method: PriorMethod = "cnt",
+    converge_latent_estimates: bool = False,
+) -> LatentEstimates:
+    """Estimate prior, noise matrix and inverse noise matrix from a confident joint.
+
+    ``labels`` only supply the given-label counts (single-label ``(N,)`` or multi-label
+    ``(N, K)``/lists).
+    """
+    py_method = _inputs.check_option(py_method, PRIOR_METHODS, "py_method")
+    cj = check_joint(confident_joint, multi_label=multi_label)
+    k = cj.shape[0]
+    n = len(labels)
+    if multi_label:
+        counts = _binary.label_counts(_inputs.as_multilabel(labels, n, k))
+    else:
+        counts = np.bincount(_inputs.as_single_labels(labels, n, k), minlength=k)
+    prior, noise, inverse = _latent(cj, counts, n, py_method, converge_latent_estimates)
+    return LatentEstimates(prior, noise, inverse, cj)
+
+
+def estimate_noise_matrices(
+    labels: Any,
+    pred_probs: Any,
+    *,
+    multi_label: bool = False,
+    thresholds: Any = None,
+    converge_latent_estimates: bool = True,
+    py_method: PriorMethod = "cnt",
+    calibrate: bool = True,
+) -> LatentEstimates:
+    """Compute the confident joint from ``pred_probs`` and estimate the latent quantities.
+
+    The equivalent of cleanlab's ``estimate_py_and_noise_matrices_from_probabilities``.
+    """
+    py_method = _inputs.check_option(py_method, PRIOR_METHODS, "py_method")
+    if multi_label:
+        data = _inputs.multi(labels, pred_probs)
+        thresh = None if thresholds is None else check_multi_thresholds(thresholds, data.k)
+        cj = binary_joint(data, calibrate=calibrate, thresholds=thresh)[0]
+        counts, n = data.label_counts, data.n
+    else:
+        single = _inputs.single(labels, pred_probs)
+        thresh = None if thresholds is None else check_single_thresholds(thresholds, single.k)
+        cj = single_joint(single, calibrate=calibrate, thresholds=thresh)[0]
+        counts, n = single.label_counts, len(single.labels)
+    prior, noise, inverse = _latent(cj, counts, n, py_method, converge_latent_estimates)
+    return LatentEstimates(prior, noise, inverse, cj)
+
+
+def _latent(
+    cj: np.ndarray, label_counts: np.ndarray, n: int, py_method: PriorMethod, converge: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ps = label_counts / float(n)
+    given_counts = cj.sum(axis=-1).astype(float)
+    true_counts = cj.sum(axis=-2).astype(float)
+    noise = cj / _row(np.clip(true_counts, a_min=TINY_VALUE, a_max=None))
+    inverse = np.swapaxes(cj, -1, -2) / _row(np.clip(given_counts, a_min=TINY_VALUE, a_max=None))
+    prior = _prior(ps, noise, inverse, py_method, true_counts)
+    noise = _clip_noise_rates(noise)
+    inverse = _clip_noise_rates(inverse)
+    if converge:
+        for _ in range(3):
+            for _ in range(5):
+                inverse = _inverse_from_noise(prior, noise, ps)
+                prior = _prior(ps, noise, inverse, "cnt", true_counts)
+            noise = _noise_from_inverse(ps, inverse, prior)
+        prior = _clip_values(prior, 1e-5, 1.0, 1.0)
+        noise = _clip_noise_rates(noise)
+        inverse = _clip_noise_rates(inverse)
+    return prior, noise, inverse
+
+
+def _prior(
+    ps: np.ndarray,
+    noise: np.ndarray,
+    inverse: np.ndarray,
+    method: PriorMethod,
+    true_counts: np.ndarray,
+) -> np.ndarray:
+    if method == "cnt":
+        prior = _diag(inverse) / np.clip(_diag(noise), a_min=TINY_VALUE, a_max=None) * ps
+    elif method == "marginal":
+        if true_counts.ndim == 1:
+            total = np.clip(float(sum(true_counts)), a_min=TINY_VALUE, a_max=None)
+        else:
+            total = np.clip(true_counts.sum(axis=-1, keepdims=True), TINY_VALUE, None)
+        prior = true_counts / total
+    else:  # "eqn", "marginal_ps": small linear algebra, matrix by matrix as cleanlab does
+        solve = (
+            (lambda nm, inv, s: np.linalg.inv(nm).dot(s))
+            if method == "eqn"
+            else (lambda nm, inv, s: np.dot(inv, s))
+        )
+        if noise.ndim == 2:
+            prior = solve(noise, inverse, ps)
+        else:
+            prior = np.stack([solve(*args) for args in zip(noise, inverse, ps, strict=True)])
+    return _clip_values(prior, CLIP_LOW, 1.0, 1.0)
+
+
+def _clip_values(x: np.ndarray, low: float, high: float, new_sum: float) -> np.ndarray:
+    x = np.clip(x, low, high)
+    total = np.sum(x) if x.ndim == 1 else x.sum(axis=-1, keepdims=True)
+    return x * new_sum / np.clip(total, a_min=TINY_VALUE, a_max=None)
+
+
+def _clip_noise_rates(matrix: np.ndarray) -> np.ndarray:
+    diagonal = _diag(matrix)
+    clipped = np.clip(matrix, 0, 0.9999)
+    _set_diag(clipped, diagonal)
+    return clipped / _row(np.clip(clipped.sum(axis=-2), a_min=TINY_VALUE, a_max=None))
+
+
+def _inverse_from_noise(prior: np.ndarray, noise: np.ndarray, ps: np.ndarray) -> np.ndarray:
+    joint = noise * _row(prior)
+    inverse = np.swapaxes(joint, -1, -2) / _row(np.clip(ps, a_min=TINY_VALUE, a_max=None))
+    return _clip_noise_rates(inverse)
+
+
+def _noise_from_inverse(ps: np.ndarray, inverse: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    joint = np.swapaxes(inverse * _row(ps), -1, -2)
+    noise = joint / _row(np.clip(prior, a_min=TINY_VALUE, a_max=None))
+    return _clip_noise_rates(noise)
