@@ -170,8 +170,9 @@ def _fast_thresholds(data: BinaryData) -> np.ndarray:
         hi = np.clip(t + 2 * err, MIN_THRESHOLD, None) - NUDGE
         return lo - 8 * _U, hi + 8 * _U
 
-    pos_lo, pos_hi = window(t_pos, err_pos)
-    neg_lo, neg_hi = window(t_neg, err_neg)
+    with np.errstate(invalid="ignore"):  # NaN windows (no example of that value) match nothing
+        pos_lo, pos_hi = window(t_pos, err_pos)
+        neg_lo, neg_hi = window(t_neg, err_neg)
     # 1 - p falls in [neg_lo, neg_hi] only for p in this range (|fl(1-p) - (1-p)| <= 2u):
     neg_p_lo, neg_p_hi = 1 - neg_hi - 8 * _U, 1 - neg_lo + 8 * _U
     ambiguous = np.zeros(k, dtype=np.bool_)

@@ -215,9 +215,7 @@ def _list_labels(items: list[Any], n: int, k: int) -> np.ndarray:
         ) from None
     flat = np.array(list(itertools.chain.from_iterable(items)))
     if flat.size and not _integral(flat):
-        owner = np.repeat(np.arange(n), lengths)
-        bad = owner[~_integral_mask(flat)] if flat.dtype.kind in "f" else owner[:1]
-        i = int(bad[0])
+        i = next(i for i, x in enumerate(items) if not all(map(_is_index, x)))
         raise InvalidLabelsError(
             f"multi-label labels must be integer class indices; labels[{i}] = {items[i]!r}."
         )
@@ -233,6 +231,12 @@ def _list_labels(items: list[Any], n: int, k: int) -> np.ndarray:
     matrix = np.zeros((n, k), dtype=np.bool_)
     matrix[np.repeat(np.arange(n), lengths), cls] = True
     return matrix
+
+
+def _is_index(value: Any) -> bool:
+    if isinstance(value, (int, np.integer)):
+        return True
+    return isinstance(value, (float, np.floating)) and float(value).is_integer()
 
 
 def _integral(flat: np.ndarray) -> bool:

@@ -28,6 +28,7 @@ from ls_cleanlab.confident.joint import (
     check_single_thresholds,
     single_joint,
 )
+from ls_cleanlab.errors import InvalidOptionError
 
 __all__ = ["LatentEstimates", "estimate_latent", "estimate_noise_matrices"]
 
@@ -157,10 +158,16 @@ def _prior(
             if method == "eqn"
             else (lambda nm, inv, s: np.dot(inv, s))
         )
-        if noise.ndim == 2:
-            prior = solve(noise, inverse, ps)
-        else:
-            prior = np.stack([solve(*args) for args in zip(noise, inverse, ps, strict=True)])
+        try:
+            if noise.ndim == 2:
+                prior = solve(noise, inverse, ps)
+            else:
+                prior = np.stack([solve(*args) for args in zip(noise, inverse, ps, strict=True)])
+        except np.linalg.LinAlgError:
+            raise InvalidOptionError(
+                "py_method='eqn' inverts the noise matrix, which is singular here; "
+                "use py_method='cnt' (the default)."
+            ) from None
     return _clip_values(prior, CLIP_LOW, 1.0, 1.0)
 
 
