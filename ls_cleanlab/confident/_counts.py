@@ -34,10 +34,8 @@ def _set_diag(matrix: np.ndarray, values: np.ndarray | float) -> None:
     matrix[..., idx, idx] = values
 
 
-def _total(matrix: np.ndarray, *, column_major: bool) -> np.ndarray | np.floating:
-    """Sum of each matrix in a stack, in the order numpy's ``np.sum`` uses for its layout."""
-    if matrix.ndim == 2:
-        return np.sum(matrix)
+def _total(matrix: np.ndarray, *, column_major: bool) -> np.ndarray:
+    """Sum of each 2x2 matrix in a stack, in the order ``np.sum`` uses for that layout."""
     a = matrix[..., 0, 0]
     if column_major:
         return ((a + matrix[..., 1, 0]) + matrix[..., 0, 1]) + matrix[..., 1, 1]

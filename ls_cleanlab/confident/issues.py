@@ -250,17 +250,21 @@ def _single_data(labels: Any, pred_probs: Any) -> SingleData:
 
 
 def _single_joint_arg(cj: Any, k: int, filter_by: FilterBy) -> np.ndarray | None:
-    if cj is None:
-        return None
-    if filter_by == "confident_learning":
-        warnings.warn(
-            "confident_joint is ignored with filter_by='confident_learning', which re-estimates "
-            "it from labels and pred_probs.",
-            UserWarning,
-            stacklevel=3,
-        )
+    if cj is None or _ignored_for_confident_learning(filter_by):
         return None
     return check_joint(cj, multi_label=False, k=k)
+
+
+def _ignored_for_confident_learning(filter_by: FilterBy) -> bool:
+    if filter_by != "confident_learning":
+        return False
+    warnings.warn(
+        "confident_joint is ignored with filter_by='confident_learning', which re-estimates "
+        "it from labels and pred_probs.",
+        UserWarning,
+        stacklevel=4,
+    )
+    return True
 
 
 def _single(data: SingleData, opts: _Options, cj: np.ndarray | None) -> np.ndarray:
@@ -336,7 +340,7 @@ def _multi_joint_arg(cj: Any, k: int, filter_by: FilterBy) -> np.ndarray | None:
             stacklevel=3,
         )
         return None
-    if filter_by == "confident_learning":
+    if _ignored_for_confident_learning(filter_by):
         return None
     return check_joint(arr, multi_label=True, k=k)
 

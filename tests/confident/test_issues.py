@@ -279,3 +279,41 @@ def test_issue_matrix_refuses_low_score_filters():
 def test_errors_derive_from_package_base():
     with pytest.raises(LsCleanlabError):
         find_label_issues([0, 1], np.array([[0.5, 0.5], [0.5, 0.5]]), filter_by="x")
+
+
+@pytest.mark.parametrize("multi_label", [False, True], ids=["single", "multi"])
+def test_joint_is_ignored_by_confident_learning(multi_label):
+    labels = np.array([[1, 0], [0, 1], [1, 0], [0, 1]]) if multi_label else np.array([0, 1, 0, 1])
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.6, 0.4]])
+    cj = compute_confident_joint(labels, probs, multi_label=multi_label)
+    expected = find_label_issues(
+        labels, probs, multi_label=multi_label, filter_by="confident_learning"
+    )
+    with pytest.warns(UserWarning, match="ignored with filter_by='confident_learning'"):
+        got = find_label_issues(
+            labels,
+            probs,
+            multi_label=multi_label,
+            filter_by="confident_learning",
+            confident_joint=cj,
+        )
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("quantized", [False, True], ids=["continuous", "quantized"])
+def test_large_data_across_row_blocks_matches_cleanlab(quantized):
+    """Many row blocks, thousands of candidates per class, and (quantized) massive ties."""
+    rng = np.random.default_rng(11)
+    n, k = 40_000, 7
+    truth = rng.random((n, k)) < rng.uniform(0.05, 0.4, k)
+    probs = 1 / (1 + np.exp(-(rng.normal(0, 1.5, (n, k)) + np.where(truth, 2.0, -2.0))))
+    if quantized:
+        probs = np.round(probs, 2)
+    given_matrix = truth ^ (rng.random((n, k)) < 0.05)
+    lists = as_lists(given_matrix)
+    for filter_by in FILTERS:
+        expected = _quiet(
+            cl_multilabel.find_label_issues, lists, probs, filter_by=filter_by, n_jobs=1
+        )
+        got = find_label_issues(given_matrix, probs, multi_label=True, filter_by=filter_by)
+        np.testing.assert_array_equal(got, expected, err_msg=filter_by)

@@ -186,3 +186,14 @@ def test_bad_thresholds():
         compute_confident_joint(
             [[0], [0]], np.eye(2)[:, :1], multi_label=True, thresholds=[1, 2, 3]
         )
+
+
+def test_nothing_confident_gives_identity_joint():
+    labels = np.array([0, 1, 1])
+    probs = np.array([[0.6, 0.4], [0.3, 0.7], [0.5, 0.5]])
+    got = compute_confident_joint(labels, probs, calibrate=False, thresholds=[2.0, 2.0])
+    expected = cleanlab.count.compute_confident_joint(
+        labels, probs, calibrate=False, thresholds=[2.0, 2.0]
+    )
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(got, np.eye(2))
