@@ -8,6 +8,10 @@ keeps working.
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
+
 __all__ = [
     "InvalidLabelsError",
     "InvalidOptionError",
@@ -29,4 +33,16 @@ class InvalidPredProbsError(LsCleanlabError, ValueError):
 
 
 class InvalidOptionError(LsCleanlabError, ValueError):
-    """An option has a value outside the ones we support; the message lists the valid ones."""
+    """An option or auxiliary input (a confident joint, thresholds, an aggregator) is invalid;
+    the message says what is expected."""
+
+
+def warn_user(message: str, category: type[Warning] = UserWarning) -> None:
+    """Warn, attributing the warning to the first caller outside this package."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(1)
+    level = 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

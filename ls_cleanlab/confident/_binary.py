@@ -26,12 +26,16 @@ from typing import Literal
 
 import numpy as np
 
-from ls_cleanlab.confident._numeric import last_true, select_smallest, smallest_if_untied
+from ls_cleanlab.confident._numeric import (
+    MIN_THRESHOLD,
+    MISSING_THRESHOLD,
+    NUDGE,
+    last_true,
+    select_smallest,
+    smallest_if_untied,
+)
 
-NUDGE = 1e-6  # cleanlab's FLOATING_POINT_COMPARISON
-MIN_THRESHOLD = 2e-6  # cleanlab's CONFIDENT_THRESHOLDS_LOWER_BOUND
-MISSING_THRESHOLD = 2.0  # cleanlab's threshold for a class nobody was given
-_U = 2.0**-53
+_U = 2.0**-53  # unit roundoff of float64
 _BLOCK_ELEMENTS = 1 << 17
 
 

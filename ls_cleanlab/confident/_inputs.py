@@ -109,12 +109,19 @@ def multi(labels: Any, pred_probs: Any) -> BinaryData:
     return BinaryData(probs=probs, given=as_multilabel(labels, n, k))
 
 
-def as_single_labels(labels: Any, n: int, k: int) -> np.ndarray:
-    """Validate single-label ``labels`` against ``(n, k)`` probabilities; return ``(N,)`` intp."""
+def as_single_labels(
+    labels: Any, n: int | None, k: int, *, against: str = "pred_probs"
+) -> np.ndarray:
+    """Validate single-label ``labels``; return ``(N,)`` intp class indices in ``0..k-1``.
+
+    ``n`` is the expected number of examples (``None``: any), ``k`` the number of classes, and
+    ``against`` names the argument they come from, for error messages.
+    """
     if labels is None:
         raise InvalidLabelsError("labels is None; pass one class index per example.")
     if hasattr(labels, "to_numpy"):  # pandas Series / single-column DataFrame
         labels = labels.to_numpy()
+    labels_count(labels)
     try:
         arr = np.asarray(labels)
     except (TypeError, ValueError) as exc:
@@ -129,65 +136,75 @@ def as_single_labels(labels: Any, n: int, k: int) -> np.ndarray:
             f"single-label labels must be 1-D, got shape {arr.shape}; for an (N, K) 0/1 "
             "matrix or lists of classes pass multi_label=True."
         )
-    if len(arr) != n:
-        raise InvalidLabelsError(
-            f"labels has {len(arr)} entries but pred_probs has {n} rows; they must match."
-        )
+    _check_count(len(arr), n, against)
     if arr.dtype.kind == "f":
-        integral = np.isfinite(arr) & (arr == np.round(arr))
+        integral = _integral_mask(arr)
         if not integral.all():
             bad = np.flatnonzero(~integral)
             raise InvalidLabelsError(
                 f"labels must be integer class indices; entries {_examples(bad)} are not "
-                f"(labels[{int(bad[0])}] = {arr[bad[0]]!r})."
+                f"(labels[{int(bad[0])}] = {arr[bad[0]].item()!r})."
             )
     elif arr.dtype.kind not in "biu":
         raise InvalidLabelsError(
             f"labels must be integer class indices 0..K-1, got values of dtype {arr.dtype} "
             "(map class names to indices first)."
         )
-    out = arr.astype(np.intp)
-    bad = np.flatnonzero((out < 0) | (out >= k))
+    bad = np.flatnonzero((arr < 0) | (arr >= k))
     if len(bad):
         raise InvalidLabelsError(
-            f"labels must lie in 0..{k - 1} (pred_probs has {k} columns); entries "
-            f"{_examples(bad)} do not (labels[{int(bad[0])}] = {out[bad[0]]})."
+            f"labels must lie in 0..{k - 1} ({against} has {k} classes); entries "
+            f"{_examples(bad)} do not (labels[{int(bad[0])}] = {arr[bad[0]].item()!r})."
         )
-    return out
+    return arr.astype(np.intp)
 
 
-def as_multilabel(labels: Any, n: int, k: int) -> np.ndarray:
+def _check_count(got: int, n: int | None, against: str) -> None:
+    if n is not None and got != n:
+        raise InvalidLabelsError(
+            f"labels has {got} entries but {against} has {n} rows; they must match."
+        )
+
+
+def as_multilabel(labels: Any, n: int | None, k: int, *, against: str = "pred_probs") -> np.ndarray:
     """Validate multi-label ``labels``; return an ``(N, K)`` boolean matrix.
 
-    Accepts an ``(N, K)`` 0/1 array (or bool) or a sequence of N iterables of class indices,
-    e.g. ``[[0, 2], [1], []]``. Repeated indices within one example count once.
+    Accepts an ``(N, K)`` 0/1 array (or bool, or a DataFrame) or a sequence of N iterables of
+    class indices, e.g. ``[[0, 2], [1], []]``; repeated indices within one example count once.
+    A 0/1 matrix written as nested lists is refused as ambiguous (it would be read as class
+    indices); pass it through ``np.asarray`` first.
     """
     if labels is None:
         raise InvalidLabelsError("labels is None; pass an (N, K) 0/1 matrix or lists of classes.")
     if hasattr(labels, "to_numpy") and getattr(labels, "ndim", 1) == 2:
         labels = labels.to_numpy()  # DataFrame of 0/1 columns
-    if isinstance(labels, np.ndarray) and labels.dtype != object:
-        return _matrix_labels(labels, n, k)
-    if not isinstance(labels, Sequence) and not hasattr(labels, "__iter__"):
-        raise InvalidLabelsError(
-            f"multi-label labels must be an (N, K) 0/1 array or a list of lists, got "
-            f"{type(labels).__name__}."
-        )
-    return _list_labels(list(labels), n, k)
+    if isinstance(labels, np.ndarray) and (labels.dtype != object or labels.ndim == 2):
+        return _matrix_labels(labels, n, k, against)
+    labels_count(labels)
+    return _list_labels(list(labels), n, k, against)
 
 
-def _matrix_labels(arr: np.ndarray, n: int, k: int) -> np.ndarray:
+def _matrix_labels(arr: np.ndarray, n: int | None, k: int, against: str) -> np.ndarray:
     if arr.ndim != 2:
         raise InvalidLabelsError(
             f"multi-label labels as an array must be an (N, K) 0/1 matrix, got shape "
             f"{arr.shape}; lists of class indices per example are accepted too."
         )
-    if arr.shape != (n, k):
+    if n is not None and arr.shape != (n, k):
         raise InvalidLabelsError(
-            f"labels has shape {arr.shape} but pred_probs has shape {(n, k)}; they must match."
+            f"labels has shape {arr.shape} but {against} has shape {(n, k)}; they must match."
+        )
+    if arr.shape[1] != k:
+        raise InvalidLabelsError(
+            f"labels has {arr.shape[1]} columns but {against} has {k} classes; they must match."
         )
     if arr.dtype == np.bool_:
         return np.ascontiguousarray(arr)
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise InvalidLabelsError("labels must be a 0/1 matrix of numbers.") from None
     if arr.dtype.kind not in "iuf":
         raise InvalidLabelsError(f"labels must be a 0/1 matrix, got dtype {arr.dtype}.")
     valid = (arr == 0) | (arr == 1)
@@ -195,16 +212,14 @@ def _matrix_labels(arr: np.ndarray, n: int, k: int) -> np.ndarray:
         rows, cols = np.nonzero(~valid)
         raise InvalidLabelsError(
             f"multi-label labels must be 0 or 1; rows {_examples(np.unique(rows))} are not "
-            f"(labels[{int(rows[0])}, {int(cols[0])}] = {arr[rows[0], cols[0]]!r})."
+            f"(labels[{int(rows[0])}, {int(cols[0])}] = {arr[rows[0], cols[0]].item()!r})."
         )
     return np.ascontiguousarray(arr == 1)
 
 
-def _list_labels(items: list[Any], n: int, k: int) -> np.ndarray:
-    if len(items) != n:
-        raise InvalidLabelsError(
-            f"labels has {len(items)} entries but pred_probs has {n} rows; they must match."
-        )
+def _list_labels(items: list[Any], n: int | None, k: int, against: str) -> np.ndarray:
+    _check_count(len(items), n, against)
+    n = len(items)
     try:
         lengths = np.fromiter((len(x) for x in items), dtype=np.intp, count=n)
     except TypeError:
@@ -213,24 +228,47 @@ def _list_labels(items: list[Any], n: int, k: int) -> np.ndarray:
             f"multi-label labels must hold one list of class indices per example; "
             f"labels[{i}] is {items[i]!r}. Example: [[0, 2], [1], []]."
         ) from None
-    flat = np.array(list(itertools.chain.from_iterable(items)))
-    if flat.size and not _integral(flat):
-        i = next(i for i, x in enumerate(items) if not all(map(_is_index, x)))
-        raise InvalidLabelsError(
-            f"multi-label labels must be integer class indices; labels[{i}] = {items[i]!r}."
-        )
+    try:
+        flat = np.array(list(itertools.chain.from_iterable(items)))
+    except (TypeError, ValueError):
+        flat = np.array([], dtype=object)  # ragged or nested: found below
+    if flat.ndim != 1 or (flat.size and not _integral(flat)) or (flat.dtype == object):
+        bad = [i for i, x in enumerate(items) if not all(map(_is_index, x))]
+        if bad:
+            raise InvalidLabelsError(
+                f"multi-label labels must be integer class indices; "
+                f"labels[{bad[0]}] = {items[bad[0]]!r}."
+            )
     cls = flat.astype(np.intp) if flat.size else np.zeros(0, dtype=np.intp)
     out_of_range = (cls < 0) | (cls >= k)
     if out_of_range.any():
         owner = np.repeat(np.arange(n), lengths)
         i = int(owner[np.argmax(out_of_range)])
         raise InvalidLabelsError(
-            f"class indices must lie in 0..{k - 1} (pred_probs has {k} columns); "
+            f"class indices must lie in 0..{k - 1} ({against} has {k} classes); "
             f"labels[{i}] = {items[i]!r} does not."
         )
+    if k >= 2 and n and np.all(lengths == k) and flat.size and np.all(cls <= 1):
+        if k >= 3 or not np.all(cls.reshape(n, k).sum(axis=1) == 1):
+            raise InvalidLabelsError(
+                "labels look like a 0/1 matrix written as lists (every row has K entries of 0 "
+                "and 1), but lists are read as class indices; pass np.asarray(labels) for a "
+                "matrix, or one list of the present classes per example."
+            )
     matrix = np.zeros((n, k), dtype=np.bool_)
-    matrix[np.repeat(np.arange(n), lengths), cls] = True
+    matrix.reshape(-1)[np.repeat(np.arange(0, n * k, k), lengths) + cls] = True
     return matrix
+
+
+def labels_count(labels: Any) -> int:
+    """Number of examples in ``labels``, with a clear error when it has no length."""
+    try:
+        return len(labels)
+    except TypeError:
+        raise InvalidLabelsError(
+            f"labels must be an array or a list with one entry per example, got "
+            f"{type(labels).__name__}."
+        ) from None
 
 
 def _is_index(value: Any) -> bool:

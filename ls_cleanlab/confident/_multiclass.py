@@ -8,11 +8,16 @@ The per-example work is vectorized over all examples; what remains per class is 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-from ls_cleanlab.confident._binary import MIN_THRESHOLD, MISSING_THRESHOLD, NUDGE
-from ls_cleanlab.confident._numeric import select_smallest
+from ls_cleanlab.confident._numeric import (
+    MIN_THRESHOLD,
+    MISSING_THRESHOLD,
+    NUDGE,
+    select_smallest,
+)
 
 
 @dataclass(frozen=True)
@@ -26,10 +31,12 @@ class SingleData:
     def k(self) -> int:
         return int(self.probs.shape[1])
 
-    @property
+    @cached_property
     def label_counts(self) -> np.ndarray:
+        """``(K,)`` number of examples given each class."""
         return np.bincount(self.labels, minlength=self.k).astype(np.int64)
 
+    @cached_property
     def members(self) -> list[np.ndarray]:
         """Indices of the examples given each class, in index order."""
         order = np.argsort(self.labels, kind="stable")
@@ -41,7 +48,7 @@ def thresholds(data: SingleData) -> np.ndarray:
     """Per-class confident thresholds ``(K,)``: mean self-confidence of the examples given k."""
     self_conf = data.probs[np.arange(len(data.labels)), data.labels]
     out = np.full(data.k, MISSING_THRESHOLD)
-    for k, rows in enumerate(data.members()):
+    for k, rows in enumerate(data.members):
         if len(rows):
             out[k] = np.mean(self_conf[rows])
     return np.clip(out, MIN_THRESHOLD, None)
@@ -85,7 +92,7 @@ def prune(
     Classes with ``min_examples_per_class`` examples or fewer are left alone.
     """
     mask = np.zeros(len(data.labels), dtype=np.bool_)
-    for k, rows in enumerate(data.members()):
+    for k, rows in enumerate(data.members):
         if len(rows) <= max(min_examples_per_class, 1):
             continue
         probs = data.probs[rows]

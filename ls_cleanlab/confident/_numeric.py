@@ -19,6 +19,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+# cleanlab's constants, shared by the single- and multi-label engines
+NUDGE = 1e-6  # FLOATING_POINT_COMPARISON: slack on thresholds, nudge toward the given label
+MIN_THRESHOLD = 2e-6  # CONFIDENT_THRESHOLDS_LOWER_BOUND
+MISSING_THRESHOLD = 2.0  # threshold of a class nobody was given: nothing is confident
+
 _SIGN = np.int64(-(2**63))
 
 

@@ -19,40 +19,18 @@ problem; an example is flagged when any of its classes is.
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from ls_cleanlab.confident import _binary, _counts, _inputs, _multiclass, scores
 from ls_cleanlab.confident._binary import BinaryData
 from ls_cleanlab.confident._multiclass import SingleData
-from ls_cleanlab.confident.joint import binary_joint, check_joint, single_joint
-from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError
+from ls_cleanlab.confident._options import FILTERS, LOW_SCORE, PRUNING, FilterBy, Options
+from ls_cleanlab.confident.joint import binary_joint, single_joint
+from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError, warn_user
 
 __all__ = ["find_label_issues", "multilabel_issue_matrix"]
-
-FilterBy = Literal[
-    "prune_by_noise_rate",
-    "prune_by_class",
-    "both",
-    "confident_learning",
-    "predicted_neq_given",
-    "low_normalized_margin",
-    "low_self_confidence",
-]
-FILTERS: tuple[FilterBy, ...] = (
-    "prune_by_noise_rate",
-    "prune_by_class",
-    "both",
-    "confident_learning",
-    "predicted_neq_given",
-    "low_normalized_margin",
-    "low_self_confidence",
-)
-_PRUNING = ("prune_by_noise_rate", "prune_by_class", "both")
-_LOW_SCORE = ("low_normalized_margin", "low_self_confidence")
 
 
 def find_label_issues(
@@ -113,21 +91,21 @@ def find_label_issues(
     ``self_confidence`` whatever the filter, and with ``return_indices_ranked_by`` they return
     the flagged indices permuted by the rank of their scores in index order.
     """
-    opts = _Options.parse(
-        filter_by,
-        frac_noise,
-        num_to_remove_per_class,
-        min_examples_per_class,
-        return_indices_ranked_by,
-        rank_by_kwargs,
+    data = _multi_data(labels, pred_probs) if multi_label else _single_data(labels, pred_probs)
+    opts = Options.parse(
+        k=data.k,
+        multi_label=multi_label,
+        filter_by=filter_by,
+        frac_noise=frac_noise,
+        num_to_remove_per_class=num_to_remove_per_class,
+        min_examples_per_class=min_examples_per_class,
+        return_indices_ranked_by=return_indices_ranked_by,
+        rank_by_kwargs=rank_by_kwargs,
+        confident_joint=confident_joint,
     )
-    if multi_label:
-        data = _multi_data(labels, pred_probs)
-        cj = _multi_joint_arg(confident_joint, data.k, opts.filter_by)
-        return _multi(data, opts, cj)
-    single = _single_data(labels, pred_probs)
-    cj = _single_joint_arg(confident_joint, single.k, opts.filter_by)
-    return _single(single, opts, cj)
+    if isinstance(data, BinaryData):
+        return _multi(data, opts)
+    return _single(data, opts)
 
 
 def multilabel_issue_matrix(
@@ -150,89 +128,27 @@ def multilabel_issue_matrix(
         ``0``: no issue. Rows with a nonzero entry are exactly the examples
         :func:`find_label_issues` flags with the same arguments.
     """
-    if filter_by in _LOW_SCORE:
-        valid = [f for f in FILTERS if f not in _LOW_SCORE]
+    if filter_by in LOW_SCORE:
+        valid = [f for f in FILTERS if f not in LOW_SCORE]
         raise InvalidOptionError(
             f"filter_by={filter_by!r} ranks whole examples and has no per-class result; "
             f"choose one of {', '.join(map(repr, valid))}."
         )
-    opts = _Options.parse(
-        filter_by, frac_noise, num_to_remove_per_class, min_examples_per_class, None, None
-    )
     data = _multi_data(labels, pred_probs)
-    cj = _multi_joint_arg(confident_joint, data.k, opts.filter_by)
-    cells = _multi_cells(data, opts, cj)
+    opts = Options.parse(
+        k=data.k,
+        multi_label=True,
+        filter_by=filter_by,
+        frac_noise=frac_noise,
+        num_to_remove_per_class=num_to_remove_per_class,
+        min_examples_per_class=min_examples_per_class,
+        confident_joint=confident_joint,
+    )
+    cells = _multi_cells(data, opts)
     out = np.zeros(data.probs.shape, dtype=np.int8)
     flat = out.reshape(-1)
     flat[cells] = np.where(data.given.reshape(-1)[cells], -1, 1)
     return out
-
-
-@dataclass(frozen=True)
-class _Options:
-    filter_by: FilterBy
-    frac_noise: float
-    num_to_remove: np.ndarray | None
-    min_examples: int
-    rank_by: scores.Method | None
-    adjust_for_rank: bool
-
-    @classmethod
-    def parse(
-        cls,
-        filter_by: Any,
-        frac_noise: Any,
-        num_to_remove: Any,
-        min_examples: Any,
-        rank_by: Any,
-        rank_by_kwargs: Any,
-    ) -> _Options:
-        filter_by = _inputs.check_option(filter_by, FILTERS, "filter_by")
-        if not isinstance(frac_noise, (int, float)) or not 0 <= frac_noise <= 1:
-            raise InvalidOptionError(f"frac_noise must be a number in [0, 1], got {frac_noise!r}.")
-        if not isinstance(min_examples, (int, np.integer)) or min_examples < 0:
-            raise InvalidOptionError(
-                f"min_examples_per_class must be a non-negative integer, got {min_examples!r}."
-            )
-        if filter_by not in _PRUNING and (frac_noise != 1.0 or num_to_remove is not None):
-            if num_to_remove is not None:
-                raise InvalidOptionError(
-                    f"num_to_remove_per_class works only with filter_by in {_PRUNING}, "
-                    f"not {filter_by!r}."
-                )
-            warnings.warn(
-                f"frac_noise is ignored with filter_by={filter_by!r}; it applies to "
-                f"{', '.join(_PRUNING)}.",
-                UserWarning,
-                stacklevel=3,
-            )
-        if rank_by is not None:
-            rank_by = _inputs.check_option(rank_by, scores.METHODS, "return_indices_ranked_by")
-        kwargs = dict(rank_by_kwargs or {})
-        unknown = set(kwargs) - {"adjust_pred_probs"}
-        if unknown:
-            raise InvalidOptionError(
-                f"rank_by_kwargs accepts only 'adjust_pred_probs', got {sorted(unknown)}."
-            )
-        return cls(
-            filter_by=filter_by,
-            frac_noise=float(frac_noise),
-            num_to_remove=None if num_to_remove is None else np.asarray(num_to_remove),
-            min_examples=int(min_examples),
-            rank_by=rank_by,
-            adjust_for_rank=bool(kwargs.get("adjust_pred_probs", False)),
-        )
-
-    def removal_counts(self, k: int) -> np.ndarray | None:
-        if self.num_to_remove is None:
-            return None
-        arr = self.num_to_remove
-        if arr.shape != (k,) or arr.dtype.kind not in "iu" or np.any(arr < 0):
-            raise InvalidOptionError(
-                f"num_to_remove_per_class must be {k} non-negative integers (one per class), "
-                f"got {self.num_to_remove.tolist()!r}."
-            )
-        return arr.astype(np.int64)
 
 
 # Single-label ---------------------------------------------------------------------------
@@ -241,6 +157,8 @@ class _Options:
 def _single_data(labels: Any, pred_probs: Any) -> SingleData:
     data = _inputs.single(labels, pred_probs)
     present = np.flatnonzero(data.label_counts)
+    # cleanlab refuses a single given class, except class 0 alone (it needs that for the
+    # never-present classes of multi-label data); kept so both accept the same inputs.
     if len(present) < 2 and present.tolist() != [0]:
         raise InvalidLabelsError(
             f"all labels are class {int(present[0])}; finding label issues needs at least two "
@@ -249,28 +167,10 @@ def _single_data(labels: Any, pred_probs: Any) -> SingleData:
     return data
 
 
-def _single_joint_arg(cj: Any, k: int, filter_by: FilterBy) -> np.ndarray | None:
-    if cj is None or _ignored_for_confident_learning(filter_by):
-        return None
-    return check_joint(cj, multi_label=False, k=k)
-
-
-def _ignored_for_confident_learning(filter_by: FilterBy) -> bool:
-    if filter_by != "confident_learning":
-        return False
-    warnings.warn(
-        "confident_joint is ignored with filter_by='confident_learning', which re-estimates "
-        "it from labels and pred_probs.",
-        UserWarning,
-        stacklevel=4,
-    )
-    return True
-
-
-def _single(data: SingleData, opts: _Options, cj: np.ndarray | None) -> np.ndarray:
+def _single(data: SingleData, opts: Options) -> np.ndarray:
     n = len(data.labels)
     mask = np.zeros(n, dtype=np.bool_)
-    if opts.filter_by in _LOW_SCORE:
+    if opts.filter_by in LOW_SCORE:
         method: scores.Method = opts.filter_by[4:]  # type: ignore[assignment]
         quality = scores._single_scores(data, method, False)
         _, off = single_joint(data, calibrate=False)
@@ -279,7 +179,8 @@ def _single(data: SingleData, opts: _Options, cj: np.ndarray | None) -> np.ndarr
         return _single_ranked(data, mask, opts)
     if opts.filter_by == "confident_learning":
         mask[single_joint(data, calibrate=True)[1]] = True
-    elif opts.filter_by in _PRUNING:
+    elif opts.filter_by in PRUNING:
+        cj = opts.confident_joint
         if cj is None:
             cj = single_joint(data, calibrate=True)[0]
         _warn_small(data.label_counts, opts.min_examples, "class")
@@ -288,7 +189,7 @@ def _single(data: SingleData, opts: _Options, cj: np.ndarray | None) -> np.ndarr
             data.label_counts,
             min_examples_per_class=opts.min_examples,
             frac_noise=opts.frac_noise,
-            num_to_remove_per_class=opts.removal_counts(data.k),
+            num_to_remove_per_class=opts.num_to_remove,
         )
         by = {"prune_by_class": [True], "prune_by_noise_rate": [False], "both": [True, False]}
         mask[:] = True
@@ -302,7 +203,7 @@ def _single(data: SingleData, opts: _Options, cj: np.ndarray | None) -> np.ndarr
     return _single_ranked(data, mask, opts)
 
 
-def _single_ranked(data: SingleData, mask: np.ndarray, opts: _Options) -> np.ndarray:
+def _single_ranked(data: SingleData, mask: np.ndarray, opts: Options) -> np.ndarray:
     if opts.rank_by is None:
         return mask
     quality = scores._single_scores(data, opts.rank_by, opts.adjust_for_rank)
@@ -328,27 +229,10 @@ def _multi_data(labels: Any, pred_probs: Any) -> BinaryData:
     return data
 
 
-def _multi_joint_arg(cj: Any, k: int, filter_by: FilterBy) -> np.ndarray | None:
-    if cj is None:
-        return None
-    arr = np.asarray(cj)
-    if arr.shape == (k, k):
-        warnings.warn(
-            f"a ({k}, {k}) confident_joint is the old multi-label format and is ignored; pass "
-            f"the ({k}, 2, 2) one from compute_confident_joint(..., multi_label=True).",
-            UserWarning,
-            stacklevel=3,
-        )
-        return None
-    if _ignored_for_confident_learning(filter_by):
-        return None
-    return check_joint(arr, multi_label=True, k=k)
-
-
-def _multi(data: BinaryData, opts: _Options, cj: np.ndarray | None) -> np.ndarray:
-    if opts.filter_by in _LOW_SCORE:
+def _multi(data: BinaryData, opts: Options) -> np.ndarray:
+    if opts.filter_by in LOW_SCORE:
         return _multi_low_score(data, opts)
-    cells = _multi_cells(data, opts, cj)
+    cells = _multi_cells(data, opts)
     rows = np.unique(cells // data.k)
     if opts.rank_by is None:
         mask = np.zeros(data.n, dtype=np.bool_)
@@ -362,7 +246,7 @@ def _multi_quality(data: BinaryData, method: scores.Method, adjust: bool) -> np.
     return scores.exponential_moving_average(scores._class_scores(data, method, adjust), alpha=0.8)
 
 
-def _multi_low_score(data: BinaryData, opts: _Options) -> np.ndarray:
+def _multi_low_score(data: BinaryData, opts: Options) -> np.ndarray:
     scan = binary_joint(data, calibrate=False)[1]
     count = len(np.unique(scan.candidates[scan.off_diagonal] // data.k))
     flagged = np.argsort(_multi_quality(data, "self_confidence", False))[:count]
@@ -374,7 +258,7 @@ def _multi_low_score(data: BinaryData, opts: _Options) -> np.ndarray:
     return flagged[np.argsort(_multi_quality(subset, opts.rank_by, opts.adjust_for_rank))]
 
 
-def _multi_cells(data: BinaryData, opts: _Options, cj: np.ndarray | None) -> np.ndarray:
+def _multi_cells(data: BinaryData, opts: Options) -> np.ndarray:
     """Flat indices ``row * K + class`` of the flagged cells."""
     computed, scan = binary_joint(data, calibrate=True)
     if opts.filter_by == "confident_learning":
@@ -386,9 +270,9 @@ def _multi_cells(data: BinaryData, opts: _Options, cj: np.ndarray | None) -> np.
     counts = data.label_counts
     _warn_small(counts[:, 1], opts.min_examples, "class given present")
     _warn_small(counts[:, 0], opts.min_examples, "class given absent")
-    removal = opts.removal_counts(data.k)
+    removal = opts.num_to_remove
     pcm = _counts.prune_counts(
-        computed if cj is None else cj,
+        computed if opts.confident_joint is None else opts.confident_joint,
         counts,
         min_examples_per_class=opts.min_examples,
         frac_noise=opts.frac_noise,
@@ -411,9 +295,7 @@ def _multi_cells(data: BinaryData, opts: _Options, cj: np.ndarray | None) -> np.
 def _warn_small(counts: np.ndarray, min_examples: int, what: str) -> None:
     small = np.flatnonzero((counts > 0) & (counts <= min_examples))
     if len(small):
-        warnings.warn(
+        warn_user(
             f"{what} {small.tolist()} has at most min_examples_per_class={min_examples} "
-            "examples; label issues there are not flagged.",
-            UserWarning,
-            stacklevel=4,
+            "examples; label issues there are not flagged."
         )

@@ -18,7 +18,6 @@ All functions equal cleanlab 2.9.0's (``cleanlab.count``) for the same arguments
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -26,7 +25,7 @@ import numpy as np
 from ls_cleanlab.confident import _binary, _counts, _inputs, _multiclass
 from ls_cleanlab.confident._binary import BinaryData
 from ls_cleanlab.confident._multiclass import SingleData
-from ls_cleanlab.errors import InvalidOptionError
+from ls_cleanlab.errors import InvalidOptionError, warn_user
 
 __all__ = [
     "calibrate_confident_joint",
@@ -97,15 +96,24 @@ def compute_confident_joint(
 def calibrate_confident_joint(
     confident_joint: Any, labels: Any, *, multi_label: bool = False
 ) -> np.ndarray:
-    """Calibrate a confident joint so row ``i`` sums to the number of examples given ``i``."""
-    if multi_label:
-        cj = check_joint(confident_joint, multi_label=True)
-        given = _inputs.as_multilabel(labels, _labels_len(labels), cj.shape[0])
-        counts = _binary.label_counts(given)
-        return _counts.calibrate(cj, counts, column_major=_column_major(cj))
-    cj = check_joint(confident_joint, multi_label=False)
-    y = _inputs.as_single_labels(labels, _labels_len(labels), cj.shape[0])
-    return _counts.calibrate(cj, np.bincount(y, minlength=cj.shape[0]))
+    """Calibrate a confident joint so row ``i`` sums to the number of examples given ``i``.
+
+    Parameters
+    ----------
+    confident_joint : array_like of shape (K, K), or (K, 2, 2) multi-label
+        Counts indexed ``[given, true]`` (multi-label ``[class, given, true]``).
+    labels : array_like
+        The given labels the counts come from (they supply the row totals).
+    multi_label : bool
+
+    Returns
+    -------
+    ndarray of int64, the same shape as ``confident_joint``; each row sums to the number of
+    examples given that label, the whole matrix (each class's matrix) to N.
+    """
+    cj = check_joint(confident_joint, multi_label=multi_label)
+    counts = label_counts_for_joint(cj, labels, multi_label=multi_label)
+    return _counts.calibrate(cj, counts, column_major=multi_label and _column_major(cj))
 
 
 def estimate_joint(
@@ -115,10 +123,20 @@ def estimate_joint(
     confident_joint: Any = None,
     multi_label: bool = False,
 ) -> np.ndarray:
-    """Estimate the joint distribution of given and true labels; it sums to 1 (per class).
+    """Estimate the joint distribution ``P(given = i, true = j)``.
 
-    With ``confident_joint`` given, that matrix is calibrated and normalized instead of one
-    computed from ``pred_probs``.
+    Parameters
+    ----------
+    labels, pred_probs : see :func:`~ls_cleanlab.find_label_issues`
+    confident_joint : array_like, optional
+        ``(K, K)`` or ``(K, 2, 2)``: calibrated and normalized instead of one computed from
+        ``pred_probs``.
+    multi_label : bool
+
+    Returns
+    -------
+    ndarray of float64, ``(K, K)`` indexed ``[given, true]`` summing to 1, or multi-label
+    ``(K, 2, 2)`` indexed ``[class, given, true]`` with each class's matrix summing to 1.
     """
     if multi_label:
         data = _inputs.multi(labels, pred_probs)
@@ -153,15 +171,26 @@ def num_label_issues(
     ``off_diagonal_custom``, with your ``confident_joint``) take the off-diagonal mass of the
     estimated joint times N. Multi-label data counts examples with any such class (the
     estimation method does not apply there, as in cleanlab).
+
+    Parameters
+    ----------
+    labels, pred_probs : see :func:`~ls_cleanlab.find_label_issues`
+    multi_label : bool
+    confident_joint : array_like of shape (K, K), optional
+        Only with ``estimation_method="off_diagonal_custom"``.
+    estimation_method : {"off_diagonal", "off_diagonal_calibrated", "off_diagonal_custom"}
+
+    Returns
+    -------
+    int
     """
     method = _inputs.check_option(estimation_method, ESTIMATION_METHODS, "estimation_method")
-    if confident_joint is not None and method != "off_diagonal_custom":
-        warnings.warn(
-            "num_label_issues ignores confident_joint unless "
-            "estimation_method='off_diagonal_custom'; it recomputes one from labels and "
-            "pred_probs.",
-            UserWarning,
-            stacklevel=2,
+    if confident_joint is not None and (multi_label or method != "off_diagonal_custom"):
+        warn_user(
+            "num_label_issues ignores confident_joint"
+            + (" for multi-label data" if multi_label else "")
+            + " unless estimation_method='off_diagonal_custom' (single-label); it recomputes "
+            "one from labels and pred_probs."
         )
     if multi_label:
         data = _inputs.multi(labels, pred_probs)
@@ -217,7 +246,10 @@ def binary_joint(
 
 
 def check_joint(matrix: Any, *, multi_label: bool, k: int | None = None) -> np.ndarray:
-    """Validate a user-supplied confident joint; return it as a numeric array (not copied)."""
+    """Validate a user-supplied confident joint; return it as a numeric array (not copied).
+
+    ``k``, when given, is the number of classes the joint must have.
+    """
     arr = np.asarray(matrix)
     expected = "(K, 2, 2)" if multi_label else "(K, K)"
     ok_shape = (
@@ -227,9 +259,20 @@ def check_joint(matrix: Any, *, multi_label: bool, k: int | None = None) -> np.n
     )
     if not ok_shape or (k is not None and arr.shape[0] != k):
         want = expected if k is None else expected.replace("K", str(k))
-        raise InvalidOptionError(f"confident_joint must have shape {want}, got {arr.shape}.")
-    if arr.dtype.kind not in "iuf" or not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise InvalidOptionError("confident_joint must hold non-negative finite counts.")
+        raise InvalidOptionError(
+            f"confident_joint must have shape {want}, got {arr.shape}; compute it with "
+            "compute_confident_joint(labels, pred_probs"
+            + (", multi_label=True)." if multi_label else ").")
+        )
+    if arr.dtype.kind not in "iuf":
+        raise InvalidOptionError(f"confident_joint must hold counts, got dtype {arr.dtype}.")
+    bad = ~np.isfinite(arr) | (arr < 0)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InvalidOptionError(
+            f"confident_joint must hold non-negative finite counts; "
+            f"confident_joint[{', '.join(map(str, where))}] = {arr[where].item()!r}."
+        )
     return arr
 
 
@@ -237,24 +280,36 @@ def _column_major(cj: np.ndarray) -> bool:
     return abs(cj.strides[-2]) < abs(cj.strides[-1])
 
 
-def _labels_len(labels: Any) -> int:
-    try:
-        return len(labels)
-    except TypeError:
-        return -1
+def label_counts_for_joint(cj: np.ndarray, labels: Any, *, multi_label: bool) -> np.ndarray:
+    """Given-label counts ``(K,)`` (multi-label ``(K, 2)``) of ``labels`` for joint ``cj``."""
+    k = cj.shape[0]
+    if multi_label:
+        given = _inputs.as_multilabel(labels, None, k, against="confident_joint")
+        return _binary.label_counts(given)
+    y = _inputs.as_single_labels(labels, None, k, against="confident_joint")
+    return np.bincount(y, minlength=k)
 
 
 def check_single_thresholds(thresholds: Any, k: int) -> np.ndarray:
-    arr = np.asarray(thresholds, dtype=np.float64)
+    """Validate single-label confident thresholds: ``(K,)`` finite numbers, as float64."""
+    arr = _as_float_array(thresholds)
     if arr.shape != (k,) or not np.all(np.isfinite(arr)):
         raise InvalidOptionError(f"thresholds must be {k} finite numbers, got shape {arr.shape}.")
     return arr
 
 
 def check_multi_thresholds(thresholds: Any, k: int) -> np.ndarray:
-    arr = np.asarray(thresholds, dtype=np.float64)
+    """Validate multi-label thresholds, ``(K, 2)`` or one ``(2,)`` pair for all classes."""
+    arr = _as_float_array(thresholds)
     if arr.shape not in {(2,), (k, 2)} or not np.all(np.isfinite(arr)):
         raise InvalidOptionError(
             f"multi-label thresholds must have shape ({k}, 2) or (2,), got {arr.shape}."
         )
     return np.broadcast_to(arr, (k, 2)).copy()
+
+
+def _as_float_array(values: Any) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidOptionError(f"thresholds must be numbers, got {values!r}.") from None

@@ -19,13 +19,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ls_cleanlab.confident import _binary, _inputs
+from ls_cleanlab.confident import _inputs
 from ls_cleanlab.confident._counts import TINY_VALUE, _diag, _row, _set_diag
 from ls_cleanlab.confident.joint import (
     binary_joint,
     check_joint,
     check_multi_thresholds,
     check_single_thresholds,
+    label_counts_for_joint,
     single_joint,
 )
 from ls_cleanlab.errors import InvalidOptionError
@@ -70,17 +71,26 @@ def estimate_latent(
 ) -> LatentEstimates:
     """Estimate prior, noise matrix and inverse noise matrix from a confident joint.
 
-    ``labels`` only supply the given-label counts (single-label ``(N,)`` or multi-label
-    ``(N, K)``/lists).
+    Parameters
+    ----------
+    confident_joint : array_like of shape (K, K), or (K, 2, 2) multi-label
+    labels : array_like
+        Only supply the given-label counts: single-label ``(N,)``, multi-label ``(N, K)`` or
+        lists of class indices.
+    multi_label : bool
+    py_method : {"cnt", "eqn", "marginal", "marginal_ps"}
+        How the true-class prior is estimated (see the module docstring).
+    converge_latent_estimates : bool
+        Iterate prior, noise and inverse noise matrices to mutual consistency.
+
+    Returns
+    -------
+    LatentEstimates
     """
     py_method = _inputs.check_option(py_method, PRIOR_METHODS, "py_method")
-    cj = check_joint(confident_joint, multi_label=multi_label)
-    k = cj.shape[0]
-    n = len(labels)
-    if multi_label:
-        counts = _binary.label_counts(_inputs.as_multilabel(labels, n, k))
-    else:
-        counts = np.bincount(_inputs.as_single_labels(labels, n, k), minlength=k)
+    cj = np.array(check_joint(confident_joint, multi_label=multi_label))  # a copy we own
+    counts = label_counts_for_joint(cj, labels, multi_label=multi_label)
+    n = int(counts[0].sum()) if multi_label else int(counts.sum())
     prior, noise, inverse = _latent(cj, counts, n, py_method, converge_latent_estimates)
     return LatentEstimates(prior, noise, inverse, cj)
 
@@ -98,6 +108,20 @@ def estimate_noise_matrices(
     """Compute the confident joint from ``pred_probs`` and estimate the latent quantities.
 
     The equivalent of cleanlab's ``estimate_py_and_noise_matrices_from_probabilities``.
+
+    Parameters
+    ----------
+    labels, pred_probs : see :func:`~ls_cleanlab.find_label_issues`
+    multi_label : bool
+    thresholds : array_like, optional
+        Confident thresholds, as in :func:`~ls_cleanlab.confident.compute_confident_joint`.
+    converge_latent_estimates, py_method : see :func:`estimate_latent`
+    calibrate : bool
+        Calibrate the confident joint first.
+
+    Returns
+    -------
+    LatentEstimates
     """
     py_method = _inputs.check_option(py_method, PRIOR_METHODS, "py_method")
     if multi_label:

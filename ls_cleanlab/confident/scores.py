@@ -25,7 +25,9 @@ All results equal cleanlab 2.9.0's (``cleanlab.rank.get_label_quality_scores`` a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import numbers
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -35,7 +37,12 @@ from ls_cleanlab.confident._binary import BinaryData
 from ls_cleanlab.confident._multiclass import SingleData
 from ls_cleanlab.errors import InvalidOptionError, InvalidPredProbsError
 
-__all__ = ["label_quality_scores", "label_quality_scores_per_class"]
+__all__ = [
+    "exponential_moving_average",
+    "label_quality_scores",
+    "label_quality_scores_per_class",
+    "softmin",
+]
 
 Method = Literal["self_confidence", "normalized_margin", "confidence_weighted_entropy"]
 METHODS: tuple[Method, ...] = (
@@ -59,7 +66,7 @@ def label_quality_scores(
     method: Method = "self_confidence",
     adjust_pred_probs: bool = False,
     aggregator: Aggregator = "exponential_moving_average",
-    alpha: float = 0.8,
+    alpha: float | None = 0.8,
     temperature: float = 0.1,
 ) -> np.ndarray:
     """Score how likely each example's given label is correct.
@@ -78,8 +85,9 @@ def label_quality_scores(
     aggregator : {"exponential_moving_average", "softmin"} or callable
         Multi-label only: how a row of per-class scores becomes one score. A callable is called
         as ``aggregator(scores, axis=1)`` and must return ``(N,)``, e.g. ``np.min``.
-    alpha : float in [0, 1]
-        Weight of the next-worse class in the exponential moving average.
+    alpha : float in [0, 1] or None
+        Weight of the next-worse class in the exponential moving average; None means
+        ``2 / (K + 1)``.
     temperature : float > 0
         Softmin temperature; small values approach the minimum.
 
@@ -88,11 +96,17 @@ def label_quality_scores(
     ndarray of shape (N,), values in [0, 1].
     """
     method = _inputs.check_option(method, METHODS, "method")
+    _check_adjust(method, adjust_pred_probs)
     if multi_label:
-        reduce = _aggregator(aggregator, alpha, temperature)
         data = _inputs.multi(labels, pred_probs)
-        if aggregator == "exponential_moving_average":
-            return _class_scores_ema(data, method, adjust_pred_probs, alpha)
+        if isinstance(aggregator, str) and aggregator == "exponential_moving_average":
+            ema_alpha = _check_alpha(alpha, data.k)
+            out = np.empty(data.n)
+            for rows, block in _class_score_blocks(data, method, adjust_pred_probs, _EMA_ROWS):
+                block.sort(axis=1)
+                out[rows] = _ema_block(block, ema_alpha)
+            return out
+        reduce = _aggregator(aggregator, alpha, temperature)
         return reduce(_class_scores(data, method, adjust_pred_probs))
     single = _inputs.single(labels, pred_probs)
     return _single_scores(single, method, adjust_pred_probs)
@@ -162,30 +176,24 @@ def _single_scores(data: SingleData, method: Method, adjust: bool) -> np.ndarray
 
 
 def _class_scores(data: BinaryData, method: Method, adjust: bool) -> np.ndarray:
-    """Per-class binary scores ``(N, K)``, computed in row blocks."""
+    """Per-class binary scores ``(N, K)``."""
     _check_adjust(method, adjust)
-    if method == "confidence_weighted_entropy":
-        _check_entropy_range(data.probs)
-    thresh = _binary.exact_thresholds(data) if adjust else None
     out = np.empty(data.probs.shape)
-    for rows in data.blocks():
-        out[rows] = _binary_block_scores(data.probs[rows], data.given[rows], method, thresh)
+    for rows, block in _class_score_blocks(data, method, adjust, _EMA_ROWS):
+        out[rows] = block
     return out
 
 
-def _class_scores_ema(data: BinaryData, method: Method, adjust: bool, alpha: float) -> np.ndarray:
-    """EMA of the per-class scores, block by block, never holding the (N, K) matrix."""
-    _check_adjust(method, adjust)
+def _class_score_blocks(
+    data: BinaryData, method: Method, adjust: bool, rows_per_block: int
+) -> Iterator[tuple[slice, np.ndarray]]:
+    """Per-class scores, one fresh ``(rows, K)`` block at a time (the caller may overwrite)."""
     if method == "confidence_weighted_entropy":
         _check_entropy_range(data.probs)
     thresh = _binary.exact_thresholds(data) if adjust else None
-    out = np.empty(data.n)
-    for start in range(0, data.n, _EMA_ROWS):
-        rows = slice(start, min(start + _EMA_ROWS, data.n))
-        block = _binary_block_scores(data.probs[rows], data.given[rows], method, thresh)
-        block.sort(axis=1)
-        out[rows] = _ema_block(block, alpha)
-    return out
+    for start in range(0, data.n, rows_per_block):
+        rows = slice(start, min(start + rows_per_block, data.n))
+        yield rows, _binary_block_scores(data.probs[rows], data.given[rows], method, thresh)
 
 
 def _binary_block_scores(
@@ -211,17 +219,38 @@ def _binary_block_scores(
     return _entropy_score(mine, entropy)
 
 
-def _aggregator(aggregator: Aggregator, alpha: float, temperature: float) -> Callable:
+def _aggregator(
+    aggregator: Aggregator, alpha: float | None, temperature: float
+) -> Callable[[np.ndarray], np.ndarray]:
     if callable(aggregator):
         return _custom(aggregator)
     name = _inputs.check_option(aggregator, AGGREGATORS, "aggregator")
     if name == "exponential_moving_average":
-        if not 0 <= alpha <= 1:
-            raise InvalidOptionError(f"alpha must lie in [0, 1], got {alpha!r}.")
-        return lambda scores: exponential_moving_average(scores, alpha=alpha)
+        return partial(exponential_moving_average, alpha=alpha)
+    _check_temperature(temperature)
+    return partial(softmin, temperature=temperature)
+
+
+def _check_alpha(alpha: float | None, k: int) -> float:
+    if alpha is None:
+        return 2 / (k + 1)
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 <= alpha <= 1:
+        raise InvalidOptionError(f"alpha must lie in [0, 1] (or be None), got {alpha!r}.")
+    return float(alpha)
+
+
+def _check_temperature(temperature: float) -> None:
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
+        raise InvalidOptionError(f"temperature must be a number > 0, got {temperature!r}.")
     if not temperature > 0:
         raise InvalidOptionError(f"temperature must be > 0, got {temperature!r}.")
-    return lambda scores: softmin(scores, temperature=temperature)
+
+
+def _check_scores(scores: Any) -> np.ndarray:
+    arr = np.asarray(scores, dtype=np.float64)
+    if arr.ndim != 2:
+        raise InvalidOptionError(f"scores must be an (N, K) array, got shape {arr.shape}.")
+    return arr
 
 
 def _custom(func: Callable[..., np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
@@ -237,18 +266,29 @@ def _custom(func: Callable[..., np.ndarray]) -> Callable[[np.ndarray], np.ndarra
     return reduce
 
 
-def exponential_moving_average(scores: np.ndarray, *, alpha: float = 0.8) -> np.ndarray:
+def exponential_moving_average(scores: Any, *, alpha: float | None = 0.8) -> np.ndarray:
     """Aggregate rows of ``(N, K)`` scores, from the best class to the worst, by EMA.
 
     ``s <- alpha * s_i + (1 - alpha) * s`` over the row sorted in decreasing order, starting
     from its largest entry: the worst classes weigh most. Rows are processed in blocks that
     stay in cache; the arithmetic is cleanlab's, operation for operation.
+
+    Parameters
+    ----------
+    scores : array_like of shape (N, K)
+    alpha : float in [0, 1], or None for ``2 / (K + 1)``
+
+    Returns
+    -------
+    ndarray of shape (N,)
     """
-    n = scores.shape[0]
+    arr = _check_scores(scores)
+    n, k = arr.shape
+    weight = _check_alpha(alpha, k)
     out = np.empty(n)
     for start in range(0, n, _EMA_ROWS):
         rows = slice(start, min(start + _EMA_ROWS, n))
-        out[rows] = _ema_block(np.sort(scores[rows], axis=1), alpha)
+        out[rows] = _ema_block(np.sort(arr[rows], axis=1), weight)
     return out
 
 
@@ -264,10 +304,25 @@ def _ema_block(ascending: np.ndarray, alpha: float) -> np.ndarray:
     return ema
 
 
-def softmin(scores: np.ndarray, *, temperature: float = 0.1) -> np.ndarray:
-    """Aggregate rows of ``(N, K)`` scores by their softmin-weighted mean."""
-    x = (1 - scores) / max(temperature, CLIP_LOW)
+def softmin(scores: Any, *, temperature: float = 0.1) -> np.ndarray:
+    """Aggregate rows of ``(N, K)`` scores by their softmin-weighted mean.
+
+    Weights are ``softmax((1 - s) / temperature)`` over the row; small temperatures approach
+    the row minimum, large ones the mean.
+
+    Parameters
+    ----------
+    scores : array_like of shape (N, K)
+    temperature : float > 0
+
+    Returns
+    -------
+    ndarray of shape (N,)
+    """
+    arr = _check_scores(scores)
+    _check_temperature(temperature)
+    x = (1 - arr) / max(temperature, CLIP_LOW)
     x = x - np.max(x, axis=1, keepdims=True)
     weights = np.exp(x)
     weights = weights / np.sum(weights, axis=1, keepdims=True)
-    return np.einsum("ij,ij->i", scores, weights)
+    return np.einsum("ij,ij->i", arr, weights)

@@ -104,6 +104,12 @@ def rank_classes_by_multilabel_quality(
     ``Label Issues`` (given but looks absent), ``Inverse Label Issues`` (not given but looks
     present), ``Label Noise`` and ``Inverse Label Noise`` (those counts over N), and
     ``Label Quality Score`` (1 - Label Noise), sorted by the score, lowest first.
+
+    Notes
+    -----
+    As in cleanlab, the two issue counts are recomputed as ``int(Label Noise * N)``, which can
+    come out one lower than the true count through rounding (e.g. ``int(1 / 49 * 49) == 0``);
+    kept for parity. :func:`common_multilabel_issues` holds the exact counts.
     """
     matrix = multilabel_issue_matrix(labels, pred_probs, confident_joint=confident_joint)
     names = _class_names(class_names, matrix.shape[1])

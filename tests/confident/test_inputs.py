@@ -73,7 +73,10 @@ def test_bad_single_labels(labels, match):
 @pytest.mark.parametrize(
     ("labels", "match"),
     [
-        ([[0], [1], [2], []], r"class indices must lie in 0..1 .* labels\[2\] = \[2\]"),
+        (
+            [[0], [1], [2], []],
+            r"must lie in 0..1 \(pred_probs has 2 classes\); labels\[2\] = \[2\]",
+        ),
         ([[0], [1], [-1], []], r"labels\[2\] = \[-1\]"),
         ([[0], [1], [0.5], []], r"must be integer class indices; labels\[2\] = \[0.5\]"),
         ([[0], [1], ["a"], []], r"labels\[2\] = \['a'\]"),
@@ -143,3 +146,34 @@ def test_float32_and_integer_probabilities_are_accepted():
     np.testing.assert_allclose(got, label_quality_scores(GOOD_LABELS, GOOD_PROBS), atol=1e-7)
     hard = np.eye(2, dtype=int)[[0, 1, 1, 0]]
     assert find_label_issues(GOOD_LABELS, hard).tolist() == [False, False, True, True]
+
+
+def test_zero_one_rows_written_as_lists_are_refused_as_ambiguous():
+    probs = np.full((2, 3), 0.3)
+    with pytest.raises(InvalidLabelsError, match="look like a 0/1 matrix written as lists"):
+        find_label_issues([[1, 0, 0], [0, 1, 0]], probs, multi_label=True)
+    as_object = pd.DataFrame([[1, 0, 0], [0, 1, 0]]).astype(object)
+    expected = label_quality_scores(np.array([[1, 0, 0], [0, 1, 0]]), probs, multi_label=True)
+    np.testing.assert_array_equal(
+        label_quality_scores(as_object, probs, multi_label=True), expected
+    )
+
+
+def test_ragged_nested_labels_name_the_example():
+    with pytest.raises(InvalidLabelsError, match=r"labels\[0\] = \[0, \[1\]\]"):
+        find_label_issues([[0, [1]], [1], [0]], np.full((3, 2), 0.5), multi_label=True)
+
+
+def test_errors_without_pred_probs_name_the_confident_joint():
+    from ls_cleanlab.confident import calibrate_confident_joint, estimate_latent
+
+    with pytest.raises(InvalidLabelsError, match=r"confident_joint has 2 classes"):
+        calibrate_confident_joint(np.eye(2, dtype=int), [0, 1, 2])
+    with pytest.raises(InvalidLabelsError, match="one entry per example, got generator"):
+        estimate_latent(np.eye(2, dtype=int), (i for i in range(2)))
+
+
+def test_huge_label_is_shown_as_given():
+    labels = np.array([0, 1, 2**64 - 1, 0], dtype=np.uint64)
+    with pytest.raises(InvalidLabelsError, match=str(2**64 - 1)):
+        find_label_issues(labels, GOOD_PROBS)

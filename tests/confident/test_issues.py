@@ -317,3 +317,20 @@ def test_large_data_across_row_blocks_matches_cleanlab(quantized):
         )
         got = find_label_issues(given_matrix, probs, multi_label=True, filter_by=filter_by)
         np.testing.assert_array_equal(got, expected, err_msg=filter_by)
+
+
+def test_numpy_scalar_options_are_accepted():
+    labels = np.array([0, 1, 0, 1])
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.6, 0.4]])
+    expected = find_label_issues(labels, probs, frac_noise=0.5, min_examples_per_class=0)
+    got = find_label_issues(
+        labels, probs, frac_noise=np.float32(0.5), min_examples_per_class=np.int64(0)
+    )
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_warnings_point_at_the_caller():
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.6, 0.4]])
+    with pytest.warns(UserWarning, match="min_examples_per_class") as record:
+        find_label_issues([[0], [1], [0], []], probs, multi_label=True)
+    assert record[0].filename == __file__

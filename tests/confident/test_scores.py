@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ls_cleanlab.confident import METHODS, label_quality_scores, label_quality_scores_per_class
+from ls_cleanlab.confident import (
+    METHODS,
+    exponential_moving_average,
+    label_quality_scores,
+    label_quality_scores_per_class,
+    softmin,
+)
 from ls_cleanlab.errors import InvalidOptionError, InvalidPredProbsError
 from tests.confident.strategies import as_lists, multilabel_case, single_label_case
 
@@ -147,3 +153,31 @@ def test_entropy_needs_probabilities_within_unit_interval():
         label_quality_scores(
             [[0], [1]], probs, multi_label=True, method="confidence_weighted_entropy"
         )
+
+
+def test_alpha_none_means_two_over_k_plus_one():
+    rng = np.random.default_rng(2)
+    given_matrix = rng.random((50, 4)) < 0.4
+    probs = rng.random((50, 4))
+    expected = cl_multilabel.get_label_quality_scores(
+        as_lists(given_matrix),
+        probs,
+        aggregator_kwargs={"method": "exponential_moving_average", "alpha": None},
+    )
+    got = label_quality_scores(given_matrix, probs, multi_label=True, alpha=None)
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    ("func", "kwargs", "match"),
+    [
+        (exponential_moving_average, {"alpha": 5}, r"alpha must lie in \[0, 1\]"),
+        (exponential_moving_average, {}, r"scores must be an \(N, K\) array"),
+        (softmin, {"temperature": -1}, "temperature must be > 0"),
+    ],
+    ids=["alpha", "shape", "temperature"],
+)
+def test_public_aggregators_validate(func, kwargs, match):
+    scores = np.array([0.2, 0.4]) if kwargs == {} else np.array([[0.2, 0.4]])
+    with pytest.raises(InvalidOptionError, match=match):
+        func(scores, **kwargs)
