@@ -90,6 +90,10 @@ def find_label_issues(
     for parity although it looks unintended: multi-label ``low_*`` filters rank with
     ``self_confidence`` whatever the filter, and with ``return_indices_ranked_by`` they return
     the flagged indices permuted by the rank of their scores in index order.
+
+    ``pred_probs`` are computed in float64. For float32 input cleanlab does part of its
+    arithmetic in float32, so its scores, and rarely its ranking, can differ slightly from ours;
+    parity is exact for float64.
     """
     data = _multi_data(labels, pred_probs) if multi_label else _single_data(labels, pred_probs)
     opts = Options.parse(
