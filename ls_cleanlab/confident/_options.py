@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -21,15 +21,7 @@ FilterBy = Literal[
     "low_normalized_margin",
     "low_self_confidence",
 ]
-FILTERS: tuple[FilterBy, ...] = (
-    "prune_by_noise_rate",
-    "prune_by_class",
-    "both",
-    "confident_learning",
-    "predicted_neq_given",
-    "low_normalized_margin",
-    "low_self_confidence",
-)
+FILTERS: tuple[FilterBy, ...] = get_args(FilterBy)
 PRUNING: tuple[FilterBy, ...] = ("prune_by_noise_rate", "prune_by_class", "both")
 LOW_SCORE: tuple[FilterBy, ...] = ("low_normalized_margin", "low_self_confidence")
 

@@ -18,7 +18,7 @@ All functions equal cleanlab 2.9.0's (``cleanlab.count``) for the same arguments
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -36,11 +36,7 @@ __all__ = [
 ]
 
 EstimationMethod = Literal["off_diagonal", "off_diagonal_calibrated", "off_diagonal_custom"]
-ESTIMATION_METHODS: tuple[EstimationMethod, ...] = (
-    "off_diagonal",
-    "off_diagonal_calibrated",
-    "off_diagonal_custom",
-)
+ESTIMATION_METHODS: tuple[EstimationMethod, ...] = get_args(EstimationMethod)
 
 
 def confident_thresholds(labels: Any, pred_probs: Any, *, multi_label: bool = False) -> np.ndarray:

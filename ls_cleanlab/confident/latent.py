@@ -15,7 +15,7 @@ cleanlab's single-label estimate applied to each class's binary problem.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -34,7 +34,7 @@ from ls_cleanlab.errors import InvalidOptionError
 __all__ = ["LatentEstimates", "estimate_latent", "estimate_noise_matrices"]
 
 PriorMethod = Literal["cnt", "eqn", "marginal", "marginal_ps"]
-PRIOR_METHODS: tuple[PriorMethod, ...] = ("cnt", "eqn", "marginal", "marginal_ps")
+PRIOR_METHODS: tuple[PriorMethod, ...] = get_args(PriorMethod)
 CLIP_LOW = 1e-6
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -51,7 +51,7 @@ METHODS: tuple[Method, ...] = (
     "confidence_weighted_entropy",
 )
 AggregatorName = Literal["exponential_moving_average", "softmin"]
-AGGREGATORS: tuple[AggregatorName, ...] = ("exponential_moving_average", "softmin")
+AGGREGATORS: tuple[AggregatorName, ...] = get_args(AggregatorName)
 Aggregator = AggregatorName | Callable[..., np.ndarray]
 
 CLIP_LOW = 1e-6  # cleanlab's CLIPPING_LOWER_BOUND

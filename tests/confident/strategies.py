@@ -7,6 +7,9 @@ examples with the same probability), the exact cut points cleanlab's comparisons
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -64,3 +67,10 @@ def single_label_case(
 
 def as_lists(given: np.ndarray) -> list[list[int]]:
     return [np.flatnonzero(row).tolist() for row in given]
+
+
+def quiet(func: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call ``func`` with warnings silenced (cleanlab and we both warn on small classes)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return func(*args, **kwargs)

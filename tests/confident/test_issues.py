@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import cleanlab.filter
 import cleanlab.multilabel_classification.filter as cl_multilabel
 import numpy as np
@@ -19,20 +17,14 @@ from ls_cleanlab.confident import (
     multilabel_issue_matrix,
 )
 from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError, LsCleanlabError
-from tests.confident.strategies import as_lists, multilabel_case, single_label_case
+from tests.confident.strategies import as_lists, multilabel_case, quiet, single_label_case
 
 PRUNING = ["prune_by_noise_rate", "prune_by_class", "both"]
 
 
-def _quiet(func, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return func(*args, **kwargs)
-
-
 def _reference_or_error(func, *args, **kwargs):
     try:
-        return _quiet(func, *args, **kwargs), None
+        return quiet(func, *args, **kwargs), None
     except (ValueError, TypeError, IndexError) as exc:
         return None, exc
 
@@ -71,10 +63,10 @@ def test_multilabel_matches_cleanlab(case, data):
     if error is not None:
         _assert_cleanlab_limitation(given_matrix, probs, opts)
         return
-    got = _quiet(find_label_issues, given_matrix, probs, multi_label=True, **opts)
+    got = quiet(find_label_issues, given_matrix, probs, multi_label=True, **opts)
     _assert_same(expected, got, opts)
     # the same from lists of class indices
-    from_lists = _quiet(find_label_issues, as_lists(given_matrix), probs, multi_label=True, **opts)
+    from_lists = quiet(find_label_issues, as_lists(given_matrix), probs, multi_label=True, **opts)
     np.testing.assert_array_equal(from_lists, got)
 
 
@@ -89,7 +81,7 @@ def _assert_cleanlab_limitation(given_matrix, probs, opts):
     unranked = {
         k: v for k, v in opts.items() if k not in ("return_indices_ranked_by", "rank_by_kwargs")
     }
-    mask = _quiet(find_label_issues, given_matrix, probs, multi_label=True, **unranked)
+    mask = quiet(find_label_issues, given_matrix, probs, multi_label=True, **unranked)
     ranked = "return_indices_ranked_by" in opts
     low = opts["filter_by"].startswith("low_")
     subset_values = np.unique(given_matrix[mask])
@@ -99,7 +91,7 @@ def _assert_cleanlab_limitation(given_matrix, probs, opts):
         or (opts["filter_by"] == "predicted_neq_given" and (given_matrix.sum(axis=0) == 0).any())
     )
     if ranked:
-        got = _quiet(find_label_issues, given_matrix, probs, multi_label=True, **opts)
+        got = quiet(find_label_issues, given_matrix, probs, multi_label=True, **opts)
         assert sorted(got.tolist()) == np.flatnonzero(mask).tolist()
 
 
@@ -111,7 +103,7 @@ def test_single_label_matches_cleanlab(case, data):
         cleanlab.filter.find_label_issues, labels, probs, n_jobs=1, **opts
     )
     assert error is None, error
-    got = _quiet(find_label_issues, labels, probs, **opts)
+    got = quiet(find_label_issues, labels, probs, **opts)
     _assert_same(expected, got, opts)
 
 
@@ -121,7 +113,7 @@ def test_multilabel_with_confident_joint_matches_cleanlab(case, data):
     filter_by = data.draw(st.sampled_from(PRUNING))
     calibrate = data.draw(st.booleans())
     cj = compute_confident_joint(given_matrix, probs, multi_label=True, calibrate=calibrate)
-    expected = _quiet(
+    expected = quiet(
         cl_multilabel.find_label_issues,
         as_lists(given_matrix),
         probs,
@@ -140,7 +132,7 @@ def test_single_label_with_confident_joint_matches_cleanlab(case, data):
     labels, probs = case
     filter_by = data.draw(st.sampled_from(PRUNING))
     cj = compute_confident_joint(labels, probs, calibrate=data.draw(st.booleans()))
-    expected = _quiet(
+    expected = quiet(
         cleanlab.filter.find_label_issues,
         labels,
         probs,
@@ -148,21 +140,21 @@ def test_single_label_with_confident_joint_matches_cleanlab(case, data):
         filter_by=filter_by,
         n_jobs=1,
     )
-    got = _quiet(find_label_issues, labels, probs, confident_joint=cj, filter_by=filter_by)
+    got = quiet(find_label_issues, labels, probs, confident_joint=cj, filter_by=filter_by)
     np.testing.assert_array_equal(got, expected)
 
 
 @given(case=multilabel_case(max_n=60))
 def test_issue_matrix_rows_and_directions(case):
     given_matrix, probs = case
-    matrix = _quiet(multilabel_issue_matrix, given_matrix, probs)
-    per_class = _quiet(
+    matrix = quiet(multilabel_issue_matrix, given_matrix, probs)
+    per_class = quiet(
         cl_multilabel.find_multilabel_issues_per_class, as_lists(given_matrix), probs, n_jobs=1
     )
     np.testing.assert_array_equal(matrix != 0, per_class)
     assert np.all(matrix[(matrix != 0) & (given_matrix == 1)] == -1)
     assert np.all(matrix[(matrix != 0) & (given_matrix == 0)] == 1)
-    mask = _quiet(find_label_issues, given_matrix, probs, multi_label=True)
+    mask = quiet(find_label_issues, given_matrix, probs, multi_label=True)
     np.testing.assert_array_equal(mask, (matrix != 0).any(axis=1))
 
 
@@ -183,7 +175,7 @@ def test_nothing_flagged_when_labels_equal_confident_predictions(case):
     given_matrix, _ = case
     probs = np.where(given_matrix == 1, 0.9, 0.1)
     for filter_by in FILTERS:
-        assert not _quiet(
+        assert not quiet(
             find_label_issues, given_matrix, probs, multi_label=True, filter_by=filter_by
         ).any()
 
@@ -207,7 +199,7 @@ def test_class_present_everywhere_is_refused():
     with pytest.raises(InvalidLabelsError, match=r"classes \[0\] are present in every example"):
         find_label_issues(given_matrix, probs, multi_label=True)
     with pytest.raises(ValueError):  # cleanlab refuses it as well
-        _quiet(cl_multilabel.find_label_issues, as_lists(given_matrix), probs)
+        quiet(cl_multilabel.find_label_issues, as_lists(given_matrix), probs)
 
 
 def test_no_labels_at_all_is_refused():
@@ -312,7 +304,7 @@ def test_large_data_across_row_blocks_matches_cleanlab(quantized):
     given_matrix = truth ^ (rng.random((n, k)) < 0.05)
     lists = as_lists(given_matrix)
     for filter_by in FILTERS:
-        expected = _quiet(
+        expected = quiet(
             cl_multilabel.find_label_issues, lists, probs, filter_by=filter_by, n_jobs=1
         )
         got = find_label_issues(given_matrix, probs, multi_label=True, filter_by=filter_by)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import cleanlab.count
 import numpy as np
 import pytest
@@ -18,13 +16,7 @@ from ls_cleanlab.confident import (
     num_label_issues,
 )
 from ls_cleanlab.errors import InvalidOptionError
-from tests.confident.strategies import as_lists, multilabel_case, single_label_case
-
-
-def _quiet(func, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return func(*args, **kwargs)
+from tests.confident.strategies import as_lists, multilabel_case, quiet, single_label_case
 
 
 @given(case=multilabel_case(valid_for_issues=False))
@@ -139,7 +131,7 @@ def test_single_label_num_label_issues(case, data):
 @given(case=multilabel_case())
 def test_multilabel_num_label_issues(case):
     given_matrix, probs = case
-    expected = _quiet(
+    expected = quiet(
         cleanlab.count.num_label_issues, as_lists(given_matrix), probs, multi_label=True
     )
     got = num_label_issues(given_matrix, probs, multi_label=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import cleanlab.multilabel_classification.dataset as cl_dataset
 import numpy as np
 import pandas as pd
@@ -18,13 +16,7 @@ from ls_cleanlab.confident import (
     rank_classes_by_multilabel_quality,
 )
 from ls_cleanlab.errors import InvalidOptionError
-from tests.confident.strategies import as_lists, multilabel_case
-
-
-def _quiet(func, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return func(*args, **kwargs)
+from tests.confident.strategies import as_lists, multilabel_case, quiet
 
 
 @given(case=multilabel_case(max_n=60), named=st.booleans())
@@ -32,17 +24,17 @@ def test_summaries_match_cleanlab(case, named):
     given_matrix, probs = case
     names = [f"class {c}" for c in range(probs.shape[1])] if named else None
     lists = as_lists(given_matrix)
-    expected_common = _quiet(cl_dataset.common_multilabel_issues, lists, probs, class_names=names)
-    expected_classes = _quiet(
+    expected_common = quiet(cl_dataset.common_multilabel_issues, lists, probs, class_names=names)
+    expected_classes = quiet(
         cl_dataset.rank_classes_by_multilabel_quality, lists, probs, class_names=names
     )
-    expected_score = _quiet(cl_dataset.overall_multilabel_health_score, lists, probs)
-    common = _quiet(common_multilabel_issues, given_matrix, probs, class_names=names)
-    classes = _quiet(rank_classes_by_multilabel_quality, given_matrix, probs, class_names=names)
+    expected_score = quiet(cl_dataset.overall_multilabel_health_score, lists, probs)
+    common = quiet(common_multilabel_issues, given_matrix, probs, class_names=names)
+    classes = quiet(rank_classes_by_multilabel_quality, given_matrix, probs, class_names=names)
     pd.testing.assert_frame_equal(common, expected_common)
     pd.testing.assert_frame_equal(classes, expected_classes)
-    assert _quiet(overall_multilabel_health_score, given_matrix, probs) == expected_score
-    summary = _quiet(multilabel_health_summary, given_matrix, probs, class_names=names)
+    assert quiet(overall_multilabel_health_score, given_matrix, probs) == expected_score
+    summary = quiet(multilabel_health_summary, given_matrix, probs, class_names=names)
     assert summary.score == expected_score
     pd.testing.assert_frame_equal(summary.common_issues, expected_common)
     pd.testing.assert_frame_equal(summary.classes, expected_classes)
