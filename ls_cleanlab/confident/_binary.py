@@ -21,7 +21,7 @@ the ``m``-th and ``(m+1)``-th keys tie, which tied example cleanlab keeps depend
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Literal
 
 import numpy as np
@@ -54,14 +54,15 @@ class BinaryData:
     def k(self) -> int:
         return int(self.probs.shape[1])
 
-    @property
-    def n_pos(self) -> np.ndarray:
-        return np.count_nonzero(self.given, axis=0).astype(np.int64)
-
-    @property
+    @cached_property
     def label_counts(self) -> np.ndarray:
         """``(K, 2)``: examples given the class absent (column 0) and present (column 1)."""
         return label_counts(self.given)
+
+    @property
+    def n_pos(self) -> np.ndarray:
+        """``(K,)`` examples given each class present."""
+        return self.label_counts[:, 1]
 
     def blocks(self) -> list[slice]:
         step = max(1, _BLOCK_ELEMENTS // max(1, self.k))
@@ -70,7 +71,7 @@ class BinaryData:
 
 def label_counts(given: np.ndarray) -> np.ndarray:
     """``(K, 2)`` counts of examples given each class absent (column 0) and present (column 1)."""
-    pos = np.count_nonzero(given, axis=0).astype(np.int64)
+    pos = _column_counts(given)
     return np.column_stack([given.shape[0] - pos, pos])
 
 
@@ -98,14 +99,18 @@ def exact_thresholds(data: BinaryData) -> np.ndarray:
     Column 0 is the mean of ``1 - p`` over examples given the class absent, column 1 the mean of
     ``p`` over examples given it present; ``2`` where no example was given that value.
     """
-    out = np.full((data.k, 2), MISSING_THRESHOLD)
-    for c in range(data.k):
-        col, given = data.probs[:, c], data.given[:, c]
-        pos = col[given]
-        if len(pos):
-            out[c, 1] = np.mean(pos)
-        if len(pos) < data.n:
-            out[c, 0] = np.mean(1 - col[~given])
+    return np.array([_class_thresholds(data, c) for c in range(data.k)]).reshape(data.k, 2)
+
+
+def _class_thresholds(data: BinaryData, c: int) -> np.ndarray:
+    """Class ``c``'s two thresholds, computed exactly as cleanlab does (mean of the values)."""
+    col, given = data.probs[:, c], data.given[:, c]
+    out = np.full(2, MISSING_THRESHOLD)
+    pos = col[given]
+    if len(pos):
+        out[1] = np.mean(pos)
+    if len(pos) < data.n:
+        out[0] = np.mean(1 - col[~given])
     return np.clip(out, MIN_THRESHOLD, None)
 
 
@@ -186,11 +191,7 @@ def _fast_thresholds(data: BinaryData) -> np.ndarray:
         ambiguous |= hit.any(axis=0)
     ambiguous &= (n_pos > 0) | (n_neg > 0)
     for c in np.flatnonzero(ambiguous):
-        col, given = data.probs[:, c], data.given[:, c]
-        if n_pos[c]:
-            thresholds[c, 1] = max(np.mean(col[given]), MIN_THRESHOLD)
-        if n_neg[c]:
-            thresholds[c, 0] = max(np.mean(1 - col[~given]), MIN_THRESHOLD)
+        thresholds[c] = _class_thresholds(data, int(c))
     return thresholds
 
 
