@@ -27,7 +27,12 @@ from ls_cleanlab.confident import _binary, _counts, _inputs, _multiclass, scores
 from ls_cleanlab.confident._binary import BinaryData
 from ls_cleanlab.confident._multiclass import SingleData
 from ls_cleanlab.confident._options import FILTERS, LOW_SCORE, PRUNING, FilterBy, Options
-from ls_cleanlab.confident.joint import binary_joint, single_joint
+from ls_cleanlab.confident.joint import (
+    binary_joint,
+    binary_off_diagonal_count,
+    single_joint,
+    single_off_diagonal_count,
+)
 from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError, warn_user
 
 __all__ = ["find_label_issues", "multilabel_issue_matrix"]
@@ -177,9 +182,7 @@ def _single(data: SingleData, opts: Options) -> np.ndarray:
     if opts.filter_by in LOW_SCORE:
         method: scores.Method = opts.filter_by[4:]  # type: ignore[assignment]
         quality = scores._single_scores(data, method, False)
-        _, off = single_joint(data, calibrate=False)
-        count = np.count_nonzero(~_multiclass.explained(data)[off])
-        mask[np.argsort(quality)[:count]] = True
+        mask[np.argsort(quality)[: single_off_diagonal_count(data)]] = True
         return _single_ranked(data, mask, opts)
     if opts.filter_by == "confident_learning":
         mask[single_joint(data, calibrate=True)[1]] = True
@@ -251,8 +254,7 @@ def _multi_quality(data: BinaryData, method: scores.Method, adjust: bool) -> np.
 
 
 def _multi_low_score(data: BinaryData, opts: Options) -> np.ndarray:
-    scan = binary_joint(data, calibrate=False)[1]
-    count = len(np.unique(scan.candidates[scan.off_diagonal] // data.k))
+    count = binary_off_diagonal_count(data)
     flagged = np.argsort(_multi_quality(data, "self_confidence", False))[:count]
     mask = np.zeros(data.n, dtype=np.bool_)
     mask[flagged] = True

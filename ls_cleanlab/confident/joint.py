@@ -80,13 +80,9 @@ def compute_confident_joint(
     ndarray of int64, ``(K, K)`` ``[given, true]`` or multi-label ``(K, 2, 2)``
     ``[class, given, true]``.
     """
-    if multi_label:
-        data = _inputs.multi(labels, pred_probs)
-        thresh = None if thresholds is None else check_multi_thresholds(thresholds, data.k)
-        return binary_joint(data, calibrate=calibrate, thresholds=thresh)[0]
-    single = _inputs.single(labels, pred_probs)
-    thresh = None if thresholds is None else check_single_thresholds(thresholds, single.k)
-    return single_joint(single, calibrate=calibrate, thresholds=thresh)[0]
+    return joint_with_counts(
+        labels, pred_probs, multi_label=multi_label, calibrate=calibrate, thresholds=thresholds
+    )[0]
 
 
 def calibrate_confident_joint(
@@ -149,7 +145,7 @@ def estimate_joint(
     else:
         cj = check_joint(confident_joint, multi_label=False, k=single.k)
         calibrated = _counts.calibrate(cj, single.label_counts)
-    return calibrated / np.clip(float(np.sum(calibrated)), _counts.TINY_VALUE, None)
+    return _normalized(calibrated)
 
 
 def num_label_issues(
@@ -189,14 +185,10 @@ def num_label_issues(
             "one from labels and pred_probs."
         )
     if multi_label:
-        data = _inputs.multi(labels, pred_probs)
-        scan = binary_joint(data, calibrate=False)[1]
-        cells = scan.candidates[scan.off_diagonal]
-        return len(np.unique(cells // data.k))
+        return binary_off_diagonal_count(_inputs.multi(labels, pred_probs))
     single = _inputs.single(labels, pred_probs)
     if method == "off_diagonal":
-        _, off = single_joint(single, calibrate=False)
-        return int(np.count_nonzero(~_multiclass.explained(single)[off]))
+        return single_off_diagonal_count(single)
     if method == "off_diagonal_calibrated":
         cj = single_joint(single, calibrate=True)[0]
     elif confident_joint is None:
@@ -205,12 +197,43 @@ def num_label_issues(
         )
     else:
         cj = check_joint(confident_joint, multi_label=False, k=single.k)
-    calibrated = _counts.calibrate(cj, single.label_counts)
-    joint = calibrated / np.clip(float(np.sum(calibrated)), _counts.TINY_VALUE, None)
+    joint = _normalized(_counts.calibrate(cj, single.label_counts))
     return int(np.rint((1.0 - joint.trace()) * len(single.labels)))
 
 
-# Engines shared with issues.py ---------------------------------------------------------------
+def _normalized(calibrated: np.ndarray) -> np.ndarray:
+    return calibrated / np.clip(float(np.sum(calibrated)), _counts.TINY_VALUE, None)
+
+
+# Engines shared with issues.py and latent.py ------------------------------------------------
+
+
+def joint_with_counts(
+    labels: Any, pred_probs: Any, *, multi_label: bool, calibrate: bool, thresholds: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate the inputs; return the confident joint and the given-label counts.
+
+    Counts are ``(K,)`` single-label or ``(K, 2)`` multi-label (absent, present).
+    """
+    if multi_label:
+        data = _inputs.multi(labels, pred_probs)
+        thresh = None if thresholds is None else check_multi_thresholds(thresholds, data.k)
+        return binary_joint(data, calibrate=calibrate, thresholds=thresh)[0], data.label_counts
+    single = _inputs.single(labels, pred_probs)
+    thresh = None if thresholds is None else check_single_thresholds(thresholds, single.k)
+    return single_joint(single, calibrate=calibrate, thresholds=thresh)[0], single.label_counts
+
+
+def single_off_diagonal_count(data: SingleData) -> int:
+    """Examples confidently of another class that the model's argmax does not explain."""
+    _, off = single_joint(data, calibrate=False)
+    return int(np.count_nonzero(~_multiclass.explained(data)[off]))
+
+
+def binary_off_diagonal_count(data: BinaryData) -> int:
+    """Examples with any class confidently of the other value and not explained."""
+    scan = binary_joint(data, calibrate=False)[1]
+    return len(np.unique(scan.candidates[scan.off_diagonal] // data.k))
 
 
 def single_joint(

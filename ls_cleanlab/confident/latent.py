@@ -21,14 +21,7 @@ import numpy as np
 
 from ls_cleanlab.confident import _inputs
 from ls_cleanlab.confident._counts import TINY_VALUE, _diag, _row, _set_diag
-from ls_cleanlab.confident.joint import (
-    binary_joint,
-    check_joint,
-    check_multi_thresholds,
-    check_single_thresholds,
-    label_counts_for_joint,
-    single_joint,
-)
+from ls_cleanlab.confident.joint import check_joint, joint_with_counts, label_counts_for_joint
 from ls_cleanlab.errors import InvalidOptionError
 
 __all__ = ["LatentEstimates", "estimate_latent", "estimate_noise_matrices"]
@@ -124,16 +117,10 @@ def estimate_noise_matrices(
     LatentEstimates
     """
     py_method = _inputs.check_option(py_method, PRIOR_METHODS, "py_method")
-    if multi_label:
-        data = _inputs.multi(labels, pred_probs)
-        thresh = None if thresholds is None else check_multi_thresholds(thresholds, data.k)
-        cj = binary_joint(data, calibrate=calibrate, thresholds=thresh)[0]
-        counts, n = data.label_counts, data.n
-    else:
-        single = _inputs.single(labels, pred_probs)
-        thresh = None if thresholds is None else check_single_thresholds(thresholds, single.k)
-        cj = single_joint(single, calibrate=calibrate, thresholds=thresh)[0]
-        counts, n = single.label_counts, len(single.labels)
+    cj, counts = joint_with_counts(
+        labels, pred_probs, multi_label=multi_label, calibrate=calibrate, thresholds=thresholds
+    )
+    n = int(counts[0].sum()) if multi_label else int(counts.sum())
     prior, noise, inverse = _latent(cj, counts, n, py_method, converge_latent_estimates)
     return LatentEstimates(prior, noise, inverse, cj)
 
