@@ -250,7 +250,7 @@ def _multi(data: BinaryData, opts: Options) -> np.ndarray:
 
 
 def _multi_quality(data: BinaryData, method: scores.Method, adjust: bool) -> np.ndarray:
-    return scores.exponential_moving_average(scores._class_scores(data, method, adjust), alpha=0.8)
+    return scores.ema_scores(data, method, adjust, 0.8)
 
 
 def _multi_low_score(data: BinaryData, opts: Options) -> np.ndarray:

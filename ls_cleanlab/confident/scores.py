@@ -45,11 +45,7 @@ __all__ = [
 ]
 
 Method = Literal["self_confidence", "normalized_margin", "confidence_weighted_entropy"]
-METHODS: tuple[Method, ...] = (
-    "self_confidence",
-    "normalized_margin",
-    "confidence_weighted_entropy",
-)
+METHODS: tuple[Method, ...] = get_args(Method)
 AggregatorName = Literal["exponential_moving_average", "softmin"]
 AGGREGATORS: tuple[AggregatorName, ...] = get_args(AggregatorName)
 Aggregator = AggregatorName | Callable[..., np.ndarray]
@@ -96,16 +92,10 @@ def label_quality_scores(
     ndarray of shape (N,), values in [0, 1].
     """
     method = _inputs.check_option(method, METHODS, "method")
-    _check_adjust(method, adjust_pred_probs)
     if multi_label:
         data = _inputs.multi(labels, pred_probs)
         if isinstance(aggregator, str) and aggregator == "exponential_moving_average":
-            ema_alpha = _check_alpha(alpha, data.k)
-            out = np.empty(data.n)
-            for rows, block in _class_score_blocks(data, method, adjust_pred_probs, _EMA_ROWS):
-                block.sort(axis=1)
-                out[rows] = _ema_block(block, ema_alpha)
-            return out
+            return ema_scores(data, method, adjust_pred_probs, _check_alpha(alpha, data.k))
         reduce = _aggregator(aggregator, alpha, temperature)
         return reduce(_class_scores(data, method, adjust_pred_probs))
     single = _inputs.single(labels, pred_probs)
@@ -175,9 +165,17 @@ def _single_scores(data: SingleData, method: Method, adjust: bool) -> np.ndarray
     return _entropy_score(self_conf, entropy)
 
 
+def ema_scores(data: BinaryData, method: Method, adjust: bool, alpha: float) -> np.ndarray:
+    """Per-class scores aggregated by EMA, block by block, never holding the (N, K) matrix."""
+    out = np.empty(data.n)
+    for rows, block in _class_score_blocks(data, method, adjust, _EMA_ROWS):
+        block.sort(axis=1)
+        out[rows] = _ema_block(block, alpha)
+    return out
+
+
 def _class_scores(data: BinaryData, method: Method, adjust: bool) -> np.ndarray:
     """Per-class binary scores ``(N, K)``."""
-    _check_adjust(method, adjust)
     out = np.empty(data.probs.shape)
     for rows, block in _class_score_blocks(data, method, adjust, _EMA_ROWS):
         out[rows] = block
@@ -188,6 +186,7 @@ def _class_score_blocks(
     data: BinaryData, method: Method, adjust: bool, rows_per_block: int
 ) -> Iterator[tuple[slice, np.ndarray]]:
     """Per-class scores, one fresh ``(rows, K)`` block at a time (the caller may overwrite)."""
+    _check_adjust(method, adjust)
     if method == "confidence_weighted_entropy":
         _check_entropy_range(data.probs)
     thresh = _binary.exact_thresholds(data) if adjust else None
