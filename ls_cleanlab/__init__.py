@@ -5,8 +5,10 @@ The public scoring API (see DESIGN.md): :func:`find_label_issues` and
 the rest of the confident-learning toolkit lives in :mod:`ls_cleanlab.confident`.
 """
 
+from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.confident import find_label_issues, label_quality_scores
 from ls_cleanlab.errors import (
+    InvalidAnnotationsError,
     InvalidLabelsError,
     InvalidOptionError,
     InvalidPredProbsError,
@@ -16,6 +18,8 @@ from ls_cleanlab.errors import (
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "Annotations",
+    "InvalidAnnotationsError",
     "InvalidLabelsError",
     "InvalidOptionError",
     "InvalidPredProbsError",

@@ -13,6 +13,7 @@ import sys
 import warnings
 
 __all__ = [
+    "InvalidAnnotationsError",
     "InvalidLabelsError",
     "InvalidOptionError",
     "InvalidPredProbsError",
@@ -35,6 +36,11 @@ class InvalidPredProbsError(LsCleanlabError, ValueError):
 class InvalidOptionError(LsCleanlabError, ValueError):
     """An option or auxiliary input (a confident joint, thresholds, an aggregator) is invalid;
     the message says what is expected."""
+
+
+class InvalidAnnotationsError(LsCleanlabError, ValueError):
+    """A table of annotations (who labelled what) is malformed or does not fit the tasks, the
+    classes or the probabilities it is used with."""
 
 
 def warn_user(message: str, category: type[Warning] = UserWarning) -> None:
