@@ -1,0 +1,155 @@
+"""Dawid-Skene EM: per-class binary (multi-label) and multiclass (single-label).
+
+Private helper of :mod:`ls_cleanlab.annotators`; assumes valid input.
+
+Dawid & Skene 1979, "Maximum likelihood estimation of observer error-rates using the EM
+algorithm", Applied Statistics 28(1). Annotators are conditionally independent given the true
+label. Multi-label: per class ``k`` the truth ``z_ik`` is binary and annotator ``j`` has a
+sensitivity ``se_jk = P(y = 1 | z = 1)`` and specificity ``sp_jk = P(y = 0 | z = 0)``;
+
+* E-step: ``logit T_ik = logit q_ik + sum_j [y_ijk log(se_jk / (1 - sp_jk))
+  + (1 - y_ijk) log((1 - se_jk) / sp_jk)]``, ``q_ik`` the prior (``p_ik`` from the model, or the
+  class prevalence);
+* M-step: ``se_jk = (sum_i T_ik y_ijk + s se_j) / (sum_i T_ik + s)`` and likewise ``sp_jk``, shrunk
+  with ``s = 2`` pseudo-observations toward the annotator's rates pooled over classes (rare classes
+  have too few positives for their own estimate).
+
+Single-label: annotator ``j`` has a ``K x K`` confusion matrix ``pi_j[c, l] = P(y = l | z = c)``,
+``log T_ic = log q_ic + sum_j log pi_j[c, y_ij]``, shrunk toward its pooled accuracy spread evenly.
+EM starts from the vote shares and stops when no posterior moves more than ``tol``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ls_cleanlab._votes import Votes, group_sums
+
+__all__ = [
+    "balanced_accuracy",
+    "binary_e_step",
+    "binary_em",
+    "binary_m_step",
+    "multiclass_e_step",
+    "multiclass_em",
+    "multiclass_m_step",
+]
+
+EPS = 1e-6
+SHRINK = 2.0
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -500, 500)))
+
+
+def binary_m_step(votes: Votes, posterior: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sensitivity ``(M, K)``, specificity ``(M, K)`` and prevalence ``(K,)`` from ``T``."""
+    t = posterior[votes.task]
+    y = votes.labels
+    m = votes.n_annotators
+    key = votes.annotator
+    order = np.argsort(key, kind="stable")
+    present = np.bincount(key, minlength=m)
+    starts = np.concatenate(([0], np.cumsum(present)[:-1]))
+    occupied = present > 0
+    pos = np.zeros((m, t.shape[1]))
+    tp = np.zeros_like(pos)
+    tn = np.zeros_like(pos)
+    pos[occupied] = group_sums(t[order], starts[occupied])
+    tp[occupied] = group_sums((t * y)[order], starts[occupied])
+    tn[occupied] = group_sums(((1 - t) * ~y)[order], starts[occupied])
+    neg = present[:, None] - pos
+    se_pooled = (tp.sum(axis=1) + 1) / (pos.sum(axis=1) + 2)
+    sp_pooled = (tn.sum(axis=1) + 1) / (neg.sum(axis=1) + 2)
+    se = (tp + SHRINK * se_pooled[:, None]) / (pos + SHRINK)
+    sp = (tn + SHRINK * sp_pooled[:, None]) / (neg + SHRINK)
+    prevalence = posterior.mean(axis=0) if len(posterior) else np.full(t.shape[1], 0.5)
+    return np.clip(se, EPS, 1 - EPS), np.clip(sp, EPS, 1 - EPS), prevalence
+
+
+def binary_e_step(votes: Votes, se: np.ndarray, sp: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """``(U, K)`` posterior ``P(z_ik = 1)``; ``prior`` is ``(U, K)`` or ``(K,)``."""
+    s, p = se[votes.annotator], sp[votes.annotator]
+    evidence = np.where(votes.labels, np.log(s) - np.log1p(-p), np.log1p(-s) - np.log(p))
+    q = np.clip(prior, EPS, 1 - EPS)
+    logit = np.log(q) - np.log1p(-q) + group_sums(evidence, votes.starts)
+    return _sigmoid(logit)
+
+
+def binary_em(
+    votes: Votes, start: np.ndarray, probs: np.ndarray | None, max_iter: int, tol: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Run EM from ``start`` ``(U, K)``; returns posterior, se, sp and the iterations used."""
+    posterior = start
+    se, sp, prevalence = binary_m_step(votes, posterior)
+    for it in range(1, max_iter + 1):
+        new = binary_e_step(votes, se, sp, probs if probs is not None else prevalence)
+        done = np.max(np.abs(new - posterior), initial=0.0) < tol
+        posterior = new
+        se, sp, prevalence = binary_m_step(votes, posterior)
+        if done:
+            return posterior, se, sp, it
+    return posterior, se, sp, max_iter
+
+
+def multiclass_m_step(votes: Votes, posterior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Confusion matrices ``(M, K, K)`` (rows: true class) and class prior ``(K,)``."""
+    m, k = votes.n_annotators, posterior.shape[1]
+    y = votes.class_index()
+    key = votes.annotator * k + y
+    counts = np.zeros((m * k, k))
+    order = np.argsort(key, kind="stable")
+    groups, starts = np.unique(key[order], return_index=True)
+    counts[groups] = group_sums(posterior[votes.task[order]], starts)
+    counts = counts.reshape(m, k, k).transpose(0, 2, 1)  # [j, true c, given l]
+    total = counts.sum(axis=(1, 2))
+    accuracy = (np.trace(counts, axis1=1, axis2=2) + 1) / (total + 2)
+    spread = np.broadcast_to(((1 - accuracy) / max(k - 1, 1))[:, None, None], counts.shape).copy()
+    spread[:, np.arange(k), np.arange(k)] = accuracy[:, None]
+    confusion = (counts + SHRINK * spread) / (counts.sum(axis=2, keepdims=True) + SHRINK)
+    prior = posterior.mean(axis=0) if len(posterior) else np.full(k, 1 / k)
+    return np.clip(confusion, EPS, 1.0), prior
+
+
+def multiclass_e_step(votes: Votes, confusion: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """``(U, K)`` posterior over the true class; ``prior`` is ``(U, K)`` or ``(K,)``."""
+    y = votes.class_index()
+    log_conf = np.log(confusion)[votes.annotator, :, y]  # (A, K): log P(y_a | z = c)
+    logp = np.log(np.clip(prior, EPS, None)) + group_sums(log_conf, votes.starts)
+    logp -= logp.max(axis=1, keepdims=True)
+    out = np.exp(logp)
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def multiclass_em(
+    votes: Votes, start: np.ndarray, probs: np.ndarray | None, max_iter: int, tol: float
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Run EM from ``start`` ``(U, K)``; returns posterior, confusion and iterations used."""
+    posterior = start
+    confusion, prior = multiclass_m_step(votes, posterior)
+    for it in range(1, max_iter + 1):
+        new = multiclass_e_step(votes, confusion, probs if probs is not None else prior)
+        done = np.max(np.abs(new - posterior), initial=0.0) < tol
+        posterior = new
+        confusion, prior = multiclass_m_step(votes, posterior)
+        if done:
+            return posterior, confusion, it
+    return posterior, confusion, max_iter
+
+
+def balanced_accuracy(votes: Votes, posterior: np.ndarray) -> np.ndarray:
+    """``(M,)`` ``(se_j + sp_j) / 2`` with sensitivity and specificity pooled over classes,
+    weighted by the posterior ``T`` ``(U, K)``."""
+    t = posterior[votes.task]
+    y = votes.labels
+    m = votes.n_annotators
+
+    def per_annotator(values: np.ndarray) -> np.ndarray:
+        return np.bincount(votes.annotator, weights=values.sum(axis=1), minlength=m)
+
+    tp, pos = per_annotator(t * y), per_annotator(t)
+    tn, neg = per_annotator((1 - t) * ~y), per_annotator(1 - t)
+    se = np.divide(tp, pos, out=np.full(m, 0.5), where=pos > 0)
+    sp = np.divide(tn, neg, out=np.full(m, 0.5), where=neg > 0)
+    return (se + sp) / 2

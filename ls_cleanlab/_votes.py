@@ -1,0 +1,97 @@
+"""Annotations regrouped for the consensus algorithms: sorted by task, then by annotator.
+
+Private helper of :mod:`ls_cleanlab.annotators`. The algorithms work on the ``U`` annotated
+tasks only, renumbered ``0..U-1`` in increasing task order ("compact" task indices); the public
+functions scatter the results back to all ``n`` tasks. Within a task, annotations are ordered by
+annotator code, which is the column order of cleanlab's ``(N, M)`` input, so sums over a task's
+annotations happen in cleanlab's order (this matters for exact ties).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ls_cleanlab.annotations import Annotations
+
+__all__ = ["Votes", "group_sums"]
+
+
+@dataclass(frozen=True, eq=False)
+class Votes:
+    """Long-form annotations of the ``U`` annotated tasks, sorted by (task, annotator).
+
+    Attributes
+    ----------
+    task : (A,) int64 compact task index in ``[0, U)``.
+    annotator : (A,) int64 annotator code in ``[0, M)``.
+    labels : (A, K) bool label sets.
+    tasks : (U,) int64 the original index of each annotated task, increasing.
+    count : (U,) int64 annotations per annotated task (all >= 1).
+    starts : (U,) int64 first row of each task's annotations.
+    rank : (A,) int64 position of each annotation within its task.
+    order : (A,) int64 row of each annotation in the original table.
+    n_annotators : int, M.
+    """
+
+    task: np.ndarray
+    annotator: np.ndarray
+    labels: np.ndarray
+    tasks: np.ndarray
+    count: np.ndarray
+    starts: np.ndarray
+    rank: np.ndarray
+    order: np.ndarray
+    n_annotators: int
+
+    @classmethod
+    def from_annotations(cls, annotations: Annotations) -> Votes:
+        order = np.lexsort((annotations.annotator_index, annotations.task))
+        task = annotations.task[order]
+        tasks, starts, count = np.unique(task, return_index=True, return_counts=True)
+        compact = np.repeat(np.arange(len(tasks), dtype=np.int64), count)
+        rank = np.arange(len(task), dtype=np.int64) - np.repeat(starts, count)
+        return cls(
+            task=compact,
+            annotator=annotations.annotator_index[order],
+            labels=annotations.labels[order].astype(bool),
+            tasks=tasks.astype(np.int64),
+            count=count.astype(np.int64),
+            starts=starts.astype(np.int64),
+            rank=rank,
+            order=order,
+            n_annotators=annotations.n_annotators,
+        )
+
+    @property
+    def n_units(self) -> int:
+        """U, the number of annotated tasks."""
+        return len(self.tasks)
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.labels.shape[1])
+
+    def class_index(self) -> np.ndarray:
+        """``(A,)`` class of each annotation (single-label votes only)."""
+        return np.argmax(self.labels, axis=1)
+
+    def by_rank(self) -> list[np.ndarray]:
+        """Rows holding each task's 1st, 2nd, ... annotation; each list entry is one rank."""
+        order = np.argsort(self.rank, kind="stable")
+        bounds = np.searchsorted(self.rank[order], np.arange(int(self.count.max()) + 1))
+        return [order[bounds[r] : bounds[r + 1]] for r in range(len(bounds) - 1)]
+
+    def by_annotator(self) -> list[np.ndarray]:
+        """Rows of each annotator's annotations, in task order; one list entry per annotator."""
+        order = np.argsort(self.annotator, kind="stable")
+        bounds = np.searchsorted(self.annotator[order], np.arange(self.n_annotators + 1))
+        return [order[bounds[m] : bounds[m + 1]] for m in range(self.n_annotators)]
+
+
+def group_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Sums of consecutive row groups starting at ``starts`` (all groups non-empty)."""
+    if len(values) == 0:
+        return np.zeros((0, *values.shape[1:]), dtype=values.dtype)
+    return np.add.reduceat(values, starts, axis=0)
