@@ -193,7 +193,7 @@ def annotator_bias(
     anchoring_effect, anchoring_p, gamblers_p = nan.copy(), nan.copy(), nan.copy()
     fatigue_rho, fatigue_p, rushing_rho, rushing_p = nan.copy(), nan.copy(), nan.copy(), nan.copy()
     n_labels = ann.labels.sum(axis=1)
-    per_label = nan.copy()
+    per_label: np.ndarray = nan.copy()
     if ann.lead_time is not None:
         known = np.isfinite(ann.lead_time)
         who = ann.annotator_index[known]

@@ -99,5 +99,5 @@ def outlier_scores(
     # report the view that flagged, else the one with the higher percentile
     best = np.argmax(percentiles + 2.0 * flags, axis=0)
     return OutlierScores(
-        score=percentiles.max(axis=0), flagged=flags.any(axis=0), source=names[best]
+        score=percentiles.max(axis=0), flagged=np.asarray(flags.any(axis=0)), source=names[best]
     )

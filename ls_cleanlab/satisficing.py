@@ -9,16 +9,18 @@ evidence about the *true* value beyond what the annotators wrote, in log-odds:
   spurious);
 * label co-occurrence learned from the data: when class ``A`` is given on a task and ``B``
   nearly always comes with ``A`` (``P(B | A)`` high), an absent ``B`` is suspicious. The feature
-  is the log-odds lift ``logit P(B | A) - logit P(B)`` of the strongest present ``A``, with
-  ``P(B | A)`` shrunk toward ``P(B)`` when ``A`` is rare;
+  is the positive log-odds lift ``logit P(B | A) - logit P(B)`` of the strongest present ``A``,
+  with ``P(B | A)`` shrunk toward ``P(B)`` when ``A`` is rare;
 * the cardinality deficit: the model's expected number of labels on the task minus the number
   given, both counted without the cell's own class, so that a task with too few labels raises the
   odds of each of its absent classes.
 
-How much each signal is worth is learned per class by a small logistic regression of the given
-labels on the signals (the labels are mostly right, so their dependence on a signal estimates its
-value; each cell's own value never enters its features). The fitted log-odds are the evidence
-:func:`cell_evidence` returns; :mod:`ls_cleanlab.audit` turns them into cell scores.
+The model's log-odds are kept as they are, so with no other evidence the audit ranks as
+confident learning does. The co-occurrence weight is learned per class by a small logistic
+regression of the given labels on the signals (the labels are mostly right, so their dependence
+on a signal estimates its value; each cell's own value never enters its features); the deficit
+weighs one unit of log-odds per missing label. Both only ever raise the odds of presence: they
+are evidence of a miss. :mod:`ls_cleanlab.audit` turns the evidence into cell scores.
 """
 
 from __future__ import annotations
@@ -43,9 +45,11 @@ EPS = 1e-4
 #: Pseudo-counts that shrink P(B | A) toward P(B) for rarely given A.
 SHRINKAGE = 5.0
 #: Rows used to fit the per-class weights; more adds time and no accuracy.
-FIT_ROWS = 20_000
+FIT_ROWS = 10_000
 #: Ridge penalty of the per-class logistic regressions (on standardized features).
 RIDGE = 1.0
+#: Log-odds added to each absent class per label the model expects beyond those given.
+DEFICIT_WEIGHT = 1.0
 
 
 def logit(p: np.ndarray) -> np.ndarray:
@@ -92,34 +96,34 @@ def cooccurrence(labels: np.ndarray) -> Cooccurrence:
 
 
 def cooccurrence_lift(
-    labels: np.ndarray, cooc: Cooccurrence, *, chunk: int = 4096
+    labels: np.ndarray, cooc: Cooccurrence, *, chunk: int = 2048
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each cell, the strongest co-occurrence lift from the other classes given on its task.
+    """For each cell, the strongest positive co-occurrence lift from the other classes given on
+    its task.
 
     Returns
     -------
     lift : ndarray, shape (n, K)
-        ``max_a logit P(k | a) - logit P(k)`` over classes ``a != k`` given on task ``i``; 0 when
-        the task has no other class.
+        ``max(0, max_a logit P(k | a) - logit P(k))`` over classes ``a != k`` given on task
+        ``i``; 0 when no other class raises the odds of ``k``.
     source : ndarray of int, shape (n, K)
-        The class ``a`` reaching the maximum, -1 where there is none.
+        The class ``a`` reaching the maximum, -1 where the lift is 0.
     """
     n, k = labels.shape
-    base = logit(cooc.prevalence)
-    lift_table = logit(cooc.conditional) - base[None, :]  # (a, b)
-    np.fill_diagonal(lift_table, -np.inf)
+    table = logit(cooc.conditional) - logit(cooc.prevalence)[None, :]  # (a, b)
+    np.fill_diagonal(table, 0.0)
+    table = np.maximum(table, 0.0).astype(np.float32)
     lift = np.zeros((n, k), dtype=np.float64)
     source = np.full((n, k), -1, dtype=np.int64)
-    present = labels.astype(bool)
+    present = labels.astype(np.float32)
     for start in range(0, n, chunk):
         rows = present[start : start + chunk]
-        # (rows, a, b): the lift from a to b where a is given, -inf elsewhere
-        table = np.where(rows[:, :, None], lift_table[None, :, :], -np.inf)
-        best = np.argmax(table, axis=1)
-        value = np.take_along_axis(table, best[:, None, :], axis=1)[:, 0, :]
-        found = np.isfinite(value)
-        lift[start : start + chunk] = np.where(found, value, 0.0)
-        source[start : start + chunk] = np.where(found, best, -1)
+        # (rows, a, b): the lift from a to b where a is given, 0 elsewhere
+        candidates = rows[:, :, None] * table[None, :, :]
+        best = np.argmax(candidates, axis=1)
+        value = np.take_along_axis(candidates, best[:, None, :], axis=1)[:, 0, :]
+        lift[start : start + chunk] = value
+        source[start : start + chunk] = np.where(value > 0, best, -1)
     return lift, source
 
 
@@ -153,8 +157,8 @@ def fit_logistic_per_class(
         z = np.einsum("nkf,kf->nk", x, w)
         p = sigmoid(z)
         gradient = np.einsum("nkf,nk->kf", x, p - y) + penalty * w
-        weight = p * (1 - p)
-        hessian = np.einsum("nkf,nk,nkg->kfg", x, weight, x) + np.diag(penalty)[None]
+        weighted = x * (p * (1 - p))[:, :, None]
+        hessian = np.einsum("nkf,nkg->kfg", weighted, x) + np.diag(penalty)[None]
         step = np.linalg.solve(hessian, gradient[:, :, None])[:, :, 0]
         w -= step
         if np.abs(step).max() < 1e-8:
@@ -172,16 +176,16 @@ class CellEvidence:
     Attributes
     ----------
     model : ndarray, shape (n, K) or None
-        The model's log-odds as refitted per class (intercept and slope on ``logit p``), or None
-        without probabilities.
+        The model's log-odds ``logit p``, or None without probabilities.
     extra : ndarray, shape (n, K)
         What co-occurrence and the cardinality deficit add to the log-odds.
     lift, lift_source : ndarray, shape (n, K)
         See :func:`cooccurrence_lift`.
     deficit : ndarray, shape (n,) or None
-        Expected minus given label count per task (None without probabilities).
-    weights : ndarray, shape (K, F + 1)
-        The fitted per-class weights: intercept, then ``logit p`` (when given), lift, deficit.
+        Expected minus given label count per task, minus its median over tasks (None without
+        probabilities).
+    lift_weight : ndarray, shape (K,)
+        The fitted weight of the (non-negative) lift per class.
     cooc : Cooccurrence
     """
 
@@ -190,14 +194,22 @@ class CellEvidence:
     lift: np.ndarray
     lift_source: np.ndarray
     deficit: np.ndarray | None
-    weights: np.ndarray
+    lift_weight: np.ndarray
     cooc: Cooccurrence
 
 
 def cell_evidence(
     labels: np.ndarray, pred_probs: np.ndarray | None, *, seed: int = 0
 ) -> CellEvidence:
-    """Learn how much the model, co-occurrence and the cardinality deficit say about each cell.
+    """Measure what co-occurrence and the cardinality deficit add to the model about each cell.
+
+    The co-occurrence weight of each class is fitted by a logistic regression of its given
+    labels on the model's log-odds, the (non-negative) lift and the number of other classes given
+    on the task. The last term absorbs how thoroughly a task was labelled: without it, the lift
+    (a maximum over the other given classes) would mostly measure that, and a satisficed task,
+    short of labels, would look *less* likely to miss one. The deficit enters with weight
+    :data:`DEFICIT_WEIGHT`: each label the model expects beyond those given adds that much to the
+    log-odds of every absent class of the task.
 
     Parameters
     ----------
@@ -213,40 +225,34 @@ def cell_evidence(
     given = labels.astype(bool)
     cooc = cooccurrence(given)
     lift, source = cooccurrence_lift(given, cooc)
-    columns = []
-    deficit = None
+    positive_lift = lift
+    others = given.sum(axis=1, keepdims=True) - given
+    columns = [positive_lift, others.astype(np.float64)]
     if pred_probs is not None:
-        columns.append(logit(pred_probs))
-        deficit = pred_probs.sum(axis=1) - given.sum(axis=1)
-        # leave the cell's own class out, so its value never predicts itself
-        columns.append(deficit[:, None] - (pred_probs - given))
-    columns.insert(1 if pred_probs is not None else 0, lift)
+        columns.insert(0, logit(pred_probs))
     features = np.stack(columns, axis=2)
-    rows = np.arange(n)
+    rows: np.ndarray = np.arange(n)
     if n > FIT_ROWS:
         rows = np.sort(np.random.default_rng(seed).choice(n, FIT_ROWS, replace=False))
     weights = fit_logistic_per_class(features[rows], given[rows])
-    has_model = pred_probs is not None
-    if has_model:
-        # a model that does not rank its own class is no evidence; never flip its meaning
-        weights[:, 1] = np.maximum(weights[:, 1], 0.0)
-    first = 2 if has_model else 1
-    # more co-occurrence or a larger deficit only ever raises the odds of presence; a negative
-    # fitted weight means the signal is confounded with how thoroughly tasks were labelled, so
-    # it is dropped
-    weights[:, first:] = np.maximum(weights[:, first:], 0.0)
-    extra_weights = weights[:, first:]
-    extra_features = features[:, :, 1:] if has_model else features
-    extra = np.einsum("nkf,kf->nk", extra_features, extra_weights)
-    model = None
-    if has_model:
-        model = weights[:, 0][None, :] + weights[:, 1][None, :] * features[:, :, 0]
+    lift_weight = np.maximum(weights[:, -2], 0.0)
+    extra = lift_weight[None, :] * positive_lift
+    model = deficit = None
+    if pred_probs is not None:
+        model = features[:, :, 0]
+        # centred on the typical task, so a model that over- or under-predicts every task
+        # (uncalibrated, or trained on labels that are all short) shifts nothing
+        raw = pred_probs.sum(axis=1) - given.sum(axis=1)
+        deficit = raw - np.median(raw)
+        # the cell's own class is left out, so its value never predicts itself
+        own = pred_probs - given
+        extra += DEFICIT_WEIGHT * np.maximum(deficit[:, None] - (own - np.median(own, axis=0)), 0.0)
     return CellEvidence(
         model=model,
         extra=extra,
         lift=lift,
         lift_source=source,
         deficit=deficit,
-        weights=weights,
+        lift_weight=lift_weight,
         cooc=cooc,
     )
