@@ -6,6 +6,7 @@ the rest of the confident-learning toolkit lives in :mod:`ls_cleanlab.confident`
 """
 
 from ls_cleanlab.annotations import Annotations
+from ls_cleanlab.audit import LabelAudit, audit_labels
 from ls_cleanlab.confident import find_label_issues, label_quality_scores
 from ls_cleanlab.errors import (
     InvalidAnnotationsError,
@@ -23,8 +24,10 @@ __all__ = [
     "InvalidLabelsError",
     "InvalidOptionError",
     "InvalidPredProbsError",
+    "LabelAudit",
     "LsCleanlabError",
     "__version__",
+    "audit_labels",
     "find_label_issues",
     "label_quality_scores",
 ]
