@@ -26,6 +26,7 @@ are evidence of a miss. :mod:`ls_cleanlab.audit` turns the evidence into cell sc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,7 @@ __all__ = [
     "cell_evidence",
     "cooccurrence",
     "cooccurrence_lift",
+    "deficit_weight",
     "fit_logistic_per_class",
     "logit",
     "sigmoid",
@@ -48,8 +50,11 @@ SHRINKAGE = 5.0
 FIT_ROWS = 10_000
 #: Ridge penalty of the per-class logistic regressions (on standardized features).
 RIDGE = 1.0
-#: Log-odds added to each absent class per label the model expects beyond those given.
+#: Log-odds added to each absent class per label the model expects beyond those given, when
+#: the deficits are entirely one-sided (see :func:`deficit_weight`).
 DEFICIT_WEIGHT = 1.0
+#: Likelihood-ratio statistic a class's co-occurrence lift must exceed to count (p < 0.001).
+LIFT_CHI2 = 10.83
 
 
 def logit(p: np.ndarray) -> np.ndarray:
@@ -127,9 +132,30 @@ def cooccurrence_lift(
     return lift, source
 
 
+def deficit_weight(deficit: np.ndarray, pred_probs: np.ndarray, rng: np.random.Generator) -> float:
+    """How much a task's label deficit counts: the share of short tasks the model cannot explain.
+
+    If annotators miss labels, more tasks fall a label or more short of the expected count than
+    the model's own uncertainty produces. The null is simulated once: label sets drawn from
+    ``pred_probs`` itself, centred the same way. The weight is :data:`DEFICIT_WEIGHT` times the
+    share of observed short tasks in excess of that null; swapped labels or honest noise give 0.
+    """
+    short = np.count_nonzero(deficit >= 1.0)
+    if short == 0:
+        return 0.0
+    drawn = pred_probs.sum(axis=1) - (rng.random(pred_probs.shape) < pred_probs).sum(axis=1)
+    null = np.count_nonzero(drawn - np.median(drawn) >= 1.0)
+    return DEFICIT_WEIGHT * max(0.0, (short - null) / short)
+
+
 def fit_logistic_per_class(
-    features: np.ndarray, target: np.ndarray, *, ridge: float = RIDGE, iterations: int = 25
-) -> np.ndarray:
+    features: np.ndarray,
+    target: np.ndarray,
+    *,
+    ridge: float = RIDGE,
+    iterations: int = 25,
+    return_loglik: bool = False,
+) -> Any:
     """Fit one ridge-penalized logistic regression per class by Newton's method, all at once.
 
     Parameters
@@ -140,9 +166,11 @@ def fit_logistic_per_class(
 
     Returns
     -------
-    ndarray, shape (K, F + 1)
+    weights : ndarray, shape (K, F + 1)
         Intercept then one weight per feature, on the original feature scale. The intercept is
         not penalized.
+    loglik : ndarray, shape (K,)
+        With ``return_loglik``, the log-likelihood of each class's fit.
     """
     n, k, f = features.shape
     mean = features.mean(axis=0)
@@ -166,7 +194,12 @@ def fit_logistic_per_class(
     # back to the original scale: w0 + sum_j w_j (x_j - m_j) / s_j
     slopes = w[:, 1:] / scale
     intercept = w[:, 0] - (slopes * mean).sum(axis=1)
-    return np.concatenate([intercept[:, None], slopes], axis=1)
+    weights = np.concatenate([intercept[:, None], slopes], axis=1)
+    if not return_loglik:
+        return weights
+    z = np.einsum("nkf,kf->nk", x, w)
+    loglik = -(np.logaddexp(0.0, z) - y * z).sum(axis=0)
+    return weights, loglik
 
 
 @dataclass(frozen=True)
@@ -234,8 +267,13 @@ def cell_evidence(
     rows: np.ndarray = np.arange(n)
     if n > FIT_ROWS:
         rows = np.sort(np.random.default_rng(seed).choice(n, FIT_ROWS, replace=False))
-    weights = fit_logistic_per_class(features[rows], given[rows])
-    lift_weight = np.maximum(weights[:, -2], 0.0)
+    weights, loglik = fit_logistic_per_class(features[rows], given[rows], return_loglik=True)
+    _, without = fit_logistic_per_class(
+        np.delete(features[rows], -2, axis=2), given[rows], return_loglik=True
+    )
+    # a lift that does not improve the fit significantly (likelihood-ratio test) is noise
+    significant = 2 * (loglik - without) > LIFT_CHI2
+    lift_weight = np.where(significant, np.maximum(weights[:, -2], 0.0), 0.0)
     extra = lift_weight[None, :] * positive_lift
     model = deficit = None
     if pred_probs is not None:
@@ -246,7 +284,8 @@ def cell_evidence(
         deficit = raw - np.median(raw)
         # the cell's own class is left out, so its value never predicts itself
         own = pred_probs - given
-        extra += DEFICIT_WEIGHT * np.maximum(deficit[:, None] - (own - np.median(own, axis=0)), 0.0)
+        loo = np.maximum(deficit[:, None] - (own - np.median(own, axis=0)), 0.0)
+        extra += deficit_weight(deficit, pred_probs, np.random.default_rng(seed)) * loo
     return CellEvidence(
         model=model,
         extra=extra,
