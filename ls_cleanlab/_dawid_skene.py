@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ls_cleanlab._votes import Votes, group_sums
+from ls_cleanlab._votes import Votes, key_sums
 
 __all__ = [
     "balanced_accuracy",
@@ -47,18 +47,11 @@ def binary_m_step(votes: Votes, posterior: np.ndarray) -> tuple[np.ndarray, np.n
     """Sensitivity ``(M, K)``, specificity ``(M, K)`` and prevalence ``(K,)`` from ``T``."""
     t = posterior[votes.task]
     y = votes.labels
-    m = votes.n_annotators
-    key = votes.annotator
-    order = np.argsort(key, kind="stable")
-    present = np.bincount(key, minlength=m)
-    starts = np.concatenate(([0], np.cumsum(present)[:-1]))
-    occupied = present > 0
-    pos = np.zeros((m, t.shape[1]))
-    tp = np.zeros_like(pos)
-    tn = np.zeros_like(pos)
-    pos[occupied] = group_sums(t[order], starts[occupied])
-    tp[occupied] = group_sums((t * y)[order], starts[occupied])
-    tn[occupied] = group_sums(((1 - t) * ~y)[order], starts[occupied])
+    present = np.bincount(votes.annotator, minlength=votes.n_annotators)
+    pos = votes.annotator_sums(t)
+    tp = votes.annotator_sums(t * y)
+    # sum (1 - T)(1 - y) = present - sum T - sum y + sum T y
+    tn = present[:, None] - pos - votes.annotator_sums(y) + tp
     neg = present[:, None] - pos
     se_pooled = (tp.sum(axis=1) + 1) / (pos.sum(axis=1) + 2)
     sp_pooled = (tn.sum(axis=1) + 1) / (neg.sum(axis=1) + 2)
@@ -73,7 +66,7 @@ def binary_e_step(votes: Votes, se: np.ndarray, sp: np.ndarray, prior: np.ndarra
     s, p = se[votes.annotator], sp[votes.annotator]
     evidence = np.where(votes.labels, np.log(s) - np.log1p(-p), np.log1p(-s) - np.log(p))
     q = np.clip(prior, EPS, 1 - EPS)
-    logit = np.log(q) - np.log1p(-q) + group_sums(evidence, votes.starts)
+    logit = np.log(q) - np.log1p(-q) + votes.task_sums(evidence)
     return _sigmoid(logit)
 
 
@@ -97,11 +90,7 @@ def multiclass_m_step(votes: Votes, posterior: np.ndarray) -> tuple[np.ndarray, 
     """Confusion matrices ``(M, K, K)`` (rows: true class) and class prior ``(K,)``."""
     m, k = votes.n_annotators, posterior.shape[1]
     y = votes.class_index()
-    key = votes.annotator * k + y
-    counts = np.zeros((m * k, k))
-    order = np.argsort(key, kind="stable")
-    groups, starts = np.unique(key[order], return_index=True)
-    counts[groups] = group_sums(posterior[votes.task[order]], starts)
+    counts = key_sums(posterior[votes.task], votes.annotator * k + y, m * k)
     counts = counts.reshape(m, k, k).transpose(0, 2, 1)  # [j, true c, given l]
     total = counts.sum(axis=(1, 2))
     accuracy = (np.trace(counts, axis1=1, axis2=2) + 1) / (total + 2)
@@ -116,7 +105,7 @@ def multiclass_e_step(votes: Votes, confusion: np.ndarray, prior: np.ndarray) ->
     """``(U, K)`` posterior over the true class; ``prior`` is ``(U, K)`` or ``(K,)``."""
     y = votes.class_index()
     log_conf = np.log(confusion)[votes.annotator, :, y]  # (A, K): log P(y_a | z = c)
-    logp = np.log(np.clip(prior, EPS, None)) + group_sums(log_conf, votes.starts)
+    logp = np.log(np.clip(prior, EPS, None)) + votes.task_sums(log_conf)
     logp -= logp.max(axis=1, keepdims=True)
     out = np.exp(logp)
     return out / out.sum(axis=1, keepdims=True)

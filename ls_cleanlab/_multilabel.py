@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ls_cleanlab._votes import Votes, group_sums
+from ls_cleanlab._votes import Votes
 from ls_cleanlab.confident.scores import exponential_moving_average
 
 __all__ = ["BinaryStats", "crowdlab", "majority", "set_quality"]
@@ -47,7 +47,7 @@ class BinaryStats:
 
 def yes_votes(votes: Votes) -> np.ndarray:
     """``(U, K)`` number of annotators marking each class present."""
-    return group_sums(votes.labels.astype(np.int32), votes.starts)
+    return votes.yes
 
 
 def set_quality(label: np.ndarray, posterior: np.ndarray) -> np.ndarray:
@@ -92,8 +92,8 @@ def majority(votes: Votes, probs: np.ndarray | None) -> np.ndarray:
     quality = np.full(m, 0.5)
     np.divide(good, seen, out=quality, where=seen > 0)
     q = quality[votes.annotator]
-    q_yes = group_sums(votes.labels * q[:, None], votes.starts)
-    q_all = group_sums(q, votes.starts)[:, None]
+    q_yes = votes.task_sums(votes.labels * q[:, None])
+    q_all = votes.task_sums(q)[:, None]
     label[tied] = (q_yes >= q_all - q_yes)[tied]
     return label
 
@@ -145,8 +145,8 @@ def _posterior(
     model_error = ((probs[multi] >= 0.5) != label[multi]).mean(axis=0)
     model_weight = np.maximum(1 - model_error / base, CLIP) * np.sqrt(np.mean(votes.count))
     w = weights[votes.annotator]
-    total = group_sums(w, votes.starts)[:, None]
-    w_yes = group_sums(votes.labels * w[:, None], votes.starts)
+    total = votes.task_sums(w)[:, None]
+    w_yes = votes.task_sums(votes.labels * w[:, None])
     votes_sum = w_yes * likely + (total - w_yes) * (1 - likely)
     post = (model_weight * probs + votes_sum) / (model_weight + total)
     return np.clip(post, 0.0, 1.0), model_weight, weights
@@ -155,11 +155,13 @@ def _posterior(
 def _annotator_weights(votes: Votes, yes: np.ndarray, base: float) -> np.ndarray:
     """``(M,)`` ``max(1 - d_j / base, 1e-6)``: ``d_j`` the share of (other annotator, class)
     pairs on ``j``'s tasks where the other annotator's vote differs from ``j``'s."""
+    # annotation a of task t disagrees with sum_k [y_ak (n_t - yes_tk) + (1 - y_ak) yes_tk]
+    # others = S_t + n_t |y_a| - 2 sum_k y_ak yes_tk, with S_t = sum_k yes_tk
     n = votes.count[votes.task]
-    yes_rows = yes[votes.task]
-    same_others = np.where(votes.labels, yes_rows - 1, (n[:, None] - yes_rows) - 1)
     k = votes.n_classes
-    disagree = ((n - 1) * k - same_others.sum(axis=1)).astype(np.float64)
+    size = np.count_nonzero(votes.labels, axis=1)
+    overlap = np.einsum("ak,ak->a", votes.labels, yes[votes.task], dtype=np.int64)
+    disagree = (yes.sum(axis=1)[votes.task] + n * size - 2 * overlap).astype(np.float64)
     m = votes.n_annotators
     pairs = np.bincount(votes.annotator, weights=(n - 1) * k, minlength=m)
     bad = np.bincount(votes.annotator, weights=disagree, minlength=m)

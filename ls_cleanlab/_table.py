@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ls_cleanlab._multilabel import jaccard, set_quality
-from ls_cleanlab._votes import Votes
+from ls_cleanlab._votes import Votes, key_sums
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.confident._inputs import as_pred_probs
 from ls_cleanlab.errors import InvalidAnnotationsError, InvalidOptionError, InvalidPredProbsError
@@ -93,7 +93,7 @@ def annotator_table(
         "spurious_rate": ratio(total(extra, shared), total(size, shared)),
         "labels_per_task": ratio(total(size), n_tasks.astype(float)),
         "expected_labels_per_task": ratio(
-            total(np.nan_to_num(cons.posterior[task]).sum(axis=1)), n_tasks.astype(float)
+            total(np.nan_to_num(cons.posterior).sum(axis=1)[task]), n_tasks.astype(float)
         ),
         "n_tasks": n_tasks,
         "n_shared_tasks": n_shared,
@@ -165,14 +165,8 @@ def _worst_class(
 ) -> list[Any]:
     """Per annotator, the class with most disagreeing cells on shared tasks (lowest index on
     ties); None when it never disagrees."""
-    m, k = votes.n_annotators, given.shape[1]
     rows = np.flatnonzero(shared)
-    order = np.argsort(votes.annotator[rows], kind="stable")
-    rows = rows[order]
-    owners, starts = np.unique(votes.annotator[rows], return_index=True)
-    wrong = np.zeros((m, k), dtype=np.int64)
-    if len(rows):
-        diff = (given[rows] != label[rows]).astype(np.int64)
-        wrong[owners] = np.add.reduceat(diff, starts, axis=0)
+    diff = (given[rows] != label[rows]).astype(np.float64)
+    wrong = key_sums(diff, votes.annotator[rows], votes.n_annotators)
     worst = np.argmax(wrong, axis=1)
     return [names[c] if wrong[j, c] > 0 else None for j, c in enumerate(worst)]

@@ -164,7 +164,7 @@ def consensus(
     method: Method = "crowdlab",
     multi_label: bool | None = None,
     max_iter: int = 100,
-    tol: float = 1e-6,
+    tol: float = 1e-4,
 ) -> Consensus:
     """Consensus labels, their quality and annotator quality from several annotators.
 
