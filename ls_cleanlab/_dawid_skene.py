@@ -45,28 +45,35 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 def binary_m_step(votes: Votes, posterior: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sensitivity ``(M, K)``, specificity ``(M, K)`` and prevalence ``(K,)`` from ``T``."""
-    t = posterior[votes.task]
-    y = votes.labels
-    present = np.bincount(votes.annotator, minlength=votes.n_annotators)
-    pos = votes.annotator_sums(t)
-    tp = votes.annotator_sums(t * y)
+    m, k = votes.n_annotators, posterior.shape[1]
+    present = np.bincount(votes.annotator, minlength=m)
+    pos = votes.annotator_sums(posterior[votes.task])
+    rows, cols = votes.marked  # sum T y over the (sparse) present votes only
+    key = votes.annotator[rows] * k + cols
+    tp = np.bincount(key, weights=posterior[votes.task[rows], cols], minlength=m * k)
+    tp = tp.reshape(m, k)
     # sum (1 - T)(1 - y) = present - sum T - sum y + sum T y
-    tn = present[:, None] - pos - votes.annotator_sums(y) + tp
+    tn = present[:, None] - pos - votes.label_sums + tp
     neg = present[:, None] - pos
     se_pooled = (tp.sum(axis=1) + 1) / (pos.sum(axis=1) + 2)
     sp_pooled = (tn.sum(axis=1) + 1) / (neg.sum(axis=1) + 2)
     se = (tp + SHRINK * se_pooled[:, None]) / (pos + SHRINK)
     sp = (tn + SHRINK * sp_pooled[:, None]) / (neg + SHRINK)
-    prevalence = posterior.mean(axis=0) if len(posterior) else np.full(t.shape[1], 0.5)
+    prevalence = posterior.mean(axis=0) if len(posterior) else np.full(k, 0.5)
     return np.clip(se, EPS, 1 - EPS), np.clip(sp, EPS, 1 - EPS), prevalence
 
 
 def binary_e_step(votes: Votes, se: np.ndarray, sp: np.ndarray, prior: np.ndarray) -> np.ndarray:
     """``(U, K)`` posterior ``P(z_ik = 1)``; ``prior`` is ``(U, K)`` or ``(K,)``."""
-    s, p = se[votes.annotator], sp[votes.annotator]
-    evidence = np.where(votes.labels, np.log(s) - np.log1p(-p), np.log1p(-s) - np.log(p))
+    present = np.log(se) - np.log1p(-sp)  # (M, K) log-likelihood ratio of a "present" vote
+    absent = np.log1p(-se) - np.log(sp)  # ... of an "absent" vote
+    rows, cols = votes.marked
+    u, k = votes.n_units, se.shape[1]
+    shift = (present - absent)[votes.annotator[rows], cols]
+    marked = np.bincount(votes.task[rows] * k + cols, weights=shift, minlength=u * k)
+    evidence = votes.task_sums(absent[votes.annotator]) + marked.reshape(u, k)
     q = np.clip(prior, EPS, 1 - EPS)
-    logit = np.log(q) - np.log1p(-q) + votes.task_sums(evidence)
+    logit = np.log(q) - np.log1p(-q) + evidence
     return _sigmoid(logit)
 
 

@@ -70,6 +70,17 @@ class Votes:
         """``(U, K)`` int32 number of annotators marking each class present."""
         return self.task_sums(self.labels.astype(np.int32))
 
+    @cached_property
+    def marked(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and classes of the present cells of ``labels`` (sparse in multi-label data)."""
+        rows, cols = np.nonzero(self.labels)
+        return rows, cols
+
+    @cached_property
+    def label_sums(self) -> np.ndarray:
+        """``(M, K)`` float number of times each annotator marked each class present."""
+        return self.annotator_sums(self.labels)
+
     @property
     def n_units(self) -> int:
         """U, the number of annotated tasks."""
