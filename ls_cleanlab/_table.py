@@ -56,10 +56,11 @@ def annotator_table(
         shared tasks absent from the consensus); ``labels_per_task`` (its mean label count);
         ``expected_labels_per_task`` (mean posterior label count ``sum_k P(k)`` on its tasks);
         ``n_tasks``; ``n_shared_tasks``; ``mean_lead_time`` (seconds, NaN when unknown);
-        ``worst_class`` (the class with the most disagreeing cells on shared tasks; None without
-        disagreement); ``model_agreement`` when ``pred_probs`` is given. Rates are NaN without
-        shared tasks (or, for the two rates, with a zero denominator). Sorted by ``quality``
-        ascending, worst annotator first (NaN last; ties keep annotator order); index 0..M-1.
+        ``worst_class`` (the class with the most disagreeing cells on shared tasks; missing
+        without disagreement); ``model_agreement`` when ``pred_probs`` is given. Rates are NaN
+        without shared tasks (or, for the two rates, with a zero denominator). Sorted by
+        ``quality`` ascending, worst annotator first (NaN last; ties keep annotator order);
+        index 0..M-1.
     """
     import pandas as pd
 
@@ -164,7 +165,7 @@ def _worst_class(
     votes: Votes, given: np.ndarray, label: np.ndarray, shared: np.ndarray, names: list[Any]
 ) -> list[Any]:
     """Per annotator, the class with most disagreeing cells on shared tasks (lowest index on
-    ties); None when it never disagrees."""
+    ties); None (a missing value in the table) when it never disagrees."""
     rows = np.flatnonzero(shared)
     diff = (given[rows] != label[rows]).astype(np.float64)
     wrong = key_sums(diff, votes.annotator[rows], votes.n_annotators)

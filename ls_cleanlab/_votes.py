@@ -118,7 +118,7 @@ class Votes:
     def by_rank(self) -> list[np.ndarray]:
         """Rows holding each task's 1st, 2nd, ... annotation; each list entry is one rank."""
         order = np.argsort(self.rank, kind="stable")
-        bounds = np.searchsorted(self.rank[order], np.arange(int(self.count.max()) + 1))
+        bounds = np.searchsorted(self.rank[order], np.arange(int(self.count.max(initial=0)) + 1))
         return [order[bounds[r] : bounds[r + 1]] for r in range(len(bounds) - 1)]
 
     def by_annotator(self) -> list[np.ndarray]:
