@@ -109,7 +109,7 @@ def annotator_table(
                 f"{k} classes, so pass ({n}, {k})."
             )
         if cons.multi_label:
-            scores = set_quality(given, probs[task])
+            scores = set_quality(given, probs, task)
         else:
             scores = probs[task, np.argmax(given, axis=1)]
         columns["model_agreement"] = ratio(total(scores), n_tasks.astype(float))
