@@ -383,6 +383,10 @@ def test_crowdlab_without_overlap_falls_back_to_majority() -> None:
     assert cons.method == "majority"
     assert cons.labels.tolist() == [[1, 0], [0, 1]]
     assert np.isnan(cons.annotator_quality).all()  # nobody shares a task: nothing to compare
+    table = annotator_table(ann, cons)
+    assert table[["agreement", "missing_rate", "spurious_rate"]].isna().all().all()
+    assert table["n_shared_tasks"].tolist() == [0, 0] and table["n_tasks"].tolist() == [1, 1]
+    assert table["worst_class"].isna().all()
 
 
 def test_no_annotations() -> None:
@@ -438,6 +442,47 @@ def test_consensus_properties(
     known = cons.annotator_quality[~np.isnan(cons.annotator_quality)]
     assert np.all((known >= 0) & (known <= 1))
     assert cons.annotator_quality.shape == (ann.n_annotators,)
+
+
+@st.composite
+def single_label_annotation_case(draw: st.DrawFn) -> tuple[Annotations, int, np.ndarray | None]:
+    n = draw(st.integers(1, 12))
+    k = draw(st.integers(2, 4))
+    m = draw(st.integers(1, 4))
+    pairs = draw(hnp.arrays(np.bool_, (n, m)))
+    task, who = np.nonzero(pairs)
+    classes = draw(hnp.arrays(np.int64, len(task), elements=st.integers(0, k - 1)))
+    ann = Annotations.from_class_indices(task, who, classes, k)
+    probs = None
+    if draw(st.booleans()):
+        raw = draw(hnp.arrays(np.float64, (n, k), elements=st.sampled_from([0.0, 1.0, 2.0])))
+        raw[raw.sum(axis=1) == 0] = 1.0
+        probs = raw / raw.sum(axis=1, keepdims=True)
+    return ann, n, probs
+
+
+@given(case=single_label_annotation_case(), method=st.sampled_from(METHODS))
+def test_consensus_properties_single_label(
+    case: tuple[Annotations, int, np.ndarray | None], method: Any
+) -> None:
+    ann, n, probs = case
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        cons = consensus(ann, n, probs, method=method, multi_label=False)
+    assert not cons.multi_label
+    np.testing.assert_array_equal(cons.labels.sum(axis=1), cons.annotated.astype(int))
+    post = cons.posterior[cons.annotated]
+    np.testing.assert_allclose(post.sum(axis=1), 1.0)
+    quality = cons.quality[cons.annotated]
+    assert np.all((quality >= 0) & (quality <= 1))
+    known = cons.annotator_quality[~np.isnan(cons.annotator_quality)]
+    assert np.all((known >= 0) & (known <= 1))
+    if cons.method == "majority" and len(ann):
+        # the consensus class has the most votes
+        votes = np.zeros((n, ann.n_classes))
+        np.add.at(votes, (ann.task, ann.class_indices()), 1)
+        chosen = votes[np.arange(n), cons.labels.argmax(axis=1)]
+        np.testing.assert_array_equal(chosen[cons.annotated], votes.max(axis=1)[cons.annotated])
 
 
 @pytest.mark.parametrize("method", METHODS)
