@@ -99,8 +99,3 @@ def alpha_nominal(votes: Votes) -> float:
     return float(
         _alpha(np.asarray(observed), np.asarray(total), np.asarray(total**2 - (n_c**2).sum()))
     )
-
-
-def task_jaccard(votes: Votes, label: np.ndarray) -> np.ndarray:
-    """``(A,)`` Jaccard index of each annotation with ``label`` ``(U, K)`` of its task."""
-    return jaccard(votes.labels, label[votes.task])

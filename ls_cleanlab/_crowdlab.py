@@ -27,7 +27,14 @@ import numpy as np
 
 from ls_cleanlab._votes import Votes
 
-__all__ = ["ConsensusStats", "annotator_quality", "best_quality", "consensus_stats", "majority"]
+__all__ = [
+    "ConsensusStats",
+    "annotator_quality",
+    "best_quality",
+    "consensus_stats",
+    "majority",
+    "packed_counts",
+]
 
 CLIP = 1e-6  # cleanlab's CLIPPING_LOWER_BOUND
 
@@ -163,7 +170,7 @@ def consensus_stats(
             posterior[np.arange(len(label)), label] if score is None else score(label, posterior)
         )
     else:
-        shown = _packed(counts) if packed else counts
+        shown = packed_counts(counts) if packed else counts
         posterior = shown / votes.count[:, None]
         quality = agreement
     if score is None:
@@ -177,7 +184,7 @@ def consensus_stats(
     )
 
 
-def _packed(counts: np.ndarray) -> np.ndarray:
+def packed_counts(counts: np.ndarray) -> np.ndarray:
     """Each row's non-zero counts moved to the front, in class order."""
     present = counts > 0
     rows, _ = np.nonzero(present)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ls_cleanlab._votes import Votes, group_sums
+from ls_cleanlab._votes import Votes, key_sums
 
 __all__ = [
     "balanced_accuracy",
@@ -45,35 +45,35 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 def binary_m_step(votes: Votes, posterior: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sensitivity ``(M, K)``, specificity ``(M, K)`` and prevalence ``(K,)`` from ``T``."""
-    t = posterior[votes.task]
-    y = votes.labels
-    m = votes.n_annotators
-    key = votes.annotator
-    order = np.argsort(key, kind="stable")
-    present = np.bincount(key, minlength=m)
-    starts = np.concatenate(([0], np.cumsum(present)[:-1]))
-    occupied = present > 0
-    pos = np.zeros((m, t.shape[1]))
-    tp = np.zeros_like(pos)
-    tn = np.zeros_like(pos)
-    pos[occupied] = group_sums(t[order], starts[occupied])
-    tp[occupied] = group_sums((t * y)[order], starts[occupied])
-    tn[occupied] = group_sums(((1 - t) * ~y)[order], starts[occupied])
+    m, k = votes.n_annotators, posterior.shape[1]
+    present = np.bincount(votes.annotator, minlength=m)
+    pos = votes.annotator_sums(posterior[votes.task])
+    rows, cols = votes.marked  # sum T y over the (sparse) present votes only
+    key = votes.annotator[rows] * k + cols
+    tp = np.bincount(key, weights=posterior[votes.task[rows], cols], minlength=m * k)
+    tp = tp.reshape(m, k)
+    # sum (1 - T)(1 - y) = present - sum T - sum y + sum T y
+    tn = present[:, None] - pos - votes.label_sums + tp
     neg = present[:, None] - pos
     se_pooled = (tp.sum(axis=1) + 1) / (pos.sum(axis=1) + 2)
     sp_pooled = (tn.sum(axis=1) + 1) / (neg.sum(axis=1) + 2)
     se = (tp + SHRINK * se_pooled[:, None]) / (pos + SHRINK)
     sp = (tn + SHRINK * sp_pooled[:, None]) / (neg + SHRINK)
-    prevalence = posterior.mean(axis=0) if len(posterior) else np.full(t.shape[1], 0.5)
+    prevalence = posterior.mean(axis=0) if len(posterior) else np.full(k, 0.5)
     return np.clip(se, EPS, 1 - EPS), np.clip(sp, EPS, 1 - EPS), prevalence
 
 
 def binary_e_step(votes: Votes, se: np.ndarray, sp: np.ndarray, prior: np.ndarray) -> np.ndarray:
     """``(U, K)`` posterior ``P(z_ik = 1)``; ``prior`` is ``(U, K)`` or ``(K,)``."""
-    s, p = se[votes.annotator], sp[votes.annotator]
-    evidence = np.where(votes.labels, np.log(s) - np.log1p(-p), np.log1p(-s) - np.log(p))
+    present = np.log(se) - np.log1p(-sp)  # (M, K) log-likelihood ratio of a "present" vote
+    absent = np.log1p(-se) - np.log(sp)  # ... of an "absent" vote
+    rows, cols = votes.marked
+    u, k = votes.n_units, se.shape[1]
+    shift = (present - absent)[votes.annotator[rows], cols]
+    marked = np.bincount(votes.task[rows] * k + cols, weights=shift, minlength=u * k)
+    evidence = votes.task_sums(absent[votes.annotator]) + marked.reshape(u, k)
     q = np.clip(prior, EPS, 1 - EPS)
-    logit = np.log(q) - np.log1p(-q) + group_sums(evidence, votes.starts)
+    logit = np.log(q) - np.log1p(-q) + evidence
     return _sigmoid(logit)
 
 
@@ -97,11 +97,7 @@ def multiclass_m_step(votes: Votes, posterior: np.ndarray) -> tuple[np.ndarray, 
     """Confusion matrices ``(M, K, K)`` (rows: true class) and class prior ``(K,)``."""
     m, k = votes.n_annotators, posterior.shape[1]
     y = votes.class_index()
-    key = votes.annotator * k + y
-    counts = np.zeros((m * k, k))
-    order = np.argsort(key, kind="stable")
-    groups, starts = np.unique(key[order], return_index=True)
-    counts[groups] = group_sums(posterior[votes.task[order]], starts)
+    counts = key_sums(posterior[votes.task], votes.annotator * k + y, m * k)
     counts = counts.reshape(m, k, k).transpose(0, 2, 1)  # [j, true c, given l]
     total = counts.sum(axis=(1, 2))
     accuracy = (np.trace(counts, axis1=1, axis2=2) + 1) / (total + 2)
@@ -116,7 +112,7 @@ def multiclass_e_step(votes: Votes, confusion: np.ndarray, prior: np.ndarray) ->
     """``(U, K)`` posterior over the true class; ``prior`` is ``(U, K)`` or ``(K,)``."""
     y = votes.class_index()
     log_conf = np.log(confusion)[votes.annotator, :, y]  # (A, K): log P(y_a | z = c)
-    logp = np.log(np.clip(prior, EPS, None)) + group_sums(log_conf, votes.starts)
+    logp = np.log(np.clip(prior, EPS, None)) + votes.task_sums(log_conf)
     logp -= logp.max(axis=1, keepdims=True)
     out = np.exp(logp)
     return out / out.sum(axis=1, keepdims=True)

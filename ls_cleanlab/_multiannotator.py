@@ -262,7 +262,7 @@ def _check(labels: np.ndarray, pred_probs: Any, ids: Any) -> np.ndarray:
     for axis, what, who in ((1, "examples", "have no labels"), (0, "annotators", "label nothing")):
         empty = np.flatnonzero(~given.any(axis=axis))
         if len(empty):
-            names = list(ids[empty]) if (axis == 0 and ids is not None) else list(empty)
+            names = list(ids[empty]) if (axis == 0 and ids is not None) else empty.tolist()
             raise InvalidAnnotationsError(
                 f"every example needs a label and every annotator one labelled example; "
                 f"{what} {names[:5]} {who}."
@@ -333,7 +333,8 @@ def _calibrate(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
     annotators' label shares (soft cross-entropy), coarse then fine grid."""
     k = probs.shape[1]
     votes = _votes(labels, k)
-    shares = _crowdlab.vote_counts(votes) / votes.count[:, None]
+    # cleanlab's empirical label distribution has the value_counts quirk too (see packed_counts)
+    shares = _crowdlab.packed_counts(_crowdlab.vote_counts(votes)) / votes.count[:, None]
     log_probs = np.log(probs, where=probs > 0, out=np.full(probs.shape, -np.inf))
 
     def loss(temp: float) -> float:

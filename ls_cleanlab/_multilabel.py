@@ -27,12 +27,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ls_cleanlab._votes import Votes, group_sums
+from ls_cleanlab._votes import Votes
 from ls_cleanlab.confident.scores import exponential_moving_average
 
 __all__ = ["BinaryStats", "crowdlab", "majority", "set_quality"]
 
 CLIP = 1e-6
+_BLOCK = 4096  # rows per block in set_quality
 
 
 @dataclass(frozen=True)
@@ -47,16 +48,23 @@ class BinaryStats:
 
 def yes_votes(votes: Votes) -> np.ndarray:
     """``(U, K)`` number of annotators marking each class present."""
-    return group_sums(votes.labels.astype(np.int32), votes.starts)
+    return votes.yes
 
 
-def set_quality(label: np.ndarray, posterior: np.ndarray) -> np.ndarray:
-    """``(U,)`` label-set quality: the exponential moving average (alpha 0.8, worst classes
-    weighing most) of the per-class confidence ``P(c_ik)`` in the consensus value, as in
-    :func:`ls_cleanlab.confident.label_quality_scores` for multi-label data."""
-    if len(label) == 0:
-        return np.zeros(0)
-    return exponential_moving_average(np.where(label, posterior, 1 - posterior), alpha=0.8)
+def set_quality(
+    label: np.ndarray, posterior: np.ndarray, index: np.ndarray | None = None
+) -> np.ndarray:
+    """``(R,)`` label-set quality of the ``(R, K)`` sets ``label`` against the rows
+    ``posterior[index]`` (``index`` None: row for row): the exponential moving average
+    (alpha 0.8, worst classes weighing most) of the per-class confidence ``P(given value)``,
+    as :func:`ls_cleanlab.confident.label_quality_scores` aggregates multi-label scores.
+    Computed in blocks of rows that stay in cache."""
+    out = np.empty(len(label))
+    for start in range(0, len(label), _BLOCK):
+        rows = slice(start, start + _BLOCK)
+        p = posterior[rows] if index is None else posterior[index[rows]]
+        out[rows] = exponential_moving_average(np.where(label[rows], p, 1 - p), alpha=0.8)
+    return out
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -92,8 +100,8 @@ def majority(votes: Votes, probs: np.ndarray | None) -> np.ndarray:
     quality = np.full(m, 0.5)
     np.divide(good, seen, out=quality, where=seen > 0)
     q = quality[votes.annotator]
-    q_yes = group_sums(votes.labels * q[:, None], votes.starts)
-    q_all = group_sums(q, votes.starts)[:, None]
+    q_yes = votes.task_sums(votes.labels * q[:, None])
+    q_all = votes.task_sums(q)[:, None]
     label[tied] = (q_yes >= q_all - q_yes)[tied]
     return label
 
@@ -105,7 +113,7 @@ def crowdlab(votes: Votes, probs: np.ndarray) -> BinaryStats:
     label = np.where(post == 0.5, first, post > 0.5)
     post, model_weight, weights = _posterior(votes, probs, label)
     quality = set_quality(label, post)
-    own = set_quality(votes.labels, post[votes.task])
+    own = set_quality(votes.labels, post, votes.task)
     m = votes.n_annotators
     label_scores = np.bincount(votes.annotator, weights=own, minlength=m) / np.bincount(
         votes.annotator, minlength=m
@@ -145,8 +153,11 @@ def _posterior(
     model_error = ((probs[multi] >= 0.5) != label[multi]).mean(axis=0)
     model_weight = np.maximum(1 - model_error / base, CLIP) * np.sqrt(np.mean(votes.count))
     w = weights[votes.annotator]
-    total = group_sums(w, votes.starts)[:, None]
-    w_yes = group_sums(votes.labels * w[:, None], votes.starts)
+    total = votes.task_sums(w)[:, None]
+    u, k = label.shape
+    rows, cols = votes.marked  # weight of the "present" votes, from the sparse present cells
+    w_yes = np.bincount(votes.task[rows] * k + cols, weights=w[rows], minlength=u * k)
+    w_yes = w_yes.reshape(u, k)
     votes_sum = w_yes * likely + (total - w_yes) * (1 - likely)
     post = (model_weight * probs + votes_sum) / (model_weight + total)
     return np.clip(post, 0.0, 1.0), model_weight, weights
@@ -155,11 +166,14 @@ def _posterior(
 def _annotator_weights(votes: Votes, yes: np.ndarray, base: float) -> np.ndarray:
     """``(M,)`` ``max(1 - d_j / base, 1e-6)``: ``d_j`` the share of (other annotator, class)
     pairs on ``j``'s tasks where the other annotator's vote differs from ``j``'s."""
+    # annotation a of task t disagrees with sum_k [y_ak (n_t - yes_tk) + (1 - y_ak) yes_tk]
+    # others = S_t + n_t |y_a| - 2 sum_k y_ak yes_tk, with S_t = sum_k yes_tk
     n = votes.count[votes.task]
-    yes_rows = yes[votes.task]
-    same_others = np.where(votes.labels, yes_rows - 1, (n[:, None] - yes_rows) - 1)
     k = votes.n_classes
-    disagree = ((n - 1) * k - same_others.sum(axis=1)).astype(np.float64)
+    rows, cols = votes.marked
+    size = np.bincount(rows, minlength=len(n))
+    overlap = np.bincount(rows, weights=yes[votes.task[rows], cols], minlength=len(n))
+    disagree = (yes.sum(axis=1)[votes.task] + n * size - 2 * overlap).astype(np.float64)
     m = votes.n_annotators
     pairs = np.bincount(votes.annotator, weights=(n - 1) * k, minlength=m)
     bad = np.bincount(votes.annotator, weights=disagree, minlength=m)

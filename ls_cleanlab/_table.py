@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ls_cleanlab._multilabel import jaccard, set_quality
-from ls_cleanlab._votes import Votes
+from ls_cleanlab._votes import Votes, key_sums
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.confident._inputs import as_pred_probs
 from ls_cleanlab.errors import InvalidAnnotationsError, InvalidOptionError, InvalidPredProbsError
@@ -56,10 +56,11 @@ def annotator_table(
         shared tasks absent from the consensus); ``labels_per_task`` (its mean label count);
         ``expected_labels_per_task`` (mean posterior label count ``sum_k P(k)`` on its tasks);
         ``n_tasks``; ``n_shared_tasks``; ``mean_lead_time`` (seconds, NaN when unknown);
-        ``worst_class`` (the class with the most disagreeing cells on shared tasks; None without
-        disagreement); ``model_agreement`` when ``pred_probs`` is given. Rates are NaN without
-        shared tasks (or, for the two rates, with a zero denominator). Sorted by ``quality``
-        ascending, worst annotator first (NaN last; ties keep annotator order); index 0..M-1.
+        ``worst_class`` (the class with the most disagreeing cells on shared tasks; missing
+        without disagreement); ``model_agreement`` when ``pred_probs`` is given. Rates are NaN
+        without shared tasks (or, for the two rates, with a zero denominator). Sorted by
+        ``quality`` ascending, worst annotator first (NaN last; ties keep annotator order);
+        index 0..M-1.
     """
     import pandas as pd
 
@@ -93,7 +94,7 @@ def annotator_table(
         "spurious_rate": ratio(total(extra, shared), total(size, shared)),
         "labels_per_task": ratio(total(size), n_tasks.astype(float)),
         "expected_labels_per_task": ratio(
-            total(np.nan_to_num(cons.posterior[task]).sum(axis=1)), n_tasks.astype(float)
+            total(np.nan_to_num(cons.posterior).sum(axis=1)[task]), n_tasks.astype(float)
         ),
         "n_tasks": n_tasks,
         "n_shared_tasks": n_shared,
@@ -108,7 +109,7 @@ def annotator_table(
                 f"{k} classes, so pass ({n}, {k})."
             )
         if cons.multi_label:
-            scores = set_quality(given, probs[task])
+            scores = set_quality(given, probs, task)
         else:
             scores = probs[task, np.argmax(given, axis=1)]
         columns["model_agreement"] = ratio(total(scores), n_tasks.astype(float))
@@ -164,15 +165,9 @@ def _worst_class(
     votes: Votes, given: np.ndarray, label: np.ndarray, shared: np.ndarray, names: list[Any]
 ) -> list[Any]:
     """Per annotator, the class with most disagreeing cells on shared tasks (lowest index on
-    ties); None when it never disagrees."""
-    m, k = votes.n_annotators, given.shape[1]
+    ties); None (a missing value in the table) when it never disagrees."""
     rows = np.flatnonzero(shared)
-    order = np.argsort(votes.annotator[rows], kind="stable")
-    rows = rows[order]
-    owners, starts = np.unique(votes.annotator[rows], return_index=True)
-    wrong = np.zeros((m, k), dtype=np.int64)
-    if len(rows):
-        diff = (given[rows] != label[rows]).astype(np.int64)
-        wrong[owners] = np.add.reduceat(diff, starts, axis=0)
+    diff = (given[rows] != label[rows]).astype(np.float64)
+    wrong = key_sums(diff, votes.annotator[rows], votes.n_annotators)
     worst = np.argmax(wrong, axis=1)
     return [names[c] if wrong[j, c] > 0 else None for j, c in enumerate(worst)]

@@ -10,12 +10,13 @@ annotations happen in cleanlab's order (this matters for exact ties).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from ls_cleanlab.annotations import Annotations
 
-__all__ = ["Votes", "group_sums"]
+__all__ = ["Votes", "key_sums"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,6 +65,22 @@ class Votes:
             n_annotators=annotations.n_annotators,
         )
 
+    @cached_property
+    def yes(self) -> np.ndarray:
+        """``(U, K)`` int32 number of annotators marking each class present."""
+        return self.task_sums(self.labels.astype(np.int32))
+
+    @cached_property
+    def marked(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and classes of the present cells of ``labels`` (sparse in multi-label data)."""
+        rows, cols = np.nonzero(self.labels)
+        return rows, cols
+
+    @cached_property
+    def label_sums(self) -> np.ndarray:
+        """``(M, K)`` float number of times each annotator marked each class present."""
+        return self.annotator_sums(self.labels)
+
     @property
     def n_units(self) -> int:
         """U, the number of annotated tasks."""
@@ -77,10 +94,31 @@ class Votes:
         """``(A,)`` class of each annotation (single-label votes only)."""
         return np.argmax(self.labels, axis=1)
 
+    def task_sums(self, values: np.ndarray) -> np.ndarray:
+        """``(U, ...)`` sums of ``values`` ``(A, ...)`` over each task's annotations.
+
+        Added in annotator order (sequentially, one rank at a time: a few vectorized passes,
+        as many as the largest number of annotations of one task).
+        """
+        if len(self.count) and (self.count == self.count[0]).all():  # c annotations per task
+            c = int(self.count[0])
+            return values.reshape(self.n_units, c, *values.shape[1:]).sum(axis=1)
+        ranks = self.by_rank()
+        if not ranks:
+            return np.zeros((0, *values.shape[1:]), dtype=values.dtype)
+        out = values[ranks[0]].copy()
+        for rows in ranks[1:]:
+            out[self.task[rows]] += values[rows]
+        return out
+
+    def annotator_sums(self, values: np.ndarray) -> np.ndarray:
+        """``(M, K)`` float sums of ``values`` ``(A, K)`` over each annotator's annotations."""
+        return key_sums(values, self.annotator, self.n_annotators)
+
     def by_rank(self) -> list[np.ndarray]:
         """Rows holding each task's 1st, 2nd, ... annotation; each list entry is one rank."""
         order = np.argsort(self.rank, kind="stable")
-        bounds = np.searchsorted(self.rank[order], np.arange(int(self.count.max()) + 1))
+        bounds = np.searchsorted(self.rank[order], np.arange(int(self.count.max(initial=0)) + 1))
         return [order[bounds[r] : bounds[r + 1]] for r in range(len(bounds) - 1)]
 
     def by_annotator(self) -> list[np.ndarray]:
@@ -90,8 +128,10 @@ class Votes:
         return [order[bounds[m] : bounds[m + 1]] for m in range(self.n_annotators)]
 
 
-def group_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Sums of consecutive row groups starting at ``starts`` (all groups non-empty)."""
-    if len(values) == 0:
-        return np.zeros((0, *values.shape[1:]), dtype=values.dtype)
-    return np.add.reduceat(values, starts, axis=0)
+def key_sums(values: np.ndarray, key: np.ndarray, n_groups: int) -> np.ndarray:
+    """``(G, K)`` float sums of the rows of ``values`` ``(A, K)`` with each ``key`` in
+    ``[0, G)``: one ``bincount`` over the flattened cells (sequential sums, no BLAS)."""
+    k = values.shape[1]
+    flat = (key[:, None] * k + np.arange(k)).ravel()
+    weights = np.asarray(values, dtype=np.float64).ravel()
+    return np.bincount(flat, weights=weights, minlength=n_groups * k).reshape(n_groups, k)

@@ -88,7 +88,9 @@ class Consensus:
         Consensus label sets (single-label: one-hot); rows of unannotated tasks are 0.
     posterior : ndarray of float, shape (n, K)
         ``P(class present | annotations[, model])``; single-label, the consensus distribution
-        (rows sum to 1). Unannotated tasks: ``pred_probs`` if given, else NaN.
+        (rows sum to 1). CROWDLAB and Dawid-Skene: their posterior; majority: the share of a
+        task's annotators choosing each class (0.5 on tied cells, whichever way the tie was
+        broken). Unannotated tasks: ``pred_probs`` if given, else NaN.
     annotated : ndarray of bool, shape (n,)
     n_annotations : ndarray of int, shape (n,)
     quality : ndarray of float, shape (n,)
@@ -164,7 +166,7 @@ def consensus(
     method: Method = "crowdlab",
     multi_label: bool | None = None,
     max_iter: int = 100,
-    tol: float = 1e-6,
+    tol: float = 1e-4,
 ) -> Consensus:
     """Consensus labels, their quality and annotator quality from several annotators.
 
