@@ -144,15 +144,11 @@ def _as_annotations(
 
 
 def _votes(ann: Annotations, n: int) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(ann.task, kind="stable")
-    task = ann.task[order]
-    starts = np.flatnonzero(np.r_[True, task[1:] != task[:-1]]) if len(task) else np.zeros(0, int)
-    votes = np.zeros((n, ann.n_classes), dtype=np.int64)
-    counts = np.zeros(n, dtype=np.int64)
-    if len(task):
-        votes[task[starts]] = np.add.reduceat(ann.labels[order].astype(np.int64), starts, axis=0)
-        counts[task[starts]] = np.diff(np.r_[starts, len(task)])
-    return votes, counts
+    """``(n, K)`` annotations marking each class, and ``(n,)`` annotations per task."""
+    k = ann.n_classes
+    rows, cols = np.nonzero(ann.labels)
+    votes = np.bincount(ann.task[rows] * k + cols, minlength=n * k).reshape(n, k)
+    return votes, np.bincount(ann.task, minlength=n)
 
 
 def audit_labels(
