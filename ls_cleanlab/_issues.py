@@ -67,7 +67,10 @@ def _cell_reasons(ev: Evidence, i: np.ndarray, k: np.ndarray, kind: str) -> list
         mention = ev.lift[i, k] >= LIFT_TO_MENTION
         parts.append(
             [
-                f"usually appears with {names[a]} ({100 * s:.0f}% of the time)" if m else ""
+                f"{'usually' if s >= 0.7 else 'often'} appears with {names[a]} "
+                f"({100 * s:.0f}% of the time)"
+                if m
+                else ""
                 for a, s, m in zip(source.tolist(), share.tolist(), mention.tolist(), strict=True)
             ]
         )

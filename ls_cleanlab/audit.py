@@ -187,6 +187,8 @@ def audit_labels(
         Inferred when omitted: single-label when every annotation holds exactly one class and the
         probabilities (if given) sum to 1 per task.
     consensus_method : {"crowdlab", "majority", "dawid_skene"}
+        How several annotators' labels are combined (:func:`ls_cleanlab.annotators.consensus`).
+        Without ``pred_probs``, ``"crowdlab"`` means the majority vote.
     threshold : float in (0, 1)
         Cells scoring at least this are issues and are flipped in ``suggested``.
     n_tasks : int, optional
@@ -233,9 +235,12 @@ def audit_labels(
             "without pred_probs the audit needs several annotators on shared tasks; no task has "
             "more than one annotation. Pass out-of-sample pred_probs."
         )
-    cons = consensus(
-        ann, n, probs, method=method if several else "majority", multi_label=multi_label
-    )
+    if not several or (probs is None and method == "crowdlab"):
+        # one annotation per task needs no vote; and CROWDLAB without a model is the majority
+        # vote (its model-free starting point), which on many sparse multi-select annotators
+        # stays closer to what people chose than Dawid-Skene's per-class posteriors
+        method = "majority"
+    cons = consensus(ann, n, probs, method=method, multi_label=multi_label)
     return _audit(
         probs,
         ann,

@@ -39,6 +39,10 @@ ALPHA = 0.01
 SESSION_GAP = 30 * 60.0
 #: Time-order tests use at most this many of an annotator's most recent annotations.
 MAX_SEQUENCE = 5000
+#: Time-order tests need at least this many annotations of one annotator (else NaN): fewer
+#: cannot reach the significance level of the flags anyway, and skipping them keeps projects
+#: with hundreds of occasional annotators fast.
+MIN_SEQUENCE = 30
 #: Permutations of the time order in the anchoring test.
 PERMUTATIONS = 199
 
@@ -135,7 +139,7 @@ def _anchoring(
     residual: np.ndarray, rng: np.random.Generator, permutations: int
 ) -> tuple[float, float, float]:
     """Standardized lag-1 dependence of residual rows in time order, and its two p-values."""
-    if len(residual) < 10:
+    if len(residual) < MIN_SEQUENCE:
         return np.nan, np.nan, np.nan
     observed = float(np.einsum("ij,ij->", residual[1:], residual[:-1]))
     null = np.empty(permutations)
@@ -154,7 +158,7 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     from scipy.stats import spearmanr
 
     keep = np.isfinite(x) & np.isfinite(y)
-    if keep.sum() < 10 or np.ptp(x[keep]) == 0 or np.ptp(y[keep]) == 0:
+    if keep.sum() < MIN_SEQUENCE or np.ptp(x[keep]) == 0 or np.ptp(y[keep]) == 0:
         return np.nan, np.nan
     result = spearmanr(x[keep], y[keep], alternative="greater")
     return float(result.statistic), float(result.pvalue)
@@ -211,7 +215,7 @@ def annotator_bias(
         bounds = np.searchsorted(who, np.arange(m + 1))
         for a in range(m):
             rows = order[bounds[a] : bounds[a + 1]]
-            if len(rows) == 0:
+            if len(rows) < MIN_SEQUENCE:
                 continue
             recent = rows[-MAX_SEQUENCE:]
             anchoring_effect[a], anchoring_p[a], gamblers_p[a] = _anchoring(
