@@ -45,10 +45,16 @@ def _percentile(raw: np.ndarray) -> np.ndarray:
 def _far_out(raw: np.ndarray) -> np.ndarray:
     logged = np.log(np.maximum(raw, 1e-12))
     median = np.median(logged)
-    mad = np.median(np.abs(logged - median))
-    if mad == 0:
+    deviation = np.abs(logged - median)
+    mad = np.median(deviation)
+    if mad > 0:
+        return 0.6745 * (logged - median) / mad > Z_LIMIT
+    # most values equal: the mean absolute deviation stands in (scaled to match the MAD's
+    # consistency with the normal's spread)
+    mean_ad = deviation.mean()
+    if mean_ad == 0:
         return np.zeros(len(raw), dtype=bool)
-    return 0.6745 * (logged - median) / mad > Z_LIMIT
+    return (logged - median) / (1.2533 * mean_ad) > Z_LIMIT
 
 
 def _entropy(pred_probs: np.ndarray, single_label: bool) -> np.ndarray:
