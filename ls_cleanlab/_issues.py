@@ -39,6 +39,7 @@ class Evidence:
     conditional: np.ndarray | None  # (K, K) P(b | a)
     deficit: np.ndarray | None  # (n,) expected minus given label count
     single_label: bool
+    confident: np.ndarray | None = None  # (n, K) bool, cells confident learning flags
 
 
 def _cell_reasons(ev: Evidence, i: np.ndarray, k: np.ndarray, kind: str) -> list[str]:
@@ -59,6 +60,10 @@ def _cell_reasons(ev: Evidence, i: np.ndarray, k: np.ndarray, kind: str) -> list
                 f"{v} of {c} annotators marked it" if c > 1 else ""
                 for v, c in zip(ev.votes[i, k].tolist(), counts.tolist(), strict=True)
             ]
+        )
+    if ev.confident is not None and kind != "disagreement":
+        parts.append(
+            ["confident learning flags it" if c else "" for c in ev.confident[i, k].tolist()]
         )
     if kind == "missing" and ev.lift is not None and ev.lift_source is not None:
         assert ev.conditional is not None
@@ -112,7 +117,8 @@ def issue_table(
     outlier_flagged: np.ndarray | None,
     outlier_source: np.ndarray | None,
 ) -> Any:
-    """Build the issues DataFrame: task, class, class_index, kind, score, reason.
+    """Build the issues DataFrame: task, class, class_index, kind, score, confident_learning
+    (whether cleanlab's confident learning flags the cell too), reason.
 
     Cells whose given value scores at least ``threshold`` are ``missing`` (given absent) or
     ``spurious`` (given present); with several annotators, other cells on which they split and
@@ -168,6 +174,15 @@ def issue_table(
     blocks.append(pd.DataFrame(rows, columns=["task", "class_index", "kind", "score", "reason"]))
     frame = pd.concat([b for b in blocks if len(b)] or blocks[-1:], ignore_index=True)
     frame["class"] = [names[k] if k >= 0 else None for k in frame["class_index"]]
+    cells = frame["class_index"].to_numpy(dtype=np.int64)
+    frame["confident_learning"] = False
+    if ev.confident is not None:
+        on_cell = cells >= 0
+        tasks = frame["task"].to_numpy(dtype=np.int64)[on_cell]
+        frame.loc[on_cell, "confident_learning"] = ev.confident[tasks, cells[on_cell]]
     frame["kind"] = pd.Categorical(frame["kind"], categories=KINDS)
     frame = frame.sort_values(["score", "task", "class_index"], ascending=[False, True, True])
-    return frame[["task", "class", "class_index", "kind", "score", "reason"]].reset_index(drop=True)
+    columns = ["task", "class", "class_index", "kind", "score", "confident_learning", "reason"]
+    frame = frame.astype({"task": np.int64, "class_index": np.int64, "score": np.float64})
+    frame = frame.astype({"class": object, "reason": object})
+    return frame[columns].reset_index(drop=True)

@@ -20,6 +20,7 @@ with no extra evidence the order of tasks is cleanlab's. Single-label tasks are 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -32,6 +33,7 @@ from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators import Agreement, Consensus, agreement, annotator_table, consensus
 from ls_cleanlab.bias import ALPHA, annotator_bias, class_bias
 from ls_cleanlab.confident import _inputs
+from ls_cleanlab.confident.issues import find_label_issues, multilabel_issue_matrix
 from ls_cleanlab.confident.scores import exponential_moving_average
 from ls_cleanlab.errors import InvalidAnnotationsError, InvalidLabelsError, InvalidOptionError
 from ls_cleanlab.outliers import outlier_scores
@@ -149,6 +151,28 @@ def _votes(ann: Annotations, n: int) -> tuple[np.ndarray, np.ndarray]:
     rows, cols = np.nonzero(ann.labels)
     votes = np.bincount(ann.task[rows] * k + cols, minlength=n * k).reshape(n, k)
     return votes, np.bincount(ann.task, minlength=n)
+
+
+def _confident_cells(
+    given: np.ndarray, labelled: np.ndarray, probs: np.ndarray | None, multi_label: bool
+) -> np.ndarray | None:
+    """Cells confident learning flags (cleanlab's default filter), or None without a model or
+    where it cannot run (a class given on every task, as cleanlab refuses too)."""
+    if probs is None or not labelled.any():
+        return None
+    out = np.zeros(given.shape, dtype=bool)
+    rows = np.flatnonzero(labelled)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # small classes: nothing flagged there
+            if multi_label:
+                out[rows] = multilabel_issue_matrix(given[rows], probs[rows]) != 0
+            else:
+                wrong = find_label_issues(given[rows].argmax(axis=1), probs[rows])
+                out[rows[wrong]] = given[rows[wrong]]
+    except InvalidLabelsError:
+        return None
+    return out
 
 
 def audit_labels(
@@ -294,6 +318,7 @@ def _audit(
         present[labelled] = cons.posterior[labelled]
     cell_scores = np.where(given, 1.0 - present, present)
     cell_scores[~labelled] = 0.0
+    confident = _confident_cells(given, labelled, probs, multi_label)
     rule_set = load_rules(rules, names)
     violations = find_violations(given & labelled[:, None], rule_set, present)
     cell_scores[violations.task, violations.cls] = np.maximum(
@@ -352,6 +377,7 @@ def _audit(
         conditional=conditional,
         deficit=deficit,
         single_label=not multi_label,
+        confident=confident,
     )
     issues = _issues.issue_table(
         evidence,

@@ -61,6 +61,7 @@ def test_satisficing_misses_are_found_from_one_annotator(project: Any) -> None:
     hits = [missing[t, NAMES.index(c)] for t, c in zip(top["task"], top["class"], strict=True)]
     assert np.mean(hits) >= 0.8
     assert top["reason"].str.contains("probably missing: model").all()
+    assert top["confident_learning"].mean() >= 0.8  # confident learning agrees on most
     np.testing.assert_array_equal(res.consensus, given)
     assert ((res.suggested != given) == (res.cell_scores >= 0.5)).all()
 
@@ -71,6 +72,7 @@ def test_nothing_is_flagged_when_labels_match_confident_predictions() -> None:
     probs = np.where(truth, 0.97, 0.03) + rng.uniform(-0.02, 0.02, truth.shape)
     res = audit_labels(probs, labels=truth.astype(int))
     assert len(res.issues) == 0
+    assert res.issues["task"].dtype == np.int64 and res.issues["score"].dtype == np.float64
     assert res.priority.max() < 0.2
     np.testing.assert_array_equal(res.suggested, truth)
 
