@@ -39,6 +39,10 @@ total weight; ``s_j`` alone for an annotator who shares no task. ``majority``: `
 ``dawid_skene``: single-label, the expected share of its labels that are correct; multi-label, its
 balanced accuracy ``(se_j + sp_j) / 2`` pooled over classes. Annotators who share no task with
 another get the mean of the others under ``majority`` (NaN if no two annotators share a task).
+
+:func:`agreement` measures agreement without any consensus: mean pairwise Jaccard indices and
+Krippendorff's alpha (:mod:`ls_cleanlab._agreement`). :func:`annotator_table` summarizes each
+annotator against a consensus. :func:`multiannotator_quality` takes and returns cleanlab's formats.
 """
 
 from __future__ import annotations
