@@ -22,8 +22,9 @@ Methods (``method=``):
   Without a model, multi-label ties go to the side whose voters agree more with the untied
   majority, then to "present".
 * ``"dawid_skene"``: EM with per-class sensitivity and specificity per annotator (multi-label) or a
-  confusion matrix per annotator (single-label), the model's probabilities as the prior when given
-  (Dawid & Skene 1979; see :mod:`ls_cleanlab._dawid_skene`).
+  confusion matrix per annotator (single-label); the model, when given, is one more annotator
+  with soft votes whose reliability EM estimates too (Dawid & Skene 1979; see
+  :mod:`ls_cleanlab._dawid_skene`).
 
 Consensus quality of a task: single-label, the posterior probability of the consensus class
 (``majority``: the share of annotators choosing it, cleanlab's ``quality_method="agreement"``);
@@ -38,6 +39,10 @@ total weight; ``s_j`` alone for an annotator who shares no task. ``majority``: `
 ``dawid_skene``: single-label, the expected share of its labels that are correct; multi-label, its
 balanced accuracy ``(se_j + sp_j) / 2`` pooled over classes. Annotators who share no task with
 another get the mean of the others under ``majority`` (NaN if no two annotators share a task).
+
+:func:`agreement` measures agreement without any consensus: mean pairwise Jaccard indices and
+Krippendorff's alpha (:mod:`ls_cleanlab._agreement`). :func:`annotator_table` summarizes each
+annotator against a consensus. :func:`multiannotator_quality` takes and returns cleanlab's formats.
 """
 
 from __future__ import annotations
@@ -184,8 +189,8 @@ def consensus(
         None infers: single-label iff every annotation holds exactly one class and the rows of
         ``pred_probs`` (if given) sum to 1.
     max_iter, tol : int, float
-        Dawid-Skene stops after ``max_iter`` EM rounds or when no posterior moves more than
-        ``tol``.
+        Dawid-Skene stops after ``max_iter`` EM rounds or when the posteriors move less than
+        ``tol`` on average in one round.
 
     Returns
     -------
