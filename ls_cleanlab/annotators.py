@@ -12,7 +12,7 @@ Methods (``method=``):
   weighted average of the model's probabilities and the annotators' votes, annotators weighted by
   their agreement with each other beyond chance and the model by its agreement with the majority.
   Multi-label: per class, annotator weights pooled over classes and one model weight per class
-  (see :mod:`ls_cleanlab._multilabel`). Needs ``pred_probs``; without them it falls back to
+  (see :mod:`ls_cleanlab.crowd._multilabel`). Needs ``pred_probs``; without them it falls back to
   ``"dawid_skene"`` (the result's ``method`` says so), which also weighs annotators by estimated
   quality. When no task has two or more annotations, annotator reliability cannot be estimated:
   it falls back to ``"majority"`` with a warning.
@@ -24,7 +24,7 @@ Methods (``method=``):
 * ``"dawid_skene"``: EM with per-class sensitivity and specificity per annotator (multi-label) or a
   confusion matrix per annotator (single-label); the model, when given, is one more annotator
   with soft votes whose reliability EM estimates too (Dawid & Skene 1979; see
-  :mod:`ls_cleanlab._dawid_skene`).
+  :mod:`ls_cleanlab.crowd._dawid_skene`).
 
 Consensus quality of a task: single-label, the posterior probability of the consensus class
 (``majority``: the share of annotators choosing it, cleanlab's ``quality_method="agreement"``);
@@ -41,7 +41,7 @@ balanced accuracy ``(se_j + sp_j) / 2`` pooled over classes. Annotators who shar
 another get the mean of the others under ``majority`` (NaN if no two annotators share a task).
 
 :func:`agreement` measures agreement without any consensus: mean pairwise Jaccard indices and
-Krippendorff's alpha (:mod:`ls_cleanlab._agreement`). :func:`annotator_table` summarizes each
+Krippendorff's alpha (:mod:`ls_cleanlab.crowd._agreement`). :func:`annotator_table` summarizes each
 annotator against a consensus. :func:`multiannotator_quality` takes and returns cleanlab's formats.
 """
 
@@ -53,13 +53,13 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-from ls_cleanlab import _agreement
-from ls_cleanlab._consensus import RUNNERS, Raw
-from ls_cleanlab._multiannotator import MultiannotatorQuality, multiannotator_quality
-from ls_cleanlab._table import annotator_table
-from ls_cleanlab._votes import Votes
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.confident._inputs import as_pred_probs, check_option
+from ls_cleanlab.crowd import _agreement
+from ls_cleanlab.crowd._consensus import RUNNERS, Raw
+from ls_cleanlab.crowd._multiannotator import MultiannotatorQuality, multiannotator_quality
+from ls_cleanlab.crowd._table import annotator_table
+from ls_cleanlab.crowd._votes import Votes
 from ls_cleanlab.errors import (
     InvalidAnnotationsError,
     InvalidOptionError,

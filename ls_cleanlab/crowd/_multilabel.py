@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ls_cleanlab._votes import Votes
 from ls_cleanlab.confident.scores import exponential_moving_average
+from ls_cleanlab.crowd._votes import Votes
 
 __all__ = ["BinaryStats", "crowdlab", "majority", "set_quality"]
 

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ls_cleanlab._multilabel import jaccard, set_quality
-from ls_cleanlab._votes import Votes, key_sums
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.confident._inputs import as_pred_probs
+from ls_cleanlab.crowd._multilabel import jaccard, set_quality
+from ls_cleanlab.crowd._votes import Votes, key_sums
 from ls_cleanlab.errors import InvalidAnnotationsError, InvalidOptionError, InvalidPredProbsError
 
 if TYPE_CHECKING:

@@ -11,10 +11,10 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-from ls_cleanlab import _crowdlab
-from ls_cleanlab._votes import Votes
 from ls_cleanlab.confident._inputs import as_pred_probs, check_option
 from ls_cleanlab.confident.scores import label_quality_scores
+from ls_cleanlab.crowd import _crowdlab
+from ls_cleanlab.crowd._votes import Votes
 from ls_cleanlab.errors import InvalidAnnotationsError, InvalidOptionError, warn_user
 
 __all__ = ["MultiannotatorQuality", "multiannotator_quality"]

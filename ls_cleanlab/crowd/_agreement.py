@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ls_cleanlab._multilabel import jaccard, yes_votes
-from ls_cleanlab._votes import Votes
+from ls_cleanlab.crowd._multilabel import jaccard, yes_votes
+from ls_cleanlab.crowd._votes import Votes
 
 __all__ = ["PairStats", "alpha_binary", "alpha_nominal", "pair_stats"]
 

@@ -1,7 +1,7 @@
 """Single-label CROWDLAB and majority vote, operation for operation as cleanlab 2.9.0.
 
 Private helper of :mod:`ls_cleanlab.annotators`; everything here assumes valid input (see
-:class:`ls_cleanlab._votes.Votes`: ``U`` annotated tasks, ``M`` annotators, ``K`` classes).
+:class:`ls_cleanlab.crowd._votes.Votes`: ``U`` annotated tasks, ``M`` annotators, ``K`` classes).
 
 CROWDLAB (Goh, Tkachenko & Mueller 2022, "CROWDLAB: Supervised learning to infer consensus labels
 and quality scores for data with multiple annotators", arXiv:2210.06812): with a consensus label
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ls_cleanlab._votes import Votes
+from ls_cleanlab.crowd._votes import Votes
 
 __all__ = [
     "ConsensusStats",

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ls_cleanlab._votes import Votes, key_sums
+from ls_cleanlab.crowd._votes import Votes, key_sums
 
 __all__ = [
     "balanced_accuracy",

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ls_cleanlab import _crowdlab, _dawid_skene, _multilabel
-from ls_cleanlab._votes import Votes
+from ls_cleanlab.crowd import _crowdlab, _dawid_skene, _multilabel
+from ls_cleanlab.crowd._votes import Votes
 
 __all__ = ["RUNNERS", "Raw"]
 
