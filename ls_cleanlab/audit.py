@@ -299,16 +299,24 @@ def _audit(
 ) -> LabelAudit:
     n, k = len(counts), len(names)
     labelled = cons.annotated
+    ann_label_counts = np.bincount(ann.task, weights=ann.labels.sum(axis=1), minlength=n)
     given = cons.labels.astype(bool)
     present = np.zeros((n, k)) if probs is None else probs.copy()
     lift = source = conditional = deficit = None
     if multi_label:
-        ev = cell_evidence(given[labelled], None if probs is None else probs[labelled], seed=seed)
-        if several or ev.model is None:
-            z = logit(cons.posterior[labelled]) + ev.extra
-        else:
-            z = ev.model + ev.extra
-        present[labelled] = sigmoid(z)
+        per_annotation = None
+        if several:
+            per_annotation = ann_label_counts[labelled] / np.maximum(counts[labelled], 1)
+        ev = cell_evidence(
+            given[labelled],
+            None if probs is None else probs[labelled],
+            seed=seed,
+            annotation_counts=per_annotation,
+        )
+        base = cons.posterior[labelled] if several or probs is None else probs[labelled]
+        # cells without extra evidence keep the probability itself, bit for bit, so that
+        # without missing-label evidence the ranking is exactly confident learning's
+        present[labelled] = np.where(ev.extra == 0, base, sigmoid(logit(base) + ev.extra))
         lift, source, conditional = (np.zeros((n, k)), np.full((n, k), -1), ev.cooc.conditional)
         lift[labelled], source[labelled] = ev.lift, ev.lift_source
         if ev.deficit is not None:

@@ -34,6 +34,7 @@ __all__ = [
     "CellEvidence",
     "Cooccurrence",
     "cell_evidence",
+    "consensus_shortfall_weight",
     "cooccurrence",
     "cooccurrence_lift",
     "deficit_weight",
@@ -232,8 +233,28 @@ class CellEvidence:
     cooc: Cooccurrence
 
 
+def consensus_shortfall_weight(given_counts: np.ndarray, annotation_counts: np.ndarray) -> float:
+    """The deficit's weight when several annotators agreed on the labels: the share of tasks
+    whose consensus holds at least half a label fewer than the annotations on it give on
+    average, in excess of those holding half a label more.
+
+    A vote over label sets drops a class that only a minority found; if annotators each find
+    different subsets (search satisficing), consensus sets come out systematically short, and
+    the model's expected count is then evidence against them.
+    """
+    short = np.count_nonzero(annotation_counts - given_counts >= 0.5)
+    long = np.count_nonzero(given_counts - annotation_counts >= 0.5)
+    if short == 0:
+        return 0.0
+    return DEFICIT_WEIGHT * max(0.0, (short - long) / short)
+
+
 def cell_evidence(
-    labels: np.ndarray, pred_probs: np.ndarray | None, *, seed: int = 0
+    labels: np.ndarray,
+    pred_probs: np.ndarray | None,
+    *,
+    seed: int = 0,
+    annotation_counts: np.ndarray | None = None,
 ) -> CellEvidence:
     """Measure what co-occurrence and the cardinality deficit add to the model about each cell.
 
@@ -254,6 +275,10 @@ def cell_evidence(
     seed : int
         Seeds the choice of rows the weights are fitted on when there are more than
         :data:`FIT_ROWS` tasks.
+    annotation_counts : ndarray, shape (n,), optional
+        With several annotators, the mean number of labels per annotation of each task: the
+        deficit is then weighted by :func:`consensus_shortfall_weight`, else by
+        :func:`deficit_weight`.
     """
     n = len(labels)
     given = labels.astype(bool)
@@ -286,7 +311,11 @@ def cell_evidence(
         # the cell's own class is left out, so its value never predicts itself
         own = pred_probs - given
         loo = np.maximum(deficit[:, None] - (own - np.median(own, axis=0)), 0.0)
-        extra += deficit_weight(deficit, pred_probs, np.random.default_rng(seed)) * loo
+        if annotation_counts is None:
+            weight = deficit_weight(deficit, pred_probs, np.random.default_rng(seed))
+        else:
+            weight = consensus_shortfall_weight(given.sum(axis=1), annotation_counts)
+        extra += weight * loo
     return CellEvidence(
         model=model,
         extra=extra,

@@ -348,3 +348,14 @@ def test_bad_probabilities_and_missing_model() -> None:
     lonely = Annotations(task=[0, 1], annotator=["a", "b"], labels=np.ones((2, 3)))
     with pytest.raises(InvalidAnnotationsError, match="no task has more than one annotation"):
         audit_labels(annotations=lonely)
+
+
+def test_without_missing_label_evidence_the_ranking_is_cleanlabs() -> None:
+    from cleanlab.multilabel_classification import get_label_quality_scores
+
+    rng = np.random.default_rng(15)
+    probs = rng.beta(0.4, 1.2, (800, 5))
+    labels = rng.random(probs.shape) < probs  # calibrated model, independent classes
+    res = audit_labels(probs, labels=labels.astype(int))
+    lists = [np.flatnonzero(row).tolist() for row in labels]
+    np.testing.assert_allclose(res.priority, 1 - get_label_quality_scores(lists, probs), atol=1e-12)
