@@ -299,19 +299,15 @@ def _audit(
 ) -> LabelAudit:
     n, k = len(counts), len(names)
     labelled = cons.annotated
-    ann_label_counts = np.bincount(ann.task, weights=ann.labels.sum(axis=1), minlength=n)
     given = cons.labels.astype(bool)
     present = np.zeros((n, k)) if probs is None else probs.copy()
     lift = source = conditional = deficit = None
     if multi_label:
-        per_annotation = None
-        if several:
-            per_annotation = ann_label_counts[labelled] / np.maximum(counts[labelled], 1)
         ev = cell_evidence(
             given[labelled],
             None if probs is None else probs[labelled],
             seed=seed,
-            annotation_counts=per_annotation,
+            votes=votes[labelled] if several else None,
         )
         base = cons.posterior[labelled] if several or probs is None else probs[labelled]
         # cells without extra evidence keep the probability itself, bit for bit, so that

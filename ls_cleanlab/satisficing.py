@@ -233,20 +233,32 @@ class CellEvidence:
     cooc: Cooccurrence
 
 
-def consensus_shortfall_weight(given_counts: np.ndarray, annotation_counts: np.ndarray) -> float:
-    """The deficit's weight when several annotators agreed on the labels: the share of tasks
-    whose consensus holds at least half a label fewer than the annotations on it give on
-    average, in excess of those holding half a label more.
+def consensus_shortfall_weight(
+    pred_probs: np.ndarray, given: np.ndarray, votes: np.ndarray, rng: np.random.Generator
+) -> float:
+    """The deficit's weight when several annotators agreed on the labels.
 
-    A vote over label sets drops a class that only a minority found; if annotators each find
-    different subsets (search satisficing), consensus sets come out systematically short, and
-    the model's expected count is then evidence against them.
+    A vote over label sets drops a class only a minority marked. If those minority labels are
+    real (annotators each found a different subset: search satisficing), the model rates them
+    higher than the other absent cells, and the consensus is short where the model expects more.
+    If they are noise (random slips), the model rates them like any absent cell. The weight is
+    :data:`DEFICIT_WEIGHT` times Somers' D of the model's probabilities between minority-marked
+    and unmarked absent cells, 0 when negative (at most :data:`FIT_ROWS` cells of each kind).
     """
-    short = np.count_nonzero(annotation_counts - given_counts >= 0.5)
-    long = np.count_nonzero(given_counts - annotation_counts >= 0.5)
-    if short == 0:
+    absent = ~given
+    minority = pred_probs[absent & (votes > 0)]
+    unmarked = pred_probs[absent & (votes == 0)]
+    if len(minority) == 0 or len(unmarked) == 0:
         return 0.0
-    return DEFICIT_WEIGHT * max(0.0, (short - long) / short)
+    if len(minority) > FIT_ROWS:
+        minority = rng.choice(minority, FIT_ROWS, replace=False)
+    if len(unmarked) > FIT_ROWS:
+        unmarked = rng.choice(unmarked, FIT_ROWS, replace=False)
+    from scipy.stats import rankdata
+
+    ranks = rankdata(np.concatenate([minority, unmarked]))[: len(minority)]
+    auc = (ranks.sum() - len(minority) * (len(minority) + 1) / 2) / (len(minority) * len(unmarked))
+    return DEFICIT_WEIGHT * max(0.0, 2 * auc - 1)
 
 
 def cell_evidence(
@@ -254,7 +266,7 @@ def cell_evidence(
     pred_probs: np.ndarray | None,
     *,
     seed: int = 0,
-    annotation_counts: np.ndarray | None = None,
+    votes: np.ndarray | None = None,
 ) -> CellEvidence:
     """Measure what co-occurrence and the cardinality deficit add to the model about each cell.
 
@@ -275,10 +287,9 @@ def cell_evidence(
     seed : int
         Seeds the choice of rows the weights are fitted on when there are more than
         :data:`FIT_ROWS` tasks.
-    annotation_counts : ndarray, shape (n,), optional
-        With several annotators, the mean number of labels per annotation of each task: the
-        deficit is then weighted by :func:`consensus_shortfall_weight`, else by
-        :func:`deficit_weight`.
+    votes : ndarray of int, shape (n, K), optional
+        With several annotators, how many marked each class: the deficit is then weighted by
+        :func:`consensus_shortfall_weight`, else by :func:`deficit_weight`.
     """
     n = len(labels)
     given = labels.astype(bool)
@@ -311,10 +322,11 @@ def cell_evidence(
         # the cell's own class is left out, so its value never predicts itself
         own = pred_probs - given
         loo = np.maximum(deficit[:, None] - (own - np.median(own, axis=0)), 0.0)
-        if annotation_counts is None:
-            weight = deficit_weight(deficit, pred_probs, np.random.default_rng(seed))
+        rng = np.random.default_rng(seed)
+        if votes is None:
+            weight = deficit_weight(deficit, pred_probs, rng)
         else:
-            weight = consensus_shortfall_weight(given.sum(axis=1), annotation_counts)
+            weight = consensus_shortfall_weight(pred_probs, given, votes, rng)
         extra += weight * loo
     return CellEvidence(
         model=model,

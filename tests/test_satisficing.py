@@ -111,3 +111,17 @@ def test_logit_and_sigmoid_are_inverse_and_safe() -> None:
     assert np.isfinite(z).all()
     np.testing.assert_allclose(sigmoid(z[2:4]), p[2:4])
     assert np.isfinite(sigmoid(np.array([-1e6, 1e6]))).all()
+
+
+def test_consensus_shortfall_weight_tells_real_minority_labels_from_slips() -> None:
+    from ls_cleanlab.satisficing import consensus_shortfall_weight
+
+    project = make_project(n=2000, seed=8)
+    rng = np.random.default_rng(9)
+    given = project.truth & (rng.random(project.truth.shape) < 0.7)  # consensus misses 30%
+    real = np.where(project.truth & ~given, 1, 0)  # a minority marked exactly the misses
+    slips = np.where(~given & (rng.random(given.shape) < 0.05), 1, 0)  # random noise
+    slips[project.truth & ~given] = 0
+    assert consensus_shortfall_weight(project.pred_probs, given, real, rng) > 0.8
+    assert consensus_shortfall_weight(project.pred_probs, given, slips, rng) < 0.1
+    assert consensus_shortfall_weight(project.pred_probs, given, np.zeros_like(real), rng) == 0
