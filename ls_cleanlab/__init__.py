@@ -12,8 +12,13 @@ from ls_cleanlab.errors import (
     InvalidLabelsError,
     InvalidOptionError,
     InvalidPredProbsError,
+    LabelConfigError,
     LsCleanlabError,
+    StudioError,
 )
+from ls_cleanlab.schema import LabelSchema, parse_label_config
+from ls_cleanlab.studio import StudioClient
+from ls_cleanlab.tasks import TaskTable, read_tasks
 
 __version__ = "0.1.0.dev0"
 
@@ -23,8 +28,15 @@ __all__ = [
     "InvalidLabelsError",
     "InvalidOptionError",
     "InvalidPredProbsError",
+    "LabelConfigError",
+    "LabelSchema",
     "LsCleanlabError",
+    "StudioClient",
+    "StudioError",
+    "TaskTable",
     "__version__",
     "find_label_issues",
     "label_quality_scores",
+    "parse_label_config",
+    "read_tasks",
 ]
