@@ -240,9 +240,10 @@ class StudioSession:
         if status in (401, 403):
             raise self._auth_error(response, method, path)
         if status >= 500:
+            retried = f" (retried {self.retries} times)" if method in _IDEMPOTENT else ""
             raise StudioUnreachableError(
-                f"Label Studio failed on {method} {path} with {status} after {self.retries + 1} "
-                f"attempts: {_detail(response)}"
+                f"Label Studio failed on {method} {path} with {status}{retried}: "
+                f"{_detail(response)}"
             )
         raise StudioRequestError(
             f"Label Studio rejected {method} {path} ({status}): {_detail(response)}", status

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 from ls_cleanlab._http import StudioSession
 from ls_cleanlab._studio_setup import ProjectSetup
-from ls_cleanlab.errors import InvalidTasksError, StudioRequestError
+from ls_cleanlab.errors import InvalidTasksError, StudioError, StudioRequestError
 from ls_cleanlab.schema import LabelSchema, parse_label_config
 from ls_cleanlab.tasks import check_prediction
 
@@ -44,7 +45,9 @@ class FetchResult:
     tasks : tuple of dict
         Task JSON with ``annotations``, ``predictions`` and ``drafts``, ordered by task id.
     fetched_at : str
-        ISO 8601 UTC time taken before the request: pass it as ``since`` to fetch what changed.
+        Label Studio's time (ISO 8601, UTC, whole seconds) when the fetch began: pass it as
+        ``since`` to fetch what changed afterwards (tasks changed in that same second come
+        again, which is harmless).
     method : str
         The endpoint used: ``"export"`` or ``"list"``.
     """
@@ -78,19 +81,19 @@ class PushReport:
         return self.sent - self.created
 
 
-def _utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+def _iso(stamp: datetime) -> str:
+    """UTC with microseconds and a ``Z``: the only form Label Studio's Datetime filter parses."""
+    stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+    return stamp.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _since(value: str | datetime) -> str:
     if isinstance(value, datetime):
-        stamp = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return stamp.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        return _iso(value)
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return _iso(datetime.fromisoformat(value.replace("Z", "+00:00")))
     except (AttributeError, ValueError) as exc:
         raise StudioRequestError(f"since must be an ISO 8601 time, got {value!r}.") from exc
-    return value
 
 
 class StudioClient(ProjectSetup):
@@ -138,7 +141,16 @@ class StudioClient(ProjectSetup):
 
     def label_schema(self, project: int, choices_name: str | None = None) -> LabelSchema:
         """The project's :class:`~ls_cleanlab.schema.LabelSchema` (see ``parse_label_config``)."""
-        return parse_label_config(self.project(project)["label_config"], choices_name)
+        return parse_label_config(self._label_config(project), choices_name)
+
+    def _label_config(self, project: int) -> str:
+        # ``include`` names the fields to answer with, sparing the project's counts
+        params = {"include": "id,label_config"}
+        answer = self.session.json("GET", f"/api/projects/{int(project)}/", params=params)
+        config = answer.get("label_config") if isinstance(answer, Mapping) else None
+        if not isinstance(config, str):
+            raise StudioRequestError(f"project {project} answered without a label_config.")
+        return config
 
     # -- fetching -------------------------------------------------------------------------------
 
@@ -166,7 +178,7 @@ class StudioClient(ProjectSetup):
         progress : callable, optional
             ``progress(done, total)`` in tasks.
         """
-        started = _utc_now()
+        started = self._server_now(int(project))
         if since is not None and method == "export":
             raise StudioRequestError("the export endpoint cannot filter by time; use 'list'.")
         chosen: FetchMethod = method or ("list" if since is not None else "export")
@@ -176,14 +188,30 @@ class StudioClient(ProjectSetup):
             tasks = self._fetch_export(int(project), progress)
         else:
             tasks = self._fetch_list(int(project), since, progress)
-        tasks.sort(key=lambda task: task["id"])
+        try:
+            tasks.sort(key=lambda task: task["id"])
+        except (KeyError, TypeError):
+            pass  # malformed tasks: read_tasks says which
         return FetchResult(tuple(tasks), started, chosen)
+
+    def _server_now(self, project: int) -> str:
+        """Label Studio's clock (its ``Date`` header, whole seconds, so never late), as ISO 8601:
+        incremental fetches then do not depend on this machine's clock agreeing with the
+        server's."""
+        response = self.session.request(
+            "GET", f"/api/projects/{project}/", params={"include": "id"}
+        )
+        try:
+            stamp = parsedate_to_datetime(response.headers["Date"])
+        except (KeyError, TypeError, ValueError):
+            stamp = datetime.now(timezone.utc)
+        return _iso(stamp)
 
     def _fetch_export(self, project: int, progress: Progress | None) -> list[dict[str, Any]]:
         params = {"exportType": "JSON", "download_all_tasks": "true"}
         tasks = self.session.json("GET", f"/api/projects/{project}/export", params=params)
         if not isinstance(tasks, list):
-            raise StudioRequestError("the JSON export of project {project} is not a list.")
+            raise StudioRequestError(f"the JSON export of project {project} is not a list.")
         if progress is not None:
             progress(len(tasks), len(tasks))
         return tasks
@@ -253,21 +281,29 @@ class StudioClient(ProjectSetup):
     # -- predictions ----------------------------------------------------------------------------
 
     def check_predictions(
-        self, project: int, predictions: Sequence[Mapping[str, Any]], schema: LabelSchema
+        self,
+        project: int,
+        predictions: Sequence[Mapping[str, Any]],
+        *,
+        choices_name: str | None = None,
+        task_ids: Collection[int] | None = None,
     ) -> list[str]:
-        """Everything Label Studio would reject or silently drop in ``predictions``: malformed
-        results, unknown classes, scores outside [0, 1], tasks not in the project, a model
-        version that differs between predictions, two predictions for one task. Empty when all
-        are valid."""
+        """Everything Label Studio would reject or silently drop in ``predictions``.
+
+        Checks, against the project's current label config: malformed results, unknown classes,
+        scores outside [0, 1], a missing model version, and (Label Studio's own validator) the
+        rest; also tasks not in the project and two predictions for one task. ``task_ids`` are
+        the project's task ids when known (e.g. from a fetch), which saves listing them. Returns
+        one message per problem, empty when all are valid.
+        """
         from label_studio_sdk.label_interface import LabelInterface
 
-        interface = LabelInterface(self.project(project)["label_config"])
-        known = self.task_ids(project)
+        config = self._label_config(project)
+        schema = parse_label_config(config, choices_name)
+        interface = LabelInterface(config)
+        known = set(task_ids) if task_ids is not None else self.task_ids(project)
         problems: list[str] = []
         seen: set[Any] = set()
-        versions = {p.get("model_version") for p in predictions if isinstance(p, Mapping)}
-        if len(versions) > 1:
-            problems.append(f"predictions mix model versions {sorted(map(str, versions))}")
         for i, prediction in enumerate(predictions):
             found = check_prediction(schema, prediction)
             if not found:
@@ -288,7 +324,8 @@ class StudioClient(ProjectSetup):
         predictions: Sequence[Mapping[str, Any]],
         *,
         model_version: str,
-        schema: LabelSchema | None = None,
+        choices_name: str | None = None,
+        task_ids: Collection[int] | None = None,
         chunk_size: int = 2000,
         progress: Progress | None = None,
     ) -> PushReport:
@@ -299,6 +336,28 @@ class StudioClient(ProjectSetup):
         compares the created count with what was sent, and sets the project's ``model_version``
         so the Data Manager's prediction score averages these predictions. Annotations and other
         model versions are never touched.
+
+        Parameters
+        ----------
+        project : int
+        predictions : sequence of dict
+            Prediction JSON (:func:`~ls_cleanlab.tasks.predictions_json`), all carrying
+            ``model_version``.
+        model_version : str
+        choices_name : str, optional
+            The ``Choices`` tag the predictions are for (default as in ``parse_label_config``).
+        task_ids : collection of int, optional
+            The project's task ids if known (from a fetch); otherwise they are listed, which on
+            a large project takes a while.
+        chunk_size : int
+            Predictions per import request.
+        progress : callable, optional
+            ``progress(sent, total)``.
+
+        Returns
+        -------
+        PushReport
+            ``missing`` > 0 when Label Studio created fewer predictions than were sent.
 
         Raises
         ------
@@ -311,7 +370,8 @@ class StudioClient(ProjectSetup):
         project = int(project)
         if not isinstance(model_version, str) or not model_version:
             raise InvalidTasksError("model_version must be a non-empty string.")
-        schema = schema or self.label_schema(project)
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise InvalidTasksError(f"chunk_size must be a positive integer, got {chunk_size!r}.")
         wrong = [
             i
             for i, p in enumerate(predictions)
@@ -321,14 +381,19 @@ class StudioClient(ProjectSetup):
             raise InvalidTasksError(
                 f"predictions {wrong[:5]} do not carry model_version {model_version!r}."
             )
-        problems = self.check_predictions(project, predictions, schema)
+        problems = self.check_predictions(
+            project, predictions, choices_name=choices_name, task_ids=task_ids
+        )
         if problems:
             shown = "; ".join(problems[:10])
             more = f" and {len(problems) - 10} more" if len(problems) > 10 else ""
             raise InvalidTasksError(
                 f"{len(problems)} problems in the predictions, nothing was sent: {shown}{more}"
             )
-        deleted = self.delete_predictions(project, model_version)
+        versions = self.session.json("GET", f"/api/projects/{project}/model-versions/")
+        old = int(versions.get(model_version, 0)) if isinstance(versions, Mapping) else 1
+        # deleting is slow in Label Studio (a signal per prediction): only when there are some
+        deleted = self.delete_predictions(project, model_version) if old else 0
         created = 0
         try:
             for start in range(0, len(predictions), chunk_size):
@@ -341,7 +406,10 @@ class StudioClient(ProjectSetup):
                     progress(start + len(chunk), len(predictions))
         except Exception:
             logger.warning("import of %s failed; removing its partial predictions", model_version)
-            self.delete_predictions(project, model_version)
+            try:
+                self.delete_predictions(project, model_version)
+            except StudioError:
+                logger.exception("could not remove the partial predictions of %s", model_version)
             raise
         if created != len(predictions):
             logger.warning(
@@ -350,9 +418,12 @@ class StudioClient(ProjectSetup):
                 len(predictions),
                 model_version,
             )
-        if predictions:
+        if predictions:  # deleting a version also unsets it as the project's: always set it
             self.session.json(
-                "PATCH", f"/api/projects/{project}/", json={"model_version": model_version}
+                "PATCH",
+                f"/api/projects/{project}/",
+                params={"include": "id"},
+                json={"model_version": model_version},
             )
         return PushReport(model_version, len(predictions), created, deleted)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -19,9 +21,10 @@ from ls_cleanlab.errors import (
     StudioRequestError,
     StudioUnreachableError,
 )
+from ls_cleanlab.studio import _since
 from ls_cleanlab.tasks import predictions_json
-from tests.studio.conftest import Studio
 from tests.studio.helpers import IMAGE_MULTI, SINGLE, TEXT_MULTI, Admin
+from tests.studio.server import Studio
 
 CLASSES = ("Cat", "dog", "Bird")
 
@@ -198,6 +201,7 @@ def test_both_fetch_methods_give_the_same_annotations(
 def test_incremental_fetch_returns_only_changed_tasks(admin: Admin, client: StudioClient) -> None:
     project = admin.project("incremental", IMAGE_MULTI)
     ids = admin.import_tasks(project, [{"image": f"https://example.com/{i}.png"} for i in range(5)])
+    time.sleep(1.1)  # fetched_at has whole seconds: tasks changed in that second come again
     first = client.fetch_tasks(project)
     assert client.fetch_tasks(project, since=first.fetched_at).tasks == ()
     admin.annotate(ids[3], ["Bird"])
@@ -274,18 +278,36 @@ def test_invalid_predictions_are_reported_and_nothing_is_sent(
         client.replace_predictions(project, bad, model_version="v1")
     assert "nothing was sent" in str(caught.value)
     assert len(admin.predictions(project)) == 3  # the earlier push is intact
-    problems = client.check_predictions(project, [good[0], good[0]], schema)
+    problems = client.check_predictions(project, [good[0], good[0]], task_ids=ids)
     assert problems == [f"prediction 1 (task {ids[0]}): task {ids[0]} has more than one prediction"]
 
 
+def test_a_push_that_fails_midway_leaves_no_half(admin: Admin, client: StudioClient) -> None:
+    project = admin.project("half push", IMAGE_MULTI)
+    ids = admin.import_tasks(project, [{"image": f"https://example.com/{i}.png"} for i in range(4)])
+    predictions = _predictions(client.label_schema(project), ids, "v1")
+    admin.call("DELETE", f"/api/tasks/{ids[3]}/")  # deleted after the fetch that gave the ids
+    with pytest.raises(StudioRequestError, match="400"):
+        client.replace_predictions(
+            project, predictions, model_version="v1", task_ids=ids, chunk_size=2
+        )
+    assert admin.predictions(project) == []  # the first chunk was imported, then removed
+
+
 def test_label_studio_itself_drops_what_we_refuse(admin: Admin, client: StudioClient) -> None:
-    """The reason for validating first: Label Studio answers 201 and creates nothing."""
+    """Why we validate first: Label Studio answers 201 and creates nothing for an invalid
+    prediction, and refuses a whole request for one unknown task id."""
     project = admin.project("silent drop", IMAGE_MULTI)
     ids = admin.import_tasks(project, [{"image": "https://example.com/0.png"}])
     bad = _predictions(client.label_schema(project), ids, "v1")
     bad[0]["result"][0]["value"]["choices"] = ["Dog"]
     answer = admin.call("POST", f"/api/projects/{project}/import/predictions", json=bad)
     assert answer == {"created": 0}
+    good = _predictions(client.label_schema(project), ids, "v1")
+    stranger = {**good[0], "task": 999_999}
+    url = f"{admin.url}/api/projects/{project}/import/predictions"
+    assert admin.http.post(url, json=[good[0], stranger], timeout=60).status_code == 400
+    assert admin.predictions(project) == []  # the whole request was refused
 
 
 # -- views, ML backend, webhooks -----------------------------------------------------------------
@@ -372,3 +394,21 @@ def test_ml_backend_and_webhook_registration_is_idempotent(
         if h["project"] == project
     ]
     assert [(h["id"], h["actions"]) for h in hooks] == [(hook, ["ANNOTATION_CREATED"])]
+
+
+@pytest.mark.parametrize(
+    "since, sent",
+    [
+        ("2026-11-27T22:45:48Z", "2026-11-27T22:45:48.000000Z"),
+        ("2025-01-01T00:00:00+02:00", "2024-12-31T22:00:00.000000Z"),
+        (datetime(2025, 1, 1, 12), "2025-01-01T12:00:00.000000Z"),
+    ],
+    ids=["z", "offset", "naive-datetime"],
+)
+def test_since_is_sent_in_the_one_form_label_studio_parses(since: Any, sent: str) -> None:
+    assert _since(since) == sent
+
+
+def test_since_must_be_a_time() -> None:
+    with pytest.raises(StudioRequestError, match="since must be an ISO 8601 time"):
+        _since("yesterday")
