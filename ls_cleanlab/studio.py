@@ -326,7 +326,7 @@ class StudioClient(ProjectSetup):
         model_version: str,
         choices_name: str | None = None,
         task_ids: Collection[int] | None = None,
-        chunk_size: int = 2000,
+        chunk_size: int = 10_000,
         progress: Progress | None = None,
     ) -> PushReport:
         """Replace this model version's predictions in a project, idempotently.
@@ -350,7 +350,8 @@ class StudioClient(ProjectSetup):
             The project's task ids if known (from a fetch); otherwise they are listed, which on
             a large project takes a while.
         chunk_size : int
-            Predictions per import request.
+            Predictions per import request. Label Studio 1.23 recounts every task of the
+            project after each import request, so fewer, larger chunks are faster.
         progress : callable, optional
             ``progress(sent, total)``.
 
