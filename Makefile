@@ -5,7 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest bench clean
+# A real Label Studio for tests/studio/ and the sync benchmark, in its own venv (about 1 GB).
+STUDIO_VENV := .venv-studio
+STUDIO_STAMP := $(STUDIO_VENV)/.installed
+LABEL_STUDIO_VERSION := 1.23.2
+
+.PHONY: test lint typecheck pytest bench bench-sync studio clean
 
 test: lint typecheck pytest
 
@@ -17,6 +22,14 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+$(STUDIO_STAMP):
+	$(PYTHON) -m venv $(STUDIO_VENV)
+	$(STUDIO_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(STUDIO_VENV)/bin/python -m pip install --quiet "label-studio==$(LABEL_STUDIO_VERSION)"
+	touch $(STUDIO_STAMP)
+
+studio: $(STUDIO_STAMP)
+
 lint: $(STAMP)
 	$(BIN)/ruff check ls_cleanlab tests benchmarks
 	$(BIN)/ruff format --check ls_cleanlab tests benchmarks
@@ -24,11 +37,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(STUDIO_STAMP)
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_confident.py
+	$(BIN)/python benchmarks/bench_audit.py
+	$(BIN)/python benchmarks/bench_detection.py
+
+bench-sync: $(STAMP) $(STUDIO_STAMP)
+	$(BIN)/python benchmarks/bench_sync.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -13,8 +13,14 @@ from ls_cleanlab.errors import (
     InvalidLabelsError,
     InvalidOptionError,
     InvalidPredProbsError,
+    InvalidTasksError,
+    LabelConfigError,
     LsCleanlabError,
+    StudioError,
 )
+from ls_cleanlab.schema import LabelSchema, parse_label_config
+from ls_cleanlab.studio import StudioClient
+from ls_cleanlab.tasks import TaskTable, read_tasks
 
 __version__ = "0.1.0.dev0"
 
@@ -24,10 +30,18 @@ __all__ = [
     "InvalidLabelsError",
     "InvalidOptionError",
     "InvalidPredProbsError",
+    "InvalidTasksError",
     "LabelAudit",
+    "LabelConfigError",
+    "LabelSchema",
     "LsCleanlabError",
+    "StudioClient",
+    "StudioError",
+    "TaskTable",
     "__version__",
     "audit_labels",
     "find_label_issues",
     "label_quality_scores",
+    "parse_label_config",
+    "read_tasks",
 ]

@@ -17,7 +17,13 @@ __all__ = [
     "InvalidLabelsError",
     "InvalidOptionError",
     "InvalidPredProbsError",
+    "InvalidTasksError",
+    "LabelConfigError",
     "LsCleanlabError",
+    "StudioAuthError",
+    "StudioError",
+    "StudioRequestError",
+    "StudioUnreachableError",
 ]
 
 
@@ -41,6 +47,37 @@ class InvalidOptionError(LsCleanlabError, ValueError):
 class InvalidAnnotationsError(LsCleanlabError, ValueError):
     """A table of annotations (who labelled what) is malformed or does not fit the tasks, the
     classes or the probabilities it is used with."""
+
+
+class InvalidTasksError(LsCleanlabError, ValueError):
+    """Label Studio task, annotation or prediction JSON is malformed; the message names the task
+    and the field."""
+
+
+class LabelConfigError(LsCleanlabError, ValueError):
+    """A Label Studio labeling config cannot be used: it is not valid XML, has no ``Choices``
+    tag, or the tag asked for does not exist or labels an object type we do not support."""
+
+
+class StudioError(LsCleanlabError):
+    """Talking to Label Studio failed; the message says which request and why."""
+
+
+class StudioAuthError(StudioError):
+    """Label Studio refused the API key (401 or 403); the message says the likely cause."""
+
+
+class StudioUnreachableError(StudioError):
+    """Label Studio could not be reached (connection refused, timeout, repeated 5xx answers)."""
+
+
+class StudioRequestError(StudioError):
+    """Label Studio answered a request with an error (4xx other than auth), or with something
+    that is not what its API promises; ``status`` holds the HTTP status when there was one."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def warn_user(message: str, category: type[Warning] = UserWarning) -> None:

@@ -1,0 +1,224 @@
+"""Speed of a Label Studio sync: StudioClient against the raw endpoints it builds on.
+
+Starts a real Label Studio (``make studio``) with a temporary data dir, or uses ``--url`` and
+``--key``; creates an image multi-label project with ``--tasks`` tasks, each annotated by two of
+three annotators; then times, best of ``--repeat``:
+
+* full fetch: ``fetch_tasks`` (JSON export) + ``read_tasks`` vs a raw ``GET .../export``, and the
+  paged task list (``fields=all``) for comparison, which is why the export is the default;
+* push: ``replace_predictions`` (validate, import, check the count, set the project's model
+  version) vs one raw ``POST .../import/predictions`` of the same predictions; and a second push,
+  which first deletes the 5,000 earlier ones, vs a raw ``DELETE .../model-versions/`` plus the
+  raw import (each once: Label Studio deletes predictions slowly);
+* incremental fetch after ``--changed`` tasks got a new annotation vs the full fetch.
+
+Targets: fetch and push at most 1.25x the raw endpoints; incremental at most 5% of a full fetch.
+
+    python benchmarks/bench_sync.py                 # 5,000 tasks
+    python benchmarks/bench_sync.py --tasks 500     # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.studio.server
+
+from ls_cleanlab import StudioClient, read_tasks
+from ls_cleanlab.tasks import predictions_json
+from tests.studio.server import running_label_studio
+
+CONFIG = (
+    '<View><Image name="image" value="$image"/>'
+    '<Choices name="tags" toName="image" choice="multiple">'
+    + "".join(f'<Choice value="class{k}"/>' for k in range(10))
+    + "</Choices></View>"
+)
+
+
+def best(repeat: int, run: Callable[[], Any]) -> tuple[float, Any]:
+    """The shortest of ``repeat`` wall-clock runs, and the last result."""
+    times = []
+    result = None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def make_project(url: str, key: str, n_tasks: int, seed: int) -> tuple[int, list[int], list[int]]:
+    http = requests.Session()
+    http.headers["Authorization"] = f"Token {key}"
+    users = []
+    for k in range(3):
+        body = {"email": f"bench{k}-{seed}@example.com", "username": f"bench{k}-{seed}"}
+        users.append(http.post(f"{url}/api/users/", json=body, timeout=60).json()["id"])
+    project = http.post(
+        f"{url}/api/projects/", json={"title": "sync benchmark", "label_config": CONFIG}, timeout=60
+    ).json()["id"]
+    rng = np.random.default_rng(seed)
+    tasks = []
+    for i in range(n_tasks):
+        annotations = []
+        for user in rng.choice(users, size=2, replace=False):
+            chosen = [f"class{k}" for k in np.flatnonzero(rng.random(10) < 0.25)]
+            result = [
+                {
+                    "from_name": "tags",
+                    "to_name": "image",
+                    "type": "choices",
+                    "value": {"choices": chosen},
+                }
+            ]
+            annotations.append(
+                {
+                    "result": result,
+                    "completed_by": int(user),
+                    "lead_time": float(rng.exponential(9)),
+                }
+            )
+        tasks.append(
+            {"data": {"image": f"https://example.com/{i}.jpg"}, "annotations": annotations}
+        )
+    answer = http.post(
+        f"{url}/api/projects/{project}/import",
+        json=tasks,
+        params={"return_task_ids": "true"},
+        timeout=600,
+    )
+    answer.raise_for_status()
+    return project, [int(i) for i in answer.json()["task_ids"]], users
+
+
+def run(url: str, key: str, args: argparse.Namespace) -> None:
+    http = requests.Session()
+    http.headers["Authorization"] = f"Token {key}"
+    print(f"creating a project with {args.tasks} annotated tasks ...", flush=True)
+    project, ids, users = make_project(url, key, args.tasks, args.seed)
+    client = StudioClient(url, key)
+    schema = client.label_schema(project)
+
+    def raw_export() -> Any:
+        params = {"exportType": "JSON", "download_all_tasks": "true"}
+        return http.get(f"{url}/api/projects/{project}/export", params=params, timeout=900).json()
+
+    def raw_list() -> list[Any]:
+        tasks: list[Any] = []
+        page = 1
+        while len(tasks) < args.tasks:
+            params = {"project": project, "page": page, "page_size": 1000, "fields": "all"}
+            tasks += http.get(f"{url}/api/tasks/", params=params, timeout=900).json()["tasks"]
+            page += 1
+        return tasks
+
+    def ours_full() -> Any:
+        fetched = client.fetch_tasks(project)
+        return fetched, read_tasks(fetched.tasks, schema)
+
+    # Interleaved, best of each: Label Studio's export slows down over repeated calls (and the
+    # machine is shared), so timing one method after the other would favour the first.
+    runs: dict[str, list[float]] = {"raw_export": [], "raw_list": [], "ours": [], "ours_list": []}
+    for _ in range(args.repeat):
+        for name, call in (
+            ("raw_export", raw_export),
+            ("ours", ours_full),
+            ("raw_list", raw_list),
+            ("ours_list", lambda: client.fetch_tasks(project, method="list")),
+        ):
+            seconds, result = best(1, call)
+            runs[name].append(seconds)
+            if name == "ours":
+                fetched, table = result
+    t_raw_export, t_ours = min(runs["raw_export"]), min(runs["ours"])
+    t_raw_list, t_ours_list = min(runs["raw_list"]), min(runs["ours_list"])
+    assert len(table.task_ids) == args.tasks and len(table.annotations) == 2 * args.tasks
+
+    rng = np.random.default_rng(args.seed)
+    chosen = (rng.random((len(ids), schema.n_classes)) < 0.3).astype(np.int8)
+    scores = rng.random(len(ids))
+    raw_preds = predictions_json(schema, ids, chosen, scores, model_version="raw")
+    our_preds = predictions_json(schema, ids, chosen, scores, model_version="ours")
+    # Deleting predictions costs Label Studio a signal per prediction, so each push runs once.
+    import_url = f"{url}/api/projects/{project}/import/predictions"
+    start = time.perf_counter()
+    answer = http.post(import_url, json=raw_preds, timeout=1800)
+    t_raw_import = time.perf_counter() - start
+    assert answer.json()["created"] == len(ids)
+    start = time.perf_counter()
+    body = {"model_version": "raw"}
+    http.delete(f"{url}/api/projects/{project}/model-versions/", json=body, timeout=1800)
+    t_raw_delete = time.perf_counter() - start
+    task_ids = table.task_ids.tolist()
+    start = time.perf_counter()
+    first = client.replace_predictions(project, our_preds, model_version="ours", task_ids=task_ids)
+    t_push = time.perf_counter() - start
+    start = time.perf_counter()
+    again = client.replace_predictions(project, our_preds, model_version="ours", task_ids=task_ids)
+    t_replace = time.perf_counter() - start
+    assert first.created == again.created == again.deleted == len(ids)
+
+    since = fetched.fetched_at
+    changed = rng.choice(ids, size=args.changed, replace=False)
+    for task in changed.tolist():
+        body = {"result": [], "completed_by": users[0], "lead_time": 1.0}
+        http.post(f"{url}/api/tasks/{task}/annotations/", json=body, timeout=60)
+    t_incr, incremental = best(args.repeat, lambda: client.fetch_tasks(project, since=since))
+    assert sorted(t["id"] for t in incremental.tasks) == sorted(changed.tolist())
+
+    rows = [
+        ("full fetch: JSON export (raw)", t_raw_export, None),
+        ("full fetch: task list, fields=all (raw)", t_raw_list, t_raw_list / t_raw_export),
+        ("full fetch: ours (export + read_tasks)", t_ours, t_ours / t_raw_export),
+        ("full fetch: ours with method='list'", t_ours_list, t_ours_list / t_raw_list),
+        ("push: one raw import of the predictions", t_raw_import, None),
+        ("push: ours, first (validate, import, check, version)", t_push, t_push / t_raw_import),
+        ("replace: raw delete of the version + raw import", t_raw_delete + t_raw_import, None),
+        (
+            "replace: ours (the same, plus validate and check)",
+            t_replace,
+            t_replace / (t_raw_delete + t_raw_import),
+        ),
+        (f"incremental fetch after {args.changed} changed tasks", t_incr, t_incr / t_ours),
+    ]
+    print(f"\n{args.tasks} tasks, {2 * args.tasks} annotations, best of {args.repeat}\n")
+    for name, seconds, ratio in rows:
+        shown = "" if ratio is None else f"{ratio:6.2f}x"
+        print(f"{name:<52} {seconds:8.2f} s  {shown}")
+    ok_fetch = t_ours <= 1.25 * t_raw_export
+    ok_push = t_push <= 1.25 * t_raw_import and t_replace <= 1.25 * (t_raw_delete + t_raw_import)
+    ok_incr = t_incr <= 0.05 * t_ours
+    print(
+        f"\ntargets: fetch <= 1.25x {'met' if ok_fetch else 'MISSED'}, "
+        f"push <= 1.25x {'met' if ok_push else 'MISSED'}, "
+        f"incremental <= 5% {'met' if ok_incr else 'MISSED'}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tasks", type=int, default=5000)
+    parser.add_argument("--changed", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--url", help="an existing Label Studio (default: start one)")
+    parser.add_argument("--key", help="its legacy API token (with --url)")
+    args = parser.parse_args()
+    if args.url:
+        run(args.url, args.key, args)
+        return
+    with tempfile.TemporaryDirectory() as home, running_label_studio(Path(home)) as studio:
+        run(studio.url, studio.legacy_token, args)
+
+
+if __name__ == "__main__":
+    main()

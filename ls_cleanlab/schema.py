@@ -1,0 +1,167 @@
+"""A Label Studio labeling config, reduced to what a classification audit needs.
+
+:func:`parse_label_config` reads the XML with label-studio-sdk's ``LabelInterface`` and returns a
+:class:`LabelSchema`: the ``Choices`` control tag to audit, whether it is multi-label
+(``choice="multiple"``), the object tag it labels (``Image``, ``Text`` or ``HyperText``), the task
+data key that object reads, and the class names exactly as Label Studio stores them in results
+(a ``Choice``'s ``alias`` when it has one, else its ``value``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ls_cleanlab.errors import LabelConfigError
+
+__all__ = ["SUPPORTED_OBJECT_TAGS", "LabelSchema", "parse_label_config"]
+
+#: Object tags whose data the audit can use (images and texts).
+SUPPORTED_OBJECT_TAGS: tuple[str, ...] = ("Image", "Text", "HyperText")
+
+
+@dataclass(frozen=True)
+class LabelSchema:
+    """The ``Choices`` tag of a labeling config that an audit reads and writes.
+
+    Attributes
+    ----------
+    from_name : str
+        The ``name`` of the ``Choices`` tag (``from_name`` in results).
+    to_name : str
+        The ``name`` of the object tag it labels (``to_name`` in results).
+    object_tag : str
+        The object tag's type: one of :data:`SUPPORTED_OBJECT_TAGS`.
+    data_key : str
+        The task data field the object shows (``image`` for ``value="$image"``).
+    classes : tuple of str, length K
+        Class names in config order, as stored in results (alias if set, else value).
+    multi_label : bool
+        True for ``choice="multiple"``.
+    """
+
+    from_name: str
+    to_name: str
+    object_tag: str
+    data_key: str
+    classes: tuple[str, ...]
+    multi_label: bool
+
+    @property
+    def n_classes(self) -> int:
+        """K, the number of classes."""
+        return len(self.classes)
+
+    def class_index(self) -> dict[str, int]:
+        """Position of each class name in :attr:`classes`."""
+        return {name: k for k, name in enumerate(self.classes)}
+
+
+def _describe(controls: list[Any]) -> str:
+    if not controls:
+        return "no control tags"
+    return ", ".join(f"<{c.tag} name={c.name!r}>" for c in controls)
+
+
+def _load(config: str) -> Any:
+    from label_studio_sdk.label_interface import LabelInterface
+
+    if not isinstance(config, str) or not config.strip():
+        raise LabelConfigError("the label config is empty; pass the project's XML label config.")
+    try:
+        return LabelInterface(config)
+    except Exception as exc:  # the SDK raises bare Exception subclasses for bad XML
+        raise LabelConfigError(f"the label config is not valid XML: {exc}") from exc
+
+
+def parse_label_config(config: str, choices_name: str | None = None) -> LabelSchema:
+    """Find the ``Choices`` tag to audit in a Label Studio labeling config.
+
+    Parameters
+    ----------
+    config : str
+        The project's ``label_config`` XML.
+    choices_name : str, optional
+        The ``name`` of the ``Choices`` tag to use. By default the first multi-label one, or the
+        first ``Choices`` tag when none is multi-label.
+
+    Returns
+    -------
+    LabelSchema
+
+    Raises
+    ------
+    LabelConfigError
+        When the XML cannot be parsed, has no ``Choices`` tag (the message lists the control tags
+        it has), ``choices_name`` is not one of them, the tag labels an object we do not support,
+        or its choices are loaded from task data (``value="$..."``) so the classes are unknown.
+    """
+    interface = _load(config)
+    controls = list(interface.controls)
+    choices = [c for c in controls if c.tag == "Choices"]
+    if not choices:
+        raise LabelConfigError(
+            f"the label config has no <Choices> tag (found {_describe(controls)}); ls-cleanlab "
+            "audits classification projects, which label with <Choices>."
+        )
+    if choices_name is not None:
+        picked = [c for c in choices if c.name == choices_name]
+        if not picked:
+            names = ", ".join(repr(c.name) for c in choices)
+            raise LabelConfigError(
+                f"the label config has no <Choices name={choices_name!r}>; its Choices tags are "
+                f"{names}."
+            )
+        control = picked[0]
+    else:
+        multi = [c for c in choices if c.attr.get("choice") == "multiple"]
+        control = (multi or choices)[0]
+    return _schema_of(control)
+
+
+def _schema_of(control: Any) -> LabelSchema:
+    where = f"<Choices name={control.name!r}>"
+    if len(control.to_name) != 1:
+        raise LabelConfigError(
+            f"{where} labels {len(control.to_name)} objects ({control.to_name}); ls-cleanlab "
+            "needs a Choices tag that labels exactly one object."
+        )
+    if str(control.attr.get("value", "")).startswith("$"):
+        raise LabelConfigError(
+            f"{where} takes its choices from task data ({control.attr['value']}), so the classes "
+            "are not known from the config; list them as <Choice> tags."
+        )
+    if control.attr.get("perRegion") in ("true", True):
+        raise LabelConfigError(
+            f"{where} is perRegion (it labels regions, not whole tasks); ls-cleanlab audits "
+            "task-level Choices."
+        )
+    objects = list(control.objects)
+    if not objects:
+        raise LabelConfigError(
+            f"{where} points to toName={control.to_name[0]!r}, which is not an object tag of the "
+            "config."
+        )
+    obj = objects[0]
+    if obj.tag not in SUPPORTED_OBJECT_TAGS:
+        raise LabelConfigError(
+            f"{where} labels a <{obj.tag}> object; ls-cleanlab supports "
+            f"{', '.join(SUPPORTED_OBJECT_TAGS)}."
+        )
+    value = str(obj.value or "")
+    if not value.startswith("$") or len(value) < 2:
+        raise LabelConfigError(
+            f"<{obj.tag} name={obj.name!r}> has value={value!r}; it must read a task data field "
+            'such as value="$image".'
+        )
+    classes = tuple(str(name) for name in control.labels)
+    if not classes:
+        raise LabelConfigError(f"{where} has no <Choice> tags.")
+    return LabelSchema(
+        from_name=str(control.name),
+        to_name=str(obj.name),
+        object_tag=str(obj.tag),
+        data_key=value[1:],
+        classes=classes,
+        multi_label=control.attr.get("choice") == "multiple",
+    )

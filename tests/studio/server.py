@@ -1,0 +1,135 @@
+"""Start and stop a real Label Studio: used by tests/studio/conftest.py and the sync benchmark.
+
+The server comes from ``.venv-studio`` (``make studio``; ``LS_CLEANLAB_LABEL_STUDIO`` may name
+another ``label-studio`` executable). It runs in its own process group on a free local port with
+a data dir of its own, an admin user with a legacy token, and local ML backend URLs allowed. A
+personal access token is obtained through the login flow, as a user would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+EMAIL = "admin@example.com"
+PASSWORD = "admin-password-1"
+LEGACY_TOKEN = "ls-cleanlab-legacy-token-0123456789"
+START_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True)
+class Studio:
+    """A running Label Studio and the keys to use it."""
+
+    url: str
+    legacy_token: str
+    personal_token: str
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def executable() -> Path:
+    """The ``label-studio`` command to run."""
+    given = os.environ.get("LS_CLEANLAB_LABEL_STUDIO")
+    return Path(given) if given else ROOT / ".venv-studio" / "bin" / "label-studio"
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop the server and every process it started (it runs in its own process group)."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=20)
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"Label Studio exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if requests.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(1.0)
+    raise RuntimeError(f"Label Studio did not become healthy:\n{log.read_text()[-3000:]}")
+
+
+def personal_access_token(url: str, email: str, password: str) -> str:
+    """Log in as a user would (CSRF cookie, login form) and create a personal access token."""
+    with requests.Session() as browser:
+        browser.get(f"{url}/user/login/", timeout=30).raise_for_status()
+        form = {
+            "email": email,
+            "password": password,
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+        }
+        referer = {"Referer": f"{url}/user/login/"}
+        browser.post(f"{url}/user/login/", data=form, headers=referer, timeout=30)
+        if "sessionid" not in browser.cookies:
+            raise RuntimeError("logging in to Label Studio failed")
+        headers = {"X-CSRFToken": browser.cookies["csrftoken"], "Referer": url}
+        answer = browser.post(f"{url}/api/token/", headers=headers, timeout=30)
+        answer.raise_for_status()
+        return str(answer.json()["token"])
+
+
+@contextmanager
+def running_label_studio(home: Path) -> Iterator[Studio]:
+    """Run Label Studio with its data in ``home`` until the block ends (also on errors)."""
+    log = home / "label-studio.log"
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "LABEL_STUDIO_BASE_DATA_DIR": str(home / "data"),
+        "ML_BLOCK_LOCAL_IP": "false",
+        "SSRF_PROTECTION_ENABLED": "false",
+        "LATEST_VERSION_CHECK": "false",
+    }
+    command = [
+        str(executable()),
+        "start",
+        "--no-browser",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--username",
+        EMAIL,
+        "--password",
+        PASSWORD,
+        "--user-token",
+        LEGACY_TOKEN,
+        "--enable-legacy-api-token",
+    ]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, env=env, cwd=home, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        _wait_healthy(url, process, log)
+        token = personal_access_token(url, EMAIL, PASSWORD)
+        yield Studio(url=url, legacy_token=LEGACY_TOKEN, personal_token=token, log=log)
+    finally:
+        _stop(process)
