@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 
 from ls_cleanlab import StudioClient, audit_labels, read_tasks
 from ls_cleanlab.tasks import predictions_json
 from tests.studio.helpers import IMAGE_MULTI, Admin
-from tests.studio.server import Studio
-
-
-@pytest.fixture(scope="module")
-def admin(studio: Studio) -> Admin:
-    return Admin(studio.url, studio.legacy_token)
-
-
-@pytest.fixture(scope="module")
-def client(studio: Studio) -> Iterator[StudioClient]:
-    with StudioClient(studio.url, studio.personal_token, retries=1) as made:
-        yield made
 
 
 def test_audit_of_a_real_project_reaches_the_queue(admin: Admin, client: StudioClient) -> None:

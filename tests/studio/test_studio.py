@@ -29,17 +29,6 @@ from tests.studio.server import Studio
 CLASSES = ("Cat", "dog", "Bird")
 
 
-@pytest.fixture(scope="session")
-def admin(studio: Studio) -> Admin:
-    return Admin(studio.url, studio.legacy_token)
-
-
-@pytest.fixture(scope="session")
-def client(studio: Studio) -> Iterator[StudioClient]:
-    with StudioClient(studio.url, studio.personal_token, retries=1) as made:
-        yield made
-
-
 @dataclass(frozen=True)
 class Annotated:
     """A project with 6 tasks annotated by three users with overlap, and what it should read."""
