@@ -106,6 +106,9 @@ def test_three_annotators_satisficer_and_careless_are_told_apart(project: Any) -
     table = res.annotators.set_index("annotator")
     assert list(table.index[table["satisficing"]]) == ["annotator-0"]
     assert table["quality"].idxmax() == "annotator-2"
+    assert table["spurious_rate"].idxmax() == "annotator-1"  # the careless one adds labels
+    assert table["missing_rate"].idxmax() == "annotator-0"  # the satisficer leaves them out
+    assert table["labels_vs_coannotators"].idxmin() == "annotator-0"
     assert table.loc["annotator-0", "subset_rate"] > table.loc["annotator-2", "subset_rate"]
     majority = np.mean(labelings, axis=0) >= 0.5
     assert (res.consensus != project.truth).any(axis=1).mean() <= (
@@ -359,3 +362,39 @@ def test_without_missing_label_evidence_the_ranking_is_cleanlabs() -> None:
     res = audit_labels(probs, labels=labels.astype(int))
     lists = [np.flatnonzero(row).tolist() for row in labels]
     np.testing.assert_allclose(res.priority, 1 - get_label_quality_scores(lists, probs), atol=1e-12)
+
+
+def test_task_order_does_not_matter(project: Any) -> None:
+    rng = np.random.default_rng(16)
+    labelings = [satisfice(project.truth, 0.5, rng), careless(project.truth, 0.1, 0.02, rng)]
+    ann = team(project.truth, labelings, lead_time=rng.uniform(1, 9, 2 * len(project.truth)))
+    res = audit_labels(project.pred_probs, annotations=ann)
+    perm = rng.permutation(len(project.truth))
+    where = np.argsort(perm)  # new index of each old task
+    moved = Annotations(
+        task=where[ann.task],
+        annotator=ann.annotator,
+        labels=ann.labels,
+        lead_time=ann.lead_time,
+        created_at=ann.created_at,
+    )
+    again = audit_labels(project.pred_probs[perm], annotations=moved)
+    np.testing.assert_allclose(again.priority, res.priority[perm], atol=1e-9)
+    np.testing.assert_array_equal(again.consensus, res.consensus[perm])
+    np.testing.assert_allclose(again.cell_scores, res.cell_scores[perm], atol=1e-9)
+
+
+def test_identical_annotators_agree_perfectly(project: Any) -> None:
+    labels = project.truth.astype(np.int8)
+    n = len(labels)
+    ann = Annotations(
+        task=np.tile(np.arange(n), 2),
+        annotator=np.repeat(["a", "b"], n),
+        labels=np.vstack([labels, labels]),
+    )
+    res = audit_labels(project.pred_probs, annotations=ann)
+    assert res.agreement is not None
+    assert res.agreement.alpha == pytest.approx(1.0)
+    np.testing.assert_allclose(res.agreement.per_task, 1.0)
+    assert (res.issues["kind"] != "disagreement").all()
+    np.testing.assert_array_equal(res.consensus, labels)
