@@ -12,10 +12,12 @@ Methods (``method=``):
   weighted average of the model's probabilities and the annotators' votes, annotators weighted by
   their agreement with each other beyond chance and the model by its agreement with the majority.
   Multi-label: per class, annotator weights pooled over classes and one model weight per class
-  (see :mod:`ls_cleanlab.crowd._multilabel`). Needs ``pred_probs``; without them it falls back to
-  ``"dawid_skene"`` (the result's ``method`` says so), which also weighs annotators by estimated
-  quality. When no task has two or more annotations, annotator reliability cannot be estimated:
-  it falls back to ``"majority"`` with a warning.
+  (see :mod:`ls_cleanlab.crowd._multilabel`). Needs ``pred_probs``; without them it is the
+  majority vote, its model-free starting point (the result's ``method`` says so): on CrowdTruth
+  (15 sparse multi-select workers per item) Dawid-Skene per class accepted classes only a
+  minority chose (1.77 labels per item against 0.97) and its worker quality agreed less with
+  CrowdTruth's (Spearman 0.66 against 0.83). When no task has two or more annotations,
+  annotator reliability cannot be estimated: it falls back to ``"majority"`` with a warning.
 * ``"majority"``: per-class majority vote; ties broken by the model (``p >= 0.5``; single-label:
   cleanlab's tie-breaks: the model, then the rarer class, then the annotators who agree more with
   the untied majority; left-over ties go to the lowest class, where cleanlab picks at random).
@@ -217,7 +219,7 @@ def consensus(
         raise InvalidOptionError(f"tol must be a number > 0, got {tol!r}.")
     votes = Votes.from_annotations(annotations)
     if method == "crowdlab" and probs is None:
-        method = "dawid_skene"
+        method = "majority"
     if method == "crowdlab" and not (votes.count > 1).any():
         warn_user(
             "no task has two or more annotations, so annotator reliability cannot be estimated; "

@@ -211,8 +211,8 @@ def audit_labels(
         Inferred when omitted: single-label when every annotation holds exactly one class and the
         probabilities (if given) sum to 1 per task.
     consensus_method : {"crowdlab", "majority", "dawid_skene"}
-        How several annotators' labels are combined (:func:`ls_cleanlab.annotators.consensus`).
-        Without ``pred_probs``, ``"crowdlab"`` means the majority vote.
+        How several annotators' labels are combined (:func:`ls_cleanlab.annotators.consensus`;
+        without ``pred_probs``, ``"crowdlab"`` is the majority vote).
     threshold : float in (0, 1)
         Cells scoring at least this are issues and are flipped in ``suggested``.
     n_tasks : int, optional
@@ -259,11 +259,8 @@ def audit_labels(
             "without pred_probs the audit needs several annotators on shared tasks; no task has "
             "more than one annotation. Pass out-of-sample pred_probs."
         )
-    if not several or (probs is None and method == "crowdlab"):
-        # one annotation per task needs no vote; and CROWDLAB without a model is the majority
-        # vote (its model-free starting point), which on many sparse multi-select annotators
-        # stays closer to what people chose than Dawid-Skene's per-class posteriors
-        method = "majority"
+    if not several:
+        method = "majority"  # one annotation per task needs no vote
     cons = consensus(ann, n, probs, method=method, multi_label=multi_label)
     return _audit(
         probs,

@@ -382,7 +382,7 @@ def test_unannotated_tasks_and_fallbacks() -> None:
     assert cons.class_model_weight is not None and cons.class_model_weight.shape == (2,)
     assert cons.model_weight == pytest.approx(cons.class_model_weight.mean())
     no_model = consensus(ann, 4)
-    assert no_model.method == "dawid_skene" and no_model.model_weight is None
+    assert no_model.method == "majority" and no_model.model_weight is None
     assert np.isnan(no_model.posterior[1]).all()
 
 
