@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ls_cleanlab.annotations import Annotations
+from ls_cleanlab.crowd._votes import key_means
 
 __all__ = [
     "ALPHA",
@@ -122,17 +123,14 @@ def _coannotator_stats(ann: Annotations) -> tuple[np.ndarray, ...]:
     subset = inside & (n_own < n_other)
     superset = around & (n_own > n_other)
     who = ann.annotator_index[first]
-    pairs = np.bincount(who, minlength=m).astype(np.float64)
     n_sub = np.bincount(who, weights=subset, minlength=m)
     n_super = np.bincount(who, weights=superset, minlength=m)
-    diff = np.bincount(who, weights=n_own - n_other, minlength=m)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (
-            np.where(pairs > 0, n_sub / pairs, np.nan),
-            np.where(pairs > 0, n_super / pairs, np.nan),
-            np.where(pairs > 0, diff / pairs, np.nan),
-            _sign_test(n_sub, n_super),
-        )
+    return (
+        key_means(subset, who, m),
+        key_means(superset, who, m),
+        key_means(n_own - n_other, who, m),
+        _sign_test(n_sub, n_super),
+    )
 
 
 def _anchoring(

@@ -18,9 +18,11 @@ evidence about the *true* value beyond what the annotators wrote, in log-odds:
 The model's log-odds are kept as they are, so with no other evidence the audit ranks as
 confident learning does. The co-occurrence weight is learned per class by a small logistic
 regression of the given labels on the signals (the labels are mostly right, so their dependence
-on a signal estimates its value; each cell's own value never enters its features); the deficit
-weighs one unit of log-odds per missing label. Both only ever raise the odds of presence: they
-are evidence of a miss. :mod:`ls_cleanlab.audit` turns the evidence into cell scores.
+on a signal estimates its value; each cell's own value never enters its features) and counts
+only where a likelihood-ratio test says it helps; the deficit weighs up to one unit of log-odds
+per missing label, scaled by how far the data show labels are missing (:func:`deficit_weight`,
+:func:`consensus_shortfall_weight`). Both only ever raise the odds of presence: they are
+evidence of a miss. :mod:`ls_cleanlab.audit` turns the evidence into cell scores.
 """
 
 from __future__ import annotations
@@ -51,8 +53,8 @@ SHRINKAGE = 5.0
 FIT_ROWS = 10_000
 #: Ridge penalty of the per-class logistic regressions (on standardized features).
 RIDGE = 1.0
-#: Log-odds added to each absent class per label the model expects beyond those given, when
-#: the deficits are entirely one-sided (see :func:`deficit_weight`).
+#: Log-odds added to each absent class per label the model expects beyond those given, at most
+#: (scaled by :func:`deficit_weight` or :func:`consensus_shortfall_weight`).
 DEFICIT_WEIGHT = 1.0
 #: Likelihood-ratio statistic a class's co-occurrence lift must exceed to count (p < 0.001).
 LIFT_CHI2 = 10.83
@@ -274,9 +276,10 @@ def cell_evidence(
     labels on the model's log-odds, the (non-negative) lift and the number of other classes given
     on the task. The last term absorbs how thoroughly a task was labelled: without it, the lift
     (a maximum over the other given classes) would mostly measure that, and a satisficed task,
-    short of labels, would look *less* likely to miss one. The deficit enters with weight
-    :data:`DEFICIT_WEIGHT`: each label the model expects beyond those given adds that much to the
-    log-odds of every absent class of the task.
+    short of labels, would look *less* likely to miss one. A lift that fails the likelihood-ratio
+    test (:data:`LIFT_CHI2`) gets weight 0. Each label the model expects beyond those given adds
+    up to :data:`DEFICIT_WEIGHT` to the log-odds of every absent class of the task, scaled by
+    :func:`deficit_weight` (one annotator) or :func:`consensus_shortfall_weight` (several).
 
     Parameters
     ----------

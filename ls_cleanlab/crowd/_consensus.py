@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ls_cleanlab.crowd import _crowdlab, _dawid_skene, _multilabel
-from ls_cleanlab.crowd._votes import Votes
+from ls_cleanlab.crowd._votes import Votes, key_means
 
 __all__ = ["RUNNERS", "Raw"]
 
@@ -49,10 +49,7 @@ def _fill_mean(values: np.ndarray) -> np.ndarray:
 
 
 def _per_annotator_mean(votes: Votes, values: np.ndarray) -> np.ndarray:
-    m = votes.n_annotators
-    return np.bincount(votes.annotator, weights=values, minlength=m) / np.bincount(
-        votes.annotator, minlength=m
-    )
+    return key_means(values, votes.annotator, votes.n_annotators)
 
 
 def crowdlab_single(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float) -> Raw:

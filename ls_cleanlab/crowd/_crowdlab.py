@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ls_cleanlab.crowd._votes import Votes
+from ls_cleanlab.crowd._votes import Votes, key_means
 
 __all__ = [
     "ConsensusStats",
@@ -109,12 +109,7 @@ def _agreement_on(votes: Votes, label: np.ndarray, tasks: np.ndarray) -> np.ndar
     for annotators without such tasks."""
     rows = tasks[votes.task]
     hit = votes.class_index()[rows] == label[votes.task[rows]]
-    m = votes.n_annotators
-    seen = np.bincount(votes.annotator[rows], minlength=m)
-    good = np.bincount(votes.annotator[rows], weights=hit, minlength=m)
-    out = np.full(m, np.nan)
-    np.divide(good, seen, out=out, where=seen > 0)
-    return out
+    return key_means(hit, votes.annotator[rows], votes.n_annotators)
 
 
 def agreement_with_annotators(votes: Votes, counts: np.ndarray) -> np.ndarray:
@@ -239,16 +234,12 @@ def annotator_quality(
     y = votes.class_index()
     multi = votes.count[votes.task] != 1
     hit = y == stats.label[votes.task]
-    seen = np.bincount(votes.annotator[multi], minlength=m)
-    good = np.bincount(votes.annotator[multi], weights=hit[multi], minlength=m)
-    agree = np.full(m, np.nan)
-    np.divide(good, seen, out=agree, where=seen > 0)
+    agree = key_means(hit[multi], votes.annotator[multi], m)
     if quality_method != "crowdlab":
         return agree
     assert stats.model_weight is not None and stats.annotator_weight is not None
     if label_scores is None:
-        own = np.bincount(votes.annotator, weights=stats.label_quality, minlength=m)
-        label_scores = own / np.bincount(votes.annotator, minlength=m)
+        label_scores = key_means(stats.label_quality, votes.annotator, m)
     frac = np.mean(votes.count) / len(stats.annotator_weight)
     adjusted = np.sum(stats.annotator_weight) * frac
     w = stats.model_weight / (stats.model_weight + adjusted)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ls_cleanlab.confident.scores import exponential_moving_average
-from ls_cleanlab.crowd._votes import Votes
+from ls_cleanlab.crowd._votes import Votes, key_means
 
 __all__ = ["BinaryStats", "crowdlab", "majority", "set_quality"]
 
@@ -131,12 +131,7 @@ def agreement_with(votes: Votes, label: np.ndarray) -> np.ndarray:
     with >= 2 annotations; NaN for annotators without such tasks."""
     multi = votes.count[votes.task] > 1
     score = jaccard(votes.labels[multi], label[votes.task[multi]])
-    m = votes.n_annotators
-    seen = np.bincount(votes.annotator[multi], minlength=m)
-    total = np.bincount(votes.annotator[multi], weights=score, minlength=m)
-    out = np.full(m, np.nan)
-    np.divide(total, seen, out=out, where=seen > 0)
-    return out
+    return key_means(score, votes.annotator[multi], votes.n_annotators)
 
 
 def _posterior(

@@ -10,7 +10,7 @@ import numpy as np
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.confident._inputs import as_pred_probs
 from ls_cleanlab.crowd._multilabel import jaccard, set_quality
-from ls_cleanlab.crowd._votes import Votes, key_sums
+from ls_cleanlab.crowd._votes import Votes, key_means, key_sums
 from ls_cleanlab.errors import InvalidAnnotationsError, InvalidOptionError, InvalidPredProbsError
 
 if TYPE_CHECKING:
@@ -156,9 +156,7 @@ def _mean_lead_time(annotations: Annotations, votes: Votes) -> np.ndarray:
         return np.full(m, np.nan)
     lead = annotations.lead_time[votes.order]
     known = ~np.isnan(lead)
-    seen = np.bincount(votes.annotator[known], minlength=m)
-    spent = np.bincount(votes.annotator[known], weights=lead[known], minlength=m)
-    return np.divide(spent, seen, out=np.full(m, np.nan), where=seen > 0)
+    return key_means(lead[known], votes.annotator[known], m)
 
 
 def _worst_class(

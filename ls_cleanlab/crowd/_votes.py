@@ -128,6 +128,14 @@ class Votes:
         return [order[bounds[m] : bounds[m + 1]] for m in range(self.n_annotators)]
 
 
+def key_means(values: np.ndarray, key: np.ndarray, n_groups: int) -> np.ndarray:
+    """``(G,)`` mean of ``values`` ``(A,)`` per ``key`` in ``[0, G)``; NaN for a group with no
+    rows."""
+    seen = np.bincount(key, minlength=n_groups)
+    total = np.bincount(key, weights=values, minlength=n_groups)
+    return np.divide(total, seen, out=np.full(n_groups, np.nan), where=seen > 0)
+
+
 def key_sums(values: np.ndarray, key: np.ndarray, n_groups: int) -> np.ndarray:
     """``(G, K)`` float sums of the rows of ``values`` ``(A, K)`` with each ``key`` in
     ``[0, G)``: one ``bincount`` over the flattened cells (sequential sums, no BLAS)."""
