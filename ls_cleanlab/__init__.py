@@ -18,6 +18,15 @@ from ls_cleanlab.errors import (
     LsCleanlabError,
     StudioError,
 )
+from ls_cleanlab.model import (
+    ModelStore,
+    Preannotations,
+    TrainedModel,
+    best_f1_thresholds,
+    out_of_sample_probs,
+    stratified_folds,
+    train_model,
+)
 from ls_cleanlab.schema import LabelSchema, parse_label_config
 from ls_cleanlab.studio import StudioClient
 from ls_cleanlab.tasks import TaskTable, read_tasks
@@ -35,13 +44,20 @@ __all__ = [
     "LabelConfigError",
     "LabelSchema",
     "LsCleanlabError",
+    "ModelStore",
+    "Preannotations",
     "StudioClient",
     "StudioError",
     "TaskTable",
+    "TrainedModel",
     "__version__",
     "audit_labels",
+    "best_f1_thresholds",
     "find_label_issues",
     "label_quality_scores",
+    "out_of_sample_probs",
     "parse_label_config",
     "read_tasks",
+    "stratified_folds",
+    "train_model",
 ]
