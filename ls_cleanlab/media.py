@@ -1,0 +1,626 @@
+"""Loading task media safely: Label Studio uploads and local files, allowed URLs, ``data:`` URIs.
+
+Task data refers to media as Label Studio-relative paths (``/data/upload/3/a.png``,
+``/data/local-files/?d=images/x.png``, ``/tasks/5/presign/?fileuri=...``), absolute ``http(s)``
+URLs or ``data:`` URIs. :class:`MediaFetcher` turns any of them into bytes under one policy:
+
+- Relative paths, and absolute URLs on Label Studio's own scheme, host and port, are fetched from
+  Label Studio with its key. No other host ever receives the key, also not after a redirect.
+- Other hosts must be in ``allowed_hosts``: exact names, ``*.example.com`` wildcards (any
+  subdomain, not the apex), IP addresses or CIDR networks. Before each request and each redirect
+  hop (at most 5, followed by hand) the host is resolved once and the connection goes to the
+  resolved address, so DNS cannot change its answer in between. A private, loopback, link-local,
+  reserved or multicast address is refused unless that address is in an allowed network or the
+  host was allowed by its exact name (a wildcard does not vouch for private addresses).
+- Only ``http`` and ``https``; connect and read timeouts, a deadline for the whole download, and
+  ``max_bytes`` checked against ``Content-Length`` and while streaming. Proxies from the
+  environment are not used.
+
+:func:`decode_image` checks the pixel count from the header before decoding any pixel, then
+returns a loaded RGB image (EXIF orientation applied, alpha composited on white, 16-bit and
+float grey scaled to 8 bits). Every failure is a :class:`~ls_cleanlab.errors.MediaError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import ipaddress
+import socket
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+from urllib.parse import parse_qs, unquote, unquote_to_bytes, urljoin, urlsplit
+
+import certifi
+import numpy as np
+import urllib3
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ls_cleanlab._http import StudioSession
+from ls_cleanlab.errors import InvalidOptionError, MediaError, StudioAuthError, StudioError
+
+__all__ = ["DEFAULT_MAX_PIXELS", "MediaFetcher", "decode_image"]
+
+DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's default Image.MAX_IMAGE_PIXELS, fixed here
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 64 * 1024
+_HINT = "add it to allowed_hosts / LS_CLEANLAB_ALLOWED_HOSTS"
+
+_IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _size(n: float) -> str:
+    if n >= 2**20:
+        return f"{round(n / 2**20, 1):g} MB"
+    if n >= 2**10:
+        return f"{round(n / 2**10, 1):g} KB"
+    return f"{int(n)} bytes"
+
+
+def _ip(text: str) -> _IP | None:
+    try:
+        ip = ipaddress.ip_address(text.split("%")[0])
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _is_public(ip: _IP) -> bool:
+    """True for a global unicast address (not private, loopback, link-local, reserved,
+    shared, unspecified or multicast)."""
+    return ip.is_global and not ip.is_multicast
+
+
+@dataclass(frozen=True)
+class _Allowlist:
+    """Parsed ``allowed_hosts``: exact names, wildcard suffixes and IP networks."""
+
+    names: frozenset[str]
+    suffixes: tuple[str, ...]
+    networks: tuple[_Network, ...]
+
+    @classmethod
+    def parse(cls, entries: Sequence[str] | str) -> _Allowlist:
+        """Parse entries (a comma-separated string is split); raise ``InvalidOptionError`` on
+        an entry that is no host name, ``*.`` wildcard, IP address or CIDR network."""
+        if isinstance(entries, str):
+            entries = entries.split(",")
+        names: set[str] = set()
+        suffixes: list[str] = []
+        networks: list[_Network] = []
+        for raw in entries:
+            entry = str(raw).strip().lower().rstrip(".")
+            if not entry:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+                continue
+            except ValueError:
+                pass
+            name = entry[2:] if entry.startswith("*.") else entry
+            labels = name.split(".")
+            if not all(
+                label and label.replace("-", "").replace("_", "").isalnum() for label in labels
+            ):
+                raise InvalidOptionError(
+                    f"allowed_hosts entry {raw!r} is not a host name, '*.domain' wildcard, IP "
+                    "address or CIDR network (no scheme, port or path), e.g. 'images.example.com'."
+                )
+            if entry.startswith("*."):
+                suffixes.append("." + name)
+            else:
+                names.add(name)
+        return cls(frozenset(names), tuple(suffixes), tuple(networks))
+
+    def exact(self, host: str) -> bool:
+        return host in self.names
+
+    def wildcard(self, host: str) -> bool:
+        return any(host.endswith(suffix) for suffix in self.suffixes)
+
+    def address(self, ip: _IP) -> bool:
+        return any(ip.version == net.version and ip in net for net in self.networks)
+
+
+def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Decode image bytes into a loaded RGB image, refusing decompression bombs.
+
+    Parameters
+    ----------
+    data : bytes
+        The encoded image (PNG, JPEG, GIF, WebP, TIFF, ... whatever Pillow reads).
+    max_pixels : int
+        Largest width × height accepted; checked from the header before pixels are decoded.
+        Pillow itself refuses more than twice its global ``MAX_IMAGE_PIXELS`` whatever this says.
+
+    Returns
+    -------
+    PIL.Image.Image
+        Mode ``RGB``, EXIF orientation applied, transparency composited on white, 16-bit and
+        float grey scaled to 8 bits (float in [0, 1] is taken as a fraction of white).
+
+    Raises
+    ------
+    MediaError
+        ``kind="bad_image"`` for bytes that are no image or a broken one, ``"too_large"`` for
+        too many pixels.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise MediaError(f"image data must be bytes, not {type(data).__name__}", "bad_image")
+    # Pillow warns (or raises) from its global limit; within ours, a warning is an error too.
+    limit = Image.MAX_IMAGE_PIXELS
+    action: Literal["error", "ignore"] = (
+        "error" if limit is not None and max_pixels <= limit else "ignore"
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter(action, Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise MediaError(
+                        f"decompression bomb: {width}x{height} = {width * height} pixels > "
+                        f"{max_pixels} limit",
+                        "too_large",
+                    )
+                image.load()
+                return _to_rgb(ImageOps.exif_transpose(image))
+    except MediaError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise MediaError(f"decompression bomb: {exc}", "too_large") from exc
+    except UnidentifiedImageError as exc:
+        raise MediaError("not an image (cannot identify image file)", "bad_image") from exc
+    except Exception as exc:  # Pillow's decoders raise many types on malformed input
+        raise MediaError(f"broken image ({type(exc).__name__}: {exc})", "bad_image") from exc
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    mode = image.mode
+    if mode in ("I", "F") or mode.startswith("I;"):
+        values = np.nan_to_num(np.asarray(image, dtype=np.float64))
+        if mode == "F":
+            scale = 255.0 if values.size and values.max() <= 1.0 else 1.0
+        else:
+            scale = 255.0 / 65535.0
+        grey = np.clip(np.rint(values * scale), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey).convert("RGB")
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def _netloc(host: str, port: int, scheme: str) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return shown if port == (443 if scheme == "https" else 80) else f"{shown}:{port}"
+
+
+def _shown(url: str) -> str:
+    """A URL for messages: no credentials, query or fragment (presigned URLs carry secrets)."""
+    parts = urlsplit(url)
+    where = f"{parts.scheme}://{parts.hostname or ''}"
+    if parts.port:
+        where += f":{parts.port}"
+    return (where + parts.path)[:200]
+
+
+@dataclass(frozen=True)
+class _Target:
+    scheme: str
+    host: str
+    port: int
+    path: str  # with the query
+
+    @classmethod
+    def parse(cls, url: str) -> _Target:
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:
+            raise MediaError(f"not a valid URL: {_shown(url)} ({exc})", "bad_reference") from exc
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            raise MediaError(
+                f"scheme '{scheme}:' is not allowed; only http, https and data: URIs are fetched",
+                "refused",
+            )
+        host = (parts.hostname or "").rstrip(".")
+        if not host:
+            raise MediaError(f"no host in URL {url[:200]!r}", "bad_reference")
+        if parts.username is not None or parts.password is not None:
+            raise MediaError(f"credentials in URLs are not supported: {_shown(url)}", "refused")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return cls(scheme, host, port or (443 if scheme == "https" else 80), path)
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        return (self.scheme, self.host, self.port)
+
+    def url(self) -> str:
+        return f"{self.scheme}://{_netloc(self.host, self.port, self.scheme)}{self.path}"
+
+
+class MediaFetcher:
+    """Fetch task media from Label Studio, allowlisted hosts and ``data:`` URIs (module docs).
+
+    Parameters
+    ----------
+    studio_url : str, optional
+        Label Studio's base URL; needed for relative references such as ``/data/upload/...``.
+    api_key : str, optional
+        A personal access token or legacy token, sent only to ``studio_url``'s scheme, host and
+        port.
+    allowed_hosts : sequence of str or str
+        Other hosts to fetch from: names, ``*.example.com``, IP addresses, CIDR networks (a
+        string is split on commas, as in ``LS_CLEANLAB_ALLOWED_HOSTS``).
+    timeout : float
+        Seconds to connect, and to wait for each read.
+    max_bytes : int
+        Largest body accepted, in bytes.
+    local_files_root : str or Path, optional
+        Label Studio's ``LOCAL_FILES_DOCUMENT_ROOT`` when it is readable here: then
+        ``/data/local-files/?d=...`` is read from disk instead of through Label Studio.
+    max_pixels : int
+        Largest width × height :meth:`open_image` decodes.
+    total_timeout : float
+        Seconds for a whole fetch, redirects included.
+    """
+
+    def __init__(
+        self,
+        studio_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        allowed_hosts: Sequence[str] | str = (),
+        timeout: float = 10.0,
+        max_bytes: int = 20 * 2**20,
+        local_files_root: str | Path | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        total_timeout: float = 120.0,
+    ) -> None:
+        for name, value in (("timeout", timeout), ("total_timeout", total_timeout)):
+            if not isinstance(value, (int, float)) or not value > 0:
+                raise InvalidOptionError(
+                    f"{name} must be a positive number of seconds, got {value!r}"
+                )
+        for name, value in (("max_bytes", max_bytes), ("max_pixels", max_pixels)):
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise InvalidOptionError(f"{name} must be a positive integer, got {value!r}")
+        self.studio_url = studio_url.rstrip("/") if studio_url else None
+        self._studio: _Target | None = _Target.parse(self.studio_url) if self.studio_url else None
+        if api_key and self.studio_url is None:
+            raise InvalidOptionError("api_key is only sent to Label Studio: give studio_url too.")
+        self._session = (
+            StudioSession(self.studio_url, api_key, retries=1)
+            if (self.studio_url and api_key)
+            else None
+        )
+        self.allowed = _Allowlist.parse(allowed_hosts)
+        self.timeout = float(timeout)
+        self.total_timeout = float(total_timeout)
+        self.max_bytes = max_bytes
+        self.max_pixels = max_pixels
+        self.local_files_root: Path | None = None
+        if local_files_root is not None:
+            root = Path(local_files_root).resolve()
+            if not root.is_dir():
+                raise InvalidOptionError(f"local_files_root {str(root)!r} is not a directory.")
+            self.local_files_root = root
+        self._pools: dict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = {}
+
+    def __repr__(self) -> str:  # never show the key
+        key = "with key" if self._session else "no key"
+        return f"MediaFetcher({self.studio_url!r}, {key}, max_bytes={self.max_bytes})"
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+        if self._session is not None:
+            self._session.close()
+
+    def __enter__(self) -> MediaFetcher:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- public ---------------------------------------------------------------------------------
+
+    def open_image(self, ref: str) -> Image.Image:
+        """:meth:`fetch` and :func:`decode_image`: a loaded RGB image, or a ``MediaError``."""
+        return decode_image(self.fetch(ref), max_pixels=self.max_pixels)
+
+    def fetch(self, ref: str) -> bytes:
+        """The bytes ``ref`` refers to (a Label Studio path, an ``http(s)`` URL, a ``data:`` URI).
+
+        Raises
+        ------
+        MediaError
+            For every failure; ``kind`` says which sort, the message says why.
+        """
+        if not isinstance(ref, str) or not ref.strip():
+            raise MediaError(
+                f"a media reference must be a non-empty string, got {ref!r}", "bad_reference"
+            )
+        ref = ref.strip()
+        if ref[:5].lower() == "data:":
+            return self._data_uri(ref)
+        if ref.startswith("//"):
+            ref = f"{self._studio.scheme if self._studio else 'https'}:{ref}"
+        elif ref.startswith("/"):
+            if self.studio_url is None:
+                raise MediaError(
+                    f"{ref[:100]!r} is relative to Label Studio: give the fetcher studio_url",
+                    "bad_reference",
+                )
+            ref = self.studio_url + ref
+        elif "://" not in ref and not ref.lower().startswith(("file:", "ftp:")):
+            raise MediaError(
+                f"not a URL, Label Studio path or data: URI: {ref[:100]!r}", "bad_reference"
+            )
+        target = _Target.parse(ref)
+        local = self._local_path(target)
+        if local is not None:
+            return self._read_local(local)
+        return self._download(target)
+
+    # -- sources --------------------------------------------------------------------------------
+
+    def _too_large(self, size: str) -> MediaError:
+        return MediaError(f"too large: {size} > {_size(self.max_bytes)} limit", "too_large")
+
+    def _data_uri(self, ref: str) -> bytes:
+        header, comma, payload = ref[5:].partition(",")
+        if not comma:
+            raise MediaError("malformed data: URI (no comma before the data)", "bad_reference")
+        if header.lower().split(";")[-1].strip() == "base64":
+            compact = "".join(unquote(payload).split())
+            if (len(compact) // 4) * 3 - 2 > self.max_bytes:
+                raise self._too_large(f"data: URI of about {_size(len(compact) * 3 // 4)}")
+            try:
+                data = base64.b64decode(compact, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise MediaError(f"data: URI is not valid base64 ({exc})", "bad_reference") from exc
+        else:
+            data = unquote_to_bytes(payload)
+        if len(data) > self.max_bytes:
+            raise self._too_large(f"data: URI of {_size(len(data))}")
+        return data
+
+    def _local_path(self, target: _Target) -> str | None:
+        """The ``d`` path of a local-files reference to read from disk, else None."""
+        if self.local_files_root is None or self._studio is None:
+            return None
+        path, _, query = target.path.partition("?")
+        base = urlsplit(self._studio.url()).path.rstrip("/")
+        if target.origin != self._studio.origin or path.rstrip("/") != f"{base}/data/local-files":
+            return None
+        found = parse_qs(query).get("d")
+        if not found or not found[0]:
+            raise MediaError("local-files reference without a ?d= path", "bad_reference")
+        return found[0]
+
+    def _read_local(self, relative: str) -> bytes:
+        assert self.local_files_root is not None  # checked by the caller
+        root = self.local_files_root
+        if "\x00" in relative:
+            raise MediaError("local-files path contains a NUL byte", "bad_reference")
+        path = (root / relative.lstrip("/")).resolve()  # as Label Studio: d is under the root
+        if not path.is_relative_to(root):
+            raise MediaError(
+                f"local-files path {relative[:200]!r} escapes local_files_root", "refused"
+            )
+        try:
+            size = path.stat().st_size
+            if not path.is_file():
+                raise MediaError(f"local-files path {relative[:200]!r} is not a file", "not_found")
+            if size > self.max_bytes:
+                raise self._too_large(f"{relative[:200]!r} is {_size(size)}")
+            with path.open("rb") as handle:
+                data = handle.read(self.max_bytes + 1)
+        except FileNotFoundError as exc:
+            raise MediaError(
+                f"no file {relative[:200]!r} under local_files_root {str(root)!r}", "not_found"
+            ) from exc
+        except OSError as exc:
+            raise MediaError(
+                f"cannot read {relative[:200]!r}: {exc.strerror}", "unreachable"
+            ) from exc
+        if len(data) > self.max_bytes:
+            raise self._too_large(f"{relative[:200]!r} grew past the limit while read")
+        return data
+
+    # -- http -----------------------------------------------------------------------------------
+
+    def _addresses(self, target: _Target) -> list[_IP]:
+        """Admit the host and resolve it to the addresses it may be reached at, or refuse."""
+        host = target.host.lower()
+        literal = _ip(host)
+        studio = self._studio is not None and (host, target.port) == (
+            self._studio.host.lower(),
+            self._studio.port,
+        )
+        exact = studio or self.allowed.exact(host)
+        wildcard = not exact and literal is None and self.allowed.wildcard(host)
+        if literal is not None and not exact and not self.allowed.address(literal):
+            raise MediaError(f"host '{host}' is not allowed; {_HINT}", "refused")
+        if literal is None and not (exact or wildcard or self.allowed.networks):
+            raise MediaError(f"host '{host}' is not allowed; {_HINT}", "refused")
+        if literal is not None:
+            return [literal]
+        try:
+            infos = socket.getaddrinfo(host, target.port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            raise MediaError(f"cannot resolve host '{host}'", "unreachable") from exc
+        addresses = list(dict.fromkeys(ip for info in infos if (ip := _ip(str(info[4][0])))))
+        for ip in addresses:
+            if exact or self.allowed.address(ip):
+                continue
+            if wildcard and _is_public(ip):
+                continue
+            if wildcard:
+                raise MediaError(
+                    f"host '{host}' resolves to non-public address {ip}; allow the exact host "
+                    "name or the address in allowed_hosts / LS_CLEANLAB_ALLOWED_HOSTS",
+                    "refused",
+                )
+            raise MediaError(
+                f"host '{host}' is not allowed (it resolves to {ip}, outside the allowed "
+                f"networks); {_HINT}",
+                "refused",
+            )
+        if not addresses:
+            raise MediaError(f"cannot resolve host '{host}'", "unreachable")
+        return addresses
+
+    def _pool(self, target: _Target, ip: _IP) -> urllib3.HTTPConnectionPool:
+        key = (target.scheme, str(ip), target.port, target.host)
+        if key not in self._pools:
+            if target.scheme == "https":
+                self._pools[key] = urllib3.HTTPSConnectionPool(
+                    str(ip),
+                    target.port,
+                    retries=False,
+                    server_hostname=target.host,
+                    assert_hostname=target.host,
+                    cert_reqs="CERT_REQUIRED",
+                    ca_certs=certifi.where(),
+                )
+            else:
+                self._pools[key] = urllib3.HTTPConnectionPool(str(ip), target.port, retries=False)
+        return self._pools[key]
+
+    def _auth(self, target: _Target, refresh: bool) -> dict[str, str]:
+        if self._session is None or self._studio is None or target.origin != self._studio.origin:
+            return {}
+        try:
+            return self._session.auth_headers(refresh=refresh)
+        except StudioAuthError as exc:
+            raise MediaError(str(exc), "auth") from exc
+        except StudioError as exc:
+            raise MediaError(str(exc), "unreachable") from exc
+
+    def _send(
+        self, target: _Target, addresses: list[_IP], headers: dict[str, str]
+    ) -> urllib3.BaseHTTPResponse:
+        where = _shown(target.url())
+        refused: Exception | None = None
+        for ip in addresses:
+            try:
+                return self._pool(target, ip).urlopen(
+                    "GET",
+                    target.path,
+                    headers=headers,
+                    redirect=False,
+                    retries=False,
+                    preload_content=False,
+                    decode_content=False,
+                    timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout),
+                )
+            except urllib3.exceptions.NewConnectionError as exc:
+                refused = exc  # try the next address
+            except urllib3.exceptions.TimeoutError as exc:
+                raise MediaError(
+                    f"timed out after {self.timeout:g} s: {where}", "unreachable"
+                ) from exc
+            except urllib3.exceptions.SSLError as exc:
+                raise MediaError(f"TLS error with {where}: {exc}", "unreachable") from exc
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise MediaError(
+                    f"could not fetch {where} ({type(exc).__name__})", "unreachable"
+                ) from exc
+        raise MediaError(
+            f"could not connect to {where} (connection refused)", "unreachable"
+        ) from refused
+
+    def _download(self, target: _Target) -> bytes:
+        deadline = time.monotonic() + self.total_timeout
+        refreshed = False
+        hops = 0
+        while True:
+            addresses = self._addresses(target)
+            headers = {
+                "Host": _netloc(target.host, target.port, target.scheme),
+                "User-Agent": "ls-cleanlab",
+                "Accept-Encoding": "identity",
+                **self._auth(target, refresh=False),
+            }
+            response = self._send(target, addresses, headers)
+            try:
+                status = response.status
+                where = _shown(target.url())
+                if status in _REDIRECTS and response.headers.get("Location"):
+                    hops += 1
+                    if hops > MAX_REDIRECTS:
+                        raise MediaError(
+                            f"more than {MAX_REDIRECTS} redirects from {where}", "unreachable"
+                        )
+                    target = _Target.parse(urljoin(target.url(), response.headers["Location"]))
+                    continue
+                if (
+                    status == 401
+                    and "Authorization" in headers
+                    and self._session
+                    and self._session.personal
+                    and not refreshed
+                ):
+                    refreshed = True
+                    self._auth(target, refresh=True)
+                    continue
+                if status in (401, 403):
+                    keyed = "Authorization" in headers
+                    hint = (
+                        "; Label Studio refused the API key or its user may not see this file"
+                        if keyed
+                        else ""
+                    )
+                    raise MediaError(f"HTTP {status} from {where}{hint}", "auth")
+                if status in (404, 410):
+                    raise MediaError(f"HTTP {status} from {where}", "not_found")
+                if not 200 <= status < 300:
+                    raise MediaError(f"HTTP {status} from {where}", "unreachable")
+                return self._body(response, where, deadline)
+            finally:
+                response.close()  # a no-op once the body was read and the connection released
+
+    def _body(self, response: urllib3.BaseHTTPResponse, where: str, deadline: float) -> bytes:
+        declared = response.headers.get("Content-Length", "")
+        if declared.strip().isdigit() and int(declared) > self.max_bytes:
+            raise self._too_large(f"{where} declares {_size(int(declared))}")
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            for chunk in response.stream(_CHUNK, decode_content=False):
+                total += len(chunk)
+                if total > self.max_bytes:
+                    raise self._too_large(f"{where} sent more than {_size(self.max_bytes)}")
+                if time.monotonic() > deadline:
+                    raise MediaError(
+                        f"timed out after {self.total_timeout:g} s downloading {where}",
+                        "unreachable",
+                    )
+                chunks.append(chunk)
+            response.release_conn()
+        except urllib3.exceptions.TimeoutError as exc:
+            raise MediaError(f"timed out after {self.timeout:g} s: {where}", "unreachable") from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise MediaError(
+                f"download of {where} broke off ({type(exc).__name__})", "unreachable"
+            ) from exc
+        return b"".join(chunks)
