@@ -34,7 +34,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
 from urllib.parse import parse_qs, unquote, unquote_to_bytes, urljoin, urlsplit
 
 import certifi
@@ -157,14 +156,9 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise MediaError(f"image data must be bytes, not {type(data).__name__}", "bad_image")
-    # Pillow warns (or raises) from its global limit; within ours, a warning is an error too.
-    limit = Image.MAX_IMAGE_PIXELS
-    action: Literal["error", "ignore"] = (
-        "error" if limit is not None and max_pixels <= limit else "ignore"
-    )
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter(action, Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # ours decides
             with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size
                 if width * height > max_pixels:
@@ -177,7 +171,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.
                 return _to_rgb(ImageOps.exif_transpose(image))
     except MediaError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:  # over twice Pillow's global limit
         raise MediaError(f"decompression bomb: {exc}", "too_large") from exc
     except UnidentifiedImageError as exc:
         raise MediaError("not an image (cannot identify image file)", "bad_image") from exc
@@ -210,10 +204,7 @@ def _netloc(host: str, port: int, scheme: str) -> str:
 def _shown(url: str) -> str:
     """A URL for messages: no credentials, query or fragment (presigned URLs carry secrets)."""
     parts = urlsplit(url)
-    where = f"{parts.scheme}://{parts.hostname or ''}"
-    if parts.port:
-        where += f":{parts.port}"
-    return (where + parts.path)[:200]
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"[:200]
 
 
 @dataclass(frozen=True)
@@ -382,8 +373,11 @@ class MediaFetcher:
 
     # -- sources --------------------------------------------------------------------------------
 
-    def _too_large(self, size: str) -> MediaError:
-        return MediaError(f"too large: {size} > {_size(self.max_bytes)} limit", "too_large")
+    def _too_large(self, what: str, size: int | None = None) -> MediaError:
+        limit = _size(self.max_bytes)
+        if size is None:
+            return MediaError(f"too large: {what} is over the {limit} limit", "too_large")
+        return MediaError(f"too large: {what} is {_size(size)} > {limit} limit", "too_large")
 
     def _data_uri(self, ref: str) -> bytes:
         header, comma, payload = ref[5:].partition(",")
@@ -392,7 +386,7 @@ class MediaFetcher:
         if header.lower().split(";")[-1].strip() == "base64":
             compact = "".join(unquote(payload).split())
             if (len(compact) // 4) * 3 - 2 > self.max_bytes:
-                raise self._too_large(f"data: URI of about {_size(len(compact) * 3 // 4)}")
+                raise self._too_large("data: URI", len(compact) * 3 // 4)
             try:
                 data = base64.b64decode(compact, validate=True)
             except (binascii.Error, ValueError) as exc:
@@ -400,7 +394,7 @@ class MediaFetcher:
         else:
             data = unquote_to_bytes(payload)
         if len(data) > self.max_bytes:
-            raise self._too_large(f"data: URI of {_size(len(data))}")
+            raise self._too_large("data: URI", len(data))
         return data
 
     def _local_path(self, target: _Target) -> str | None:
@@ -431,7 +425,7 @@ class MediaFetcher:
             if not path.is_file():
                 raise MediaError(f"local-files path {relative[:200]!r} is not a file", "not_found")
             if size > self.max_bytes:
-                raise self._too_large(f"{relative[:200]!r} is {_size(size)}")
+                raise self._too_large(repr(relative[:200]), size)
             with path.open("rb") as handle:
                 data = handle.read(self.max_bytes + 1)
         except FileNotFoundError as exc:
@@ -443,7 +437,7 @@ class MediaFetcher:
                 f"cannot read {relative[:200]!r}: {exc.strerror}", "unreachable"
             ) from exc
         if len(data) > self.max_bytes:
-            raise self._too_large(f"{relative[:200]!r} grew past the limit while read")
+            raise self._too_large(repr(relative[:200]))
         return data
 
     # -- http -----------------------------------------------------------------------------------
@@ -602,14 +596,14 @@ class MediaFetcher:
     def _body(self, response: urllib3.BaseHTTPResponse, where: str, deadline: float) -> bytes:
         declared = response.headers.get("Content-Length", "")
         if declared.strip().isdigit() and int(declared) > self.max_bytes:
-            raise self._too_large(f"{where} declares {_size(int(declared))}")
+            raise self._too_large(where, int(declared))
         chunks: list[bytes] = []
         total = 0
         try:
             for chunk in response.stream(_CHUNK, decode_content=False):
                 total += len(chunk)
                 if total > self.max_bytes:
-                    raise self._too_large(f"{where} sent more than {_size(self.max_bytes)}")
+                    raise self._too_large(where)
                 if time.monotonic() > deadline:
                     raise MediaError(
                         f"timed out after {self.total_timeout:g} s downloading {where}",
