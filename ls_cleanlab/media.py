@@ -26,12 +26,9 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import ipaddress
-import socket
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import parse_qs, unquote, unquote_to_bytes, urljoin, urlsplit
@@ -42,6 +39,7 @@ import urllib3
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ls_cleanlab._http import StudioSession
+from ls_cleanlab._netpolicy import IP, Allowlist, Target, admit, netloc, shown
 from ls_cleanlab.errors import InvalidOptionError, MediaError, StudioAuthError, StudioError
 
 __all__ = ["DEFAULT_MAX_PIXELS", "MediaFetcher", "decode_image"]
@@ -50,10 +48,6 @@ DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's default Image.MAX_IMAGE_PIXELS, fixe
 MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
-_HINT = "add it to allowed_hosts / LS_CLEANLAB_ALLOWED_HOSTS"
-
-_IP = ipaddress.IPv4Address | ipaddress.IPv6Address
-_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def _size(n: float) -> str:
@@ -62,73 +56,6 @@ def _size(n: float) -> str:
     if n >= 2**10:
         return f"{round(n / 2**10, 1):g} KB"
     return f"{int(n)} bytes"
-
-
-def _ip(text: str) -> _IP | None:
-    try:
-        ip = ipaddress.ip_address(text.split("%")[0])
-    except ValueError:
-        return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    return ip
-
-
-def _is_public(ip: _IP) -> bool:
-    """True for a global unicast address (not private, loopback, link-local, reserved,
-    shared, unspecified or multicast)."""
-    return ip.is_global and not ip.is_multicast
-
-
-@dataclass(frozen=True)
-class _Allowlist:
-    """Parsed ``allowed_hosts``: exact names, wildcard suffixes and IP networks."""
-
-    names: frozenset[str]
-    suffixes: tuple[str, ...]
-    networks: tuple[_Network, ...]
-
-    @classmethod
-    def parse(cls, entries: Sequence[str] | str) -> _Allowlist:
-        """Parse entries (a comma-separated string is split); raise ``InvalidOptionError`` on
-        an entry that is no host name, ``*.`` wildcard, IP address or CIDR network."""
-        if isinstance(entries, str):
-            entries = entries.split(",")
-        names: set[str] = set()
-        suffixes: list[str] = []
-        networks: list[_Network] = []
-        for raw in entries:
-            entry = str(raw).strip().lower().rstrip(".")
-            if not entry:
-                continue
-            try:
-                networks.append(ipaddress.ip_network(entry, strict=False))
-                continue
-            except ValueError:
-                pass
-            name = entry[2:] if entry.startswith("*.") else entry
-            labels = name.split(".")
-            if not all(
-                label and label.replace("-", "").replace("_", "").isalnum() for label in labels
-            ):
-                raise InvalidOptionError(
-                    f"allowed_hosts entry {raw!r} is not a host name, '*.domain' wildcard, IP "
-                    "address or CIDR network (no scheme, port or path), e.g. 'images.example.com'."
-                )
-            if entry.startswith("*."):
-                suffixes.append("." + name)
-            else:
-                names.add(name)
-        return cls(frozenset(names), tuple(suffixes), tuple(networks))
-
-    def exact(self, host: str) -> bool:
-        return host in self.names
-
-    def wildcard(self, host: str) -> bool:
-        return any(host.endswith(suffix) for suffix in self.suffixes)
-
-    def address(self, ip: _IP) -> bool:
-        return any(ip.version == net.version and ip in net for net in self.networks)
 
 
 def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
@@ -196,53 +123,6 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _netloc(host: str, port: int, scheme: str) -> str:
-    shown = f"[{host}]" if ":" in host else host
-    return shown if port == (443 if scheme == "https" else 80) else f"{shown}:{port}"
-
-
-def _shown(url: str) -> str:
-    """A URL for messages: no credentials, query or fragment (presigned URLs carry secrets)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"[:200]
-
-
-@dataclass(frozen=True)
-class _Target:
-    scheme: str
-    host: str
-    port: int
-    path: str  # with the query
-
-    @classmethod
-    def parse(cls, url: str) -> _Target:
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError as exc:
-            raise MediaError(f"not a valid URL: {_shown(url)} ({exc})", "bad_reference") from exc
-        scheme = parts.scheme.lower()
-        if scheme not in ("http", "https"):
-            raise MediaError(
-                f"scheme '{scheme}:' is not allowed; only http, https and data: URIs are fetched",
-                "refused",
-            )
-        host = (parts.hostname or "").rstrip(".")
-        if not host:
-            raise MediaError(f"no host in URL {url[:200]!r}", "bad_reference")
-        if parts.username is not None or parts.password is not None:
-            raise MediaError(f"credentials in URLs are not supported: {_shown(url)}", "refused")
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        return cls(scheme, host, port or (443 if scheme == "https" else 80), path)
-
-    @property
-    def origin(self) -> tuple[str, str, int]:
-        return (self.scheme, self.host, self.port)
-
-    def url(self) -> str:
-        return f"{self.scheme}://{_netloc(self.host, self.port, self.scheme)}{self.path}"
-
-
 class MediaFetcher:
     """Fetch task media from Label Studio, allowlisted hosts and ``data:`` URIs (module docs).
 
@@ -289,8 +169,12 @@ class MediaFetcher:
         for name, value in (("max_bytes", max_bytes), ("max_pixels", max_pixels)):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise InvalidOptionError(f"{name} must be a positive integer, got {value!r}")
+        if studio_url is not None and not str(studio_url).startswith(("http://", "https://")):
+            raise InvalidOptionError(
+                f"studio_url must start with http:// or https://, got {studio_url!r}"
+            )
         self.studio_url = studio_url.rstrip("/") if studio_url else None
-        self._studio: _Target | None = _Target.parse(self.studio_url) if self.studio_url else None
+        self._studio: Target | None = Target.parse(self.studio_url) if self.studio_url else None
         if api_key and self.studio_url is None:
             raise InvalidOptionError("api_key is only sent to Label Studio: give studio_url too.")
         self._session = (
@@ -298,7 +182,7 @@ class MediaFetcher:
             if (self.studio_url and api_key)
             else None
         )
-        self.allowed = _Allowlist.parse(allowed_hosts)
+        self.allowed = Allowlist.parse(allowed_hosts)
         self.timeout = float(timeout)
         self.total_timeout = float(total_timeout)
         self.max_bytes = max_bytes
@@ -352,6 +236,9 @@ class MediaFetcher:
         ref = ref.strip()
         if ref[:5].lower() == "data:":
             return self._data_uri(ref)
+        local = self._local_path(ref)
+        if local is not None and self.local_files_root is not None:
+            return self._read_local(self.local_files_root, local)
         if ref.startswith("//"):
             ref = f"{self._studio.scheme if self._studio else 'https'}:{ref}"
         elif ref.startswith("/"):
@@ -365,11 +252,7 @@ class MediaFetcher:
             raise MediaError(
                 f"not a URL, Label Studio path or data: URI: {ref[:100]!r}", "bad_reference"
             )
-        target = _Target.parse(ref)
-        local = self._local_path(target)
-        if local is not None:
-            return self._read_local(local)
-        return self._download(target)
+        return self._download(Target.parse(ref))
 
     # -- sources --------------------------------------------------------------------------------
 
@@ -397,22 +280,25 @@ class MediaFetcher:
             raise self._too_large("data: URI", len(data))
         return data
 
-    def _local_path(self, target: _Target) -> str | None:
+    def _local_path(self, ref: str) -> str | None:
         """The ``d`` path of a local-files reference to read from disk, else None."""
-        if self.local_files_root is None or self._studio is None:
+        if self.local_files_root is None:
             return None
-        path, _, query = target.path.partition("?")
-        base = urlsplit(self._studio.url()).path.rstrip("/")
-        if target.origin != self._studio.origin or path.rstrip("/") != f"{base}/data/local-files":
+        parts = urlsplit(ref)
+        path = parts.path
+        if parts.scheme or parts.netloc:  # absolute: only on Label Studio's own origin
+            studio = self._studio
+            if studio is None or Target.parse(ref).origin != studio.origin:
+                return None
+            path = path.removeprefix(studio.path.partition("?")[0].rstrip("/"))
+        if path.rstrip("/") != "/data/local-files":
             return None
-        found = parse_qs(query).get("d")
+        found = parse_qs(parts.query).get("d")
         if not found or not found[0]:
             raise MediaError("local-files reference without a ?d= path", "bad_reference")
         return found[0]
 
-    def _read_local(self, relative: str) -> bytes:
-        assert self.local_files_root is not None  # checked by the caller
-        root = self.local_files_root
+    def _read_local(self, root: Path, relative: str) -> bytes:
         if "\x00" in relative:
             raise MediaError("local-files path contains a NUL byte", "bad_reference")
         path = (root / relative.lstrip("/")).resolve()  # as Label Studio: d is under the root
@@ -442,48 +328,7 @@ class MediaFetcher:
 
     # -- http -----------------------------------------------------------------------------------
 
-    def _addresses(self, target: _Target) -> list[_IP]:
-        """Admit the host and resolve it to the addresses it may be reached at, or refuse."""
-        host = target.host.lower()
-        literal = _ip(host)
-        studio = self._studio is not None and (host, target.port) == (
-            self._studio.host.lower(),
-            self._studio.port,
-        )
-        exact = studio or self.allowed.exact(host)
-        wildcard = not exact and literal is None and self.allowed.wildcard(host)
-        if literal is not None and not exact and not self.allowed.address(literal):
-            raise MediaError(f"host '{host}' is not allowed; {_HINT}", "refused")
-        if literal is None and not (exact or wildcard or self.allowed.networks):
-            raise MediaError(f"host '{host}' is not allowed; {_HINT}", "refused")
-        if literal is not None:
-            return [literal]
-        try:
-            infos = socket.getaddrinfo(host, target.port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError) as exc:
-            raise MediaError(f"cannot resolve host '{host}'", "unreachable") from exc
-        addresses = list(dict.fromkeys(ip for info in infos if (ip := _ip(str(info[4][0])))))
-        for ip in addresses:
-            if exact or self.allowed.address(ip):
-                continue
-            if wildcard and _is_public(ip):
-                continue
-            if wildcard:
-                raise MediaError(
-                    f"host '{host}' resolves to non-public address {ip}; allow the exact host "
-                    "name or the address in allowed_hosts / LS_CLEANLAB_ALLOWED_HOSTS",
-                    "refused",
-                )
-            raise MediaError(
-                f"host '{host}' is not allowed (it resolves to {ip}, outside the allowed "
-                f"networks); {_HINT}",
-                "refused",
-            )
-        if not addresses:
-            raise MediaError(f"cannot resolve host '{host}'", "unreachable")
-        return addresses
-
-    def _pool(self, target: _Target, ip: _IP) -> urllib3.HTTPConnectionPool:
+    def _pool(self, target: Target, ip: IP) -> urllib3.HTTPConnectionPool:
         key = (target.scheme, str(ip), target.port, target.host)
         if key not in self._pools:
             if target.scheme == "https":
@@ -500,7 +345,7 @@ class MediaFetcher:
                 self._pools[key] = urllib3.HTTPConnectionPool(str(ip), target.port, retries=False)
         return self._pools[key]
 
-    def _auth(self, target: _Target, refresh: bool) -> dict[str, str]:
+    def _auth(self, target: Target, refresh: bool) -> dict[str, str]:
         if self._session is None or self._studio is None or target.origin != self._studio.origin:
             return {}
         try:
@@ -511,9 +356,9 @@ class MediaFetcher:
             raise MediaError(str(exc), "unreachable") from exc
 
     def _send(
-        self, target: _Target, addresses: list[_IP], headers: dict[str, str]
+        self, target: Target, addresses: list[IP], headers: dict[str, str]
     ) -> urllib3.BaseHTTPResponse:
-        where = _shown(target.url())
+        where = shown(target.url())
         refused: Exception | None = None
         for ip in addresses:
             try:
@@ -543,14 +388,14 @@ class MediaFetcher:
             f"could not connect to {where} (connection refused)", "unreachable"
         ) from refused
 
-    def _download(self, target: _Target) -> bytes:
+    def _download(self, target: Target) -> bytes:
         deadline = time.monotonic() + self.total_timeout
         refreshed = False
         hops = 0
         while True:
-            addresses = self._addresses(target)
+            addresses = admit(target, self.allowed, self._studio)
             headers = {
-                "Host": _netloc(target.host, target.port, target.scheme),
+                "Host": netloc(target.host, target.port, target.scheme),
                 "User-Agent": "ls-cleanlab",
                 "Accept-Encoding": "identity",
                 **self._auth(target, refresh=False),
@@ -558,32 +403,23 @@ class MediaFetcher:
             response = self._send(target, addresses, headers)
             try:
                 status = response.status
-                where = _shown(target.url())
+                where = shown(target.url())
                 if status in _REDIRECTS and response.headers.get("Location"):
                     hops += 1
                     if hops > MAX_REDIRECTS:
                         raise MediaError(
                             f"more than {MAX_REDIRECTS} redirects from {where}", "unreachable"
                         )
-                    target = _Target.parse(urljoin(target.url(), response.headers["Location"]))
+                    target = Target.parse(urljoin(target.url(), response.headers["Location"]))
                     continue
-                if (
-                    status == 401
-                    and "Authorization" in headers
-                    and self._session
-                    and self._session.personal
-                    and not refreshed
-                ):
-                    refreshed = True
+                personal = self._session is not None and self._session.personal
+                if status == 401 and "Authorization" in headers and personal and not refreshed:
+                    refreshed = True  # the access token expired: refresh it once
                     self._auth(target, refresh=True)
                     continue
                 if status in (401, 403):
-                    keyed = "Authorization" in headers
-                    hint = (
-                        "; Label Studio refused the API key or its user may not see this file"
-                        if keyed
-                        else ""
-                    )
+                    hint = "; Label Studio refused the API key or its user may not see this file"
+                    hint = hint if "Authorization" in headers else ""
                     raise MediaError(f"HTTP {status} from {where}{hint}", "auth")
                 if status in (404, 410):
                     raise MediaError(f"HTTP {status} from {where}", "not_found")

@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ls_cleanlab._netpolicy import Allowlist, is_public
 from ls_cleanlab.errors import InvalidOptionError, MediaError
-from ls_cleanlab.media import MediaFetcher, _Allowlist, _is_public, decode_image
+from ls_cleanlab.media import MediaFetcher, decode_image
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2ln"
 
@@ -213,7 +214,7 @@ def test_unlisted_public_host_is_refused_before_any_lookup() -> None:
 
 
 def test_allowlist_entries() -> None:
-    allowed = _Allowlist.parse(["Images.Example.com.", "*.cdn.net", "10.0.0.0/8", "::1"])
+    allowed = Allowlist.parse(["Images.Example.com.", "*.cdn.net", "10.0.0.0/8", "::1"])
     assert allowed.exact("images.example.com")
     assert allowed.wildcard("a.cdn.net") and allowed.wildcard("a.b.cdn.net")
     assert not allowed.wildcard("cdn.net") and not allowed.wildcard("evilcdn.net")
@@ -249,7 +250,7 @@ def test_bad_allowlist_entry(entry: str) -> None:
     ],
 )
 def test_public_addresses(address: str, public: bool) -> None:
-    assert _is_public(ipaddress.ip_address(address)) is public
+    assert is_public(ipaddress.ip_address(address)) is public
 
 
 def test_ipv4_mapped_loopback_is_loopback() -> None:
@@ -395,6 +396,10 @@ def test_local_files_from_disk(root: Path) -> None:
         media.fetch("/data/local-files/?d=images")
     with pytest.raises(MediaError, match=r"without a \?d= path"):
         media.fetch("/data/local-files/?x=1")
+    assert MediaFetcher(local_files_root=root).fetch("/data/local-files?d=inside.png") == PNG
+    elsewhere = MediaFetcher("http://127.0.0.1:1", local_files_root=root)
+    with pytest.raises(MediaError, match=r"host '127\.0\.0\.2' is not allowed"):
+        elsewhere.fetch("http://127.0.0.2:1/data/local-files/?d=inside.png")
     with pytest.raises(MediaError, match=r"too large: 'images/a b\.png' is \d+ bytes > 10 bytes"):
         MediaFetcher("http://127.0.0.1:1", local_files_root=root, max_bytes=10).fetch(
             "/data/local-files/?d=images/a b.png"
@@ -404,6 +409,8 @@ def test_local_files_from_disk(root: Path) -> None:
 def test_bad_options(tmp_path: Path) -> None:
     with pytest.raises(InvalidOptionError, match="is not a directory"):
         MediaFetcher("http://h", local_files_root=tmp_path / "nope")
+    with pytest.raises(InvalidOptionError, match="studio_url must start with http"):
+        MediaFetcher("localhost:8080")
     with pytest.raises(InvalidOptionError, match="give studio_url too"):
         MediaFetcher(api_key="key")
     with pytest.raises(InvalidOptionError, match="timeout must be a positive number"):
