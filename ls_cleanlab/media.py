@@ -33,10 +33,10 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import parse_qs, unquote, unquote_to_bytes, urljoin, urlsplit
 
-import certifi
 import numpy as np
 import urllib3
 from PIL import Image, ImageOps, UnidentifiedImageError
+from requests.certs import where as ca_bundle
 
 from ls_cleanlab._http import StudioSession
 from ls_cleanlab._netpolicy import IP, Allowlist, Target, admit, netloc, shown
@@ -339,7 +339,7 @@ class MediaFetcher:
                     server_hostname=target.host,
                     assert_hostname=target.host,
                     cert_reqs="CERT_REQUIRED",
-                    ca_certs=certifi.where(),
+                    ca_certs=ca_bundle(),
                 )
             else:
                 self._pools[key] = urllib3.HTTPConnectionPool(str(ip), target.port, retries=False)
@@ -436,7 +436,7 @@ class MediaFetcher:
         chunks: list[bytes] = []
         total = 0
         try:
-            for chunk in response.stream(_CHUNK, decode_content=False):
+            while chunk := response.read1(_CHUNK, decode_content=False):  # what has arrived
                 total += len(chunk)
                 if total > self.max_bytes:
                     raise self._too_large(where)

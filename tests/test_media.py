@@ -322,9 +322,11 @@ def test_too_large(base: str, path: str, match: str) -> None:
 def test_timeouts(base: str) -> None:
     with pytest.raises(MediaError, match=r"timed out after 0\.5 s: http://127\.0\.0\.1:\d+/slow"):
         fetcher(studio_url=base, timeout=0.5).fetch("/slow")
+    start = time.monotonic()
     with pytest.raises(MediaError, match=r"timed out after 1 s downloading") as info:
         fetcher(studio_url=base, timeout=0.5, total_timeout=1).fetch("/drip")
     assert info.value.kind == "unreachable"
+    assert time.monotonic() - start < 2  # not when the 3 s body ends
 
 
 def test_http_errors(base: str) -> None:
