@@ -25,26 +25,23 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import parse_qs, unquote, unquote_to_bytes, urljoin, urlsplit
 
-import numpy as np
 import urllib3
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 from requests.certs import where as ca_bundle
 
 from ls_cleanlab._http import StudioSession
+from ls_cleanlab._images import DEFAULT_MAX_PIXELS, decode_image
 from ls_cleanlab._netpolicy import IP, Allowlist, Target, admit, netloc, shown
 from ls_cleanlab.errors import InvalidOptionError, MediaError, StudioAuthError, StudioError
 
 __all__ = ["DEFAULT_MAX_PIXELS", "MediaFetcher", "decode_image"]
 
-DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's default Image.MAX_IMAGE_PIXELS, fixed here
 MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
@@ -56,71 +53,6 @@ def _size(n: float) -> str:
     if n >= 2**10:
         return f"{round(n / 2**10, 1):g} KB"
     return f"{int(n)} bytes"
-
-
-def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Decode image bytes into a loaded RGB image, refusing decompression bombs.
-
-    Parameters
-    ----------
-    data : bytes
-        The encoded image (PNG, JPEG, GIF, WebP, TIFF, ... whatever Pillow reads).
-    max_pixels : int
-        Largest width × height accepted; checked from the header before pixels are decoded.
-        Pillow itself refuses more than twice its global ``MAX_IMAGE_PIXELS`` whatever this says.
-
-    Returns
-    -------
-    PIL.Image.Image
-        Mode ``RGB``, EXIF orientation applied, transparency composited on white, 16-bit and
-        float grey scaled to 8 bits (float in [0, 1] is taken as a fraction of white).
-
-    Raises
-    ------
-    MediaError
-        ``kind="bad_image"`` for bytes that are no image or a broken one, ``"too_large"`` for
-        too many pixels.
-    """
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise MediaError(f"image data must be bytes, not {type(data).__name__}", "bad_image")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # ours decides
-            with Image.open(io.BytesIO(data)) as image:
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise MediaError(
-                        f"decompression bomb: {width}x{height} = {width * height} pixels > "
-                        f"{max_pixels} limit",
-                        "too_large",
-                    )
-                image.load()
-                return _to_rgb(ImageOps.exif_transpose(image))
-    except MediaError:
-        raise
-    except Image.DecompressionBombError as exc:  # over twice Pillow's global limit
-        raise MediaError(f"decompression bomb: {exc}", "too_large") from exc
-    except UnidentifiedImageError as exc:
-        raise MediaError("not an image (cannot identify image file)", "bad_image") from exc
-    except Exception as exc:  # Pillow's decoders raise many types on malformed input
-        raise MediaError(f"broken image ({type(exc).__name__}: {exc})", "bad_image") from exc
-
-
-def _to_rgb(image: Image.Image) -> Image.Image:
-    mode = image.mode
-    if mode in ("I", "F") or mode.startswith("I;"):
-        values = np.nan_to_num(np.asarray(image, dtype=np.float64))
-        if mode == "F":
-            scale = 255.0 if values.size and values.max() <= 1.0 else 1.0
-        else:
-            scale = 255.0 / 65535.0
-        grey = np.clip(np.rint(values * scale), 0, 255).astype(np.uint8)
-        return Image.fromarray(grey).convert("RGB")
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
-    return image.convert("RGB")
 
 
 class MediaFetcher:
@@ -299,31 +231,26 @@ class MediaFetcher:
         return found[0]
 
     def _read_local(self, root: Path, relative: str) -> bytes:
+        name = repr(relative[:200])
         if "\x00" in relative:
             raise MediaError("local-files path contains a NUL byte", "bad_reference")
         path = (root / relative.lstrip("/")).resolve()  # as Label Studio: d is under the root
-        if not path.is_relative_to(root):
-            raise MediaError(
-                f"local-files path {relative[:200]!r} escapes local_files_root", "refused"
-            )
+        if not path.is_relative_to(root):  # after resolving symlinks too
+            raise MediaError(f"local-files path {name} escapes local_files_root", "refused")
         try:
-            size = path.stat().st_size
-            if not path.is_file():
-                raise MediaError(f"local-files path {relative[:200]!r} is not a file", "not_found")
-            if size > self.max_bytes:
-                raise self._too_large(repr(relative[:200]), size)
+            if path.exists() and not path.is_file():
+                raise MediaError(f"local-files path {name} is not a file", "not_found")
+            if (size := path.stat().st_size) > self.max_bytes:
+                raise self._too_large(name, size)
             with path.open("rb") as handle:
                 data = handle.read(self.max_bytes + 1)
         except FileNotFoundError as exc:
-            raise MediaError(
-                f"no file {relative[:200]!r} under local_files_root {str(root)!r}", "not_found"
-            ) from exc
+            message = f"no file {name} under local_files_root {str(root)!r}"
+            raise MediaError(message, "not_found") from exc
         except OSError as exc:
-            raise MediaError(
-                f"cannot read {relative[:200]!r}: {exc.strerror}", "unreachable"
-            ) from exc
+            raise MediaError(f"cannot read {name}: {exc.strerror}", "unreachable") from exc
         if len(data) > self.max_bytes:
-            raise self._too_large(repr(relative[:200]))
+            raise self._too_large(name)
         return data
 
     # -- http -----------------------------------------------------------------------------------
@@ -375,18 +302,15 @@ class MediaFetcher:
             except urllib3.exceptions.NewConnectionError as exc:
                 refused = exc  # try the next address
             except urllib3.exceptions.TimeoutError as exc:
-                raise MediaError(
-                    f"timed out after {self.timeout:g} s: {where}", "unreachable"
-                ) from exc
+                message = f"timed out after {self.timeout:g} s: {where}"
+                raise MediaError(message, "unreachable") from exc
             except urllib3.exceptions.SSLError as exc:
                 raise MediaError(f"TLS error with {where}: {exc}", "unreachable") from exc
             except (urllib3.exceptions.HTTPError, OSError) as exc:
-                raise MediaError(
-                    f"could not fetch {where} ({type(exc).__name__})", "unreachable"
-                ) from exc
-        raise MediaError(
-            f"could not connect to {where} (connection refused)", "unreachable"
-        ) from refused
+                message = f"could not fetch {where} ({type(exc).__name__})"
+                raise MediaError(message, "unreachable") from exc
+        message = f"could not connect to {where} (connection refused)"
+        raise MediaError(message, "unreachable") from refused
 
     def _download(self, target: Target) -> bytes:
         deadline = time.monotonic() + self.total_timeout
