@@ -86,10 +86,9 @@ class MediaError(LsCleanlabError, ValueError):
 
     ``kind`` says which sort of failure it was, for callers that count or group them:
     ``"bad_reference"`` (not a usable URL, path or ``data:`` URI), ``"refused"`` (a host, address,
-    scheme or path the policy forbids), ``"auth"`` (a 401 or 403: usually Label Studio refused
-    the key),
-    ``"not_found"`` (404 or a missing file), ``"unreachable"`` (connection errors, timeouts, other
-    HTTP errors), ``"too_large"`` (bytes or pixels over the limit) and ``"bad_image"`` (not a
+    scheme or path the policy forbids), ``"auth"`` (a 401 or 403: usually Label Studio refused the
+    key), ``"not_found"`` (404 or a missing file), ``"unreachable"`` (connection errors, timeouts,
+    other HTTP errors), ``"too_large"`` (bytes or pixels over the limit) and ``"bad_image"`` (not a
     decodable image).
     """
 

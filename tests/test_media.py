@@ -206,6 +206,13 @@ def test_a_name_resolving_into_an_allowed_network(base: str) -> None:
         fetcher(allowed_hosts=["10.0.0.0/8"]).fetch(f"http://localhost:{port}/img.png")
 
 
+def test_numeric_host_spellings_are_checked_by_address(base: str) -> None:
+    port = base.rsplit(":", 1)[1]
+    for host in ("2130706433", "127.1", "0x7f000001"):  # all 127.0.0.1 to the resolver
+        with pytest.raises(MediaError, match=r"resolves to 127\.0\.0\.1, outside the allowed"):
+            fetcher(allowed_hosts=["10.0.0.0/8"]).fetch(f"http://{host}:{port}/img.png")
+
+
 def test_unlisted_public_host_is_refused_before_any_lookup() -> None:
     # No server, no DNS: the allowlist refuses it first (an unresolvable name would say so).
     for url in ("http://example.com/x.png", "https://images.example.org:8443/a.jpg"):
