@@ -111,6 +111,20 @@ class StudioSession:
 
     # -- auth -----------------------------------------------------------------------------------
 
+    def auth_headers(self, *, refresh: bool = False) -> dict[str, str]:
+        """The ``Authorization`` header for a request to this Label Studio, for callers that send
+        the request themselves (media downloads). Send it to no other host.
+
+        Parameters
+        ----------
+        refresh : bool
+            Drop the cached access token first (after a 401); only matters for personal access
+            tokens.
+        """
+        if refresh:
+            self._access = None
+        return {"Authorization": self._auth_header()}
+
     def _auth_header(self) -> str:
         if not self.personal:
             return f"Token {self._key}"

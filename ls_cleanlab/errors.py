@@ -20,6 +20,7 @@ __all__ = [
     "InvalidTasksError",
     "LabelConfigError",
     "LsCleanlabError",
+    "MediaError",
     "StudioAuthError",
     "StudioError",
     "StudioRequestError",
@@ -78,6 +79,28 @@ class StudioRequestError(StudioError):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class MediaError(LsCleanlabError, ValueError):
+    """Task media (an image, a file) could not be loaded; the message is the human reason.
+
+    ``kind`` says which sort of failure it was, for callers that count or group them:
+    ``"bad_reference"`` (not a usable URL, path or ``data:`` URI), ``"refused"`` (a host, address,
+    scheme or path the policy forbids), ``"auth"`` (a 401 or 403: usually Label Studio refused the
+    key), ``"not_found"`` (404 or a missing file), ``"unreachable"`` (connection errors, timeouts,
+    other HTTP errors), ``"too_large"`` (bytes or pixels over the limit) and ``"bad_image"`` (not a
+    decodable image).
+    """
+
+    KINDS = frozenset(
+        {"bad_reference", "refused", "auth", "not_found", "unreachable", "too_large", "bad_image"}
+    )
+
+    def __init__(self, message: str, kind: str) -> None:
+        if kind not in self.KINDS:
+            raise ValueError(f"unknown MediaError kind {kind!r}; use one of {sorted(self.KINDS)}")
+        super().__init__(message)
+        self.kind = kind
 
 
 def warn_user(message: str, category: type[Warning] = UserWarning) -> None:

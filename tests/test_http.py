@@ -53,6 +53,12 @@ def test_the_key_never_shows() -> None:
     )
 
 
+def test_auth_headers_for_a_legacy_key() -> None:
+    session = StudioSession("http://localhost:8080", "legacy-key")
+    assert session.auth_headers() == {"Authorization": "Token legacy-key"}
+    assert session.auth_headers(refresh=True) == {"Authorization": "Token legacy-key"}
+
+
 class _Flaky(BaseHTTPRequestHandler):
     """Answers 503 to the first ``failures`` requests, then 200 with the request count."""
 

@@ -2,8 +2,9 @@
 
 The server comes from ``.venv-studio`` (``make studio``; ``LS_CLEANLAB_LABEL_STUDIO`` may name
 another ``label-studio`` executable). It runs in its own process group on a free local port with
-a data dir of its own, an admin user with a legacy token, and local ML backend URLs allowed. A
-personal access token is obtained through the login flow, as a user would.
+a data dir of its own, an admin user with a legacy token, local ML backend URLs allowed and local
+files served from ``<home>/files``. A personal access token is obtained through the login flow, as
+a user would.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Studio:
     legacy_token: str
     personal_token: str
     log: Path
+    local_files_root: Path  # LOCAL_FILES_DOCUMENT_ROOT; a project still needs a local storage
 
 
 def _free_port() -> int:
@@ -98,6 +100,8 @@ def personal_access_token(url: str, email: str, password: str) -> str:
 def running_label_studio(home: Path) -> Iterator[Studio]:
     """Run Label Studio with its data in ``home`` until the block ends (also on errors)."""
     log = home / "label-studio.log"
+    files = home / "files"
+    files.mkdir(exist_ok=True)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -106,6 +110,8 @@ def running_label_studio(home: Path) -> Iterator[Studio]:
         "ML_BLOCK_LOCAL_IP": "false",
         "SSRF_PROTECTION_ENABLED": "false",
         "LATEST_VERSION_CHECK": "false",
+        "LOCAL_FILES_SERVING_ENABLED": "true",
+        "LOCAL_FILES_DOCUMENT_ROOT": str(files),
     }
     command = [
         str(executable()),
@@ -130,6 +136,12 @@ def running_label_studio(home: Path) -> Iterator[Studio]:
     try:
         _wait_healthy(url, process, log)
         token = personal_access_token(url, EMAIL, PASSWORD)
-        yield Studio(url=url, legacy_token=LEGACY_TOKEN, personal_token=token, log=log)
+        yield Studio(
+            url=url,
+            legacy_token=LEGACY_TOKEN,
+            personal_token=token,
+            log=log,
+            local_files_root=files,
+        )
     finally:
         _stop(process)
