@@ -16,8 +16,17 @@ from ls_cleanlab.errors import (
     InvalidTasksError,
     LabelConfigError,
     LsCleanlabError,
+    MediaError,
     StudioError,
 )
+from ls_cleanlab.features import (
+    FeatureCache,
+    FeatureSet,
+    image_features,
+    task_features,
+    text_features,
+)
+from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import (
     ModelStore,
     Preannotations,
@@ -35,6 +44,8 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Annotations",
+    "FeatureCache",
+    "FeatureSet",
     "InvalidAnnotationsError",
     "InvalidLabelsError",
     "InvalidOptionError",
@@ -44,6 +55,8 @@ __all__ = [
     "LabelConfigError",
     "LabelSchema",
     "LsCleanlabError",
+    "MediaError",
+    "MediaFetcher",
     "ModelStore",
     "Preannotations",
     "StudioClient",
@@ -54,10 +67,13 @@ __all__ = [
     "audit_labels",
     "best_f1_thresholds",
     "find_label_issues",
+    "image_features",
     "label_quality_scores",
     "out_of_sample_probs",
     "parse_label_config",
     "read_tasks",
     "stratified_folds",
+    "task_features",
+    "text_features",
     "train_model",
 ]

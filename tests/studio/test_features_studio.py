@@ -1,0 +1,58 @@
+"""Features of a real Label Studio project: uploaded images fetched with the project's key,
+described, cached, and learned out of sample; a broken upload is skipped, not fatal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ls_cleanlab import FeatureCache, MediaFetcher, StudioClient, read_tasks, task_features
+from ls_cleanlab.model import out_of_sample_probs
+from tests.studio.helpers import Admin
+from tests.studio.server import Studio
+from tests.synthetic_images import CLASSES, encode, make_images
+
+CONFIG = (
+    '<View><Image name="image" value="$image"/><Choices name="objects" toName="image" '
+    'choice="multiple">' + "".join(f'<Choice value="{c}"/>' for c in CLASSES) + "</Choices></View>"
+)
+
+
+def test_uploaded_images_become_features(
+    studio: Studio, admin: Admin, client: StudioClient, tmp_path: Path
+) -> None:
+    images, labels = make_images(40, seed=5)
+    project = admin.project("features from uploads", CONFIG)
+    # one form field per file: Label Studio reads each field once
+    files = [(f"file{i}", (f"img{i}.png", encode(im), "image/png")) for i, im in enumerate(images)]
+    files.append(("broken", ("broken.png", b"\x89PNG\r\n\x1a\n not an image", "image/png")))
+    admin.call("POST", f"/api/projects/{project}/import", files=files)
+
+    schema = client.label_schema(project)
+    table = read_tasks(client.fetch_tasks(project).tasks, schema)
+    assert len(table.task_ids) == 41
+    names = [str(task["image"]).rsplit("-", 1)[-1] for task in table.data]
+
+    with (
+        MediaFetcher(studio.url, studio.personal_token) as fetcher,
+        FeatureCache(tmp_path / "features.sqlite") as cache,
+    ):
+        first = task_features(table, schema, fetcher=fetcher, cache=cache)
+        again = task_features(table, schema, fetcher=fetcher, cache=cache)
+
+    broken = names.index("broken.png")
+    assert first.ok.sum() == 40 and not first.ok[broken]
+    assert "broken image" in first.skipped[broken] or "not an image" in first.skipped[broken]
+    assert (again.downloaded, again.computed, again.cached) == (1, 0, 40)  # only the broken one
+    np.testing.assert_array_equal(first.features, again.features)
+
+    order = [
+        int(name.removeprefix("img").removesuffix(".png")) for name in np.array(names)[first.ok]
+    ]
+    probs = out_of_sample_probs(first.features[first.ok], labels[order], n_folds=4)
+    truth = labels[order]
+    hits = [
+        (probs[truth[:, k] == 1, k].mean() - probs[truth[:, k] == 0, k].mean()) for k in range(5)
+    ]
+    assert min(hits) > 0.2  # every class is learned from the uploaded images
