@@ -8,7 +8,9 @@ such a class gets a Laplace-smoothed constant prior instead of a crash.
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -72,11 +74,13 @@ class OneVsRestLogistic:
     """One binary logistic regression per class (multi-label).
 
     A class that is all 0 or all 1 in the training set is predicted as the constant
-    ``(positives + 1) / (n + 2)``.
+    ``(positives + 1) / (n + 2)``. The classes are fitted in ``n_jobs`` threads (default: one
+    per CPU).
     """
 
-    def __init__(self, *, C: float = DEFAULT_C) -> None:
+    def __init__(self, *, C: float = DEFAULT_C, n_jobs: int | None = None) -> None:
         self.C = C
+        self.n_jobs = n_jobs
 
     def fit(self, X: Any, Y: np.ndarray) -> OneVsRestLogistic:
         Y = np.asarray(Y)
@@ -84,10 +88,22 @@ class OneVsRestLogistic:
         positives = Y.sum(axis=0)
         self.priors_ = (positives + 1.0) / (n + 2.0)
         template = _logistic(self.C, X)
-        self.estimators_: list[LogisticRegression | None] = []
-        for c in range(k):
-            constant = positives[c] == 0 or positives[c] == n
-            self.estimators_.append(None if constant else clone(template).fit(X, Y[:, c]))
+
+        def fit_one(c: int) -> LogisticRegression | None:
+            if positives[c] == 0 or positives[c] == n:
+                return None
+            return clone(template).fit(X, Y[:, c])
+
+        # The K fits are independent and spend their time in BLAS, which releases the GIL:
+        # threads use every core without copying X. Each fit is deterministic on its own.
+        workers = min(k, self.n_jobs or os.cpu_count() or 1)
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                self.estimators_: list[LogisticRegression | None] = list(
+                    pool.map(fit_one, range(k))
+                )
+        else:
+            self.estimators_ = [fit_one(c) for c in range(k)]
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
