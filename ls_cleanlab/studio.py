@@ -20,6 +20,7 @@ from typing import Any, Literal
 from ls_cleanlab._http import StudioSession
 from ls_cleanlab._studio_setup import ProjectSetup
 from ls_cleanlab.errors import InvalidTasksError, StudioError, StudioRequestError
+from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.schema import LabelSchema, parse_label_config
 from ls_cleanlab.tasks import check_prediction
 
@@ -132,6 +133,11 @@ class StudioClient(ProjectSetup):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def media_fetcher(self, **options: Any) -> MediaFetcher:
+        """A :class:`~ls_cleanlab.media.MediaFetcher` for this Label Studio, with this client's key
+        (``options``: ``allowed_hosts``, ``local_files_root``, limits)."""
+        return MediaFetcher(self.session.url, self.session._key, **options)
 
     # -- projects -------------------------------------------------------------------------------
 
