@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FeatureSet", "standardize"]
+__all__ = ["FeatureSet", "Scaling", "scaled", "standardize"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,10 @@ class FeatureSet:
         What made the features, e.g. ``"descriptors:lab-hog-v1"`` or ``"tfidf"``.
     downloaded, computed, cached : int
         Media fetched, vectors computed, and vectors read from the cache (images only).
+    encoder : Scaling or TextEncoder or None
+        What turned raw values into these features (the standardization, the fitted TF-IDF).
+        Pass it back (``encoder=...``) to encode new tasks the same way, e.g. for a trained
+        model's predictions; :func:`ls_cleanlab.model.train_model` stores it with the model.
     """
 
     features: Any
@@ -35,6 +39,7 @@ class FeatureSet:
     downloaded: int = 0
     computed: int = 0
     cached: int = 0
+    encoder: Any = None
 
     @property
     def n_skipped(self) -> int:
@@ -42,14 +47,49 @@ class FeatureSet:
         return len(self.skipped)
 
 
+@dataclass(frozen=True, eq=False)
+class Scaling:
+    """Per-column standardization: ``(x - center) / scale`` (``scale`` is inf for constant
+    columns, which become 0)."""
+
+    center: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, features: np.ndarray, ok: np.ndarray) -> Scaling:
+        """Mean and standard deviation of each column over the rows in ``ok``."""
+        if not ok.any():
+            width = features.shape[1]
+            return cls(np.zeros(width), np.full(width, np.inf))
+        rows = features[ok].astype(np.float64)
+        center = rows.mean(axis=0)
+        spread = rows.std(axis=0)
+        scale = np.where(spread > 1e-8 * np.maximum(1.0, np.abs(center)), spread, np.inf)
+        return cls(center, scale)
+
+    def apply(self, features: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """Standardized float32 rows; rows not in ``ok`` are 0."""
+        if features.shape[1] != len(self.center):
+            raise ValueError(
+                f"features have {features.shape[1]} columns, the scaling {len(self.center)}"
+            )
+        out = np.zeros(features.shape, dtype=np.float32)
+        out[ok] = ((features[ok].astype(np.float64) - self.center) / self.scale).astype(np.float32)
+        return out
+
+
 def standardize(features: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """Z-scores per column over the rows in ``ok``; constant columns become 0; other rows 0."""
-    out = np.zeros(features.shape, dtype=np.float32)
-    if not ok.any():
-        return out
-    rows = features[ok].astype(np.float64)
-    mean = rows.mean(axis=0)
-    std = rows.std(axis=0)
-    scale = np.where(std > 1e-8 * np.maximum(1.0, np.abs(mean)), std, np.inf)
-    out[ok] = ((rows - mean) / scale).astype(np.float32)
-    return out
+    return Scaling.fit(features, ok).apply(features, ok)
+
+
+def scaled(
+    matrix: np.ndarray, ok: np.ndarray, encoder: Scaling | None
+) -> tuple[np.ndarray, Scaling]:
+    """Standardize ``matrix`` with ``encoder``, or with a scaling fitted on its ``ok`` rows."""
+    if encoder is not None and not isinstance(encoder, Scaling):
+        raise TypeError(f"dense features need a Scaling encoder, got {type(encoder).__name__}")
+    if encoder is not None and matrix.shape[1] == 0:
+        matrix = np.zeros((len(matrix), len(encoder.center)), dtype=np.float32)
+    fitted = encoder if encoder is not None else Scaling.fit(matrix, ok)
+    return fitted.apply(matrix, ok), fitted

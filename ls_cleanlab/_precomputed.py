@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ls_cleanlab._feature_set import FeatureSet, standardize
+from ls_cleanlab._feature_set import FeatureSet, Scaling, scaled
 from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
 
 __all__ = ["field_embeddings", "load_embeddings", "prediction_probs"]
@@ -24,11 +24,13 @@ def _vector(value: Any) -> np.ndarray | None:
     return vector
 
 
-def field_embeddings(data: Sequence[Mapping[str, Any]], field: str) -> FeatureSet:
+def field_embeddings(
+    data: Sequence[Mapping[str, Any]], field: str, *, encoder: Scaling | None = None
+) -> FeatureSet:
     """Embedding vectors stored in a task data field (a list of numbers), standardized.
 
     Tasks whose field is missing, not a flat list of finite numbers, or of another length than
-    the most common one are skipped with the reason.
+    the most common one (with ``encoder``: than it expects) are skipped with the reason.
     """
     n = len(data)
     vectors: list[np.ndarray | None] = [
@@ -39,7 +41,7 @@ def field_embeddings(data: Sequence[Mapping[str, Any]], field: str) -> FeatureSe
         raise InvalidTasksError(
             f"no task has an embedding in data[{field!r}]; it must be a list of numbers."
         )
-    width = int(np.bincount(lengths).argmax())
+    width = len(encoder.center) if encoder is not None else int(np.bincount(lengths).argmax())
     matrix = np.zeros((n, width), dtype=np.float32)
     ok = np.zeros(n, dtype=bool)
     skipped: dict[int, str] = {}
@@ -51,10 +53,13 @@ def field_embeddings(data: Sequence[Mapping[str, Any]], field: str) -> FeatureSe
         else:
             matrix[row] = vector
             ok[row] = True
-    return FeatureSet(standardize(matrix, ok), ok, skipped, f"field:{field}")
+    features, fitted = scaled(matrix, ok, encoder)
+    return FeatureSet(features, ok, skipped, f"field:{field}", encoder=fitted)
 
 
-def load_embeddings(path: str | Path, task_ids: Sequence[int] | np.ndarray) -> FeatureSet:
+def load_embeddings(
+    path: str | Path, task_ids: Sequence[int] | np.ndarray, *, encoder: Scaling | None = None
+) -> FeatureSet:
     """Embeddings from a file, aligned with ``task_ids``, standardized.
 
     Parameters
@@ -107,9 +112,9 @@ def load_embeddings(path: str | Path, task_ids: Sequence[int] | np.ndarray) -> F
     )
     ok &= finite
     matrix[~ok] = 0
-    return FeatureSet(
-        standardize(matrix, ok), ok, dict(sorted(skipped.items())), f"file:{path.name}"
-    )
+    features, fitted = scaled(matrix, ok, encoder)
+    source = f"file:{path.name}"
+    return FeatureSet(features, ok, dict(sorted(skipped.items())), source, encoder=fitted)
 
 
 def _latest(predictions: Any, model_version: str) -> Mapping[str, Any] | None:

@@ -36,9 +36,9 @@ from ls_cleanlab._embedders import (
     find_embedder,
 )
 from ls_cleanlab._feature_cache import FeatureCache
-from ls_cleanlab._feature_set import FeatureSet, standardize
+from ls_cleanlab._feature_set import FeatureSet, Scaling, scaled, standardize
 from ls_cleanlab._precomputed import field_embeddings, load_embeddings, prediction_probs
-from ls_cleanlab._text_features import text_features
+from ls_cleanlab._text_features import TextEncoder, text_features
 from ls_cleanlab.errors import InvalidOptionError, MediaError
 from ls_cleanlab.media import MediaFetcher, decode_image
 from ls_cleanlab.schema import LabelSchema
@@ -49,6 +49,8 @@ __all__ = [
     "FeatureCache",
     "FeatureSet",
     "ImageEmbedder",
+    "Scaling",
+    "TextEncoder",
     "available_embedders",
     "field_embeddings",
     "find_embedder",
@@ -76,6 +78,7 @@ def image_features(
     refresh: bool = False,
     workers: int = 8,
     max_pixels: int | None = None,
+    encoder: Scaling | None = None,
     progress: Progress | None = None,
 ) -> FeatureSet:
     """Standardized image features of tasks.
@@ -99,6 +102,9 @@ def image_features(
         Download and decode threads.
     max_pixels : int, optional
         Larger images are refused as decompression bombs; default ``fetcher.max_pixels``.
+    encoder : Scaling, optional
+        Standardize with this (e.g. a trained model's ``encoder``) instead of fitting a scaling
+        on these tasks.
     progress : callable(done, total), optional
         Called after each batch of 256 media with the number of tasks done.
 
@@ -143,7 +149,7 @@ def image_features(
             done += sum(len(positions[ref]) for ref in chunk)
             if progress is not None:
                 progress(done, n)
-    return _assemble(n, positions, vectors, skipped, embedder.name, counts)
+    return _assemble(n, positions, vectors, skipped, embedder.name, counts, encoder)
 
 
 def _describe_batch(
@@ -219,6 +225,7 @@ def _assemble(
     skipped: dict[int, str],
     source: str,
     counts: Mapping[str, int],
+    encoder: Scaling | None,
 ) -> FeatureSet:
     sizes = {v.shape[0] for v in vectors.values()}
     if len(sizes) > 1:
@@ -231,14 +238,16 @@ def _assemble(
     for ref, vector in vectors.items():
         matrix[positions[ref]] = vector
         ok[positions[ref]] = True
+    features, fitted = scaled(matrix, ok, encoder)
     return FeatureSet(
-        standardize(matrix, ok),
+        features,
         ok,
         dict(sorted(skipped.items())),
         source,
         downloaded=counts["downloaded"],
         computed=counts["computed"],
         cached=counts["cached"],
+        encoder=fitted,
     )
 
 
@@ -251,6 +260,7 @@ def task_features(
     embedder: ImageEmbedder | str = "descriptors",
     embedding_field: str | None = None,
     embeddings_file: str | Path | None = None,
+    encoder: Any = None,
     progress: Progress | None = None,
 ) -> FeatureSet:
     """Features of a project's tasks, from the source that fits.
@@ -266,16 +276,21 @@ def task_features(
         The tasks (:func:`ls_cleanlab.read_tasks`); rows follow ``table.task_ids``.
     schema : LabelSchema
         Says which data field holds the object (``schema.data_key``) and its kind.
+    encoder : optional
+        A fitted encoder (``FeatureSet.encoder``, e.g. from a trained model) to encode these
+        tasks exactly like the ones it was fitted on.
     """
     if embeddings_file is not None:
-        return load_embeddings(embeddings_file, table.task_ids)
+        return load_embeddings(embeddings_file, table.task_ids, encoder=encoder)
     if embedding_field is not None:
-        return field_embeddings(table.data, embedding_field)
+        return field_embeddings(table.data, embedding_field, encoder=encoder)
     values = [task.get(schema.data_key) for task in table.data]
     if schema.object_tag == "Image":
         if fetcher is None:
             raise InvalidOptionError(
                 "image tasks need a MediaFetcher to read their images (fetcher=...)."
             )
-        return image_features(values, fetcher, cache=cache, embedder=embedder, progress=progress)
-    return text_features(values, html=schema.object_tag == "HyperText")
+        return image_features(
+            values, fetcher, cache=cache, embedder=embedder, encoder=encoder, progress=progress
+        )
+    return text_features(values, html=schema.object_tag == "HyperText", encoder=encoder)

@@ -224,6 +224,10 @@ class TrainedModel:
         Number of feature columns ``D`` the model expects.
     created_at : str
         ISO 8601 UTC time of training.
+    encoder : optional
+        How the training features were encoded (``FeatureSet.encoder``: the standardization or
+        the fitted TF-IDF). Encode new tasks with it (``task_features(..., encoder=...)``) so
+        :meth:`predict` sees the same columns on the same scale.
     """
 
     model: Any
@@ -233,6 +237,7 @@ class TrainedModel:
     n_train: int
     feature_dim: int
     created_at: str
+    encoder: Any = None
 
     def predict(self, features: Any) -> Preannotations:
         """Pre-annotations for an ``(n, D)`` feature matrix (dense or sparse)."""
@@ -287,6 +292,7 @@ def train_model(
     n_folds: int = 5,
     seed: int = 0,
     model: Any = None,
+    encoder: Any = None,
 ) -> TrainedModel:
     """Fit a model on all labelled rows and choose per-class F1-optimal thresholds.
 
@@ -300,6 +306,8 @@ def train_model(
         :func:`out_of_sample_probs` (``n_folds``, ``seed``, ``model``) when omitted.
     model : None, ProbabilisticClassifier, or zero-argument factory, optional
         As in :func:`out_of_sample_probs`; the final model is a fresh clone.
+    encoder : optional
+        The features' encoder (``FeatureSet.encoder``), kept with the model for new tasks.
     """
     names = tuple(str(c) for c in class_names)
     k = len(names)
@@ -324,6 +332,7 @@ def train_model(
         n_train=n,
         feature_dim=X.shape[1],
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        encoder=encoder,
     )
 
 

@@ -216,8 +216,9 @@ def _probabilities(
         n_classes=k, class_names=schema.classes,
     )  # fmt: skip
     trained = train_model(
-        X[train], target, class_names=schema.classes, oos_probs=oos, seed=options.seed
-    )
+        X[train], target, class_names=schema.classes, oos_probs=oos, seed=options.seed,
+        encoder=feats.encoder,
+    )  # fmt: skip
     probs = np.zeros((n, k))
     probs[train] = oos
     rest = np.flatnonzero(feats.ok & ~labelled)

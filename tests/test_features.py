@@ -416,3 +416,29 @@ def test_generated_images_are_learned_out_of_sample(tmp_path: Path) -> None:
     noise = np.random.default_rng(0).normal(size=result.features.shape)
     chance = out_of_sample_probs(noise, labels, seed=0)
     assert np.mean([roc_auc_score(labels[:, k], chance[:, k]) for k in range(5)]) < 0.7
+
+
+def test_new_tasks_are_encoded_like_the_training_set(
+    folder: tuple[Path, list[str], np.ndarray],
+) -> None:
+    """One new image encoded with the training set's encoder gets exactly its row of the
+    training matrix (standardizing the single image alone would give zeros)."""
+    root, refs, _ = folder
+    fetcher = MediaFetcher(local_files_root=root)
+    training = image_features(refs, fetcher)
+    alone = image_features(refs[3:4], fetcher, encoder=training.encoder)
+    np.testing.assert_allclose(alone.features[0], training.features[3], atol=1e-6)
+    assert not image_features(refs[3:4], fetcher).features.any()
+
+    corpus, _ = texts(40)
+    fitted = text_features(corpus)
+    again = text_features(corpus[5:7], encoder=fitted.encoder)
+    assert again.features.shape == (2, fitted.features.shape[1])
+    np.testing.assert_allclose(again.features.toarray(), fitted.features[5:7].toarray(), atol=1e-6)
+
+    data = [{"e": [float(i), float(i * i)]} for i in range(6)]
+    whole = field_embeddings(data, "e")
+    part = field_embeddings(data[4:], "e", encoder=whole.encoder)
+    np.testing.assert_allclose(part.features, whole.features[4:], atol=1e-6)
+    with pytest.raises(TypeError, match="TextEncoder"):
+        text_features(corpus, encoder=whole.encoder)

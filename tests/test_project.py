@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
+from ls_cleanlab.features import image_features
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.project import AuditOptions, audit_tasks
 from ls_cleanlab.queues import QUEUES, queue_view
@@ -105,6 +106,16 @@ def test_audit_tasks_builds_queues_and_predictions(project: dict[str, Any]) -> N
          for i in range(120, 149)]
     )  # fmt: skip
     assert (chosen == truth.astype(bool)).mean() > 0.9
+    # the trained model keeps its encoder: new tasks encoded with it get the same predictions
+    assert result.trained is not None
+    fresh = image_features(
+        [t["data"]["image"] for t in project["tasks"][120:149]],
+        MediaFetcher(local_files_root=project["root"]),
+        encoder=result.trained.encoder,
+    )
+    np.testing.assert_allclose(
+        result.trained.predict(fresh.features).probs, result.pred_probs[120:149], atol=1e-6
+    )
     # the annotator who satisficed is the one flagged
     table = result.audit.annotators.set_index("annotator")
     assert table.loc[3, "satisficing"] and not table.loc[1, "satisficing"]
