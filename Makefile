@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_confident.py
 	$(BIN)/python benchmarks/bench_audit.py
 	$(BIN)/python benchmarks/bench_detection.py
+	$(BIN)/python benchmarks/bench_model.py
 
 bench-sync: $(STAMP) $(STUDIO_STAMP)
 	$(BIN)/python benchmarks/bench_sync.py
