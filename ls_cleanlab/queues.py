@@ -101,7 +101,9 @@ def queue_predictions(
     chosen: np.ndarray | None = None,
     members: Mapping[str, np.ndarray] | None = None,
 ) -> list[dict[str, Any]]:
-    """One prediction per task: suggested labels, priority as score, queues and reasons in meta.
+    """One prediction per task: suggested labels, priority as score, and in the result's
+    ``meta`` the task's queues, its top reasons and every class's estimated probability of
+    presence (``scores``, the per-choice scores).
 
     Parameters
     ----------
@@ -135,6 +137,7 @@ def queue_predictions(
     scores = np.where(labelled, audit.priority, audit.uncertainty)
     scores = np.clip(np.nan_to_num(scores), 0.0, 1.0)
     names = schema.classes
+    present = np.clip(np.nan_to_num(audit.present), 0.0, 1.0)
     out = []
     for row, task_id in enumerate(ids):
         prediction = prediction_json(
@@ -147,6 +150,9 @@ def queue_predictions(
         prediction["result"][0]["meta"] = {
             "queues": markers.get(row, []),
             "reasons": reasons.get(row, []),
+            "scores": {
+                name: round(float(p), 4) for name, p in zip(names, present[row], strict=True)
+            },
         }
         out.append(prediction)
     return out

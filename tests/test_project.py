@@ -90,6 +90,10 @@ def test_audit_tasks_builds_queues_and_predictions(project: dict[str, Any]) -> N
     for queue in QUEUES:
         for task_id in result.queues[queue.key]:
             assert queue.marker in by_task[int(task_id)]["result"][0]["meta"]["queues"]
+    # per-choice scores: every class's estimated probability of presence
+    meta = by_task[int(result.task_ids[0])]["result"][0]["meta"]
+    assert list(meta["scores"]) == list(CLASSES)
+    np.testing.assert_allclose(list(meta["scores"].values()), result.audit.present[0], atol=1e-4)
 
     # the annotators disagree only where annotator 3 satisficed: those tasks top the queue
     disagree = set(result.queues["disagree"].tolist())
