@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 from ls_cleanlab import FeatureCache, MediaFetcher, StudioClient, read_tasks, task_features
 from ls_cleanlab.model import out_of_sample_probs
@@ -52,7 +53,6 @@ def test_uploaded_images_become_features(
     ]
     probs = out_of_sample_probs(first.features[first.ok], labels[order], n_folds=4)
     truth = labels[order]
-    hits = [
-        (probs[truth[:, k] == 1, k].mean() - probs[truth[:, k] == 0, k].mean()) for k in range(5)
-    ]
-    assert min(hits) > 0.2  # every class is learned from the uploaded images
+    aurocs = [roc_auc_score(truth[:, k], probs[:, k]) for k in range(len(CLASSES))]
+    # learned from 40 uploaded images (random features would give about 0.5)
+    assert np.mean(aurocs) > 0.85 and min(aurocs) > 0.7, aurocs
