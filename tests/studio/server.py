@@ -97,12 +97,14 @@ def personal_access_token(url: str, email: str, password: str) -> str:
 
 
 @contextmanager
-def running_label_studio(home: Path) -> Iterator[Studio]:
-    """Run Label Studio with its data in ``home`` until the block ends (also on errors)."""
+def running_label_studio(home: Path, port: int | None = None) -> Iterator[Studio]:
+    """Run Label Studio with its data in ``home`` until the block ends (also on errors), on
+    ``port`` (default: a free one)."""
+    home.mkdir(parents=True, exist_ok=True)
     log = home / "label-studio.log"
     files = home / "files"
     files.mkdir(exist_ok=True)
-    port = _free_port()
+    port = port if port is not None else _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
