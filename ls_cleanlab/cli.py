@@ -225,7 +225,7 @@ def _report_error(error: BaseException, err: IO[str], debug: bool) -> int:
             fix = "check the project id and your permissions in Label Studio."
     if debug:
         traceback.print_exception(type(error), error, error.__traceback__, file=err)
-    print(f"error: {message}", file=err)
+    print(f"error: {' '.join(message.split())}", file=err)  # one line
     print(f"fix: {fix}", file=err)
     return code
 
