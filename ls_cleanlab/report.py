@@ -271,7 +271,8 @@ def _issues(
         return '<p class="note">No issues found.</p>'
     rows_with = np.unique(issues["task"].to_numpy(dtype=np.int64))
     order = rows_with[np.argsort(-audit.priority[rows_with], kind="stable")][:top]
-    by_task = {int(t): g for t, g in issues.sort_values("score", ascending=False).groupby("task")}
+    shown = issues[issues["task"].isin(order)].sort_values("score", ascending=False)
+    by_task = {int(t): g for t, g in shown.groupby("task")}
     position = {int(t): i for i, t in enumerate(result.table.task_ids)}
     media = _Media(result, fetcher)
     names = audit.class_names
