@@ -160,7 +160,8 @@ def _audit_project(
 ) -> tuple[ProjectAudit, MediaFetcher, bool]:
     options = _options(args, args.from_model_version)
     client = stack.enter_context(_client(url, key))
-    _check_rules(args.rules, client.label_schema(args.project, args.choices))
+    if args.rules is not None:
+        _check_rules(args.rules, client.label_schema(args.project, args.choices))
     _out_dir(args.out)
     result = run_project_audit(
         client, args.project, options=options, data_dir=args.data_dir, progress=bars
