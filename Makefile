@@ -10,7 +10,7 @@ STUDIO_VENV := .venv-studio
 STUDIO_STAMP := $(STUDIO_VENV)/.installed
 LABEL_STUDIO_VERSION := 1.23.2
 
-.PHONY: test lint typecheck pytest bench bench-sync studio clean
+.PHONY: test lint typecheck pytest bench bench-sync studio chromium clean
 
 test: lint typecheck pytest
 
@@ -30,6 +30,11 @@ $(STUDIO_STAMP):
 
 studio: $(STUDIO_STAMP)
 
+# Debian's headless Chromium for the report test (tests/test_report.py); installs as root (CI).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }
+
 lint: $(STAMP)
 	$(BIN)/ruff check ls_cleanlab tests benchmarks
 	$(BIN)/ruff format --check ls_cleanlab tests benchmarks
@@ -37,7 +42,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) $(STUDIO_STAMP)
+pytest: $(STAMP) $(STUDIO_STAMP) chromium
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
