@@ -34,7 +34,7 @@ from ls_cleanlab.project import (
     fetch_with_snapshot,
     run_project_audit,
 )
-from ls_cleanlab.queues import QUEUES, queue_view
+from ls_cleanlab.queues import QUEUES
 from ls_cleanlab.store import Job, Store
 from ls_cleanlab.studio import StudioClient
 from ls_cleanlab.tasks import read_tasks
@@ -234,7 +234,7 @@ class JobRunner:
             if new and model is not None:
                 with client.media_fetcher(allowed_hosts=self.settings.hosts) as fetcher:
                     values = [(t.get("data") or {}).get(schema.data_key) for t in new]
-                    X, ok = self.predictor.features(values, schema, model.basis, fetcher)
+                    X, ok = self.predictor.features(values, model, fetcher)
                 if ok.any():
                     probs = model.trained.predict(X[ok]).probs
                     rows = [t for t, good in zip(new, ok, strict=True) if good]
@@ -254,8 +254,6 @@ class JobRunner:
                                            task_ids=[int(t) for t in result.task_ids])  # fmt: skip
             else:
                 _push_some(client, job.project, changed, version)
-            for q in QUEUES:
-                client.ensure_view(job.project, q.title, **queue_view(q))
         self._save_state(dataclasses.replace(result, model_version=version), folder, full=False)
         return {**_summary(result), "pushed": len(changed), "tasks": len(kept)}
 

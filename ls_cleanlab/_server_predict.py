@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab._embedders import find_embedder
-from ls_cleanlab._text_features import text_features
+from ls_cleanlab._text_features import _TAG
 from ls_cleanlab.features import FeatureCache, image_features
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import ModelStore, TrainedModel
@@ -94,6 +94,62 @@ class ProjectModel:
     trained: TrainedModel
     basis: FeatureBasis
     stamp: float
+    text: TextVectorizer | None = None
+
+
+class TextVectorizer:
+    """The TF-IDF of :func:`ls_cleanlab.features.text_features`, fitted once on the audited texts
+    with the same parameters, then applied to new texts: the same columns the model saw."""
+
+    def __init__(self, texts: Sequence[Any], *, html: bool, hashing_above: int = 200_000,
+                 min_df: int = 2) -> None:  # fmt: skip
+        from sklearn.feature_extraction.text import (
+            HashingVectorizer,
+            TfidfTransformer,
+            TfidfVectorizer,
+        )
+
+        self.html = html
+        kept = [t for t in (self._clean(x) for x in texts) if t is not None]
+        self.parts: list[tuple[Any, Any]] = []
+        hashed = len(kept) > hashing_above
+        for analyzer, ngrams in (("word", (1, 2)), ("char_wb", (2, 4))):
+            if hashed:
+                hasher = HashingVectorizer(analyzer=analyzer, ngram_range=ngrams,
+                                           n_features=2**20, alternate_sign=False, norm=None,
+                                           dtype=np.float32)  # fmt: skip
+                idf = TfidfTransformer(sublinear_tf=True).fit(hasher.transform(kept))
+                self.parts.append((hasher, idf))
+                continue
+            vectorizer = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True,
+                                         min_df=min_df if len(kept) >= 10 * min_df else 1,
+                                         dtype=np.float32)  # fmt: skip
+            try:
+                self.parts.append((vectorizer.fit(kept), None))
+            except ValueError:  # nothing survived: an empty block, as text_features makes
+                self.parts.append((None, None))
+
+    def _clean(self, text: Any) -> str | None:
+        if not isinstance(text, str) or not text.strip():
+            return None
+        return _TAG.sub(" ", text) if self.html else text
+
+    def transform(self, texts: Sequence[Any]) -> tuple[Any, np.ndarray]:
+        import scipy.sparse as sp
+
+        cleaned = [self._clean(t) for t in texts]
+        ok = np.array([c is not None for c in cleaned], dtype=bool)
+        docs = [c or "" for c in cleaned]
+        blocks = []
+        for first, second in self.parts:
+            if first is None:
+                blocks.append(sp.csr_matrix((len(docs), 0), dtype=np.float32))
+            elif second is None:
+                blocks.append(first.transform(docs))
+            else:
+                blocks.append(second.transform(first.transform(docs)))
+        X = sp.hstack(blocks, format="csr", dtype=np.float32) / np.sqrt(len(blocks))
+        return X.tocsr(), ok
 
 
 class Predictor:
@@ -134,20 +190,20 @@ class Predictor:
         basis = FeatureBasis.load(folder)
         if basis is None:
             return None
-        loaded = ProjectModel(TrainedModel.load(path), basis, stamp)
+        text = TextVectorizer(basis.texts, html=basis.html) if basis.kind == "text" else None
+        loaded = ProjectModel(TrainedModel.load(path), basis, stamp, text)
         with self._lock:
             self._models[key] = loaded
         return loaded
 
     def features(
-        self, values: Sequence[Any], schema: LabelSchema, basis: FeatureBasis,
-        fetcher: MediaFetcher | None,
-    ) -> tuple[Any, np.ndarray]:  # fmt: skip
+        self, values: Sequence[Any], model: ProjectModel, fetcher: MediaFetcher | None
+    ) -> tuple[Any, np.ndarray]:
         """(features (n, D), ok (n,)) of task data values, as the audit computed them."""
         n = len(values)
-        if basis.kind == "text":
-            feats = text_features([*basis.texts, *values], html=basis.html)
-            return feats.features[len(basis.texts) :], feats.ok[len(basis.texts) :]
+        basis = model.basis
+        if model.text is not None:
+            return model.text.transform(values)
         assert basis.mean is not None and basis.scale is not None
         refs = [v if isinstance(v, str) and v.strip() else "" for v in values]
         vectors = _cached_vectors([r for r in refs if r], self.cache)
@@ -177,7 +233,7 @@ class Predictor:
         if found is None or tuple(found.trained.class_names) != tuple(schema.classes):
             return [dict(empty) for _ in tasks]
         values = [(t.get("data") or {}).get(schema.data_key) for t in tasks]
-        X, ok = self.features(values, schema, found.basis, fetcher)
+        X, ok = self.features(values, found, fetcher)
         out: list[dict[str, Any]] = [dict(empty) for _ in tasks]
         rows = np.flatnonzero(ok)
         if len(rows) == 0:

@@ -10,7 +10,7 @@
                        ``START_TRAINING``: a full audit job, answered with its id
 ``GET /versions``      ``{"versions": [...]}``
 ``POST /jobs``         start a job (``{"project": 12, "kind": "audit"}``)
-``GET /jobs/{id}``     a job's state, stage, progress, reason
+``GET /jobs/{id}``     a job's state, stage, progress, reason (``GET /jobs?project=``: the last 100)
 ``GET /metrics``       Prometheus text: jobs, queue, last audit, flagged tasks, annotator quality
 =====================  ===========================================================================
 
@@ -275,6 +275,10 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/jobs", status_code=202)
     def start_job(body: JobRequest) -> dict[str, Any]:
         return backend.jobs.submit(body.project, body.kind).as_json()
+
+    @app.get("/jobs")
+    def list_jobs(project: int | None = None) -> dict[str, Any]:
+        return {"jobs": [j.as_json() for j in backend.store.jobs(project=project)][-100:]}
 
     @app.get("/jobs/{job_id}")
     def job(job_id: int) -> dict[str, Any]:
