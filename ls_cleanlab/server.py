@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -55,6 +55,7 @@ __all__ = ["Settings", "create_app", "serve"]
 logger = logging.getLogger("ls_cleanlab")
 
 _PROJECT = r"^\d{1,12}(\.\d{1,20})?$"
+MAX_ID = 2**53
 
 
 class SetupRequest(BaseModel):
@@ -84,7 +85,7 @@ class WebhookRequest(BaseModel):
 
 
 class JobRequest(BaseModel):
-    project: int = Field(ge=1)
+    project: int = Field(ge=1, le=MAX_ID)
     kind: Literal["audit", "refresh"] = "audit"
 
 
@@ -255,7 +256,11 @@ def create_app(settings: Settings) -> FastAPI:
             detail = f"webhooks must carry the {SECRET_HEADER} header the backend registers"
             return _error(401, "unsigned webhook", detail)
         project_id = (body.project or {}).get("id")
-        if isinstance(project_id, bool) or not isinstance(project_id, int) or project_id < 1:
+        if (
+            isinstance(project_id, bool)
+            or not isinstance(project_id, int)
+            or not (1 <= project_id <= MAX_ID)
+        ):
             return _error(422, "invalid request", "project.id must be a positive integer")
         if training:
             job = backend.jobs.submit(project_id, "audit")
@@ -277,11 +282,11 @@ def create_app(settings: Settings) -> FastAPI:
         return backend.jobs.submit(body.project, body.kind).as_json()
 
     @app.get("/jobs")
-    def list_jobs(project: int | None = None) -> dict[str, Any]:
+    def list_jobs(project: int | None = Query(None, ge=1, le=MAX_ID)) -> dict[str, Any]:
         return {"jobs": [j.as_json() for j in backend.store.jobs(project=project)][-100:]}
 
     @app.get("/jobs/{job_id}")
-    def job(job_id: int) -> dict[str, Any]:
+    def job(job_id: int = Path(ge=1, le=MAX_ID)) -> dict[str, Any]:
         found = backend.store.job(job_id)
         if found is None:
             raise HTTPException(404, f"no job {job_id}")
