@@ -1,0 +1,36 @@
+"""The ls-cleanlab ML backend entry in Label Studio's conventional shape (``_wsgi.py``).
+
+``python backend/_wsgi.py --port 9090`` runs the server with settings from the environment
+(see ``.env.example``); ``uvicorn backend._wsgi:app`` (or gunicorn with uvicorn workers) serves
+``app``, built on first access so importing this file reads nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+
+def make_app() -> Any:
+    """The FastAPI app with settings read from the environment now."""
+    from ls_cleanlab.server import Settings, create_app
+
+    return create_app(Settings())
+
+
+def __getattr__(name: str) -> Any:  # ``app`` for ASGI servers, built lazily
+    if name == "app":
+        return make_app()
+    raise AttributeError(name)
+
+
+if __name__ == "__main__":
+    from ls_cleanlab.server import serve
+
+    parser = argparse.ArgumentParser(description="ls-cleanlab ML backend for Label Studio")
+    parser.add_argument("-p", "--port", type=int, default=9090)
+    parser.add_argument("--host", default="0.0.0.0")
+    args = parser.parse_args()
+    logging.captureWarnings(True)
+    serve(host=args.host, port=args.port)
