@@ -1,7 +1,7 @@
 """ML backend speed: ``/predict`` latency for 1 and 100 image tasks whose features are cached, and
 webhook throughput, against ``ls-cleanlab``'s server running under uvicorn (one process).
 
-A project of 300 generated images (local files) is audited offline, its model and feature basis
+A project of 300 generated images (local files) is audited offline, its model (with its encoder)
 stored in a data dir as a full audit stores them, and its images described once into the feature
 cache; the server then answers over HTTP with keep-alive, as Label Studio calls it.
 
@@ -24,7 +24,6 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ls_cleanlab._server_auth import SECRET_HEADER
-from ls_cleanlab._server_predict import image_basis, project_dir
 from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import ModelStore
@@ -61,9 +60,6 @@ def prepare(root: Path) -> tuple[Settings, list[dict[str, Any]]]:
                             fetcher=MediaFetcher(local_files_root=media), project=1)  # fmt: skip
         assert audit.trained is not None
         ModelStore(settings.data_dir / "models").save(1, "ls-cleanlab", audit.trained)
-        image_basis([t["data"]["image"] for t in tasks], cache).save(
-            project_dir(settings.data_dir, 1)
-        )
     return settings, tasks
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab._server_auth import SECRET_HEADER, WEBHOOK_ACTIONS
-from ls_cleanlab._server_predict import FeatureBasis, Predictor, image_basis, project_dir
+from ls_cleanlab._server_predict import Predictor, project_dir
 from ls_cleanlab._server_settings import Settings
 from ls_cleanlab.errors import LsCleanlabError
 from ls_cleanlab.project import (
@@ -193,21 +193,8 @@ class JobRunner:
                 progress=self._progress(job),
             )  # fmt: skip
         folder = project_dir(data_dir, job.project)
-        self._save_basis(result, folder)
         self._save_state(result, folder, full=True)
         return _summary(result)
-
-    def _save_basis(self, result: ProjectAudit, folder: Path) -> None:
-        key = result.schema.data_key
-        values = [d.get(key) for d in result.table.data]
-        if result.schema.object_tag == "Image":
-            position = {int(t): i for i, t in enumerate(result.table.task_ids)}
-            refs = [values[position[int(t)]] for t in result.task_ids]
-            basis = image_basis([r for r in refs if isinstance(r, str)], self.predictor.cache)
-        else:
-            basis = FeatureBasis("text", texts=tuple(values),
-                                 html=result.schema.object_tag == "HyperText")  # fmt: skip
-        basis.save(folder)
 
     def _save_state(self, result: ProjectAudit, folder: Path, *, full: bool) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -232,9 +219,12 @@ class JobRunner:
             new = [t for t in tasks if int(t["id"]) not in known]
             model = self.predictor.model(job.project, version)
             if new and model is not None:
-                with client.media_fetcher(allowed_hosts=self.settings.hosts) as fetcher:
+                with client.media_fetcher(
+                    allowed_hosts=self.settings.hosts,
+                    local_files_root=self.settings.local_files_root,
+                ) as fetcher:
                     values = [(t.get("data") or {}).get(schema.data_key) for t in new]
-                    X, ok = self.predictor.features(values, model, fetcher)
+                    X, ok = self.predictor.features(values, model, fetcher, schema)
                 if ok.any():
                     probs = model.trained.predict(X[ok]).probs
                     rows = [t for t, good in zip(new, ok, strict=True) if good]

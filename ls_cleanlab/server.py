@@ -130,10 +130,12 @@ class Backend:
         return StudioClient(url, key, timeout=120.0, retries=2)
 
     def fetcher(self, project: int) -> MediaFetcher | None:
+        """Media for ``project``; without Label Studio's URL and key, only local files,
+        allowlisted hosts and ``data:`` URIs."""
         try:
             url, key = self._studio(project)
         except LsCleanlabError:
-            return None
+            url, key = None, None
         return MediaFetcher(url, key, allowed_hosts=self.settings.hosts,
                             local_files_root=self.settings.local_files_root)  # fmt: skip
 

@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 
 from ls_cleanlab._server_auth import SECRET_HEADER
 from ls_cleanlab._server_jobs import JobRunner
-from ls_cleanlab._server_predict import FeatureBasis, project_dir
 from ls_cleanlab.features import text_features
 from ls_cleanlab.model import ModelStore, train_model
 from ls_cleanlab.server import Settings
@@ -55,9 +54,10 @@ def test_predict_without_a_model_gives_empty_results_in_order(api: TestClient) -
 def _train_text_model(api: TestClient, project: int, texts: list[str], labels: np.ndarray) -> None:
     settings: Settings = api.app.state.backend.settings  # type: ignore[attr-defined]
     feats = text_features(texts)
-    trained = train_model(feats.features, labels, class_names=("sports", "politics", "tech"))
+    trained = train_model(
+        feats.features, labels, class_names=("sports", "politics", "tech"), encoder=feats.encoder
+    )
     ModelStore(settings.data_dir / "models").save(project, "ls-cleanlab", trained)
-    FeatureBasis("text", texts=tuple(texts)).save(project_dir(settings.data_dir, project))
 
 
 def test_predict_with_a_model_scores_every_choice(api: TestClient) -> None:
@@ -235,3 +235,52 @@ def test_one_audit_per_project_at_a_time(tmp_path: Any) -> None:
     assert runner.submit(5, "audit").id == first.id  # running: absorbed too
     assert runner.submit(6, "audit").id != first.id
     assert runner.submit(5, "refresh").id != first.id
+
+
+def test_predict_images_with_the_audits_model(
+    make_client: Callable[..., TestClient], tmp_path: Any
+) -> None:
+    """An image project's model, trained by the pipeline, predicts new images through /predict:
+    the features of the new tasks are encoded as the training set's were."""
+    from ls_cleanlab.features import FeatureCache
+    from ls_cleanlab.media import MediaFetcher
+    from ls_cleanlab.project import audit_tasks
+    from ls_cleanlab.schema import parse_label_config
+    from tests.synthetic_images import CLASSES, make_images
+
+    media = tmp_path / "media"
+    media.mkdir()
+    images, truth = make_images(140, seed=3)
+    for i, image in enumerate(images):
+        image.save(media / f"{i}.png")
+    config = (
+        '<View><Image name="image" value="$image"/><Choices name="objects" toName="image" '
+        'choice="multiple">' + "".join(f'<Choice value="{c}"/>' for c in CLASSES) + "</Choices>"
+        "</View>"
+    )
+    tasks = []
+    for i in range(100):
+        chosen = [CLASSES[k] for k in np.flatnonzero(truth[i])]
+        result = [{"from_name": "objects", "to_name": "image", "type": "choices",
+                   "value": {"choices": chosen}}]  # fmt: skip
+        tasks.append({"id": i + 1, "data": {"image": f"/data/local-files/?d={i}.png"},
+                      "annotations": [{"completed_by": 1, "result": result}]})  # fmt: skip
+    api = make_client(local_files_root=str(media))
+    settings: Settings = api.app.state.backend.settings  # type: ignore[attr-defined]
+    with FeatureCache(settings.data_dir / "features.sqlite") as cache:
+        audit = audit_tasks(tasks, parse_label_config(config), cache=cache, project=1,
+                            fetcher=MediaFetcher(local_files_root=media))  # fmt: skip
+    assert audit.trained is not None
+    ModelStore(settings.data_dir / "models").save(1, "ls-cleanlab", audit.trained)
+
+    body = payload("predict")
+    body["label_config"] = config
+    new = [
+        {"id": 200 + i, "data": {"image": f"/data/local-files/?d={i}.png"}} for i in range(100, 140)
+    ]
+    body["tasks"] = [*new, {"id": 999, "data": {"image": "/data/local-files/?d=missing.png"}}]
+    results = api.post("/predict", json=body).json()["results"]
+    assert len(results) == 41 and results[-1]["result"] == []  # a missing image: empty, no error
+    chosen = np.array([[c in r["result"][0]["value"]["choices"] for c in CLASSES]
+                       for r in results[:-1]])  # fmt: skip
+    assert (chosen == truth[100:140].astype(bool)).mean() > 0.9
