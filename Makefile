@@ -10,7 +10,7 @@ STUDIO_VENV := .venv-studio
 STUDIO_STAMP := $(STUDIO_VENV)/.installed
 LABEL_STUDIO_VERSION := 1.23.2
 
-.PHONY: test lint typecheck pytest bench bench-sync studio chromium clean
+.PHONY: test lint typecheck pytest bench bench-sync studio chromium demo clean
 
 test: lint typecheck pytest
 
@@ -36,8 +36,8 @@ chromium:
 		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }
 
 lint: $(STAMP)
-	$(BIN)/ruff check ls_cleanlab tests benchmarks
-	$(BIN)/ruff format --check ls_cleanlab tests benchmarks
+	$(BIN)/ruff check ls_cleanlab tests benchmarks examples
+	$(BIN)/ruff format --check ls_cleanlab tests benchmarks examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -50,6 +50,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_audit.py
 	$(BIN)/python benchmarks/bench_detection.py
 	$(BIN)/python benchmarks/bench_model.py
+
+# The whole product on a real Label Studio; Ctrl-C stops it. `make demo DEMO_ARGS=--exit` runs to
+# the end and exits.
+demo: $(STAMP) $(STUDIO_STAMP)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python examples/demo.py $(DEMO_ARGS)
 
 bench-sync: $(STAMP) $(STUDIO_STAMP)
 	$(BIN)/python benchmarks/bench_sync.py

@@ -172,13 +172,15 @@ def _labels_of(y: np.ndarray, who: Annotator, rng: np.random.Generator) -> np.nd
 
 
 def simulate_annotations(
-    truth: np.ndarray, *, seed: int = 0, start: datetime | None = None
+    truth: np.ndarray, *, seed: int = 0, unlabelled: float = 0.15, start: datetime | None = None
 ) -> list[Annotation]:
-    """Two or three annotators per task (a third of the tasks get all three)."""
+    """Two or three annotators per task (a third of the tasks get all three); the last
+    ``unlabelled`` share of the tasks is left for pre-annotation."""
     rng = np.random.default_rng(seed + 1)
     clock = {a.name: start or datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc) for a in ANNOTATORS}
     out = []
-    for task, y in enumerate(truth):
+    labelled = len(truth) - round(unlabelled * len(truth))
+    for task, y in enumerate(truth[:labelled]):
         chosen = ANNOTATORS if rng.random() < 1 / 3 else tuple(rng.permutation(ANNOTATORS)[:2])
         for who in chosen:
             given = _labels_of(y, who, rng)

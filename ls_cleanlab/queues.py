@@ -13,7 +13,8 @@ audit replaces the predictions and the tabs follow, with no task data ever writt
 The queues:
 
 =======================  ===================================================================
-``Likely label errors``  labelled tasks with a missing, spurious or rule-breaking label
+``Likely label errors``  labelled tasks with any issue: a label missing, spurious, breaking a
+                         rule, or disputed by the annotators where the audit doubts it
 ``Likely missing labels`` labelled tasks with a label probably missing
 ``Annotators disagree``  tasks whose annotators disagree on a class the audit doubts
 ``Uncertain (unlabeled)`` tasks nobody labelled, most uncertain first (active learning)
@@ -46,7 +47,12 @@ class Queue:
 
 
 QUEUES: tuple[Queue, ...] = (
-    Queue("errors", "Likely label errors", "lscl:error", ("missing", "spurious", "rule")),
+    Queue(
+        "errors",
+        "Likely label errors",
+        "lscl:error",
+        ("missing", "spurious", "rule", "disagreement"),
+    ),
     Queue("missing", "Likely missing labels", "lscl:missing", ("missing",)),
     Queue("disagree", "Annotators disagree", "lscl:disagree", ("disagreement",)),
     Queue("uncertain", "Uncertain (unlabeled)", "lscl:uncertain", ()),
