@@ -8,14 +8,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ls_cleanlab.confident._inputs import check_zero_one, examples
 from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError, warn_user
 
 __all__ = ["as_features", "as_label_matrix", "check_folds", "check_n_folds", "warn_rare"]
-
-
-def _examples(rows: np.ndarray, limit: int = 5) -> str:
-    shown = ", ".join(str(int(r)) for r in rows[:limit])
-    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
 
 
 def as_label_matrix(labels: Any, n_classes: int | None = None) -> tuple[np.ndarray, bool]:
@@ -41,13 +37,7 @@ def as_label_matrix(labels: Any, n_classes: int | None = None) -> tuple[np.ndarr
     if arr.dtype.kind not in "biuf":
         raise InvalidLabelsError(f"labels must hold numbers, got dtype {arr.dtype}.")
     if arr.ndim == 2:
-        valid = (arr == 0) | (arr == 1)
-        if not valid.all():
-            rows, cols = np.nonzero(~valid)
-            raise InvalidLabelsError(
-                f"multi-label labels must be 0 or 1; rows {_examples(np.unique(rows))} are not "
-                f"(labels[{int(rows[0])}, {int(cols[0])}] = {arr[rows[0], cols[0]].item()!r})."
-            )
+        check_zero_one(arr)
         if arr.shape[1] == 0 or (n_classes is not None and n_classes != arr.shape[1]):
             raise InvalidLabelsError(
                 f"labels has {arr.shape[1]} columns but n_classes={n_classes}; they must match "
@@ -57,7 +47,7 @@ def as_label_matrix(labels: Any, n_classes: int | None = None) -> tuple[np.ndarr
     bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0) | (arr != np.round(arr)))
     if len(bad):
         raise InvalidLabelsError(
-            f"single-label labels must be class indices 0..K-1; entries {_examples(bad)} are "
+            f"single-label labels must be class indices 0..K-1; entries {examples(bad)} are "
             f"not (labels[{int(bad[0])}] = {arr[bad[0]].item()!r})."
         )
     idx = arr.astype(np.intp)
@@ -67,7 +57,7 @@ def as_label_matrix(labels: Any, n_classes: int | None = None) -> tuple[np.ndarr
     over = np.flatnonzero(idx >= k)
     if len(over):
         raise InvalidLabelsError(
-            f"labels must lie in 0..{k - 1} (n_classes={k}); entries {_examples(over)} do not."
+            f"labels must lie in 0..{k - 1} (n_classes={k}); entries {examples(over)} do not."
         )
     matrix = np.zeros((len(idx), int(k)), dtype=np.bool_)
     matrix[np.arange(len(idx)), idx] = True

@@ -34,10 +34,22 @@ def check_option(value: Any, valid: Sequence[_T], name: str) -> _T:
     raise InvalidOptionError(f"{name}={value!r} is not supported; choose one of {choices}.")
 
 
-def _examples(rows: np.ndarray, limit: int = 5) -> str:
+def examples(rows: np.ndarray, limit: int = 5) -> str:
+    """The first ``limit`` row numbers, for error messages ("3, 8 and 12 more")."""
     shown = ", ".join(str(int(r)) for r in rows[:limit])
     more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
     return f"{shown}{more}"
+
+
+def check_zero_one(arr: np.ndarray) -> None:
+    """Raise :class:`InvalidLabelsError` naming the rows of a numeric matrix that are not 0/1."""
+    valid = (arr == 0) | (arr == 1)
+    if not valid.all():
+        rows, cols = np.nonzero(~valid)
+        raise InvalidLabelsError(
+            f"multi-label labels must be 0 or 1; rows {examples(np.unique(rows))} are not "
+            f"(labels[{int(rows[0])}, {int(cols[0])}] = {arr[rows[0], cols[0]].item()!r})."
+        )
 
 
 def as_pred_probs(pred_probs: Any, *, sum_to_one: bool) -> np.ndarray:
@@ -71,12 +83,12 @@ def as_pred_probs(pred_probs: Any, *, sum_to_one: bool) -> np.ndarray:
     if not (np.isfinite(low) and np.isfinite(high)):
         bad = np.flatnonzero(~np.isfinite(probs).all(axis=1))
         raise InvalidPredProbsError(
-            f"pred_probs contains NaN or infinite values in rows {_examples(bad)}."
+            f"pred_probs contains NaN or infinite values in rows {examples(bad)}."
         )
     if low < -PROB_TOLERANCE or high > 1 + PROB_TOLERANCE:
         bad = np.flatnonzero(((probs < -PROB_TOLERANCE) | (probs > 1 + PROB_TOLERANCE)).any(axis=1))
         raise InvalidPredProbsError(
-            f"pred_probs must lie in [0, 1]; rows {_examples(bad)} do not "
+            f"pred_probs must lie in [0, 1]; rows {examples(bad)} do not "
             f"(min {low:.6g}, max {high:.6g})."
         )
     if sum_to_one:
@@ -84,7 +96,7 @@ def as_pred_probs(pred_probs: Any, *, sum_to_one: bool) -> np.ndarray:
         bad = np.flatnonzero(np.abs(sums - 1.0) > ROW_SUM_TOLERANCE)
         if len(bad):
             raise InvalidPredProbsError(
-                f"each row of single-label pred_probs must sum to 1, but rows {_examples(bad)} "
+                f"each row of single-label pred_probs must sum to 1, but rows {examples(bad)} "
                 f"do not (row {int(bad[0])} sums to {sums[bad[0]]:.6g}). Pass softmax "
                 "probabilities, or multi_label=True for independent per-class probabilities."
             )
@@ -142,7 +154,7 @@ def as_single_labels(
         if not integral.all():
             bad = np.flatnonzero(~integral)
             raise InvalidLabelsError(
-                f"labels must be integer class indices; entries {_examples(bad)} are not "
+                f"labels must be integer class indices; entries {examples(bad)} are not "
                 f"(labels[{int(bad[0])}] = {arr[bad[0]].item()!r})."
             )
     elif arr.dtype.kind not in "biu":
@@ -154,7 +166,7 @@ def as_single_labels(
     if len(bad):
         raise InvalidLabelsError(
             f"labels must lie in 0..{k - 1} ({against} has {k} classes); entries "
-            f"{_examples(bad)} do not (labels[{int(bad[0])}] = {arr[bad[0]].item()!r})."
+            f"{examples(bad)} do not (labels[{int(bad[0])}] = {arr[bad[0]].item()!r})."
         )
     return arr.astype(np.intp)
 
@@ -207,13 +219,7 @@ def _matrix_labels(arr: np.ndarray, n: int | None, k: int, against: str) -> np.n
             raise InvalidLabelsError("labels must be a 0/1 matrix of numbers.") from None
     if arr.dtype.kind not in "iuf":
         raise InvalidLabelsError(f"labels must be a 0/1 matrix, got dtype {arr.dtype}.")
-    valid = (arr == 0) | (arr == 1)
-    if not valid.all():
-        rows, cols = np.nonzero(~valid)
-        raise InvalidLabelsError(
-            f"multi-label labels must be 0 or 1; rows {_examples(np.unique(rows))} are not "
-            f"(labels[{int(rows[0])}, {int(cols[0])}] = {arr[rows[0], cols[0]].item()!r})."
-        )
+    check_zero_one(arr)
     return np.ascontiguousarray(arr == 1)
 
 
