@@ -10,7 +10,7 @@ STUDIO_VENV := .venv-studio
 STUDIO_STAMP := $(STUDIO_VENV)/.installed
 LABEL_STUDIO_VERSION := 1.23.2
 
-.PHONY: test lint typecheck pytest bench bench-sync studio chromium demo clean
+.PHONY: test lint typecheck pytest bench bench-sync studio chromium compose demo clean
 
 test: lint typecheck pytest
 
@@ -42,7 +42,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) $(STUDIO_STAMP) chromium
+# `docker compose config` validates docker/docker-compose.yml in the tests (no engine needed).
+compose:
+	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends docker-compose; }
+
+pytest: $(STAMP) $(STUDIO_STAMP) chromium compose
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

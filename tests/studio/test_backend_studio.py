@@ -1,4 +1,4 @@
-"""The ML backend end to end: Label Studio 1.23.2 and ``python -m ls_cleanlab.server`` as a
+"""The ML backend end to end: Label Studio 1.23.2 and ``ls-cleanlab serve`` as a
 subprocess, connected through Label Studio's API; predictions, training, tabs and a refresh all
 triggered through Label Studio itself."""
 
@@ -75,9 +75,8 @@ def backend(studio: Studio, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     }
     log = (home / "backend.log").open("wb")
     command = [
-        sys.executable,
-        "-m",
-        "ls_cleanlab.server",
+        str(Path(sys.executable).parent / "ls-cleanlab"),  # the installed command
+        "serve",
         "--host",
         "127.0.0.1",
         "--port",
