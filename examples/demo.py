@@ -42,6 +42,7 @@ from aerial import CLASSES, make_scenes, simulate_annotations  # noqa: E402
 
 from ls_cleanlab import StudioClient  # noqa: E402
 from ls_cleanlab.project import AuditOptions, run_project_audit  # noqa: E402
+from tests.studio.helpers import Admin  # noqa: E402
 from tests.studio.server import EMAIL, PASSWORD, Studio, running_label_studio  # noqa: E402
 
 CONFIG = (
@@ -58,20 +59,6 @@ def say(message: str, quiet: bool) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
-class Admin:
-    """Plain API calls with the admin's legacy key, to set the demo project up."""
-
-    def __init__(self, studio: Studio) -> None:
-        self.url = studio.url
-        self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Token {studio.legacy_token}"
-
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        answer = self.http.request(method, self.url + path, timeout=300, **kwargs)
-        answer.raise_for_status()
-        return answer.json() if answer.content else None
-
-
 def png(image: Any) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
@@ -82,14 +69,9 @@ def build_project(admin: Admin, n_tasks: int, seed: int, quiet: bool) -> dict[st
     """Users, project, uploaded images, annotations; returns ids and the hidden truth."""
     images, truth = make_scenes(n_tasks, seed=seed)
     annotations = simulate_annotations(truth, seed=seed)
-    users = {}
-    for name in ("satisficer", "hasty", "careful"):
-        body = {"email": f"{name}@example.com", "username": name, "first_name": name}
-        users[name] = int(admin.call("POST", "/api/users/", json=body)["id"])
+    users = {name: admin.user(f"{name}@example.com") for name in ("satisficer", "hasty", "careful")}
     title = f"Aerial scenes (demo, {n_tasks} tasks)"
-    project = int(
-        admin.call("POST", "/api/projects/", json={"title": title, "label_config": CONFIG})["id"]
-    )
+    project = admin.project(title, CONFIG)
     say(f"uploading {n_tasks} images ...", quiet)
     for start in range(0, n_tasks, 100):
         files = {
@@ -235,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     data.mkdir(parents=True)
     say("starting Label Studio (the first start takes a minute) ...", quiet)
     with running_label_studio(data / "label-studio", port=args.port or None) as studio:
-        admin = Admin(studio)
+        admin = Admin(studio.url, studio.legacy_token)
         setup = build_project(admin, args.tasks, args.seed, quiet)
         project = setup["project"]
         with (
