@@ -82,7 +82,7 @@ def peak_memory_gb(n: int, k: int, seed: int) -> float:
     measured in a fresh process so earlier runs leave nothing behind."""
     code = (
         "import sys, tracemalloc; sys.path.insert(0, 'benchmarks'); import bench_audit as b;"
-        "import ls_cleanlab.audit, pandas, scipy.stats, sklearn.neighbors;"
+        "import ls_cleanlab.audit.label_audit, pandas, scipy.stats, sklearn.neighbors;"
         f"p, a = b.make_inputs({n}, {k}, {seed});"
         "tracemalloc.start(); b.run_ours(p, a);"
         "print(tracemalloc.get_traced_memory()[1] / 1e9)"

@@ -61,8 +61,8 @@ def write_pngs(images: np.ndarray, folder: Path) -> list[str]:
 
 def speed(images: np.ndarray) -> np.ndarray:
     """Time feature extraction three ways; returns the features."""
-    from ls_cleanlab._image_descriptors import describe
     from ls_cleanlab.features import FeatureCache, image_features
+    from ls_cleanlab.features.descriptors import describe
     from ls_cleanlab.media import MediaFetcher
 
     n = len(images)

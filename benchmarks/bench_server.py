@@ -23,13 +23,13 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ls_cleanlab._server_auth import SECRET_HEADER
 from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import ModelStore
-from ls_cleanlab.project import AuditOptions, audit_tasks
-from ls_cleanlab.schema import parse_label_config
+from ls_cleanlab.pipeline import AuditOptions, audit_tasks
 from ls_cleanlab.server import Settings, create_app
+from ls_cleanlab.server.auth import SECRET_HEADER
+from ls_cleanlab.studio import parse_label_config
 from tests.synthetic_images import CLASSES, make_images
 
 CONFIG = (

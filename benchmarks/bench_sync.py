@@ -34,7 +34,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.studio.server
 
 from ls_cleanlab import StudioClient, read_tasks
-from ls_cleanlab.tasks import predictions_json
+from ls_cleanlab.studio import predictions_json
 from tests.studio.server import running_label_studio
 
 CONFIG = (

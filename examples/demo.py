@@ -40,8 +40,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 
 from aerial import CLASSES, make_scenes, simulate_annotations  # noqa: E402
 
-from ls_cleanlab import StudioClient  # noqa: E402
-from ls_cleanlab.project import AuditOptions, run_project_audit  # noqa: E402
+from ls_cleanlab import MediaFetcher, StudioClient  # noqa: E402
+from ls_cleanlab.pipeline.project import AuditOptions, run_project_audit  # noqa: E402
 from tests.studio.helpers import Admin  # noqa: E402
 from tests.studio.server import EMAIL, PASSWORD, Studio, running_label_studio  # noqa: E402
 
@@ -241,7 +241,12 @@ def main(argv: list[str] | None = None) -> int:
             from ls_cleanlab.report import write_report
 
             report = write_report(
-                result, data / "report.html", studio_url=studio.url, fetcher=client.media_fetcher()
+                result,
+                data / "report.html",
+                studio_url=studio.url,
+                fetcher=MediaFetcher(
+                    session=client.session,
+                ),
             )
             scores = score(result, setup)
             scores["report"] = str(report)

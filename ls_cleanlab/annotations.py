@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab.errors import InvalidAnnotationsError
+from ls_cleanlab.validation import check_int
 
-__all__ = ["Annotations"]
+__all__ = ["Annotations", "check_annotations"]
 
 
 def _rows(mask: np.ndarray, limit: int = 5) -> str:
@@ -361,3 +362,16 @@ class Annotations:
         last = np.ones(len(order), dtype=bool)
         last[:-1] = pair[1:] != pair[:-1]
         return np.sort(order[last])
+
+
+def check_annotations(annotations: Any, n_tasks: Any) -> int:
+    """Check that ``annotations`` is an :class:`Annotations` table over ``n_tasks`` tasks;
+    return ``n_tasks`` as an ``int``."""
+    if not isinstance(annotations, Annotations):
+        raise InvalidAnnotationsError(
+            f"annotations must be an Annotations table, got {type(annotations).__name__}; "
+            "build one with Annotations(task=..., annotator=..., labels=...)."
+        )
+    n = check_int(n_tasks, "n_tasks", low=0)
+    annotations.check_tasks(n)
+    return n

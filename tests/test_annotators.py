@@ -520,8 +520,8 @@ def test_consensus_invariant_to_row_order(method: str, kind: str) -> None:
 
 
 def test_dawid_skene_steps() -> None:
-    from ls_cleanlab.crowd._dawid_skene import binary_e_step, binary_m_step
-    from ls_cleanlab.crowd._votes import Votes
+    from ls_cleanlab.annotators.dawid_skene import binary_e_step, binary_m_step
+    from ls_cleanlab.annotators.votes import Votes
 
     ann, truth, _ = simulate_multilabel(3, n=2000)
     votes = Votes.from_annotations(ann)
@@ -540,7 +540,7 @@ def test_dawid_skene_steps() -> None:
 
 
 def test_dawid_skene_model_steps() -> None:
-    from ls_cleanlab.crowd._dawid_skene import (
+    from ls_cleanlab.annotators.dawid_skene import (
         binary_model_evidence,
         binary_model_m_step,
         multiclass_model_m_step,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ls_cleanlab import Annotations
-from ls_cleanlab.bias import _pairs, _sign_test, annotator_bias, class_bias, session_positions
+from ls_cleanlab.audit.bias import _pairs, _sign_test, annotator_bias, class_bias, session_positions
 
 
 def test_pairs_cover_every_ordered_pair_on_a_task() -> None:

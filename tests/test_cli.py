@@ -200,7 +200,7 @@ def test_unexpected_errors_exit_1_and_debug_shows_the_traceback(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("ls_cleanlab._cli_commands.audit_tasks", broken)
+    monkeypatch.setattr("ls_cleanlab.cli.commands.audit_tasks", broken)
     code, _, stderr = run("audit", export["predicted"], "--out", tmp_path)
     assert code == 1 and "Traceback" not in stderr
     assert "error: unexpected RuntimeError: disk on fire" in stderr and "--debug" in stderr

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError, LabelConfigError
-from ls_cleanlab.export import infer_schema, load_export, prediction_versions
+from ls_cleanlab.studio import infer_schema, load_export, prediction_versions
 
 
 def result(choices: list[str], from_name: str = "sentiment", to_name: str = "review") -> Any:

@@ -11,7 +11,6 @@ import pytest
 import scipy.sparse as sp
 from PIL import Image, ImageDraw
 
-from ls_cleanlab._image_descriptors import SIDE, describe, descriptor_size, srgb_to_lab
 from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
 from ls_cleanlab.features import (
     DescriptorEmbedder,
@@ -25,8 +24,9 @@ from ls_cleanlab.features import (
     standardize,
     text_features,
 )
+from ls_cleanlab.features.descriptors import SIDE, describe, descriptor_size, srgb_to_lab
 from ls_cleanlab.media import MediaFetcher
-from ls_cleanlab.schema import parse_label_config
+from ls_cleanlab.studio import parse_label_config
 from tests.synthetic_images import encode, make_images
 
 

@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ls_cleanlab._http import StudioSession, is_personal_token
 from ls_cleanlab.errors import StudioAuthError, StudioRequestError, StudioUnreachableError
+from ls_cleanlab.studio.session import StudioSession, is_personal_token
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2ln"
 

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ls_cleanlab._netpolicy import Allowlist, is_public
 from ls_cleanlab.errors import InvalidOptionError, MediaError
 from ls_cleanlab.media import MediaFetcher, decode_image
+from ls_cleanlab.media.netpolicy import Allowlist, is_public
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2ln"
 

@@ -450,7 +450,7 @@ def test_model_store_refuses_unsafe_versions(
 
 
 def test_model_store_refuses_bad_project(trained: TrainedModel, tmp_path: Any) -> None:
-    with pytest.raises(InvalidOptionError, match="project must be a non-negative integer"):
+    with pytest.raises(InvalidOptionError, match="project must be an integer >= 0"):
         ModelStore(tmp_path).save(-1, "v1", trained)
 
 

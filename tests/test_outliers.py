@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ls_cleanlab.outliers import outlier_scores
+from ls_cleanlab.audit.outliers import outlier_scores
 
 
 def test_clean_data_flags_nothing_and_scores_are_percentiles() -> None:

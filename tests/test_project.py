@@ -12,10 +12,8 @@ import pytest
 from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
 from ls_cleanlab.features import image_features
 from ls_cleanlab.media import MediaFetcher
-from ls_cleanlab.project import AuditOptions, audit_tasks
-from ls_cleanlab.queues import QUEUES, queue_view
-from ls_cleanlab.schema import parse_label_config
-from ls_cleanlab.tasks import check_prediction
+from ls_cleanlab.pipeline import QUEUES, AuditOptions, audit_tasks, queue_view
+from ls_cleanlab.studio import check_prediction, parse_label_config
 from tests.synthetic_images import CLASSES, make_images
 
 CONFIG = (

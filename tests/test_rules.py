@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ls_cleanlab.rules import Rules, RulesError, find_violations, load_rules
+from ls_cleanlab.audit.rules import Rules, RulesError, find_violations, load_rules
 
 NAMES = ["airplane", "airport", "runway", "indoor", "outdoor"]
 

@@ -7,7 +7,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from ls_cleanlab.satisficing import (
+from ls_cleanlab.audit.satisficing import (
     SHRINKAGE,
     cell_evidence,
     cooccurrence,
@@ -114,7 +114,7 @@ def test_logit_and_sigmoid_are_inverse_and_safe() -> None:
 
 
 def test_consensus_shortfall_weight_tells_real_minority_labels_from_slips() -> None:
-    from ls_cleanlab.satisficing import consensus_shortfall_weight
+    from ls_cleanlab.audit.satisficing import consensus_shortfall_weight
 
     project = make_project(n=2000, seed=8)
     rng = np.random.default_rng(9)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ls_cleanlab import LabelConfigError, LabelSchema, parse_label_config
-from ls_cleanlab.schema import SUPPORTED_OBJECT_TAGS
+from ls_cleanlab.studio.schema import SUPPORTED_OBJECT_TAGS
 
 
 def view(*tags: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 from ls_cleanlab import parse_label_config, read_tasks
 from ls_cleanlab.errors import InvalidTasksError
-from ls_cleanlab.tasks import (
+from ls_cleanlab.studio import (
     check_prediction,
     prediction_json,
     predictions_json,

@@ -8,7 +8,8 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-from ls_cleanlab.confident import _inputs, scores
+from ls_cleanlab import validation
+from ls_cleanlab.confident import scores
 from ls_cleanlab.confident.joint import check_joint
 from ls_cleanlab.errors import InvalidOptionError, warn_user
 
@@ -56,7 +57,7 @@ class Options:
         rank_by_kwargs: Any = None,
         confident_joint: Any = None,
     ) -> Options:
-        filter_by = _inputs.check_option(filter_by, FILTERS, "filter_by")
+        filter_by = validation.check_option(filter_by, FILTERS, "filter_by")
         real = isinstance(frac_noise, numbers.Real) and not isinstance(frac_noise, bool)
         if not real or not 0 <= float(frac_noise) <= 1:
             raise InvalidOptionError(f"frac_noise must be a number in [0, 1], got {frac_noise!r}.")
@@ -77,7 +78,7 @@ class Options:
             )
         rank_by = return_indices_ranked_by
         if rank_by is not None:
-            rank_by = _inputs.check_option(rank_by, scores.METHODS, "return_indices_ranked_by")
+            rank_by = validation.check_option(rank_by, scores.METHODS, "return_indices_ranked_by")
         kwargs = dict(rank_by_kwargs or {})
         unknown = set(kwargs) - {"adjust_pred_probs"}
         if unknown:

@@ -22,6 +22,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
+from ls_cleanlab import validation
 from ls_cleanlab.confident import _binary, _counts, _inputs, _multiclass
 from ls_cleanlab.confident._binary import BinaryData
 from ls_cleanlab.confident._multiclass import SingleData
@@ -176,7 +177,7 @@ def num_label_issues(
     -------
     int
     """
-    method = _inputs.check_option(estimation_method, ESTIMATION_METHODS, "estimation_method")
+    method = validation.check_option(estimation_method, ESTIMATION_METHODS, "estimation_method")
     if confident_joint is not None and (multi_label or method != "off_diagonal_custom"):
         warn_user(
             "num_label_issues ignores confident_joint"
@@ -303,9 +304,9 @@ def label_counts_for_joint(cj: np.ndarray, labels: Any, *, multi_label: bool) ->
     """Given-label counts ``(K,)`` (multi-label ``(K, 2)``) of ``labels`` for joint ``cj``."""
     k = cj.shape[0]
     if multi_label:
-        given = _inputs.as_multilabel(labels, None, k, against="confident_joint")
+        given = validation.as_multilabel(labels, None, k, against="confident_joint")
         return _binary.label_counts(given)
-    y = _inputs.as_single_labels(labels, None, k, against="confident_joint")
+    y = validation.as_single_labels(labels, None, k, against="confident_joint")
     return np.bincount(y, minlength=k)
 
 

@@ -19,7 +19,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-from ls_cleanlab.confident import _inputs
+from ls_cleanlab import validation
 from ls_cleanlab.confident._counts import TINY_VALUE, _diag, _row, _set_diag
 from ls_cleanlab.confident.joint import check_joint, joint_with_counts, label_counts_for_joint
 from ls_cleanlab.errors import InvalidOptionError
@@ -80,7 +80,7 @@ def estimate_latent(
     -------
     LatentEstimates
     """
-    py_method = _inputs.check_option(py_method, PRIOR_METHODS, "py_method")
+    py_method = validation.check_option(py_method, PRIOR_METHODS, "py_method")
     cj = np.array(check_joint(confident_joint, multi_label=multi_label))  # a copy we own
     counts = label_counts_for_joint(cj, labels, multi_label=multi_label)
     n = int(counts[0].sum()) if multi_label else int(counts.sum())
@@ -116,7 +116,7 @@ def estimate_noise_matrices(
     -------
     LatentEstimates
     """
-    py_method = _inputs.check_option(py_method, PRIOR_METHODS, "py_method")
+    py_method = validation.check_option(py_method, PRIOR_METHODS, "py_method")
     cj, counts = joint_with_counts(
         labels, pred_probs, multi_label=multi_label, calibrate=calibrate, thresholds=thresholds
     )

@@ -32,6 +32,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
+from ls_cleanlab import validation
 from ls_cleanlab.confident import _binary, _inputs, _multiclass
 from ls_cleanlab.confident._binary import BinaryData
 from ls_cleanlab.confident._multiclass import SingleData
@@ -91,7 +92,7 @@ def label_quality_scores(
     -------
     ndarray of shape (N,), values in [0, 1].
     """
-    method = _inputs.check_option(method, METHODS, "method")
+    method = validation.check_option(method, METHODS, "method")
     if multi_label:
         data = _inputs.multi(labels, pred_probs)
         if isinstance(aggregator, str) and aggregator == "exponential_moving_average":
@@ -114,7 +115,7 @@ def label_quality_scores_per_class(
     Entry ``(i, c)`` scores whether class ``c`` is correctly marked present or absent for
     example ``i``; the aggregated scores of :func:`label_quality_scores` summarize its rows.
     """
-    method = _inputs.check_option(method, METHODS, "method")
+    method = validation.check_option(method, METHODS, "method")
     return _class_scores(_inputs.multi(labels, pred_probs), method, adjust_pred_probs)
 
 
@@ -223,7 +224,7 @@ def _aggregator(
 ) -> Callable[[np.ndarray], np.ndarray]:
     if callable(aggregator):
         return _custom(aggregator)
-    name = _inputs.check_option(aggregator, AGGREGATORS, "aggregator")
+    name = validation.check_option(aggregator, AGGREGATORS, "aggregator")
     if name == "exponential_moving_average":
         return partial(exponential_moving_average, alpha=alpha)
     _check_temperature(temperature)

@@ -14,8 +14,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
-from ls_cleanlab._server_auth import SECRET_HEADER
 from ls_cleanlab.server import Settings, create_app
+from ls_cleanlab.server.auth import SECRET_HEADER
 
 PATHS = ["/health", "/setup", "/predict", "/webhook", "/versions", "/jobs", "/jobs/{job_id}",
          "/metrics"]  # fmt: skip

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from ls_cleanlab._server_auth import SECRET_HEADER
-from ls_cleanlab._server_jobs import JobRunner
 from ls_cleanlab.features import text_features
 from ls_cleanlab.model import ModelStore, train_model
 from ls_cleanlab.server import Settings
+from ls_cleanlab.server.auth import SECRET_HEADER
+from ls_cleanlab.server.jobs import JobRunner
 from tests.backend.conftest import payload
 
 EVENTS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED", "TASKS_CREATED"]
@@ -209,7 +209,7 @@ def test_settings_from_the_environment(tmp_path: Any, monkeypatch: pytest.Monkey
 
 
 def test_restart_fails_interrupted_jobs_and_keeps_queued_ones(tmp_path: Any) -> None:
-    from ls_cleanlab.store import INTERRUPTED, Store
+    from ls_cleanlab.server.jobstore import INTERRUPTED, Store
 
     store = Store(tmp_path / "s.sqlite")
     running = store.add_job(1, "audit")
@@ -224,7 +224,7 @@ def test_restart_fails_interrupted_jobs_and_keeps_queued_ones(tmp_path: Any) -> 
 
 
 def test_one_audit_per_project_at_a_time(tmp_path: Any) -> None:
-    from ls_cleanlab.store import Store
+    from ls_cleanlab.server.jobstore import Store
 
     settings = Settings(data_dir=tmp_path)
     store = Store(tmp_path / "s.sqlite")
@@ -244,8 +244,8 @@ def test_predict_images_with_the_audits_model(
     the features of the new tasks are encoded as the training set's were."""
     from ls_cleanlab.features import FeatureCache
     from ls_cleanlab.media import MediaFetcher
-    from ls_cleanlab.project import audit_tasks
-    from ls_cleanlab.schema import parse_label_config
+    from ls_cleanlab.pipeline import audit_tasks
+    from ls_cleanlab.studio import parse_label_config
     from tests.synthetic_images import CLASSES, make_images
 
     media = tmp_path / "media"

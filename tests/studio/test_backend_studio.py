@@ -18,8 +18,8 @@ import pytest
 import requests
 
 from ls_cleanlab import StudioClient
-from ls_cleanlab._server_auth import SECRET_HEADER, WEBHOOK_ACTIONS
-from ls_cleanlab.queues import QUEUES
+from ls_cleanlab.pipeline import QUEUES
+from ls_cleanlab.server.auth import SECRET_HEADER, WEBHOOK_ACTIONS
 from tests.studio.helpers import TEXT_MULTI, Admin
 from tests.studio.server import Studio
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from ls_cleanlab import cli
-from ls_cleanlab.queues import QUEUES
+from ls_cleanlab.pipeline import QUEUES
 from tests.studio.helpers import TEXT_MULTI, Admin
 from tests.studio.server import Studio
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ls_cleanlab import StudioClient, audit_labels, read_tasks
-from ls_cleanlab.tasks import predictions_json
+from ls_cleanlab.studio import predictions_json
 from tests.studio.helpers import IMAGE_MULTI, Admin
 
 

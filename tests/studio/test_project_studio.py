@@ -12,8 +12,7 @@ import pytest
 
 from ls_cleanlab import StudioClient
 from ls_cleanlab.model import ModelStore
-from ls_cleanlab.project import AuditOptions, run_project_audit
-from ls_cleanlab.queues import QUEUES
+from ls_cleanlab.pipeline import QUEUES, AuditOptions, run_project_audit
 from tests.studio.helpers import Admin
 from tests.studio.server import Studio
 from tests.synthetic_images import CLASSES, make_images

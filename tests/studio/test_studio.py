@@ -21,8 +21,8 @@ from ls_cleanlab.errors import (
     StudioRequestError,
     StudioUnreachableError,
 )
-from ls_cleanlab.studio import _since
-from ls_cleanlab.tasks import predictions_json
+from ls_cleanlab.studio import predictions_json
+from ls_cleanlab.studio.client import _since
 from tests.studio.helpers import IMAGE_MULTI, SINGLE, TEXT_MULTI, Admin
 from tests.studio.server import Studio
 

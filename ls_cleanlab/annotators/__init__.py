@@ -1,0 +1,29 @@
+"""Several annotators: consensus labels, annotator quality and inter-annotator agreement.
+
+One algorithm per module, all on the long-form :class:`~ls_cleanlab.annotations.Annotations`
+table packed into :class:`~ls_cleanlab.annotators.votes.Votes`:
+
+* :mod:`.consensus`: :func:`consensus` (``"crowdlab"``, ``"majority"``, ``"dawid_skene"``), which
+  validates once and dispatches through :mod:`.runners` to :mod:`.crowdlab` (single-label,
+  cleanlab-exact), :mod:`.multilabel` (CROWDLAB per class) and :mod:`.dawid_skene` (EM);
+* :mod:`.agreement`: :func:`agreement`, pairwise Jaccard and Krippendorff's alpha;
+* :mod:`.table`: :func:`annotator_table`, one row per annotator against a consensus;
+* :mod:`.multiannotator`: :func:`multiannotator_quality`, cleanlab's multi-annotator formats.
+"""
+
+from ls_cleanlab.annotators.agreement import Agreement, agreement
+from ls_cleanlab.annotators.consensus import METHODS, Consensus, Method, consensus
+from ls_cleanlab.annotators.multiannotator import MultiannotatorQuality, multiannotator_quality
+from ls_cleanlab.annotators.table import annotator_table
+
+__all__ = [
+    "METHODS",
+    "Agreement",
+    "Consensus",
+    "Method",
+    "MultiannotatorQuality",
+    "agreement",
+    "annotator_table",
+    "consensus",
+    "multiannotator_quality",
+]

@@ -1,0 +1,355 @@
+"""cleanlab's ``get_label_quality_multiannotator`` input and output format, on our internals.
+
+Private module; :func:`multiannotator_quality` is public through :mod:`ls_cleanlab.annotators`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal, get_args
+
+import numpy as np
+
+from ls_cleanlab.annotators import crowdlab as _crowdlab
+from ls_cleanlab.annotators.votes import Votes
+from ls_cleanlab.confident.scores import label_quality_scores
+from ls_cleanlab.errors import InvalidAnnotationsError, InvalidOptionError, warn_user
+from ls_cleanlab.validation import as_pred_probs, check_option
+
+__all__ = ["MultiannotatorQuality", "multiannotator_quality"]
+
+ConsensusMethod = Literal["best_quality", "majority_vote"]
+CONSENSUS_METHODS: tuple[ConsensusMethod, ...] = get_args(ConsensusMethod)
+QualityMethod = Literal["crowdlab", "agreement"]
+QUALITY_METHODS: tuple[QualityMethod, ...] = get_args(QualityMethod)
+_SMALL = 1e-30  # cleanlab's SMALL_CONST for temperature scaling
+_COARSE_TEMPS = (0.1, 0.2, 0.5, 0.8, 1, 2, 3, 5, 8)
+
+
+@dataclass(frozen=True)
+class MultiannotatorQuality(Mapping[str, Any]):
+    """What cleanlab's ``get_label_quality_multiannotator`` returns, typed.
+
+    Also readable as the dict cleanlab returns (``result["label_quality"]``, ``dict(result)``):
+    the keys are the fields that were requested (not None).
+    """
+
+    label_quality: Any  # pandas.DataFrame, (N, 4+) rows per example
+    detailed_label_quality: Any = None  # pandas.DataFrame (N, M) or None
+    annotator_stats: Any = None  # pandas.DataFrame (M, 4) or None
+    model_weight: float | None = None
+    annotator_weight: np.ndarray | None = None
+
+    def _present(self) -> list[str]:
+        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._present():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._present())
+
+    def __len__(self) -> int:
+        return len(self._present())
+
+
+def multiannotator_quality(
+    labels_multiannotator: Any,
+    pred_probs: Any,
+    *,
+    consensus_method: str | list[str] = "best_quality",
+    quality_method: QualityMethod = "crowdlab",
+    calibrate_probs: bool = False,
+    return_detailed_quality: bool = True,
+    return_annotator_stats: bool = True,
+    return_weights: bool = False,
+    verbose: bool = True,
+    label_quality_score_kwargs: dict[str, Any] | None = None,
+) -> MultiannotatorQuality:
+    """Single-label consensus and annotator quality in cleanlab's format, with its results.
+
+    Equals ``cleanlab.multiannotator.get_label_quality_multiannotator`` (2.9.0) for the same
+    arguments: same DataFrames, columns, index, order and values (bit-equal, except means over
+    eight or more annotators in one tie-break, which can differ in the last bit). Where cleanlab
+    breaks a leftover tie at random we take the lowest class; where it prints, we don't
+    (``verbose`` is accepted and ignored).
+
+    Parameters
+    ----------
+    labels_multiannotator : ndarray or pandas.DataFrame of shape (N, M)
+        Class index given by annotator ``m`` to example ``n``, NaN where it gave none. Column
+        names of a DataFrame are the annotator ids.
+    pred_probs : ndarray of shape (N, K)
+    consensus_method : {"best_quality", "majority_vote"} or a list of them
+    quality_method : {"crowdlab", "agreement"}
+    calibrate_probs, return_detailed_quality, return_annotator_stats, return_weights, verbose,
+    label_quality_score_kwargs
+        As in cleanlab.
+
+    Returns
+    -------
+    MultiannotatorQuality
+        Also a read-only mapping like cleanlab's dict.
+    """
+    import pandas as pd
+
+    labels, ids, index = _wide(labels_multiannotator)
+    methods = consensus_method if isinstance(consensus_method, list) else [consensus_method]
+    if not methods:
+        raise InvalidOptionError("consensus_method is an empty list; pass 'best_quality'.")
+    methods = [check_option(m, CONSENSUS_METHODS, "consensus_method") for m in methods]
+    quality_method = check_option(quality_method, QUALITY_METHODS, "quality_method")
+    if return_weights and quality_method != "crowdlab":
+        raise InvalidOptionError(
+            "return_weights=True needs quality_method='crowdlab' (the weights are CROWDLAB's)."
+        )
+    probs = _check(labels, pred_probs, ids)
+    if calibrate_probs:
+        probs = _calibrate(labels, probs)
+    votes = _votes(labels, probs.shape[1])
+    kwargs = dict(label_quality_score_kwargs or {})
+    score = None
+    if kwargs:
+
+        def score(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+            return label_quality_scores(y, p, **kwargs)
+
+    first = _crowdlab.majority(votes, probs)
+    by_method = {
+        "majority_vote": _crowdlab.consensus_stats(
+            votes, probs, first, quality_method, score, packed=True
+        )
+    }
+    if "best_quality" in methods:
+        best = _crowdlab.best_quality(first, by_method["majority_vote"].posterior)
+        by_method["best_quality"] = _crowdlab.consensus_stats(
+            votes, probs, best, quality_method, score, packed=True
+        )
+    main = by_method[methods[0]]
+    frame = pd.DataFrame(
+        {
+            "consensus_label": main.label.astype(int),
+            "consensus_quality_score": main.quality,
+            "annotator_agreement": main.agreement,
+            "num_annotations": votes.count,
+        },
+        index=index,
+    )
+    for extra in methods[1:]:
+        stats = by_method[extra]
+        frame[f"consensus_label_{extra}"] = stats.label.astype(int)
+        frame[f"consensus_quality_score_{extra}"] = stats.quality
+        frame[f"annotator_agreement_{extra}"] = stats.agreement
+    n, m = labels.shape
+    detailed = np.full((m, n), np.nan).T  # the memory layout of cleanlab's apply_along_axis
+    detailed[votes.task, votes.annotator] = main.label_quality
+    out: dict[str, Any] = {"label_quality": frame}
+    if return_detailed_quality:
+        out["detailed_label_quality"] = pd.DataFrame(detailed, index=index, columns=ids).add_prefix(
+            "quality_annotator_"
+        )
+    if return_annotator_stats:
+        out["annotator_stats"] = _annotator_stats(
+            votes, main, quality_method, detailed if return_detailed_quality else None, ids
+        )
+    if return_weights:
+        out["model_weight"] = main.model_weight
+        out["annotator_weight"] = main.annotator_weight
+    return MultiannotatorQuality(**out)
+
+
+def _annotator_stats(
+    votes: Votes,
+    stats: _crowdlab.ConsensusStats,
+    quality_method: str,
+    detailed: np.ndarray | None,
+    ids: Any,
+) -> Any:
+    import pandas as pd
+
+    # the same reductions as cleanlab, for bit-equal means: nanmean over the (N, M) detailed
+    # scores, or np.mean of default self-confidence scores when those were not requested
+    if detailed is not None:
+        label_scores = np.nanmean(detailed, axis=0)
+    else:
+        own = stats.posterior[votes.task, votes.class_index()]
+        label_scores = np.array([np.mean(own[rows]) for rows in votes.by_annotator()])
+    quality = _crowdlab.annotator_quality(votes, stats, quality_method, label_scores)
+    m = votes.n_annotators
+    y = votes.class_index()
+    hit = y == stats.label[votes.task]
+    seen = np.bincount(votes.annotator, minlength=m)
+    agreement = np.bincount(votes.annotator, weights=hit, minlength=m) / seen
+    frame = pd.DataFrame(
+        {
+            "annotator_quality": quality,
+            "agreement_with_consensus": agreement,
+            "worst_class": _worst_class(votes, hit, stats.quality),
+            "num_examples_labeled": seen,
+        },
+        index=ids,
+    )
+    return frame.sort_values(by=["annotator_quality", "agreement_with_consensus"])
+
+
+def _worst_class(votes: Votes, hit: np.ndarray, quality: np.ndarray) -> np.ndarray:
+    """cleanlab's worst class per annotator: lowest accuracy against the consensus, then most
+    labels, then highest mean consensus quality, then the lowest class."""
+    import pandas as pd
+
+    long = pd.DataFrame(
+        {
+            "annotator": votes.annotator,
+            "label": votes.class_index(),
+            "hit": hit,
+            "quality": quality[votes.task],
+        }
+    ).sort_values(["annotator"], kind="stable")
+    grouped = long.groupby(["annotator", "label"], sort=True)
+    table = pd.DataFrame(
+        {
+            "accuracy": grouped["hit"].mean(),
+            "count": grouped["hit"].count(),
+            "quality": grouped["quality"].mean(),
+        }
+    ).reset_index()
+    table = table.sort_values(
+        ["annotator", "accuracy", "count", "quality", "label"],
+        ascending=[True, True, False, False, True],
+        kind="stable",
+    )
+    best = table.groupby("annotator", sort=True).head(1)
+    out = np.zeros(votes.n_annotators, dtype=int)
+    out[best["annotator"].to_numpy()] = best["label"].to_numpy()
+    return out
+
+
+def _wide(labels_multiannotator: Any) -> tuple[np.ndarray, Any, Any]:
+    """The ``(N, M)`` float matrix, annotator ids (or None) and row index (or None)."""
+    import pandas as pd
+
+    if isinstance(labels_multiannotator, pd.DataFrame):
+        try:
+            matrix = labels_multiannotator.replace({pd.NA: np.nan}).astype(float).to_numpy()
+        except (TypeError, ValueError) as exc:
+            raise InvalidAnnotationsError(
+                f"labels_multiannotator must hold class indices or NaN: {exc}"
+            ) from exc
+        return matrix, labels_multiannotator.columns, labels_multiannotator.index
+    if isinstance(labels_multiannotator, np.ndarray):
+        if labels_multiannotator.dtype.kind not in "biuf":
+            raise InvalidAnnotationsError(
+                "labels_multiannotator must hold integer class indices or NaN, got dtype "
+                f"{labels_multiannotator.dtype} (map class names to indices first)."
+            )
+        return labels_multiannotator.astype(np.float64), None, None
+    raise InvalidAnnotationsError(
+        "labels_multiannotator must be a NumPy array or a pandas DataFrame of shape (N, M), "
+        f"got {type(labels_multiannotator).__name__}."
+    )
+
+
+def _check(labels: np.ndarray, pred_probs: Any, ids: Any) -> np.ndarray:
+    """cleanlab's checks of the wide labels and the probabilities, with clearer messages."""
+    if labels.ndim != 2:
+        raise InvalidAnnotationsError(
+            f"labels_multiannotator must be 2-D (examples x annotators), got shape {labels.shape}."
+        )
+    given = ~np.isnan(labels)
+    for axis, what, who in ((1, "examples", "have no labels"), (0, "annotators", "label nothing")):
+        empty = np.flatnonzero(~given.any(axis=axis))
+        if len(empty):
+            names = list(ids[empty]) if (axis == 0 and ids is not None) else empty.tolist()
+            raise InvalidAnnotationsError(
+                f"every example needs a label and every annotator one labelled example; "
+                f"{what} {names[:5]} {who}."
+            )
+    if labels.shape[1] < 2:
+        raise InvalidAnnotationsError(
+            "labels_multiannotator needs at least 2 annotators (columns); with one, use "
+            "label_quality_scores instead."
+        )
+    if (given.sum(axis=1) == 1).all():
+        raise InvalidAnnotationsError(
+            "every example has exactly one label; collapse them into one (N,) array and use "
+            "label_quality_scores instead."
+        )
+    values = labels[given]
+    if not (np.isfinite(values).all() and (values == np.round(values)).all() and values.min() >= 0):
+        raise InvalidAnnotationsError(
+            "labels_multiannotator must hold non-negative integer class indices (or NaN)."
+        )
+    if not isinstance(pred_probs, np.ndarray):
+        raise InvalidOptionError(
+            f"pred_probs must be a NumPy array, got {type(pred_probs).__name__}."
+        )
+    probs = as_pred_probs(pred_probs, sum_to_one=True)
+    if len(probs) != len(labels):
+        raise InvalidAnnotationsError(
+            f"pred_probs has {len(probs)} rows but labels_multiannotator has {len(labels)}."
+        )
+    if values.max() >= probs.shape[1]:
+        raise InvalidAnnotationsError(
+            f"labels_multiannotator holds class {int(values.max())} but pred_probs has only "
+            f"{probs.shape[1]} columns."
+        )
+    pairs = np.sort(np.where(given, labels, -1 - np.arange(labels.shape[1])), axis=1)
+    if not (pairs[:, 1:] == pairs[:, :-1]).any():
+        warn_user("Annotators do not agree on any example. Check input data.")
+    return probs
+
+
+def _votes(labels: np.ndarray, k: int) -> Votes:
+    task, annotator = np.nonzero(~np.isnan(labels))  # row-major: by task, then annotator
+    n, m = labels.shape
+    one_hot = np.zeros((len(task), k), dtype=bool)
+    one_hot[np.arange(len(task)), labels[task, annotator].astype(np.int64)] = True
+    count = np.bincount(task, minlength=n)
+    starts = np.concatenate(([0], np.cumsum(count)[:-1]))
+    return Votes(
+        task=task.astype(np.int64),
+        annotator=annotator.astype(np.int64),
+        labels=one_hot,
+        tasks=np.arange(n, dtype=np.int64),
+        count=count.astype(np.int64),
+        starts=starts.astype(np.int64),
+        rank=np.arange(len(task), dtype=np.int64) - np.repeat(starts, count),
+        order=np.arange(len(task), dtype=np.int64),
+        n_annotators=m,
+    )
+
+
+def _softmax(x: np.ndarray, temperature: float) -> np.ndarray:
+    x = x / max(temperature, 1e-6)
+    e = np.exp(x)
+    return e / np.sum(e, axis=1, keepdims=True)
+
+
+def _calibrate(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """cleanlab's temperature scaling: the temperature whose probabilities best match the
+    annotators' label shares (soft cross-entropy), coarse then fine grid."""
+    k = probs.shape[1]
+    votes = _votes(labels, k)
+    # cleanlab's empirical label distribution has the value_counts quirk too (see packed_counts)
+    shares = _crowdlab.packed_counts(_crowdlab.vote_counts(votes)) / votes.count[:, None]
+    log_probs = np.log(probs, where=probs > 0, out=np.full(probs.shape, -np.inf))
+
+    def loss(temp: float) -> float:
+        clipped = np.clip(_softmax(log_probs, temp), _SMALL, None)
+        return float(np.mean(-np.sum(shares * np.log(clipped), axis=1) / np.log(k)))
+
+    coarse = list(_COARSE_TEMPS)
+    best = int(np.argmin([loss(t) for t in coarse]))
+    fine = np.array([])
+    if best != 0:
+        fine = np.append(np.linspace(coarse[best - 1], coarse[best], 4, endpoint=False), fine)
+    if best != len(coarse) - 1:
+        fine = np.append(fine, np.linspace(coarse[best], coarse[best + 1], 5, endpoint=True))
+    temp = float(fine[np.argmin([loss(t) for t in fine])])
+    clipped = np.clip(probs, _SMALL, None)
+    clipped = clipped / np.sum(clipped, axis=1)[:, np.newaxis]
+    scaled = _softmax(np.log(clipped), temp)
+    return scaled / np.sum(scaled, axis=1)[:, np.newaxis]

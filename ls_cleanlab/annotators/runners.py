@@ -1,0 +1,151 @@
+"""One runner per (method, multi-label) pair, all returning results over the annotated tasks.
+
+Private helper of :mod:`ls_cleanlab.annotators`, which validates the inputs, picks the runner
+from :data:`RUNNERS` and scatters the result back to all tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ls_cleanlab.annotators import crowdlab as _crowdlab
+from ls_cleanlab.annotators import dawid_skene as _dawid_skene
+from ls_cleanlab.annotators import multilabel as _multilabel
+from ls_cleanlab.annotators.votes import Votes, key_means
+
+__all__ = ["RUNNERS", "Raw"]
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A consensus over the ``U`` annotated tasks."""
+
+    label: np.ndarray  # (U, K) bool
+    posterior: np.ndarray  # (U, K)
+    quality: np.ndarray  # (U,)
+    annotator_quality: np.ndarray  # (M,)
+    model_weight: float | None = None
+    class_model_weight: np.ndarray | None = None
+    annotator_weight: np.ndarray | None = None
+    n_iter: int | None = None
+
+
+Runner = Callable[[Votes, "np.ndarray | None", int, float], Raw]
+
+
+def _one_hot(label: np.ndarray, k: int) -> np.ndarray:
+    out = np.zeros((len(label), k), dtype=bool)
+    out[np.arange(len(label)), label] = True
+    return out
+
+
+def _fill_mean(values: np.ndarray) -> np.ndarray:
+    """NaN entries replaced by the mean of the others (all NaN stays NaN)."""
+    known = ~np.isnan(values)
+    if known.any() and not known.all():
+        values = np.where(known, values, values[known].mean())
+    return values
+
+
+def _per_annotator_mean(votes: Votes, values: np.ndarray) -> np.ndarray:
+    return key_means(values, votes.annotator, votes.n_annotators)
+
+
+def crowdlab_single(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float) -> Raw:
+    assert probs is not None
+    first = _crowdlab.majority(votes, probs)
+    stats = _crowdlab.consensus_stats(votes, probs, first, "crowdlab")
+    label = _crowdlab.best_quality(first, stats.posterior)
+    stats = _crowdlab.consensus_stats(votes, probs, label, "crowdlab")
+    quality = _crowdlab.annotator_quality(votes, stats, "crowdlab")
+    own = _per_annotator_mean(votes, stats.label_quality)
+    return Raw(
+        label=_one_hot(label, votes.n_classes),
+        posterior=stats.posterior,
+        quality=stats.quality,
+        annotator_quality=np.where(np.isnan(quality), own, quality),
+        model_weight=stats.model_weight,
+        annotator_weight=stats.annotator_weight,
+    )
+
+
+def majority_single(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float) -> Raw:
+    label = _crowdlab.majority(votes, probs)
+    stats = _crowdlab.consensus_stats(votes, None, label, "agreement")
+    quality = _crowdlab.annotator_quality(votes, stats, "agreement")
+    return Raw(
+        label=_one_hot(label, votes.n_classes),
+        posterior=stats.posterior,
+        quality=stats.quality,
+        annotator_quality=_fill_mean(quality),
+    )
+
+
+def dawid_skene_single(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float) -> Raw:
+    counts = _crowdlab.vote_counts(votes)
+    start = counts / votes.count[:, None]
+    post, _, n_iter = _dawid_skene.multiclass_em(votes, start, probs, max_iter, tol)
+    top = post == post.max(axis=1, keepdims=True)
+    label = np.where(
+        top.sum(axis=1) == 1, np.argmax(post, axis=1), _crowdlab.majority(votes, probs)
+    )
+    correct = post[votes.task, votes.class_index()]
+    return Raw(
+        label=_one_hot(label, votes.n_classes),
+        posterior=post,
+        quality=post[np.arange(len(label)), label],
+        annotator_quality=_per_annotator_mean(votes, correct),
+        n_iter=n_iter,
+    )
+
+
+def crowdlab_multi(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float) -> Raw:
+    assert probs is not None
+    stats = _multilabel.crowdlab(votes, probs)
+    assert stats.model_weight is not None
+    return Raw(
+        label=stats.label,
+        posterior=stats.posterior,
+        quality=stats.quality,
+        annotator_quality=stats.annotator_quality,
+        model_weight=float(np.mean(stats.model_weight)),
+        class_model_weight=stats.model_weight,
+        annotator_weight=stats.annotator_weight,
+    )
+
+
+def majority_multi(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float) -> Raw:
+    label = _multilabel.majority(votes, probs)
+    post = _multilabel.yes_votes(votes) / votes.count[:, None]
+    return Raw(
+        label=label,
+        posterior=post,
+        quality=_multilabel.set_quality(label, post),
+        annotator_quality=_fill_mean(_multilabel.agreement_with(votes, label)),
+    )
+
+
+def dawid_skene_multi(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float) -> Raw:
+    start = _multilabel.yes_votes(votes) / votes.count[:, None]
+    post, _, _, n_iter = _dawid_skene.binary_em(votes, start, probs, max_iter, tol)
+    label = np.where(post == 0.5, _multilabel.majority(votes, probs), post > 0.5)
+    return Raw(
+        label=label,
+        posterior=post,
+        quality=_multilabel.set_quality(label, post),
+        annotator_quality=_dawid_skene.balanced_accuracy(votes, post),
+        n_iter=n_iter,
+    )
+
+
+RUNNERS: dict[tuple[str, bool], Runner] = {
+    ("crowdlab", False): crowdlab_single,
+    ("majority", False): majority_single,
+    ("dawid_skene", False): dawid_skene_single,
+    ("crowdlab", True): crowdlab_multi,
+    ("majority", True): majority_multi,
+    ("dawid_skene", True): dawid_skene_multi,
+}

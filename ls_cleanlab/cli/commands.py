@@ -1,0 +1,238 @@
+"""The work behind ``ls-cleanlab audit`` and ``ls-cleanlab annotators``: inputs read and checked,
+the shared pipeline run, the report and tables written. Private to :mod:`ls_cleanlab.cli.main`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from ls_cleanlab.audit import load_rules
+from ls_cleanlab.cli import output as _cli_output
+from ls_cleanlab.errors import InvalidOptionError
+from ls_cleanlab.media import MediaFetcher
+from ls_cleanlab.pipeline import AuditOptions, ProjectAudit, audit_tasks, run_project_audit
+from ls_cleanlab.report import write_report
+from ls_cleanlab.studio import (
+    LabelSchema,
+    StudioClient,
+    infer_schema,
+    load_export,
+    parse_label_config,
+    prediction_versions,
+)
+
+__all__ = ["annotators", "audit"]
+
+logger = logging.getLogger("ls_cleanlab")
+
+#: An export's predictions serve as probabilities when one version covers this share of tasks.
+PREDICTION_COVERAGE = 0.5
+
+
+def _client(url: str, key: str) -> StudioClient:
+    return StudioClient(url, key, retries=2)
+
+
+def _read_file(path: str, what: str) -> str:
+    file = Path(path)
+    if not file.is_file():
+        raise InvalidOptionError(f"{what} {path!r} does not exist.")
+    try:
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidOptionError(f"cannot read {what} {path!r}: {exc}") from exc
+
+
+def _export_schema(args: argparse.Namespace, tasks: list[dict[str, Any]]) -> tuple[Any, bool]:
+    """(schema, inferred) of an export."""
+    if args.label_config:
+        return parse_label_config(
+            _read_file(args.label_config, "label config"), args.choices
+        ), False
+    return infer_schema(tasks, args.choices), True
+
+
+def _pred_probs(path: str) -> np.ndarray:
+    if not Path(path).is_file():
+        raise InvalidOptionError(f"--pred-probs file {path!r} does not exist.")
+    try:
+        probs = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InvalidOptionError(f"--pred-probs file {path!r} is not a .npy array: {exc}") from exc
+    if not isinstance(probs, np.ndarray) or probs.ndim != 2:
+        raise InvalidOptionError(f"--pred-probs file {path!r} must hold one 2-D array.")
+    return probs
+
+
+def _options(args: argparse.Namespace, from_version: str | None) -> AuditOptions:
+    if args.folds < 2:
+        raise InvalidOptionError(f"--folds must be at least 2, got {args.folds}.")
+    if not 0 < args.threshold < 1:
+        raise InvalidOptionError(f"--threshold must lie in (0, 1), got {args.threshold}.")
+    if args.from_model_version and args.pred_probs:
+        raise InvalidOptionError("give --from-model-version or --pred-probs, not both.")
+    return AuditOptions(
+        model_version=args.model_version,
+        from_model_version=from_version,
+        pred_probs=_pred_probs(args.pred_probs) if args.pred_probs else None,
+        embedding_field=args.embedding_field,
+        embeddings_file=args.embeddings_file,
+        embedder=args.embedder,
+        rules=args.rules,
+        choices_name=args.choices,
+        n_folds=args.folds,
+        seed=args.seed,
+        threshold=args.threshold,
+        allowed_hosts=tuple(args.allowed_host),
+        local_files_root=args.local_files_root,
+        dry_run=args.dry_run,
+    )
+
+
+def _check_rules(rules: str | None, schema: LabelSchema) -> None:
+    """Refuse bad rules before any work (the audit would refuse them only at its end)."""
+    if rules is not None:
+        load_rules(rules, list(schema.classes))
+
+
+def _out_dir(path: str) -> Path:
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidOptionError(f"cannot create the output directory {path!r}: {exc}") from exc
+    return out
+
+
+def _write(
+    result: ProjectAudit,
+    args: argparse.Namespace,
+    out: Path,
+    url: str | None,
+    fetcher: MediaFetcher | None,
+    inferred: bool,
+) -> dict[str, Path]:
+    files = _cli_output.write_tables(result, out, url)
+    notes = ["The labeling schema was inferred from the tasks."] if inferred else []
+    if result.skipped:
+        notes.append(f"{len(result.skipped)} tasks were skipped (see the command's summary).")
+    files["report.html"] = write_report(
+        result,
+        out / "report.html",
+        studio_url=url,
+        fetcher=fetcher,
+        top=args.top,
+        notes=notes,
+        threshold=args.threshold,
+    )
+    return {
+        "report": files["report.html"],
+        "issues": files["issues.csv"],
+        "annotators": files["annotators.csv"],
+        "classes": files["classes.csv"],
+    }
+
+
+def audit(
+    args: argparse.Namespace, url: str | None, key: str | None, err: IO[str]
+) -> dict[str, Any]:
+    """Run ``ls-cleanlab audit``; return the summary."""
+    show = bool(args.progress or (not args.json and err.isatty()))
+    bars = _cli_output.StageBars(err, show)
+    if args.top < 0:
+        raise InvalidOptionError(f"--top must be 0 or more, got {args.top}.")
+    with ExitStack() as stack:
+        stack.callback(bars.close)
+        if args.project is not None:
+            assert url is not None and key is not None  # checked by the caller
+            result, fetcher, inferred = _audit_project(args, url, key, bars, stack)
+        else:
+            result, fetcher, inferred = _audit_export(args, url, key, bars, stack)
+        bars.close()
+        files = _write(result, args, _out_dir(args.out), url, fetcher, inferred)
+    return _cli_output.audit_summary(
+        result, files=files, schema_inferred=inferred, dry_run=args.dry_run
+    )
+
+
+def _audit_project(
+    args: argparse.Namespace, url: str, key: str, bars: Any, stack: ExitStack
+) -> tuple[ProjectAudit, MediaFetcher, bool]:
+    options = _options(args, args.from_model_version)
+    client = stack.enter_context(_client(url, key))
+    if args.rules is not None:
+        _check_rules(args.rules, client.label_schema(args.project, args.choices))
+    _out_dir(args.out)
+    result = run_project_audit(
+        client, args.project, options=options, data_dir=args.data_dir, progress=bars
+    )
+    fetcher = stack.enter_context(
+        MediaFetcher(
+            session=client.session,
+            allowed_hosts=options.allowed_hosts,
+            local_files_root=options.local_files_root,
+        )
+    )
+    return result, fetcher, False
+
+
+def _audit_export(
+    args: argparse.Namespace, url: str | None, key: str | None, bars: Any, stack: ExitStack
+) -> tuple[ProjectAudit, MediaFetcher, bool]:
+    if args.dry_run:
+        logger.info("--dry-run has no effect offline: an export audit writes nothing anywhere")
+    tasks = load_export(args.export)
+    schema, inferred = _export_schema(args, tasks)
+    _check_rules(args.rules, schema)
+    version = args.from_model_version
+    if version is None and args.pred_probs is None:
+        counts = prediction_versions(tasks)
+        if counts:
+            best, covered = counts.most_common(1)[0]
+            if covered >= PREDICTION_COVERAGE * len(tasks):
+                version = best
+    options = _options(args, version)
+    _out_dir(args.out)
+    fetcher = stack.enter_context(
+        MediaFetcher(
+            url,
+            key if url else None,
+            allowed_hosts=options.allowed_hosts,
+            local_files_root=options.local_files_root,
+        )
+    )
+    result = audit_tasks(tasks, schema, options=options, fetcher=fetcher, progress=bars)
+    return result, fetcher, inferred
+
+
+def annotators(args: argparse.Namespace, url: str | None, key: str | None) -> dict[str, Any]:
+    """Run ``ls-cleanlab annotators``: annotator quality and agreement from the annotations alone
+    (no model), which needs several annotators on shared tasks."""
+    from ls_cleanlab.audit import audit_labels
+    from ls_cleanlab.studio import read_tasks
+
+    if args.project is not None:
+        assert url is not None and key is not None
+        with _client(url, key) as client:
+            schema = client.label_schema(args.project, args.choices)
+            tasks: Any = client.fetch_tasks(args.project).tasks
+    else:
+        tasks = load_export(args.export)
+        schema, _ = _export_schema(args, tasks)
+    table = read_tasks(tasks, schema)
+    result = audit_labels(
+        None,
+        annotations=table.annotations,
+        class_names=list(schema.classes),
+        multi_label=schema.multi_label,
+        n_tasks=len(table.task_ids),
+    )
+    summary = _cli_output.annotators_summary(result)
+    summary["project"] = args.project
+    summary["tasks"] = len(table.task_ids)
+    return summary

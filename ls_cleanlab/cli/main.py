@@ -1,0 +1,297 @@
+"""The ``ls-cleanlab`` command.
+
+``ls-cleanlab audit --project ID`` audits a Label Studio project (and pushes the review queues
+unless ``--dry-run``); ``ls-cleanlab audit EXPORT.json`` audits a JSON export offline;
+``ls-cleanlab annotators`` shows annotator quality and agreement; ``ls-cleanlab serve`` runs the
+ML backend. Connection settings come from ``LABEL_STUDIO_URL`` / ``LABEL_STUDIO_API_KEY`` or
+``--url`` / ``--api-key``.
+
+Exit codes: 0 done, 1 unexpected failure, 2 bad input, 3 Label Studio unreachable or refused the
+key. Errors are one ``error:`` line and one ``fix:`` line on stderr (the traceback too with
+``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import IO, Any
+
+from ls_cleanlab.errors import (
+    InvalidAnnotationsError,
+    InvalidOptionError,
+    InvalidTasksError,
+    LabelConfigError,
+    LsCleanlabError,
+    StudioAuthError,
+    StudioRequestError,
+    StudioUnreachableError,
+)
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "EXIT_STUDIO", "build_parser", "main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STUDIO = 0, 1, 2, 3
+
+
+class UsageError(LsCleanlabError):
+    """Bad command-line input; carries the fix to show."""
+
+    def __init__(self, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.fix = fix
+
+
+def _connection(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("Label Studio connection")
+    group.add_argument(
+        "--url",
+        "--studio-url",
+        dest="url",
+        metavar="URL",
+        help="Label Studio's URL (default: $LABEL_STUDIO_URL)",
+    )
+    group.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="API key or personal access token (default: $LABEL_STUDIO_API_KEY)",
+    )
+
+
+def _source(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "export",
+        nargs="?",
+        metavar="EXPORT.json",
+        help="a Label Studio JSON export to work on offline",
+    )
+    parser.add_argument("--project", type=int, metavar="ID", help="the Label Studio project id")
+    parser.add_argument(
+        "--label-config",
+        metavar="FILE.xml",
+        help="the labeling config of an export (default: inferred from its tasks)",
+    )
+    parser.add_argument("--choices", metavar="NAME", help="the Choices tag to audit")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object on stdout and nothing else"
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    _connection(parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``ls-cleanlab``."""
+    from ls_cleanlab import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="ls-cleanlab",
+        description="Find label errors in Label Studio classification projects.",
+    )
+    parser.add_argument("--version", action="version", version=f"ls-cleanlab {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    audit = commands.add_parser("audit", help="audit a project or an export; write the report")
+    _source(audit)
+    audit.add_argument("--dry-run", action="store_true", help="write nothing to Label Studio")
+    audit.add_argument(
+        "--from-model-version",
+        metavar="V",
+        help="use that model version's predictions as probabilities (no model fit)",
+    )
+    audit.add_argument(
+        "--pred-probs",
+        metavar="FILE.npy",
+        help="probabilities (tasks, classes), rows in task order (no model fit)",
+    )
+    audit.add_argument("--rules", metavar="rules.yaml", help="implies/excludes rules (YAML)")
+    audit.add_argument(
+        "--out",
+        metavar="DIR",
+        default="ls-cleanlab-report",
+        help="where report.html and the CSV files go (default: %(default)s)",
+    )
+    audit.add_argument(
+        "--model-version",
+        default="ls-cleanlab",
+        help="version our predictions are stored under (default: %(default)s)",
+    )
+    audit.add_argument(
+        "--embedder",
+        default="descriptors",
+        help="image features: descriptors, auto, torchvision, open_clip",
+    )
+    audit.add_argument("--embedding-field", metavar="FIELD", help="task data field of embeddings")
+    audit.add_argument("--embeddings-file", metavar="FILE", help="embeddings .npy or .npz")
+    audit.add_argument("--folds", type=int, default=5, help="cross-validation folds")
+    audit.add_argument("--seed", type=int, default=0)
+    audit.add_argument("--threshold", type=float, default=0.5, help="issue threshold in (0, 1)")
+    audit.add_argument(
+        "--local-files-root",
+        metavar="DIR",
+        help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT, when readable here",
+    )
+    audit.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="another host media may come from (repeatable)",
+    )
+    audit.add_argument(
+        "--data-dir", metavar="DIR", help="keep task snapshots, feature cache and models here"
+    )
+    audit.add_argument("--top", type=int, default=100, help="tasks listed in the report")
+    audit.add_argument(
+        "--progress",
+        action="store_true",
+        help="show progress bars even when stderr is not a terminal",
+    )
+
+    annotators = commands.add_parser("annotators", help="annotator quality and agreement")
+    _source(annotators)
+
+    serve = commands.add_parser("serve", help="run the Label Studio ML backend")
+    serve.add_argument("--host", default="0.0.0.0", help="default: %(default)s")
+    serve.add_argument("--port", type=int, default=9090, help="default: %(default)s")
+    serve.add_argument("--debug", action="store_true", help="show tracebacks")
+    return parser
+
+
+def _settings(args: argparse.Namespace, *, required: bool) -> tuple[str | None, str | None]:
+    url = args.url or os.environ.get("LABEL_STUDIO_URL") or None
+    key = args.api_key or os.environ.get("LABEL_STUDIO_API_KEY") or None
+    if required and not url:
+        raise UsageError(
+            "no Label Studio URL given.", "pass --url http://host:8080 or set LABEL_STUDIO_URL."
+        )
+    if required and not key:
+        raise UsageError(
+            "no Label Studio API key given.",
+            "pass --api-key or set LABEL_STUDIO_API_KEY (Account & Settings in Label Studio).",
+        )
+    return url, key
+
+
+def _check_source(args: argparse.Namespace) -> None:
+    if (args.project is None) == (args.export is None):
+        raise UsageError(
+            "give either --project ID or an EXPORT.json file, not both or neither.",
+            f"ls-cleanlab {args.command} --project 12, or ls-cleanlab {args.command} export.json",
+        )
+
+
+_FIXES: tuple[tuple[type[BaseException], int, str], ...] = (
+    (
+        StudioAuthError,
+        EXIT_STUDIO,
+        "check the API key (--api-key or LABEL_STUDIO_API_KEY); copy one from Account & Settings.",
+    ),
+    (
+        StudioUnreachableError,
+        EXIT_STUDIO,
+        "check the URL (--url or LABEL_STUDIO_URL) and that Label Studio is running.",
+    ),
+    (UsageError, EXIT_BAD_INPUT, ""),
+    (
+        LabelConfigError,
+        EXIT_BAD_INPUT,
+        "pass --label-config with the project's labeling config, or --choices NAME.",
+    ),
+    (InvalidTasksError, EXIT_BAD_INPUT, "correct the task JSON named above, or export again."),
+    (
+        InvalidAnnotationsError,
+        EXIT_BAD_INPUT,
+        "audit with probabilities instead: ls-cleanlab audit (a model, --pred-probs or "
+        "--from-model-version).",
+    ),
+    (InvalidOptionError, EXIT_BAD_INPUT, "correct the option or file named above (see --help)."),
+)
+
+
+def _report_error(error: BaseException, err: IO[str], debug: bool) -> int:
+    code, fix = EXIT_FAILED, "run again with --debug for the traceback, and report it."
+    message = f"unexpected {type(error).__name__}: {error}"
+    for kind, kind_code, kind_fix in _FIXES:
+        if isinstance(error, kind):
+            code, message = kind_code, str(error)
+            fix = error.fix if isinstance(error, UsageError) else kind_fix
+            break
+    else:
+        if isinstance(error, StudioRequestError):
+            code, message = EXIT_BAD_INPUT, str(error)
+            fix = "check the project id and your permissions in Label Studio."
+    if debug:
+        traceback.print_exception(type(error), error, error.__traceback__, file=err)
+    print(f"error: {' '.join(message.split())}", file=err)  # one line
+    print(f"fix: {fix}", file=err)
+    return code
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from ls_cleanlab import server  # type: ignore[attr-defined,unused-ignore]
+    except ImportError as exc:
+        raise UsageError(
+            f"the ML backend server is not available ({exc}).",
+            "install the backend extra: pip install 'ls-cleanlab[backend]'.",
+        ) from exc
+    server.serve(host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    """Run ``ls-cleanlab`` with ``argv`` (default: the process arguments); return the exit code."""
+    out = stdout if stdout is not None else sys.stdout
+    err = stderr if stderr is not None else sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, usage errors (argparse exits with 2)
+        return int(exit_.code) if isinstance(exit_.code, int) else EXIT_BAD_INPUT
+    if args.command is None:
+        parser.print_help(err)
+        return EXIT_BAD_INPUT
+    debug = bool(getattr(args, "debug", False))
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        from ls_cleanlab.cli import commands as _cli_commands
+
+        _check_source(args)
+        url, key = _settings(args, required=args.project is not None)
+        if args.command == "audit":
+            summary: dict[str, Any] = _cli_commands.audit(args, url, key, err)
+        else:
+            summary = _cli_commands.annotators(args, url, key)
+    except (LsCleanlabError, StudioRequestError) as error:
+        return _report_error(error, err, debug)
+    except KeyboardInterrupt:
+        print("error: interrupted.", file=err)
+        return EXIT_FAILED
+    except Exception as error:  # one line and a hint, not a traceback, unless --debug
+        return _report_error(error, err, debug)
+    from ls_cleanlab.cli import output as _cli_output
+
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str), file=out)
+    elif args.command == "audit":
+        _cli_output.print_audit(summary, out)
+    else:
+        _cli_output.print_annotators(summary, out)
+    return EXIT_OK
+
+
+def _entry() -> None:  # pragma: no cover - the console script
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _entry()

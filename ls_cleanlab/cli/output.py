@@ -1,0 +1,339 @@
+"""What the ``ls-cleanlab`` command shows and writes: progress bars, summaries (text and JSON) and
+the CSV tables. Private to :mod:`ls_cleanlab.cli.main`; nothing here talks to Label Studio."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from ls_cleanlab.audit import LabelAudit
+from ls_cleanlab.pipeline import QUEUES, ProjectAudit
+from ls_cleanlab.report import task_link
+
+__all__ = [
+    "FLAG_MEANINGS",
+    "StageBars",
+    "annotators_summary",
+    "audit_summary",
+    "print_annotators",
+    "print_audit",
+    "write_tables",
+]
+
+#: Annotators below this quality are "of concern" even without a bias flag.
+CONCERN_QUALITY = 0.7
+#: Classes and skip reasons listed in a summary.
+TOP = 5
+
+FLAG_MEANINGS = {
+    "satisficing": "gives fewer labels than co-annotators (or than expected) on the same tasks",
+    "anchoring": "labels depend on the previous task's labels (positive dependence)",
+    "gamblers_fallacy": "avoids repeating the previous task's labels (negative dependence)",
+    "fatigue": "makes more errors later in a work session",
+    "rushing": "makes more errors when working faster",
+}
+
+
+class StageBars:
+    """A ``progress(stage, done, total)`` callback drawing one tqdm bar per stage on a stream."""
+
+    def __init__(self, stream: IO[str], enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        self.stage: str | None = None
+        self.bar: Any = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if stage != self.stage:
+            self.close()
+            from tqdm import tqdm
+
+            unit = "fold" if stage == "model" else "task"
+            self.bar = tqdm(total=total, desc=f"{stage:<8}", unit=unit, file=self.stream)
+            self.stage = stage
+        if self.bar.total != total:
+            self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        self.bar, self.stage = None, None
+
+
+def _float(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _concerns(audit: LabelAudit) -> list[dict[str, Any]]:
+    frame = audit.annotators
+    if frame is None or len(frame) == 0:
+        return []
+    out = []
+    for _, row in frame.sort_values("quality", kind="stable").iterrows():
+        quality = _float(row["quality"])
+        low = quality is not None and quality < CONCERN_QUALITY
+        if not row["flags"] and not low:
+            continue
+        why = [str(f) for f in str(row["flags"]).split(", ") if f]
+        if low:
+            why.insert(0, f"quality {quality:.2f} < {CONCERN_QUALITY}")
+        out.append(
+            {
+                "annotator": row["annotator"].item()
+                if hasattr(row["annotator"], "item")
+                else row["annotator"],
+                "quality": quality,
+                "agreement": _float(row["agreement"]),
+                "n_tasks": int(row["n_tasks"]),
+                "concerns": why,
+            }
+        )
+    return out
+
+
+def _top_classes(audit: LabelAudit) -> list[dict[str, Any]]:
+    frame = audit.classes
+    counts = frame[["n_missing", "n_spurious", "n_disagreement", "n_rule"]].sum(axis=1)
+    order = np.argsort(-counts.to_numpy(), kind="stable")[:TOP]
+    return [
+        {
+            "class": str(frame["class"].iloc[k]),
+            "issues": int(counts.iloc[k]),
+            "missing": int(frame["n_missing"].iloc[k]),
+            "spurious": int(frame["n_spurious"].iloc[k]),
+            "miss_rate": _float(frame["miss_rate"].iloc[k]),
+            "spurious_rate": _float(frame["spurious_rate"].iloc[k]),
+        }
+        for k in order
+        if counts.iloc[k] > 0
+    ]
+
+
+def audit_summary(
+    result: ProjectAudit,
+    *,
+    files: Mapping[str, Path],
+    schema_inferred: bool,
+    dry_run: bool,
+) -> dict[str, Any]:
+    """The summary of an audit as JSON-ready data."""
+    audit = result.audit
+    issues = audit.issues
+    # reasons start with the task's media reference: count them without it
+    reasons = Counter(why.split(": ", 1)[-1] for why in result.skipped.values())
+    push = None
+    if result.push is not None:
+        push = {
+            "model_version": result.push.model_version,
+            "sent": result.push.sent,
+            "created": result.push.created,
+            "deleted": result.push.deleted,
+            "missing": result.push.missing,
+        }
+    schema = result.schema
+    return {
+        "project": result.project,
+        "source": result.source,
+        "model_version": result.model_version,
+        "schema": {
+            "choices": schema.from_name,
+            "object": f"{schema.object_tag}:{schema.to_name}",
+            "data_key": schema.data_key,
+            "classes": list(schema.classes),
+            "multi_label": schema.multi_label,
+            "inferred": schema_inferred,
+        },
+        "tasks": {
+            "read": len(result.table.task_ids),
+            "audited": len(result.task_ids),
+            "labelled": int(result.labelled.sum()),
+            "skipped": len(result.skipped),
+        },
+        "skipped_reasons": [{"reason": r, "tasks": c} for r, c in reasons.most_common(TOP)],
+        "issues": {
+            "total": len(issues),
+            "tasks": int(issues["task"].nunique()) if len(issues) else 0,
+            "by_kind": {str(k): int(v) for k, v in issues["kind"].value_counts().items() if v},
+        },
+        "queues": {q.key: len(result.queues.get(q.key, ())) for q in QUEUES},
+        "top_classes": _top_classes(audit),
+        "annotators_of_concern": _concerns(audit),
+        "files": {name: str(path) for name, path in files.items()},
+        "dry_run": dry_run,
+        "push": push,
+        "views": dict(result.views),
+        "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
+    }
+
+
+def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
+    """The summary for people."""
+    tasks, issues = summary["tasks"], summary["issues"]
+    where = f"project {summary['project']}" if summary["project"] is not None else "export file"
+    schema = summary["schema"]
+    print(
+        f"Audited {where}: {tasks['audited']} of {tasks['read']} tasks "
+        f"({tasks['labelled']} labelled), probabilities from {summary['source']}.",
+        file=out,
+    )
+    if schema["inferred"]:
+        print(
+            f"The labeling schema was inferred from the tasks: Choices {schema['choices']!r} "
+            f"on {schema['object']} with {len(schema['classes'])} classes "
+            f"({'multi' if schema['multi_label'] else 'single'}-label); pass --label-config "
+            "to use the project's.",
+            file=out,
+        )
+    if tasks["skipped"]:
+        print(f"Skipped {tasks['skipped']} tasks; top reasons:", file=out)
+        for entry in summary["skipped_reasons"]:
+            print(f"  {entry['tasks']:>6}  {entry['reason']}", file=out)
+    kinds = ", ".join(f"{k} {v}" for k, v in issues["by_kind"].items()) or "none"
+    print(f"Issues: {issues['total']} on {issues['tasks']} tasks ({kinds}).", file=out)
+    titles = {q.key: q.title for q in QUEUES}
+    print(
+        "Review queues: " + ", ".join(f"{titles[k]} {v}" for k, v in summary["queues"].items()),
+        file=out,
+    )
+    if summary["top_classes"]:
+        print("Classes most affected:", file=out)
+        print(
+            f"  {'class':<24} {'issues':>6} {'missing':>7} {'spurious':>8} {'miss rate':>9} "
+            f"{'spur. rate':>10}",
+            file=out,
+        )
+        for c in summary["top_classes"]:
+            print(
+                f"  {c['class'][:24]:<24} {c['issues']:>6} {c['missing']:>7} "
+                f"{c['spurious']:>8} {_fmt(c['miss_rate']):>9} {_fmt(c['spurious_rate']):>10}",
+                file=out,
+            )
+    concerns = summary["annotators_of_concern"]
+    if concerns:
+        print("Annotators of concern:", file=out)
+        for a in concerns:
+            print(f"  {a['annotator']!s:<12} {', '.join(a['concerns'])}", file=out)
+    else:
+        print("Annotators of concern: none.", file=out)
+    push = summary["push"]
+    if push is not None:
+        print(
+            f"Pushed {push['created']} of {push['sent']} predictions as model version "
+            f"{push['model_version']!r} (replaced {push['deleted']}).",
+            file=out,
+        )
+        if push["missing"]:
+            print(f"  Label Studio dropped {push['missing']} predictions.", file=out)
+    elif summary["dry_run"]:
+        print("Dry run: nothing was written to Label Studio.", file=out)
+    for name, path in summary["files"].items():
+        print(f"Wrote {name}: {path}", file=out)
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def write_tables(result: ProjectAudit, out: Path, studio_url: str | None) -> dict[str, Path]:
+    """``issues.csv``, ``annotators.csv`` and ``classes.csv`` in ``out``."""
+    import pandas as pd
+
+    audit = result.audit
+    issues = audit.issues.copy()
+    rows = issues["task"].to_numpy(dtype=np.int64)
+    issues.insert(0, "task_id", result.task_ids[rows])
+    issues.insert(1, "priority", audit.priority[rows])
+    issues = issues.drop(columns=["task"])
+    issues["link"] = [
+        task_link(studio_url, result.project, int(t)) or "" for t in issues["task_id"]
+    ]
+    issues = issues.sort_values(["priority", "score"], ascending=False, kind="stable")
+    files = {"issues.csv": out / "issues.csv"}
+    issues.to_csv(files["issues.csv"], index=False)
+    annotators = audit.annotators if audit.annotators is not None else pd.DataFrame()
+    files["annotators.csv"] = out / "annotators.csv"
+    annotators.to_csv(files["annotators.csv"], index=False)
+    files["classes.csv"] = out / "classes.csv"
+    audit.classes.to_csv(files["classes.csv"], index=False)
+    return files
+
+
+def annotators_summary(audit: LabelAudit) -> dict[str, Any]:
+    """Annotator table, pairwise agreement and flag meanings as JSON-ready data."""
+    frame = audit.annotators
+    rows = []
+    if frame is not None:
+        for _, row in frame.iterrows():
+            annotator = row["annotator"]
+            rows.append(
+                {
+                    "annotator": annotator.item() if hasattr(annotator, "item") else annotator,
+                    "quality": _float(row["quality"]),
+                    "agreement": _float(row["agreement"]),
+                    "n_tasks": int(row["n_tasks"]),
+                    "n_shared_tasks": int(row["n_shared_tasks"]),
+                    "mean_lead_time": _float(row["mean_lead_time"]),
+                    "labels_per_task": _float(row["labels_per_task"]),
+                    "flags": [f for f in str(row["flags"]).split(", ") if f],
+                }
+            )
+    agree = audit.agreement
+    pairwise = None
+    if agree is not None:
+        pairwise = {
+            "annotators": [a.item() if hasattr(a, "item") else a for a in agree.annotator_ids],
+            "agreement": [[_float(v) for v in line] for line in agree.pairwise],
+            "shared_tasks": agree.shared.astype(int).tolist(),
+            "alpha": _float(agree.alpha),
+        }
+    used = sorted({f for r in rows for f in r["flags"]})
+    return {
+        "annotators": rows,
+        "pairwise": pairwise,
+        "flags": {f: FLAG_MEANINGS.get(f, "") for f in used},
+    }
+
+
+def print_annotators(summary: Mapping[str, Any], out: IO[str]) -> None:
+    """The annotator table, the agreement matrix and what the flags mean."""
+    rows = summary["annotators"]
+    print(
+        f"{'annotator':<12} {'quality':>7} {'agree':>6} {'tasks':>6} {'shared':>6} "
+        f"{'lead s':>7} {'labels':>6}  flags",
+        file=out,
+    )
+    for r in sorted(rows, key=lambda r: (r["quality"] is None, r["quality"] or 0.0)):
+        print(
+            f"{r['annotator']!s:<12} {_fmt(r['quality']):>7} {_fmt(r['agreement'], 2):>6} "
+            f"{r['n_tasks']:>6} {r['n_shared_tasks']:>6} {_fmt(r['mean_lead_time'], 1):>7} "
+            f"{_fmt(r['labels_per_task'], 2):>6}  {', '.join(r['flags'])}",
+            file=out,
+        )
+    pairwise = summary["pairwise"]
+    if pairwise is not None:
+        names = [str(a)[:8] for a in pairwise["annotators"]]
+        print(
+            f"\nPairwise agreement (mean Jaccard on shared tasks; Krippendorff's alpha "
+            f"{_fmt(pairwise['alpha'], 2)}):",
+            file=out,
+        )
+        print(" " * 10 + "".join(f"{n:>9}" for n in names), file=out)
+        for name, line in zip(names, pairwise["agreement"], strict=True):
+            print(f"{name:<10}" + "".join(f"{_fmt(v, 2):>9}" for v in line), file=out)
+    if summary["flags"]:
+        print("\nFlags:", file=out)
+        for flag, meaning in summary["flags"].items():
+            print(f"  {flag}: {meaning}", file=out)

@@ -1,0 +1,42 @@
+"""Features of Label Studio tasks for the model: images, texts, precomputed embeddings.
+
+* :mod:`.images`: :func:`image_features` (fetch, hash, decode, embed in batches, cache);
+* :mod:`.embedders` and :mod:`.descriptors`: the embedder protocol, the weight-free default
+  descriptors and optional pretrained networks found at run time;
+* :mod:`.texts`: TF-IDF (:func:`text_features`); :mod:`.precomputed`: embeddings from a data field
+  or a file, another model's predictions as probabilities;
+* :mod:`.cache`: :class:`FeatureCache` (SQLite: reference -> content hash -> vector);
+* :mod:`.feature_set`: the result type :class:`FeatureSet` and the standardization it carries;
+* :mod:`.tasks`: :func:`task_features`, the source that fits a project.
+"""
+
+from ls_cleanlab.features.cache import FeatureCache
+from ls_cleanlab.features.embedders import (
+    DescriptorEmbedder,
+    ImageEmbedder,
+    available_embedders,
+    find_embedder,
+)
+from ls_cleanlab.features.feature_set import FeatureSet, Scaling, standardize
+from ls_cleanlab.features.images import image_features
+from ls_cleanlab.features.precomputed import field_embeddings, load_embeddings, prediction_probs
+from ls_cleanlab.features.tasks import task_features
+from ls_cleanlab.features.texts import TextEncoder, text_features
+
+__all__ = [
+    "DescriptorEmbedder",
+    "FeatureCache",
+    "FeatureSet",
+    "ImageEmbedder",
+    "Scaling",
+    "TextEncoder",
+    "available_embedders",
+    "field_embeddings",
+    "find_embedder",
+    "image_features",
+    "load_embeddings",
+    "prediction_probs",
+    "standardize",
+    "task_features",
+    "text_features",
+]

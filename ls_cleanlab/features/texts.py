@@ -1,0 +1,123 @@
+"""TF-IDF features of task texts; see :func:`text_features`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ls_cleanlab.features.feature_set import FeatureSet
+
+__all__ = ["TextEncoder", "text_features"]
+
+
+_TAG = re.compile(r"<[^>]+>")
+_NGRAMS = (("word", (1, 2)), ("char_wb", (2, 4)))
+
+
+class TextEncoder:
+    """TF-IDF fitted on a set of texts, to encode more texts into the same columns.
+
+    Word 1-2-grams and character 2-4-grams within word boundaries, sublinear term frequency,
+    each part L2-normalized and weighted ``1 / sqrt(2)`` so every row has norm 1. With
+    ``hashed``, terms are hashed into 2**20 columns per part instead of a vocabulary (memory
+    stays bounded on very large corpora); only the IDF weights are fitted.
+    """
+
+    def __init__(self, *, hashed: bool = False, min_df: int = 2) -> None:
+        self.hashed = hashed
+        self.min_df = min_df
+        self.parts_: list[Any] = []
+
+    def _pipeline(self, analyzer: str, ngrams: tuple[int, int], n_texts: int) -> Any:
+        from sklearn.feature_extraction.text import (
+            HashingVectorizer,
+            TfidfTransformer,
+            TfidfVectorizer,
+        )
+        from sklearn.pipeline import make_pipeline
+
+        if self.hashed:
+            hashing = HashingVectorizer(
+                analyzer=analyzer, ngram_range=ngrams, n_features=2**20, alternate_sign=False,
+                norm=None, dtype=np.float32,
+            )  # fmt: skip
+            return make_pipeline(hashing, TfidfTransformer(sublinear_tf=True))
+        min_df = self.min_df if n_texts >= 10 * self.min_df else 1
+        return TfidfVectorizer(
+            analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True, min_df=min_df,
+            dtype=np.float32,
+        )  # fmt: skip
+
+    def fit(self, texts: Sequence[str]) -> TextEncoder:
+        """Learn the vocabularies (or IDF weights) from ``texts``."""
+        self.parts_ = []
+        for analyzer, ngrams in _NGRAMS:
+            part = self._pipeline(analyzer, ngrams, len(texts))
+            try:
+                part.fit(texts)
+            except ValueError:  # nothing survived (e.g. only punctuation)
+                part = None
+            self.parts_.append(part)
+        return self
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """TF-IDF rows of ``texts`` in the fitted columns."""
+        blocks = [
+            part.transform(texts) if part is not None else sp.csr_matrix((len(texts), 0))
+            for part in self.parts_
+        ]
+        return sp.hstack(blocks, format="csr", dtype=np.float32) / np.sqrt(len(_NGRAMS))
+
+
+def text_features(
+    texts: Sequence[Any],
+    *,
+    html: bool = False,
+    hashing_above: int = 200_000,
+    min_df: int = 2,
+    encoder: TextEncoder | None = None,
+) -> FeatureSet:
+    """TF-IDF features of task texts (sparse); see :class:`TextEncoder`.
+
+    Parameters
+    ----------
+    texts : sequence, length n
+        Task texts; anything that is not a non-empty string is skipped with a reason.
+    html : bool
+        Strip HTML tags first (``HyperText`` tasks).
+    hashing_above : int
+        Hash terms instead of keeping a vocabulary above this many texts.
+    min_df : int
+        With a vocabulary, ignore terms in fewer texts (lowered to 1 for tiny sets).
+    encoder : TextEncoder, optional
+        Encode with this (fitted) encoder, e.g. a trained model's, instead of fitting one.
+    """
+    if encoder is not None and not isinstance(encoder, TextEncoder):
+        raise TypeError(f"text features need a TextEncoder, got {type(encoder).__name__}")
+    n = len(texts)
+    skipped: dict[int, str] = {}
+    cleaned = []
+    for row, text in enumerate(texts):
+        if not isinstance(text, str) or not text.strip():
+            skipped[row] = f"no text in the task data (got {text!r:.40})"
+            cleaned.append("")
+        else:
+            cleaned.append(_TAG.sub(" ", text) if html else text)
+    ok = np.array([row not in skipped for row in range(n)], dtype=bool)
+    rows = np.flatnonzero(ok)
+    kept = [cleaned[i] for i in rows]
+    if encoder is None:
+        if not kept:
+            return FeatureSet(sp.csr_matrix((n, 0), dtype=np.float32), ok, skipped, "tfidf")
+        encoder = TextEncoder(hashed=len(kept) > hashing_above, min_df=min_df)
+        encoder.fit(kept)
+    block = encoder.transform(kept)
+    placed = sp.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, np.arange(len(rows)))), shape=(n, len(rows))
+    )
+    source = "tfidf-hashed" if encoder.hashed else "tfidf"
+    return FeatureSet((placed @ block).tocsr(), ok, skipped, source, encoder=encoder)

@@ -1,0 +1,388 @@
+"""Loading task media safely: Label Studio uploads and local files, allowed URLs, ``data:`` URIs.
+
+Task data refers to media as Label Studio-relative paths (``/data/upload/3/a.png``,
+``/data/local-files/?d=images/x.png``, ``/tasks/5/presign/?fileuri=...``), absolute ``http(s)``
+URLs or ``data:`` URIs. :class:`MediaFetcher` turns any of them into bytes under one policy:
+
+- Relative paths, and absolute URLs on Label Studio's own scheme, host and port, are fetched from
+  Label Studio with its key. No other host ever receives the key, also not after a redirect.
+- Other hosts must be in ``allowed_hosts``: exact names, ``*.example.com`` wildcards (any
+  subdomain, not the apex), IP addresses or CIDR networks. Before each request and each redirect
+  hop (at most 5, followed by hand) the host is resolved once and the connection goes to the
+  resolved address, so DNS cannot change its answer in between. A private, loopback, link-local,
+  reserved or multicast address is refused unless that address is in an allowed network or the
+  host was allowed by its exact name (a wildcard does not vouch for private addresses).
+- Only ``http`` and ``https``; connect and read timeouts, a deadline for the whole download, and
+  ``max_bytes`` checked against ``Content-Length`` and while streaming. Proxies from the
+  environment are not used.
+
+:func:`decode_image` checks the pixel count from the header before decoding any pixel, then
+returns a loaded RGB image (EXIF orientation applied, alpha composited on white, 16-bit and
+float grey scaled to 8 bits). Every failure is a :class:`~ls_cleanlab.errors.MediaError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import parse_qs, unquote, unquote_to_bytes, urljoin, urlsplit
+
+import urllib3
+from PIL import Image
+from requests.certs import where as ca_bundle
+
+from ls_cleanlab.errors import InvalidOptionError, MediaError, StudioAuthError, StudioError
+from ls_cleanlab.media.images import DEFAULT_MAX_PIXELS, decode_image
+from ls_cleanlab.media.netpolicy import IP, Allowlist, Target, admit, netloc, shown
+from ls_cleanlab.studio import StudioSession
+
+__all__ = ["DEFAULT_MAX_PIXELS", "MediaFetcher", "decode_image"]
+
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 64 * 1024
+
+
+def _size(n: float) -> str:
+    if n >= 2**20:
+        return f"{round(n / 2**20, 1):g} MB"
+    if n >= 2**10:
+        return f"{round(n / 2**10, 1):g} KB"
+    return f"{int(n)} bytes"
+
+
+class MediaFetcher:
+    """Fetch task media from Label Studio, allowlisted hosts and ``data:`` URIs (module docs).
+
+    Parameters
+    ----------
+    studio_url : str, optional
+        Label Studio's base URL; needed for relative references such as ``/data/upload/...``.
+    api_key : str, optional
+        A personal access token or legacy token, sent only to ``studio_url``'s scheme, host and
+        port.
+    session : StudioSession, optional
+        Instead of ``studio_url`` and ``api_key``: a client's session, whose URL and key are used
+        (through a clone, so the fetcher never closes the client's connections).
+    allowed_hosts : sequence of str or str
+        Other hosts to fetch from: names, ``*.example.com``, IP addresses, CIDR networks (a
+        string is split on commas, as in ``LS_CLEANLAB_ALLOWED_HOSTS``).
+    timeout : float
+        Seconds to connect, and to wait for each read.
+    max_bytes : int
+        Largest body accepted, in bytes.
+    local_files_root : str or Path, optional
+        Label Studio's ``LOCAL_FILES_DOCUMENT_ROOT`` when it is readable here: then
+        ``/data/local-files/?d=...`` is read from disk instead of through Label Studio.
+    max_pixels : int
+        Largest width × height :meth:`open_image` decodes.
+    total_timeout : float
+        Seconds for a whole fetch, redirects included.
+    """
+
+    def __init__(
+        self,
+        studio_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        session: StudioSession | None = None,
+        allowed_hosts: Sequence[str] | str = (),
+        timeout: float = 10.0,
+        max_bytes: int = 20 * 2**20,
+        local_files_root: str | Path | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        total_timeout: float = 120.0,
+    ) -> None:
+        for name, value in (("timeout", timeout), ("total_timeout", total_timeout)):
+            if not isinstance(value, (int, float)) or not value > 0:
+                raise InvalidOptionError(
+                    f"{name} must be a positive number of seconds, got {value!r}"
+                )
+        for name, value in (("max_bytes", max_bytes), ("max_pixels", max_pixels)):
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise InvalidOptionError(f"{name} must be a positive integer, got {value!r}")
+        if session is not None:
+            if studio_url is not None or api_key is not None:
+                raise InvalidOptionError("give either session or studio_url and api_key, not both.")
+            studio_url = session.url
+        if studio_url is not None and not str(studio_url).startswith(("http://", "https://")):
+            raise InvalidOptionError(
+                f"studio_url must start with http:// or https://, got {studio_url!r}"
+            )
+        self.studio_url = studio_url.rstrip("/") if studio_url else None
+        self._studio: Target | None = Target.parse(self.studio_url) if self.studio_url else None
+        if api_key and self.studio_url is None:
+            raise InvalidOptionError("api_key is only sent to Label Studio: give studio_url too.")
+        self._session: StudioSession | None = None
+        if session is not None:
+            self._session = session.clone(retries=1)
+        elif self.studio_url and api_key:
+            self._session = StudioSession(self.studio_url, api_key, retries=1)
+        self.allowed = Allowlist.parse(allowed_hosts)
+        self.timeout = float(timeout)
+        self.total_timeout = float(total_timeout)
+        self.max_bytes = max_bytes
+        self.max_pixels = max_pixels
+        self.local_files_root: Path | None = None
+        if local_files_root is not None:
+            root = Path(local_files_root).resolve()
+            if not root.is_dir():
+                raise InvalidOptionError(f"local_files_root {str(root)!r} is not a directory.")
+            self.local_files_root = root
+        self._pools: dict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = {}
+
+    def __repr__(self) -> str:  # never show the key
+        key = "with key" if self._session else "no key"
+        return f"MediaFetcher({self.studio_url!r}, {key}, max_bytes={self.max_bytes})"
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+        if self._session is not None:
+            self._session.close()
+
+    def __enter__(self) -> MediaFetcher:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- public ---------------------------------------------------------------------------------
+
+    def open_image(self, ref: str) -> Image.Image:
+        """:meth:`fetch` and :func:`decode_image`: a loaded RGB image, or a ``MediaError``."""
+        return decode_image(self.fetch(ref), max_pixels=self.max_pixels)
+
+    def fetch(self, ref: str) -> bytes:
+        """The bytes ``ref`` refers to (a Label Studio path, an ``http(s)`` URL, a ``data:`` URI).
+
+        Raises
+        ------
+        MediaError
+            For every failure; ``kind`` says which sort, the message says why.
+        """
+        if not isinstance(ref, str) or not ref.strip():
+            raise MediaError(
+                f"a media reference must be a non-empty string, got {ref!r}", "bad_reference"
+            )
+        ref = ref.strip()
+        if ref[:5].lower() == "data:":
+            return self._data_uri(ref)
+        local = self._local_path(ref)
+        if local is not None and self.local_files_root is not None:
+            return self._read_local(self.local_files_root, local)
+        if ref.startswith("//"):
+            ref = f"{self._studio.scheme if self._studio else 'https'}:{ref}"
+        elif ref.startswith("/"):
+            if self.studio_url is None:
+                raise MediaError(
+                    f"{ref[:100]!r} is relative to Label Studio: give the fetcher studio_url",
+                    "bad_reference",
+                )
+            ref = self.studio_url + ref
+        elif "://" not in ref and not ref.lower().startswith(("file:", "ftp:")):
+            raise MediaError(
+                f"not a URL, Label Studio path or data: URI: {ref[:100]!r}", "bad_reference"
+            )
+        return self._download(Target.parse(ref))
+
+    # -- sources --------------------------------------------------------------------------------
+
+    def _too_large(self, what: str, size: int | None = None) -> MediaError:
+        limit = _size(self.max_bytes)
+        if size is None:
+            return MediaError(f"too large: {what} is over the {limit} limit", "too_large")
+        return MediaError(f"too large: {what} is {_size(size)} > {limit} limit", "too_large")
+
+    def _data_uri(self, ref: str) -> bytes:
+        header, comma, payload = ref[5:].partition(",")
+        if not comma:
+            raise MediaError("malformed data: URI (no comma before the data)", "bad_reference")
+        if header.lower().split(";")[-1].strip() == "base64":
+            compact = "".join(unquote(payload).split())
+            if (len(compact) // 4) * 3 - 2 > self.max_bytes:
+                raise self._too_large("data: URI", len(compact) * 3 // 4)
+            try:
+                data = base64.b64decode(compact, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise MediaError(f"data: URI is not valid base64 ({exc})", "bad_reference") from exc
+        else:
+            data = unquote_to_bytes(payload)
+        if len(data) > self.max_bytes:
+            raise self._too_large("data: URI", len(data))
+        return data
+
+    def _local_path(self, ref: str) -> str | None:
+        """The ``d`` path of a local-files reference to read from disk, else None."""
+        if self.local_files_root is None:
+            return None
+        parts = urlsplit(ref)
+        path = parts.path
+        if parts.scheme or parts.netloc:  # absolute: only on Label Studio's own origin
+            studio = self._studio
+            if studio is None or Target.parse(ref).origin != studio.origin:
+                return None
+            path = path.removeprefix(studio.path.partition("?")[0].rstrip("/"))
+        if path.rstrip("/") != "/data/local-files":
+            return None
+        found = parse_qs(parts.query).get("d")
+        if not found or not found[0]:
+            raise MediaError("local-files reference without a ?d= path", "bad_reference")
+        return found[0]
+
+    def _read_local(self, root: Path, relative: str) -> bytes:
+        name = repr(relative[:200])
+        if "\x00" in relative:
+            raise MediaError("local-files path contains a NUL byte", "bad_reference")
+        path = (root / relative.lstrip("/")).resolve()  # as Label Studio: d is under the root
+        if not path.is_relative_to(root):  # after resolving symlinks too
+            raise MediaError(f"local-files path {name} escapes local_files_root", "refused")
+        try:
+            if path.exists() and not path.is_file():
+                raise MediaError(f"local-files path {name} is not a file", "not_found")
+            if (size := path.stat().st_size) > self.max_bytes:
+                raise self._too_large(name, size)
+            with path.open("rb") as handle:
+                data = handle.read(self.max_bytes + 1)
+        except FileNotFoundError as exc:
+            message = f"no file {name} under local_files_root {str(root)!r}"
+            raise MediaError(message, "not_found") from exc
+        except OSError as exc:
+            raise MediaError(f"cannot read {name}: {exc.strerror}", "unreachable") from exc
+        if len(data) > self.max_bytes:
+            raise self._too_large(name)
+        return data
+
+    # -- http -----------------------------------------------------------------------------------
+
+    def _pool(self, target: Target, ip: IP) -> urllib3.HTTPConnectionPool:
+        key = (target.scheme, str(ip), target.port, target.host)
+        if key not in self._pools:
+            if target.scheme == "https":
+                self._pools[key] = urllib3.HTTPSConnectionPool(
+                    str(ip),
+                    target.port,
+                    retries=False,
+                    server_hostname=target.host,
+                    assert_hostname=target.host,
+                    cert_reqs="CERT_REQUIRED",
+                    ca_certs=ca_bundle(),
+                )
+            else:
+                self._pools[key] = urllib3.HTTPConnectionPool(str(ip), target.port, retries=False)
+        return self._pools[key]
+
+    def _auth(self, target: Target, refresh: bool) -> dict[str, str]:
+        if self._session is None or self._studio is None or target.origin != self._studio.origin:
+            return {}
+        try:
+            return self._session.auth_headers(refresh=refresh)
+        except StudioAuthError as exc:
+            raise MediaError(str(exc), "auth") from exc
+        except StudioError as exc:
+            raise MediaError(str(exc), "unreachable") from exc
+
+    def _send(
+        self, target: Target, addresses: list[IP], headers: dict[str, str]
+    ) -> urllib3.BaseHTTPResponse:
+        where = shown(target.url())
+        refused: Exception | None = None
+        for ip in addresses:
+            try:
+                return self._pool(target, ip).urlopen(
+                    "GET",
+                    target.path,
+                    headers=headers,
+                    redirect=False,
+                    retries=False,
+                    preload_content=False,
+                    decode_content=False,
+                    timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout),
+                )
+            except urllib3.exceptions.NewConnectionError as exc:
+                refused = exc  # try the next address
+            except urllib3.exceptions.TimeoutError as exc:
+                message = f"timed out after {self.timeout:g} s: {where}"
+                raise MediaError(message, "unreachable") from exc
+            except urllib3.exceptions.SSLError as exc:
+                raise MediaError(f"TLS error with {where}: {exc}", "unreachable") from exc
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                message = f"could not fetch {where} ({type(exc).__name__})"
+                raise MediaError(message, "unreachable") from exc
+        message = f"could not connect to {where} (connection refused)"
+        raise MediaError(message, "unreachable") from refused
+
+    def _download(self, target: Target) -> bytes:
+        deadline = time.monotonic() + self.total_timeout
+        refreshed = False
+        hops = 0
+        while True:
+            addresses = admit(target, self.allowed, self._studio)
+            headers = {
+                "Host": netloc(target.host, target.port, target.scheme),
+                "User-Agent": "ls-cleanlab",
+                "Accept-Encoding": "identity",
+                **self._auth(target, refresh=False),
+            }
+            response = self._send(target, addresses, headers)
+            try:
+                status = response.status
+                where = shown(target.url())
+                if status in _REDIRECTS and response.headers.get("Location"):
+                    hops += 1
+                    if hops > MAX_REDIRECTS:
+                        raise MediaError(
+                            f"more than {MAX_REDIRECTS} redirects from {where}", "unreachable"
+                        )
+                    target = Target.parse(urljoin(target.url(), response.headers["Location"]))
+                    continue
+                personal = self._session is not None and self._session.personal
+                if status == 401 and "Authorization" in headers and personal and not refreshed:
+                    refreshed = True  # the access token expired: refresh it once
+                    self._auth(target, refresh=True)
+                    continue
+                if status in (401, 403):
+                    hint = "; Label Studio refused the API key or its user may not see this file"
+                    hint = hint if "Authorization" in headers else ""
+                    raise MediaError(f"HTTP {status} from {where}{hint}", "auth")
+                if status in (404, 410):
+                    raise MediaError(f"HTTP {status} from {where}", "not_found")
+                if not 200 <= status < 300:
+                    raise MediaError(f"HTTP {status} from {where}", "unreachable")
+                return self._body(response, where, deadline)
+            finally:
+                response.close()  # a no-op once the body was read and the connection released
+
+    def _body(self, response: urllib3.BaseHTTPResponse, where: str, deadline: float) -> bytes:
+        declared = response.headers.get("Content-Length", "")
+        if declared.strip().isdigit() and int(declared) > self.max_bytes:
+            raise self._too_large(where, int(declared))
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            while chunk := response.read1(_CHUNK, decode_content=False):  # what has arrived
+                total += len(chunk)
+                if total > self.max_bytes:
+                    raise self._too_large(where)
+                if time.monotonic() > deadline:
+                    raise MediaError(
+                        f"timed out after {self.total_timeout:g} s downloading {where}",
+                        "unreachable",
+                    )
+                chunks.append(chunk)
+            response.release_conn()
+        except urllib3.exceptions.TimeoutError as exc:
+            raise MediaError(f"timed out after {self.timeout:g} s: {where}", "unreachable") from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise MediaError(
+                f"download of {where} broke off ({type(exc).__name__})", "unreachable"
+            ) from exc
+        return b"".join(chunks)

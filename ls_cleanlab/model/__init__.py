@@ -1,0 +1,28 @@
+"""The model: stratified folds, out-of-sample probabilities, the final model and its store.
+
+* :mod:`.folds`: :func:`stratified_folds`, iterative multi-label stratification;
+* :mod:`.classifiers`: the default logistic regressions and user models;
+* :mod:`.cross_val`: :func:`out_of_sample_probs`, :func:`best_f1_thresholds`;
+* :mod:`.trained`: :func:`train_model` -> :class:`TrainedModel` -> :class:`Preannotations`;
+* :mod:`.store`: :class:`ModelStore`, trained models per project and model version;
+* :mod:`.inputs`, :mod:`.persist`: input checks; versioned model files.
+"""
+
+from ls_cleanlab.model.classifiers import ProbabilisticClassifier
+from ls_cleanlab.model.cross_val import best_f1_thresholds, out_of_sample_probs
+from ls_cleanlab.model.folds import stratified_folds
+from ls_cleanlab.model.persist import ModelFileError
+from ls_cleanlab.model.store import ModelStore
+from ls_cleanlab.model.trained import Preannotations, TrainedModel, train_model
+
+__all__ = [
+    "ModelFileError",
+    "ModelStore",
+    "Preannotations",
+    "ProbabilisticClassifier",
+    "TrainedModel",
+    "best_f1_thresholds",
+    "out_of_sample_probs",
+    "stratified_folds",
+    "train_model",
+]

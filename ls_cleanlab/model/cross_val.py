@@ -1,0 +1,160 @@
+"""Out-of-sample probabilities by cross-validation, and per-class F1-optimal thresholds.
+
+Confident learning needs predicted probabilities for each labelled task from a model that never
+saw that task's label: :func:`out_of_sample_probs` splits the rows into stratified folds
+(:func:`~ls_cleanlab.model.folds.stratified_folds`), fits on all folds but one and predicts the one
+left out. The default classifier is logistic regression (scikit-learn, lbfgs): one-vs-rest for
+multi-label data, multinomial for single-label data; see :mod:`ls_cleanlab.model.classifiers` for
+its regularization and how it treats classes missing from a training fold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError
+from ls_cleanlab.model.classifiers import checked_proba, model_factory
+from ls_cleanlab.model.folds import stratified_folds
+from ls_cleanlab.model.inputs import (
+    as_features,
+    as_label_matrix,
+    check_folds,
+    check_n_folds,
+    warn_rare,
+)
+
+__all__ = ["best_f1_thresholds", "out_of_sample_probs", "targets"]
+
+Progress = Callable[[int, int], Any]
+
+
+def targets(matrix: np.ndarray, multi_label: bool) -> np.ndarray:
+    return matrix.astype(np.int64) if multi_label else np.argmax(matrix, axis=1)
+
+
+def out_of_sample_probs(
+    features: Any,
+    labels: Any,
+    *,
+    n_folds: int = 5,
+    seed: int = 0,
+    model: Any = None,
+    folds: Any = None,
+    progress: Progress | None = None,
+    n_classes: int | None = None,
+    class_names: tuple[str, ...] | None = None,
+) -> np.ndarray:
+    """Cross-validated predicted probabilities: each row predicted by a model fit without it.
+
+    Parameters
+    ----------
+    features : ndarray or scipy.sparse matrix, shape (N, D)
+        Finite features of the labelled tasks, standardized (or TF-IDF).
+    labels : ndarray, shape (N, K) with 0/1 entries, or (N,) of class indices
+        ``(N, K)`` is multi-label (one-vs-rest); ``(N,)`` is single-label (multinomial).
+    n_folds : int, default 5
+        Number of stratified folds, in ``[2, N]``; ignored when ``folds`` is given.
+    seed : int, default 0
+        Seed of :func:`stratified_folds`; ignored when ``folds`` is given.
+    model : None, ProbabilisticClassifier, or zero-argument factory, optional
+        ``None`` for the default logistic regression. An instance is cloned for every fold and
+        never fitted itself.
+    folds : ndarray of int, shape (N,), optional
+        Fold id of each row (e.g. from :func:`stratified_folds`).
+    progress : callable(done, total), optional
+        Called after each fold.
+    n_classes : int, optional
+        Number of classes of single-label data; default ``max(labels) + 1``.
+    class_names : tuple of str, optional
+        Used only to name classes in warnings.
+
+    Returns
+    -------
+    probs : ndarray of float64, shape (N, K)
+        Probabilities in [0, 1]; single-label rows sum to 1.
+
+    Warns
+    -----
+    UserWarning
+        Once, naming the classes with fewer than ``n_folds`` positive (or negative) rows.
+    """
+    matrix, multi_label = as_label_matrix(labels, n_classes)
+    n = len(matrix)
+    if n < 2:
+        raise InvalidLabelsError(f"need at least 2 labelled rows, got {n}.")
+    X = as_features(features, n)
+    if folds is None:
+        n_folds = check_n_folds(n_folds, n)
+        fold_of = stratified_folds(matrix, n_folds=n_folds, seed=seed)
+    else:
+        fold_of = check_folds(folds, n)
+    fold_ids = np.unique(fold_of)
+    warn_rare(matrix, len(fold_ids), class_names)
+    return _cross_predict(X, matrix, multi_label, fold_of, fold_ids, model, progress)
+
+
+def _cross_predict(
+    X: Any,
+    matrix: np.ndarray,
+    multi_label: bool,
+    fold_of: np.ndarray,
+    fold_ids: np.ndarray,
+    model: Any,
+    progress: Progress | None,
+) -> np.ndarray:
+    n, k = matrix.shape
+    make = model_factory(model, multi_label=multi_label, n_classes=k)
+    target = targets(matrix, multi_label)
+    probs = np.empty((n, k), dtype=np.float64)
+    for done, fold in enumerate(fold_ids, start=1):
+        test = np.flatnonzero(fold_of == fold)
+        train = np.flatnonzero(fold_of != fold)
+        fitted = make()
+        fitted.fit(X[train], target[train])
+        probs[test] = checked_proba(fitted, X[test], n_classes=k, multi_label=multi_label)
+        if progress is not None:
+            progress(done, len(fold_ids))
+    return probs
+
+
+def best_f1_thresholds(labels: Any, probs: Any) -> np.ndarray:
+    """Per-class threshold ``t`` maximizing the F1 of predicting ``probs >= t``.
+
+    Every distinct probability of a class is a candidate cut point (exact; one sort per
+    class). F1 at a cut keeping the ``j`` highest rows is ``2 TP_j / (j + P)``; among equal F1
+    the higher threshold wins.
+
+    Parameters
+    ----------
+    labels : ndarray, shape (N, K) with 0/1 entries, or (N,) of class indices
+    probs : ndarray, shape (N, K)
+        Out-of-sample probabilities.
+
+    Returns
+    -------
+    thresholds : ndarray of float64, shape (K,)
+        ``np.inf`` for a class with no positive row (never predicted).
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.ndim != 2 or not np.isfinite(probs).all():
+        raise InvalidOptionError(f"probs must be a finite (N, K) array, got shape {probs.shape}.")
+    matrix, _ = as_label_matrix(labels, probs.shape[1] if np.ndim(labels) == 1 else None)
+    if matrix.shape != probs.shape:
+        raise InvalidLabelsError(
+            f"labels give shape {matrix.shape} but probs has shape {probs.shape}."
+        )
+    order = np.argsort(-probs, axis=0, kind="stable")
+    ranked = np.take_along_axis(probs, order, axis=0)  # (N, K), descending per column
+    true_pos = np.cumsum(np.take_along_axis(matrix, order, axis=0), axis=0)
+    positives = true_pos[-1]
+    kept = np.arange(1, len(probs) + 1)[:, None]
+    f1 = 2.0 * true_pos / (kept + positives[None, :])
+    last_of_run = np.ones_like(ranked, dtype=np.bool_)  # a cut point keeps all tied rows
+    last_of_run[:-1] = ranked[:-1] != ranked[1:]
+    f1[~last_of_run] = -1.0
+    best = np.argmax(f1, axis=0)  # first maximum = highest threshold
+    thresholds = ranked[best, np.arange(probs.shape[1])]
+    return np.where(positives > 0, thresholds, np.inf)

@@ -1,0 +1,177 @@
+"""Review queues in Label Studio: which tasks go in which Data Manager tab, and the predictions
+that carry them.
+
+Every audited task gets one prediction of the audit's ``model_version``: the suggested labels
+(for a task nobody labelled yet, the model's pre-annotation), scored by the task's review
+priority (unlabelled tasks: the model's uncertainty), so that sorting by "Prediction score" puts
+the worst first. The prediction's result also carries, in its ``meta``, the queues the task
+belongs to as marker strings (``lscl:error`` ...) and the top reasons. Label Studio keeps
+``meta`` and its Data Manager filters ``predictions_results`` with ``contains``, so each tab is
+simply "results contain the marker, ordered by prediction score, descending"; re-running the
+audit replaces the predictions and the tabs follow, with no task data ever written.
+
+The queues:
+
+=======================  ===================================================================
+``Likely label errors``  labelled tasks with any issue: a label missing, spurious, breaking a
+                         rule, or disputed by the annotators where the audit doubts it
+``Likely missing labels`` labelled tasks with a label probably missing
+``Annotators disagree``  tasks whose annotators disagree on a class the audit doubts
+``Uncertain (unlabeled)`` tasks nobody labelled, most uncertain first (active learning)
+=======================  ===================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ls_cleanlab.audit import LabelAudit
+from ls_cleanlab.studio import LabelSchema, prediction_json
+
+__all__ = ["QUEUES", "Queue", "queue_members", "queue_predictions", "queue_view"]
+
+
+@dataclass(frozen=True)
+class Queue:
+    """One review tab: a key, the tab's title, the marker string, and the issue kinds it holds."""
+
+    key: str
+    title: str
+    marker: str
+    kinds: tuple[str, ...]
+
+
+QUEUES: tuple[Queue, ...] = (
+    Queue(
+        "errors",
+        "Likely label errors",
+        "lscl:error",
+        ("missing", "spurious", "rule", "disagreement"),
+    ),
+    Queue("missing", "Likely missing labels", "lscl:missing", ("missing",)),
+    Queue("disagree", "Annotators disagree", "lscl:disagree", ("disagreement",)),
+    Queue("uncertain", "Uncertain (unlabeled)", "lscl:uncertain", ()),
+)
+
+_REASONS = 3  # reasons kept per task in the prediction
+
+
+def queue_members(audit: LabelAudit, labelled: np.ndarray) -> dict[str, np.ndarray]:
+    """Rows (task positions) of each queue, in review order (worst first).
+
+    Parameters
+    ----------
+    audit : LabelAudit
+    labelled : np.ndarray of bool, shape (n,)
+        Tasks with at least one annotation.
+    """
+    issues = audit.issues
+    members: dict[str, np.ndarray] = {}
+    for queue in QUEUES:
+        if queue.key == "uncertain":
+            rows = np.flatnonzero(~labelled)
+            order = np.argsort(-audit.uncertainty[rows], kind="stable")
+        else:
+            picked = issues["task"][issues["kind"].isin(queue.kinds)].to_numpy(dtype=np.int64)
+            rows = np.unique(picked)
+            rows = rows[labelled[rows]]
+            order = np.argsort(-audit.priority[rows], kind="stable")
+        members[queue.key] = rows[order]
+    return members
+
+
+def _reasons(audit: LabelAudit) -> dict[int, list[str]]:
+    top: dict[int, list[str]] = {}
+    if len(audit.issues) == 0:
+        return top
+    ranked = audit.issues.sort_values(["task", "score"], ascending=[True, False], kind="stable")
+    for task, reason in zip(ranked["task"], ranked["reason"], strict=True):
+        kept = top.setdefault(int(task), [])
+        if len(kept) < _REASONS:
+            kept.append(str(reason))
+    return top
+
+
+def queue_predictions(
+    schema: LabelSchema,
+    task_ids: Sequence[int] | np.ndarray,
+    audit: LabelAudit,
+    labelled: np.ndarray,
+    *,
+    model_version: str,
+    chosen: np.ndarray | None = None,
+    members: Mapping[str, np.ndarray] | None = None,
+) -> list[dict[str, Any]]:
+    """One prediction per task: suggested labels, priority as score, and in the result's
+    ``meta`` the task's queues, its top reasons and every class's estimated probability of
+    presence (``scores``, the per-choice scores).
+
+    Parameters
+    ----------
+    schema : LabelSchema
+    task_ids : array_like of int, shape (n,)
+        Label Studio ids of the audit's rows.
+    audit : LabelAudit
+    labelled : np.ndarray of bool, shape (n,)
+    model_version : str
+    chosen : np.ndarray of 0/1, shape (n, K), optional
+        Pre-annotations for unlabelled tasks (e.g. a trained model's thresholded predictions);
+        default ``audit.suggested``. Labelled tasks always get ``audit.suggested``.
+    members : dict, optional
+        :func:`queue_members` if already computed.
+    """
+    ids = np.asarray(task_ids, dtype=np.int64)
+    members = queue_members(audit, labelled) if members is None else members
+    markers: dict[int, list[str]] = {}
+    for queue in QUEUES:
+        for row in members[queue.key]:
+            markers.setdefault(int(row), []).append(queue.marker)
+    reasons = _reasons(audit)
+    labels = np.asarray(audit.suggested)
+    if chosen is not None:
+        labels = np.where(labelled[:, None], labels, np.asarray(chosen))
+    if not schema.multi_label:  # exactly one choice: the most likely when nothing is suggested
+        empty = labels.sum(axis=1) != 1
+        labels = labels.copy()
+        labels[empty] = 0
+        labels[empty, np.argmax(audit.present[empty], axis=1)] = 1
+    scores = np.where(labelled, audit.priority, audit.uncertainty)
+    scores = np.clip(np.nan_to_num(scores), 0.0, 1.0)
+    names = schema.classes
+    present = np.clip(np.nan_to_num(audit.present), 0.0, 1.0)
+    out = []
+    for row, task_id in enumerate(ids):
+        prediction = prediction_json(
+            schema,
+            int(task_id),
+            [names[k] for k in np.flatnonzero(labels[row])],
+            score=float(scores[row]),
+            model_version=model_version,
+        )
+        prediction["result"][0]["meta"] = {
+            "queues": markers.get(row, []),
+            "reasons": reasons.get(row, []),
+            "scores": {
+                name: round(float(p), 4) for name, p in zip(names, present[row], strict=True)
+            },
+        }
+        out.append(prediction)
+    return out
+
+
+def queue_view(queue: Queue) -> dict[str, Any]:
+    """The Data Manager filters and ordering of a queue's tab (for ``StudioClient.ensure_view``)."""
+    item = {
+        "filter": "filter:tasks:predictions_results",
+        "operator": "contains",
+        "type": "String",
+        "value": queue.marker,
+    }
+    return {
+        "filters": {"conjunction": "and", "items": [item]},
+        "ordering": ["-tasks:predictions_score"],
+    }

@@ -1,0 +1,112 @@
+"""Who may call the ML backend, and how much they may send.
+
+* HTTP basic auth (``BASIC_AUTH_USER``/``BASIC_AUTH_PASS``) on every route when configured;
+  Label Studio sends it on ``/health``, ``/setup``, ``/predict``, ``/versions`` and on the
+  ``START_TRAINING`` webhook once the ML backend is connected with "Basic auth".
+* Label Studio's project webhooks carry no basic auth: the webhooks this backend registers carry
+  a secret header instead (:data:`SECRET_HEADER`), checked in constant time. Without basic auth
+  configured, ``START_TRAINING`` (which Label Studio posts like a prediction request, without
+  the webhook's headers) is accepted unsigned; every other webhook must be signed.
+* :class:`BodyLimit`: a body over the limit is refused with 413 before it is read whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ls_cleanlab.server.settings import Settings
+
+__all__ = ["SECRET_HEADER", "WEBHOOK_ACTIONS", "BodyLimit", "basic_auth_ok", "webhook_signed"]
+
+SECRET_HEADER = "X-LS-Cleanlab-Secret"
+#: The webhook actions the backend registers for (and refreshes on).
+WEBHOOK_ACTIONS = (
+    "ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED",
+    "TASKS_CREATED", "TASKS_DELETED",
+)  # fmt: skip
+
+
+def basic_auth_ok(settings: Settings, header: str | None) -> bool:
+    """True when basic auth is off, or ``header`` carries the configured user and password."""
+    if settings.basic_auth_user is None or settings.basic_auth_pass is None:
+        return True
+    if not header or not header.lower().startswith("basic "):
+        return False
+    try:
+        user, _, password = (
+            base64.b64decode(header[6:].strip(), validate=True).decode().partition(":")
+        )
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    good_user = secrets.compare_digest(user.encode(), settings.basic_auth_user.encode())
+    expected = settings.basic_auth_pass.get_secret_value().encode()
+    return good_user & secrets.compare_digest(password.encode(), expected)
+
+
+def webhook_signed(secret: str, header: str | None) -> bool:
+    return header is not None and secrets.compare_digest(header.encode(), secret.encode())
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for a request body larger than ``limit`` bytes."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.limit
+                except ValueError:
+                    too_big = True
+                if too_big:
+                    await _refuse(send, self.limit)
+                    return
+        seen = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except _TooLarge:
+            if not started:
+                await _refuse(send, self.limit)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _refuse(send: Send, limit: int) -> None:
+    body = (
+        b'{"error": "request body too large", "detail": "the limit is '
+        + str(limit).encode()
+        + b' bytes (LS_CLEANLAB_MAX_BODY_BYTES)"}'
+    )
+    headers: list[Any] = [(b"content-type", b"application/json"),
+                          (b"content-length", str(len(body)).encode())]  # fmt: skip
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

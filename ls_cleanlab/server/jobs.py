@@ -1,0 +1,294 @@
+"""Background jobs of the ML backend: full audits, debounced refreshes, webhook registration.
+
+One worker thread runs the jobs in order, so two audits of one project never overlap; a job
+already queued for a project absorbs a second request of the same kind. Annotation webhooks only
+mark a project changed and (re)start its debounce timer; when the timer fires a ``refresh`` job
+re-fetches what changed (incrementally, against the task snapshot), re-scores every task from the
+stored out-of-sample probabilities (new tasks get the trained model's), re-runs the audit without
+refitting, and pushes only the predictions that changed. State per project lives in
+``<data dir>/projects/<id>/`` (see :mod:`ls_cleanlab.server.predict`); job rows in the store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ls_cleanlab.errors import LsCleanlabError
+from ls_cleanlab.media import MediaFetcher
+from ls_cleanlab.pipeline import (
+    QUEUES,
+    AuditOptions,
+    ProjectAudit,
+    audit_tasks,
+    fetch_with_snapshot,
+    run_project_audit,
+)
+from ls_cleanlab.server.auth import SECRET_HEADER, WEBHOOK_ACTIONS
+from ls_cleanlab.server.jobstore import Job, Store
+from ls_cleanlab.server.predict import Predictor, project_dir
+from ls_cleanlab.server.settings import Settings
+from ls_cleanlab.studio import StudioClient, read_tasks
+
+__all__ = ["JobRunner"]
+
+logger = logging.getLogger("ls_cleanlab")
+
+#: Above this many changed predictions a refresh replaces the whole model version at once.
+PARTIAL_PUSH_LIMIT = 200
+ClientFactory = Callable[[int], StudioClient]
+
+
+class JobRunner:
+    """Queue and run the backend's jobs (see the module docs)."""
+
+    def __init__(
+        self, settings: Settings, store: Store, predictor: Predictor, client: ClientFactory
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.predictor = predictor
+        self.client = client
+        self._queue: queue.Queue[int | None] = queue.Queue()
+        self._timers: dict[int, threading.Timer] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Fail jobs a restart interrupted, re-queue queued ones, start the worker."""
+        for job_id in self.store.recover():
+            logger.warning("job %d was interrupted by a restart: marked failed", job_id)
+        for job in self.store.jobs(state="queued"):
+            self._queue.put(job.id)
+        self._thread = threading.Thread(target=self._work, name="ls-cleanlab-jobs", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            for timer in self._timers.values():
+                timer.cancel()
+            self._timers.clear()
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def pending(self) -> int:
+        """Jobs waiting in the queue plus projects waiting for their debounce."""
+        with self._lock:
+            return self._queue.qsize() + len(self._timers)
+
+    # -- submitting -----------------------------------------------------------------------------
+
+    def submit(self, project: int, kind: str) -> Job:
+        """Queue a job, unless one of that kind is already queued for the project (returned)."""
+        with self._lock:
+            for job in self.store.jobs(project=project, state="queued"):
+                if job.kind == kind:
+                    return job
+            if kind == "audit":
+                for job in self.store.jobs(project=project, state="running"):
+                    if job.kind == "audit":
+                        return job
+            job = self.store.add_job(project, kind)
+            self._queue.put(job.id)
+            return job
+
+    def changed(self, project: int) -> None:
+        """An annotation or task event: refresh the project after the debounce delay."""
+        with self._lock:
+            timer = self._timers.pop(project, None)
+            if timer is not None:
+                timer.cancel()
+            timer = threading.Timer(self.settings.debounce_seconds, self._due, (project,))
+            timer.daemon = True
+            self._timers[project] = timer
+            timer.start()
+
+    def _due(self, project: int) -> None:
+        with self._lock:
+            self._timers.pop(project, None)
+        self.submit(project, "refresh")
+
+    # -- running --------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            job_id = self._queue.get()
+            if job_id is None:
+                return
+            job = self.store.job(job_id)
+            if job is None or job.state != "queued":
+                continue
+            self.run(job)
+
+    def run(self, job: Job) -> None:
+        """Run one job to ``done`` or ``failed`` (never raises)."""
+        self.store.start(job.id)
+        started = time.perf_counter()
+        try:
+            summary = {"audit": self._audit, "refresh": self._refresh,
+                       "register": self._register}[job.kind](job)  # fmt: skip
+        except (LsCleanlabError, OSError, ValueError, KeyError) as error:
+            logger.warning("job %d (%s of project %d) failed: %s", job.id, job.kind,
+                           job.project, error)  # fmt: skip
+            self.store.finish(job.id, reason=f"{type(error).__name__}: {error}")
+            return
+        except Exception as error:  # a job must never kill the worker
+            logger.exception("job %d (%s of project %d) crashed", job.id, job.kind, job.project)
+            self.store.finish(job.id, reason=f"internal error: {type(error).__name__}")
+            return
+        summary["seconds"] = round(time.perf_counter() - started, 3)
+        self.store.finish(job.id, summary=summary)
+        logger.info("job %d (%s of project %d) done: %s", job.id, job.kind, job.project, summary)
+
+    def _options(self, **changes: Any) -> AuditOptions:
+        s = self.settings
+        return AuditOptions(
+            model_version=s.model_version, n_folds=s.n_folds, threshold=s.threshold,
+            allowed_hosts=s.hosts, local_files_root=s.local_files_root, **changes,
+        )  # fmt: skip
+
+    def _progress(self, job: Job) -> Callable[[str, int, int], None]:
+        last = [0.0]
+
+        def report(stage: str, done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - last[0] > 0.5 or done == total:
+                last[0] = now
+                self.store.progress(job.id, stage, done, total)
+
+        return report
+
+    def _register(self, job: Job) -> dict[str, Any]:
+        """Sign the project's webhooks to this backend: our secret header, our actions."""
+        with self.client(job.project) as client:
+            urls = set()
+            if self.settings.backend_url:
+                urls.add(self.settings.backend_url + "/webhook")
+            for backend in client.session.json("GET", "/api/ml/", params={"project": job.project}):
+                urls.add(str(backend.get("url", "")).rstrip("/") + "/webhook")
+            ids = [
+                client.ensure_webhook(job.project, url, WEBHOOK_ACTIONS,
+                                      headers={SECRET_HEADER: self.settings.secret()})
+                for url in sorted(urls) if url != "/webhook"
+            ]  # fmt: skip
+        return {"webhooks": ids}
+
+    def _audit(self, job: Job) -> dict[str, Any]:
+        data_dir = self.settings.data_dir
+        with self.client(job.project) as client:
+            result = run_project_audit(
+                client, job.project, options=self._options(), data_dir=data_dir,
+                progress=self._progress(job),
+            )  # fmt: skip
+        folder = project_dir(data_dir, job.project)
+        self._save_state(result, folder, full=True)
+        return _summary(result)
+
+    def _save_state(self, result: ProjectAudit, folder: Path, *, full: bool) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez(folder / "audit.tmp.npz", task_ids=result.task_ids, probs=result.pred_probs)
+        (folder / "audit.tmp.npz").replace(folder / "audit.npz")
+        pushed = {str(p["task"]): _signature(p) for p in result.predictions}
+        (folder / "pushed.tmp").write_text(json.dumps(pushed))
+        (folder / "pushed.tmp").replace(folder / "pushed.json")
+        self.store.audited(result.project or 0, result.model_version, _flagged(result), full)
+
+    def _refresh(self, job: Job) -> dict[str, Any]:
+        folder = project_dir(self.settings.data_dir, job.project)
+        if not (folder / "audit.npz").is_file():
+            return {"skipped": "no audit of this project yet: start training first"}
+        with np.load(folder / "audit.npz") as saved:
+            known = dict(zip(saved["task_ids"].tolist(), saved["probs"], strict=True))
+        version = self.settings.model_version
+        with self.client(job.project) as client:
+            schema = client.label_schema(job.project)
+            tasks = fetch_with_snapshot(client, job.project, self.settings.data_dir,
+                                        self._progress(job))  # fmt: skip
+            new = [t for t in tasks if int(t["id"]) not in known]
+            model = self.predictor.model(job.project, version)
+            if new and model is not None:
+                with MediaFetcher(
+                    session=client.session,
+                    allowed_hosts=self.settings.hosts,
+                    local_files_root=self.settings.local_files_root,
+                ) as fetcher:
+                    values = [(t.get("data") or {}).get(schema.data_key) for t in new]
+                    X, ok = self.predictor.features(values, model, fetcher, schema)
+                if ok.any():
+                    probs = model.trained.predict(X[ok]).probs
+                    rows = [t for t, good in zip(new, ok, strict=True) if good]
+                    known.update({int(t["id"]): p for t, p in zip(rows, probs, strict=True)})
+            kept = [t for t in tasks if int(t["id"]) in known]
+            order = read_tasks(kept, schema).task_ids
+            probs = np.stack([known[int(t)] for t in order])
+            result = audit_tasks(kept, schema, options=self._options(pred_probs=probs),
+                                 project=job.project)  # fmt: skip
+            pushed = _read_pushed(folder)
+            changed = [p for p in result.predictions
+                       if pushed.get(str(p["task"])) != _signature(p)]  # fmt: skip
+            gone = sorted(set(pushed) - {str(p["task"]) for p in result.predictions})
+            if len(changed) + len(gone) > PARTIAL_PUSH_LIMIT:
+                client.replace_predictions(job.project, result.predictions,
+                                           model_version=version,
+                                           task_ids=[int(t) for t in result.task_ids])  # fmt: skip
+            else:
+                _push_some(client, job.project, changed, version)
+        self._save_state(dataclasses.replace(result, model_version=version), folder, full=False)
+        return {**_summary(result), "pushed": len(changed), "tasks": len(kept)}
+
+
+def _signature(prediction: Mapping[str, Any]) -> list[Any]:
+    result = prediction["result"][0]
+    return [sorted(result["value"]["choices"]), round(float(prediction["score"]), 4),
+            result.get("meta", {}).get("queues", [])]  # fmt: skip
+
+
+def _read_pushed(folder: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads((folder / "pushed.json").read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def _push_some(
+    client: StudioClient, project: int, predictions: Sequence[Mapping[str, Any]], version: str
+) -> None:
+    """Replace our prediction on each of a few tasks (delete ours there, create the new one)."""
+    for prediction in predictions:
+        task = int(prediction["task"])
+        old = client.session.json("GET", "/api/predictions/", params={"task": task})
+        for item in old or []:
+            if item.get("model_version") == version:
+                client.session.json("DELETE", f"/api/predictions/{int(item['id'])}/")
+        client.session.json("POST", "/api/predictions/", json={**prediction, "project": project})
+
+
+def _flagged(result: ProjectAudit) -> dict[str, Any]:
+    flagged: dict[str, Any] = {q.key: len(result.queues.get(q.key, ())) for q in QUEUES}
+    table = result.audit.annotators
+    quality: dict[str, float] = {}
+    if table is not None and "quality" in table.columns:
+        quality = {
+            str(a): round(float(q), 4)
+            for a, q in zip(table["annotator"], table["quality"], strict=True)
+            if np.isfinite(q)
+        }
+    return {"queues": flagged, "annotators": quality, "tasks": len(result.task_ids)}
+
+
+def _summary(result: ProjectAudit) -> dict[str, Any]:
+    return {"tasks": len(result.task_ids), "skipped": len(result.skipped),
+            "queues": {q.key: len(result.queues.get(q.key, ())) for q in QUEUES},
+            "source": result.source}  # fmt: skip

@@ -1,0 +1,113 @@
+"""The ML backend's settings: one object, read from the environment (names Label Studio users
+know, plus ``LS_CLEANLAB_*``), validated once, passed to :func:`ls_cleanlab.server.app.create_app`.
+
+Nothing here is read at import time: ``Settings()`` reads the environment when it is called.
+Secrets are ``SecretStr`` so they never appear in a ``repr`` or a log line.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    """Settings of ``ls-cleanlab serve`` (see ``backend/.env.example``)."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    label_studio_url: str | None = Field(default=None, validation_alias=_env("LABEL_STUDIO_URL"))
+    label_studio_api_key: SecretStr | None = Field(
+        default=None, validation_alias=_env("LABEL_STUDIO_API_KEY")
+    )
+    basic_auth_user: str | None = Field(default=None, validation_alias=_env("BASIC_AUTH_USER"))
+    basic_auth_pass: SecretStr | None = Field(
+        default=None, validation_alias=_env("BASIC_AUTH_PASS")
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias=_env("LOG_LEVEL")
+    )
+    data_dir: Path = Field(
+        default=Path("./ls-cleanlab-data"), validation_alias=_env("LS_CLEANLAB_DATA_DIR")
+    )
+    model_version: str = Field(
+        default="ls-cleanlab", validation_alias=_env("LS_CLEANLAB_MODEL_VERSION")
+    )
+    threshold: float = Field(
+        default=0.5, gt=0, lt=1, validation_alias=_env("LS_CLEANLAB_THRESHOLD")
+    )
+    n_folds: int = Field(default=5, ge=2, le=20, validation_alias=_env("LS_CLEANLAB_N_FOLDS"))
+    allowed_hosts: str = Field(default="", validation_alias=_env("LS_CLEANLAB_ALLOWED_HOSTS"))
+    local_files_root: str | None = Field(
+        default=None, validation_alias=_env("LS_CLEANLAB_LOCAL_FILES_ROOT")
+    )
+    backend_url: str | None = Field(default=None, validation_alias=_env("LS_CLEANLAB_BACKEND_URL"))
+    webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias=_env("LS_CLEANLAB_WEBHOOK_SECRET")
+    )
+    debounce_seconds: float = Field(
+        default=2.0, ge=0, le=600, validation_alias=_env("LS_CLEANLAB_DEBOUNCE")
+    )
+    max_body_bytes: int = Field(
+        default=32 * 2**20, ge=1024, validation_alias=_env("LS_CLEANLAB_MAX_BODY_BYTES")
+    )
+    max_predict_tasks: int = Field(
+        default=10_000, ge=1, validation_alias=_env("LS_CLEANLAB_MAX_PREDICT_TASKS")
+    )
+    register_webhooks: bool = Field(
+        default=True, validation_alias=_env("LS_CLEANLAB_REGISTER_WEBHOOKS")
+    )
+
+    @field_validator("label_studio_url", "backend_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https://, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("model_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not value or len(value) > 100 or not all(c.isalnum() or c in "-_." for c in value):
+            raise ValueError(
+                f"model_version must be 1-100 letters, digits, '-', '_' or '.', got {value!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _auth_pair(self) -> Settings:
+        if bool(self.basic_auth_user) != bool(self.basic_auth_pass):
+            raise ValueError("set both BASIC_AUTH_USER and BASIC_AUTH_PASS, or neither.")
+        if self.basic_auth_pass is not None and len(self.basic_auth_pass.get_secret_value()) < 8:
+            raise ValueError("BASIC_AUTH_PASS must have at least 8 characters.")
+        return self
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """The allowed media hosts as a tuple."""
+        return tuple(h.strip() for h in self.allowed_hosts.split(",") if h.strip())
+
+    def secret(self) -> str:
+        """The webhook secret: from the environment, else one kept in the data dir (made once)."""
+        if self.webhook_secret is not None:
+            return self.webhook_secret.get_secret_value()
+        path = self.data_dir / "webhook-secret"
+        if path.is_file():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        made = secrets.token_urlsafe(32)
+        path.touch(mode=0o600)
+        path.write_text(made)
+        return made

@@ -1,0 +1,43 @@
+"""Label Studio: the HTTP session, the client, project setup, label configs, tasks, exports.
+
+* :mod:`.session`: :class:`StudioSession` (token kinds and refresh, timeouts, retries, errors);
+* :mod:`.client`: :class:`StudioClient` (fetch, incremental fetch, replace predictions);
+* :mod:`.project_setup`: views, ML backends and webhooks, all idempotent;
+* :mod:`.schema`: :func:`parse_label_config` -> :class:`LabelSchema`;
+* :mod:`.tasks`: :func:`read_tasks` (task JSON -> :class:`TaskTable`);
+* :mod:`.predictions`: prediction JSON and its validation;
+* :mod:`.export`: reading a JSON export and inferring its schema.
+"""
+
+from ls_cleanlab.studio.client import FetchResult, PushReport, StudioClient
+from ls_cleanlab.studio.export import infer_schema, load_export, prediction_versions
+from ls_cleanlab.studio.schema import LabelSchema, parse_label_config
+from ls_cleanlab.studio.session import StudioSession
+from ls_cleanlab.studio.tasks import (
+    TaskReport,
+    TaskTable,
+    check_prediction,
+    prediction_json,
+    predictions_json,
+    read_tasks,
+    task_from_webhook,
+)
+
+__all__ = [
+    "FetchResult",
+    "LabelSchema",
+    "PushReport",
+    "StudioClient",
+    "StudioSession",
+    "TaskReport",
+    "TaskTable",
+    "check_prediction",
+    "infer_schema",
+    "load_export",
+    "parse_label_config",
+    "prediction_json",
+    "prediction_versions",
+    "predictions_json",
+    "read_tasks",
+    "task_from_webhook",
+]

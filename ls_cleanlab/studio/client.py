@@ -1,0 +1,440 @@
+"""Label Studio API client: fetch tasks, replace our predictions, views, ML backend, webhooks.
+
+:class:`StudioClient` talks to one Label Studio over its REST API (``requests``; see
+:mod:`ls_cleanlab.studio.session` for authentication, retries and errors, and
+:mod:`ls_cleanlab.studio.project_setup` for views, the ML backend and webhooks). It never creates,
+changes or deletes an annotation, and among predictions touches only the ``model_version`` it is
+given.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+from ls_cleanlab.errors import InvalidTasksError, StudioError, StudioRequestError
+from ls_cleanlab.studio.project_setup import ProjectSetup
+from ls_cleanlab.studio.schema import LabelSchema, parse_label_config
+from ls_cleanlab.studio.session import StudioSession
+from ls_cleanlab.studio.tasks import check_prediction
+
+__all__ = ["FetchResult", "Progress", "PushReport", "StudioClient"]
+
+logger = logging.getLogger(__name__)
+
+#: ``progress(done, total)``: called as work advances (tasks fetched, predictions sent).
+Progress = Callable[[int, int], None]
+
+FetchMethod = Literal["export", "list"]
+
+#: Tasks per page of the task list (Label Studio's largest page is far larger).
+_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """Tasks fetched from a project.
+
+    Attributes
+    ----------
+    tasks : tuple of dict
+        Task JSON with ``annotations``, ``predictions`` and ``drafts``, ordered by task id.
+    fetched_at : str
+        Label Studio's time (ISO 8601, UTC, whole seconds) when the fetch began: pass it as
+        ``since`` to fetch what changed afterwards (tasks changed in that same second come
+        again, which is harmless).
+    method : str
+        The endpoint used: ``"export"`` or ``"list"``.
+    """
+
+    tasks: tuple[dict[str, Any], ...]
+    fetched_at: str
+    method: str
+
+
+@dataclass(frozen=True)
+class PushReport:
+    """What :meth:`StudioClient.replace_predictions` did.
+
+    Attributes
+    ----------
+    model_version : str
+    sent, created : int
+        Predictions sent and predictions Label Studio says it created.
+    deleted : int
+        Earlier predictions of this model version that were deleted.
+    """
+
+    model_version: str
+    sent: int
+    created: int
+    deleted: int
+
+    @property
+    def missing(self) -> int:
+        """Predictions sent but not created (Label Studio drops invalid ones silently)."""
+        return self.sent - self.created
+
+
+def _iso(stamp: datetime) -> str:
+    """UTC with microseconds and a ``Z``: the only form Label Studio's Datetime filter parses."""
+    stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+    return stamp.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _since(value: str | datetime) -> str:
+    if isinstance(value, datetime):
+        return _iso(value)
+    try:
+        return _iso(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except (AttributeError, ValueError) as exc:
+        raise StudioRequestError(f"since must be an ISO 8601 time, got {value!r}.") from exc
+
+
+class StudioClient(ProjectSetup):
+    """A client for one Label Studio instance.
+
+    Parameters
+    ----------
+    url : str
+        Label Studio's base URL, e.g. ``http://localhost:8080``.
+    api_key : str
+        A personal access token (recommended) or a legacy token.
+    timeout : float
+        Seconds to wait for an answer; exports of large projects take a while.
+    retries : int
+        Retries after 5xx answers and connection errors, with exponential backoff.
+
+    Examples
+    --------
+    >>> client = StudioClient("http://localhost:8080", api_key)  # doctest: +SKIP
+    >>> schema = client.label_schema(12)  # doctest: +SKIP
+    >>> table = read_tasks(client.fetch_tasks(12).tasks, schema)  # doctest: +SKIP
+    """
+
+    def __init__(self, url: str, api_key: str, *, timeout: float = 300.0, retries: int = 3) -> None:
+        self.session = StudioSession(url, api_key, timeout=timeout, retries=retries)
+
+    def __repr__(self) -> str:
+        return f"StudioClient({self.session!r})"
+
+    def close(self) -> None:
+        """Close the connections."""
+        self.session.close()
+
+    def __enter__(self) -> StudioClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- projects -------------------------------------------------------------------------------
+
+    def project(self, project: int) -> dict[str, Any]:
+        """The project's JSON (title, ``label_config``, ``model_version``, counts ...)."""
+        return dict(self.session.json("GET", f"/api/projects/{int(project)}/"))
+
+    def label_schema(self, project: int, choices_name: str | None = None) -> LabelSchema:
+        """The project's :class:`LabelSchema` (see ``parse_label_config``)."""
+        return parse_label_config(self._label_config(project), choices_name)
+
+    def _label_config(self, project: int) -> str:
+        # ``include`` names the fields to answer with, sparing the project's counts
+        params = {"include": "id,label_config"}
+        answer = self.session.json("GET", f"/api/projects/{int(project)}/", params=params)
+        config = answer.get("label_config") if isinstance(answer, Mapping) else None
+        if not isinstance(config, str):
+            raise StudioRequestError(f"project {project} answered without a label_config.")
+        return config
+
+    # -- fetching -------------------------------------------------------------------------------
+
+    def fetch_tasks(
+        self,
+        project: int,
+        *,
+        since: str | datetime | None = None,
+        method: FetchMethod | None = None,
+        progress: Progress | None = None,
+    ) -> FetchResult:
+        """All tasks of a project, or those changed since a time, with annotations and
+        predictions.
+
+        Parameters
+        ----------
+        project : int
+        since : str or datetime, optional
+            Only tasks whose ``updated_at`` is later (a new, changed or deleted annotation
+            updates it). Use the ``fetched_at`` of an earlier fetch. Deleted tasks are not
+            reported.
+        method : {"export", "list"}, optional
+            The JSON export (default for full fetches; faster on large projects) or the paged
+            task list (default and only choice with ``since``).
+        progress : callable, optional
+            ``progress(done, total)`` in tasks.
+        """
+        started = self._server_now(int(project))
+        if since is not None and method == "export":
+            raise StudioRequestError("the export endpoint cannot filter by time; use 'list'.")
+        chosen: FetchMethod = method or ("list" if since is not None else "export")
+        if chosen not in ("export", "list"):
+            raise StudioRequestError(f"method={method!r} is not supported; use 'export' or 'list'.")
+        if chosen == "export":
+            tasks = self._fetch_export(int(project), progress)
+        else:
+            tasks = self._fetch_list(int(project), since, progress)
+        try:
+            tasks.sort(key=lambda task: task["id"])
+        except (KeyError, TypeError):
+            pass  # malformed tasks: read_tasks says which
+        return FetchResult(tuple(tasks), started, chosen)
+
+    def _server_now(self, project: int) -> str:
+        """Label Studio's clock (its ``Date`` header, whole seconds, so never late), as ISO 8601:
+        incremental fetches then do not depend on this machine's clock agreeing with the
+        server's."""
+        response = self.session.request(
+            "GET", f"/api/projects/{project}/", params={"include": "id"}
+        )
+        try:
+            stamp = parsedate_to_datetime(response.headers["Date"])
+        except (KeyError, TypeError, ValueError):
+            stamp = datetime.now(timezone.utc)
+        return _iso(stamp)
+
+    def _fetch_export(self, project: int, progress: Progress | None) -> list[dict[str, Any]]:
+        params = {"exportType": "JSON", "download_all_tasks": "true"}
+        tasks = self.session.json("GET", f"/api/projects/{project}/export", params=params)
+        if not isinstance(tasks, list):
+            raise StudioRequestError(f"the JSON export of project {project} is not a list.")
+        if progress is not None:
+            progress(len(tasks), len(tasks))
+        return tasks
+
+    def _fetch_list(
+        self, project: int, since: str | datetime | None, progress: Progress | None
+    ) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"ordering": ["tasks:id"]}
+        if since is not None:
+            query["filters"] = {
+                "conjunction": "and",
+                "items": [
+                    {
+                        "filter": "filter:tasks:updated_at",
+                        "operator": "greater",
+                        "type": "Datetime",
+                        "value": _since(since),
+                    }
+                ],
+            }
+        tasks: list[dict[str, Any]] = []
+        for batch, total in self._pages(project, "all", query):
+            tasks.extend(batch)
+            if progress is not None:
+                progress(len(tasks), total)
+        return tasks
+
+    def task_ids(self, project: int) -> set[int]:
+        """The ids of every task in the project (cheap: no annotations are sent)."""
+        query = {"ordering": ["tasks:id"]}
+        return {
+            int(t["id"])
+            for batch, _ in self._pages(int(project), "task_only", query)
+            for t in batch
+        }
+
+    def _pages(
+        self, project: int, fields: str, query: Mapping[str, Any]
+    ) -> Iterator[tuple[list[dict[str, Any]], int]]:
+        """Pages of the task list, with the total number of tasks matching ``query``."""
+        done = 0
+        page = 1
+        while True:
+            params = {
+                "project": project,
+                "page": page,
+                "page_size": _PAGE_SIZE,
+                "fields": fields,
+                "query": json.dumps(query),
+            }
+            try:
+                body = self.session.json("GET", "/api/tasks/", params=params)
+            except StudioRequestError as exc:
+                if exc.status == 404 and page > 1:  # past the last page
+                    return
+                raise
+            batch = body.get("tasks") if isinstance(body, Mapping) else None
+            if not isinstance(batch, list):
+                raise StudioRequestError(f"the task list of project {project} has no 'tasks'.")
+            done += len(batch)
+            total = int(body.get("total", done))
+            yield batch, total
+            if not batch or done >= total:
+                return
+            page += 1
+
+    # -- predictions ----------------------------------------------------------------------------
+
+    def check_predictions(
+        self,
+        project: int,
+        predictions: Sequence[Mapping[str, Any]],
+        *,
+        choices_name: str | None = None,
+        task_ids: Collection[int] | None = None,
+    ) -> list[str]:
+        """Everything Label Studio would reject or silently drop in ``predictions``.
+
+        Checks, against the project's current label config: malformed results, unknown classes,
+        scores outside [0, 1], a missing model version, and (Label Studio's own validator) the
+        rest; also tasks not in the project and two predictions for one task. ``task_ids`` are
+        the project's task ids when known (e.g. from a fetch), which saves listing them. Returns
+        one message per problem, empty when all are valid.
+        """
+        from label_studio_sdk.label_interface import LabelInterface
+
+        config = self._label_config(project)
+        schema = parse_label_config(config, choices_name)
+        interface = LabelInterface(config)
+        known = set(task_ids) if task_ids is not None else self.task_ids(project)
+        problems: list[str] = []
+        seen: set[Any] = set()
+        for i, prediction in enumerate(predictions):
+            found = check_prediction(schema, prediction)
+            if not found:
+                found = [str(e) for e in interface.validate_prediction(prediction, True) or []]
+                task = prediction["task"]
+                if task not in known:
+                    found.append(f"task {task} is not in project {project}")
+                elif task in seen:
+                    found.append(f"task {task} has more than one prediction")
+                seen.add(task)
+            task_id = prediction.get("task") if isinstance(prediction, Mapping) else None
+            problems.extend(f"prediction {i} (task {task_id}): {p}" for p in found)
+        return problems
+
+    def replace_predictions(
+        self,
+        project: int,
+        predictions: Sequence[Mapping[str, Any]],
+        *,
+        model_version: str,
+        choices_name: str | None = None,
+        task_ids: Collection[int] | None = None,
+        chunk_size: int = 10_000,
+        progress: Progress | None = None,
+    ) -> PushReport:
+        """Replace this model version's predictions in a project, idempotently.
+
+        Validates every prediction first and sends nothing if any is invalid; then deletes the
+        predictions of ``model_version`` (and only those), imports the new ones in chunks,
+        compares the created count with what was sent, and sets the project's ``model_version``
+        so the Data Manager's prediction score averages these predictions. Annotations and other
+        model versions are never touched.
+
+        Parameters
+        ----------
+        project : int
+        predictions : sequence of dict
+            Prediction JSON (:func:`~ls_cleanlab.studio.tasks.predictions_json`), all carrying
+            ``model_version``.
+        model_version : str
+        choices_name : str, optional
+            The ``Choices`` tag the predictions are for (default as in ``parse_label_config``).
+        task_ids : collection of int, optional
+            The project's task ids if known (from a fetch); otherwise they are listed, which on
+            a large project takes a while.
+        chunk_size : int
+            Predictions per import request. Label Studio 1.23 recounts every task of the
+            project after each import request, so fewer, larger chunks are faster.
+        progress : callable, optional
+            ``progress(sent, total)``.
+
+        Returns
+        -------
+        PushReport
+            ``missing`` > 0 when Label Studio created fewer predictions than were sent.
+
+        Raises
+        ------
+        InvalidTasksError
+            When a prediction is invalid (nothing is sent; the message lists the problems).
+        StudioError
+            When a request fails; a failure after the old predictions were deleted deletes the
+            new ones already imported too, so the project never holds half a push.
+        """
+        project = int(project)
+        if not isinstance(model_version, str) or not model_version:
+            raise InvalidTasksError("model_version must be a non-empty string.")
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise InvalidTasksError(f"chunk_size must be a positive integer, got {chunk_size!r}.")
+        wrong = [
+            i
+            for i, p in enumerate(predictions)
+            if not isinstance(p, Mapping) or p.get("model_version") != model_version
+        ]
+        if wrong:
+            raise InvalidTasksError(
+                f"predictions {wrong[:5]} do not carry model_version {model_version!r}."
+            )
+        problems = self.check_predictions(
+            project, predictions, choices_name=choices_name, task_ids=task_ids
+        )
+        if problems:
+            shown = "; ".join(problems[:10])
+            more = f" and {len(problems) - 10} more" if len(problems) > 10 else ""
+            raise InvalidTasksError(
+                f"{len(problems)} problems in the predictions, nothing was sent: {shown}{more}"
+            )
+        versions = self.session.json("GET", f"/api/projects/{project}/model-versions/")
+        old = int(versions.get(model_version, 0)) if isinstance(versions, Mapping) else 1
+        # deleting is slow in Label Studio (a signal per prediction): only when there are some
+        deleted = self.delete_predictions(project, model_version) if old else 0
+        created = 0
+        try:
+            for start in range(0, len(predictions), chunk_size):
+                chunk = [dict(p) for p in predictions[start : start + chunk_size]]
+                answer = self.session.json(
+                    "POST", f"/api/projects/{project}/import/predictions", json=chunk
+                )
+                created += int(answer.get("created", 0)) if isinstance(answer, Mapping) else 0
+                if progress is not None:
+                    progress(start + len(chunk), len(predictions))
+        except Exception:
+            logger.warning("import of %s failed; removing its partial predictions", model_version)
+            try:
+                self.delete_predictions(project, model_version)
+            except StudioError:
+                logger.exception("could not remove the partial predictions of %s", model_version)
+            raise
+        if created != len(predictions):
+            logger.warning(
+                "Label Studio created %d of %d predictions for %s",
+                created,
+                len(predictions),
+                model_version,
+            )
+        if predictions:  # deleting a version also unsets it as the project's: always set it
+            self.session.json(
+                "PATCH",
+                f"/api/projects/{project}/",
+                params={"include": "id"},
+                json={"model_version": model_version},
+            )
+        return PushReport(model_version, len(predictions), created, deleted)
+
+    def delete_predictions(self, project: int, model_version: str) -> int:
+        """Delete the predictions of one model version; returns how many were deleted."""
+        answer = self.session.json(
+            "DELETE",
+            f"/api/projects/{int(project)}/model-versions/",
+            json={"model_version": model_version},
+        )
+        if isinstance(answer, Mapping):
+            return int(answer.get("deleted_predictions", 0) or 0)
+        return int(answer or 0)
