@@ -13,6 +13,7 @@ import sys
 import warnings
 
 __all__ = [
+    "ExtractorUnavailableError",
     "InvalidAnnotationsError",
     "InvalidLabelsError",
     "InvalidOptionError",
@@ -58,6 +59,12 @@ class InvalidTasksError(LsCleanlabError, ValueError):
 class LabelConfigError(LsCleanlabError, ValueError):
     """A Label Studio labeling config cannot be used: it is not valid XML, has no ``Choices``
     tag, or the tag asked for does not exist or labels an object type we do not support."""
+
+
+class ExtractorUnavailableError(LsCleanlabError):
+    """The feature extractor a model was trained with cannot run here (another embedder or
+    weights installed, an embeddings file gone), so new tasks cannot be encoded like its training
+    set; the message names the extractor and what to install, or says to retrain."""
 
 
 class StudioError(LsCleanlabError):

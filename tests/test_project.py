@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ls_cleanlab.audit import RulesError
 from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
 from ls_cleanlab.features import image_features
 from ls_cleanlab.media import MediaFetcher
@@ -169,3 +170,15 @@ def test_too_few_labelled_tasks_or_none_at_all(project: dict[str, Any], tmp_path
         audit_tasks([], schema, fetcher=fetcher)
     with pytest.raises(InvalidOptionError, match="need a MediaFetcher"):
         audit_tasks(project["tasks"], schema)
+
+
+def test_bad_rules_and_options_are_refused_before_any_work(project: dict[str, Any]) -> None:
+    schema = parse_label_config(CONFIG)
+    bad = AuditOptions(rules={"excludes": [[CLASSES[0], "unicorn"]]})
+    # no fetcher: feature extraction would fail; the rules are checked first
+    with pytest.raises(RulesError, match="unknown class 'unicorn'"):
+        audit_tasks(project["tasks"], schema, options=bad)
+    with pytest.raises(InvalidOptionError, match=r"threshold must be a number in \(0, 1\)"):
+        AuditOptions(threshold=1.5)
+    with pytest.raises(InvalidOptionError, match="n_folds must be an integer >= 2"):
+        AuditOptions(n_folds=1)

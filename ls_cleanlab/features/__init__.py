@@ -7,7 +7,8 @@
   or a file, another model's predictions as probabilities;
 * :mod:`.cache`: :class:`FeatureCache` (SQLite: reference -> content hash -> vector);
 * :mod:`.feature_set`: the result type :class:`FeatureSet` and the standardization it carries;
-* :mod:`.tasks`: :func:`task_features`, the source that fits a project.
+* :mod:`.tasks`: :func:`task_features`, the source that fits a project;
+* :mod:`.extractor`: :class:`Extractor`, that source recorded, to encode new tasks the same way.
 """
 
 from ls_cleanlab.features.cache import FeatureCache
@@ -17,6 +18,7 @@ from ls_cleanlab.features.embedders import (
     available_embedders,
     find_embedder,
 )
+from ls_cleanlab.features.extractor import Extractor
 from ls_cleanlab.features.feature_set import FeatureSet, Scaling, standardize
 from ls_cleanlab.features.images import image_features
 from ls_cleanlab.features.precomputed import field_embeddings, load_embeddings, prediction_probs
@@ -25,6 +27,7 @@ from ls_cleanlab.features.texts import TextEncoder, text_features
 
 __all__ = [
     "DescriptorEmbedder",
+    "Extractor",
     "FeatureCache",
     "FeatureSet",
     "ImageEmbedder",

@@ -30,6 +30,9 @@ class FeatureSet:
         What turned raw values into these features (the standardization, the fitted TF-IDF).
         Pass it back (``encoder=...``) to encode new tasks the same way, e.g. for a trained
         model's predictions; :func:`ls_cleanlab.model.train_model` stores it with the model.
+    extractor : Extractor or None
+        The source and its parameters (:class:`~ls_cleanlab.features.extractor.Extractor`), set by
+        :func:`~ls_cleanlab.features.task_features`; a trained model keeps it to encode new tasks.
     """
 
     features: Any
@@ -40,6 +43,7 @@ class FeatureSet:
     computed: int = 0
     cached: int = 0
     encoder: Any = None
+    extractor: Any = None
 
     @property
     def n_skipped(self) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ from ls_cleanlab.features.embedders import (
 )
 from ls_cleanlab.features.feature_set import FeatureSet, Scaling, scaled
 from ls_cleanlab.media import MediaFetcher, decode_image
+from ls_cleanlab.validation import check_int
 
 __all__ = ["image_features"]
 
@@ -45,6 +46,7 @@ def image_features(
     workers: int = 8,
     max_pixels: int | None = None,
     encoder: Scaling | None = None,
+    executor: Executor | None = None,
     progress: Progress | None = None,
 ) -> FeatureSet:
     """Standardized image features of tasks.
@@ -65,12 +67,15 @@ def image_features(
     refresh : bool
         Download every reference again (its vector is still reused when the bytes are unchanged).
     workers : int
-        Download and decode threads.
+        Download and decode threads (when no ``executor`` is given).
     max_pixels : int, optional
         Larger images are refused as decompression bombs; default ``fetcher.max_pixels``.
     encoder : Scaling, optional
         Standardize with this (e.g. a trained model's ``encoder``) instead of fitting a scaling
         on these tasks.
+    executor : concurrent.futures.Executor, optional
+        Where downloads and decoding run; default a thread pool of ``workers`` threads, shut
+        down at the end (a given executor is left running).
     progress : callable(done, total), optional
         Called after each batch of 256 media with the number of tasks done.
 
@@ -81,8 +86,7 @@ def image_features(
     """
     if isinstance(embedder, str):
         embedder = find_embedder(embedder)
-    if workers < 1:
-        raise InvalidOptionError(f"workers must be at least 1, got {workers}.")
+    workers = check_int(workers, "workers", low=1)
     pixels = fetcher.max_pixels if max_pixels is None else max_pixels
     n = len(refs)
     skipped: dict[int, str] = {}
@@ -103,7 +107,8 @@ def image_features(
     done = len(skipped) + sum(len(positions[ref]) for ref in vectors)
     if progress is not None:
         progress(done, n)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    pool = executor if executor is not None else ThreadPoolExecutor(max_workers=workers)
+    try:
         for start in range(0, len(pending), _BATCH):
             chunk = pending[start : start + _BATCH]
             failures = _describe_batch(
@@ -115,6 +120,9 @@ def image_features(
             done += sum(len(positions[ref]) for ref in chunk)
             if progress is not None:
                 progress(done, n)
+    finally:
+        if executor is None:
+            pool.shutdown()
     return _assemble(n, positions, vectors, skipped, embedder.name, counts, encoder)
 
 
@@ -123,7 +131,7 @@ def _describe_batch(
     fetcher: MediaFetcher,
     cache: FeatureCache | None,
     embedder: ImageEmbedder,
-    pool: ThreadPoolExecutor,
+    pool: Executor,
     max_pixels: int,
     vectors: dict[str, np.ndarray],
     counts: dict[str, int],

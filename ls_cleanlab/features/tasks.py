@@ -8,16 +8,14 @@ for each task that could not.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
-from ls_cleanlab.errors import InvalidOptionError
 from ls_cleanlab.features.cache import FeatureCache
-from ls_cleanlab.features.embedders import ImageEmbedder
+from ls_cleanlab.features.embedders import ImageEmbedder, find_embedder
+from ls_cleanlab.features.extractor import Extractor
 from ls_cleanlab.features.feature_set import FeatureSet
-from ls_cleanlab.features.images import image_features
-from ls_cleanlab.features.precomputed import field_embeddings, load_embeddings
-from ls_cleanlab.features.texts import text_features
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.studio import LabelSchema, TaskTable
 
@@ -36,6 +34,7 @@ def task_features(
     embedding_field: str | None = None,
     embeddings_file: str | Path | None = None,
     encoder: Any = None,
+    executor: Executor | None = None,
     progress: Progress | None = None,
 ) -> FeatureSet:
     """Features of a project's tasks, from the source that fits.
@@ -54,18 +53,27 @@ def task_features(
     encoder : optional
         A fitted encoder (``FeatureSet.encoder``, e.g. from a trained model) to encode these
         tasks exactly like the ones it was fitted on.
+    executor : concurrent.futures.Executor, optional
+        Where image downloads and decoding run (default: a thread pool of this process).
+
+    Returns
+    -------
+    FeatureSet
+        With ``extractor`` recording the source, so a model trained on these features can encode
+        new tasks the same way (:meth:`Extractor.extract`).
     """
     if embeddings_file is not None:
-        return load_embeddings(embeddings_file, table.task_ids, encoder=encoder)
-    if embedding_field is not None:
-        return field_embeddings(table.data, embedding_field, encoder=encoder)
-    values = [task.get(schema.data_key) for task in table.data]
-    if schema.object_tag == "Image":
-        if fetcher is None:
-            raise InvalidOptionError(
-                "image tasks need a MediaFetcher to read their images (fetcher=...)."
-            )
-        return image_features(
-            values, fetcher, cache=cache, embedder=embedder, encoder=encoder, progress=progress
-        )
-    return text_features(values, html=schema.object_tag == "HyperText", encoder=encoder)
+        extractor = Extractor("file", str(Path(embeddings_file)))
+    elif embedding_field is not None:
+        extractor = Extractor("field", embedding_field)
+    elif schema.object_tag == "Image":
+        chosen = find_embedder(embedder) if isinstance(embedder, str) else embedder
+        extractor = Extractor("image", chosen.name)
+        embedder = chosen
+    else:
+        extractor = Extractor("text", "tfidf", html=schema.object_tag == "HyperText")
+    return extractor.extract(
+        table, schema, encoder=encoder, fetcher=fetcher, cache=cache,
+        embedder=embedder if isinstance(embedder, ImageEmbedder) else None, executor=executor,
+        progress=progress,
+    )  # fmt: skip

@@ -11,6 +11,7 @@ its regularization and how it treats classes missing from a training fold.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ from ls_cleanlab.model.inputs import (
     warn_rare,
 )
 
-__all__ = ["best_f1_thresholds", "out_of_sample_probs", "targets"]
+__all__ = ["best_f1_thresholds", "fit_fold", "out_of_sample_probs", "targets"]
 
 Progress = Callable[[int, int], Any]
 
@@ -46,6 +47,7 @@ def out_of_sample_probs(
     progress: Progress | None = None,
     n_classes: int | None = None,
     class_names: tuple[str, ...] | None = None,
+    executor: Executor | None = None,
 ) -> np.ndarray:
     """Cross-validated predicted probabilities: each row predicted by a model fit without it.
 
@@ -70,6 +72,9 @@ def out_of_sample_probs(
         Number of classes of single-label data; default ``max(labels) + 1``.
     class_names : tuple of str, optional
         Used only to name classes in warnings.
+    executor : concurrent.futures.Executor, optional
+        Fit the folds as tasks of this executor (threads, processes, a cluster); default one
+        after another in this process. The result does not depend on it.
 
     Returns
     -------
@@ -93,7 +98,7 @@ def out_of_sample_probs(
         fold_of = check_folds(folds, n)
     fold_ids = np.unique(fold_of)
     warn_rare(matrix, len(fold_ids), class_names)
-    return _cross_predict(X, matrix, multi_label, fold_of, fold_ids, model, progress)
+    return _cross_predict(X, matrix, multi_label, fold_of, fold_ids, model, progress, executor)
 
 
 def _cross_predict(
@@ -104,20 +109,39 @@ def _cross_predict(
     fold_ids: np.ndarray,
     model: Any,
     progress: Progress | None,
+    executor: Executor | None,
 ) -> np.ndarray:
     n, k = matrix.shape
-    make = model_factory(model, multi_label=multi_label, n_classes=k)
     target = targets(matrix, multi_label)
     probs = np.empty((n, k), dtype=np.float64)
-    for done, fold in enumerate(fold_ids, start=1):
-        test = np.flatnonzero(fold_of == fold)
-        train = np.flatnonzero(fold_of != fold)
-        fitted = make()
-        fitted.fit(X[train], target[train])
-        probs[test] = checked_proba(fitted, X[test], n_classes=k, multi_label=multi_label)
+    tests = [np.flatnonzero(fold_of == fold) for fold in fold_ids]
+    jobs = [(X, target, np.flatnonzero(fold_of != fold), test, model, multi_label, k)
+            for fold, test in zip(fold_ids, tests, strict=True)]  # fmt: skip
+    if executor is None:
+        results: Any = (fit_fold(*job) for job in jobs)
+    else:
+        results = executor.map(fit_fold, *zip(*jobs, strict=True))
+    for done, (test, fold_probs) in enumerate(zip(tests, results, strict=True), start=1):
+        probs[test] = fold_probs
         if progress is not None:
             progress(done, len(fold_ids))
     return probs
+
+
+def fit_fold(
+    X: Any,
+    target: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    model: Any,
+    multi_label: bool,
+    k: int,
+) -> np.ndarray:
+    """Fit a fresh model on the ``train`` rows and return its probabilities for the ``test``
+    rows, ``(len(test), k)``: one fold of :func:`out_of_sample_probs`, as one executor task."""
+    fitted = model_factory(model, multi_label=multi_label, n_classes=k)()
+    fitted.fit(X[train], target[train])
+    return checked_proba(fitted, X[test], n_classes=k, multi_label=multi_label)
 
 
 def best_f1_thresholds(labels: Any, probs: Any) -> np.ndarray:

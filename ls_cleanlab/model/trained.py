@@ -73,6 +73,10 @@ class TrainedModel:
         How the training features were encoded (``FeatureSet.encoder``: the standardization or
         the fitted TF-IDF). Encode new tasks with it (``task_features(..., encoder=...)``) so
         :meth:`predict` sees the same columns on the same scale.
+    extractor : optional
+        Which feature source made the training features, with its parameters
+        (``FeatureSet.extractor``); new tasks must come from the same one. None for models saved
+        before it was recorded.
     """
 
     model: Any
@@ -83,6 +87,7 @@ class TrainedModel:
     feature_dim: int
     created_at: str
     encoder: Any = None
+    extractor: Any = None
 
     def predict(self, features: Any) -> Preannotations:
         """Pre-annotations for an ``(n, D)`` feature matrix (dense or sparse)."""
@@ -138,6 +143,7 @@ def train_model(
     seed: int = 0,
     model: Any = None,
     encoder: Any = None,
+    extractor: Any = None,
 ) -> TrainedModel:
     """Fit a model on all labelled rows and choose per-class F1-optimal thresholds.
 
@@ -151,8 +157,9 @@ def train_model(
         :func:`out_of_sample_probs` (``n_folds``, ``seed``, ``model``) when omitted.
     model : None, ProbabilisticClassifier, or zero-argument factory, optional
         As in :func:`out_of_sample_probs`; the final model is a fresh clone.
-    encoder : optional
-        The features' encoder (``FeatureSet.encoder``), kept with the model for new tasks.
+    encoder, extractor : optional
+        The features' encoder and extractor (``FeatureSet.encoder``, ``FeatureSet.extractor``),
+        kept with the model so new tasks are encoded like its training set.
     """
     names = tuple(str(c) for c in class_names)
     k = len(names)
@@ -178,4 +185,5 @@ def train_model(
         feature_dim=X.shape[1],
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         encoder=encoder,
+        extractor=extractor,
     )

@@ -2,29 +2,42 @@
 
 * :mod:`.project`: :func:`audit_tasks` (task JSON -> :class:`ProjectAudit`) and
   :func:`run_project_audit` (fetch, features, model, audit, push);
-* :mod:`.queues`: which tasks go in which review tab, and the predictions that carry them.
+* :mod:`.options`: :class:`AuditOptions` (checked when built) and :class:`ProjectAudit`;
+* :mod:`.kinds`: the task-kind seam (:func:`task_kind`), with :mod:`.classification` its first
+  kind;
+* :mod:`.queues`: which tasks go in which review tab, and the predictions that carry them;
+* :mod:`.snapshot`: incremental fetches against a task snapshot;
+* :mod:`.refresh`: re-audits from stored probabilities that push only what changed;
+* :mod:`.preannotate`: a trained model applied to new tasks, encoded like its training set;
+* :mod:`.workspace`: :class:`Workspace`, the one owner of the data dir's layout.
 """
 
-from ls_cleanlab.pipeline.project import (
-    STAGES,
-    AuditOptions,
-    ProjectAudit,
-    audit_tasks,
-    fetch_with_snapshot,
-    run_project_audit,
-)
+from ls_cleanlab.pipeline.kinds import KINDS, TaskKind, task_kind
+from ls_cleanlab.pipeline.options import STAGES, AuditOptions, ProjectAudit
+from ls_cleanlab.pipeline.project import audit_tasks, check_plan, run_project_audit
 from ls_cleanlab.pipeline.queues import QUEUES, Queue, queue_members, queue_predictions, queue_view
+from ls_cleanlab.pipeline.refresh import Refresh, refresh_project, save_audit_state
+from ls_cleanlab.pipeline.snapshot import fetch_with_snapshot
+from ls_cleanlab.pipeline.workspace import Workspace
 
 __all__ = [
+    "KINDS",
     "QUEUES",
     "STAGES",
     "AuditOptions",
     "ProjectAudit",
     "Queue",
+    "Refresh",
+    "TaskKind",
+    "Workspace",
     "audit_tasks",
+    "check_plan",
     "fetch_with_snapshot",
     "queue_members",
     "queue_predictions",
     "queue_view",
+    "refresh_project",
     "run_project_audit",
+    "save_audit_state",
+    "task_kind",
 ]

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ls_cleanlab.errors import LabelConfigError, LsCleanlabError
 from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
+from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.server.auth import (
     SECRET_HEADER,
     WEBHOOK_ACTIONS,
@@ -99,9 +100,10 @@ class Backend:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = Store(settings.data_dir / "backend.sqlite")
-        self.cache = FeatureCache(settings.data_dir / "features.sqlite")
-        self.predictor = Predictor(settings.data_dir, self.cache)
+        self.workspace = Workspace(settings.data_dir)
+        self.store = Store(self.workspace.backend_db)
+        self.cache = FeatureCache(self.workspace.features_db)
+        self.predictor = Predictor(self.workspace, self.cache)
         self.jobs = JobRunner(settings, self.store, self.predictor, self.client)
         self.secret = settings.secret()
         self._credentials: dict[int, tuple[str | None, str | None]] = {}

@@ -6,38 +6,29 @@ mark a project changed and (re)start its debounce timer; when the timer fires a 
 re-fetches what changed (incrementally, against the task snapshot), re-scores every task from the
 stored out-of-sample probabilities (new tasks get the trained model's), re-runs the audit without
 refitting, and pushes only the predictions that changed. State per project lives in
-``<data dir>/projects/<id>/`` (see :mod:`ls_cleanlab.server.predict`); job rows in the store.
+the workspace (:mod:`ls_cleanlab.pipeline.workspace`); job rows in the store.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ls_cleanlab.errors import LsCleanlabError
-from ls_cleanlab.media import MediaFetcher
-from ls_cleanlab.pipeline import (
-    QUEUES,
-    AuditOptions,
-    ProjectAudit,
-    audit_tasks,
-    fetch_with_snapshot,
-    run_project_audit,
-)
+from ls_cleanlab.pipeline import QUEUES, AuditOptions, ProjectAudit, run_project_audit
+from ls_cleanlab.pipeline.refresh import refresh_project, save_audit_state
+from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.server.auth import SECRET_HEADER, WEBHOOK_ACTIONS
 from ls_cleanlab.server.jobstore import Job, Store
-from ls_cleanlab.server.predict import Predictor, project_dir
+from ls_cleanlab.server.predict import Predictor
 from ls_cleanlab.server.settings import Settings
-from ls_cleanlab.studio import StudioClient, read_tasks
+from ls_cleanlab.studio import StudioClient
 
 __all__ = ["JobRunner"]
 
@@ -55,6 +46,7 @@ class JobRunner:
         self, settings: Settings, store: Store, predictor: Predictor, client: ClientFactory
     ) -> None:
         self.settings = settings
+        self.workspace = Workspace(settings.data_dir)
         self.store = store
         self.predictor = predictor
         self.client = client
@@ -186,93 +178,25 @@ class JobRunner:
         return {"webhooks": ids}
 
     def _audit(self, job: Job) -> dict[str, Any]:
-        data_dir = self.settings.data_dir
         with self.client(job.project) as client:
             result = run_project_audit(
-                client, job.project, options=self._options(), data_dir=data_dir,
+                client, job.project, options=self._options(), data_dir=self.workspace.root,
                 progress=self._progress(job),
             )  # fmt: skip
-        folder = project_dir(data_dir, job.project)
-        self._save_state(result, folder, full=True)
+        save_audit_state(self.workspace, result)
+        self.store.audited(job.project, result.model_version, _flagged(result), True)
         return _summary(result)
 
-    def _save_state(self, result: ProjectAudit, folder: Path, *, full: bool) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        np.savez(folder / "audit.tmp.npz", task_ids=result.task_ids, probs=result.pred_probs)
-        (folder / "audit.tmp.npz").replace(folder / "audit.npz")
-        pushed = {str(p["task"]): _signature(p) for p in result.predictions}
-        (folder / "pushed.tmp").write_text(json.dumps(pushed))
-        (folder / "pushed.tmp").replace(folder / "pushed.json")
-        self.store.audited(result.project or 0, result.model_version, _flagged(result), full)
-
     def _refresh(self, job: Job) -> dict[str, Any]:
-        folder = project_dir(self.settings.data_dir, job.project)
-        if not (folder / "audit.npz").is_file():
-            return {"skipped": "no audit of this project yet: start training first"}
-        with np.load(folder / "audit.npz") as saved:
-            known = dict(zip(saved["task_ids"].tolist(), saved["probs"], strict=True))
-        version = self.settings.model_version
         with self.client(job.project) as client:
-            schema = client.label_schema(job.project)
-            tasks = fetch_with_snapshot(client, job.project, self.settings.data_dir,
-                                        self._progress(job))  # fmt: skip
-            new = [t for t in tasks if int(t["id"]) not in known]
-            model = self.predictor.model(job.project, version)
-            if new and model is not None:
-                with MediaFetcher(
-                    session=client.session,
-                    allowed_hosts=self.settings.hosts,
-                    local_files_root=self.settings.local_files_root,
-                ) as fetcher:
-                    values = [(t.get("data") or {}).get(schema.data_key) for t in new]
-                    X, ok = self.predictor.features(values, model, fetcher, schema)
-                if ok.any():
-                    probs = model.trained.predict(X[ok]).probs
-                    rows = [t for t, good in zip(new, ok, strict=True) if good]
-                    known.update({int(t["id"]): p for t, p in zip(rows, probs, strict=True)})
-            kept = [t for t in tasks if int(t["id"]) in known]
-            order = read_tasks(kept, schema).task_ids
-            probs = np.stack([known[int(t)] for t in order])
-            result = audit_tasks(kept, schema, options=self._options(pred_probs=probs),
-                                 project=job.project)  # fmt: skip
-            pushed = _read_pushed(folder)
-            changed = [p for p in result.predictions
-                       if pushed.get(str(p["task"])) != _signature(p)]  # fmt: skip
-            gone = sorted(set(pushed) - {str(p["task"]) for p in result.predictions})
-            if len(changed) + len(gone) > PARTIAL_PUSH_LIMIT:
-                client.replace_predictions(job.project, result.predictions,
-                                           model_version=version,
-                                           task_ids=[int(t) for t in result.task_ids])  # fmt: skip
-            else:
-                _push_some(client, job.project, changed, version)
-        self._save_state(dataclasses.replace(result, model_version=version), folder, full=False)
-        return {**_summary(result), "pushed": len(changed), "tasks": len(kept)}
-
-
-def _signature(prediction: Mapping[str, Any]) -> list[Any]:
-    result = prediction["result"][0]
-    return [sorted(result["value"]["choices"]), round(float(prediction["score"]), 4),
-            result.get("meta", {}).get("queues", [])]  # fmt: skip
-
-
-def _read_pushed(folder: Path) -> dict[str, Any]:
-    try:
-        return dict(json.loads((folder / "pushed.json").read_text()))
-    except (OSError, ValueError):
-        return {}
-
-
-def _push_some(
-    client: StudioClient, project: int, predictions: Sequence[Mapping[str, Any]], version: str
-) -> None:
-    """Replace our prediction on each of a few tasks (delete ours there, create the new one)."""
-    for prediction in predictions:
-        task = int(prediction["task"])
-        old = client.session.json("GET", "/api/predictions/", params={"task": task})
-        for item in old or []:
-            if item.get("model_version") == version:
-                client.session.json("DELETE", f"/api/predictions/{int(item['id'])}/")
-        client.session.json("POST", "/api/predictions/", json={**prediction, "project": project})
+            done = refresh_project(
+                client, job.project, workspace=self.workspace, options=self._options(),
+                cache=self.predictor.cache, progress=self._progress(job),
+            )  # fmt: skip
+        if done.audit is None:
+            return {"skipped": done.reason}
+        self.store.audited(job.project, done.audit.model_version, _flagged(done.audit), False)
+        return {**_summary(done.audit), "pushed": done.pushed, "tasks": done.tasks}
 
 
 def _flagged(result: ProjectAudit) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ls_cleanlab.pipeline.workspace import Workspace, write_atomic
+
 __all__ = ["Settings"]
 
 
@@ -103,11 +105,9 @@ class Settings(BaseSettings):
         """The webhook secret: from the environment, else one kept in the data dir (made once)."""
         if self.webhook_secret is not None:
             return self.webhook_secret.get_secret_value()
-        path = self.data_dir / "webhook-secret"
+        path = Workspace(self.data_dir).webhook_secret
         if path.is_file():
             return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         made = secrets.token_urlsafe(32)
-        path.touch(mode=0o600)
-        path.write_text(made)
+        write_atomic(path, made.encode(), private=True)
         return made

@@ -38,6 +38,9 @@ class LabelSchema:
         Class names in config order, as stored in results (alias if set, else value).
     multi_label : bool
         True for ``choice="multiple"``.
+    kind : str
+        The task kind the config describes, which picks how projects of it are audited
+        (:mod:`ls_cleanlab.pipeline.kinds`): ``"classification"`` for a ``Choices`` tag.
     """
 
     from_name: str
@@ -46,6 +49,7 @@ class LabelSchema:
     data_key: str
     classes: tuple[str, ...]
     multi_label: bool
+    kind: str = "classification"
 
     @property
     def n_classes(self) -> int:
@@ -164,4 +168,5 @@ def _schema_of(control: Any) -> LabelSchema:
         data_key=value[1:],
         classes=classes,
         multi_label=control.attr.get("choice") == "multiple",
+        kind="classification",
     )

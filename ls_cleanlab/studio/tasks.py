@@ -179,6 +179,11 @@ def read_tasks(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> TaskT
         twice, or an annotation lacks ``completed_by`` or has a malformed ``result``; the message
         names the task and annotation.
     """
+    if schema.kind != "classification":
+        raise InvalidTasksError(
+            f"read_tasks reads classification (Choices) annotations; this schema is of kind "
+            f"{schema.kind!r}."
+        )
     position = schema.class_index()
     ids: list[int] = []
     data: list[dict[str, Any]] = []

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from ls_cleanlab.features import text_features
+from ls_cleanlab.features import Extractor, field_embeddings, text_features
 from ls_cleanlab.model import ModelStore, train_model
+from ls_cleanlab.pipeline import Workspace
 from ls_cleanlab.server import Settings
 from ls_cleanlab.server.auth import SECRET_HEADER
 from ls_cleanlab.server.jobs import JobRunner
@@ -284,3 +285,48 @@ def test_predict_images_with_the_audits_model(
     chosen = np.array([[c in r["result"][0]["value"]["choices"] for c in CLASSES]
                        for r in results[:-1]])  # fmt: skip
     assert (chosen == truth[100:140].astype(bool)).mean() > 0.9
+
+
+def test_predict_uses_the_extractor_the_model_was_trained_with(api: TestClient) -> None:
+    """A model trained on embeddings from a task data field predicts new tasks from that field
+    (it used to encode them as text, or as images with the built-in descriptors)."""
+    rng = np.random.default_rng(1)
+    labels = (rng.random((60, 3)) < 0.4).astype(np.int8)
+    labels[labels.sum(axis=1) == 0, 0] = 1
+    vectors = labels * 3.0 + rng.normal(0, 0.2, labels.shape)
+    data = [{"text": "same words for every task", "emb": v.tolist()} for v in vectors]
+    feats = field_embeddings(data, "emb")
+    trained = train_model(
+        feats.features, labels, class_names=("sports", "politics", "tech"),
+        encoder=feats.encoder, extractor=Extractor("field", "emb"),
+    )  # fmt: skip
+    settings: Settings = api.app.state.backend.settings  # type: ignore[attr-defined]
+    ModelStore(Workspace(settings.data_dir).models_dir).save(1, "ls-cleanlab", trained)
+    body = payload("predict")
+    base = body["tasks"][0]
+    wanted = {11: [1, 0, 1], 12: [0, 1, 0]}
+    body["tasks"] = [
+        {
+            **base,
+            "id": i,
+            "data": {"text": "same words for every task", "emb": [3.0 * x for x in w]},
+        }
+        for i, w in wanted.items()
+    ]
+    results = api.post("/predict", json=body).json()["results"]
+    assert sorted(results[0]["result"][0]["value"]["choices"]) == ["sports", "tech"]
+    assert results[1]["result"][0]["value"]["choices"] == ["politics"]
+
+
+def test_predict_refuses_a_model_whose_embedder_is_not_here(api: TestClient) -> None:
+    rng = np.random.default_rng(2)
+    labels = (rng.random((40, 3)) < 0.5).astype(np.int8)
+    trained = train_model(
+        rng.normal(size=(40, 5)), labels, class_names=("sports", "politics", "tech"),
+        extractor=Extractor("image", "descriptors:lab-hog-v0"),
+    )  # fmt: skip
+    settings: Settings = api.app.state.backend.settings  # type: ignore[attr-defined]
+    ModelStore(Workspace(settings.data_dir).models_dir).save(1, "ls-cleanlab", trained)
+    answer = api.post("/predict", json=payload("predict"))
+    assert answer.status_code >= 400
+    assert "descriptors:lab-hog-v0" in answer.json()["detail"]

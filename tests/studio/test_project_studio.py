@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from ls_cleanlab import StudioClient
+from ls_cleanlab.audit import RulesError
 from ls_cleanlab.model import ModelStore
 from ls_cleanlab.pipeline import QUEUES, AuditOptions, run_project_audit
 from tests.studio.helpers import Admin
@@ -105,3 +106,12 @@ def test_run_project_audit_pushes_the_queues(
     # annotations untouched by either run
     total = sum(len(t["annotations"]) for t in client.fetch_tasks(project).tasks)
     assert total == 81
+
+
+def test_bad_rules_are_refused_before_anything_is_fetched(
+    client: StudioClient, labelled_project: dict[str, Any], tmp_path: Path
+) -> None:
+    options = AuditOptions(rules={"implies": {"no such class": [CLASSES[0]]}})
+    with pytest.raises(RulesError, match="unknown class 'no such class'"):
+        run_project_audit(client, labelled_project["project"], options=options, data_dir=tmp_path)
+    assert not (tmp_path / "projects").exists()  # no task was fetched, no snapshot written

@@ -1,0 +1,129 @@
+"""What turned task data into features, recorded so new tasks are encoded exactly the same way.
+
+A model is only as good as the match between its training features and the features of the
+tasks it predicts. :class:`Extractor` names the source (an image embedder with its weights, the
+TF-IDF, a data field, an embeddings file) and its parameters; :func:`task_features` records it in
+the :class:`~ls_cleanlab.features.feature_set.FeatureSet` it returns, the trained model keeps it,
+and :meth:`Extractor.extract` re-creates it for new tasks, together with the model's encoder (the
+fitted standardization or TF-IDF vocabulary). When the recorded extractor cannot run here (another
+embedder installed, weights missing, the embeddings file gone) it refuses with
+:class:`~ls_cleanlab.errors.ExtractorUnavailableError` instead of feeding the model features of
+another kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from ls_cleanlab.errors import ExtractorUnavailableError, InvalidOptionError
+from ls_cleanlab.features.cache import FeatureCache
+from ls_cleanlab.features.embedders import ImageEmbedder, find_embedder
+from ls_cleanlab.features.feature_set import FeatureSet
+from ls_cleanlab.features.images import image_features
+from ls_cleanlab.features.precomputed import field_embeddings, load_embeddings
+from ls_cleanlab.features.texts import text_features
+from ls_cleanlab.media import MediaFetcher
+from ls_cleanlab.studio import LabelSchema, TaskTable
+
+__all__ = ["SOURCES", "Extractor"]
+
+Source = Literal["file", "field", "image", "text"]
+SOURCES: tuple[Source, ...] = ("file", "field", "image", "text")
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Extractor:
+    """A feature source and its parameters.
+
+    Attributes
+    ----------
+    source : {"file", "field", "image", "text"}
+        An ``.npy``/``.npz`` of embeddings by task id, a vector in a task data field, images
+        through an embedder, or texts through TF-IDF.
+    name : str
+        ``file``: the file's path; ``field``: the data field; ``image``: the embedder's name,
+        which identifies its weights (``"descriptors:lab-hog-v1"``); ``text``: ``"tfidf"``.
+    html : bool
+        ``text``: HTML tags stripped first (``HyperText`` tasks).
+    weights_path : str, optional
+        ``image``: the weights file the embedder was built from, when one was given.
+    """
+
+    source: Source
+    name: str
+    html: bool = False
+    weights_path: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise InvalidOptionError(
+                f"unknown feature source {self.source!r}; use one of {SOURCES}."
+            )
+
+    def describe(self) -> str:
+        """A short label for logs and results, e.g. ``"image:descriptors:lab-hog-v1"``."""
+        return f"{self.source}:{self.name}"
+
+    def embedder(self, given: ImageEmbedder | None = None) -> ImageEmbedder:
+        """The image embedder this extractor names (``given`` if it is that one)."""
+        if given is not None and given.name == self.name:
+            return given
+        key = self.name.split(":", 1)[0]
+        try:
+            found = find_embedder(key, self.weights_path)
+        except InvalidOptionError as error:
+            raise ExtractorUnavailableError(
+                f"the features were made by image embedder {self.name!r}, which cannot run here "
+                f"({error}). Install it as it was installed for training, or retrain."
+            ) from error
+        if found.name != self.name:
+            raise ExtractorUnavailableError(
+                f"the features were made by image embedder {self.name!r}, but this machine's "
+                f"{key!r} embedder is {found.name!r} (other weights or version). Install the "
+                "same weights, or retrain so the model matches this embedder."
+            )
+        return found
+
+    def extract(
+        self,
+        table: TaskTable,
+        schema: LabelSchema,
+        *,
+        encoder: Any = None,
+        fetcher: MediaFetcher | None = None,
+        cache: FeatureCache | None = None,
+        embedder: ImageEmbedder | None = None,
+        executor: Executor | None = None,
+        progress: Progress | None = None,
+    ) -> FeatureSet:
+        """Features of ``table``'s tasks from this source; with ``encoder`` (a trained model's),
+        encoded exactly like the tasks the encoder was fitted on."""
+        if self.source == "file":
+            path = Path(self.name)
+            if not path.is_file():
+                raise ExtractorUnavailableError(
+                    f"the features came from the embeddings file {self.name!r}, which is gone; "
+                    "put it back (with rows for the new tasks), or retrain."
+                )
+            found = load_embeddings(path, table.task_ids, encoder=encoder)
+        elif self.source == "field":
+            found = field_embeddings(table.data, self.name, encoder=encoder)
+        elif self.source == "text":
+            values = [task.get(schema.data_key) for task in table.data]
+            found = text_features(values, html=self.html, encoder=encoder)
+        else:
+            if fetcher is None:
+                raise InvalidOptionError(
+                    "image tasks need a MediaFetcher to read their images (fetcher=...)."
+                )
+            values = [task.get(schema.data_key) for task in table.data]
+            found = image_features(
+                values, fetcher, cache=cache, embedder=self.embedder(embedder), encoder=encoder,
+                executor=executor, progress=progress,
+            )  # fmt: skip
+        return replace(found, extractor=self)

@@ -1,0 +1,218 @@
+"""The classification task kind (a ``Choices`` tag, single- or multi-label), end to end offline.
+
+Task JSON -> :func:`~ls_cleanlab.studio.read_tasks` -> probabilities (another model's predictions,
+given probabilities, or out-of-sample probabilities of a model trained here on the annotators'
+majority vote) -> :func:`~ls_cleanlab.audit.audit_labels` -> review queues and the predictions
+that carry them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ls_cleanlab.annotations import Annotations
+from ls_cleanlab.audit import Rules, audit_labels
+from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
+from ls_cleanlab.features import FeatureCache, prediction_probs, task_features
+from ls_cleanlab.media import MediaFetcher
+from ls_cleanlab.model import TrainedModel, out_of_sample_probs, train_model
+from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
+from ls_cleanlab.pipeline.queues import QUEUES, Queue, queue_members, queue_predictions
+from ls_cleanlab.studio import LabelSchema, TaskTable, read_tasks
+
+__all__ = ["Classification", "Probabilities", "majority_vote", "probabilities"]
+
+
+@dataclass(frozen=True, eq=False)
+class Probabilities:
+    """Where an audit's probabilities came from, aligned with the task table's rows.
+
+    Attributes
+    ----------
+    probs : np.ndarray, shape (n, K)
+        Out-of-sample for labelled tasks, the final model's for the others; rows not in ``ok``
+        are zeros.
+    ok : np.ndarray of bool, shape (n,)
+        Rows with probabilities.
+    skipped : dict of int to str
+        Row -> why it has none.
+    source : str
+        ``"model:<extractor>"``, ``"predictions:<version>"`` or ``"pred_probs"``.
+    features : array or None
+        The features the model was trained on (None when no model was fitted).
+    trained : TrainedModel or None
+    """
+
+    probs: np.ndarray
+    ok: np.ndarray
+    skipped: dict[int, str] = field(default_factory=dict)
+    source: str = ""
+    features: Any = None
+    trained: TrainedModel | None = None
+
+
+def majority_vote(table: TaskTable, k: int, multi_label: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per task: (labels (n, K) by majority of its annotators, ties present; labelled mask)."""
+    ann = table.annotations
+    n = len(table.task_ids)
+    counts = np.bincount(ann.task, minlength=n)
+    sums = np.zeros((n, k))
+    np.add.at(sums, ann.task, ann.labels)
+    labelled = counts > 0
+    if multi_label:
+        votes = (2 * sums >= np.maximum(counts, 1)[:, None]) & labelled[:, None]
+        return votes.astype(np.int8), labelled
+    single = np.zeros((n, k), dtype=np.int8)
+    single[np.flatnonzero(labelled), np.argmax(sums[labelled], axis=1)] = 1
+    return single, labelled
+
+
+def probabilities(
+    tasks: Sequence[Mapping[str, Any]],
+    table: TaskTable,
+    schema: LabelSchema,
+    options: AuditOptions,
+    fetcher: MediaFetcher | None,
+    cache: FeatureCache | None,
+    progress: Progress | None,
+    executor: Executor | None = None,
+) -> Probabilities:
+    """The audit's probabilities: another model's predictions, given ones, or a model fitted here
+    (out-of-sample for labelled tasks, the final model's for the rest)."""
+    n, k = len(table.task_ids), schema.n_classes
+    if options.from_model_version is not None:
+        found = prediction_probs(tasks, schema, options.from_model_version)
+        return Probabilities(found.features, found.ok, found.skipped, found.source)
+    if options.pred_probs is not None:
+        given = options.pred_probs
+        probs = np.load(given) if isinstance(given, (str, Path)) else np.asarray(given)
+        if probs.shape != (n, k) or not np.isfinite(probs).all():
+            raise InvalidOptionError(
+                f"pred_probs must be finite with shape ({n}, {k}) (tasks, classes); got "
+                f"{probs.shape}."
+            )
+        return Probabilities(probs.astype(np.float64), np.ones(n, dtype=bool), {}, "pred_probs")
+
+    def report(done: int, total: int) -> None:
+        if progress is not None:
+            progress("features", done, total)
+
+    feats = task_features(
+        table, schema, fetcher=fetcher, cache=cache, embedder=options.embedder,
+        embedding_field=options.embedding_field, embeddings_file=options.embeddings_file,
+        executor=executor, progress=report,
+    )  # fmt: skip
+    given, labelled = majority_vote(table, k, schema.multi_label)
+    train = np.flatnonzero(labelled & feats.ok)
+    if len(train) < max(2 * options.n_folds, 10):
+        raise InvalidTasksError(
+            f"only {len(train)} labelled tasks have features; the model needs at least "
+            f"{max(2 * options.n_folds, 10)}. Label more tasks, or pass probabilities "
+            "(from_model_version or pred_probs)."
+        )
+    X = feats.features
+    target = given[train] if schema.multi_label else np.argmax(given[train], axis=1)
+
+    def folds_done(done: int, total: int) -> None:
+        if progress is not None:
+            progress("model", done, total + 1)
+
+    oos = out_of_sample_probs(
+        X[train], target, n_folds=options.n_folds, seed=options.seed, progress=folds_done,
+        n_classes=k, class_names=schema.classes, executor=executor,
+    )  # fmt: skip
+    trained = train_model(
+        X[train], target, class_names=schema.classes, oos_probs=oos, seed=options.seed,
+        encoder=feats.encoder, extractor=feats.extractor,
+    )  # fmt: skip
+    probs = np.zeros((n, k))
+    probs[train] = oos
+    rest = np.flatnonzero(feats.ok & ~labelled)
+    if len(rest):
+        probs[rest] = trained.predict(X[rest]).probs
+    if progress is not None:
+        progress("model", options.n_folds + 1, options.n_folds + 1)
+    return Probabilities(probs, feats.ok, dict(feats.skipped), f"model:{feats.source}", X, trained)
+
+
+class Classification:
+    """The classification task kind: a ``Choices`` tag over ``Image``, ``Text`` or ``HyperText``."""
+
+    name = "classification"
+    queues: tuple[Queue, ...] = QUEUES
+
+    def audit(
+        self,
+        tasks: Sequence[Mapping[str, Any]],
+        schema: LabelSchema,
+        *,
+        options: AuditOptions,
+        rules: Rules,
+        fetcher: MediaFetcher | None = None,
+        cache: FeatureCache | None = None,
+        executor: Executor | None = None,
+        progress: Progress | None = None,
+        project: int | None = None,
+    ) -> ProjectAudit:
+        """Audit task JSON, writing nothing (see :func:`ls_cleanlab.pipeline.audit_tasks`)."""
+        seconds: dict[str, float] = {}
+        table = read_tasks(tasks, schema)
+        if len(table.task_ids) == 0:
+            raise InvalidTasksError("there are no tasks to audit.")
+        start = time.perf_counter()
+        found = probabilities(tasks, table, schema, options, fetcher, cache, progress, executor)
+        seconds["features+model"] = time.perf_counter() - start
+        rows = np.flatnonzero(found.ok)
+        if len(rows) == 0:
+            raise InvalidTasksError(
+                f"no task could be audited: {len(found.skipped)} skipped, e.g. "
+                f"{next(iter(found.skipped.values()), 'no reason')}."
+            )
+        start = time.perf_counter()
+        if progress is not None:
+            progress("audit", 0, 1)
+        ann = _reindex(table.annotations, rows, len(table.task_ids))
+        labelled = np.bincount(ann.task, minlength=len(rows)) > 0
+        audit = audit_labels(
+            found.probs[rows], annotations=ann, class_names=list(schema.classes), rules=rules,
+            multi_label=schema.multi_label, threshold=options.threshold, seed=options.seed,
+        )  # fmt: skip
+        task_ids = table.task_ids[rows]
+        members = queue_members(audit, labelled)
+        chosen = None
+        if found.trained is not None and found.features is not None and (~labelled).any():
+            chosen = np.zeros_like(audit.suggested)
+            chosen[~labelled] = found.trained.predict(found.features[rows[~labelled]]).chosen
+        predictions = queue_predictions(
+            schema, task_ids, audit, labelled, model_version=options.model_version, chosen=chosen,
+            members=members,
+        )  # fmt: skip
+        if progress is not None:
+            progress("audit", 1, 1)
+        seconds["audit"] = time.perf_counter() - start
+        skipped = {int(table.task_ids[r]): why for r, why in found.skipped.items()}
+        return ProjectAudit(
+            project=project, schema=schema, table=table, task_ids=task_ids, labelled=labelled,
+            pred_probs=found.probs[rows], audit=audit,
+            queues={key: task_ids[members[key]] for key in members}, predictions=predictions,
+            skipped=skipped, source=found.source, model_version=options.model_version,
+            seconds=seconds, trained=found.trained,
+        )  # fmt: skip
+
+
+def _reindex(ann: Annotations, rows: np.ndarray, n: int) -> Annotations:
+    """The annotations of the tasks at ``rows``, task indices renumbered ``0..len(rows)``."""
+    kept = ann.subset(np.isin(ann.task, rows))
+    position = np.full(n, -1, dtype=np.int64)
+    position[rows] = np.arange(len(rows))
+    return Annotations(
+        task=position[kept.task], annotator=kept.annotator, labels=kept.labels,
+        lead_time=kept.lead_time, created_at=kept.created_at, ground_truth=kept.ground_truth,
+    )  # fmt: skip

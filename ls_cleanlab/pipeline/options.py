@@ -1,0 +1,134 @@
+"""What an audit of a project is asked to do (:class:`AuditOptions`) and what it found
+(:class:`ProjectAudit`), shared by every task kind, the CLI, the backend and the report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ls_cleanlab.audit import LabelAudit
+from ls_cleanlab.errors import InvalidOptionError
+from ls_cleanlab.model import TrainedModel
+from ls_cleanlab.studio import LabelSchema, PushReport, TaskTable
+from ls_cleanlab.validation import check_bool, check_int, check_threshold
+
+__all__ = ["STAGES", "AuditOptions", "Progress", "ProjectAudit"]
+
+#: Stages in order, as named in progress reports.
+STAGES = ("fetch", "features", "model", "audit", "push")
+#: ``progress(stage, done, total)``, called as each stage advances.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """How to audit a project; every field has a sensible default.
+
+    Attributes
+    ----------
+    model_version : str
+        The version our predictions are stored under (replaced on each run).
+    from_model_version : str, optional
+        Use that model's predictions, already in the project, as probabilities (no model fit).
+    pred_probs : path or ndarray, optional
+        Probabilities ``(n, K)`` in task order (``.npy``): no model fit.
+    embedding_field, embeddings_file : optional
+        Precomputed features: a task data field, or an ``.npy``/``.npz`` (see ``features``).
+    embedder : str
+        Image embedder name (``"descriptors"``, ``"auto"``, ``"torchvision"``, ``"open_clip"``).
+    rules : dict, path or None
+        Implies/excludes rules for ``audit_labels``.
+    choices_name : str, optional
+        The Choices tag to audit when the config has several.
+    n_folds, seed, threshold
+        Cross-validation folds, the seed, and the audit's issue threshold.
+    allowed_hosts : tuple of str
+        Media hosts besides Label Studio's (names, ``*.domain``, IPs, CIDR networks).
+    local_files_root : str, optional
+        Label Studio's ``LOCAL_FILES_DOCUMENT_ROOT`` when readable here.
+    dry_run : bool
+        Compute everything, write nothing to Label Studio.
+    """
+
+    model_version: str = "ls-cleanlab"
+    from_model_version: str | None = None
+    pred_probs: str | Path | np.ndarray | None = None
+    embedding_field: str | None = None
+    embeddings_file: str | Path | None = None
+    embedder: str = "descriptors"
+    rules: Any = None
+    choices_name: str | None = None
+    n_folds: int = 5
+    seed: int = 0
+    threshold: float = 0.5
+    allowed_hosts: tuple[str, ...] = ()
+    local_files_root: str | None = None
+    dry_run: bool = False
+
+    def __post_init__(self) -> None:
+        check_int(self.n_folds, "n_folds", low=2)
+        check_int(self.seed, "seed", low=0)
+        check_threshold(self.threshold)
+        check_bool(self.dry_run, "dry_run")
+        if not isinstance(self.model_version, str) or not self.model_version.strip():
+            raise InvalidOptionError(
+                f"model_version must be a non-empty string, got {self.model_version!r}."
+            )
+
+
+@dataclass(frozen=True)
+class ProjectAudit:
+    """What an audit found and did. Arrays are over the ``m`` audited tasks.
+
+    Attributes
+    ----------
+    project : int or None
+    schema : LabelSchema
+    table : TaskTable
+        Every task read (including skipped ones).
+    task_ids : np.ndarray of int64, shape (m,)
+        Label Studio ids of the audited tasks (tasks with features or probabilities).
+    labelled : np.ndarray of bool, shape (m,)
+    pred_probs : np.ndarray, shape (m, K)
+        Out-of-sample for labelled tasks, the final model's for the others.
+    audit : LabelAudit
+        Rows follow ``task_ids``; ``issues.task`` indexes them.
+    queues : dict of str to np.ndarray
+        Queue key -> task ids in review order (see :data:`ls_cleanlab.pipeline.queues.QUEUES`).
+    predictions : list of dict
+        One prediction per audited task (pushed unless a dry run).
+    skipped : dict of int to str
+        Task id -> why it was left out (no media, no prediction of the chosen version ...).
+    source : str
+        Where the probabilities came from (``"model:descriptors:lab-hog-v1"``, ``"predictions:v3"``
+        ...).
+    model_version : str
+    push : PushReport or None
+        None for a dry run or an offline audit.
+    views : dict of str to int
+        Queue title -> Data Manager view id.
+    seconds : dict of str to float
+        Time per stage.
+    trained : TrainedModel or None
+    """
+
+    project: int | None
+    schema: LabelSchema
+    table: TaskTable
+    task_ids: np.ndarray
+    labelled: np.ndarray
+    pred_probs: np.ndarray
+    audit: LabelAudit
+    queues: dict[str, np.ndarray]
+    predictions: list[dict[str, Any]]
+    skipped: dict[int, str]
+    source: str
+    model_version: str
+    push: PushReport | None = None
+    views: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    trained: TrainedModel | None = None

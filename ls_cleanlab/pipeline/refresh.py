@@ -1,0 +1,138 @@
+"""Incremental refreshes: re-audit a project from its stored probabilities, push what changed.
+
+After a full audit, :func:`save_audit_state` keeps in the workspace each task's out-of-sample
+probabilities and a signature of each prediction pushed. When annotations change,
+:func:`refresh_project` re-fetches only what changed (against the task snapshot), scores new tasks
+with the trained model (encoded exactly like its training set), re-runs the audit without
+refitting, and pushes only the predictions whose labels, rounded score or queues changed; above
+:data:`PARTIAL_PUSH_LIMIT` changes it replaces the whole model version at once.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from ls_cleanlab.features import FeatureCache
+from ls_cleanlab.media import MediaFetcher
+from ls_cleanlab.model import ModelStore
+from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
+from ls_cleanlab.pipeline.preannotate import model_features
+from ls_cleanlab.pipeline.project import audit_tasks
+from ls_cleanlab.pipeline.snapshot import fetch_with_snapshot
+from ls_cleanlab.pipeline.workspace import Workspace, write_atomic
+from ls_cleanlab.studio import StudioClient, read_tasks
+
+__all__ = ["PARTIAL_PUSH_LIMIT", "Refresh", "refresh_project", "save_audit_state"]
+
+logger = logging.getLogger("ls_cleanlab")
+
+#: Above this many changed predictions a refresh replaces the whole model version at once.
+PARTIAL_PUSH_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """What a refresh did: the new audit (None when the project has no audit to refresh yet,
+    ``reason`` says why), the predictions pushed, and the tasks audited."""
+
+    audit: ProjectAudit | None
+    pushed: int = 0
+    tasks: int = 0
+    reason: str | None = None
+
+
+def save_audit_state(workspace: Workspace, result: ProjectAudit) -> None:
+    """Keep what a refresh needs: each task's probabilities and each pushed prediction's
+    signature (both replaced atomically)."""
+    project = int(result.project or 0)
+    buffer = io.BytesIO()
+    np.savez(buffer, task_ids=result.task_ids, probs=result.pred_probs)
+    write_atomic(workspace.audit_state(project), buffer.getvalue())
+    pushed = {str(p["task"]): _signature(p) for p in result.predictions}
+    workspace.write_json(workspace.pushed(project), pushed)
+
+
+def _stored_probs(workspace: Workspace, project: int) -> dict[int, np.ndarray] | None:
+    path = workspace.audit_state(project)
+    if not path.is_file():
+        return None
+    with np.load(path) as saved:
+        return dict(zip(saved["task_ids"].tolist(), saved["probs"], strict=True))
+
+
+def refresh_project(
+    client: StudioClient,
+    project: int,
+    *,
+    workspace: Workspace,
+    options: AuditOptions,
+    cache: FeatureCache | None = None,
+    progress: Progress | None = None,
+) -> Refresh:
+    """Re-audit ``project`` from its stored probabilities and push the predictions that changed.
+
+    New tasks are scored by the project's trained model (``options.model_version``); tasks it
+    cannot score (no model yet, no media) wait for the next full audit.
+    """
+    known = _stored_probs(workspace, project)
+    if known is None:
+        return Refresh(None, reason="no audit of this project yet: start training first")
+    version = options.model_version
+    schema = client.label_schema(project, options.choices_name)
+    tasks = fetch_with_snapshot(client, project, workspace, progress)
+    new = [t for t in tasks if int(t["id"]) not in known]
+    store = ModelStore(workspace.models_dir)
+    if new and store.path(project, version).is_file():
+        trained = store.load(project, version)
+        with MediaFetcher(
+            session=client.session,
+            allowed_hosts=options.allowed_hosts,
+            local_files_root=options.local_files_root,
+        ) as fetcher:
+            found = model_features(trained, new, schema, fetcher=fetcher, cache=cache)
+        rows = np.flatnonzero(found.ok)
+        if len(rows):
+            probs = trained.predict(found.features[rows]).probs
+            known.update({int(new[r]["id"]): p for r, p in zip(rows, probs, strict=True)})
+    kept = [t for t in tasks if int(t["id"]) in known]
+    order = read_tasks(kept, schema).task_ids
+    probs = np.stack([known[int(t)] for t in order])
+    result = audit_tasks(kept, schema, options=replace(options, pred_probs=probs), project=project)
+    pushed = workspace.read_json(workspace.pushed(project)) or {}
+    changed = [p for p in result.predictions if pushed.get(str(p["task"])) != _signature(p)]
+    gone = set(pushed) - {str(p["task"]) for p in result.predictions}
+    if len(changed) + len(gone) > PARTIAL_PUSH_LIMIT:
+        client.replace_predictions(
+            project, result.predictions, model_version=version,
+            task_ids=[int(t) for t in result.task_ids],
+        )  # fmt: skip
+    else:
+        _push_some(client, project, changed, version)
+    result = replace(result, model_version=version)
+    save_audit_state(workspace, result)
+    return Refresh(result, pushed=len(changed), tasks=len(kept))
+
+
+def _signature(prediction: Mapping[str, Any]) -> list[Any]:
+    result = prediction["result"][0]
+    return [sorted(result["value"]["choices"]), round(float(prediction["score"]), 4),
+            result.get("meta", {}).get("queues", [])]  # fmt: skip
+
+
+def _push_some(
+    client: StudioClient, project: int, predictions: Sequence[Mapping[str, Any]], version: str
+) -> None:
+    """Replace our prediction on each of a few tasks (delete ours there, create the new one)."""
+    for prediction in predictions:
+        task = int(prediction["task"])
+        old = client.session.json("GET", "/api/predictions/", params={"task": task})
+        for item in old or []:
+            if item.get("model_version") == version:
+                client.session.json("DELETE", f"/api/predictions/{int(item['id'])}/")
+        client.session.json("POST", "/api/predictions/", json={**prediction, "project": project})

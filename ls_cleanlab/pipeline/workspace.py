@@ -1,0 +1,101 @@
+"""The data dir: where every piece of state an audit keeps between runs lives, in one place.
+
+::
+
+    <root>/
+      features.sqlite              feature cache (reference -> content hash -> vector)
+      models/project-<id>/<v>.joblib   trained models (ModelStore)
+      backend.sqlite               the ML backend's jobs and projects
+      webhook-secret               the secret our webhooks carry (mode 0600)
+      projects/<id>/
+        tasks.json.gz              task snapshot for incremental fetches
+        audit.npz                  task ids and out-of-sample probabilities of the last audit
+        pushed.json                signature of each prediction pushed (partial refreshes)
+        credentials.json           Label Studio URL and key from /setup (mode 0600)
+
+Nothing else in the package spells out these paths. Files are replaced atomically (written to a
+temporary name, then renamed), so a crash never leaves half a file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ls_cleanlab.validation import check_int
+
+__all__ = ["Workspace", "write_atomic"]
+
+
+def write_atomic(path: Path, data: bytes, *, private: bool = False) -> None:
+    """Replace ``path`` with ``data`` in one step; ``private`` files get mode 0600 from birth."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        if not private:
+            os.fchmod(handle, 0o644)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Paths of the data dir rooted at ``root`` (created on first write, never on read)."""
+
+    root: Path
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        object.__setattr__(self, "root", Path(root))
+
+    @property
+    def features_db(self) -> Path:
+        return self.root / "features.sqlite"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def backend_db(self) -> Path:
+        return self.root / "backend.sqlite"
+
+    @property
+    def webhook_secret(self) -> Path:
+        return self.root / "webhook-secret"
+
+    def project_dir(self, project: int) -> Path:
+        return self.root / "projects" / str(check_int(project, "project", low=0))
+
+    def snapshot(self, project: int) -> Path:
+        return self.project_dir(project) / "tasks.json.gz"
+
+    def audit_state(self, project: int) -> Path:
+        return self.project_dir(project) / "audit.npz"
+
+    def pushed(self, project: int) -> Path:
+        return self.project_dir(project) / "pushed.json"
+
+    def credentials(self, project: int) -> Path:
+        return self.project_dir(project) / "credentials.json"
+
+    # -- small JSON files -----------------------------------------------------------------------
+
+    def read_json(self, path: Path) -> Any:
+        """The JSON in ``path``, or None when it is missing or unreadable."""
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def write_json(self, path: Path, value: Any, *, private: bool = False) -> None:
+        write_atomic(path, json.dumps(value).encode("utf-8"), private=private)
