@@ -154,7 +154,7 @@ def not_a_list(root: Path) -> Path:
         (lambda root, e: e["predicted"], ["--rules", "RULES"], "unknown class 'airport'"),
         (lambda root, e: e["predicted"], ["--label-config", "BADXML"], "not valid XML"),
         (lambda root, e: e["predicted"], ["--choices", "nope"], "no choices results"),
-        (lambda root, e: e["predicted"], ["--threshold", "1.5"], "--threshold must lie"),
+        (lambda root, e: e["predicted"], ["--threshold", "1.5"], "--threshold must be a number in"),
         (lambda root, e: e["predicted"], ["--pred-probs", "missing.npy"], "does not exist"),
     ],
     ids=[

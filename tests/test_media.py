@@ -422,9 +422,9 @@ def test_bad_options(tmp_path: Path) -> None:
         MediaFetcher("localhost:8080")
     with pytest.raises(InvalidOptionError, match="give studio_url too"):
         MediaFetcher(api_key="key")
-    with pytest.raises(InvalidOptionError, match="timeout must be a positive number"):
+    with pytest.raises(InvalidOptionError, match="timeout must be a number > 0"):
         MediaFetcher(timeout=0)
-    with pytest.raises(InvalidOptionError, match="max_bytes must be a positive integer"):
+    with pytest.raises(InvalidOptionError, match="max_bytes must be an integer >= 1"):
         MediaFetcher(max_bytes=1.5)  # type: ignore[arg-type]
 
 
