@@ -17,7 +17,7 @@ from ls_cleanlab.pipeline import Workspace
 from ls_cleanlab.server import Settings
 from ls_cleanlab.server.auth import SECRET_HEADER
 from ls_cleanlab.server.jobs import JobRunner
-from tests.backend.conftest import payload
+from tests.server.conftest import payload
 
 EVENTS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED", "TASKS_CREATED"]
 
