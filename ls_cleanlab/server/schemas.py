@@ -47,7 +47,9 @@ def project_id(value: str) -> int:
 class SetupRequest(BaseModel):
     project: str = Field(pattern=PROJECT_PATTERN, description='"<id>.<created timestamp>"')
     schema_: str = Field(alias="schema", min_length=1, max_length=1_000_000)
-    hostname: str | None = Field(None, max_length=2000)
+    hostname: str | None = Field(
+        None, max_length=2000, pattern=r"^(https?://\S+)?$", description="Label Studio's URL"
+    )
     access_token: str | None = Field(None, max_length=2000)
     extra_params: Any = None
 

@@ -328,5 +328,5 @@ def test_predict_refuses_a_model_whose_embedder_is_not_here(api: TestClient) -> 
     settings: Settings = api.app.state.backend.settings  # type: ignore[attr-defined]
     ModelStore(Workspace(settings.data_dir).models_dir).save(1, "ls-cleanlab", trained)
     answer = api.post("/predict", json=payload("predict"))
-    assert answer.status_code >= 400
+    assert answer.status_code == 409
     assert "descriptors:lab-hog-v0" in answer.json()["detail"]
