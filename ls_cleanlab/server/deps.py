@@ -3,6 +3,8 @@
 Each resolves from ``request.app.state.backend`` (set by
 :func:`~ls_cleanlab.server.app.create_app`), so nothing is global; tests replace any of them
 with ``app.dependency_overrides[get_settings] = ...`` (and clear the overrides afterwards).
+They are ``async`` only because they never block: FastAPI then calls them on the event loop
+instead of sending each to a worker thread.
 """
 
 from __future__ import annotations
@@ -31,26 +33,26 @@ __all__ = [
 ]
 
 
-def get_backend(request: Request) -> Backend:
+async def get_backend(request: Request) -> Backend:
     return cast(Backend, request.app.state.backend)
 
 
 BackendDep = Annotated[Backend, Depends(get_backend)]
 
 
-def get_settings(backend: BackendDep) -> Settings:
+async def get_settings(backend: BackendDep) -> Settings:
     return backend.settings
 
 
-def get_store(backend: BackendDep) -> Store:
+async def get_store(backend: BackendDep) -> Store:
     return backend.store
 
 
-def get_jobs(backend: BackendDep) -> JobRunner:
+async def get_jobs(backend: BackendDep) -> JobRunner:
     return backend.jobs
 
 
-def get_metrics(backend: BackendDep) -> CollectorRegistry:
+async def get_metrics(backend: BackendDep) -> CollectorRegistry:
     return backend.metrics
 
 

@@ -16,6 +16,7 @@ from ls_cleanlab.model import ModelStore, train_model
 from ls_cleanlab.pipeline import Workspace
 from ls_cleanlab.server import Settings
 from ls_cleanlab.server.auth import SECRET_HEADER
+from ls_cleanlab.server.deps import get_settings
 from ls_cleanlab.server.jobs import JobRunner
 from tests.server.conftest import payload
 
@@ -39,6 +40,15 @@ def test_health_setup_versions_answer_label_studio(api: TestClient) -> None:
     assert first.status_code == 200 and first.json() == {"model_version": "ls-cleanlab"}
     assert api.post("/setup", json=payload("setup")).json() == first.json()  # idempotent
     assert api.get("/versions").json() == {"versions": ["ls-cleanlab"]}
+
+
+def test_routes_take_their_settings_from_the_dependency(api: TestClient, tmp_path: Any) -> None:
+    other = Settings(data_dir=tmp_path / "other", model_version="other-v2")
+    api.app.dependency_overrides[get_settings] = lambda: other  # type: ignore[attr-defined]
+    assert api.get("/health").json()["model_version"] == "other-v2"
+    assert api.get("/versions").json() == {"versions": ["other-v2"]}
+    assert api.post("/setup", json=payload("setup")).json() == {"model_version": "other-v2"}
+    # (the fixture clears the overrides)
 
 
 def test_predict_without_a_model_gives_empty_results_in_order(api: TestClient) -> None:

@@ -23,8 +23,9 @@ router = APIRouter(tags=["Label Studio"], responses=responses(400, 401, 404, 413
 TRAINING = "START_TRAINING"
 
 
-def caller_allowed(request: Request, backend: BackendDep, settings: SettingsDep) -> bool:
-    """Whether the caller signed the webhook, or sent the configured basic auth."""
+async def caller_allowed(request: Request, backend: BackendDep, settings: SettingsDep) -> bool:
+    """Whether the caller signed the webhook, or sent the configured basic auth (async: it never
+    blocks)."""
     signed = webhook_signed(backend.secret, request.headers.get(SECRET_HEADER))
     has_auth = settings.basic_auth_user is not None and basic_auth_ok(
         settings, request.headers.get("authorization")
