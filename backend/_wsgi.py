@@ -13,9 +13,10 @@ from typing import Any
 
 def make_app() -> Any:
     """The FastAPI app with settings read from the environment now."""
-    from ls_cleanlab.server import Settings, create_app
+    from ls_cleanlab.server import create_app
+    from ls_cleanlab.server.settings import load_settings
 
-    return create_app(Settings())
+    return create_app(load_settings())
 
 
 def __getattr__(name: str) -> Any:  # ``app`` for ASGI servers, built lazily

@@ -15,7 +15,7 @@ Routes (one router module each, in :mod:`ls_cleanlab.server.routes`):
 =====================  ===========================================================================
 
 Errors are JSON ``{"error": ..., "detail": ...}`` (:mod:`ls_cleanlab.server.errors` maps them);
-tracebacks, keys and passwords never reach a response or a log line.
+a traceback never reaches a response, keys and passwords never reach a response or a log line.
 """
 
 from __future__ import annotations

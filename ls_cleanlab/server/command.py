@@ -40,9 +40,9 @@ def serve(
     import uvicorn
 
     from ls_cleanlab.server.app import create_app
-    from ls_cleanlab.server.settings import Settings
+    from ls_cleanlab.server.settings import load_settings
 
-    settings = settings or Settings()
+    settings = settings or load_settings()
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
     logging.captureWarnings(True)
@@ -52,15 +52,15 @@ def serve(
 
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """Parse the ``serve`` arguments and run the backend; 2 for invalid settings."""
+    from ls_cleanlab.errors import InvalidOptionError
+
     parser = argparse.ArgumentParser(prog=prog, description="Run the ls-cleanlab ML backend.")
     args = add_serve_arguments(parser).parse_args(argv)
-    from pydantic import ValidationError
-
     try:
         serve(host=args.host, port=args.port)
-    except ValidationError as error:  # the settings from the environment
+    except InvalidOptionError as error:  # SettingsError: the environment's settings
         if args.debug:
             traceback.print_exc()
-        print(f"error: invalid settings: {error}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -75,10 +75,32 @@ def test_serve_without_the_server_exits_2(monkeypatch: pytest.MonkeyPatch) -> No
     assert code == 2 and "ML backend server is not available" in stderr and "fastapi" in stderr
 
 
-def test_invalid_settings_exit_2(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"LABEL_STUDIO_URL": "ftp://studio"}, "LABEL_STUDIO_URL: must start with http"),
+        ({"BASIC_AUTH_USER": "u", "BASIC_AUTH_PASS": "short"}, "BASIC_AUTH_PASS must have"),
+        ({"LS_CLEANLAB_N_FOLDS": "1"}, "LS_CLEANLAB_N_FOLDS: Input should be greater"),
+    ],
+    ids=["url", "password", "folds"],
+)
+def test_invalid_settings_are_named_without_values(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    env: dict[str, str],
+    named: str,
+) -> None:
     monkeypatch.setenv("LS_CLEANLAB_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("LABEL_STUDIO_URL", "ftp://studio")
-    assert command.main(["--port", "1"]) == 2
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "secret-key-in-the-environment")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert command.main(["--port", "1", "--debug"]) == 2
+    shown = capsys.readouterr().err
+    assert named in shown
+    assert "secret-key-in-the-environment" not in shown and "short" not in shown.lower()
+    code, _, stderr = run_cli("serve", "--port", "1")
+    assert code == 2 and named in stderr and "secret-key" not in stderr
 
 
 def test_python_m_serves(tmp_path: Path) -> None:
