@@ -262,10 +262,12 @@ def test_setup_credentials_survive_a_restart(
         wait_for(flagged, 45, "the annotation to reach its tab after the restart")
         jobs = requests.get(f"{url}/jobs", params={"project": project}, timeout=5).json()["jobs"]
         refreshes = [j for j in jobs if j["kind"] == "refresh" and j["id"] > last_job]
-        assert refreshes and refreshes[-1]["state"] == "done", jobs
+        assert refreshes and refreshes[0]["state"] == "done", jobs
         assert studio.legacy_token not in json.dumps(jobs)
     views = {v["data"]["title"]: v["id"] for v in client.views(project)}
     assert target in [t["id"] for t in _view_tasks(admin, project, views["Likely label errors"])]
-    # no /setup since the restart: the refresh used the credentials read back from the data dir
-    assert _setup_at(data, project) == setup_at
+    # No /setup reached the restarted backend before the refresh started (Label Studio sends one
+    # after the refresh's push), so the refresh used the credentials read back from the data dir.
+    again = _setup_at(data, project)
+    assert again == setup_at or again > refreshes[0]["started_at"], (again, refreshes)
     assert studio.legacy_token not in log.read_text(errors="replace")
