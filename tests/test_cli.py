@@ -1,13 +1,12 @@
 """``ls-cleanlab`` offline, on a Label Studio JSON export written by the test: exit codes, the
-``--json`` summary, the files written, bad input, schema inference, ``annotators`` and ``serve``.
+``--json`` summary, the files written, bad input, schema inference and
+``annotators`` (``serve``: tests/server/test_command.py).
 """
 
 from __future__ import annotations
 
 import io
 import json
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -236,21 +235,3 @@ def test_annotators_needs_shared_tasks(export: dict[str, Any], tmp_path: Path) -
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"ls-cleanlab {__version__}"
-
-
-def test_serve_calls_the_backend_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[dict[str, Any]] = []
-    fake = types.ModuleType("ls_cleanlab.server")
-    fake.serve = lambda **kwargs: calls.append(kwargs)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "ls_cleanlab.server", fake)
-    monkeypatch.setattr("ls_cleanlab.server", fake, raising=False)
-    assert run("serve", "--port", 9191)[0] == 0
-    assert calls == [{"host": "0.0.0.0", "port": 9191}]
-
-
-def test_serve_without_the_backend_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "ls_cleanlab.server", None)  # import fails
-    monkeypatch.delattr("ls_cleanlab.server", raising=False)
-    code, _, stderr = run("serve")
-    assert code == 2 and "ML backend server is not available" in stderr
-    assert "pip install 'ls-cleanlab[backend]'" in stderr

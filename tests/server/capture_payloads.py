@@ -1,10 +1,10 @@
 """Record what a real Label Studio sends to an ML backend, as JSON fixtures for the protocol tests.
 
-Run ``python -m tests.backend.capture_payloads`` (needs ``.venv-studio``): it starts Label Studio,
+Run ``python -m tests.server.capture_payloads`` (needs ``.venv-studio``): it starts Label Studio,
 a recording stand-in backend (stdlib HTTP server answering like a backend with no model), connects
 it to a text project, asks for predictions through the Data Manager, annotates, deletes an
 annotation and presses "Start training"; each first request per (path, action) is written to
-``tests/backend/payloads/`` with tokens scrubbed.
+``tests/server/payloads/`` with tokens scrubbed.
 """
 
 from __future__ import annotations

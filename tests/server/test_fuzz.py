@@ -1,4 +1,5 @@
-"""Fuzz the backend's OpenAPI schema with schemathesis, in process: no input gives a 5xx.
+"""Fuzz the backend's OpenAPI schema with schemathesis, in process: no input gives a 5xx, and
+every answer is one the schema describes (status code, content type, body).
 
 Webhooks are sent signed (the header schemathesis cannot know), so the fuzzer reaches the code
 behind the signature check; Label Studio is not configured, so jobs fail fast with a reason.
@@ -13,10 +14,17 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis import checks
 
 from ls_cleanlab.server import Settings, create_app
 from ls_cleanlab.server.auth import SECRET_HEADER
 
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+]
 PATHS = ["/health", "/setup", "/predict", "/webhook", "/versions", "/jobs", "/jobs/{job_id}",
          "/metrics"]  # fmt: skip
 
@@ -37,6 +45,7 @@ def test_no_input_gives_a_server_error(tmp_path: Path, mode: str) -> None:
         def check(case: schemathesis.Case) -> None:
             response = case.call(headers=headers)
             assert response.status_code < 500, (case.path, case.body, response.text[:300])
+            case.validate_response(response, checks=CHECKS)
 
         try:
             check()

@@ -34,6 +34,7 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
 
     yield make
     for client in made:
+        client.app.dependency_overrides.clear()  # type: ignore[attr-defined]
         client.__exit__(None, None, None)
 
 

@@ -16,8 +16,9 @@ from ls_cleanlab.model import ModelStore, train_model
 from ls_cleanlab.pipeline import Workspace
 from ls_cleanlab.server import Settings
 from ls_cleanlab.server.auth import SECRET_HEADER
+from ls_cleanlab.server.deps import get_settings
 from ls_cleanlab.server.jobs import JobRunner
-from tests.backend.conftest import payload
+from tests.server.conftest import payload
 
 EVENTS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED", "TASKS_CREATED"]
 
@@ -39,6 +40,15 @@ def test_health_setup_versions_answer_label_studio(api: TestClient) -> None:
     assert first.status_code == 200 and first.json() == {"model_version": "ls-cleanlab"}
     assert api.post("/setup", json=payload("setup")).json() == first.json()  # idempotent
     assert api.get("/versions").json() == {"versions": ["ls-cleanlab"]}
+
+
+def test_routes_take_their_settings_from_the_dependency(api: TestClient, tmp_path: Any) -> None:
+    other = Settings(data_dir=tmp_path / "other", model_version="other-v2")
+    api.app.dependency_overrides[get_settings] = lambda: other  # type: ignore[attr-defined]
+    assert api.get("/health").json()["model_version"] == "other-v2"
+    assert api.get("/versions").json() == {"versions": ["other-v2"]}
+    assert api.post("/setup", json=payload("setup")).json() == {"model_version": "other-v2"}
+    # (the fixture clears the overrides)
 
 
 def test_predict_without_a_model_gives_empty_results_in_order(api: TestClient) -> None:
@@ -328,5 +338,5 @@ def test_predict_refuses_a_model_whose_embedder_is_not_here(api: TestClient) -> 
     settings: Settings = api.app.state.backend.settings  # type: ignore[attr-defined]
     ModelStore(Workspace(settings.data_dir).models_dir).save(1, "ls-cleanlab", trained)
     answer = api.post("/predict", json=payload("predict"))
-    assert answer.status_code >= 400
+    assert answer.status_code == 409
     assert "descriptors:lab-hog-v0" in answer.json()["detail"]
