@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from ls_cleanlab import __version__, cli
-from tests.synthetic_images import CLASSES, make_images
+from ls_cleanlab.testing.synthetic_images import CLASSES, make_images
 from tests.test_project import CONFIG, annotation
 
 

@@ -15,7 +15,7 @@ from ls_cleanlab.features import image_features
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.pipeline import QUEUES, AuditOptions, audit_tasks, queue_view
 from ls_cleanlab.studio import check_prediction, parse_label_config
-from tests.synthetic_images import CLASSES, make_images
+from ls_cleanlab.testing.synthetic_images import CLASSES, make_images
 
 CONFIG = (
     '<View><Image name="image" value="$image"/><Choices name="objects" toName="image" '

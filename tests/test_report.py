@@ -18,7 +18,7 @@ from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.pipeline import AuditOptions, ProjectAudit, audit_tasks
 from ls_cleanlab.report import render_report, task_link, write_report
 from ls_cleanlab.studio import parse_label_config
-from tests.synthetic_images import CLASSES, make_images
+from ls_cleanlab.testing.synthetic_images import CLASSES, make_images
 from tests.test_project import CONFIG, annotation
 
 TEXT_CONFIG = (

@@ -16,7 +16,7 @@ from ls_cleanlab.model import ModelStore, TrainedModel
 from ls_cleanlab.pipeline import AuditOptions, audit_tasks
 from ls_cleanlab.pipeline.preannotate import model_extractor, model_features, preannotations
 from ls_cleanlab.studio import parse_label_config
-from tests.synthetic_images import CLASSES, make_images
+from ls_cleanlab.testing.synthetic_images import CLASSES, make_images
 
 CONFIG = (
     '<View><Image name="image" value="$image"/><Choices name="objects" toName="image" '

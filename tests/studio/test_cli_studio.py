@@ -18,8 +18,8 @@ import pytest
 
 from ls_cleanlab import cli
 from ls_cleanlab.pipeline import QUEUES
-from tests.studio.helpers import TEXT_MULTI, Admin
-from tests.studio.server import Studio
+from ls_cleanlab.testing.admin import TEXT_MULTI, Admin
+from ls_cleanlab.testing.label_studio import Studio
 
 TOPICS = ("sports", "politics", "tech")
 WORDS = {

@@ -23,8 +23,8 @@ from ls_cleanlab.errors import (
 )
 from ls_cleanlab.studio import predictions_json
 from ls_cleanlab.studio.client import _since
-from tests.studio.helpers import IMAGE_MULTI, SINGLE, TEXT_MULTI, Admin
-from tests.studio.server import Studio
+from ls_cleanlab.testing.admin import IMAGE_MULTI, SINGLE, TEXT_MULTI, Admin
+from ls_cleanlab.testing.label_studio import Studio
 
 CLASSES = ("Cat", "dog", "Bird")
 

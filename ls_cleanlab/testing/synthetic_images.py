@@ -1,4 +1,4 @@
-"""Generated multi-label images with known truth, for feature and model tests.
+"""Generated multi-label images with known truth, for tests and benchmarks of features and models.
 
 Five classes drawn with Pillow into random quadrants of a noisy background: a yellow disc,
 horizontal stripes, a green grass texture, a blue box outline and a red checkerboard. Each class
@@ -8,14 +8,21 @@ is present independently with probability ``rate``; deterministic for a seed.
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image, ImageDraw
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+__all__ = ["CLASSES", "encode", "make_images"]
 
 CLASSES = ("sun", "stripes", "grass", "box", "checker")
 
 
 def _patch(kind: int, side: int, rng: np.random.Generator) -> Image.Image:
+    from PIL import Image, ImageDraw
+
     patch = Image.new("RGB", (side, side), (0, 0, 0))
     draw = ImageDraw.Draw(patch)
     if kind == 0:
@@ -48,6 +55,8 @@ def make_images(
     n: int, *, seed: int = 0, side: int = 96, rate: float = 0.35
 ) -> tuple[list[Image.Image], np.ndarray]:
     """``n`` images and their labels ``(n, 5)`` int8."""
+    from PIL import Image
+
     rng = np.random.default_rng(seed)
     k = len(CLASSES)
     labels = (rng.random((n, k)) < rate).astype(np.int8)
