@@ -18,6 +18,8 @@ from ls_cleanlab.testing.admin import Admin
 from ls_cleanlab.testing.label_studio import Studio
 from ls_cleanlab.testing.synthetic_images import CLASSES, make_images
 
+pytestmark = pytest.mark.studio
+
 CONFIG = (
     '<View><Image name="image" value="$image"/><Choices name="tags" toName="image" '
     'choice="multiple">' + "".join(f'<Choice value="{c}"/>' for c in CLASSES) + "</Choices></View>"

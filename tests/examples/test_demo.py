@@ -12,6 +12,8 @@ import pytest
 
 from ls_cleanlab.testing.label_studio import executable
 
+pytestmark = pytest.mark.studio
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -13,6 +13,8 @@ from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.testing.admin import IMAGE_MULTI, Admin
 from ls_cleanlab.testing.label_studio import Studio
 
+pytestmark = pytest.mark.studio
+
 
 def png(color: tuple[int, int, int], size: tuple[int, int] = (12, 8)) -> bytes:
     out = io.BytesIO()
