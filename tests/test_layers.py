@@ -2,10 +2,12 @@
 breaks when a module imports across it: a layer importing one above it, anything importing
 ``ls_cleanlab.testing``, the math importing a network library, a cycle inside a package, a new
 package given no place. ``make lint`` runs the same contract; this test keeps CI honest without
-it."""
+it. Also: ``examples/`` and ``benchmarks/`` share code with the tests only through
+``ls_cleanlab.testing``, never by importing ``tests``."""
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -101,3 +103,26 @@ def test_a_violation_breaks_the_contract(
     broken = done.stdout.split("Broken contracts", 1)[-1]
     assert contract in broken, done.stdout[-4000:]
     assert names in broken, done.stdout[-4000:]
+
+
+def _imported(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted([*ROOT.glob("examples/*.py"), *ROOT.glob("benchmarks/*.py")]),
+    ids=lambda path: f"{path.parent.name}/{path.name}",
+)
+def test_examples_and_benchmarks_do_not_import_tests(path: Path) -> None:
+    from_tests = sorted(n for n in _imported(path) if n == "tests" or n.startswith("tests."))
+    assert not from_tests, (
+        f"{path.name} imports {from_tests}: move what it needs to ls_cleanlab.testing"
+    )
