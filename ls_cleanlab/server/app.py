@@ -58,9 +58,3 @@ def create_app(settings: Settings) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     return app
-
-
-if __name__ == "__main__":  # ``python -m ls_cleanlab.server.app``, as before
-    from ls_cleanlab.server.command import main
-
-    raise SystemExit(main(prog="python -m ls_cleanlab.server.app"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ls_cleanlab.errors import InvalidTasksError, StudioError
 from ls_cleanlab.studio.predictions import check_prediction
@@ -20,8 +20,16 @@ from ls_cleanlab.studio.schema import parse_label_config
 from ls_cleanlab.studio.session import StudioSession
 from ls_cleanlab.validation import check_int
 
-if TYPE_CHECKING:
-    from ls_cleanlab.studio.client import StudioClient
+
+class StudioClient(Protocol):
+    """What the push needs of a client (:class:`ls_cleanlab.studio.StudioClient`)."""
+
+    session: StudioSession
+
+    def label_config(self, project: int) -> str: ...
+
+    def task_ids(self, project: int) -> set[int]: ...
+
 
 __all__ = [
     "Progress",

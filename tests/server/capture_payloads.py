@@ -17,8 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
-from tests.studio.helpers import TEXT_MULTI, Admin
-from tests.studio.server import running_label_studio
+from ls_cleanlab.testing.admin import TEXT_MULTI, Admin
+from ls_cleanlab.testing.label_studio import running_label_studio
 
 OUT = Path(__file__).parent / "payloads"
 SCRUB = ("access_token", "token", "Authorization")

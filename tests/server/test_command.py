@@ -22,7 +22,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ENTRIES = {
     "ls-cleanlab serve": [str(Path(sys.executable).parent / "ls-cleanlab"), "serve"],
     "python -m ls_cleanlab.server": [sys.executable, "-m", "ls_cleanlab.server"],
-    "python -m ls_cleanlab.server.app": [sys.executable, "-m", "ls_cleanlab.server.app"],
     "backend/_wsgi.py": [sys.executable, "backend/_wsgi.py"],
 }
 

@@ -257,7 +257,7 @@ def test_predict_images_with_the_audits_model(
     from ls_cleanlab.media import MediaFetcher
     from ls_cleanlab.pipeline import audit_tasks
     from ls_cleanlab.studio import parse_label_config
-    from tests.synthetic_images import CLASSES, make_images
+    from ls_cleanlab.testing.synthetic_images import CLASSES, make_images
 
     media = tmp_path / "media"
     media.mkdir()

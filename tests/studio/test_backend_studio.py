@@ -24,8 +24,8 @@ import requests
 from ls_cleanlab import StudioClient
 from ls_cleanlab.pipeline import QUEUES
 from ls_cleanlab.server.auth import SECRET_HEADER, WEBHOOK_ACTIONS
-from tests.studio.helpers import TEXT_MULTI, Admin
-from tests.studio.server import Studio
+from ls_cleanlab.testing.admin import TEXT_MULTI, Admin
+from ls_cleanlab.testing.label_studio import Studio
 
 ROOT = Path(__file__).resolve().parents[2]
 WORDS = {

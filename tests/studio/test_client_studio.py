@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -19,12 +18,12 @@ from ls_cleanlab.errors import (
     InvalidTasksError,
     StudioAuthError,
     StudioRequestError,
-    StudioUnreachableError,
 )
 from ls_cleanlab.studio import predictions_json
-from ls_cleanlab.studio.client import _since
-from tests.studio.helpers import IMAGE_MULTI, SINGLE, TEXT_MULTI, Admin
-from tests.studio.server import Studio
+from ls_cleanlab.testing.admin import IMAGE_MULTI, SINGLE, TEXT_MULTI, Admin
+from ls_cleanlab.testing.label_studio import Studio
+
+pytestmark = pytest.mark.studio
 
 CLASSES = ("Cat", "dog", "Bird")
 
@@ -105,17 +104,6 @@ def test_disabled_legacy_tokens_are_explained(studio: Studio, admin: Admin) -> N
             owner.session.json(
                 "POST", switch, json={"legacy_api_tokens_enabled": True, "api_tokens_enabled": True}
             )
-
-
-def test_unreachable_studio_is_a_clear_error() -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with StudioClient(f"http://127.0.0.1:{port}", "key", retries=1) as made:
-        with pytest.raises(StudioUnreachableError, match="could not reach Label Studio"):
-            made.project(1)
 
 
 def test_a_missing_project_is_a_request_error(client: StudioClient) -> None:
@@ -383,21 +371,3 @@ def test_ml_backend_and_webhook_registration_is_idempotent(
         if h["project"] == project
     ]
     assert [(h["id"], h["actions"]) for h in hooks] == [(hook, ["ANNOTATION_CREATED"])]
-
-
-@pytest.mark.parametrize(
-    "since, sent",
-    [
-        ("2026-11-27T22:45:48Z", "2026-11-27T22:45:48.000000Z"),
-        ("2025-01-01T00:00:00+02:00", "2024-12-31T22:00:00.000000Z"),
-        (datetime(2025, 1, 1, 12), "2025-01-01T12:00:00.000000Z"),
-    ],
-    ids=["z", "offset", "naive-datetime"],
-)
-def test_since_is_sent_in_the_one_form_label_studio_parses(since: Any, sent: str) -> None:
-    assert _since(since) == sent
-
-
-def test_since_must_be_a_time() -> None:
-    with pytest.raises(StudioRequestError, match="since must be an ISO 8601 time"):
-        _since("yesterday")

@@ -1,13 +1,12 @@
 """``ls-cleanlab`` against a real Label Studio: a text project labelled by three annotators is
 audited in-process and through the installed command; the push, the tabs, ``--dry-run``, a wrong
-key, an unreachable server and ``annotators --project``."""
+key and ``annotators --project``."""
 
 from __future__ import annotations
 
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +17,10 @@ import pytest
 
 from ls_cleanlab import cli
 from ls_cleanlab.pipeline import QUEUES
-from tests.studio.helpers import TEXT_MULTI, Admin
-from tests.studio.server import Studio
+from ls_cleanlab.testing.admin import TEXT_MULTI, Admin
+from ls_cleanlab.testing.label_studio import Studio
+
+pytestmark = pytest.mark.studio
 
 TOPICS = ("sports", "politics", "tech")
 WORDS = {
@@ -130,16 +131,6 @@ def test_a_wrong_key_exits_3(studio: Studio, project: dict[str, Any], tmp_path: 
     assert code == 3 and stdout == ""
     assert stderr.startswith("error: ") and "fix: check the API key" in stderr
     assert "Traceback" not in stderr
-
-
-def test_an_unreachable_server_exits_3(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    code, _, stderr = run(
-        "annotators", "--project", 1, "--url", f"http://127.0.0.1:{port}", "--api-key", "k"
-    )
-    assert code == 3 and "fix: check the URL" in stderr
 
 
 def test_a_missing_project_exits_2(studio: Studio) -> None:

@@ -15,29 +15,8 @@ from ls_cleanlab.features import image_features
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.pipeline import QUEUES, AuditOptions, audit_tasks, queue_view
 from ls_cleanlab.studio import check_prediction, parse_label_config
-from tests.synthetic_images import CLASSES, make_images
-
-CONFIG = (
-    '<View><Image name="image" value="$image"/><Choices name="objects" toName="image" '
-    'choice="multiple">' + "".join(f'<Choice value="{c}"/>' for c in CLASSES) + "</Choices></View>"
-)
-
-
-def annotation(user: int, labels: np.ndarray, lead: float = 5.0) -> dict[str, Any]:
-    chosen = [CLASSES[k] for k in np.flatnonzero(labels)]
-    return {
-        "completed_by": user,
-        "lead_time": lead,
-        "created_at": "2026-11-01T10:00:00Z",
-        "result": [
-            {
-                "from_name": "objects",
-                "to_name": "image",
-                "type": "choices",
-                "value": {"choices": chosen},
-            }
-        ],
-    }
+from ls_cleanlab.testing.synthetic_images import CLASSES, annotation, make_images
+from ls_cleanlab.testing.synthetic_images import LABEL_CONFIG as CONFIG
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,9 @@ import pytest
 
 from ls_cleanlab import StudioClient, audit_labels, read_tasks
 from ls_cleanlab.studio import predictions_json
-from tests.studio.helpers import IMAGE_MULTI, Admin
+from ls_cleanlab.testing.admin import IMAGE_MULTI, Admin
+
+pytestmark = pytest.mark.studio
 
 
 def test_audit_of_a_real_project_reaches_the_queue(admin: Admin, client: StudioClient) -> None:

@@ -27,7 +27,7 @@ from ls_cleanlab.features import (
 from ls_cleanlab.features.descriptors import SIDE, describe, descriptor_size, srgb_to_lab
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.studio import parse_label_config
-from tests.synthetic_images import encode, make_images
+from ls_cleanlab.testing.synthetic_images import encode, make_images
 
 
 def data_uri(image: Image.Image) -> str:

@@ -16,7 +16,7 @@ from ls_cleanlab.errors import (
     InvalidOptionError,
     InvalidPredProbsError,
 )
-from tests.simulate import careless, make_project, satisfice
+from ls_cleanlab.testing.simulate import careless, make_project, satisfice
 
 NAMES = ["airplane", "airport", "buildings", "cars", "runway", "trees"]
 

@@ -1,11 +1,15 @@
-"""Setting up Label Studio projects for the tests, with plain ``requests`` and the legacy key
-(independent of the client under test)."""
+"""Setting up Label Studio projects for tests, benchmarks and the demo, with plain ``requests``
+and the legacy key: independent of :class:`~ls_cleanlab.studio.StudioClient`, the client under
+test. Label configs of the three kinds of project the tests use are here too."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["IMAGE_MULTI", "SINGLE", "TEXT_MULTI", "Admin"]
 
 IMAGE_MULTI = (
     '<View><Image name="image" value="$image"/>'
@@ -28,11 +32,14 @@ SINGLE = (
 
 
 class Admin:
-    """Raw API calls for fixtures."""
+    """Raw API calls as an administrator (``token``: a legacy token), for setting projects up;
+    any answer of 400 or more raises :class:`AssertionError` with its text."""
 
     def __init__(self, url: str, token: str) -> None:
+        import requests
+
         self.url = url
-        self.http = requests.Session()
+        self.http: requests.Session = requests.Session()
         self.http.headers["Authorization"] = f"Token {token}"
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:

@@ -6,18 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sklearn.metrics import roc_auc_score
 
 from ls_cleanlab import FeatureCache, MediaFetcher, StudioClient, read_tasks, task_features
 from ls_cleanlab.model import out_of_sample_probs
-from tests.studio.helpers import Admin
-from tests.studio.server import Studio
-from tests.synthetic_images import CLASSES, encode, make_images
+from ls_cleanlab.testing.admin import Admin
+from ls_cleanlab.testing.label_studio import Studio
+from ls_cleanlab.testing.synthetic_images import CLASSES, encode, make_images
+from ls_cleanlab.testing.synthetic_images import LABEL_CONFIG as CONFIG
 
-CONFIG = (
-    '<View><Image name="image" value="$image"/><Choices name="objects" toName="image" '
-    'choice="multiple">' + "".join(f'<Choice value="{c}"/>' for c in CLASSES) + "</Choices></View>"
-)
+pytestmark = pytest.mark.studio
 
 
 def test_uploaded_images_become_features(

@@ -18,8 +18,8 @@ from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.pipeline import AuditOptions, ProjectAudit, audit_tasks
 from ls_cleanlab.report import render_report, task_link, write_report
 from ls_cleanlab.studio import parse_label_config
-from tests.synthetic_images import CLASSES, make_images
-from tests.test_project import CONFIG, annotation
+from ls_cleanlab.testing.synthetic_images import CLASSES, annotation, make_images
+from ls_cleanlab.testing.synthetic_images import LABEL_CONFIG as CONFIG
 
 TEXT_CONFIG = (
     '<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text">'

@@ -1,21 +1,34 @@
-"""Generated multi-label images with known truth, for feature and model tests.
+"""Generated multi-label images with known truth, for tests and benchmarks of features and models.
 
 Five classes drawn with Pillow into random quadrants of a noisy background: a yellow disc,
 horizontal stripes, a green grass texture, a blue box outline and a red checkerboard. Each class
-is present independently with probability ``rate``; deterministic for a seed.
+is present independently with probability ``rate``; deterministic for a seed. A project of such
+images in Label Studio uses :data:`LABEL_CONFIG`; :func:`annotation` writes one annotation of it.
 """
 
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image, ImageDraw
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+__all__ = ["CLASSES", "LABEL_CONFIG", "annotation", "encode", "make_images"]
 
 CLASSES = ("sun", "stripes", "grass", "box", "checker")
+#: Label Studio's label config of a multi-label project of these images.
+LABEL_CONFIG = (
+    '<View><Image name="image" value="$image"/><Choices name="objects" toName="image" '
+    'choice="multiple">' + "".join(f'<Choice value="{c}"/>' for c in CLASSES) + "</Choices></View>"
+)
 
 
 def _patch(kind: int, side: int, rng: np.random.Generator) -> Image.Image:
+    from PIL import Image, ImageDraw
+
     patch = Image.new("RGB", (side, side), (0, 0, 0))
     draw = ImageDraw.Draw(patch)
     if kind == 0:
@@ -48,6 +61,8 @@ def make_images(
     n: int, *, seed: int = 0, side: int = 96, rate: float = 0.35
 ) -> tuple[list[Image.Image], np.ndarray]:
     """``n`` images and their labels ``(n, 5)`` int8."""
+    from PIL import Image
+
     rng = np.random.default_rng(seed)
     k = len(CLASSES)
     labels = (rng.random((n, k)) < rate).astype(np.int8)
@@ -73,3 +88,22 @@ def encode(image: Image.Image, format: str = "PNG") -> bytes:
     out = io.BytesIO()
     image.save(out, format=format)
     return out.getvalue()
+
+
+def annotation(user: int, labels: np.ndarray, lead: float = 5.0) -> dict[str, Any]:
+    """One annotation of a :data:`LABEL_CONFIG` task in Label Studio's JSON: the classes where
+    ``labels`` (``(5,)`` 0/1) is 1, by user id ``user``, after ``lead`` seconds."""
+    chosen = [CLASSES[k] for k in np.flatnonzero(labels)]
+    return {
+        "completed_by": user,
+        "lead_time": lead,
+        "created_at": "2026-11-01T10:00:00Z",
+        "result": [
+            {
+                "from_name": "objects",
+                "to_name": "image",
+                "type": "choices",
+                "value": {"choices": chosen},
+            }
+        ],
+    }

@@ -16,7 +16,7 @@ from ls_cleanlab.audit.satisficing import (
     logit,
     sigmoid,
 )
-from tests.simulate import make_project, satisfice
+from ls_cleanlab.testing.simulate import make_project, satisfice
 
 
 def test_cooccurrence_matches_counting() -> None:

@@ -14,9 +14,11 @@ from ls_cleanlab import StudioClient
 from ls_cleanlab.audit import RulesError
 from ls_cleanlab.model import ModelStore
 from ls_cleanlab.pipeline import QUEUES, AuditOptions, run_project_audit
-from tests.studio.helpers import Admin
-from tests.studio.server import Studio
-from tests.synthetic_images import CLASSES, make_images
+from ls_cleanlab.testing.admin import Admin
+from ls_cleanlab.testing.label_studio import Studio
+from ls_cleanlab.testing.synthetic_images import CLASSES, make_images
+
+pytestmark = pytest.mark.studio
 
 CONFIG = (
     '<View><Image name="image" value="$image"/><Choices name="tags" toName="image" '

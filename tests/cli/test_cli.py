@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,8 @@ import numpy as np
 import pytest
 
 from ls_cleanlab import __version__, cli
-from tests.synthetic_images import CLASSES, make_images
-from tests.test_project import CONFIG, annotation
+from ls_cleanlab.testing.synthetic_images import CLASSES, annotation, make_images
+from ls_cleanlab.testing.synthetic_images import LABEL_CONFIG as CONFIG
 
 
 def run(*argv: Any) -> tuple[int, str, str]:
@@ -230,6 +231,16 @@ def test_annotators_needs_shared_tasks(export: dict[str, Any], tmp_path: Path) -
     path.write_text(json.dumps(alone))
     code, _, stderr = run("annotators", path)
     assert code == 2 and "several annotators on shared tasks" in stderr and "fix:" in stderr
+
+
+def test_an_unreachable_server_exits_3(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code, _, stderr = run(
+        "annotators", "--project", 1, "--url", f"http://127.0.0.1:{port}", "--api-key", "k"
+    )
+    assert code == 3 and "fix: check the URL" in stderr
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

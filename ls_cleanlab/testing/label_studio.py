@@ -1,15 +1,17 @@
-"""Start and stop a real Label Studio: used by tests/studio/conftest.py and the sync benchmark.
+"""Start and stop a real Label Studio, for tests, benchmarks and the demo (never the product).
 
-The server comes from ``.venv-studio`` (``make studio``; ``LS_CLEANLAB_LABEL_STUDIO`` may name
-another ``label-studio`` executable). It runs in its own process group on a free local port with
-a data dir of its own, an admin user with a legacy token, local ML backend URLs allowed and local
-files served from ``<home>/files``. A personal access token is obtained through the login flow, as
-a user would.
+The server comes from ``.venv-studio`` of the source checkout (``make studio``);
+``LS_CLEANLAB_LABEL_STUDIO`` may name another ``label-studio`` executable, and a ``label-studio``
+on ``PATH`` is used when neither exists. It runs in its own process group on a free local port
+with a data dir of its own, an admin user with a legacy token, local ML backend URLs allowed and
+local files served from ``<home>/files``. A personal access token is obtained through the login
+flow, as a user would. ``requests`` is imported only when a server is started.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,9 +21,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
+__all__ = [
+    "EMAIL",
+    "LEGACY_TOKEN",
+    "PASSWORD",
+    "Studio",
+    "executable",
+    "personal_access_token",
+    "running_label_studio",
+]
 
-ROOT = Path(__file__).resolve().parents[2]
+#: The source checkout this package lives in (with ``pip install -e``).
+CHECKOUT = Path(__file__).resolve().parents[2]
 EMAIL = "admin@example.com"
 PASSWORD = "admin-password-1"
 LEGACY_TOKEN = "ls-cleanlab-legacy-token-0123456789"
@@ -46,9 +57,18 @@ def _free_port() -> int:
 
 
 def executable() -> Path:
-    """The ``label-studio`` command to run."""
+    """The ``label-studio`` command to run: ``$LS_CLEANLAB_LABEL_STUDIO``, else the checkout's
+    (or the working directory's) ``.venv-studio``, else one on ``PATH``. The path returned may
+    not exist: callers skip or explain then (``make studio`` installs it)."""
     given = os.environ.get("LS_CLEANLAB_LABEL_STUDIO")
-    return Path(given) if given else ROOT / ".venv-studio" / "bin" / "label-studio"
+    if given:
+        return Path(given)
+    local = [root / ".venv-studio" / "bin" / "label-studio" for root in (CHECKOUT, Path.cwd())]
+    found = next((path for path in local if path.exists()), None)
+    on_path = shutil.which("label-studio")
+    if found is None and on_path is not None:
+        return Path(on_path)
+    return found or local[0]
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -64,6 +84,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    import requests
+
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -79,6 +101,8 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None
 
 def personal_access_token(url: str, email: str, password: str) -> str:
     """Log in as a user would (CSRF cookie, login form) and create a personal access token."""
+    import requests
+
     with requests.Session() as browser:
         browser.get(f"{url}/user/login/", timeout=30).raise_for_status()
         form = {
@@ -90,7 +114,7 @@ def personal_access_token(url: str, email: str, password: str) -> str:
         browser.post(f"{url}/user/login/", data=form, headers=referer, timeout=30)
         if "sessionid" not in browser.cookies:
             raise RuntimeError("logging in to Label Studio failed")
-        headers = {"X-CSRFToken": browser.cookies["csrftoken"], "Referer": url}
+        headers = {"X-CSRFToken": str(browser.cookies["csrftoken"]), "Referer": url}
         answer = browser.post(f"{url}/api/token/", headers=headers, timeout=30)
         answer.raise_for_status()
         return str(answer.json()["token"])

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.studio.server import executable
+from ls_cleanlab.testing.label_studio import executable
+
+pytestmark = pytest.mark.studio
 
 ROOT = Path(__file__).resolve().parents[2]
 

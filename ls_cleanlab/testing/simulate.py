@@ -1,4 +1,6 @@
-"""Simulated multi-label projects with known truth, shared by the audit tests."""
+"""Simulated multi-label projects and annotator habits with known truth, for the audit's tests
+and benchmarks: a good model's probabilities, search satisficing (one label kept of several) and
+careless labelling (labels dropped and added at random)."""
 
 from __future__ import annotations
 
@@ -6,9 +8,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+__all__ = ["Project", "careless", "make_project", "satisfice"]
+
 
 @dataclass(frozen=True)
 class Project:
+    """A simulated project: the truth and a model's probabilities, both ``(n, K)``."""
+
     truth: np.ndarray  # (n, K) bool
     pred_probs: np.ndarray  # (n, K) a good model's out-of-sample probabilities
 

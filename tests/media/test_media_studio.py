@@ -10,8 +10,10 @@ from PIL import Image
 
 from ls_cleanlab.errors import MediaError
 from ls_cleanlab.media import MediaFetcher
-from tests.studio.helpers import IMAGE_MULTI, Admin
-from tests.studio.server import Studio
+from ls_cleanlab.testing.admin import IMAGE_MULTI, Admin
+from ls_cleanlab.testing.label_studio import Studio
+
+pytestmark = pytest.mark.studio
 
 
 def png(color: tuple[int, int, int], size: tuple[int, int] = (12, 8)) -> bytes:
