@@ -1,0 +1,210 @@
+"""Pretrained embedders against the built-in features: out-of-sample quality and speed.
+
+Images: the CIFAR-10N mosaics (``../shared/datasets/cifar10n_mosaic``, 5,000 RGB images of 64x64
+pixels, multi-label over the 10 CIFAR classes). Each feature set is standardized and given to
+:func:`ls_cleanlab.model.out_of_sample_probs` (5 stratified folds, the default one-vs-rest
+logistic regression) with the noisy human labels ``Y_aggre``; the probabilities are scored by
+macro AUROC against the truth ``Y_clean``. Feature sets: the built-in descriptors, and
+EfficientNet-Lite0 at 224 and 160 px, pooling the last two stages (432 numbers) or the head
+(1280). Speed is images per second for ``prepare`` (resize) plus ``embed`` on decoded arrays.
+Targets: AUROC >= 0.89 and >= 100 images/s on this 2-core machine.
+
+Text: the CrowdTruth open-domain relation items (``../shared/datasets/crowdtruth_opendomain``:
+a sentence and the two terms whose relation is asked), labelled by the majority vote of about 15
+workers per item (a relation is present when more than half chose it). Same protocol, trained
+and scored on the vote: TF-IDF (the project's text features), MiniLM sentence embeddings, and
+both side by side. The text of an item is its two terms then its sentence. Target: the default
+at least as good as TF-IDF.
+
+Figures are printed, never asserted; run with one BLAS thread on a shared machine:
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_embedders.py               # about 10 minutes
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_embedders.py --limit 1000  # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from PIL import Image
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+TARGET_AUROC = 0.89
+TARGET_IMAGES_PER_SECOND = 100
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a results table."""
+
+    features: str
+    width: int
+    per_second: float
+    auroc: float
+
+
+def macro_auroc(truth: np.ndarray, probs: np.ndarray) -> float:
+    """Mean AUROC over the classes that have both positives and negatives."""
+    from sklearn.metrics import roc_auc_score
+
+    classes = [k for k in range(truth.shape[1]) if 0 < truth[:, k].sum() < len(truth)]
+    return float(np.mean([roc_auc_score(truth[:, k], probs[:, k]) for k in classes]))
+
+
+def quality(features: Any, train: np.ndarray, truth: np.ndarray) -> float:
+    from ls_cleanlab.model import out_of_sample_probs
+
+    return macro_auroc(truth, out_of_sample_probs(features, train))
+
+
+def dense(vectors: np.ndarray) -> np.ndarray:
+    from ls_cleanlab.features import standardize
+
+    return standardize(vectors, np.ones(len(vectors), dtype=bool))
+
+
+# -- images -------------------------------------------------------------------------------------
+
+
+def load_mosaics(root: Path, limit: int | None) -> dict[str, np.ndarray]:
+    with np.load(root / "cifar10n_mosaic" / "cifar10n_mosaic_5000.npz") as archive:
+        arrays = {key: archive[key] for key in ("X", "Y_clean", "Y_aggre")}
+    return {key: value[:limit] for key, value in arrays.items()}
+
+
+def image_embedders(cache: Path, threads: int) -> dict[str, Callable[[], Any]]:
+    """Builders of each image feature set, by label (built lazily, one at a time)."""
+    from ls_cleanlab._pretrained_image import EfficientNetLite0Embedder
+    from ls_cleanlab.features import DescriptorEmbedder
+
+    def lite(side: int, output: Any) -> Callable[[], Any]:
+        return lambda: EfficientNetLite0Embedder(cache, side=side, output=output, threads=threads)
+
+    return {
+        "built-in descriptors": DescriptorEmbedder,
+        "EfficientNet-Lite0 224px stages": lite(224, "stages"),
+        "EfficientNet-Lite0 224px head": lite(224, "head"),
+        "EfficientNet-Lite0 160px stages": lite(160, "stages"),
+        "EfficientNet-Lite0 160px head": lite(160, "head"),
+    }
+
+
+def embed_images(embedder: Any, images: np.ndarray, batch: int = 256) -> tuple[np.ndarray, float]:
+    """Vectors of decoded images and images per second (prepare in this thread, then embed)."""
+    embedder.embed(np.stack([embedder.prepare(Image.fromarray(p)) for p in images[:8]]))  # warm
+    start = time.perf_counter()
+    parts = []
+    for first in range(0, len(images), batch):
+        chunk = images[first : first + batch]
+        prepared = np.stack([embedder.prepare(Image.fromarray(pixels)) for pixels in chunk])
+        parts.append(embedder.embed(prepared))
+    seconds = time.perf_counter() - start
+    return np.concatenate(parts), len(images) / seconds
+
+
+def image_table(root: Path, limit: int | None, threads: int) -> list[Row]:
+    arrays = load_mosaics(root, limit)
+    rows = []
+    with tempfile.TemporaryDirectory() as cache:
+        for label, build in image_embedders(Path(cache), threads).items():
+            embedder = build()
+            vectors, speed = embed_images(embedder, arrays["X"])
+            auroc = quality(dense(vectors), arrays["Y_aggre"], arrays["Y_clean"])
+            rows.append(Row(label, vectors.shape[1], speed, auroc))
+            print(f"  {label}: AUROC {auroc:.4f}, {speed:.0f} images/s", flush=True)
+    return rows
+
+
+# -- text ---------------------------------------------------------------------------------------
+
+
+def load_crowdtruth(root: Path, limit: int | None) -> tuple[list[str], np.ndarray]:
+    """Item texts (terms, then sentence) and the majority vote ``(n, K)`` of their workers."""
+    folder = root / "crowdtruth_opendomain"
+    items = pd.read_csv(folder / "items.csv.gz").iloc[:limit]
+    judgments = pd.read_csv(folder / "annotations.csv.gz")
+    judgments = judgments[judgments["item"].isin(items["item"])]
+    chosen = judgments["labels"].fillna("").str.get_dummies(sep="|")
+    share = chosen.groupby(judgments["item"]).mean().reindex(items["item"]).fillna(0.0)
+    vote = (share.to_numpy() > 0.5).astype(np.int8)
+    texts = (items["term1"] + " ; " + items["term2"] + " ; " + items["sentence"]).tolist()
+    return texts, vote
+
+
+def text_table(root: Path, limit: int | None, threads: int) -> list[Row]:
+    from ls_cleanlab._pretrained_text import MiniLMEmbedder
+    from ls_cleanlab.features import text_features
+
+    texts, vote = load_crowdtruth(root, limit)
+    per_item = vote.sum(axis=1).mean()
+    print(f"  {len(texts)} items, {vote.shape[1]} relations, {per_item:.2f} per item")
+    start = time.perf_counter()
+    tfidf = text_features(texts).features
+    tfidf_speed = len(texts) / (time.perf_counter() - start)
+    embedder = MiniLMEmbedder(threads=threads)
+    embedder.embed(texts[:8])  # warm up
+    start = time.perf_counter()
+    vectors = embedder.embed(texts)
+    speed = len(texts) / (time.perf_counter() - start)
+    # Both: TF-IDF rows and embeddings both have norm 1; each half weighted 1/sqrt(2).
+    both = sp.hstack([tfidf, sp.csr_matrix(vectors)], format="csr") / np.sqrt(2)
+    sets = [
+        ("TF-IDF (built in)", tfidf, tfidf_speed),
+        ("MiniLM-L6 embeddings", dense(vectors), speed),
+        ("TF-IDF + MiniLM-L6", both, 1 / (1 / tfidf_speed + 1 / speed)),
+    ]
+    rows = []
+    for label, features, per_second in sets:
+        auroc = quality(features, vote, vote)
+        rows.append(Row(label, features.shape[1], per_second, auroc))
+        print(f"  {label}: AUROC {auroc:.4f}, {per_second:.0f} texts/s", flush=True)
+    return rows
+
+
+# -- report -------------------------------------------------------------------------------------
+
+
+def print_table(title: str, rows: list[Row], unit: str) -> None:
+    print(f"\n## {title}")
+    print(f"{'features':34s} {'numbers':>8s} {unit:>10s} {'macro AUROC':>12s}")
+    for row in rows:
+        print(f"{row.features:34s} {row.width:8d} {row.per_second:10.0f} {row.auroc:12.4f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--limit", type=int, default=None, help="first N mosaics and items")
+    parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
+    parser.add_argument("--skip-images", action="store_true")
+    parser.add_argument("--skip-text", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_images:
+        print("images: CIFAR-10N mosaics, trained on Y_aggre, scored against Y_clean")
+        rows = image_table(args.data, args.limit, args.threads)
+        print_table(f"Images ({args.threads} onnxruntime thread(s))", rows, "images/s")
+        best = rows[1]
+        auroc_ok = "PASS" if best.auroc >= TARGET_AUROC else "FAIL"
+        speed_ok = "PASS" if best.per_second >= TARGET_IMAGES_PER_SECOND else "FAIL"
+        print(f"default (224px stages) AUROC >= {TARGET_AUROC}: {auroc_ok}; "
+              f">= {TARGET_IMAGES_PER_SECOND} images/s: {speed_ok}")  # fmt: skip
+    if not args.skip_text:
+        print("\ntext: CrowdTruth open-domain relations, majority vote of the workers")
+        rows = text_table(args.data, args.limit, args.threads)
+        print_table(f"Text ({args.threads} onnxruntime thread(s))", rows, "texts/s")
+        best = max(rows[1:], key=lambda row: row.auroc)
+        verdict = "PASS" if best.auroc >= rows[0].auroc else "FAIL"
+        print(f"best with embeddings ({best.features}) at least TF-IDF: {verdict}")
+
+
+if __name__ == "__main__":
+    main()
