@@ -67,11 +67,15 @@ def _rebuild_tensor(
 
 
 class _StateDictUnpickler(pickle.Unpickler):
-    """An unpickler that resolves only the names a state dict of tensors uses."""
+    """An unpickler that resolves only the names a state dict of tensors uses.
+
+    ``storages`` collects the storages the pickle names, by key.
+    """
 
     def __init__(self, file: io.BufferedIOBase, source: Path) -> None:
         super().__init__(file)
         self._source = source
+        self.storages: dict[str, _Storage] = {}
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) == ("collections", "OrderedDict"):
@@ -86,16 +90,30 @@ class _StateDictUnpickler(pickle.Unpickler):
         )
 
     def persistent_load(self, pid: Any) -> _Storage:
-        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
+        if not (isinstance(pid, tuple) and len(pid) in (5, 6) and pid[0] == "storage"):
             raise WeightsError(f"{self._source}: unexpected persistent id {pid!r:.80}.")
         _, dtype, key, _location, numel = pid[:5]
-        if not isinstance(dtype, np.dtype):
+        if not isinstance(dtype, np.dtype) or not isinstance(numel, int):
             raise WeightsError(f"{self._source}: storage {key!r} has no known element type.")
-        return _Storage(str(key), dtype, int(numel))
+        if len(pid) == 6 and pid[5] is not None:
+            raise WeightsError(f"{self._source}: storage views (torch < 0.4 files) are not read.")
+        storage = self.storages.setdefault(str(key), _Storage(str(key), dtype, numel))
+        return storage
 
 
-def _load(file: io.BufferedIOBase, source: Path) -> Any:
-    return _StateDictUnpickler(file, source).load()
+_PICKLE_ERRORS = (
+    pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError,
+    AttributeError, OverflowError,
+)  # fmt: skip
+
+
+def _load(unpickler: pickle.Unpickler, source: Path) -> Any:
+    try:
+        return unpickler.load()
+    except WeightsError:
+        raise
+    except _PICKLE_ERRORS as error:
+        raise WeightsError(f"{source} is not a readable PyTorch state dict: {error!r}") from None
 
 
 def _materialize(ref: _TensorRef, data: bytes, source: Path) -> np.ndarray:
@@ -138,21 +156,18 @@ def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     """
     source = Path(path)
     with source.open("rb") as file:
-        try:
-            if _load(file, source) != _MAGIC:
-                raise WeightsError(f"{source} is not a legacy PyTorch file (bad magic number).")
-            if _load(file, source) != _PROTOCOL:
-                raise WeightsError(f"{source} uses an unknown PyTorch file protocol.")
-            _load(file, source)  # system info: endianness and type sizes
-            state = _load(file, source)
-            keys = _load(file, source)
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
-            if isinstance(error, WeightsError):
-                raise
-            raise WeightsError(f"{source} is not a readable PyTorch state dict: {error}") from None
+        # A fresh unpickler for each of the five pickles, as torch reads them.
+        if _load(_StateDictUnpickler(file, source), source) != _MAGIC:
+            raise WeightsError(f"{source} is not a legacy PyTorch file (bad magic number).")
+        if _load(_StateDictUnpickler(file, source), source) != _PROTOCOL:
+            raise WeightsError(f"{source} uses an unknown PyTorch file protocol.")
+        _load(_StateDictUnpickler(file, source), source)  # system info: endianness, type sizes
+        objects = _StateDictUnpickler(file, source)
+        state = _load(objects, source)
+        keys = _load(_StateDictUnpickler(file, source), source)
         if not isinstance(state, dict) or not isinstance(keys, list):
             raise WeightsError(f"{source} does not hold a state dict.")
-        storages = _storage_bytes(file, state, keys, source)
+        storages = _storage_bytes(file, objects.storages, [str(k) for k in keys], source)
     return {
         str(name): _materialize(ref, storages[ref.storage.key], source)
         for name, ref in state.items()
@@ -161,25 +176,23 @@ def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
 
 
 def _storage_bytes(
-    file: io.BufferedIOBase, state: dict[Any, Any], keys: list[Any], source: Path
+    file: io.BufferedIOBase, storages: dict[str, _Storage], keys: list[str], source: Path
 ) -> dict[str, bytes]:
-    """Read every storage after the object pickle; element sizes come from the tensors."""
-    itemsizes = {
-        ref.storage.key: ref.storage.dtype.itemsize
-        for ref in state.values()
-        if isinstance(ref, _TensorRef)
-    }
+    """Read every storage written after the object pickle, in the order of ``keys``."""
+    unknown = set(keys) - set(storages)
+    missing = set(storages) - set(keys)
+    if unknown or missing:
+        raise WeightsError(
+            f"{source}: the storages written ({len(keys)}) do not match those the tensors name "
+            f"({len(storages)}); the file is damaged, reinstall it."
+        )
     data: dict[str, bytes] = {}
-    for key in map(str, keys):
+    for key in keys:
+        storage = storages[key]
         header = file.read(8)
-        if len(header) != 8:
-            raise WeightsError(f"{source} is truncated (storage {key!r} missing); reinstall it.")
-        count = int.from_bytes(header, "little", signed=True)
-        length = count * itemsizes.get(key, 1)
-        data[key] = file.read(length)
-        if count < 0 or len(data[key]) != length:
+        count = int.from_bytes(header, "little", signed=True) if len(header) == 8 else -1
+        length = storage.numel * storage.dtype.itemsize
+        data[key] = file.read(length) if count == storage.numel else b""
+        if len(data[key]) != length:
             raise WeightsError(f"{source} is truncated (storage {key!r} is short); reinstall it.")
-    missing = set(itemsizes) - set(data)
-    if missing:
-        raise WeightsError(f"{source}: tensors refer to storages never written: {sorted(missing)}.")
     return data
