@@ -5,9 +5,12 @@ pixels, multi-label over the 10 CIFAR classes). Each feature set is standardized
 :func:`ls_cleanlab.model.out_of_sample_probs` (5 stratified folds, the default one-vs-rest
 logistic regression) with the noisy human labels ``Y_aggre``; the probabilities are scored by
 macro AUROC against the truth ``Y_clean``. Feature sets: the built-in descriptors, and
-EfficientNet-Lite0 at 224 and 160 px, pooling the last two stages (432 numbers) or the head
-(1280). Speed is images per second for ``prepare`` (resize) plus ``embed`` on decoded arrays.
-Targets: AUROC >= 0.89 and >= 100 images/s on this 2-core machine.
+EfficientNet-Lite0 at 224, 192 and 160 px, pooling the last two stages (432 numbers) or the head
+(1280). Speed in the table is images per second for ``prepare`` (resize) plus ``embed`` on
+decoded arrays; the pipeline speed is :func:`ls_cleanlab.features.image_features` end to end on
+PNG files (read, hash, decode and prepare in its threads, embed, standardize; no cache), with
+``--threads`` onnxruntime threads. Targets: AUROC >= 0.89 and >= 100 images/s on this 2-core
+machine.
 
 Text: the CrowdTruth open-domain relation items (``../shared/datasets/crowdtruth_opendomain``:
 a sentence and the two terms whose relation is asked), labelled by the majority vote of about 15
@@ -25,6 +28,7 @@ Figures are printed, never asserted; run with one BLAS thread on a shared machin
 from __future__ import annotations
 
 import argparse
+import io
 import tempfile
 import time
 from collections.abc import Callable
@@ -93,6 +97,7 @@ def image_embedders(cache: Path, threads: int) -> dict[str, Callable[[], Any]]:
         "built-in descriptors": DescriptorEmbedder,
         "EfficientNet-Lite0 224px stages": lite(224, "stages"),
         "EfficientNet-Lite0 224px head": lite(224, "head"),
+        "EfficientNet-Lite0 192px stages": lite(192, "stages"),
         "EfficientNet-Lite0 160px stages": lite(160, "stages"),
         "EfficientNet-Lite0 160px head": lite(160, "head"),
     }
@@ -122,6 +127,38 @@ def image_table(root: Path, limit: int | None, threads: int) -> list[Row]:
             rows.append(Row(label, vectors.shape[1], speed, auroc))
             print(f"  {label}: AUROC {auroc:.4f}, {speed:.0f} images/s", flush=True)
     return rows
+
+
+def pipeline_speed(root: Path, count: int, threads: int) -> dict[str, tuple[float, float]]:
+    """Images per second through ``image_features`` on PNG files, cold, per embedder, and the
+    CPU milliseconds per image (all threads): on a busy shared machine the wall-clock figure
+    understates what two free cores do, the CPU cost does not."""
+    from ls_cleanlab._pretrained_image import EfficientNetLite0Embedder
+    from ls_cleanlab.features import DescriptorEmbedder, image_features
+    from ls_cleanlab.media import MediaFetcher
+
+    images = load_mosaics(root, count)["X"]
+    speeds = {}
+    with tempfile.TemporaryDirectory() as folder:
+        refs = []
+        for i, pixels in enumerate(images):
+            out = io.BytesIO()
+            Image.fromarray(pixels).save(out, format="PNG")
+            (Path(folder) / f"m{i:05d}.png").write_bytes(out.getvalue())
+            refs.append(f"/data/local-files/?d=m{i:05d}.png")
+        fetcher = MediaFetcher(local_files_root=folder)
+        embedders: dict[str, Any] = {
+            "built-in descriptors": DescriptorEmbedder(),
+            "EfficientNet-Lite0 224px stages": EfficientNetLite0Embedder(folder, threads=threads),
+        }
+        for label, embedder in embedders.items():
+            image_features(refs[:16], fetcher, embedder=embedder)  # warm up
+            start, cpu = time.perf_counter(), time.process_time()
+            result = image_features(refs, fetcher, embedder=embedder)
+            done = int(result.ok.sum())
+            wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+            speeds[label] = (done / wall, 1000 * cpu / done)
+    return speeds
 
 
 # -- text ---------------------------------------------------------------------------------------
@@ -180,6 +217,25 @@ def print_table(title: str, rows: list[Row], unit: str) -> None:
         print(f"{row.features:34s} {row.width:8d} {row.per_second:10.0f} {row.auroc:12.4f}")
 
 
+def report_images(args: argparse.Namespace) -> None:
+    default = "EfficientNet-Lite0 224px stages"
+    if not args.skip_quality:
+        print("images: CIFAR-10N mosaics, trained on Y_aggre, scored against Y_clean")
+        rows = image_table(args.data, args.limit, args.threads)
+        print_table(f"Images ({args.threads} onnxruntime thread(s))", rows, "images/s")
+        auroc = next(row.auroc for row in rows if row.features == default)
+        verdict = "PASS" if auroc >= TARGET_AUROC else "FAIL"
+        print(f"default ({default}) AUROC >= {TARGET_AUROC}: {verdict}")
+    speeds = pipeline_speed(args.data, args.speed_images, args.threads)
+    print(f"\n## image_features end to end, {args.speed_images} PNG files, no cache")
+    for label, (speed, cpu_ms) in speeds.items():
+        print(f"{label:34s} {speed:8.0f} images/s   {cpu_ms:6.2f} CPU ms/image")
+    speed, cpu_ms = speeds[default]
+    verdict = "PASS" if speed >= TARGET_IMAGES_PER_SECOND else "FAIL"
+    print(f"default >= {TARGET_IMAGES_PER_SECOND} images/s: {verdict} "
+          f"(two free cores at this CPU cost: {2000 / cpu_ms:.0f} images/s)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -187,16 +243,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
     parser.add_argument("--skip-images", action="store_true")
     parser.add_argument("--skip-text", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true", help="image pipeline speed only")
+    parser.add_argument("--speed-images", type=int, default=2000, help="images for the speed")
     args = parser.parse_args()
     if not args.skip_images:
-        print("images: CIFAR-10N mosaics, trained on Y_aggre, scored against Y_clean")
-        rows = image_table(args.data, args.limit, args.threads)
-        print_table(f"Images ({args.threads} onnxruntime thread(s))", rows, "images/s")
-        best = rows[1]
-        auroc_ok = "PASS" if best.auroc >= TARGET_AUROC else "FAIL"
-        speed_ok = "PASS" if best.per_second >= TARGET_IMAGES_PER_SECOND else "FAIL"
-        print(f"default (224px stages) AUROC >= {TARGET_AUROC}: {auroc_ok}; "
-              f">= {TARGET_IMAGES_PER_SECOND} images/s: {speed_ok}")  # fmt: skip
+        report_images(args)
     if not args.skip_text:
         print("\ntext: CrowdTruth open-domain relations, majority vote of the workers")
         rows = text_table(args.data, args.limit, args.threads)

@@ -176,7 +176,8 @@ def check_sha256(path: Path, expected: str, what: str) -> None:
 
 
 def inference_session(model: str | bytes, threads: int | None) -> Any:
-    """An onnxruntime CPU session with ``threads`` intra-op threads (default: up to 4 cores).
+    """An onnxruntime CPU session with ``threads`` intra-op threads (default: up to 4 cores),
+    deterministic for a given input and batch.
 
     ``model`` is a path to an ``.onnx`` file or its serialized bytes.
     """
@@ -193,4 +194,7 @@ def inference_session(model: str | bytes, threads: int | None) -> Any:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
+    # Idle workers sleep instead of spinning: they share the cores with the download and decode
+    # threads of image_features (spinning halved throughput on a busy 2-core machine).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
