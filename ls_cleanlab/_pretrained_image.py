@@ -7,9 +7,10 @@ folded in (:mod:`._onnx_graph`), and the graph is written to the cache folder th
 (the data dir) with its own SHA-256 beside it. Later runs load the cached graph after checking
 that hash. Nothing is downloaded.
 
-Measured on the CIFAR-10N mosaics (5-fold logistic regression, ``benchmarks/bench_embedders.py``):
-pooling the last two stages (432 numbers) at 224 px works best; ``side=160`` is about twice as
-fast for a little less.
+Measured on the CIFAR-10N mosaics (``benchmarks/bench_embedders.py``: 5-fold logistic regression
+trained on the noisy labels, macro AUROC against the truth): the last two stages (432 numbers)
+at 224 px 0.906, the head 0.894, 192 px 0.898, 160 px 0.885 (built-in descriptors 0.783). About
+12 CPU ms per image at 224 px (85 images/s on one core), 8 ms at 160 px.
 
 Plugs into :func:`ls_cleanlab.features.image_features` like the other embedders: ``name``,
 ``prepare(image)`` in the download threads, ``embed(batch)`` once per batch.

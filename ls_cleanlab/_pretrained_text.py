@@ -14,7 +14,12 @@ Files, both checked against pinned SHA-256s before use and never downloaded:
   (Apache-2.0), read with the ``tokenizers`` package.
 
 Texts are tokenized at once, sorted by length and run in batches padded to their longest member,
-so short texts do not pay for long ones; the vectors come back in the caller's order.
+so short texts do not pay for long ones; the vectors come back in the caller's order, and a text
+gets the same vector whatever batch it is in.
+
+On the CrowdTruth relation items (``benchmarks/bench_embedders.py``, 5-fold logistic regression
+on the workers' majority vote), macro AUROC: TF-IDF 0.914, these embeddings 0.910, both side by
+side 0.927; about 75 sentences per second on one core.
 """
 
 from __future__ import annotations
