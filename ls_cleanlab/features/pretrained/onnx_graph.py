@@ -31,8 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ls_cleanlab._pretrained_common import WeightsError
-from ls_cleanlab.errors import InvalidOptionError
+from ls_cleanlab.errors import InvalidOptionError, WeightsError
 
 __all__ = ["GRAPH_VERSION", "OUTPUTS", "build_efficientnet_lite0", "fold_batch_norm"]
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ls_cleanlab._pretrained_common import WeightsError
+from ls_cleanlab.errors import WeightsError
 
 __all__ = ["read_state_dict"]
 

