@@ -120,8 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument(
         "--embedder",
-        default="descriptors",
-        help="image features: descriptors, auto, torchvision, open_clip",
+        default="auto",
+        help="image features: auto (EfficientNet-Lite0 with the embed extra, else descriptors), "
+        "efficientnet_lite0, descriptors, torchvision, open_clip (default: %(default)s)",
+    )
+    audit.add_argument(
+        "--text-embedder",
+        default="auto",
+        help="sentence embeddings beside TF-IDF for text: auto (MiniLM with the embed extra), "
+        "minilm_l6, none (default: %(default)s)",
     )
     audit.add_argument("--embedding-field", metavar="FIELD", help="task data field of embeddings")
     audit.add_argument("--embeddings-file", metavar="FILE", help="embeddings .npy or .npz")

@@ -106,8 +106,8 @@ def probabilities(
 
     feats = task_features(
         table, schema, fetcher=fetcher, cache=cache, embedder=options.embedder,
-        embedding_field=options.embedding_field, embeddings_file=options.embeddings_file,
-        executor=executor, progress=report,
+        text_embedder=options.text_embedder, embedding_field=options.embedding_field,
+        embeddings_file=options.embeddings_file, executor=executor, progress=report,
     )  # fmt: skip
     given, labelled = majority_vote(table, k, schema.multi_label)
     train = np.flatnonzero(labelled & feats.ok)

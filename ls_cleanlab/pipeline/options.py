@@ -12,9 +12,10 @@ import numpy as np
 
 from ls_cleanlab.audit import LabelAudit
 from ls_cleanlab.errors import InvalidOptionError
+from ls_cleanlab.features import TEXT_EMBEDDERS
 from ls_cleanlab.model import TrainedModel
 from ls_cleanlab.studio import LabelSchema, PushReport, TaskTable
-from ls_cleanlab.validation import check_bool, check_int, check_threshold
+from ls_cleanlab.validation import check_bool, check_int, check_option, check_threshold
 
 __all__ = ["STAGES", "AuditOptions", "Progress", "ProjectAudit"]
 
@@ -39,7 +40,13 @@ class AuditOptions:
     embedding_field, embeddings_file : optional
         Precomputed features: a task data field, or an ``.npy``/``.npz`` (see ``features``).
     embedder : str
-        Image embedder name (``"descriptors"``, ``"auto"``, ``"torchvision"``, ``"open_clip"``).
+        Image embedder (:func:`~ls_cleanlab.features.find_embedder`): ``"auto"`` is the
+        pretrained EfficientNet-Lite0 when the ``embed`` extra is installed, else the built-in
+        ``"descriptors"``; also ``"efficientnet_lite0"``, ``"torchvision"``, ``"open_clip"``.
+    text_embedder : {"auto", "minilm_l6", "none"}
+        Sentence embeddings beside the TF-IDF of text tasks
+        (:func:`~ls_cleanlab.features.find_text_embedder`): ``"auto"`` uses MiniLM when the
+        extra is installed; ``"none"`` keeps the TF-IDF alone.
     rules : dict, path or None
         Implies/excludes rules for ``audit_labels``.
     choices_name : str, optional
@@ -59,7 +66,8 @@ class AuditOptions:
     pred_probs: str | Path | np.ndarray | None = None
     embedding_field: str | None = None
     embeddings_file: str | Path | None = None
-    embedder: str = "descriptors"
+    embedder: str = "auto"
+    text_embedder: str = "auto"
     rules: Any = None
     choices_name: str | None = None
     n_folds: int = 5
@@ -74,6 +82,11 @@ class AuditOptions:
         check_int(self.seed, "seed", low=0)
         check_threshold(self.threshold)
         check_bool(self.dry_run, "dry_run")
+        check_option(self.text_embedder, TEXT_EMBEDDERS, "text_embedder")
+        if not isinstance(self.embedder, str) or not self.embedder.strip():
+            raise InvalidOptionError(
+                f"embedder must be an image embedder's name, got {self.embedder!r}."
+            )
         if not isinstance(self.model_version, str) or not self.model_version.strip():
             raise InvalidOptionError(
                 f"model_version must be a non-empty string, got {self.model_version!r}."

@@ -106,20 +106,23 @@ def _default(embedder: str, fallback: str, what: str) -> str:
     missing = _missing(_needs(embedder))
     if not missing:
         return embedder
-    logger.info(
-        "%s: using %s; the pretrained %s embedder needs %s (%s)",
-        what, fallback, embedder, ", ".join(missing), _INSTALL,
+    logger.warning(
+        "%s: using %s; the pretrained %s embedder needs %s, which %s not installed: %s",
+        what, fallback, embedder, ", ".join(missing), "is" if len(missing) == 1 else "are",
+        _INSTALL,
     )  # fmt: skip
     return fallback
 
 
 def default_image_embedder() -> str:
-    """``"efficientnet_lite0"`` when the extra is installed, else ``"descriptors"``."""
+    """``"efficientnet_lite0"`` when the extra is installed, else ``"descriptors"`` (logging one
+    warning that names what is missing and how to install it)."""
     return _default(IMAGE_EMBEDDER, "descriptors", "image features")
 
 
 def default_text_embedder() -> str:
-    """``"minilm_l6"`` when the extra is installed, else ``"tfidf"``."""
+    """``"minilm_l6"`` when the extra is installed, else ``"tfidf"`` (TF-IDF alone; logging one
+    warning that names what is missing and how to install it)."""
     return _default(TEXT_EMBEDDER, "tfidf", "text features")
 
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: the real pretrained embedders, built once per test session (one thread)."""
+"""Shared fixtures of the feature tests: the real pretrained embedders, built once per test session
+(one thread), and a tampered copy of a file."""
 
 from __future__ import annotations
 
