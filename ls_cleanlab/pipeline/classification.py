@@ -185,7 +185,7 @@ class Classification:
             multi_label=schema.multi_label, threshold=options.threshold, seed=options.seed,
         )  # fmt: skip
         task_ids = table.task_ids[rows]
-        members = queue_members(audit, labelled)
+        members = queue_members(audit, labelled, annotations=ann, pred_probs=found.probs[rows])
         chosen = None
         if found.trained is not None and found.features is not None and (~labelled).any():
             chosen = np.zeros_like(audit.suggested)

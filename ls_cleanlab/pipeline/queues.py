@@ -18,6 +18,8 @@ The queues:
 ``Likely missing labels`` labelled tasks with a label probably missing
 ``Annotators disagree``  tasks whose annotators disagree on a class the audit doubts
 ``Uncertain (unlabeled)`` tasks nobody labelled, most uncertain first (active learning)
+``Needs another annotator`` labelled tasks where one more annotation pays most
+                         (:mod:`.next_annotator`)
 =======================  ===================================================================
 """
 
@@ -29,7 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.audit import LabelAudit
+from ls_cleanlab.pipeline.next_annotator import next_annotator_rows
 from ls_cleanlab.studio import LabelSchema, prediction_json
 
 __all__ = ["QUEUES", "Queue", "queue_members", "queue_predictions", "queue_view"]
@@ -55,12 +59,19 @@ QUEUES: tuple[Queue, ...] = (
     Queue("missing", "Likely missing labels", "lscl:missing", ("missing",)),
     Queue("disagree", "Annotators disagree", "lscl:disagree", ("disagreement",)),
     Queue("uncertain", "Uncertain (unlabeled)", "lscl:uncertain", ()),
+    Queue("next", "Needs another annotator", "lscl:next", ()),
 )
 
 _REASONS = 3  # reasons kept per task in the prediction
 
 
-def queue_members(audit: LabelAudit, labelled: np.ndarray) -> dict[str, np.ndarray]:
+def queue_members(
+    audit: LabelAudit,
+    labelled: np.ndarray,
+    *,
+    annotations: Annotations | None = None,
+    pred_probs: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Rows (task positions) of each queue, in review order (worst first).
 
     Parameters
@@ -68,10 +79,18 @@ def queue_members(audit: LabelAudit, labelled: np.ndarray) -> dict[str, np.ndarr
     audit : LabelAudit
     labelled : np.ndarray of bool, shape (n,)
         Tasks with at least one annotation.
+    annotations, pred_probs : optional
+        The audit's annotations and probabilities, for "Needs another annotator" (empty without
+        them).
     """
     issues = audit.issues
     members: dict[str, np.ndarray] = {}
     for queue in QUEUES:
+        if queue.key == "next":  # its own module: the value of one more annotation
+            members[queue.key] = next_annotator_rows(
+                pred_probs, labelled, annotations, multi_label=audit.multi_label
+            )
+            continue
         if queue.key == "uncertain":
             rows = np.flatnonzero(~labelled)
             order = np.argsort(-audit.uncertainty[rows], kind="stable")
