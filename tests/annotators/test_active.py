@@ -26,11 +26,15 @@ from ls_cleanlab.errors import InvalidAnnotationsError, InvalidOptionError
 probabilities = st.floats(0.0, 1.0, allow_nan=False)
 
 
-def brute_force_multi(pi: np.ndarray, s: np.ndarray, f: np.ndarray) -> tuple[float, float]:
-    """P(labels drawn from the posterior are all right), before and expected after one vote,
-    enumerated over all 2**K vote patterns."""
+def brute_force_multi(
+    pi: np.ndarray, s: np.ndarray, f: np.ndarray, error: str
+) -> tuple[float, float]:
+    """P(the task's labels are right) before and expected after one vote, enumerated over all
+    2**K vote patterns: labels decided at 1/2 (``"decision"``) or drawn from the posterior."""
 
     def right(post: np.ndarray) -> float:
+        if error == "decision":
+            return float(np.prod(np.maximum(post, 1 - post)))
         return float(np.prod(1 - 2 * post * (1 - post)))
 
     after = 0.0
@@ -52,10 +56,12 @@ def test_multi_label_value_is_bayes_over_every_vote(
 ) -> None:
     k = len(pi)
     s, f = np.full(k, rates[0]), np.full(k, rates[1])
-    value, right = multi_label_value(pi[None, :], s, f)
-    before, after = brute_force_multi(pi, s, f)
+    value, soft, right = multi_label_value(pi[None, :], s, f)
+    before, after = brute_force_multi(pi, s, f, "decision")
     assert right[0] == pytest.approx(before, abs=1e-12)
     assert value[0] == pytest.approx(max(after - before, 0.0), abs=1e-9)
+    before, after = brute_force_multi(pi, s, f, "drawn")
+    assert soft[0] == pytest.approx(max(after - before, 0.0), abs=1e-9)
 
 
 @settings(max_examples=200, deadline=None)
@@ -63,30 +69,43 @@ def test_multi_label_value_is_bayes_over_every_vote(
 def test_single_label_value_is_bayes_over_every_vote(pi: np.ndarray) -> None:
     pi = pi / pi.sum()
     k = len(pi)
-    value = annotation_value(pi[None, :], multi_label=False)
+    found = annotation_value(pi[None, :], multi_label=False)
     a = PRIOR_SENSITIVITY
     confusion = np.full((k, k), (1 - a) / (k - 1))
     np.fill_diagonal(confusion, a)  # [true, vote]
-    after = 0.0
+    decided = drawn = 0.0
     for v in range(k):
         joint = pi * confusion[:, v]
-        after += joint.sum() * ((joint / joint.sum()) ** 2).sum()
-    assert value.p_right[0] == pytest.approx((pi**2).sum())
-    assert value.value[0] == pytest.approx(max(after - (pi**2).sum(), 0.0), abs=1e-9)
+        decided += joint.max()
+        drawn += joint.sum() * ((joint / joint.sum()) ** 2).sum()
+    assert found.p_right[0] == pytest.approx(pi.max())
+    assert found.value[0] == pytest.approx(max(decided - pi.max(), 0.0), abs=1e-9)
+    assert found.soft_value[0] == pytest.approx(max(drawn - (pi**2).sum(), 0.0), abs=1e-9)
 
 
 def test_settled_tasks_are_worth_nothing_and_a_coin_flip_most() -> None:
     pi = np.array([[1.0, 0.0, 1.0], [0.5, 0.0, 1.0], [0.5, 0.5, 0.5], [0.2, 0.0, 1.0]])
-    value = annotation_value(pi).value
-    assert value[0] < 1e-5
-    assert value[2] > value[1] > value[3] > 0.0
-    assert np.all((0 <= value) & (value <= 1))
+    found = annotation_value(pi)
+    assert found.value[0] < 1e-5 and found.soft_value[0] < 1e-5
+    assert found.value[2] > found.value[1] > found.value[3] > 0.0
+    assert np.all((0 <= found.value) & (found.value <= 1))
+    assert list(found.ranking()) == [2, 1, 3, 0]
+
+
+def test_ties_of_the_decision_value_are_broken_by_the_soft_value() -> None:
+    # one vote cannot flip these cells, but it moves a 0.9 cell more than a 0.97 one
+    pi = np.array([[0.97], [0.9], [0.999]])
+    s, f = np.array([0.8]), np.array([0.2])
+    value, soft, _ = multi_label_value(pi, s, f)
+    assert np.all(value == 0.0) and soft[1] > soft[0] > soft[2] > 0
 
 
 def test_an_uninformative_annotator_is_worth_nothing() -> None:
     pi = np.random.default_rng(0).random((50, 4))
     rates = np.full(4, 0.3)
-    np.testing.assert_allclose(multi_label_value(pi, rates, rates)[0], 0.0, atol=1e-15)
+    value, soft, _ = multi_label_value(pi, rates, rates)
+    np.testing.assert_allclose(value, 0.0, atol=1e-15)
+    np.testing.assert_allclose(soft, 0.0, atol=1e-12)
 
 
 def test_without_annotations_the_prior_annotator_is_assumed() -> None:
@@ -96,7 +115,7 @@ def test_without_annotations_the_prior_annotator_is_assumed() -> None:
     assert value.multi_label
 
 
-def test_rates_are_fitted_by_em_from_the_annotations() -> None:
+def test_rates_are_fitted_by_em_from_shared_tasks() -> None:
     rng = np.random.default_rng(1)
     n, k = 3000, 3
     model = rng.beta(0.6, 1.2, (n, k))  # a calibrated model: the truth is drawn from it
@@ -114,6 +133,15 @@ def test_rates_are_fitted_by_em_from_the_annotations() -> None:
     np.testing.assert_allclose(found.false_positive_rate, fpr, atol=0.02)
     together = ((found.posterior >= 0.5) == truth).mean()
     assert together > 0.95 and together > ((model >= 0.5) == truth).mean() + 0.1
+
+
+def test_lone_votes_do_not_make_annotators_look_perfect() -> None:
+    rng = np.random.default_rng(3)
+    model = rng.uniform(0.3, 0.7, (500, 2))  # a weak model
+    ann = Annotations.from_labels((rng.random((500, 2)) < 0.5).astype(np.int8))
+    found = annotation_value(model, ann)  # one vote per task: nothing to learn the rates from
+    np.testing.assert_allclose(found.sensitivity, PRIOR_SENSITIVITY)
+    np.testing.assert_allclose(found.false_positive_rate, PRIOR_FALSE_POSITIVE_RATE)
 
 
 def test_the_posterior_is_the_model_prior_times_the_votes() -> None:
@@ -149,12 +177,14 @@ def test_value_does_not_depend_on_task_order() -> None:
 
 def test_single_label_tasks() -> None:
     probs = np.array([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.4, 0.3, 0.3]])
-    ann = Annotations.from_class_indices(np.array([0, 1]), np.array([0, 0]), np.array([0, 2]), 3)
+    ann = Annotations.from_class_indices(
+        np.array([0, 0, 1, 1]), np.array([1, 2, 1, 2]), np.array([0, 0, 1, 2]), 3
+    )
     value = annotation_value(probs, ann, multi_label=False)
-    assert 0.5 < value.sensitivity[0] < 1
+    assert 0.5 < value.sensitivity[0] < PRIOR_SENSITIVITY  # one disagreement in four votes
     np.testing.assert_allclose(value.false_positive_rate, (1 - value.sensitivity) / 2)
     np.testing.assert_allclose(value.posterior.sum(axis=1), 1.0)
-    assert value.posterior[1].argmax() in (1, 2) and value.value[1] > value.value[0]
+    assert value.value[1] > value.value[0]  # its two annotators disagree
 
 
 @pytest.mark.parametrize(
