@@ -59,6 +59,10 @@ class AuditOptions:
         Label Studio's ``LOCAL_FILES_DOCUMENT_ROOT`` when readable here.
     dry_run : bool
         Compute everything, write nothing to Label Studio.
+    noise_robust : bool
+        Fit the final model (pre-annotations, ``/predict``) on the audited labels without the
+        ones confident learning doubts (:func:`~ls_cleanlab.model.train_noise_robust`); False
+        keeps the plain model fitted on the majority vote.
     """
 
     model_version: str = "ls-cleanlab"
@@ -76,12 +80,14 @@ class AuditOptions:
     allowed_hosts: tuple[str, ...] = ()
     local_files_root: str | None = None
     dry_run: bool = False
+    noise_robust: bool = True
 
     def __post_init__(self) -> None:
         check_int(self.n_folds, "n_folds", low=2)
         check_int(self.seed, "seed", low=0)
         check_threshold(self.threshold)
         check_bool(self.dry_run, "dry_run")
+        check_bool(self.noise_robust, "noise_robust")
         check_option(self.text_embedder, TEXT_EMBEDDERS, "text_embedder")
         if not isinstance(self.embedder, str) or not self.embedder.strip():
             raise InvalidOptionError(
