@@ -42,9 +42,12 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        ([], {"host": "0.0.0.0", "port": 9090}),
-        (["--port", "9191"], {"host": "0.0.0.0", "port": 9191}),
-        (["-p", "9192", "--host", "127.0.0.1"], {"host": "127.0.0.1", "port": 9192}),
+        ([], {"host": "0.0.0.0", "port": 9090, "debug": False}),
+        (["--port", "9191"], {"host": "0.0.0.0", "port": 9191, "debug": False}),
+        (
+            ["-p", "9192", "--host", "127.0.0.1", "--debug"],
+            {"host": "127.0.0.1", "port": 9192, "debug": True},
+        ),
     ],
     ids=["defaults", "port", "short-port-and-host"],
 )
