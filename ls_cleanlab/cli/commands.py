@@ -58,15 +58,61 @@ def _export_schema(args: argparse.Namespace, tasks: list[dict[str, Any]]) -> tup
     return infer_schema(tasks, args.choices), True
 
 
+#: How every .npy file starts (NumPy's format, any version).
+NPY_MAGIC = b"\x93NUMPY"
+
+
 def _pred_probs(path: str) -> np.ndarray:
-    if not Path(path).is_file():
+    """The array of a ``--pred-probs`` file, checked for what the file can say by itself: a
+    ``.npy`` array, 2-D, numbers, finite, in [0, 1] (the shape is checked against the tasks)."""
+    file = Path(path)
+    if not file.is_file():
         raise InvalidOptionError(f"--pred-probs file {path!r} does not exist.")
     try:
-        probs = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InvalidOptionError(f"--pred-probs file {path!r} is not a .npy array: {exc}") from exc
+        with file.open("rb") as handle:
+            head = handle.read(len(NPY_MAGIC))
+    except OSError as exc:
+        raise InvalidOptionError(f"cannot read --pred-probs file {path!r}: {exc}") from exc
+    if head != NPY_MAGIC:
+        raise InvalidOptionError(
+            f"--pred-probs file {path!r} is not a .npy file (it does not start with NumPy's "
+            "header); save the array with numpy.save."
+        )
+    try:
+        probs = np.load(file, allow_pickle=False)
+    except OSError as exc:
+        raise InvalidOptionError(f"cannot read --pred-probs file {path!r}: {exc}") from exc
+    except ValueError as exc:
+        why = str(exc)
+        if "allow_pickle" in why:  # an object array: Python objects, not numbers
+            why = "it holds Python objects, not numbers"
+        elif "reshape" in why or "EOF" in why:
+            why = "it holds fewer values than its header says (cut short?)"
+        raise InvalidOptionError(f"--pred-probs file {path!r} is a broken .npy: {why}.") from exc
     if not isinstance(probs, np.ndarray) or probs.ndim != 2:
-        raise InvalidOptionError(f"--pred-probs file {path!r} must hold one 2-D array.")
+        shape = getattr(probs, "shape", None)
+        raise InvalidOptionError(
+            f"--pred-probs file {path!r} must hold one 2-D array (tasks, classes), got shape "
+            f"{shape}."
+        )
+    if not np.issubdtype(probs.dtype, np.number) or np.issubdtype(probs.dtype, np.complexfloating):
+        raise InvalidOptionError(
+            f"--pred-probs file {path!r} holds {probs.dtype} values, not real numbers."
+        )
+    bad = np.argwhere(~np.isfinite(probs))
+    if len(bad):
+        row, column = (int(v) for v in bad[0])
+        raise InvalidOptionError(
+            f"--pred-probs file {path!r} holds {len(bad)} values that are not finite numbers "
+            f"(NaN or infinite), the first at row {row}, column {column}: {probs[row, column]}."
+        )
+    outside = np.argwhere((probs < 0) | (probs > 1))
+    if len(outside):
+        row, column = (int(v) for v in outside[0])
+        raise InvalidOptionError(
+            f"--pred-probs file {path!r} holds {len(outside)} values outside [0, 1], the first "
+            f"at row {row}, column {column}: {probs[row, column]}."
+        )
     return probs
 
 

@@ -93,10 +93,15 @@ def probabilities(
     if options.pred_probs is not None:
         given = options.pred_probs
         probs = np.load(given) if isinstance(given, (str, Path)) else np.asarray(given)
-        if probs.shape != (n, k) or not np.isfinite(probs).all():
+        if probs.shape != (n, k):
             raise InvalidOptionError(
-                f"pred_probs must be finite with shape ({n}, {k}) (tasks, classes); got "
-                f"{probs.shape}."
+                f"pred_probs must have shape ({n}, {k}) (tasks, classes); got {probs.shape}."
+            )
+        if not np.isfinite(probs).all():
+            row = int(np.flatnonzero(~np.isfinite(probs).all(axis=1))[0])
+            raise InvalidOptionError(
+                f"pred_probs holds values that are not finite numbers (NaN or infinite), the "
+                f"first in row {row} (task {int(table.task_ids[row])})."
             )
         return Probabilities(probs.astype(np.float64), np.ones(n, dtype=bool), {}, "pred_probs")
 
