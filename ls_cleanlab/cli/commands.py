@@ -15,7 +15,14 @@ from ls_cleanlab.audit import load_rules
 from ls_cleanlab.cli import output as _cli_output
 from ls_cleanlab.errors import InvalidOptionError
 from ls_cleanlab.media import MediaFetcher
-from ls_cleanlab.pipeline import AuditOptions, ProjectAudit, audit_tasks, run_project_audit
+from ls_cleanlab.pipeline import (
+    AuditOptions,
+    FoldCheckpoints,
+    ProjectAudit,
+    Workspace,
+    audit_tasks,
+    run_project_audit,
+)
 from ls_cleanlab.report import write_report
 from ls_cleanlab.studio import (
     LabelSchema,
@@ -213,9 +220,16 @@ def _audit_project(
     if args.rules is not None:
         _check_rules(args.rules, client.label_schema(args.project, args.choices))
     _out_dir(args.out)
+    folds = None  # with a data dir, finished folds are kept until the audit is whole
+    if args.data_dir is not None:
+        folds = FoldCheckpoints(Workspace(args.data_dir).folds(args.project))
+        stack.callback(folds.shutdown)
     result = run_project_audit(
-        client, args.project, options=options, data_dir=args.data_dir, progress=bars
-    )
+        client, args.project, options=options, data_dir=args.data_dir, progress=bars,
+        executor=folds,
+    )  # fmt: skip
+    if folds is not None:
+        folds.clear()
     fetcher = stack.enter_context(
         MediaFetcher(
             session=client.session,

@@ -55,7 +55,7 @@ class StageBars:
             self.close()
             from tqdm import tqdm
 
-            unit = "fold" if stage == "model" else "task"
+            unit = {"model": "fold", "save": "file"}.get(stage, "task")
             self.bar = tqdm(total=total, desc=f"{stage:<8}", unit=unit, file=self.stream)
             self.stage = stage
         if self.bar.total != total:

@@ -9,9 +9,11 @@
 * :mod:`.snapshot`: incremental fetches against a task snapshot;
 * :mod:`.refresh`: re-audits from stored probabilities that push only what changed;
 * :mod:`.preannotate`: a trained model applied to new tasks, encoded like its training set;
-* :mod:`.workspace`: :class:`Workspace`, the one owner of the data dir's layout.
+* :mod:`.workspace`: :class:`Workspace`, the one owner of the data dir's layout;
+* :mod:`.checkpoint`: :class:`FoldCheckpoints`, folds kept so an interrupted audit resumes.
 """
 
+from ls_cleanlab.pipeline.checkpoint import FoldCheckpoints
 from ls_cleanlab.pipeline.kinds import KINDS, TaskKind, task_kind
 from ls_cleanlab.pipeline.options import STAGES, AuditOptions, ProjectAudit
 from ls_cleanlab.pipeline.project import audit_tasks, check_plan, run_project_audit
@@ -25,6 +27,7 @@ __all__ = [
     "QUEUES",
     "STAGES",
     "AuditOptions",
+    "FoldCheckpoints",
     "ProjectAudit",
     "Queue",
     "Refresh",

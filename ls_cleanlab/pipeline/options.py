@@ -19,7 +19,7 @@ from ls_cleanlab.validation import check_bool, check_int, check_threshold
 __all__ = ["STAGES", "AuditOptions", "Progress", "ProjectAudit"]
 
 #: Stages in order, as named in progress reports.
-STAGES = ("fetch", "features", "model", "audit", "push")
+STAGES = ("fetch", "features", "model", "audit", "save", "push")
 #: ``progress(stage, done, total)``, called as each stage advances.
 Progress = Callable[[str, int, int], None]
 
