@@ -118,7 +118,7 @@ def test_the_key_stays_off_label_studio_api(
     read with the key."""
     for token in (studio.personal_token, studio.legacy_token):
         with MediaFetcher(studio.url, token) as media:
-            with pytest.raises(MediaError, match="HTTP 40[134] .*sent without the key|HTTP 404"):
+            with pytest.raises(MediaError, match=r"HTTP 40[134] .*sent without the key|HTTP 404"):
                 media.fetch(path)
             with pytest.raises(MediaError):
                 media.fetch(studio.url + path)
