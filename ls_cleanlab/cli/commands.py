@@ -172,8 +172,6 @@ def _write(
 ) -> dict[str, Path]:
     files = _cli_output.write_tables(result, out, url)
     notes = ["The labeling schema was inferred from the tasks."] if inferred else []
-    if result.skipped:
-        notes.append(f"{len(result.skipped)} tasks were skipped (see the command's summary).")
     files["report.html"] = write_report(
         result,
         out / "report.html",

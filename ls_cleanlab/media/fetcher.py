@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,6 +63,8 @@ from ls_cleanlab.validation import check_int, check_real
 __all__ = ["DEFAULT_MAX_PIXELS", "MediaFetcher", "decode_image"]
 
 MAX_REDIRECTS = 5
+#: Failed references whose kind :meth:`MediaFetcher.failure_kind` remembers (oldest dropped).
+MAX_FAILURES_KEPT = 100_000
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
 
@@ -149,6 +152,8 @@ class MediaFetcher:
                 raise InvalidOptionError(f"local_files_root {str(root)!r} is not a directory.")
             self.local_files_root = root
         self._pools: dict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = {}
+        self._failed: dict[str, str] = {}
+        self._failed_lock = threading.Lock()
 
     def __repr__(self) -> str:  # never show the key
         key = "with key" if self._session else "no key"
@@ -176,14 +181,32 @@ class MediaFetcher:
         """:meth:`fetch` and :func:`decode_image`: a loaded RGB image, or a ``MediaError``."""
         return decode_image(self.fetch(ref), max_pixels=self.max_pixels)
 
+    def failure_kind(self, ref: str) -> str | None:
+        """The ``MediaError.kind`` of the last failed :meth:`fetch` of ``ref`` by this fetcher
+        (None when it never failed): callers that count skipped media by reason use it."""
+        with self._failed_lock:
+            return self._failed.get(ref) if isinstance(ref, str) else None
+
     def fetch(self, ref: str) -> bytes:
         """The bytes ``ref`` refers to (a Label Studio path, an ``http(s)`` URL, a ``data:`` URI).
 
         Raises
         ------
         MediaError
-            For every failure; ``kind`` says which sort, the message says why.
+            For every failure; ``kind`` says which sort, the message says why (and
+            :meth:`failure_kind` remembers the kind).
         """
+        try:
+            return self._fetch(ref)
+        except MediaError as error:
+            if isinstance(ref, str):
+                with self._failed_lock:
+                    if len(self._failed) >= MAX_FAILURES_KEPT:
+                        self._failed.pop(next(iter(self._failed)))
+                    self._failed[ref] = error.kind
+            raise
+
+    def _fetch(self, ref: str) -> bytes:
         if not isinstance(ref, str) or not ref.strip():
             raise MediaError(
                 f"a media reference must be a non-empty string, got {ref!r}", "bad_reference"

@@ -25,6 +25,7 @@ from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import TrainedModel, out_of_sample_probs, train_model
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.queues import QUEUES, Queue, queue_members, queue_predictions
+from ls_cleanlab.pipeline.skips import task_skip_reason
 from ls_cleanlab.studio import LabelSchema, TaskTable, read_tasks
 
 __all__ = ["Classification", "Probabilities", "majority_vote", "probabilities"]
@@ -203,13 +204,29 @@ class Classification:
             progress("audit", 1, 1)
         seconds["audit"] = time.perf_counter() - start
         skipped = {int(table.task_ids[r]): why for r, why in found.skipped.items()}
+        reasons = _skip_reasons(table, schema, found.skipped, fetcher)
         return ProjectAudit(
             project=project, schema=schema, table=table, task_ids=task_ids, labelled=labelled,
             pred_probs=found.probs[rows], audit=audit,
             queues={key: task_ids[members[key]] for key in members}, predictions=predictions,
             skipped=skipped, source=found.source, model_version=options.model_version,
-            seconds=seconds, trained=found.trained,
+            seconds=seconds, trained=found.trained, skip_reasons=reasons,
         )  # fmt: skip
+
+
+def _skip_reasons(
+    table: TaskTable, schema: LabelSchema, skipped: Mapping[int, str], fetcher: MediaFetcher | None
+) -> dict[int, str]:
+    """Task id -> reason code of each skipped row; a failed download's kind comes from the
+    fetcher, which remembers it."""
+    reasons = {}
+    for row, message in skipped.items():
+        ref = table.data[row].get(schema.data_key)
+        kind = fetcher.failure_kind(ref) if fetcher is not None and isinstance(ref, str) else None
+        if isinstance(ref, str) and message.startswith(ref[:60]):  # "<ref>: <why>"
+            message = message.partition(": ")[2]
+        reasons[int(table.task_ids[row])] = task_skip_reason(message, kind)
+    return reasons
 
 
 def _reindex(ann: Annotations, rows: np.ndarray, n: int) -> Annotations:

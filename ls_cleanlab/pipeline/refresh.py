@@ -39,12 +39,14 @@ PARTIAL_PUSH_LIMIT = 200
 @dataclass(frozen=True)
 class Refresh:
     """What a refresh did: the new audit (None when the project has no audit to refresh yet,
-    ``reason`` says why), the predictions pushed, and the tasks audited."""
+    ``reason`` says why), the predictions pushed, the tasks audited, and the new tasks left for
+    the next full audit (no trained model, or their media could not be read)."""
 
     audit: ProjectAudit | None
     pushed: int = 0
     tasks: int = 0
     reason: str | None = None
+    waiting: int = 0
 
 
 def save_audit_state(workspace: Workspace, result: ProjectAudit) -> None:
@@ -122,7 +124,7 @@ def refresh_project(
     _report(progress, "save", 0, 1)
     save_audit_state(workspace, result)
     _report(progress, "save", 1, 1)
-    return Refresh(result, pushed=len(changed), tasks=len(kept))
+    return Refresh(result, pushed=len(changed), tasks=len(kept), waiting=len(tasks) - len(kept))
 
 
 def _report(progress: Progress | None, stage: str, done: int, total: int) -> None:

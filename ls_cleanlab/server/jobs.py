@@ -33,6 +33,7 @@ from ls_cleanlab.pipeline import (
     FoldCheckpoints,
     ProjectAudit,
     run_project_audit,
+    skip_report,
 )
 from ls_cleanlab.pipeline.refresh import refresh_project, save_audit_state
 from ls_cleanlab.pipeline.workspace import Workspace
@@ -224,7 +225,8 @@ class JobRunner:
         if done.audit is None:
             return {"skipped": done.reason}
         self.store.audited(job.project, done.audit.model_version, _flagged(done.audit), False)
-        return {**_summary(done.audit), "pushed": done.pushed, "tasks": done.tasks}
+        return {**_summary(done.audit), "pushed": done.pushed, "tasks": done.tasks,
+                "waiting_for_full_audit": done.waiting}  # fmt: skip
 
 
 def _flagged(result: ProjectAudit) -> dict[str, Any]:
@@ -241,6 +243,10 @@ def _flagged(result: ProjectAudit) -> dict[str, Any]:
 
 
 def _summary(result: ProjectAudit) -> dict[str, Any]:
+    """A job's summary: tasks audited, what was left out by reason, queue sizes, source."""
+    left_out = skip_report(result)
     return {"tasks": len(result.task_ids), "skipped": len(result.skipped),
+            "skipped_reasons": left_out.counts(),
+            "unknown_choices": dict(left_out.unknown_choices),
             "queues": {q.key: len(result.queues.get(q.key, ())) for q in QUEUES},
             "source": result.source}  # fmt: skip
