@@ -223,8 +223,9 @@ def _skip_reasons(
     for row, message in skipped.items():
         ref = table.data[row].get(schema.data_key)
         kind = fetcher.failure_kind(ref) if fetcher is not None and isinstance(ref, str) else None
-        if isinstance(ref, str) and message.startswith(ref[:60]):  # "<ref>: <why>"
-            message = message.partition(": ")[2]
+        if isinstance(ref, str) and ref:  # media failures read "<ref, shortened>: <why>"
+            short = ref if len(ref) <= 80 else ref[:60] + "..." + ref[-12:]
+            message = message.removeprefix(f"{short}: ")
         reasons[int(table.task_ids[row])] = task_skip_reason(message, kind)
     return reasons
 
