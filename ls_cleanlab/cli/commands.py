@@ -129,6 +129,8 @@ def _options(args: argparse.Namespace, from_version: str | None) -> AuditOptions
     check_threshold(args.threshold, "--threshold")
     if args.from_model_version and args.pred_probs:
         raise InvalidOptionError("give --from-model-version or --pred-probs, not both.")
+    if args.embeddings_file is not None and not Path(args.embeddings_file).is_file():
+        raise InvalidOptionError(f"--embeddings-file {args.embeddings_file!r} does not exist.")
     return AuditOptions(
         model_version=args.model_version,
         from_model_version=from_version,

@@ -26,6 +26,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from ls_cleanlab.errors import (
+    ExtractorUnavailableError,
     InvalidAnnotationsError,
     InvalidOptionError,
     InvalidTasksError,
@@ -233,6 +234,12 @@ _FIXES: tuple[tuple[type[BaseException], int, str], ...] = (
         "--from-model-version).",
     ),
     (InvalidOptionError, EXIT_BAD_INPUT, "correct the option or file named above (see --help)."),
+    (
+        ExtractorUnavailableError,
+        EXIT_BAD_INPUT,
+        "install the embedder or restore the file named above, or choose other features "
+        "(--embedder, --embedding-field, --embeddings-file).",
+    ),
 )
 
 
