@@ -16,7 +16,8 @@ import requests
 from fastapi.testclient import TestClient
 
 from ls_cleanlab.server import Settings, create_app
-from ls_cleanlab.testing.admin import Admin
+from ls_cleanlab.server.auth import SECRET_HEADER as SECRET
+from ls_cleanlab.testing.admin import TEXT_MULTI, Admin
 from ls_cleanlab.testing.label_studio import Studio
 from tests.reliability.helpers import Backend, backend_env, wait_for
 from tests.reliability.proxy import cutting_proxy
@@ -130,3 +131,63 @@ def test_a_refused_push_fails_the_job_at_stage_push(
     assert "StudioRequestError" in done["reason"] and "import/predictions" in done["reason"]
     versions = admin.call("GET", f"/api/projects/{small['id']}/model-versions/")
     assert versions.get("ls-cleanlab", 0) == 0  # nothing half pushed
+
+
+MARKERS = {
+    "LABEL_STUDIO_API_KEY": "MARKER-key-5d1e0b",
+    "BASIC_AUTH_PASS": "MARKER-pass-93c2aa",
+    "LS_CLEANLAB_WEBHOOK_SECRET": "MARKER-secret-0f44e1",
+}
+
+
+def test_secrets_never_echoed_by_a_live_backend(
+    studio: Studio, admin: Admin, tmp_path: Path
+) -> None:
+    """Every secret set to a marker; the backend is then refused by Label Studio (the key is
+    wrong), refuses callers, fails a job and rejects bad payloads carrying markers: no marker in
+    any answer, job row, log line or file of the data dir."""
+    small = text_project(admin, "reliability: secrets", 12, seed=3)
+    env = backend_env(tmp_path / "data", LABEL_STUDIO_URL=studio.url, BASIC_AUTH_USER="ops",
+                      LOG_LEVEL="DEBUG", **MARKERS)  # fmt: skip
+    good = ("ops", MARKERS["BASIC_AUTH_PASS"])
+    backend = Backend(env, tmp_path / "backend.log").start(auth=good)
+    url = backend.url
+    try:
+        answers = [
+            requests.get(f"{url}/health", timeout=10),
+            requests.get(f"{url}/jobs", auth=("ops", MARKERS["BASIC_AUTH_PASS"] + "x"), timeout=10),
+            requests.post(f"{url}/webhook", json={"action": "ANNOTATION_CREATED",
+                          "project": {"id": small["id"]}},
+                          headers={SECRET: MARKERS["LS_CLEANLAB_WEBHOOK_SECRET"] + "x"},
+                          timeout=10),
+            requests.post(f"{url}/setup", auth=good, timeout=10,
+                          json={"project": "bad", "schema": "<View/>",
+                                "access_token": MARKERS["LABEL_STUDIO_API_KEY"]}),
+            requests.post(f"{url}/setup", auth=good, timeout=10,
+                          json={"project": "1.2", "schema": "<View/>",
+                                "hostname": MARKERS["BASIC_AUTH_PASS"]}),
+            requests.post(f"{url}/predict", auth=good, timeout=30,
+                          json={"tasks": [{"id": small["ids"][0], "data": {"text": "x"}}],
+                                "project": f"{small['id']}.1", "label_config": TEXT_MULTI}),
+        ]  # fmt: skip
+        assert [a.status_code for a in answers] == [401, 401, 401, 422, 422, 200]
+        job = requests.post(f"{url}/jobs", json={"project": small["id"]}, auth=good,
+                            timeout=10).json()  # fmt: skip
+
+        def finished() -> dict[str, Any] | None:
+            found = requests.get(f"{url}/jobs/{job['id']}", auth=good, timeout=10).json()
+            return found if found["state"] in ("done", "failed") else None
+
+        failed = wait_for(finished, 120, "the job", 0.25)
+        assert failed["state"] == "failed" and failed["stage"] == "fetch"
+        assert "Label Studio refused the API key" in failed["reason"]
+        paths = ("/jobs", f"/jobs/{job['id']}", "/metrics", "/openapi.json")
+        answers += [requests.get(f"{url}{p}", auth=good, timeout=10) for p in paths]
+    finally:
+        backend.stop()
+    texts = [a.text for a in answers] + [backend.text()]
+    texts += [p.read_bytes().decode("latin-1") for p in (tmp_path / "data").rglob("*")
+              if p.is_file()]  # fmt: skip
+    for marker in MARKERS.values():
+        assert not [t for t in texts if marker in t], marker
+    assert "Traceback" not in backend.text()
