@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -74,6 +75,17 @@ def configure_logging(level: str, debug: bool) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)
+    threading.excepthook = _thread_crashed  # a thread's uncaught error: a log record, not stderr
+
+
+def _thread_crashed(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "a thread"
+    logging.getLogger("ls_cleanlab").error(
+        "%s crashed: %s", name, args.exc_type.__name__,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),  # type: ignore[arg-type]
+    )  # fmt: skip
 
 
 def serve(
@@ -125,4 +137,12 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         fix = getattr(error, "fix", "") or "correct the setting named above."
         print(f"fix: {fix}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 0
+    except Exception as error:  # one line, not a traceback (its frames may carry anything)
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: the backend stopped: {type(error).__name__}", file=sys.stderr)
+        print("fix: run again with --debug for the traceback, and report it.", file=sys.stderr)
+        return 1
     return 0
