@@ -110,17 +110,22 @@ def _pred_probs(path: str) -> np.ndarray:
     if len(bad):
         row, column = (int(v) for v in bad[0])
         raise InvalidOptionError(
-            f"--pred-probs file {path!r} holds {len(bad)} values that are not finite numbers "
-            f"(NaN or infinite), the first at row {row}, column {column}: {probs[row, column]}."
+            f"--pred-probs file {path!r} holds {_count(len(bad), 'value')} that are not finite "
+            f"numbers (NaN or infinite), the first at row {row}, column {column}: "
+            f"{probs[row, column]}."
         )
     outside = np.argwhere((probs < 0) | (probs > 1))
     if len(outside):
         row, column = (int(v) for v in outside[0])
         raise InvalidOptionError(
-            f"--pred-probs file {path!r} holds {len(outside)} values outside [0, 1], the first "
-            f"at row {row}, column {column}: {probs[row, column]}."
+            f"--pred-probs file {path!r} holds {_count(len(outside), 'value')} outside [0, 1], "
+            f"the first at row {row}, column {column}: {probs[row, column]}."
         )
     return probs
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _options(args: argparse.Namespace, from_version: str | None) -> AuditOptions:
