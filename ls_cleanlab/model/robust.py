@@ -166,6 +166,39 @@ def _kept_thresholds(matrix: np.ndarray, probs: np.ndarray, kept: np.ndarray) ->
     return out
 
 
+def _rounds(
+    X: Any,
+    matrix: np.ndarray,
+    probs: np.ndarray,
+    fold_of: np.ndarray,
+    multi_label: bool,
+    rounds_max: int,
+    executor: Executor | None,
+    progress: Progress | None,
+) -> tuple[np.ndarray, list[float], int, np.ndarray]:
+    """Refit without the doubted cells while the estimated noise falls: the cells left out, the
+    noise of each round, the refits done and the last out-of-sample probabilities."""
+    left_out = doubted_cells(matrix, probs, multi_label)
+    noise = [float(left_out.mean())]
+    done = 0
+    if rounds_max > 0 and left_out.any():
+        probs = _refit(X, matrix, left_out, fold_of, multi_label, executor)
+        done = 1
+        while done < rounds_max:
+            if progress is not None:
+                progress(done, rounds_max)
+            flagged = doubted_cells(matrix, probs, multi_label)
+            noise.append(float(flagged.mean()))
+            if noise[-1] >= noise[-2] or not flagged.any():
+                break
+            left_out = flagged
+            probs = _refit(X, matrix, left_out, fold_of, multi_label, executor)
+            done += 1
+    if progress is not None:
+        progress(rounds_max, rounds_max)
+    return left_out, noise, done, probs
+
+
 def train_noise_robust(
     features: Any,
     labels: Any,
@@ -225,24 +258,9 @@ def train_noise_robust(
         )
     plain = train_model(X, labels, class_names=names, oos_probs=probs, seed=seed,
                         encoder=encoder, extractor=extractor)  # fmt: skip
-    left_out = doubted_cells(matrix, probs, multi_label)
-    noise = [float(left_out.mean())]
-    done = 0
-    if rounds_max > 0 and left_out.any():
-        probs = _refit(X, matrix, left_out, fold_of, multi_label, executor)
-        done = 1
-        while done < rounds_max:
-            if progress is not None:
-                progress(done, rounds_max)
-            flagged = doubted_cells(matrix, probs, multi_label)
-            noise.append(float(flagged.mean()))
-            if noise[-1] >= noise[-2] or not flagged.any():
-                break
-            left_out = flagged
-            probs = _refit(X, matrix, left_out, fold_of, multi_label, executor)
-            done += 1
-    if progress is not None:
-        progress(rounds_max, rounds_max)
+    left_out, noise, done, probs = _rounds(
+        X, matrix, probs, fold_of, multi_label, rounds_max, executor, progress
+    )
     if done == 0:
         return NoiseRobustFit(plain, np.zeros_like(left_out), tuple(noise), 0, probs)
     weight = (~left_out).astype(np.float64)
