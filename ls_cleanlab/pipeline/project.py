@@ -131,6 +131,7 @@ def run_project_audit(
         if cache is not None:
             cache.close()
     seconds = {"fetch": fetched, **result.seconds}
+    result = dataclasses.replace(result, annotator_names=client.user_names())
     if workspace is not None and result.trained is not None:
         if progress is not None:
             progress("save", 0, 1)
