@@ -147,7 +147,11 @@ def run_project_audit(
         project, result.predictions, model_version=options.model_version,
         task_ids=result.task_ids.tolist(),
     )  # fmt: skip
-    views = {q.title: client.ensure_view(project, q.title, **queue_view(q)) for q in kind.queues}
+    columns = client.columns(project)
+    views = {
+        q.title: client.ensure_view(project, q.title, **queue_view(q, columns, schema))
+        for q in kind.queues
+    }
     if progress is not None:
         progress("push", len(result.predictions), len(result.predictions))
     seconds["push"] = time.perf_counter() - start
