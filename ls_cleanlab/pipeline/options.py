@@ -14,7 +14,7 @@ from ls_cleanlab.audit import LabelAudit
 from ls_cleanlab.errors import InvalidOptionError
 from ls_cleanlab.features import TEXT_EMBEDDERS
 from ls_cleanlab.model import TrainedModel
-from ls_cleanlab.studio import LabelSchema, PushReport, TaskTable
+from ls_cleanlab.studio import LabelSchema, PushReport, TaskTable, annotator_name
 from ls_cleanlab.validation import check_bool, check_int, check_option, check_threshold
 
 __all__ = ["STAGES", "AuditOptions", "Progress", "ProjectAudit"]
@@ -137,6 +137,9 @@ class ProjectAudit:
     seconds : dict of str to float
         Time per stage.
     trained : TrainedModel or None
+    annotator_names : dict of int to str
+        User id -> ``"First Last <email>"`` read from Label Studio (empty offline or when users
+        cannot be read: annotators then show as ids).
     """
 
     project: int | None
@@ -156,3 +159,8 @@ class ProjectAudit:
     seconds: dict[str, float] = field(default_factory=dict)
     trained: TrainedModel | None = None
     skip_reasons: dict[int, str] = field(default_factory=dict)
+    annotator_names: dict[int, str] = field(default_factory=dict)
+
+    def annotator_name(self, annotator: Any) -> str:
+        """How ``annotator`` (a user id) is shown: ``"First Last <email>"`` when known."""
+        return annotator_name(annotator, self.annotator_names)

@@ -110,6 +110,28 @@ def test_queue_views_filter_on_the_marker() -> None:
         assert view["filters"]["items"][0]["value"] == queue.marker
         assert view["ordering"] == ["-tasks:predictions_score"]
     assert len({q.marker for q in QUEUES}) == len(QUEUES)
+    assert queue_view(QUEUES[0])["hidden_columns"] is None  # without the project's columns
+
+
+def test_queue_views_hide_all_but_the_useful_columns() -> None:
+    """Only columns Label Studio listed are named (an unknown key would break the tab); task
+    data other than the labelled object's is hidden too."""
+    columns = [
+        {"id": "image", "parent": "data", "target": "tasks"},
+        {"id": "source", "parent": "data", "target": "tasks"},
+        {"id": "data", "target": "tasks", "children": ["image", "source"]},
+        *({"id": c, "target": "tasks"} for c in ("id", "inner_id", "predictions_score",
+          "predictions_results", "predictions_model_versions", "annotators", "updated_by",
+          "total_annotations")),
+    ]  # fmt: skip
+    view = queue_view(QUEUES[0], columns, parse_label_config(CONFIG))
+    assert view["hidden_columns"] == {
+        "explore": ["tasks:data.source", "tasks:inner_id", "tasks:predictions_model_versions",
+                    "tasks:updated_by"],
+        "labeling": ["tasks:data.source", "tasks:inner_id", "tasks:predictions_results",
+                     "tasks:predictions_model_versions", "tasks:annotators", "tasks:updated_by",
+                     "tasks:total_annotations"],
+    }  # fmt: skip
 
 
 def test_probabilities_from_existing_predictions(project: dict[str, Any]) -> None:
