@@ -101,6 +101,15 @@ def test_outputs_are_deterministic_and_independent_of_batching(image_embedder: A
     assert image_embedder.embed(batch[:0]).shape == (0, 432)
 
 
+def test_concurrent_small_batches_give_the_same_vectors(
+    image_embedder: Any, graph_cache: Path
+) -> None:
+    batch = np.random.default_rng(3).integers(0, 256, size=(7, 224, 224, 3), dtype=np.uint8)
+    spread = EfficientNetLite0Embedder(graph_cache, threads=3, batch_size=2)
+    assert spread.threads == 3 and spread.batch_size == 2
+    np.testing.assert_array_equal(spread.embed(batch), image_embedder.embed(batch))
+
+
 @pytest.mark.parametrize(
     ("mode", "size"), [("L", (50, 80)), ("RGBA", (300, 200)), ("P", (224, 224))]
 )
@@ -164,8 +173,9 @@ def test_missing_weights_are_named(tmp_path: Path) -> None:
         ({"side": 100}, r"side must be one of \[128, 160, 192, 224, 256\], got 100"),
         ({"output": "pixels"}, r"output must be one of \['stages', 'head', 'logits'\], got 'pix"),
         ({"batch_size": 0}, "batch_size must be at least 1, got 0"),
+        ({"threads": 0}, "threads must be at least 1, got 0"),
     ],
-    ids=["side", "output", "batch-size"],
+    ids=["side", "output", "batch-size", "threads"],
 )
 def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidOptionError, match=message):
