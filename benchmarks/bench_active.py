@@ -130,8 +130,8 @@ def choose(
     if ordering == "uncertainty":
         return candidates[np.lexsort((ties, -entropy(now.probs[candidates])))[:batch]]
     found = annotation_value(now.probs, now.annotations)
-    keys = (ties, -found.soft_value[candidates], -found.value[candidates])
-    return candidates[np.lexsort(keys)[:batch]]
+    keys = (ties, -found.soft_value[candidates], -found.value[candidates], -found.cells[candidates])
+    return candidates[np.lexsort(keys)[:batch]]  # AnnotationValue.ranking's order
 
 
 def accuracy(labels: np.ndarray, truth: np.ndarray) -> float:

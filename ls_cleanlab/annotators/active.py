@@ -40,11 +40,23 @@ right rises from ``prod_k (1 - e_k)`` to ``prod_k (1 - E[e'_k])``; the differenc
 *value*, in [0, 1]. A task the model and its annotators agree on is worth little; an unlabelled
 task the model is unsure of, or a labelled one whose annotators or model disagree, is worth much.
 
+**The ranking** uses ``cells``, the expected number of class decisions one more annotation
+corrects, ``sum_k (e_k - E[e'_k])``: by linearity of expectation it needs no assumption about
+how errors on different classes go together, and ``value``'s product does. Annotators' misses
+cluster (a careless annotator misses several classes of the same task; tasks with many classes
+lose more), so the product underrates how often a task with one vote is entirely right: on
+yeast with one vote per task it predicted 0.45 of the label sets right where 0.57 were, while
+the expected number of wrong classes, 0.83 per task, was close to the 0.92 found. Ranked by
+``value``, labelled tasks there looked worth second opinions more than unlabelled ones a first
+label (worth far more: the model gets almost no yeast label set right), and the ordering never
+reached the random one's accuracy; ranked by ``cells`` it needs 40% fewer annotations, and no
+fewer savings on the other sets (``benchmarks/bench_active.py``).
+
 One vote that cannot flip any decision on its own is worth 0 by this (myopic) measure, though it
 brings the flip closer. ``soft_value`` measures the same gain with the smooth error
 ``2 pi (1 - pi)`` of a label drawn from the posterior, ``E[e'] = 2 pi (1 - pi) [s f / P(1) +
 (1 - s)(1 - f) / P(0)]`` with ``P(1) = pi s + (1 - pi) f``; :meth:`AnnotationValue.ranking`
-orders by ``value`` and breaks its ties by ``soft_value``.
+orders by ``cells`` and breaks its ties by ``value``, then by ``soft_value``.
 
 Single-label tasks use the same reasoning over the ``K`` classes with a symmetric annotator of
 accuracy ``a`` (each wrong class chosen with probability ``w = (1 - a) / (K - 1)``): the
@@ -70,6 +82,7 @@ __all__ = [
     "AnnotationValue",
     "annotation_value",
     "cell_error_after_vote",
+    "cells_corrected",
     "multi_label_posterior",
     "multi_label_value",
     "single_label_posterior",
@@ -95,7 +108,7 @@ class AnnotationValue:
     ----------
     value : ndarray, shape (n,)
         Expected rise, in [0, 1], of the probability that the task's consensus labels are right
-        after one more annotation by a typical annotator. Rank tasks by it, highest first.
+        after one more annotation by a typical annotator.
     soft_value : ndarray, shape (n,)
         The same gain for labels drawn from the posterior (smooth; breaks ties of ``value``).
     p_right : ndarray, shape (n,)
@@ -107,6 +120,10 @@ class AnnotationValue:
         The typical annotator: ``P(marks k | k present)`` and ``P(marks k | k absent)``
         (single-label: the accuracy, and ``(1 - accuracy) / (K - 1)``).
     multi_label : bool
+    cells : ndarray, shape (n,)
+        Expected number of class decisions (multi-label: present or absent, per class;
+        single-label: the class) that one more annotation turns from wrong to right. Rank tasks
+        by it, highest first (:meth:`ranking`).
     """
 
     value: np.ndarray
@@ -116,10 +133,12 @@ class AnnotationValue:
     sensitivity: np.ndarray
     false_positive_rate: np.ndarray
     multi_label: bool
+    cells: np.ndarray
 
     def ranking(self) -> np.ndarray:
-        """Task indices, most valuable first (``value``, ties broken by ``soft_value``)."""
-        return np.lexsort((-self.soft_value, -self.value))
+        """Task indices, most valuable first (``cells``, ties broken by ``value``, then by
+        ``soft_value``)."""
+        return np.lexsort((-self.soft_value, -self.value, -self.cells))
 
 
 def annotation_value(
@@ -161,12 +180,14 @@ def annotation_value(
     if multi_label:
         pi, sens, fpr = _fit_multi(probs, ann, weight, iterations)
         value, soft, right = multi_label_value(pi, sens, fpr)
+        cells = cells_corrected(pi, sens, fpr)
     else:
         pi, accuracy = _fit_single(probs, ann, weight, iterations)
         value, soft, right = single_label_value(pi, accuracy)
         k = probs.shape[1]
         sens, fpr = np.full(k, accuracy), np.full(k, (1 - accuracy) / (k - 1))
-    return AnnotationValue(value, soft, right, pi, sens, fpr, multi_label)
+        cells = value  # one decision per task
+    return AnnotationValue(value, soft, right, pi, sens, fpr, multi_label, cells)
 
 
 # -- multi-label ----------------------------------------------------------------------------------
@@ -238,6 +259,16 @@ def cell_error_after_vote(
     """
     pi, s, f = posterior, sensitivity[None, :], false_positive_rate[None, :]
     return np.minimum(pi * s, (1 - pi) * f) + np.minimum(pi * (1 - s), (1 - pi) * (1 - f))
+
+
+def cells_corrected(
+    posterior: np.ndarray, sensitivity: np.ndarray, false_positive_rate: np.ndarray
+) -> np.ndarray:
+    """``sum_k (e_k - E[e'_k])`` (n,): the expected number of a task's class decisions that one
+    more vote corrects (see the module docs); rates (K,)."""
+    now = np.minimum(posterior, 1 - posterior)
+    after = cell_error_after_vote(posterior, sensitivity, false_positive_rate)
+    return np.clip(now - after, 0.0, None).sum(axis=1)
 
 
 def _soft_error_after_vote(pi: np.ndarray, sens: np.ndarray, fpr: np.ndarray) -> np.ndarray:

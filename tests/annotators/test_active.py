@@ -17,6 +17,7 @@ from ls_cleanlab.annotators.active import (
     PRIOR_FALSE_POSITIVE_RATE,
     PRIOR_SENSITIVITY,
     annotation_value,
+    cells_corrected,
     multi_label_posterior,
     multi_label_value,
     single_label_posterior,
@@ -217,3 +218,37 @@ def test_bad_annotations_and_options_are_refused() -> None:
         annotation_value(pi, prior_weight=0)
     with pytest.raises(InvalidOptionError, match="max_iter"):
         annotation_value(pi, max_iter=0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    pi=arrays(np.float64, st.integers(1, 5), elements=st.floats(0.001, 0.999)),
+    rates=st.tuples(st.floats(0.5, 0.99), st.floats(0.01, 0.5)),
+)
+def test_cells_is_the_expected_number_of_decisions_one_vote_corrects(
+    pi: np.ndarray, rates: tuple[float, float]
+) -> None:
+    k = len(pi)
+    s, f = np.full(k, rates[0]), np.full(k, rates[1])
+    expected = 0.0
+    for c in range(k):  # each class alone: both outcomes of its vote
+        after = 0.0
+        for yes in (True, False):
+            joint1 = pi[c] * (s[c] if yes else 1 - s[c])
+            joint0 = (1 - pi[c]) * (f[c] if yes else 1 - f[c])
+            after += min(joint1, joint0)  # P(vote) * error of the decision after it
+        expected += min(pi[c], 1 - pi[c]) - after
+    assert cells_corrected(pi[None, :], s, f)[0] == pytest.approx(max(expected, 0.0), abs=1e-12)
+
+
+def test_the_ranking_counts_corrected_decisions_not_the_chance_of_a_perfect_set() -> None:
+    # task 0: one doubtful class among certain ones; task 1: five fairly sure classes, each a
+    # little doubtful. A perfect set is likelier to come from asking about task 0, but one vote
+    # is expected to correct more decisions on task 1.
+    probs = np.array([[0.5, 0.999, 0.001, 0.001, 0.001], [0.2, 0.8, 0.2, 0.8, 0.2]])
+    found = annotation_value(probs)
+    assert found.value[0] > found.value[1]
+    assert found.cells[1] > found.cells[0]
+    assert list(found.ranking()) == [1, 0]
+    single = annotation_value(probs / probs.sum(axis=1, keepdims=True), multi_label=False)
+    np.testing.assert_array_equal(single.cells, single.value)  # one decision per task
