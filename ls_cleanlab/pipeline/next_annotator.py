@@ -1,12 +1,12 @@
 """Who joins the "Needs another annotator" tab: labelled tasks for which one more annotation is
 worth more than a first label usually is.
 
-The value of one more annotation (:func:`ls_cleanlab.annotators.active.annotation_value`) is the
-expected rise in the probability that a task's consensus labels are right, on one scale for
-labelled and unlabelled tasks. The tab holds the labelled tasks whose value is at least
-:data:`MIN_VALUE` and at least the median value of a first label on the project's unlabelled
-tasks (when it has some): asking for a second opinion there pays more than labelling a typical
-new task. Unlabelled tasks have their own tab ("Uncertain (unlabeled)").
+The value of one more annotation (:func:`ls_cleanlab.annotators.active.annotation_value`, its
+``cells``) is the expected number of a task's class decisions one more annotation corrects, on
+one scale for labelled and unlabelled tasks. The tab holds the labelled tasks whose value is at
+least :data:`MIN_VALUE` and at least the median value of a first label on the project's
+unlabelled tasks (when it has some): asking for a second opinion there pays more than labelling
+a typical new task. Unlabelled tasks have their own tab ("Uncertain (unlabeled)").
 
 The tab is ordered like every tab, by the prediction score (a labelled task's review priority),
 which grows with the same doubt; the rows returned here are in decreasing value.
@@ -21,8 +21,8 @@ from ls_cleanlab.annotators.active import annotation_value
 
 __all__ = ["MIN_VALUE", "next_annotator_rows"]
 
-#: A labelled task joins the tab when one more annotation is expected to raise the probability
-#: that its labels are right by at least this much.
+#: A labelled task joins the tab when one more annotation is expected to correct at least this
+#: many of its class decisions.
 MIN_VALUE = 0.1
 
 
@@ -51,7 +51,7 @@ def next_annotator_rows(
     probs = np.clip(np.nan_to_num(np.asarray(pred_probs, dtype=np.float64)), 0.0, 1.0)
     if not multi_label:
         probs = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
-    value = annotation_value(probs, annotations, multi_label=multi_label).value
+    value = annotation_value(probs, annotations, multi_label=multi_label).cells
     floor = MIN_VALUE
     if (~labelled).any():
         floor = max(floor, float(np.median(value[~labelled])))

@@ -42,7 +42,7 @@ def _project() -> tuple[np.ndarray, Annotations, np.ndarray]:
 def test_doubted_labelled_tasks_join_settled_and_unlabelled_ones_do_not() -> None:
     probs, ann, labelled = _project()
     rows = next_annotator_rows(probs, labelled, ann, multi_label=True)
-    value = annotation_value(probs, ann).value
+    value = annotation_value(probs, ann).cells
     assert len(rows) and set(rows.tolist()) <= set(range(20, 40))
     assert not set(rows.tolist()) & set(range(20))  # settled: two agree with the model
     assert np.all(value[rows] >= MIN_VALUE)
