@@ -16,8 +16,9 @@ Orderings compared, all choosing among tasks that still have an annotator left:
 * ``uncertainty``: the model's uncertainty only (mean binary entropy of its probabilities per
   class, out-of-sample for labelled tasks), blind to the annotations;
 * ``value``: :func:`ls_cleanlab.annotators.active.annotation_value` on the model's probabilities
-  and the annotations, the expected rise in the probability that the task's labels are right
-  after one more annotation (labelled and unlabelled tasks on one scale).
+  and the annotations, in the order of ``AnnotationValue.ranking``: the expected number of the
+  task's class decisions one more annotation corrects (labelled and unlabelled tasks on one
+  scale).
 
 Sets:
 
