@@ -1,0 +1,33 @@
+"""Where the work of an audit runs: in this process, or on a Dask cluster.
+
+The pipeline hands work that may run on many machines (media download and feature extraction,
+the cross-validation folds, the final fit, predictions for unlabelled tasks, the audit itself)
+to a :class:`concurrent.futures.Executor`; results never depend on which one.
+
+* :mod:`.address`: ``--dask`` / ``LS_CLEANLAB_DASK_SCHEDULER`` values parsed
+  (:class:`EngineAddress`: ``local``, ``local:N`` or a scheduler address);
+* :mod:`.cluster`: :func:`open_engine` starts a ``LocalCluster`` or connects to a scheduler and
+  checks every worker can run ls-cleanlab (:func:`check_workers`), giving an :class:`Engine`;
+* :mod:`.executor`: :class:`DaskExecutor`, one Dask task per call, errors explained;
+  :class:`SerialExecutor`, the same seam in this thread; :class:`TaskStats`, per-task time and
+  peak memory when asked.
+
+Dask is an optional extra (``pip install 'ls-cleanlab[dask]'``), imported only when an engine is
+opened.
+"""
+
+from ls_cleanlab.engine.address import EngineAddress, parse_address
+from ls_cleanlab.engine.cluster import Engine, check_workers, open_engine
+from ls_cleanlab.engine.executor import DaskExecutor, SerialExecutor, TaskStats, task_stats
+
+__all__ = [
+    "DaskExecutor",
+    "Engine",
+    "EngineAddress",
+    "SerialExecutor",
+    "TaskStats",
+    "check_workers",
+    "open_engine",
+    "parse_address",
+    "task_stats",
+]
