@@ -100,9 +100,11 @@ class Extractor:
         embedder: ImageEmbedder | None = None,
         executor: Executor | None = None,
         progress: Progress | None = None,
+        store_dir: str | Path | None = None,
     ) -> FeatureSet:
         """Features of ``table``'s tasks from this source; with ``encoder`` (a trained model's),
-        encoded exactly like the tasks the encoder was fitted on."""
+        encoded exactly like the tasks the encoder was fitted on. With ``store_dir``, dense
+        features are kept on disk there (TF-IDF stays a sparse matrix in memory)."""
         if self.source == "file":
             path = Path(self.name)
             if not path.is_file():
@@ -110,9 +112,9 @@ class Extractor:
                     f"the features came from the embeddings file {self.name!r}, which is gone; "
                     "put it back (with rows for the new tasks), or retrain."
                 )
-            found = load_embeddings(path, table.task_ids, encoder=encoder)
+            found = load_embeddings(path, table.task_ids, encoder=encoder, store_dir=store_dir)
         elif self.source == "field":
-            found = field_embeddings(table.data, self.name, encoder=encoder)
+            found = field_embeddings(table.data, self.name, encoder=encoder, store_dir=store_dir)
         elif self.source == "text":
             values = [task.get(schema.data_key) for task in table.data]
             found = text_features(values, html=self.html, encoder=encoder)
@@ -124,6 +126,6 @@ class Extractor:
             values = [task.get(schema.data_key) for task in table.data]
             found = image_features(
                 values, fetcher, cache=cache, embedder=self.embedder(embedder), encoder=encoder,
-                executor=executor, progress=progress,
+                executor=executor, progress=progress, store_dir=store_dir,
             )  # fmt: skip
         return replace(found, extractor=self)

@@ -136,6 +136,12 @@ class MediaFetcher:
         key = "with key" if self._session else "no key"
         return f"MediaFetcher({self.studio_url!r}, {key}, max_bytes={self.max_bytes})"
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled as its settings (for an executor's workers): no open connections."""
+        state = dict(self.__dict__)
+        state["_pools"] = {}
+        return state
+
     def close(self) -> None:
         """Close pooled connections."""
         for pool in self._pools.values():
