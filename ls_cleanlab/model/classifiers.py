@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -28,6 +29,7 @@ __all__ = [
     "SoftmaxLogistic",
     "checked_proba",
     "model_factory",
+    "one_blas_thread",
 ]
 
 #: Inverse ridge strength of the default logistic regressions per unit of row energy: the C
@@ -51,6 +53,22 @@ DENSE_C = 2.0
 SPARSE_C = 10.0
 #: lbfgs iterations; at the default C it converges well before this.
 MAX_ITER = 500
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS limited to one thread while a model is fitted.
+
+    lbfgs sums gradients with BLAS, whose threads split some sums differently by their number,
+    so the same fit on 1 and 2 threads differs in the last bits and the iterates drift apart. A
+    Dask worker runs one BLAS thread; fitting with one everywhere makes a model the same on every
+    engine. The default one-vs-rest model fits its classes in threads, so the cores stay busy.
+    (The limit is process-wide: fits in concurrent threads of one process may still differ.)
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 @runtime_checkable

@@ -52,6 +52,11 @@ class AuditOptions:
         Label Studio's ``LOCAL_FILES_DOCUMENT_ROOT`` when readable here.
     dry_run : bool
         Compute everything, write nothing to Label Studio.
+    work_dir : str or Path, optional
+        Where an audit keeps its arrays (features, the model's and the audit's inputs) on disk
+        while it runs, in a directory of its own removed at the end; default the data dir's
+        ``scratch`` (:func:`~ls_cleanlab.pipeline.run_project_audit`), else the system's
+        temporary directory. With a Dask cluster, storage every worker mounts at the same path.
     """
 
     model_version: str = "ls-cleanlab"
@@ -68,6 +73,7 @@ class AuditOptions:
     allowed_hosts: tuple[str, ...] = ()
     local_files_root: str | None = None
     dry_run: bool = False
+    work_dir: str | Path | None = None
 
     def __post_init__(self) -> None:
         check_int(self.n_folds, "n_folds", low=2)

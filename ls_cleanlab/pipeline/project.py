@@ -110,6 +110,8 @@ def run_project_audit(
     """
     options = options or AuditOptions()
     workspace = Workspace(data_dir) if data_dir is not None else None
+    if workspace is not None and options.work_dir is None:
+        options = dataclasses.replace(options, work_dir=workspace.scratch)
     start = time.perf_counter()
     schema = client.label_schema(project, options.choices_name)
     kind, _ = check_plan(schema, options)

@@ -6,6 +6,7 @@
       features.sqlite              feature cache (reference -> content hash -> vector)
       models/project-<id>/<v>.joblib   trained models (ModelStore)
       backend.sqlite               the ML backend's jobs and projects
+      scratch/run-<id>/            one audit's arrays on disk while it runs (features, inputs)
       webhook-secret               the secret our webhooks carry (mode 0600)
       projects/<id>/
         tasks.json.gz              task snapshot for incremental fetches
@@ -64,6 +65,10 @@ class Workspace:
     @property
     def models_dir(self) -> Path:
         return self.root / "models"
+
+    @property
+    def scratch(self) -> Path:
+        return self.root / "scratch"
 
     @property
     def backend_db(self) -> Path:
