@@ -26,6 +26,7 @@ from ls_cleanlab.model import TrainedModel
 from ls_cleanlab.ondisk import DiskArray, scratch_dir
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.queues import QUEUES, Queue, queue_members, queue_predictions
+from ls_cleanlab.pipeline.runs import run_version
 from ls_cleanlab.pipeline.stages import fit_models, predict_rows, run_audit
 from ls_cleanlab.studio import LabelSchema, TaskTable, read_tasks
 
@@ -209,9 +210,10 @@ class Classification:
         chosen = None
         if found.chosen is not None and (~labelled).any():
             chosen = np.where(labelled[:, None], 0, found.chosen[rows]).astype(np.int8)
+        version = run_version(options.model_version, options.run_id)
         predictions = queue_predictions(
-            schema, task_ids, audit, labelled, model_version=options.model_version, chosen=chosen,
-            members=members,
+            schema, task_ids, audit, labelled, model_version=version, chosen=chosen,
+            members=members, run=options.run_id,
         )  # fmt: skip
         if progress is not None:
             progress("audit", 1, 1)
@@ -221,7 +223,7 @@ class Classification:
             project=project, schema=schema, table=table, task_ids=task_ids, labelled=labelled,
             pred_probs=found.probs[rows], audit=audit,
             queues={key: task_ids[members[key]] for key in members}, predictions=predictions,
-            skipped=skipped, source=found.source, model_version=options.model_version,
+            skipped=skipped, source=found.source, model_version=version, run=options.run_id,
             seconds=seconds, trained=found.trained,
         )  # fmt: skip
 
