@@ -11,7 +11,13 @@
 """
 
 from ls_cleanlab.studio.client import FetchResult, StudioClient
-from ls_cleanlab.studio.export import infer_schema, load_export, prediction_versions
+from ls_cleanlab.studio.export import (
+    ExportFile,
+    infer_schema,
+    iter_export,
+    load_export,
+    prediction_versions,
+)
 from ls_cleanlab.studio.predictions import check_prediction, prediction_json, predictions_json
 from ls_cleanlab.studio.push import PushReport
 from ls_cleanlab.studio.schema import LabelSchema, parse_label_config
@@ -19,6 +25,7 @@ from ls_cleanlab.studio.session import StudioSession
 from ls_cleanlab.studio.tasks import TaskReport, TaskTable, read_tasks, task_from_webhook
 
 __all__ = [
+    "ExportFile",
     "FetchResult",
     "LabelSchema",
     "PushReport",
@@ -28,6 +35,7 @@ __all__ = [
     "TaskTable",
     "check_prediction",
     "infer_schema",
+    "iter_export",
     "load_export",
     "parse_label_config",
     "prediction_json",
