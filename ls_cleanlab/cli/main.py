@@ -145,6 +145,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--top", type=int, default=100, help="tasks listed in the report")
     audit.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run features, folds, predictions and the audit on Dask: 'local', 'local:N' "
+        "(a LocalCluster of N workers) or a scheduler address (tcp://host:8786)",
+    )
+    audit.add_argument(
+        "--keep-old-runs",
+        action="store_true",
+        help="leave earlier runs' predictions in the project (the next run removes them); by "
+        "default they are deleted in the background once the tabs show this run",
+    )
+    audit.add_argument(
         "--progress",
         action="store_true",
         help="show progress bars even when stderr is not a terminal",
@@ -235,7 +247,7 @@ def _serve(args: argparse.Namespace) -> int:
     from ls_cleanlab.server.command import serve
 
     try:
-        serve(host=args.host, port=args.port)
+        serve(host=args.host, port=args.port, dask=args.dask)
     except ImportError as exc:  # the web framework or the server is missing
         raise UsageError(
             f"the ML backend server is not available ({exc}).",

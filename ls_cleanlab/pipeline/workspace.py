@@ -12,6 +12,7 @@
         tasks.json.gz              task snapshot for incremental fetches
         audit.npz                  task ids and out-of-sample probabilities of the last audit
         pushed.json                signature of each prediction pushed (partial refreshes)
+        run.json                   the run whose predictions the tabs show (its model version)
         credentials.json           Label Studio URL and key from /setup (mode 0600)
 
 Nothing else in the package spells out these paths. Files are replaced atomically (written to a
@@ -89,6 +90,9 @@ class Workspace:
 
     def pushed(self, project: int) -> Path:
         return self.project_dir(project) / "pushed.json"
+
+    def current_run(self, project: int) -> Path:
+        return self.project_dir(project) / "run.json"
 
     def credentials(self, project: int) -> Path:
         return self.project_dir(project) / "credentials.json"

@@ -26,39 +26,55 @@ DEFAULT_PORT = 9090  # what Label Studio users expect of an ML backend
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add ``--host``, ``-p/--port`` and ``--debug`` to ``parser`` (returned)."""
+    """Add ``--host``, ``-p/--port``, ``--dask`` and ``--debug`` to ``parser`` (returned)."""
     parser.add_argument("--host", default=DEFAULT_HOST, help="default: %(default)s")
     parser.add_argument("-p", "--port", type=int, default=DEFAULT_PORT, help="default: %(default)s")
+    parser.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run audits on Dask: 'local', 'local:N' or a scheduler address "
+        "(default: $LS_CLEANLAB_DASK_SCHEDULER, else in the backend's process)",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
 
 def serve(
-    host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, settings: Settings | None = None
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    settings: Settings | None = None,
+    *,
+    dask: str | None = None,
 ) -> None:
-    """Run the backend with uvicorn until interrupted (settings: from the environment)."""
+    """Run the backend with uvicorn until interrupted (settings: from the environment; ``dask``
+    overrides ``LS_CLEANLAB_DASK_SCHEDULER``)."""
     import uvicorn
 
+    from ls_cleanlab.engine import open_engine
     from ls_cleanlab.server.app import create_app
     from ls_cleanlab.server.settings import load_settings
 
-    settings = settings or load_settings()
+    settings = settings or load_settings(**({"dask_scheduler": dask} if dask else {}))
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
     logging.captureWarnings(True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
-                access_log=settings.log_level == "DEBUG")  # fmt: skip
+    # opened before the server starts, so a cluster that cannot run the audits is refused with
+    # a plain error instead of a failed startup
+    with open_engine(settings.dask_scheduler) as engine:
+        app = create_app(settings, engine=engine)
+        uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(),
+                    access_log=settings.log_level == "DEBUG")  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """Parse the ``serve`` arguments and run the backend; 2 for invalid settings."""
-    from ls_cleanlab.errors import InvalidOptionError
+    from ls_cleanlab.errors import EngineError, InvalidOptionError
 
     parser = argparse.ArgumentParser(prog=prog, description="Run the ls-cleanlab ML backend.")
     args = add_serve_arguments(parser).parse_args(argv)
     try:
-        serve(host=args.host, port=args.port)
-    except InvalidOptionError as error:  # SettingsError: the environment's settings
+        serve(host=args.host, port=args.port, dask=args.dask)
+    except (InvalidOptionError, EngineError) as error:  # settings; a cluster that cannot run
         if args.debug:
             traceback.print_exc()
         print(f"error: {error}", file=sys.stderr)

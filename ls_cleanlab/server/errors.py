@@ -12,6 +12,7 @@ kind                               status  why
 ``StudioRequestError``             502     Label Studio gave an answer its API does not promise
 ``StudioNotConfiguredError``       503     no Label Studio URL and key for the project yet
 ``ExtractorUnavailableError``      409     the model's feature extractor cannot run here
+``EngineError``                    503     the Dask cluster cannot run the work
 ``LabelConfigError`` ...           422     bad input: label config, tasks, options, media
 other ``LsCleanlabError``          500     a domain error with no HTTP meaning of its own
 =================================  ======  ====================================================
@@ -34,6 +35,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ls_cleanlab.errors import (
+    EngineError,
     ExtractorUnavailableError,
     InvalidAnnotationsError,
     InvalidLabelsError,
@@ -95,6 +97,7 @@ DOMAIN_ERRORS: tuple[tuple[type[LsCleanlabError], int, str], ...] = (
     (StudioError, 502, "Label Studio error"),
     (StudioNotConfiguredError, 503, "no Label Studio configured"),
     (ExtractorUnavailableError, 409, "feature extractor unavailable"),
+    (EngineError, 503, "compute engine unavailable"),
     (LabelConfigError, 422, "unsupported label config"),
     (InvalidTasksError, 422, "invalid tasks"),
     (InvalidOptionError, 422, "invalid option"),

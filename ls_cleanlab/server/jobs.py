@@ -16,6 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ import numpy as np
 from ls_cleanlab.errors import LsCleanlabError
 from ls_cleanlab.pipeline import QUEUES, AuditOptions, ProjectAudit, run_project_audit
 from ls_cleanlab.pipeline.refresh import refresh_project, save_audit_state
+from ls_cleanlab.pipeline.runs import current_run, remove_runs, stale_versions
 from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.server.auth import SECRET_HEADER, WEBHOOK_ACTIONS
 from ls_cleanlab.server.jobstore import Job, Store
@@ -43,9 +45,15 @@ class JobRunner:
     """Queue and run the backend's jobs (see the module docs)."""
 
     def __init__(
-        self, settings: Settings, store: Store, predictor: Predictor, client: ClientFactory
+        self,
+        settings: Settings,
+        store: Store,
+        predictor: Predictor,
+        client: ClientFactory,
+        executor: Executor | None = None,
     ) -> None:
         self.settings = settings
+        self.executor = executor  # where an audit's features, folds and audit run (a cluster)
         self.workspace = Workspace(settings.data_dir)
         self.store = store
         self.predictor = predictor
@@ -129,8 +137,8 @@ class JobRunner:
         self.store.start(job.id)
         started = time.perf_counter()
         try:
-            summary = {"audit": self._audit, "refresh": self._refresh,
-                       "register": self._register}[job.kind](job)  # fmt: skip
+            summary = {"audit": self._audit, "refresh": self._refresh, "register": self._register,
+                       "cleanup": self._cleanup}[job.kind](job)  # fmt: skip
         except (LsCleanlabError, OSError, ValueError, KeyError) as error:
             logger.warning("job %d (%s of project %d) failed: %s", job.id, job.kind,
                            job.project, error)  # fmt: skip
@@ -181,10 +189,12 @@ class JobRunner:
         with self.client(job.project) as client:
             result = run_project_audit(
                 client, job.project, options=self._options(), data_dir=self.workspace.root,
-                progress=self._progress(job),
+                executor=self.executor, progress=self._progress(job),
             )  # fmt: skip
         save_audit_state(self.workspace, result)
         self.store.audited(job.project, result.model_version, _flagged(result), True)
+        if result.stale_versions:  # the tabs show the new run already: delete the old ones later
+            self.submit(job.project, "cleanup")
         return _summary(result)
 
     def _refresh(self, job: Job) -> dict[str, Any]:
@@ -196,7 +206,18 @@ class JobRunner:
         if done.audit is None:
             return {"skipped": done.reason}
         self.store.audited(job.project, done.audit.model_version, _flagged(done.audit), False)
+        if done.stale_versions:
+            self.submit(job.project, "cleanup")
         return {**_summary(done.audit), "pushed": done.pushed, "tasks": done.tasks}
+
+    def _cleanup(self, job: Job) -> dict[str, Any]:
+        """Delete the predictions of the project's earlier runs (slow in Label Studio: one
+        prediction at a time), after the tabs moved to the current run."""
+        current = current_run(self.workspace, job.project, self.settings.model_version)
+        with self.client(job.project) as client:
+            stale = stale_versions(client, job.project, current.base, keep=current.version)
+            deleted = remove_runs(client, job.project, stale)
+        return {"versions": list(stale), "deleted": deleted}
 
 
 def _flagged(result: ProjectAudit) -> dict[str, Any]:

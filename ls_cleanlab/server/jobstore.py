@@ -21,7 +21,7 @@ __all__ = ["JOB_KINDS", "JOB_STATES", "Job", "Store"]
 
 JobKind = Literal["audit", "refresh", "register"]
 JobState = Literal["queued", "running", "done", "failed"]
-JOB_KINDS: tuple[str, ...] = ("audit", "refresh", "register")
+JOB_KINDS: tuple[str, ...] = ("audit", "refresh", "register", "cleanup")
 JOB_STATES: tuple[str, ...] = ("queued", "running", "done", "failed")
 INTERRUPTED = "interrupted by a restart of the backend; start training again"
 

@@ -85,15 +85,19 @@ class Predictor:
         schema: LabelSchema,
         model_version: str,
         fetcher: MediaFetcher | None,
+        *,
+        version: str | None = None,
     ) -> list[dict[str, Any]]:
-        """One prediction per task, in order; empty results before the project's first audit."""
+        """One prediction per task, in order; empty results before the project's first audit.
+        The model is the one trained under ``model_version``; the predictions carry ``version``
+        (the project's current run, default ``model_version``)."""
         trained = self.model(project, model_version)
+        label = version or model_version
         if trained is None:
-            empty = {"result": [], "score": 0.0, "model_version": model_version}
+            empty = {"result": [], "score": 0.0, "model_version": label}
             return [dict(empty) for _ in tasks]
         results = preannotations(
-            trained, tasks, schema, model_version, fetcher=fetcher or MediaFetcher(),
-            cache=self.cache,
+            trained, tasks, schema, label, fetcher=fetcher or MediaFetcher(), cache=self.cache,
         )  # fmt: skip
         if isinstance(fetcher, WatchedFetcher) and not any(r["result"] for r in results):
             fetcher.raise_for_studio()
