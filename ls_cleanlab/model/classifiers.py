@@ -57,13 +57,14 @@ MAX_ITER = 500
 
 @contextmanager
 def one_blas_thread() -> Iterator[None]:
-    """BLAS limited to one thread while a model is fitted.
+    """BLAS limited to one thread while a model is fitted or predicts.
 
-    lbfgs sums gradients with BLAS, whose threads split some sums differently by their number,
-    so the same fit on 1 and 2 threads differs in the last bits and the iterates drift apart. A
-    Dask worker runs one BLAS thread; fitting with one everywhere makes a model the same on every
-    engine. The default one-vs-rest model fits its classes in threads, so the cores stay busy.
-    (The limit is process-wide: fits in concurrent threads of one process may still differ.)
+    BLAS threads split some sums (lbfgs's gradients, a matrix-vector product) differently by
+    their number, so the same fit on 1 and 2 threads differs in the last bits and the iterates
+    drift apart. A Dask worker runs one BLAS thread; fitting and predicting with one everywhere
+    makes the probabilities the same on every engine. The default one-vs-rest model fits its
+    classes in threads, so the cores stay busy. (The limit is process-wide: fits in concurrent
+    threads of one process may still differ.)
     """
     from threadpoolctl import threadpool_limits
 

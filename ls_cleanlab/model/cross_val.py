@@ -177,7 +177,7 @@ def fit_fold(X: Any, labels: Targets, folds: np.ndarray, fold: int, model: Any) 
     fitted = model_factory(model, multi_label=multi_label, n_classes=k)()
     with one_blas_thread():
         fitted.fit(dense_rows(X, train), labels.values(train))
-    return checked_proba(fitted, dense_rows(X, test), n_classes=k, multi_label=multi_label)
+        return checked_proba(fitted, dense_rows(X, test), n_classes=k, multi_label=multi_label)
 
 
 def fit_model(X: Any, labels: Targets, model: Any) -> Any:

@@ -100,15 +100,16 @@ class TrainedModel:
                 f"{self.feature_dim}; compute features the same way, or retrain."
             )
         k = len(self.class_names)
-        if isinstance(X, DiskArray):
-            parts = [
-                checked_proba(self.model, dense_rows(X, np.arange(start, stop)), n_classes=k,
-                              multi_label=self.multi_label)
-                for start, stop in X.chunks()
-            ]  # fmt: skip
-            probs = np.concatenate(parts) if parts else np.zeros((0, k))
-        else:
-            probs = checked_proba(self.model, X, n_classes=k, multi_label=self.multi_label)
+        with one_blas_thread():  # the same sums here and on a Dask worker
+            if isinstance(X, DiskArray):
+                parts = [
+                    checked_proba(self.model, dense_rows(X, np.arange(start, stop)), n_classes=k,
+                                  multi_label=self.multi_label)
+                    for start, stop in X.chunks()
+                ]  # fmt: skip
+                probs = np.concatenate(parts) if parts else np.zeros((0, k))
+            else:
+                probs = checked_proba(self.model, X, n_classes=k, multi_label=self.multi_label)
         if self.multi_label:
             chosen = (probs >= self.thresholds[None, :]).astype(np.int8)
             scores = np.maximum(probs, 1.0 - probs).mean(axis=1)
