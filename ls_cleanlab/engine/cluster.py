@@ -1,12 +1,5 @@
 """Opening the engine: a ``LocalCluster`` started here, or a Dask scheduler connected to, with
-every worker checked before any work is sent.
-
-A worker needs ls-cleanlab (the same version as the driver, with the same numpy, scipy and
-scikit-learn for results identical to an in-process run) and read access to the media (Label
-Studio's URL, or ``LOCAL_FILES_DOCUMENT_ROOT``) and to the data dir, where the feature store and
-the model's inputs are written for the workers to read. :func:`check_workers` asks each worker,
-with a probe that needs nothing of ls-cleanlab to be sent, and raises
-:class:`~ls_cleanlab.errors.EngineError` naming the workers that cannot run it.
+every worker checked before any work is sent (:func:`~ls_cleanlab.engine.workers.check_workers`).
 """
 
 from __future__ import annotations
@@ -18,19 +11,15 @@ from typing import Any
 
 from ls_cleanlab.engine.address import EngineAddress, parse_address
 from ls_cleanlab.engine.executor import DaskExecutor
-from ls_cleanlab.errors import EngineError, warn_user
+from ls_cleanlab.engine.workers import check_workers
+from ls_cleanlab.errors import EngineError
 
-__all__ = ["Engine", "check_workers", "open_engine"]
+__all__ = ["Engine", "open_engine"]
 
 logger = logging.getLogger("ls_cleanlab")
 
 #: Seconds to wait for a scheduler and its first worker.
 CONNECT_TIMEOUT = 60.0
-#: Evaluated on each worker by the builtin ``eval`` (so the probe itself needs no ls-cleanlab).
-_PROBE = (
-    "(__import__('ls_cleanlab').__version__, __import__('numpy').__version__, "
-    "__import__('scipy').__version__, __import__('sklearn').__version__)"
-)
 
 
 @dataclass
@@ -59,54 +48,6 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _versions() -> tuple[str, ...]:
-    """This process's answer to :data:`_PROBE`."""
-    found: tuple[str, ...] = eval(_PROBE)  # the same expression the workers evaluate
-    return found
-
-
-def check_workers(client: Any) -> dict[str, tuple[str, ...]]:
-    """Ask every worker of ``client`` for its ls-cleanlab, numpy, scipy and scikit-learn
-    versions; returns them by worker address.
-
-    Raises
-    ------
-    EngineError
-        When a worker cannot import ls-cleanlab or runs another version of it; the message
-        names the workers and what to install. Other libraries of other versions only warn:
-        the work runs, but results may differ from an in-process run in the last digits.
-    """
-    found = client.run(eval, _PROBE, on_error="return")
-    if not found:
-        raise EngineError("the Dask cluster has no workers; start some (dask worker ADDRESS).")
-    mine = _versions()
-    broken = {w: v for w, v in found.items() if isinstance(v, BaseException)}
-    if broken:
-        shown = "; ".join(f"{w}: {type(e).__name__}: {e}" for w, e in sorted(broken.items()))
-        raise EngineError(
-            f"{len(broken)} of {len(found)} Dask workers cannot import ls-cleanlab ({shown}); "
-            f"install ls-cleanlab {mine[0]} in every worker's environment "
-            f"(pip install 'ls-cleanlab[dask]=={mine[0]}') and restart the workers."
-        )
-    other = {w: v for w, v in found.items() if v[0] != mine[0]}
-    if other:
-        shown = ", ".join(f"{w} has {v[0]}" for w, v in sorted(other.items()))
-        raise EngineError(
-            f"Dask workers run another ls-cleanlab than this one ({mine[0]}): {shown}; install "
-            f"ls-cleanlab {mine[0]} on every worker."
-        )
-    names = ("numpy", "scipy", "scikit-learn")
-    for worker, versions in sorted(found.items()):
-        differ = [f"{n} {v} (here {m})" for n, v, m in zip(names, versions[1:], mine[1:],
-                                                          strict=True) if v != m]  # fmt: skip
-        if differ:
-            warn_user(
-                f"Dask worker {worker} runs {', '.join(differ)}: results may differ from an "
-                "in-process run in the last digits."
-            )
-    return {w: tuple(v) for w, v in found.items()}
 
 
 def open_engine(address: str | EngineAddress | None, *, profile: bool = False) -> Engine:
@@ -154,7 +95,7 @@ def open_engine(address: str | EngineAddress | None, *, profile: bool = False) -
             "address and that the scheduler is running."
         ) from error
     logger.info("engine: %s, %d workers", where.describe(), len(workers))
-    executor = DaskExecutor(client, profile=profile)
+    executor = DaskExecutor(client, profile=profile, checked=workers)
     return Engine(executor, where.describe(), client, cluster, workers)
 
 

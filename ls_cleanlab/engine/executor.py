@@ -18,11 +18,12 @@ import importlib
 import threading
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any
 
+from ls_cleanlab.engine.workers import check_workers
 from ls_cleanlab.errors import EngineError
 
 __all__ = ["DaskExecutor", "Profiled", "SerialExecutor", "TaskStats", "task_stats"]
@@ -158,23 +159,43 @@ def explain(error: BaseException, name: str) -> BaseException:
 class DaskExecutor(Executor):
     """Run each submitted call as one Dask task of ``client`` (see the module docs).
 
+    Workers that joined since the last check are checked (:func:`~ls_cleanlab.engine.workers.
+    check_workers`, at most once a second) before a call is submitted: a worker without
+    ls-cleanlab cannot even read a task of ours, and would leave it pending forever.
+
     Parameters
     ----------
     client : distributed.Client
     profile : bool
         Record a :class:`TaskStats` per task (:func:`task_stats`).
+    checked : iterable of str
+        Worker addresses already checked.
     """
 
-    def __init__(self, client: Any, *, profile: bool = False) -> None:
+    def __init__(self, client: Any, *, profile: bool = False, checked: Iterable[str] = ()) -> None:
         self.client = client
         self.profile = profile
         self.recorder = _Recorder()
         self._inner = client.get_executor(pure=False)
+        self._checked = set(checked)
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    def _check_new_workers(self) -> None:
+        with self._lock:
+            if time.monotonic() - self._checked_at < 1.0:
+                return
+            self._checked_at = time.monotonic()
+            new = set(self.client.scheduler_info(n_workers=-1)["workers"]) - self._checked
+            if new:
+                check_workers(self.client, sorted(new))  # EngineError names them
+                self._checked |= new
 
     def __repr__(self) -> str:
         return f"DaskExecutor({self.client.scheduler.address!r})"
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self._check_new_workers()
         name = _name(fn)
         call = Profiled(fn) if self.profile else fn
         inner = self._inner.submit(call, *args, **kwargs)

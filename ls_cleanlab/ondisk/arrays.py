@@ -193,9 +193,17 @@ def column_moments(
 
     numpy reduces a C-ordered matrix along axis 0 one row after another, so carrying the running
     sum from chunk to chunk (as the first row of the next reduction) adds in the same order.
+    A single column is contiguous, which numpy sums pairwise instead: it is read whole (8 bytes
+    a row) and reduced by numpy itself.
     """
     source = array if isinstance(array, DiskArray) else None
     n, d = array.shape
+    if d == 1:
+        column = np.asarray(source.take() if source is not None else array, dtype=np.float64)
+        picked = column if ok is None else column[ok]
+        if not len(picked):
+            return np.zeros(1), np.zeros(1), 0
+        return picked.mean(axis=0), picked.std(axis=0), len(picked)
     step = source.chunk_rows if source is not None else max(1, CHUNK_BYTES // max(1, 4 * d))
 
     def blocks() -> Iterator[np.ndarray]:
