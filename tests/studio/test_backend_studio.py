@@ -136,9 +136,17 @@ def _view_tasks(admin: Admin, project: int, view: int) -> list[dict[str, Any]]:
     return list(answer["tasks"])
 
 
-def _ours(task: dict[str, Any]) -> dict[str, Any] | None:
-    found = [p for p in task.get("predictions", []) if p.get("model_version") == "ls-cleanlab"]
+def _ours(task: dict[str, Any], admin: Admin) -> dict[str, Any] | None:
+    """Our prediction of the project's current run (its version is the project's)."""
+    version = admin.call("GET", f"/api/projects/{task['project']}/")["model_version"]
+    found = [p for p in task.get("predictions", []) if p.get("model_version") == version]
     return found[0] if found else None
+
+
+def _flagged(prediction: dict[str, Any] | None) -> bool:
+    """The prediction carries the errors tab's marker (tagged with its run)."""
+    queues = prediction["result"][0]["meta"]["queues"] if prediction else []
+    return any(q.split("#")[0] == "lscl:error" for q in queues)
 
 
 def test_label_studio_drives_the_backend(
@@ -177,13 +185,17 @@ def test_label_studio_drives_the_backend(
     assert {q.title for q in QUEUES} <= set(views)
     errors = _view_tasks(admin, project, views["Likely label errors"])
     assert errors, "the errors tab is empty"
-    scores = [_ours(t)["score"] for t in errors]  # type: ignore[index]
+    scores = [_ours(t, admin)["score"] for t in errors]  # type: ignore[index]
     assert scores == sorted(scores, reverse=True)
     assert ids[0] in [t["id"] for t in errors]
     uncertain = _view_tasks(admin, project, views["Uncertain (unlabeled)"])
     assert {t["id"] for t in uncertain} == set(ids[80:])
 
-    # new tasks: Label Studio asks /predict, which answers with the trained model
+    # the audit is a run of its own; /setup answers its version, the one /predict reports
+    version = admin.call("GET", f"/api/projects/{project}/")["model_version"]
+    assert version.startswith("ls-cleanlab-") and version != "ls-cleanlab"
+
+    # new tasks: Label Studio asks /setup then /predict, which answers with the trained model
     new_texts, new_truth = texts(4, seed=9)
     new_ids = admin.import_tasks(project, [{"text": t} for t in new_texts])
     admin.call("POST", action, json={"selectedItems": {"all": False, "included": new_ids}})
@@ -192,7 +204,7 @@ def test_label_studio_drives_the_backend(
     hits = 0
     for task, labels in zip(new_ids, new_truth, strict=True):
         prediction = stored[task]
-        assert prediction["model_version"] == "ls-cleanlab"
+        assert prediction["model_version"] == version  # /setup's, so Label Studio skips it
         result = prediction["result"][0]
         assert set(result["meta"]["probabilities"]) == set(WORDS)
         assert 0 <= prediction["score"] <= 1
@@ -206,9 +218,7 @@ def test_label_studio_drives_the_backend(
     admin.annotate(target, wrong_label, from_name="topics", to_name="text")
 
     def flagged() -> bool:
-        task = admin.call("GET", f"/api/tasks/{target}/")
-        ours = _ours(task)
-        return bool(ours) and "lscl:error" in ours["result"][0]["meta"]["queues"]  # type: ignore[index]
+        return _flagged(_ours(admin.call("GET", f"/api/tasks/{target}/"), admin))
 
     wait_for(flagged, 30, "the new annotation to reach the queue")
     elapsed = time.monotonic() - started
@@ -256,8 +266,7 @@ def test_setup_credentials_survive_a_restart(
         admin.annotate(target, wrong, from_name="topics", to_name="text")
 
         def flagged() -> bool:
-            ours = _ours(admin.call("GET", f"/api/tasks/{target}/"))
-            return bool(ours) and "lscl:error" in ours["result"][0]["meta"]["queues"]
+            return _flagged(_ours(admin.call("GET", f"/api/tasks/{target}/"), admin))
 
         wait_for(flagged, 45, "the annotation to reach its tab after the restart")
         jobs = requests.get(f"{url}/jobs", params={"project": project}, timeout=5).json()["jobs"]
