@@ -44,13 +44,15 @@ PARTIAL_PUSH_LIMIT = 200
 @dataclass(frozen=True)
 class Refresh:
     """What a refresh did: the new audit (None when the project has no audit to refresh yet,
-    ``reason`` says why), the predictions pushed, the tasks audited, and the earlier runs'
+    ``reason`` says why), the predictions pushed, the tasks audited, the new tasks left for the
+    next full audit (no trained model, or their media could not be read), and the earlier runs'
     versions left for the cleanup when it published a new run."""
 
     audit: ProjectAudit | None
     pushed: int = 0
     tasks: int = 0
     reason: str | None = None
+    waiting: int = 0
     stale_versions: tuple[str, ...] = ()
 
 
@@ -108,17 +110,18 @@ def refresh_project(
             probs = trained.predict(found.features[rows]).probs
             known.update({int(new[r]["id"]): p for r, p in zip(rows, probs, strict=True)})
     kept = [t for t in tasks if int(t["id"]) in known]
+    _report(progress, "audit", 0, 1)
     order = read_tasks(kept, schema).task_ids
     probs = np.stack([known[int(t)] for t in order])
     result = audit_tasks(
-        kept,
-        schema,
-        options=replace(options, pred_probs=probs, run_id=current.run),
+        kept, schema, options=replace(options, pred_probs=probs, run_id=current.run),
         project=project,
-    )
+    )  # fmt: skip
+    _report(progress, "audit", 1, 1)
     pushed = workspace.read_json(workspace.pushed(project)) or {}
     changed = [p for p in result.predictions if pushed.get(str(p["task"])) != _signature(p)]
     gone = set(pushed) - {str(p["task"]) for p in result.predictions}
+    _report(progress, "push", 0, len(changed))
     stale: tuple[str, ...] = ()
     if len(changed) + len(gone) > PARTIAL_PUSH_LIMIT:
         run = new_run_id()
@@ -134,8 +137,17 @@ def refresh_project(
         stale = published.stale
     else:
         _push_some(client, project, changed, current.version)
+    _report(progress, "push", len(changed), len(changed))
+    _report(progress, "save", 0, 1)
     save_audit_state(workspace, result)
-    return Refresh(result, pushed=len(changed), tasks=len(kept), stale_versions=stale)
+    _report(progress, "save", 1, 1)
+    return Refresh(result, pushed=len(changed), tasks=len(kept), waiting=len(tasks) - len(kept),
+                   stale_versions=stale)  # fmt: skip
+
+
+def _report(progress: Progress | None, stage: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(stage, done, total)
 
 
 def _signature(prediction: Mapping[str, Any]) -> list[Any]:
