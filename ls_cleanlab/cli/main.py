@@ -150,6 +150,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", metavar="DIR", help="keep task snapshots, feature cache and models here"
     )
     audit.add_argument("--top", type=int, default=100, help="tasks listed in the report")
+    _run_arguments(audit)
+
+    annotators = commands.add_parser("annotators", help="annotator quality and agreement")
+    _source(annotators)
+
+    # the server's own arguments (shared with python -m ls_cleanlab.server and backend/_wsgi.py);
+    # the module imports no web framework
+    from ls_cleanlab.server.command import add_serve_arguments
+
+    add_serve_arguments(commands.add_parser("serve", help="run the Label Studio ML backend"))
+    return parser
+
+
+def _run_arguments(audit: argparse.ArgumentParser) -> None:
+    """How ``audit`` runs: the engine, earlier runs, progress bars."""
     audit.add_argument(
         "--dask",
         metavar="ADDRESS",
@@ -167,16 +182,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="show progress bars even when stderr is not a terminal",
     )
-
-    annotators = commands.add_parser("annotators", help="annotator quality and agreement")
-    _source(annotators)
-
-    # the server's own arguments (shared with python -m ls_cleanlab.server and backend/_wsgi.py);
-    # the module imports no web framework
-    from ls_cleanlab.server.command import add_serve_arguments
-
-    add_serve_arguments(commands.add_parser("serve", help="run the Label Studio ML backend"))
-    return parser
 
 
 def _check_url(url: str, given: bool) -> str:

@@ -46,12 +46,14 @@ _IN_FLIGHT = 16  # describe_media calls submitted to an executor at once
 @dataclass(frozen=True)
 class DescribedMedia:
     """What :func:`describe_media` made of a batch: each fetched reference's content hash, a
-    vector per distinct content that could be embedded, and why the others failed."""
+    vector per distinct content that could be embedded, why the others failed, and the
+    ``MediaError.kind`` of each failed fetch (the fetcher that saw it may be a worker's copy)."""
 
     digests: dict[str, str] = field(default_factory=dict)
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
     computed: int = 0
+    kinds: dict[str, str] = field(default_factory=dict)
 
 
 def image_features(
@@ -68,7 +70,8 @@ def image_features(
     progress: Progress | None = None,
     store_dir: str | Path | None = None,
 ) -> FeatureSet:
-    """Standardized image features of tasks.
+    """Standardized image features of tasks: a :class:`FeatureSet` of dense float32 features,
+    standardized over the tasks that succeeded.
 
     Parameters
     ----------
@@ -78,11 +81,10 @@ def image_features(
     fetcher : MediaFetcher
         Fetches the media under its host allowlist and limits.
     cache : FeatureCache, optional
-        With a cache, a reference seen before is neither downloaded nor described again (unless
-        ``refresh``), and identical files share one vector.
+        A reference seen before is neither downloaded nor described again (unless ``refresh``);
+        identical files share one vector.
     embedder : ImageEmbedder or str
-        An embedder, or a name for :func:`find_embedder` (``"descriptors"``, ``"auto"``,
-        ``"torchvision"``, ``"open_clip"``).
+        An embedder, or a name for :func:`find_embedder` (``"descriptors"``, ``"auto"``, ...).
     refresh : bool
         Download every reference again (its vector is still reused when the bytes are unchanged).
     workers : int
@@ -90,43 +92,24 @@ def image_features(
     max_pixels : int, optional
         Larger images are refused as decompression bombs; default ``fetcher.max_pixels``.
     encoder : Scaling, optional
-        Standardize with this (e.g. a trained model's ``encoder``) instead of fitting a scaling
-        on these tasks.
+        Standardize with this (a trained model's ``encoder``) instead of a scaling fitted here.
     executor : concurrent.futures.Executor, optional
-        Where the batches run (:func:`describe_media`, one call per 256 media); default one
-        after another in this process. Workers need the media's host (or the local files root)
-        and the embedder's weights.
+        Where the batches run (:func:`describe_media`); default in this process. Workers need
+        the media's host (or the local files root) and the embedder's weights.
     progress : callable(done, total), optional
         Called after each batch with the number of tasks done.
     store_dir : str or Path, optional
         Keep the features on disk there instead of in memory (same values).
-
-    Returns
-    -------
-    FeatureSet
-        Dense float32 features, standardized over the tasks that succeeded.
     """
-    if isinstance(embedder, str):
-        embedder = find_embedder(embedder)
+    embedder = find_embedder(embedder) if isinstance(embedder, str) else embedder
     workers = check_int(workers, "workers", low=1)
     pixels = fetcher.max_pixels if max_pixels is None else max_pixels
     n = len(refs)
     positions, skipped = _positions(refs)
     sink = RowSink(n, store_dir, name=f"images-{embedder.name}")
-    counts = {"cached": 0, "downloaded": 0, "computed": 0}
-    done = len(skipped)
-    if progress is not None:
-        progress(done, n)
-    pending: list[str] = []
-    unique = list(positions)
-    for start in range(0, len(unique), _BLOCK):
-        block = unique[start : start + _BLOCK]
-        cached = _cached(cache, block, embedder.name) if not refresh else {}
-        counts["cached"] += len(cached)
-        for ref, vector in cached.items():
-            sink.put(positions[ref], vector)
-        done += sum(len(positions[ref]) for ref in cached)
-        pending.extend(ref for ref in block if ref not in cached)
+    pending = _from_cache(None if refresh else cache, positions, sink, embedder.name)
+    counts = {"cached": len(positions) - len(pending), "downloaded": 0, "computed": 0}
+    done = n - sum(len(positions[ref]) for ref in pending)
     if progress is not None:
         progress(done, n)
     batches = [pending[i : i + _BATCH] for i in range(0, len(pending), _BATCH)]
@@ -137,13 +120,9 @@ def image_features(
     for batch, described in zip(batches, _in_order(executor, describe_media, jobs), strict=True):
         counts["downloaded"] += len(described.digests)
         counts["computed"] += described.computed
-        for ref in batch:
-            digest = described.digests.get(ref)
-            if digest is not None and digest in described.vectors:
-                sink.put(positions[ref], described.vectors[digest])
-            else:
-                for row in positions[ref]:
-                    skipped[row] = described.failures.get(ref, f"{_short(ref)}: not described")
+        _place(described, batch, positions, sink, skipped)
+        for ref, kind in described.kinds.items():  # a worker's copy saw it: remember here too
+            fetcher.remember_failure(ref, kind)
         if cache is not None:
             kept = {r: d for r, d in described.digests.items() if d in described.vectors}
             cache.store(kept, described.vectors, embedder.name)
@@ -157,6 +136,39 @@ def image_features(
         downloaded=counts["downloaded"], computed=counts["computed"], cached=counts["cached"],
         encoder=fitted,
     )  # fmt: skip
+
+
+def _from_cache(
+    cache: FeatureCache | None, positions: dict[str, list[int]], sink: RowSink, embedder: str
+) -> list[str]:
+    """Put the vectors the cache holds into ``sink``, a block of references at a time; the
+    references still to describe."""
+    pending: list[str] = []
+    unique = list(positions)
+    for start in range(0, len(unique), _BLOCK):
+        block = unique[start : start + _BLOCK]
+        cached = _cached(cache, block, embedder)
+        for ref, vector in cached.items():
+            sink.put(positions[ref], vector)
+        pending.extend(ref for ref in block if ref not in cached)
+    return pending
+
+
+def _place(
+    described: DescribedMedia,
+    batch: list[str],
+    positions: dict[str, list[int]],
+    sink: RowSink,
+    skipped: dict[int, str],
+) -> None:
+    """Each reference of ``batch`` into ``sink``, or its rows into ``skipped`` with why."""
+    for ref in batch:
+        digest = described.digests.get(ref)
+        if digest is not None and digest in described.vectors:
+            sink.put(positions[ref], described.vectors[digest])
+        else:
+            for row in positions[ref]:
+                skipped[row] = described.failures.get(ref, f"{_short(ref)}: not described")
 
 
 def _in_order(
@@ -242,7 +254,8 @@ def describe_media(
     for ref, digest in digests.items():
         if digest not in vectors:
             failures[ref] = f"{_short(ref)}: {prepared[digest]}"
-    return DescribedMedia(digests, vectors, failures, computed=len(good))
+    kinds = {ref: kind for ref in failures if (kind := fetcher.failure_kind(ref)) is not None}
+    return DescribedMedia(digests, vectors, failures, computed=len(good), kinds=kinds)
 
 
 def _fetch(fetcher: MediaFetcher, ref: str) -> bytes | str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -63,13 +64,30 @@ def one_blas_thread() -> Iterator[None]:
     their number, so the same fit on 1 and 2 threads differs in the last bits and the iterates
     drift apart. A Dask worker runs one BLAS thread; fitting and predicting with one everywhere
     makes the probabilities the same on every engine. The default one-vs-rest model fits its
-    classes in threads, so the cores stay busy. (The limit is process-wide: fits in concurrent
-    threads of one process may still differ.)
+    classes in threads, so the cores stay busy. The limit is process-wide, so it is counted:
+    set by the first of concurrent fits (a pool's threads, a worker's) and lifted by the last,
+    never in the middle of another's.
     """
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    global _LIMITER, _USERS
+    with _BLAS_LOCK:
+        if _USERS == 0:
+            _LIMITER = threadpool_limits(limits=1, user_api="blas")
+        _USERS += 1
+    try:
         yield
+    finally:
+        with _BLAS_LOCK:
+            _USERS -= 1
+            if _USERS == 0 and _LIMITER is not None:
+                _LIMITER.restore_original_limits()
+                _LIMITER = None
+
+
+_BLAS_LOCK = threading.Lock()
+_USERS = 0  # fits inside one_blas_thread now
+_LIMITER: Any = None
 
 
 @runtime_checkable

@@ -66,7 +66,7 @@ def audit_tasks(
         Needed for image tasks unless probabilities or embeddings are given.
     cache : FeatureCache, optional
     executor : concurrent.futures.Executor, optional
-        Where media work and the cross-validation folds run (default: in this process).
+        Where media work, folds and predictions run (default: in this process).
     progress : callable(stage, done, total), optional
     project : int, optional
         Recorded in the result.
@@ -92,24 +92,20 @@ def run_project_audit(
 
     Parameters
     ----------
-    client : StudioClient
-    project : int
-    options : AuditOptions, optional
     data_dir : str or Path, optional
         The workspace (:class:`~ls_cleanlab.pipeline.workspace.Workspace`): where the task
         snapshot (incremental fetches), the feature cache and trained models live; without it
         every run fetches and describes everything again.
     executor : concurrent.futures.Executor, optional
-        Where media work and the cross-validation folds run (default: in this process).
+        Where media work, folds and predictions run (default: in this process).
     progress : callable(stage, done, total), optional
 
     Returns
     -------
     ProjectAudit
-        With ``push`` and ``views`` filled in unless a dry run. A pushed audit is a new run
-        (:mod:`ls_cleanlab.pipeline.runs`): its predictions carry their own version and the tabs
-        follow them as soon as they are in; nothing is deleted here. The earlier runs' versions
-        are in ``stale_versions``, for :func:`~ls_cleanlab.pipeline.runs.remove_runs`.
+        With ``push`` and ``views`` unless a dry run. A pushed audit is a new run (see
+        :mod:`ls_cleanlab.pipeline.runs`); nothing is deleted here: earlier runs' versions are in
+        ``stale_versions``, for :func:`~ls_cleanlab.pipeline.runs.remove_runs`.
     """
     options = options or AuditOptions()
     workspace = Workspace(data_dir) if data_dir is not None else None
