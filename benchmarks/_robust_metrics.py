@@ -42,7 +42,8 @@ TAB_TARGET = 0.6
 ACC_TOLERANCE = 0.001
 #: One adjacent swap among 9 annotators moves Spearman's rho by 0.017.
 SPEARMAN_TOLERANCE = 0.02
-#: A tab is judged where at least this many tasks have its problem.
+#: A tab's recall is judged where at least this many tasks have its problem, its precision
+#: where it holds at least this many tasks.
 MIN_PROBLEMS = 10
 #: The annotator ranking is judged with at least this many annotators with a known quality.
 MIN_ANNOTATORS = 5
