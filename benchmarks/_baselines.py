@@ -26,7 +26,7 @@ import pandas as pd
 from _regimes import majority_vote
 from scipy import sparse
 
-__all__ = ["Baseline", "dawid_skene", "vote"]
+__all__ = ["Baseline", "dawid_skene", "jaccard", "vote"]
 
 SHRINK = 4.0
 MAX_ITER = 100
@@ -56,7 +56,7 @@ def _shares(task: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
     return votes / np.maximum(np.bincount(task, minlength=n), 1)[:, None]
 
 
-def _jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = (a & b).sum(axis=1)
     union = (a | b).sum(axis=1)
     return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
@@ -68,7 +68,7 @@ def _agreement(
     shared = np.bincount(task, minlength=n)[task] > 1
     if not shared.any():
         return None
-    score = _jaccard(labels[shared].astype(bool), consensus[task[shared]])
+    score = jaccard(labels[shared].astype(bool), consensus[task[shared]])
     return pd.Series(score).groupby(who[shared]).mean()
 
 
