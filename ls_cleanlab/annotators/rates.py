@@ -1,0 +1,119 @@
+"""How each annotator errs: one-sided rates per class, shrunk toward pooled rates.
+
+Private helper of :mod:`ls_cleanlab.annotators`; assumes valid input. These are the M-steps of
+:mod:`.calibrated` (Dawid & Skene 1979, with the hierarchical priors of Paun et al. 2018,
+"Comparing Bayesian models of annotation", TACL 6).
+
+Multi-label. Annotator ``j`` marks class ``k`` of a task whose truth is ``z`` with
+
+* ``se_jk = P(y = 1 | z = 1)`` (sensitivity; ``1 - se`` is the miss rate), and
+* ``fp_jk = P(y = 1 | z = 0)`` (false-positive rate; ``1 - fp`` is the specificity),
+
+two separate rates, so a satisficer (misses labels, rarely adds one) has a low ``se`` and a tiny
+``fp``: a "present" vote from them is strong evidence and an "absent" vote weak. Rates are
+estimated from expected counts under the posterior ``T`` (``MISS_jk = sum T (1 - y)``,
+``FP_jk = sum (1 - T) y`` over ``j``'s annotations) and shrunk at three levels, each a Beta
+prior worth :data:`PRIOR_EVENTS` errors (so a rare error is shrunk harder than a common one):
+
+1. the class's rate over all annotators, toward the rate over all classes;
+2. the annotator's rate pooled over classes, toward what the class rates predict for the
+   annotator's tasks; its log-odds offset ``d_j`` from that prediction is the annotator's habit;
+3. the annotator's rate on class ``k``, toward ``sigmoid(logit rate_k + d_j)``: per-class
+   estimates where the data allow, the pooled habit where they do not.
+
+Rates are clipped so that ``se_jk >= fp_jk``: a vote is never read as evidence for the opposite.
+
+Single-label. Annotator ``j`` has a confusion matrix ``C_j[c, l] = P(y = l | z = c)``: its
+accuracy on class ``c`` shrunk like the rates above (class accuracy, annotator offset, per
+class), its errors spread like everybody's errors on that class.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ls_cleanlab.annotators.votes import Votes, key_sums
+
+__all__ = ["PRIOR_EVENTS", "binary_rates", "confusion_rates", "shrink_rate"]
+
+#: Strength of each shrinkage prior, in errors: a Beta prior with mean ``q`` and this many
+#: pseudo-errors weighs ``PRIOR_EVENTS / q`` pseudo-observations.
+PRIOR_EVENTS = 0.5
+EPS = 1e-6
+
+
+def _logit(q: np.ndarray) -> np.ndarray:
+    q = np.clip(q, EPS, 1 - EPS)
+    return np.log(q) - np.log1p(-q)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def shrink_rate(errors: np.ndarray, total: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Posterior mean of a rate with ``errors`` in ``total`` trials under a Beta prior of mean
+    ``prior`` worth :data:`PRIOR_EVENTS` errors: ``(errors + E) / (total + E / prior)``."""
+    prior = np.clip(prior, EPS, 1 - EPS)
+    return (errors + PRIOR_EVENTS) / (total + PRIOR_EVENTS / prior)
+
+
+def _hierarchical(errors: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """``(M, K)`` rates from ``(M, K)`` expected error counts in ``total`` trials, shrunk
+    class -> annotator habit -> annotator and class (module docstring)."""
+    overall = (errors.sum() + 1.0) / (total.sum() + 2.0)
+    per_class = shrink_rate(
+        errors.sum(axis=0), total.sum(axis=0), np.full(errors.shape[1], overall)
+    )
+    expected = total @ per_class  # errors the class rates predict on each annotator's tasks
+    seen = total.sum(axis=1)
+    predicted = np.divide(expected, seen, out=np.full(len(seen), overall), where=seen > 0)
+    pooled = shrink_rate(errors.sum(axis=1), seen, predicted)
+    offset = _logit(pooled) - _logit(predicted)
+    prior = _sigmoid(_logit(per_class)[None, :] + offset[:, None])
+    return shrink_rate(errors, total, prior)
+
+
+def binary_rates(votes: Votes, posterior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sensitivity and false-positive rate ``(M, K)`` of each annotator on each class under
+    the posterior ``T`` ``(U, K)`` (module docstring)."""
+    m, k = votes.n_annotators, posterior.shape[1]
+    positives = votes.gather_from_tasks(posterior)  # sum T over each annotator's tasks
+    rows, cols = votes.marked
+    key = votes.annotator[rows] * k + cols
+    hits = np.bincount(key, weights=posterior[votes.task[rows], cols], minlength=m * k)
+    hits = hits.reshape(m, k)  # sum T y
+    seen = np.bincount(votes.annotator, minlength=m).astype(np.float64)[:, None]
+    missed = np.maximum(positives - hits, 0.0)
+    false = np.maximum(votes.label_sums - hits, 0.0)
+    negatives = np.maximum(seen - positives, 0.0)
+    se = 1.0 - _hierarchical(missed, positives)
+    fp = _hierarchical(false, negatives)
+    se = np.clip(se, EPS, 1 - EPS)
+    fp = np.clip(fp, EPS, 1 - EPS)
+    return np.maximum(se, fp), fp
+
+
+def confusion_rates(votes: Votes, posterior: np.ndarray) -> np.ndarray:
+    """``(M, K, K)`` confusion matrices ``[j, true c, given l]`` under the posterior ``T``
+    ``(U, K)`` of single-label votes (module docstring); rows sum to 1."""
+    m, k = votes.n_annotators, posterior.shape[1]
+    y = votes.class_index()
+    counts = key_sums(posterior[votes.task], votes.annotator * k + y, m * k)
+    counts = counts.reshape(m, k, k).transpose(0, 2, 1)  # [j, true c, given l]
+    total = counts.sum(axis=2)  # (M, K) answers of j on tasks of true class c
+    correct = np.einsum("jcc->jc", counts)
+    accuracy = 1.0 - _hierarchical(np.maximum(total - correct, 0.0), total)
+    wrong = counts.sum(axis=0)
+    np.fill_diagonal(wrong, 0.0)
+    spread = (wrong + 1.0 / max(k - 1, 1)) / (wrong.sum(axis=1, keepdims=True) + 1.0)
+    np.fill_diagonal(spread, 0.0)  # [c, l]: where class c's errors go, everybody pooled
+    # the annotator's own errors on class c, shrunk toward the pooled spread
+    own = counts.copy()
+    own[:, np.arange(k), np.arange(k)] = 0.0
+    own_total = own.sum(axis=2, keepdims=True)
+    strength = PRIOR_EVENTS * max(k - 1, 1)
+    share = (own + strength * spread[None]) / (own_total + strength)
+    out = share * (1.0 - accuracy)[:, :, None]
+    out[:, np.arange(k), np.arange(k)] = accuracy
+    return np.clip(out, EPS, 1.0)
