@@ -89,11 +89,13 @@ def binary_evidence(votes: Votes, se: np.ndarray, fp: np.ndarray) -> np.ndarray:
 
 
 def _binary_prior(
-    posterior: np.ndarray, x: np.ndarray | None
+    posterior: np.ndarray,
+    x: np.ndarray | None,
+    previous: model_source.BinaryCalibration | None = None,
 ) -> tuple[np.ndarray, model_source.BinaryCalibration | None]:
     """``(U, K)`` (or ``(K,)``) prior log-odds: the calibrated model, else the prevalence."""
     if x is not None:
-        calibration = model_source.binary_calibration(x, posterior)
+        calibration = model_source.binary_calibration(x, posterior, previous)
         if calibration.used:
             return calibration.logits(x), calibration
     mean = np.clip(posterior.mean(axis=0), EPS, 1 - EPS)
@@ -119,7 +121,7 @@ def _binary_rounds(
     for _ in range(rounds):
         it += 1
         se, fp = binary_rates(votes, posterior)
-        prior, calibration = _binary_prior(posterior, x)
+        prior, calibration = _binary_prior(posterior, x, calibration)
         if omega < 1.0 and calibration is not None:
             base = _prevalence_logit(posterior)
             prior = base + omega * (prior - base)
@@ -159,12 +161,20 @@ def expected_jaccard(labels: np.ndarray, logit: np.ndarray) -> np.ndarray:
     cells are independently present with log-odds ``logit`` ``(R, K)``, approximated by the
     ratio of the expected intersection and union; two empty sets agree perfectly (that event is
     added to both)."""
+    return _jaccard_rows(labels, logit, np.arange(len(labels)))
+
+
+def _jaccard_rows(labels: np.ndarray, logit: np.ndarray, task: np.ndarray) -> np.ndarray:
+    """:func:`expected_jaccard` of the sets ``labels`` ``(A, K)`` against the rows ``task`` of
+    ``logit`` ``(U, K)``, touching each task's row once and each set's present cells only."""
     t = _sigmoid(logit)
-    y = labels.astype(np.float64)
-    inter = (y * t).sum(axis=1)
-    union = (y + t - y * t).sum(axis=1)
-    log_none = -np.logaddexp(0.0, logit).sum(axis=1)  # log P(truth empty)
-    both_empty = np.where(labels.any(axis=1), 0.0, np.exp(log_none))
+    expected = t.sum(axis=1)[task]  # E|truth|
+    log_none = -np.logaddexp(0.0, logit).sum(axis=1)[task]  # log P(truth empty)
+    rows, cols = np.nonzero(labels)
+    inter = np.bincount(rows, weights=t[task[rows], cols], minlength=len(labels))
+    size = np.bincount(rows, minlength=len(labels))
+    union = size + expected - inter
+    both_empty = np.where(size == 0, np.exp(log_none), 0.0)
     return (inter + both_empty) / np.maximum(union + both_empty, EPS)
 
 
@@ -180,7 +190,7 @@ def _per_annotator(votes: Votes, score: np.ndarray) -> np.ndarray:
 def binary_quality(votes: Votes, fit: BinaryFit) -> np.ndarray:
     """``(M,)`` expected Jaccard index of each annotator's sets with the truth under the
     posterior (module docstring)."""
-    return _per_annotator(votes, expected_jaccard(votes.labels, fit.logit[votes.task]))
+    return _per_annotator(votes, _jaccard_rows(votes.labels, fit.logit, votes.task))
 
 
 # -- single-label -------------------------------------------------------------------------------

@@ -16,8 +16,8 @@ the annotators' votes then update; here the classifier is fixed (out-of-sample p
   Guo et al. 2017's "vector scaling" with one temperature).
 
 The model counts only if it earns it: a likelihood-ratio test against the intercept-only fit
-(the class prevalences) at ``p <`` :data:`GATE_P`; a model that fails it, or whose pooled slope
-is not positive, gets weight 0, and the consensus is then exactly the annotations-only one.
+(the class prevalences) at ``p <`` :data:`GATE_P`; a model that fails it, or whose slopes are
+all 0, gets weight 0, and the consensus is then exactly the annotations-only one.
 """
 
 from __future__ import annotations
@@ -43,8 +43,11 @@ GATE_CHI2 = 10.83
 GATE_P = 1e-3
 #: Probabilities are clipped to [CLIP, 1 - CLIP] before taking log-odds.
 CLIP = 1e-6
+#: Rows the calibration is fitted on at most (an even stride through the tasks beyond this).
+MAX_ROWS = 10_000
 _NEWTON = 25
-_HALVINGS = 20
+_WARM = 3
+_HALVINGS = 30
 
 
 def model_logits(probs: np.ndarray) -> np.ndarray:
@@ -77,69 +80,79 @@ class BinaryCalibration:
         return self.intercept[None, :] + self.slope[None, :] * x
 
 
+def _rows(u: int) -> np.ndarray | slice:
+    """Rows the calibration is fitted on: all, or an even stride of :data:`MAX_ROWS`."""
+    return slice(None) if u <= MAX_ROWS else slice(None, None, -(-u // MAX_ROWS))
+
+
 def _objective(
-    x: np.ndarray, target: np.ndarray, a: np.ndarray, b: np.ndarray, centre: np.ndarray, lam: float
+    x: np.ndarray, target: np.ndarray, a: np.ndarray, b: np.ndarray, pooled: float
 ) -> np.ndarray:
     """``(K,)`` penalized soft log-likelihood of ``sigmoid(a + b x)``."""
-    return _soft_loglik(a[None, :] + b[None, :] * x, target) - lam / 2 * (b - centre) ** 2
+    fit = _soft_loglik(a[None, :] + b[None, :] * x, target)
+    return fit - SLOPE_PRIOR / 2 * (b - pooled) ** 2
 
 
 def _newton(
-    x: np.ndarray, target: np.ndarray, a: np.ndarray, b: np.ndarray, centre: np.ndarray, lam: float
+    x: np.ndarray, target: np.ndarray, a: np.ndarray, b: np.ndarray, steps: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fit ``(a_k, b_k)`` of ``sigmoid(a + b x)`` to soft targets per class, with the penalty
-    ``lam / 2 (b_k - centre_k)^2``, by Newton's method (closed-form 2 x 2 steps), each step
-    halved until the objective does not decrease (nearly separable classes overshoot)."""
-    value = _objective(x, target, a, b, centre, lam)
-    for _ in range(_NEWTON):
+    ``SLOPE_PRIOR / 2 (b_k - b)^2`` around the pooled slope ``b`` (the Fisher-information
+    weighted mean of the slopes, updated at every step), by Newton's method: closed-form
+    2 x 2 steps, each halved until the objective does not decrease (nearly separable classes
+    overshoot)."""
+    for _ in range(steps):
         p = _sigmoid(a[None, :] + b[None, :] * x)
         w = p * (1 - p)
-        r = p - target
-        g_a = r.sum(axis=0)
-        g_b = (r * x).sum(axis=0) + lam * (b - centre)
         h_aa = w.sum(axis=0) + 1e-9
         h_ab = (w * x).sum(axis=0)
-        h_bb = (w * x * x).sum(axis=0) + lam + 1e-9
+        h_bb = (w * x * x).sum(axis=0) + 1e-9
+        info = np.maximum(h_bb - h_ab * h_ab / h_aa, 0.0)  # information on b, a profiled out
+        pooled = float((info * b).sum() / max(info.sum(), 1e-12))
+        r = p - target
+        g_a = r.sum(axis=0)
+        g_b = (r * x).sum(axis=0) + SLOPE_PRIOR * (b - pooled)
+        h_bb = h_bb + SLOPE_PRIOR
         det = np.maximum(h_aa * h_bb - h_ab * h_ab, 1e-12)
         step_a = (h_bb * g_a - h_ab * g_b) / det
         step_b = (h_aa * g_b - h_ab * g_a) / det
+        value = _objective(x, target, a, b, pooled)
         scale = np.ones_like(a)
         for _ in range(_HALVINGS):
-            new = _objective(x, target, a - scale * step_a, b - scale * step_b, centre, lam)
+            new = _objective(x, target, a - scale * step_a, b - scale * step_b, pooled)
             worse = ~(new >= value - 1e-9)
             if not worse.any():
                 break
             scale = np.where(worse, scale / 2, scale)
         a, b = a - scale * step_a, b - scale * step_b
-        value = _objective(x, target, a, b, centre, lam)
         if max(np.abs(scale * step_a).max(initial=0), np.abs(scale * step_b).max(initial=0)) < 1e-6:
             break
     return a, b
 
 
-def binary_calibration(x: np.ndarray, target: np.ndarray) -> BinaryCalibration:
-    """Calibrate the model's log-odds ``l`` ``(U, K)`` against the soft truth ``target``.
+def binary_calibration(
+    x: np.ndarray, target: np.ndarray, start: BinaryCalibration | None = None
+) -> BinaryCalibration:
+    """Calibrate the model's log-odds ``x`` ``(U, K)`` against the soft truth ``target``.
 
-    Two fits: each class alone (nearly unpenalized), whose slopes, weighted by their Fisher
-    information, give the pooled slope; then each class again with its slope shrunk toward the
-    pooled one (:data:`SLOPE_PRIOR`). The gate compares the final fit with the prevalences.
+    Each class's slope is shrunk toward the pooled slope (:data:`SLOPE_PRIOR`); the gate
+    compares the fit with the prevalences. ``start``, a previous fit (EM's last round), makes
+    a few Newton steps enough. At most :data:`MAX_ROWS` rows are used (an even stride).
     """
+    rows = _rows(len(x))
+    x, target = x[rows], target[rows]
     k = target.shape[1]
     mean = np.clip(target.mean(axis=0), CLIP, 1 - CLIP)
     base = np.log(mean) - np.log1p(-mean)
-    null = _soft_loglik(np.broadcast_to(base, target.shape), target)
-    a, b = _newton(x, target, base.copy(), np.zeros(k), np.zeros(k), 1e-3)
-    p = _sigmoid(a[None, :] + b[None, :] * x)
-    w = p * (1 - p)
-    centred = x - (w * x).sum(axis=0) / np.maximum(w.sum(axis=0), 1e-12)
-    info = (w * centred * centred).sum(axis=0)
-    pooled = float((info * b).sum() / max(info.sum(), 1e-12))
-    centre = np.full(k, pooled)
-    a, b = _newton(x, target, a, b, centre, SLOPE_PRIOR)
+    if start is None or not start.used:
+        a, b = _newton(x, target, base.copy(), np.ones(k), _NEWTON)
+    else:
+        a, b = _newton(x, target, start.intercept, start.slope, _WARM)
     b = np.maximum(b, 0.0)
+    null = _soft_loglik(np.broadcast_to(base, target.shape), target)
     fit = _soft_loglik(a[None, :] + b[None, :] * x, target)
     statistic = float(2.0 * (fit - null).sum())
-    if pooled <= 0 or statistic <= GATE_CHI2:
+    if not b.any() or statistic <= GATE_CHI2:
         return BinaryCalibration(base, np.zeros(k), False, statistic)
     return BinaryCalibration(a, b, True, statistic)
 

