@@ -13,10 +13,12 @@ audit replaces the predictions and the tabs follow, with no task data ever writt
 The queues:
 
 =======================  ===================================================================
-``Likely label errors``  labelled tasks with any issue: a label missing, spurious, breaking a
-                         rule, or disputed by the annotators where the audit doubts it
-``Likely missing labels`` labelled tasks with a label probably missing
-``Annotators disagree``  tasks whose annotators disagree on a class the audit doubts
+``Likely label errors``  labelled tasks whose audited labels are probably wrong: a label
+                         missing or spurious (probability at least the audit's threshold), or
+                         a rule broken
+``Likely missing labels`` labelled tasks probably missing a label
+``Annotators disagree``  the other tasks on which the annotators split, or all overruled by
+                         the consensus: the consensus is confident there (annotator feedback)
 ``Uncertain (unlabeled)`` tasks nobody labelled, most uncertain first (active learning)
 =======================  ===================================================================
 """
@@ -46,12 +48,7 @@ class Queue:
 
 
 QUEUES: tuple[Queue, ...] = (
-    Queue(
-        "errors",
-        "Likely label errors",
-        "lscl:error",
-        ("missing", "spurious", "rule", "disagreement"),
-    ),
+    Queue("errors", "Likely label errors", "lscl:error", ("missing", "spurious", "rule")),
     Queue("missing", "Likely missing labels", "lscl:missing", ("missing",)),
     Queue("disagree", "Annotators disagree", "lscl:disagree", ("disagreement",)),
     Queue("uncertain", "Uncertain (unlabeled)", "lscl:uncertain", ()),
