@@ -45,6 +45,7 @@ __all__ = [
     "binary_evidence",
     "binary_quality",
     "expected_jaccard",
+    "fixed_prior_em",
     "multiclass_em",
     "multiclass_quality",
 ]
@@ -272,6 +273,42 @@ def multiclass_em(
     shift = 0.0 if model is None else omega * (model - base)
     log_post = _normalize(tau * (base + shift + evidence))
     return MulticlassFit(log_post, fit.confusion, fit.calibration, fit.n_iter, tau, omega)
+
+
+def fixed_prior_em(
+    votes: Votes, start: np.ndarray, probs: np.ndarray, max_iter: int, tol: float, multi_label: bool
+) -> np.ndarray:
+    """``(U, K)`` posterior with the model's probabilities taken as the prior as they stand
+    and only the annotators' rates (or confusion matrices) estimated, by EM from ``start``.
+
+    For a single annotator: with one vote per task the data cannot tell a label the annotator
+    missed from a false positive of the model (both fit the same joint distribution of label
+    and model score), so the model's calibration is not learned but assumed, as confident
+    learning assumes it; the annotator's sensitivity and false-positive rate are then
+    identified. (Learning the calibration too let EM explain a satisficer's misses as the
+    model's false positives on a project where the model was right.)
+    """
+    posterior = start
+    if multi_label:
+        prior = model_source.model_logits(probs)
+        for _ in range(max_iter):
+            se, fp = binary_rates(votes, posterior)
+            new = _sigmoid(prior + binary_evidence(votes, se, fp))
+            done = float(np.mean(np.abs(new - posterior))) < tol if new.size else True
+            posterior = new
+            if done:
+                break
+        return posterior
+    log_prior = np.log(np.clip(probs, model_source.CLIP, None))
+    y = votes.class_index()
+    for _ in range(max_iter):
+        log_conf = np.log(confusion_rates(votes, posterior))[votes.annotator, :, y]
+        new = np.exp(_normalize(log_prior + votes.task_sums(log_conf)))
+        done = float(np.mean(np.abs(new - posterior))) < tol if new.size else True
+        posterior = new
+        if done:
+            break
+    return posterior
 
 
 def multiclass_quality(votes: Votes, fit: MulticlassFit) -> np.ndarray:

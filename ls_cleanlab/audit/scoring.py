@@ -8,14 +8,15 @@ Private to :mod:`ls_cleanlab.audit`; assumes valid input. Two regimes:
   from a spurious one, so no missing-label heuristic is added. Cell scores are ``|given - T|``
   and the task priority is the probability that the task's consensus is wrong
   (:mod:`ls_cleanlab.audit.expected`).
-* *one annotator*: the labels are what is audited. Their cell scores come from the same
-  calibrated model fitted with that single annotator: ``P(z | p) = sigmoid(a_k + b_k logit p)``
-  (the model, plus the missing-label evidence of :mod:`ls_cleanlab.audit.satisficing` where the
-  data show labels are missing) and the annotator's sensitivity and false-positive rate per
-  class, by EM started halfway between labels and model (started at the labels, EM would take
-  them as error-free and stay there). The model's calibration is what identifies the noise: on
-  the benchmark's one-annotator cells the scores' calibration error is 0.003-0.04, where
-  ``|given - p|`` had 0.04-0.21. The priority stays confident learning's: the exponential
+* *one annotator*: the labels are what is audited. Their cell scores come from the
+  annotator model fitted with that single annotator and the model's probability ``p`` (plus
+  the missing-label evidence of :mod:`ls_cleanlab.audit.satisficing` where the data show labels
+  are missing) as the prior, as it stands
+  (:func:`ls_cleanlab.annotators.calibrated.fixed_prior_em`): the annotator's sensitivity and
+  false-positive rate per class by EM, started halfway between labels and model (started at
+  the labels, EM would take them as error-free and stay there). On the benchmark's
+  one-annotator cells the scores' calibration error is 0.001-0.03, where ``|given - p|`` had
+  0.04-0.21. The priority stays confident learning's: the exponential
   moving average cleanlab uses for multi-label label quality (worst cells weigh most;
   single-label ``1 - p[given]``) of ``|given - p|``, so without missing-label evidence the
   order of tasks is exactly cleanlab's.
@@ -29,7 +30,7 @@ import numpy as np
 
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators import Consensus
-from ls_cleanlab.annotators.calibrated import binary_em, multiclass_em
+from ls_cleanlab.annotators.calibrated import fixed_prior_em
 from ls_cleanlab.annotators.votes import Votes
 from ls_cleanlab.audit.satisficing import cell_evidence, logit, sigmoid
 from ls_cleanlab.confident.scores import exponential_moving_average
@@ -76,9 +77,7 @@ def _one_annotator_posterior(
     ann = Annotations.from_labels(given.astype(np.int8))
     votes = Votes.from_annotations(ann)
     start = (given + probs) / 2.0  # from the labels alone, EM would stay where it starts
-    if multi_label:
-        return binary_em(votes, start, probs, max_iter, tol).posterior
-    return multiclass_em(votes, start, probs, max_iter, tol).posterior
+    return fixed_prior_em(votes, start, probs, max_iter, tol, multi_label)
 
 
 def score_single(
