@@ -122,6 +122,14 @@ def _top_classes(audit: LabelAudit) -> list[dict[str, Any]]:
     ]
 
 
+def _expected(audit: LabelAudit) -> dict[str, float]:
+    """Per review tab, how many labelled tasks the audit expects to have that tab's problem in
+    all (the sum of their calibrated probabilities, :attr:`LabelAudit.expected_issues`)."""
+    expected = audit.expected_issues
+    keys = {"errors": "errors", "missing": "missing"}
+    return {tab: round(expected[kind], 1) for tab, kind in keys.items() if kind in expected}
+
+
 def audit_summary(
     result: ProjectAudit,
     *,
@@ -169,6 +177,7 @@ def audit_summary(
             "by_kind": {str(k): int(v) for k, v in issues["kind"].value_counts().items() if v},
         },
         "queues": {q.key: len(result.queues.get(q.key, ())) for q in QUEUES},
+        "expected": _expected(audit),
         "top_classes": _top_classes(audit),
         "annotators_of_concern": _concerns(audit),
         "files": {name: str(path) for name, path in files.items()},
@@ -204,8 +213,15 @@ def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
     kinds = ", ".join(f"{k} {v}" for k, v in issues["by_kind"].items()) or "none"
     print(f"Issues: {issues['total']} on {issues['tasks']} tasks ({kinds}).", file=out)
     titles = {q.key: q.title for q in QUEUES}
+    expected = summary.get("expected", {})
+
+    def tab(key: str, size: int) -> str:
+        if key not in expected:
+            return f"{titles[key]} {size}"
+        return f"{titles[key]} {size} (about {expected[key]:.0f} expected in all)"
+
     print(
-        "Review queues: " + ", ".join(f"{titles[k]} {v}" for k, v in summary["queues"].items()),
+        "Review queues: " + ", ".join(tab(k, v) for k, v in summary["queues"].items()),
         file=out,
     )
     if summary["top_classes"]:

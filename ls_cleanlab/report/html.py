@@ -145,10 +145,28 @@ def _overview(result: ProjectAudit) -> str:
     from ls_cleanlab.pipeline import QUEUES
 
     queues = {q.title: len(result.queues.get(q.key, ())) for q in QUEUES}
+    out.append(_tabs(result))
     if by_kind or any(queues.values()):
         png = figures.overview_bars({str(k): int(v) for k, v in by_kind.items()}, queues)
         out.append(_chart(png, "fig-overview", "issues by kind and queue sizes"))
     return "\n".join(out)
+
+
+def _tabs(result: ProjectAudit) -> str:
+    """Each review tab's size beside the number of tasks the audit expects to have its problem
+    in all (the sum of their calibrated probabilities)."""
+    from ls_cleanlab.pipeline import QUEUES
+
+    expected = result.audit.expected_issues
+    rows = []
+    for q in QUEUES:
+        size = len(result.queues.get(q.key, ()))
+        guess = expected.get(q.key) if q.key in ("errors", "missing") else None
+        shown = "" if guess is None else f"{guess:.0f}"
+        rows.append(f'<tr><td>{_e(q.title)}</td><td class="num">{size}</td>')
+        rows.append(f'<td class="num">{shown}</td></tr>')
+    head = "<tr><th>review tab</th><th>tasks</th><th>expected with the problem, in all</th></tr>"
+    return f'<table class="tabs">{head}{"".join(rows)}</table>'
 
 
 def _mini(counts: np.ndarray) -> str:
