@@ -11,7 +11,11 @@ from the truth; it *misses* a label when a true class is absent from it.
   equal-width bins over all cells (``ece_hi``: only cells scoring at least 0.1, the part that
   decides what is reviewed);
 * tabs: a tab holds the tasks with an issue of its kinds; precision is the share of them that
-  have the tab's problem, recall the share of tasks with the problem that it holds.
+  have the tab's problem, recall the share of tasks with the problem that it holds;
+* best reachable tab (a diagnostic, not a target): the task probabilities implied by the cell
+  scores (``1 - prod (1 - s)`` over the tab's cells) ranked, the largest ``min(precision,
+  recall)`` any threshold on them reaches. Below 0.6, no default threshold can meet the tab
+  targets with that ranking: the evidence does not separate the problems.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ __all__ = [
     "REVIEW_SHARES",
     "SPEARMAN_TOLERANCE",
     "TAB_TARGET",
+    "best_reachable",
     "cell_accuracy",
     "ece",
     "left_after_review",
@@ -116,3 +121,17 @@ def tab_scores(flagged: np.ndarray, problem: np.ndarray) -> dict[str, float]:
         "precision": hits / size if size else float("nan"),
         "recall": hits / real if real else float("nan"),
     }
+
+
+def best_reachable(probability: np.ndarray, problem: np.ndarray) -> float:
+    """The largest ``min(precision, recall)`` of the tabs ``probability >= t`` over all
+    thresholds ``t`` (ties in probability enter together); NaN without problems."""
+    real = int(problem.sum())
+    if real == 0:
+        return float("nan")
+    order = np.argsort(-probability, kind="stable")
+    p = probability[order]
+    hits = np.cumsum(problem[order])
+    ends = np.flatnonzero(np.r_[p[1:] != p[:-1], True])  # last row of each run of equal p
+    size = ends + 1
+    return float(np.max(np.minimum(hits[ends] / size, hits[ends] / real)))

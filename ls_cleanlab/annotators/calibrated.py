@@ -94,13 +94,14 @@ def _binary_prior(
     x: np.ndarray | None,
     previous: model_source.BinaryCalibration | None = None,
 ) -> tuple[np.ndarray, model_source.BinaryCalibration | None]:
-    """``(U, K)`` (or ``(K,)``) prior log-odds: the calibrated model, else the prevalence."""
+    """``(U, K)`` (or ``(K,)``) prior log-odds: the calibrated model, else the prevalence;
+    and the calibration (also when the model failed its test: it starts the next fit)."""
     if x is not None:
         calibration = model_source.binary_calibration(x, posterior, previous)
         if calibration.used:
             return calibration.logits(x), calibration
-    mean = np.clip(posterior.mean(axis=0), EPS, 1 - EPS)
-    return np.log(mean) - np.log1p(-mean), None
+        return _prevalence_logit(posterior), calibration
+    return _prevalence_logit(posterior), None
 
 
 def _binary_rounds(
@@ -123,7 +124,7 @@ def _binary_rounds(
         it += 1
         se, fp = binary_rates(votes, posterior)
         prior, calibration = _binary_prior(posterior, x, calibration)
-        if omega < 1.0 and calibration is not None:
+        if omega < 1.0 and calibration is not None and calibration.used:
             base = _prevalence_logit(posterior)
             prior = base + omega * (prior - base)
         evidence = binary_evidence(votes, se, fp)
@@ -133,7 +134,8 @@ def _binary_rounds(
         posterior = new
         if change < tol:
             break
-    return BinaryFit(logit, se, fp, calibration, it, tau), prior, evidence
+    used = calibration if calibration is not None and calibration.used else None
+    return BinaryFit(logit, se, fp, used, it, tau), prior, evidence
 
 
 def _prevalence_logit(posterior: np.ndarray) -> np.ndarray:

@@ -46,7 +46,7 @@ CLIP = 1e-6
 #: Rows the calibration is fitted on at most (an even stride through the tasks beyond this).
 MAX_ROWS = 10_000
 _NEWTON = 25
-_WARM = 3
+_WARM = 1
 _HALVINGS = 30
 
 
@@ -68,7 +68,7 @@ def _soft_loglik(z: np.ndarray, target: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class BinaryCalibration:
     """``P(z = 1 | p) = sigmoid(intercept + slope * logit p)`` per class; ``used`` False when
-    the model failed its test (``slope`` is then 0 and ``intercept`` the prevalence)."""
+    the model failed its test (the fit is then kept only as the next fit's starting point)."""
 
     intercept: np.ndarray  # (K,)
     slope: np.ndarray  # (K,)
@@ -85,22 +85,15 @@ def _rows(u: int) -> np.ndarray | slice:
     return slice(None) if u <= MAX_ROWS else slice(None, None, -(-u // MAX_ROWS))
 
 
-def _objective(
-    x: np.ndarray, target: np.ndarray, a: np.ndarray, b: np.ndarray, pooled: float
-) -> np.ndarray:
-    """``(K,)`` penalized soft log-likelihood of ``sigmoid(a + b x)``."""
-    fit = _soft_loglik(a[None, :] + b[None, :] * x, target)
-    return fit - SLOPE_PRIOR / 2 * (b - pooled) ** 2
-
-
 def _newton(
     x: np.ndarray, target: np.ndarray, a: np.ndarray, b: np.ndarray, steps: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fit ``(a_k, b_k)`` of ``sigmoid(a + b x)`` to soft targets per class, with the penalty
     ``SLOPE_PRIOR / 2 (b_k - b)^2`` around the pooled slope ``b`` (the Fisher-information
     weighted mean of the slopes, updated at every step), by Newton's method: closed-form
-    2 x 2 steps, each halved until the objective does not decrease (nearly separable classes
-    overshoot)."""
+    2 x 2 steps, each halved until the penalized log-likelihood does not decrease (nearly
+    separable classes overshoot)."""
+    fit = _soft_loglik(a[None, :] + b[None, :] * x, target)
     for _ in range(steps):
         p = _sigmoid(a[None, :] + b[None, :] * x)
         w = p * (1 - p)
@@ -116,15 +109,16 @@ def _newton(
         det = np.maximum(h_aa * h_bb - h_ab * h_ab, 1e-12)
         step_a = (h_bb * g_a - h_ab * g_b) / det
         step_b = (h_aa * g_b - h_ab * g_a) / det
-        value = _objective(x, target, a, b, pooled)
+        value = fit - SLOPE_PRIOR / 2 * (b - pooled) ** 2
         scale = np.ones_like(a)
         for _ in range(_HALVINGS):
-            new = _objective(x, target, a - scale * step_a, b - scale * step_b, pooled)
-            worse = ~(new >= value - 1e-9)
+            na, nb = a - scale * step_a, b - scale * step_b
+            new_fit = _soft_loglik(na[None, :] + nb[None, :] * x, target)
+            worse = ~(new_fit - SLOPE_PRIOR / 2 * (nb - pooled) ** 2 >= value - 1e-9)
             if not worse.any():
                 break
             scale = np.where(worse, scale / 2, scale)
-        a, b = a - scale * step_a, b - scale * step_b
+        a, b, fit = na, nb, new_fit
         if max(np.abs(scale * step_a).max(initial=0), np.abs(scale * step_b).max(initial=0)) < 1e-6:
             break
     return a, b
@@ -144,7 +138,7 @@ def binary_calibration(
     k = target.shape[1]
     mean = np.clip(target.mean(axis=0), CLIP, 1 - CLIP)
     base = np.log(mean) - np.log1p(-mean)
-    if start is None or not start.used:
+    if start is None:
         a, b = _newton(x, target, base.copy(), np.ones(k), _NEWTON)
     else:
         a, b = _newton(x, target, start.intercept, start.slope, _WARM)
@@ -152,9 +146,7 @@ def binary_calibration(
     null = _soft_loglik(np.broadcast_to(base, target.shape), target)
     fit = _soft_loglik(a[None, :] + b[None, :] * x, target)
     statistic = float(2.0 * (fit - null).sum())
-    if not b.any() or statistic <= GATE_CHI2:
-        return BinaryCalibration(base, np.zeros(k), False, statistic)
-    return BinaryCalibration(a, b, True, statistic)
+    return BinaryCalibration(a, b, bool(b.any()) and statistic > GATE_CHI2, statistic)
 
 
 @dataclass(frozen=True)
