@@ -132,7 +132,11 @@ def run_project_audit(
             cache.close()
     seconds = {"fetch": fetched, **result.seconds}
     if workspace is not None and result.trained is not None:
+        if progress is not None:
+            progress("save", 0, 1)
         ModelStore(workspace.models_dir).save(project, options.model_version, result.trained)
+        if progress is not None:
+            progress("save", 1, 1)
     if options.dry_run:
         return dataclasses.replace(result, seconds=seconds)
     start = time.perf_counter()

@@ -169,6 +169,28 @@ def _tabs(result: ProjectAudit) -> str:
     return f'<table class="tabs">{head}{"".join(rows)}</table>'
 
 
+def _left_out(result: ProjectAudit, studio_url: str | None) -> str:
+    """Everything the audit left out, by reason (:func:`ls_cleanlab.pipeline.skip_report`)."""
+    from ls_cleanlab.pipeline import skip_report
+
+    report = skip_report(result)
+    if not report.skips:
+        return '<p class="note">Nothing was left out: every task and annotation was used.</p>'
+    rows = ["<tr><th>left out</th><th>reason</th><th>meaning</th><th>example</th>"
+            "<th>tasks</th></tr>"]  # fmt: skip
+    for skip in report.skips:
+        links = []
+        for task in skip.tasks:
+            link = task_link(studio_url, result.project, task)
+            links.append(f'<a href="{_e(link)}">{task}</a>' if link else str(task))
+        rows.append(
+            f'<tr class="skip"><td class="num">{skip.count} {_e(skip.items)}</td>'
+            f"<td>{_e(skip.reason)}</td><td>{_e(skip.meaning)}</td>"
+            f"<td>{_e(skip.example[:200])}</td><td>{', '.join(links)}</td></tr>"
+        )
+    return f'<table id="left-out">{"".join(rows)}</table>'
+
+
 def _mini(counts: np.ndarray) -> str:
     """A 2x2 given (rows) vs suggested (columns) table, cells shaded by row share."""
     rows = []
@@ -361,6 +383,7 @@ def render_report(
     quality = 1.0 - audit.priority[result.labelled]
     sections = [
         ("overview", "Overview", _overview(result)),
+        ("left-out", "Left out", _left_out(result, studio_url)),
         (
             "quality",
             "Label quality",
