@@ -178,6 +178,18 @@ def issue_table(
             mask &= ev.given  # one row per task: the consensus class
         i, k = np.nonzero(mask)
         add(i, k, "disagreement", ev.cell_scores[i, k], _cell_reasons(ev, i, k, "disagreement"))
+    rows = _rule_rows(ev, violations)
+    if outlier_flagged is not None and outlier_score is not None and outlier_source is not None:
+        for i in np.flatnonzero(outlier_flagged):
+            view = "the model's probabilities" if outlier_source[i] == "model" else "its features"
+            rows.append((int(i), -1, "outlier", float(outlier_score[i]), f"unusual task by {view}"))
+    blocks.append(pd.DataFrame(rows, columns=["task", "class_index", "kind", "score", "reason"]))
+    frame = pd.concat([b for b in blocks if len(b)] or blocks[-1:], ignore_index=True)
+    return _finish(frame, ev)
+
+
+def _rule_rows(ev: Evidence, violations: RuleViolations) -> list[tuple[int, int, str, float, str]]:
+    """One ``rule`` row per violated cell, naming the rule and the blamed cell."""
     rows: list[tuple[int, int, str, float, str]] = []
     names = ev.class_names
     for i, k, other, kind in zip(
@@ -192,12 +204,14 @@ def issue_table(
         rows.append(
             (int(i), int(k), "rule", float(ev.cell_scores[i, k]), f"{text}; {names[k]!r} {blame}")
         )
-    if outlier_flagged is not None and outlier_score is not None and outlier_source is not None:
-        for i in np.flatnonzero(outlier_flagged):
-            view = "the model's probabilities" if outlier_source[i] == "model" else "its features"
-            rows.append((int(i), -1, "outlier", float(outlier_score[i]), f"unusual task by {view}"))
-    blocks.append(pd.DataFrame(rows, columns=["task", "class_index", "kind", "score", "reason"]))
-    frame = pd.concat([b for b in blocks if len(b)] or blocks[-1:], ignore_index=True)
+    return rows
+
+
+def _finish(frame: Any, ev: Evidence) -> Any:
+    """Class names, the confident-learning column, kinds as categories, sorted by score."""
+    import pandas as pd
+
+    names = ev.class_names
     frame["class"] = [names[k] if k >= 0 else None for k in frame["class_index"]]
     cells = frame["class_index"].to_numpy(dtype=np.int64)
     frame["confident_learning"] = False

@@ -156,24 +156,9 @@ def audit_labels(
         Seeds every random choice (row sampling, permutation tests).
     """
     method = validation.check_option(consensus_method, CONSENSUS_METHODS, "consensus_method")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating)):
-        raise InvalidOptionError(f"threshold must be a number in (0, 1), got {threshold!r}.")
-    if not 0 < threshold < 1:
-        raise InvalidOptionError(f"threshold must lie in (0, 1), got {threshold!r}.")
-    probs = None if pred_probs is None else validation.as_pred_probs(pred_probs, sum_to_one=False)
-    n = len(probs) if probs is not None else None
-    k = probs.shape[1] if probs is not None else (len(class_names) if class_names else None)
-    ann, named = inputs.as_annotations(labels, annotations, n, k)
-    k = ann.n_classes if k is None else k
-    if ann.n_classes != k:
-        raise InvalidAnnotationsError(
-            f"annotations have {ann.n_classes} classes but pred_probs has {k} columns."
-        )
-    if n is None:
-        n = n_tasks if n_tasks is not None else (int(ann.task.max()) + 1 if len(ann) else 0)
-    elif n_tasks is not None and n_tasks != n:
-        raise InvalidOptionError(f"n_tasks={n_tasks} but pred_probs has {n} rows.")
-    ann.check_tasks(n)
+    _check_threshold(threshold)
+    probs, ann, named, n = _resolve(pred_probs, labels, annotations, class_names, n_tasks)
+    k = ann.n_classes
     names = inputs.class_names(class_names, k)
     features_array = inputs.check_features(features, n)
     if multi_label is None:
@@ -200,6 +185,39 @@ def audit_labels(
         probs, ann, cons, names, multi_label, several, votes, counts, float(threshold), seed, named
     )
     return _audit(context, scores, load_rules(rules, names), features_array)
+
+
+def _check_threshold(threshold: Any) -> None:
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating)):
+        raise InvalidOptionError(f"threshold must be a number in (0, 1), got {threshold!r}.")
+    if not 0 < threshold < 1:
+        raise InvalidOptionError(f"threshold must lie in (0, 1), got {threshold!r}.")
+
+
+def _resolve(
+    pred_probs: Any,
+    labels: Any,
+    annotations: Annotations | None,
+    class_names: Sequence[str] | None,
+    n_tasks: int | None,
+) -> tuple[np.ndarray | None, Annotations, bool, int]:
+    """The probabilities, the annotations table (and whether its annotators are named) and the
+    number of tasks, checked against each other."""
+    probs = None if pred_probs is None else validation.as_pred_probs(pred_probs, sum_to_one=False)
+    n = len(probs) if probs is not None else None
+    k = probs.shape[1] if probs is not None else (len(class_names) if class_names else None)
+    ann, named = inputs.as_annotations(labels, annotations, n, k)
+    k = ann.n_classes if k is None else k
+    if ann.n_classes != k:
+        raise InvalidAnnotationsError(
+            f"annotations have {ann.n_classes} classes but pred_probs has {k} columns."
+        )
+    if n is None:
+        n = n_tasks if n_tasks is not None else (int(ann.task.max()) + 1 if len(ann) else 0)
+    elif n_tasks is not None and n_tasks != n:
+        raise InvalidOptionError(f"n_tasks={n_tasks} but pred_probs has {n} rows.")
+    ann.check_tasks(n)
+    return probs, ann, named, n
 
 
 @dataclass(frozen=True)

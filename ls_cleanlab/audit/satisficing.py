@@ -279,6 +279,30 @@ def consensus_shortfall_weight(
     return DEFICIT_WEIGHT * max(0.0, 2 * auc - 1)
 
 
+def _lift_fit(
+    given: np.ndarray, lift: np.ndarray, pred_probs: np.ndarray | None, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The per-cell features (model log-odds when given, lift, other classes given) and each
+    class's lift weight: its logistic coefficient where the lift passes the likelihood-ratio
+    test, else 0."""
+    n = len(given)
+    others = given.sum(axis=1, keepdims=True) - given
+    columns = [lift, others.astype(np.float64)]
+    if pred_probs is not None:
+        columns.insert(0, logit(pred_probs))
+    features = np.stack(columns, axis=2)
+    rows: np.ndarray = np.arange(n)
+    if n > FIT_ROWS:
+        rows = np.sort(np.random.default_rng(seed).choice(n, FIT_ROWS, replace=False))
+    weights, loglik = fit_logistic_per_class(features[rows], given[rows], return_loglik=True)
+    _, without = fit_logistic_per_class(
+        np.delete(features[rows], -2, axis=2), given[rows], return_loglik=True
+    )
+    # a lift that does not improve the fit significantly (likelihood-ratio test) is noise
+    significant = 2 * (loglik - without) > LIFT_CHI2
+    return features, np.where(significant, np.maximum(weights[:, -2], 0.0), 0.0)
+
+
 def cell_evidence(
     labels: np.ndarray,
     pred_probs: np.ndarray | None,
@@ -310,27 +334,11 @@ def cell_evidence(
         With several annotators, how many marked each class: the deficit is then weighted by
         :func:`consensus_shortfall_weight`, else by :func:`deficit_weight`.
     """
-    n = len(labels)
     given = labels.astype(bool)
     cooc = cooccurrence(given)
     lift, source = cooccurrence_lift(given, cooc)
-    positive_lift = lift
-    others = given.sum(axis=1, keepdims=True) - given
-    columns = [positive_lift, others.astype(np.float64)]
-    if pred_probs is not None:
-        columns.insert(0, logit(pred_probs))
-    features = np.stack(columns, axis=2)
-    rows: np.ndarray = np.arange(n)
-    if n > FIT_ROWS:
-        rows = np.sort(np.random.default_rng(seed).choice(n, FIT_ROWS, replace=False))
-    weights, loglik = fit_logistic_per_class(features[rows], given[rows], return_loglik=True)
-    _, without = fit_logistic_per_class(
-        np.delete(features[rows], -2, axis=2), given[rows], return_loglik=True
-    )
-    # a lift that does not improve the fit significantly (likelihood-ratio test) is noise
-    significant = 2 * (loglik - without) > LIFT_CHI2
-    lift_weight = np.where(significant, np.maximum(weights[:, -2], 0.0), 0.0)
-    extra = lift_weight[None, :] * positive_lift
+    features, lift_weight = _lift_fit(given, lift, pred_probs, seed)
+    extra = lift_weight[None, :] * lift
     model = deficit = None
     if pred_probs is not None:
         model = features[:, :, 0]
