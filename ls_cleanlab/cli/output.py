@@ -11,7 +11,7 @@ from typing import IO, Any
 import numpy as np
 
 from ls_cleanlab.audit import LabelAudit
-from ls_cleanlab.pipeline import QUEUES, ProjectAudit, skip_report
+from ls_cleanlab.pipeline import QUEUES, ProjectAudit, queue_expected, skip_report
 from ls_cleanlab.report import task_link
 
 __all__ = [
@@ -121,14 +121,6 @@ def _top_classes(audit: LabelAudit) -> list[dict[str, Any]]:
     ]
 
 
-def _expected(audit: LabelAudit) -> dict[str, float]:
-    """Per review tab, how many labelled tasks the audit expects to have that tab's problem in
-    all (the sum of their calibrated probabilities, :attr:`LabelAudit.expected_issues`)."""
-    expected = audit.expected_issues
-    keys = {"errors": "errors", "missing": "missing"}
-    return {tab: round(expected[kind], 1) for tab, kind in keys.items() if kind in expected}
-
-
 def audit_summary(
     result: ProjectAudit,
     *,
@@ -180,7 +172,7 @@ def audit_summary(
             "by_kind": {str(k): int(v) for k, v in issues["kind"].value_counts().items() if v},
         },
         "queues": {q.key: len(result.queues.get(q.key, ())) for q in QUEUES},
-        "expected": _expected(audit),
+        "expected": queue_expected(audit),
         "top_classes": _top_classes(audit),
         "annotators_of_concern": _concerns(audit),
         "files": {name: str(path) for name, path in files.items()},

@@ -34,7 +34,14 @@ import numpy as np
 from ls_cleanlab.audit import LabelAudit
 from ls_cleanlab.studio import LabelSchema, prediction_json
 
-__all__ = ["QUEUES", "Queue", "queue_members", "queue_predictions", "queue_view"]
+__all__ = [
+    "QUEUES",
+    "Queue",
+    "queue_expected",
+    "queue_members",
+    "queue_predictions",
+    "queue_view",
+]
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,16 @@ QUEUES: tuple[Queue, ...] = (
 )
 
 _REASONS = 3  # reasons kept per task in the prediction
+
+
+def queue_expected(audit: LabelAudit) -> dict[str, float]:
+    """Per review tab of errors, how many labelled tasks the audit expects to have that tab's
+    problem in all: the sum of their calibrated probabilities
+    (:attr:`~ls_cleanlab.audit.LabelAudit.expected_issues`), rounded to 0.1. ``errors`` always,
+    ``missing`` for multi-label audits; a tab's size set beside it shows whether the threshold
+    leaves problems out."""
+    expected = audit.expected_issues
+    return {key: round(expected[key], 1) for key in ("errors", "missing") if key in expected}
 
 
 def queue_members(audit: LabelAudit, labelled: np.ndarray) -> dict[str, np.ndarray]:

@@ -153,18 +153,16 @@ def _overview(result: ProjectAudit) -> str:
 
 
 def _tabs(result: ProjectAudit) -> str:
-    """Each review tab's size beside the number of tasks the audit expects to have its problem
-    in all (the sum of their calibrated probabilities)."""
-    from ls_cleanlab.pipeline import QUEUES
+    """Each review tab's size beside the tasks expected to have its problem in all."""
+    from ls_cleanlab.pipeline import QUEUES, queue_expected
 
-    expected = result.audit.expected_issues
+    expected = queue_expected(result.audit)
     rows = []
     for q in QUEUES:
+        shown = f"{expected[q.key]:.0f}" if q.key in expected else ""
         size = len(result.queues.get(q.key, ()))
-        guess = expected.get(q.key) if q.key in ("errors", "missing") else None
-        shown = "" if guess is None else f"{guess:.0f}"
-        rows.append(f'<tr><td>{_e(q.title)}</td><td class="num">{size}</td>')
-        rows.append(f'<td class="num">{shown}</td></tr>')
+        cells = f'<td class="num">{size}</td><td class="num">{shown}</td>'
+        rows.append(f"<tr><td>{_e(q.title)}</td>{cells}</tr>")
     head = "<tr><th>review tab</th><th>tasks</th><th>expected with the problem, in all</th></tr>"
     return f'<table class="tabs">{head}{"".join(rows)}</table>'
 

@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from ls_cleanlab import audit_labels
-from ls_cleanlab.cli.output import _expected, print_audit
+from ls_cleanlab.cli.output import print_audit
+from ls_cleanlab.pipeline import queue_expected
 from ls_cleanlab.report.html import _tabs
 
 
@@ -23,7 +24,7 @@ def an_audit():  # type: ignore[no-untyped-def]
 
 def test_summary_carries_the_expected_counts_per_tab() -> None:
     audit = an_audit()
-    expected = _expected(audit)
+    expected = queue_expected(audit)
     assert set(expected) == {"errors", "missing"}
     assert expected["errors"] == round(audit.expected_issues["errors"], 1)
     summary = {
@@ -31,6 +32,8 @@ def test_summary_carries_the_expected_counts_per_tab() -> None:
         "tasks": {"audited": 300, "read": 300, "labelled": 300, "skipped": 0},
         "source": "pred_probs",
         "schema": {"inferred": False},
+        "skipped_reasons": [],
+        "unknown_choices": {},
         "issues": {"total": 5, "tasks": 4, "by_kind": {"missing": 5}},
         "queues": {"errors": 4, "missing": 4, "disagree": 0, "uncertain": 0},
         "expected": {"errors": 7.2, "missing": 6.6},
