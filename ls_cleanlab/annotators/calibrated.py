@@ -18,7 +18,8 @@ among the annotators: two agreeing annotators outweigh it unless it has proved m
 than they are, and a weak or biased model gets a small slope. The consensus is ``T > 1/2``.
 
 Single-label: ``log T_ic = log prior_c + sum_j log C_j[c, y_ij]`` with confusion matrices
-``C_j`` (:func:`.rates.confusion_rates`) and the prior ``softmax(a_c + b log p_ic)``.
+``C_j`` (:func:`.rates.dirichlet_confusion` with few classes, else
+:func:`.rates.confusion_rates`) and the prior ``softmax(a_c + b log p_ic)``.
 
 Annotator quality is the expected agreement of the annotator's labels with the truth under the
 posterior *without its own vote* (``T^{-j}``: the vote's log-likelihood ratio taken out): the
@@ -35,7 +36,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ls_cleanlab.annotators import model_source, tempering
-from ls_cleanlab.annotators.rates import binary_rates, confusion_rates
+from ls_cleanlab.annotators.rates import (
+    FEW_CLASSES,
+    binary_rates,
+    confusion_rates,
+    dirichlet_confusion,
+)
 from ls_cleanlab.annotators.votes import Votes, key_means
 
 __all__ = [
@@ -244,10 +250,11 @@ def _multiclass_rounds(
     log_post = prior = evidence = np.zeros_like(posterior)
     confusion = np.zeros((votes.n_annotators, k, k))
     calibration = None
+    rates = dirichlet_confusion if k <= FEW_CLASSES else confusion_rates
     it = 0
     for _ in range(rounds):
         it += 1
-        confusion = confusion_rates(votes, posterior)
+        confusion = rates(votes, posterior)
         prior, calibration = _multiclass_prior(posterior, log_probs)
         evidence = votes.task_sums(np.log(confusion)[votes.annotator, :, y])
         log_post = _normalize(prior + tau * evidence)

@@ -24,9 +24,15 @@ prior worth a number of errors (so a rare error is shrunk harder than a common o
 
 Rates are clipped so that ``se_jk >= fp_jk``: a vote is never read as evidence for the opposite.
 
-Single-label. Annotator ``j`` has a confusion matrix ``C_j[c, l] = P(y = l | z = c)``: its
-accuracy on class ``c`` shrunk like the rates above (class accuracy, annotator offset, per
-class), its errors spread like everybody's errors on that class.
+Single-label. Annotator ``j`` has a confusion matrix ``C_j[c, l] = P(y = l | z = c)``. With
+few classes (at most :data:`FEW_CLASSES`) each row is smoothed as Dawid-Skene's usual form does,
+half an answer in every cell (:func:`dirichlet_confusion`): on the five single-label crowd sets
+(2-4 classes, a few dozen answers per worker) any pooling we tried left more wrong tasks after
+review than that plain form, or ranked workers worse (Product: 0.9275 vs 0.9375 accuracy,
+Spearman 0.68 vs 0.80). With many classes half an answer per cell would swamp a row (25 of
+them with 50 classes), so there the accuracy on class ``c`` is shrunk like the rates above
+(class accuracy, annotator offset, per class) and its errors spread like everybody's errors on
+that class (:func:`confusion_rates`).
 """
 
 from __future__ import annotations
@@ -39,9 +45,11 @@ __all__ = [
     "CELL_EVENTS",
     "CLASS_EVENTS",
     "CONFUSION_EVENTS",
+    "FEW_CLASSES",
     "HABIT_EVENTS",
     "binary_rates",
     "confusion_rates",
+    "dirichlet_confusion",
     "shrink_rate",
 ]
 
@@ -63,6 +71,8 @@ CELL_EVENTS = 32.0
 #: average (on the crowd sets, 8 errors cost 3 points of accuracy against 0.5 on Dog and
 #: Product).
 CONFUSION_EVENTS = 0.5
+#: Up to this many classes, single-label confusion rows get Dawid-Skene's plain smoothing.
+FEW_CLASSES = 10
 EPS = 1e-6
 
 
@@ -148,3 +158,13 @@ def confusion_rates(votes: Votes, posterior: np.ndarray) -> np.ndarray:
     out = share * (1.0 - accuracy)[:, :, None]
     out[:, np.arange(k), np.arange(k)] = accuracy
     return np.clip(out, EPS, 1.0)
+
+
+def dirichlet_confusion(votes: Votes, posterior: np.ndarray) -> np.ndarray:
+    """``(M, K, K)`` confusion matrices ``[j, true c, given l]`` under the posterior ``T``,
+    each row's expected counts plus half an answer in every cell (Dawid-Skene's common form)."""
+    m, k = votes.n_annotators, posterior.shape[1]
+    y = votes.class_index()
+    counts = key_sums(posterior[votes.task], votes.annotator * k + y, m * k)
+    counts = counts.reshape(m, k, k).transpose(0, 2, 1) + 0.5  # [j, true c, given l]
+    return counts / counts.sum(axis=2, keepdims=True)

@@ -19,7 +19,12 @@ from ls_cleanlab.annotators.model_source import (
     model_logits,
     multiclass_calibration,
 )
-from ls_cleanlab.annotators.rates import binary_rates, confusion_rates, shrink_rate
+from ls_cleanlab.annotators.rates import (
+    binary_rates,
+    confusion_rates,
+    dirichlet_confusion,
+    shrink_rate,
+)
 from ls_cleanlab.annotators.tempering import binary_weights, golden_max
 from ls_cleanlab.annotators.votes import Votes
 from ls_cleanlab.errors import InvalidOptionError
@@ -310,6 +315,18 @@ def test_confusion_rows_sum_to_one() -> None:
     confusion = confusion_rates(votes, np.eye(3)[[0, 1, 2]])
     np.testing.assert_allclose(confusion.sum(axis=2), 1.0)
     assert (confusion > 0).all()
+
+
+def test_few_class_confusion_is_dawid_skenes_half_answer_smoothing() -> None:
+    # a: true 0 -> said 0, true 1 -> said 1, true 2 -> said 2; b: true 0 -> said 1, true 1 -> 1
+    ann = Annotations.from_class_indices(
+        [0, 0, 1, 1, 2], ["a", "b", "a", "b", "a"], [0, 1, 1, 1, 2], 3
+    )
+    confusion = dirichlet_confusion(Votes.from_annotations(ann), np.eye(3))
+    a, b = 0, 1
+    np.testing.assert_allclose(confusion[a], (np.eye(3) + 0.5) / 2.5)
+    np.testing.assert_allclose(confusion[b, 0], [0.5 / 2.5, 1.5 / 2.5, 0.5 / 2.5])
+    np.testing.assert_allclose(confusion[b, 2], [1 / 3, 1 / 3, 1 / 3])  # never seen: uniform
 
 
 def test_binary_calibration_recovers_a_logistic_relation_and_gates_noise() -> None:
