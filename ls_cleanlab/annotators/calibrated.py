@@ -22,11 +22,16 @@ Single-label: ``log T_ic = log prior_c + sum_j log C_j[c, y_ij]`` with confusion
 :func:`.rates.confusion_rates`) and the prior ``softmax(a_c + b log p_ic)``.
 
 Annotator quality is the expected agreement of the annotator's labels with the truth under the
-posterior *without its own vote* (``T^{-j}``: the vote's log-likelihood ratio taken out): the
-expected Jaccard index of its set (multi-label, :func:`expected_jaccard`) or the probability
-its class is right (single-label), averaged over its tasks with another annotation (all its
-tasks when it has none). Leaving its own vote out keeps an annotator from confirming itself,
-which with two annotators per task decides who looks good.
+posterior: the expected Jaccard index of its set (multi-label, :func:`expected_jaccard`) or the
+probability its class is right (single-label), averaged over its tasks with another annotation
+(all its tasks when it has none). The posterior keeps the annotator's own vote: with its rates
+estimated from all its work, that vote says how far to trust it, and taking it out left the
+other annotator of a pair alone to judge (robustness benchmark, Spearman with the true quality:
+50 sparse classes in pairs of a satisficer and a careless annotator with a useless model 0.95
+with the vote, 0.47 without; Enron in such pairs 1.00 and 0.45). Also tried there and not
+better overall: expected Jaccard from the rates alone, balanced accuracy from the rates (as the
+Dawid-Skene baseline ranks), the posterior without the model (CrowdTruth with its TF-IDF model
+0.81 against 0.78, but Birds in pairs -0.15 against 0.77).
 """
 
 from __future__ import annotations
