@@ -11,8 +11,9 @@ from typing import IO, Any
 import numpy as np
 
 from ls_cleanlab.audit import LabelAudit
-from ls_cleanlab.pipeline import QUEUES, ProjectAudit, skip_report
+from ls_cleanlab.pipeline import QUEUES, ProjectAudit, queue_expected, skip_report
 from ls_cleanlab.report import task_link
+from ls_cleanlab.studio import annotator_name
 
 __all__ = [
     "FLAG_MEANINGS",
@@ -76,7 +77,7 @@ def _float(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _concerns(audit: LabelAudit) -> list[dict[str, Any]]:
+def _concerns(audit: LabelAudit, names: Mapping[int, str]) -> list[dict[str, Any]]:
     frame = audit.annotators
     if frame is None or len(frame) == 0:
         return []
@@ -91,9 +92,8 @@ def _concerns(audit: LabelAudit) -> list[dict[str, Any]]:
             why.insert(0, f"quality {quality:.2f} < {CONCERN_QUALITY}")
         out.append(
             {
-                "annotator": row["annotator"].item()
-                if hasattr(row["annotator"], "item")
-                else row["annotator"],
+                "annotator": _plain(row["annotator"]),
+                "name": annotator_name(row["annotator"], names),
                 "quality": quality,
                 "agreement": _float(row["agreement"]),
                 "n_tasks": int(row["n_tasks"]),
@@ -172,8 +172,9 @@ def audit_summary(
             "by_kind": {str(k): int(v) for k, v in issues["kind"].value_counts().items() if v},
         },
         "queues": {q.key: len(result.queues.get(q.key, ())) for q in QUEUES},
+        "expected": queue_expected(audit),
         "top_classes": _top_classes(audit),
-        "annotators_of_concern": _concerns(audit),
+        "annotators_of_concern": _concerns(audit, result.annotator_names),
         "files": {name: str(path) for name, path in files.items()},
         "dry_run": dry_run,
         "push": push,
@@ -209,8 +210,15 @@ def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
     kinds = ", ".join(f"{k} {v}" for k, v in issues["by_kind"].items()) or "none"
     print(f"Issues: {issues['total']} on {issues['tasks']} tasks ({kinds}).", file=out)
     titles = {q.key: q.title for q in QUEUES}
+    expected = summary.get("expected", {})
+
+    def tab(key: str, size: int) -> str:
+        if key not in expected:
+            return f"{titles[key]} {size}"
+        return f"{titles[key]} {size} (about {expected[key]:.0f} expected in all)"
+
     print(
-        "Review queues: " + ", ".join(f"{titles[k]} {v}" for k, v in summary["queues"].items()),
+        "Review queues: " + ", ".join(tab(k, v) for k, v in summary["queues"].items()),
         file=out,
     )
     if summary["top_classes"]:
@@ -230,7 +238,7 @@ def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
     if concerns:
         print("Annotators of concern:", file=out)
         for a in concerns:
-            print(f"  {a['annotator']!s:<12} {', '.join(a['concerns'])}", file=out)
+            print(f"  {a['name']:<12} {', '.join(a['concerns'])}", file=out)
     else:
         print("Annotators of concern: none.", file=out)
     push = summary["push"]
@@ -269,6 +277,9 @@ def write_tables(result: ProjectAudit, out: Path, studio_url: str | None) -> dic
     files = {"issues.csv": out / "issues.csv"}
     issues.to_csv(files["issues.csv"], index=False)
     annotators = audit.annotators if audit.annotators is not None else pd.DataFrame()
+    if "annotator" in annotators.columns:
+        annotators = annotators.copy()
+        annotators.insert(1, "name", [result.annotator_name(a) for a in annotators["annotator"]])
     files["annotators.csv"] = out / "annotators.csv"
     annotators.to_csv(files["annotators.csv"], index=False)
     files["classes.csv"] = out / "classes.csv"
@@ -276,16 +287,21 @@ def write_tables(result: ProjectAudit, out: Path, studio_url: str | None) -> dic
     return files
 
 
-def annotators_summary(audit: LabelAudit) -> dict[str, Any]:
-    """Annotator table, pairwise agreement and flag meanings as JSON-ready data."""
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def annotators_summary(audit: LabelAudit, names: Mapping[int, str] | None = None) -> dict[str, Any]:
+    """Annotator table, pairwise agreement and flag meanings as JSON-ready data; ``names``
+    (user id -> ``"First Last <email>"``) gives each annotator its ``name``."""
     frame = audit.annotators
     rows = []
     if frame is not None:
         for _, row in frame.iterrows():
-            annotator = row["annotator"]
             rows.append(
                 {
-                    "annotator": annotator.item() if hasattr(annotator, "item") else annotator,
+                    "annotator": _plain(row["annotator"]),
+                    "name": annotator_name(row["annotator"], names),
                     "quality": _float(row["quality"]),
                     "agreement": _float(row["agreement"]),
                     "n_tasks": int(row["n_tasks"]),
@@ -299,7 +315,8 @@ def annotators_summary(audit: LabelAudit) -> dict[str, Any]:
     pairwise = None
     if agree is not None:
         pairwise = {
-            "annotators": [a.item() if hasattr(a, "item") else a for a in agree.annotator_ids],
+            "annotators": [_plain(a) for a in agree.annotator_ids],
+            "names": [annotator_name(a, names) for a in agree.annotator_ids],
             "agreement": [[_float(v) for v in line] for line in agree.pairwise],
             "shared_tasks": agree.shared.astype(int).tolist(),
             "alpha": _float(agree.alpha),
@@ -315,29 +332,31 @@ def annotators_summary(audit: LabelAudit) -> dict[str, Any]:
 def print_annotators(summary: Mapping[str, Any], out: IO[str]) -> None:
     """The annotator table, the agreement matrix and what the flags mean."""
     rows = summary["annotators"]
+    width = max([12, *(len(r["name"]) for r in rows)])
     print(
-        f"{'annotator':<12} {'quality':>7} {'agree':>6} {'tasks':>6} {'shared':>6} "
+        f"{'annotator':<{width}} {'quality':>7} {'agree':>6} {'tasks':>6} {'shared':>6} "
         f"{'lead s':>7} {'labels':>6}  flags",
         file=out,
     )
     for r in sorted(rows, key=lambda r: (r["quality"] is None, r["quality"] or 0.0)):
         print(
-            f"{r['annotator']!s:<12} {_fmt(r['quality']):>7} {_fmt(r['agreement'], 2):>6} "
+            f"{r['name']:<{width}} {_fmt(r['quality']):>7} {_fmt(r['agreement'], 2):>6} "
             f"{r['n_tasks']:>6} {r['n_shared_tasks']:>6} {_fmt(r['mean_lead_time'], 1):>7} "
             f"{_fmt(r['labels_per_task'], 2):>6}  {', '.join(r['flags'])}",
             file=out,
         )
     pairwise = summary["pairwise"]
     if pairwise is not None:
-        names = [str(a)[:8] for a in pairwise["annotators"]]
+        names = pairwise["names"]
         print(
             f"\nPairwise agreement (mean Jaccard on shared tasks; Krippendorff's alpha "
             f"{_fmt(pairwise['alpha'], 2)}):",
             file=out,
         )
-        print(" " * 10 + "".join(f"{n:>9}" for n in names), file=out)
-        for name, line in zip(names, pairwise["agreement"], strict=True):
-            print(f"{name:<10}" + "".join(f"{_fmt(v, 2):>9}" for v in line), file=out)
+        print(" " * 5 + "".join(f"{f'#{i}':>7}" for i in range(1, len(names) + 1)), file=out)
+        for i, (name, line) in enumerate(zip(names, pairwise["agreement"], strict=True), 1):
+            cells = "".join(f"{_fmt(v, 2):>7}" for v in line)
+            print(f"{f'#{i}':<5}{cells}  {name}", file=out)
     if summary["flags"]:
         print("\nFlags:", file=out)
         for flag, meaning in summary["flags"].items():

@@ -1,10 +1,10 @@
 """Image features of tasks: media fetched safely, embedded in batches, cached by content hash.
 
 Media come through a :class:`~ls_cleanlab.media.MediaFetcher` (Label Studio host and allowlist
-only, size and pixel limits), are described by an embedder (the built-in colour/gradient
-descriptors by default; see :mod:`.embedders`), cached on disk by content hash
-(:class:`~ls_cleanlab.features.cache.FeatureCache`), then standardized. A task whose image fails is
-skipped with its reason; the run goes on.
+only, size and pixel limits), are described by an embedder (the pretrained EfficientNet-Lite0
+when installed, else the built-in colour/gradient descriptors; see :mod:`.embedders`), cached on
+disk by content hash (:class:`~ls_cleanlab.features.cache.FeatureCache`), then standardized. A
+task whose image fails is skipped with its reason; the run goes on.
 
 Each batch of 256 media not in the cache is one call of :func:`describe_media` (download, hash,
 decode, embed), run here or as a task of an executor (a Dask worker): it takes the fetcher, which
@@ -61,7 +61,7 @@ def image_features(
     fetcher: MediaFetcher,
     *,
     cache: FeatureCache | None = None,
-    embedder: ImageEmbedder | str = "descriptors",
+    embedder: ImageEmbedder | str = "auto",
     refresh: bool = False,
     workers: int = 8,
     max_pixels: int | None = None,
@@ -70,8 +70,7 @@ def image_features(
     progress: Progress | None = None,
     store_dir: str | Path | None = None,
 ) -> FeatureSet:
-    """Standardized image features of tasks: a :class:`FeatureSet` of dense float32 features,
-    standardized over the tasks that succeeded.
+    """Image features of tasks: dense float32, standardized over the tasks that succeeded.
 
     Parameters
     ----------
@@ -84,11 +83,11 @@ def image_features(
         A reference seen before is neither downloaded nor described again (unless ``refresh``);
         identical files share one vector.
     embedder : ImageEmbedder or str
-        An embedder, or a name for :func:`find_embedder` (``"descriptors"``, ``"auto"``, ...).
+        An embedder, or a name for :func:`find_embedder` (``"auto"``: EfficientNet-Lite0 with
+        the ``embed`` extra, else ``"descriptors"``; ``"torchvision"``, ``"open_clip"``).
     refresh : bool
-        Download every reference again (its vector is still reused when the bytes are unchanged).
+        Download every reference again (a vector is reused when the bytes are unchanged).
     workers : int
-        Download and decode threads within each batch.
     max_pixels : int, optional
         Larger images are refused as decompression bombs; default ``fetcher.max_pixels``.
     encoder : Scaling, optional
@@ -99,9 +98,10 @@ def image_features(
     progress : callable(done, total), optional
         Called after each batch with the number of tasks done.
     store_dir : str or Path, optional
-        Keep the features on disk there instead of in memory (same values).
+        Keep the features on disk there (same values). ``workers``: threads per batch.
     """
-    embedder = find_embedder(embedder) if isinstance(embedder, str) else embedder
+    if isinstance(embedder, str):
+        embedder = find_embedder(embedder, cache_dir=cache.embedders_dir if cache else None)
     workers = check_int(workers, "workers", low=1)
     pixels = fetcher.max_pixels if max_pixels is None else max_pixels
     n = len(refs)

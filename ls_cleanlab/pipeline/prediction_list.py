@@ -8,6 +8,7 @@ validating them one after the other never holds more than a block.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
@@ -114,12 +115,24 @@ class QueuePredictions(Sequence[dict[str, Any]]):
             score=float(self._scores[row]),
             model_version=self.model_version,
         )
-        prediction["result"][0]["meta"] = {
-            "queues": [marker for marker, mask in self._markers if mask[row]],
+        result = prediction["result"][0]
+        meta = {
             "reasons": self._reasons(row),
+            "queues": [marker for marker, mask in self._markers if mask[row]],
             "scores": {name: round(float(p), 4) for name, p in zip(names, present, strict=True)},
         }
+        # the Data Manager's "Prediction results" column shows the JSON as stored: the suggested
+        # labels, the reasons and the tabs come first so the cell reads as words
+        prediction["result"][0] = {"value": result.pop("value"), "meta": meta, **result}
         return prediction
+
+    def for_run(self, run: str, model_version: str) -> QueuePredictions:
+        """The same predictions as a run of their own: version ``model_version``, markers
+        tagged with ``run`` (a refresh that publishes a new run)."""
+        made = copy.copy(self)
+        made.model_version = model_version
+        made._markers = [(f"{m.split('#')[0]}#{run}", mask) for m, mask in self._markers]
+        return made
 
 
 def _mask(rows: np.ndarray, n: int) -> np.ndarray:

@@ -123,7 +123,7 @@ def run_project_audit(
         allowed_hosts=options.allowed_hosts,
         local_files_root=options.local_files_root,
     )
-    cache = FeatureCache(workspace.features_db) if workspace is not None else None
+    cache = workspace.feature_cache() if workspace is not None else None
     try:
         result = audit_tasks(
             tasks, schema, options=options, fetcher=fetcher, cache=cache, executor=executor,
@@ -135,6 +135,7 @@ def run_project_audit(
             cache.close()
     del tasks
     seconds = {"fetch": fetched, **result.seconds}
+    result = dataclasses.replace(result, annotator_names=client.user_names())
     if workspace is not None and result.trained is not None:
         if progress is not None:
             progress("save", 0, 1)
@@ -149,7 +150,7 @@ def run_project_audit(
     published = publish_run(
         client, project, result.predictions, queues=kind.queues, base=options.model_version,
         run=options.run_id, task_ids=result.task_ids.tolist(), choices_name=options.choices_name,
-        workspace=workspace, progress=progress,
+        workspace=workspace, progress=progress, schema=schema,
     )  # fmt: skip
     if progress is not None:
         progress("push", len(result.predictions), len(result.predictions))

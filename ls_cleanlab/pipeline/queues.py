@@ -9,16 +9,23 @@ belongs to as marker strings (``lscl:error`` ...) and the top reasons. Label Stu
 ``meta`` and its Data Manager filters ``predictions_results`` with ``contains``, so each tab is
 simply "results contain the marker, ordered by prediction score, descending". Each pushed run
 tags its markers with its run id (:func:`run_marker`) and its tabs filter on those, so a re-run's
-tabs follow it as soon as its predictions are in, with no task data ever written.
+tabs follow it as soon as its predictions are in, with no task data ever written. A tab shows
+the task's image (thumbnail) or text, its id, the review priority ("Prediction score"), the
+prediction's result (suggested labels, reasons and tabs first, so it reads as words), the
+annotators and the annotation count; Label Studio's other columns are hidden.
 
 The queues:
 
 =======================  ===================================================================
-``Likely label errors``  labelled tasks with any issue: a label missing, spurious, breaking a
-                         rule, or disputed by the annotators where the audit doubts it
-``Likely missing labels`` labelled tasks with a label probably missing
-``Annotators disagree``  tasks whose annotators disagree on a class the audit doubts
+``Likely label errors``  labelled tasks whose audited labels are probably wrong: a label
+                         missing or spurious (probability at least the audit's threshold), or
+                         a rule broken
+``Likely missing labels`` labelled tasks probably missing a label
+``Annotators disagree``  the other tasks on which the annotators split, or all overruled by
+                         the consensus: the consensus is confident there (annotator feedback)
 ``Uncertain (unlabeled)`` tasks nobody labelled, most uncertain first (active learning)
+``Needs another annotator`` labelled tasks where one more annotation pays most
+                         (:mod:`.next_annotator`)
 =======================  ===================================================================
 """
 
@@ -30,11 +37,23 @@ from typing import Any
 
 import numpy as np
 
+from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.audit import LabelAudit
+from ls_cleanlab.pipeline.next_annotator import next_annotator_rows
 from ls_cleanlab.pipeline.prediction_list import QueuePredictions
 from ls_cleanlab.studio import LabelSchema
 
-__all__ = ["QUEUES", "Queue", "queue_members", "queue_predictions", "queue_view", "run_marker"]
+__all__ = [
+    "QUEUES",
+    "SHOWN_COLUMNS",
+    "Queue",
+    "hidden_columns",
+    "queue_expected",
+    "queue_members",
+    "queue_predictions",
+    "queue_view",
+    "run_marker",
+]
 
 
 @dataclass(frozen=True)
@@ -48,19 +67,31 @@ class Queue:
 
 
 QUEUES: tuple[Queue, ...] = (
-    Queue(
-        "errors",
-        "Likely label errors",
-        "lscl:error",
-        ("missing", "spurious", "rule", "disagreement"),
-    ),
+    Queue("errors", "Likely label errors", "lscl:error", ("missing", "spurious", "rule")),
     Queue("missing", "Likely missing labels", "lscl:missing", ("missing",)),
     Queue("disagree", "Annotators disagree", "lscl:disagree", ("disagreement",)),
     Queue("uncertain", "Uncertain (unlabeled)", "lscl:uncertain", ()),
+    Queue("next", "Needs another annotator", "lscl:next", ()),
 )
 
 
-def queue_members(audit: LabelAudit, labelled: np.ndarray) -> dict[str, np.ndarray]:
+def queue_expected(audit: LabelAudit) -> dict[str, float]:
+    """Per review tab of errors, how many labelled tasks the audit expects to have that tab's
+    problem in all: the sum of their calibrated probabilities
+    (:attr:`~ls_cleanlab.audit.LabelAudit.expected_issues`), rounded to 0.1. ``errors`` always,
+    ``missing`` for multi-label audits; a tab's size set beside it shows whether the threshold
+    leaves problems out."""
+    expected = audit.expected_issues
+    return {key: round(expected[key], 1) for key in ("errors", "missing") if key in expected}
+
+
+def queue_members(
+    audit: LabelAudit,
+    labelled: np.ndarray,
+    *,
+    annotations: Annotations | None = None,
+    pred_probs: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Rows (task positions) of each queue, in review order (worst first).
 
     Parameters
@@ -68,10 +99,18 @@ def queue_members(audit: LabelAudit, labelled: np.ndarray) -> dict[str, np.ndarr
     audit : LabelAudit
     labelled : np.ndarray of bool, shape (n,)
         Tasks with at least one annotation.
+    annotations, pred_probs : optional
+        The audit's annotations and probabilities, for "Needs another annotator" (empty without
+        them).
     """
     issues = audit.issues
     members: dict[str, np.ndarray] = {}
     for queue in QUEUES:
+        if queue.key == "next":  # its own module: the value of one more annotation
+            members[queue.key] = next_annotator_rows(
+                pred_probs, labelled, annotations, multi_label=audit.multi_label
+            )
+            continue
         if queue.key == "uncertain":
             rows = np.flatnonzero(~labelled)
             order = np.argsort(-audit.uncertainty[rows], kind="stable")
@@ -140,9 +179,47 @@ def queue_predictions(
                             model_version=model_version)  # fmt: skip
 
 
-def queue_view(queue: Queue, run: str | None = None) -> dict[str, Any]:
-    """The Data Manager filters and ordering of a queue's tab (for ``StudioClient.ensure_view``):
-    the predictions of run ``run`` that carry the queue's marker."""
+#: Task fields shown in a tab's table (``explore``) and in the list beside the labeling view
+#: (``labeling``), besides the labelled object's data (the image as a thumbnail, or the text).
+SHOWN_COLUMNS = {
+    "explore": ("id", "predictions_score", "predictions_results", "annotators",
+                "total_annotations"),
+    "labeling": ("id", "predictions_score"),
+}  # fmt: skip
+
+
+def hidden_columns(columns: Sequence[Mapping[str, Any]], schema: LabelSchema) -> dict[str, Any]:
+    """A tab's ``hiddenColumns``: every Data Manager column of the project but the labelled
+    object's data and :data:`SHOWN_COLUMNS`.
+
+    ``columns`` is the project's column list (``/api/dm/columns``). Label Studio 1.23.2 reads
+    ``{"explore": [...], "labeling": [...]}`` of column keys ``tasks:<id>`` (``tasks:data.<key>``
+    for task data) and needs both lists; keys it does not know would break the tab, so only
+    columns it listed are named.
+    """
+    keys: list[tuple[str, str]] = []
+    for column in columns:
+        if column.get("target", "tasks") != "tasks" or "children" in column:
+            continue
+        ident = str(column["id"])
+        keys.append((ident if column.get("parent") != "data" else f"data.{ident}", ident))
+    hidden: dict[str, Any] = {}
+    for mode, shown in SHOWN_COLUMNS.items():
+        keep = {*shown, f"data.{schema.data_key}"}
+        hidden[mode] = [f"tasks:{key}" for key, _ in keys if key not in keep]
+    return hidden
+
+
+def queue_view(
+    queue: Queue,
+    columns: Sequence[Mapping[str, Any]] = (),
+    schema: LabelSchema | None = None,
+    *,
+    run: str | None = None,
+) -> dict[str, Any]:
+    """The Data Manager filters, ordering and (given the project's ``columns`` and ``schema``)
+    hidden columns of a queue's tab (for ``StudioClient.ensure_view``): the predictions of run
+    ``run`` that carry the queue's marker."""
     item = {
         "filter": "filter:tasks:predictions_results",
         "operator": "contains",
@@ -152,4 +229,5 @@ def queue_view(queue: Queue, run: str | None = None) -> dict[str, Any]:
     return {
         "filters": {"conjunction": "and", "items": [item]},
         "ordering": ["-tasks:predictions_score"],
+        "hidden_columns": hidden_columns(columns, schema) if columns and schema else None,
     }

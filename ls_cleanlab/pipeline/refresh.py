@@ -26,8 +26,8 @@ from ls_cleanlab.model import ModelStore
 from ls_cleanlab.pipeline.kinds import task_kind
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.preannotate import model_features
+from ls_cleanlab.pipeline.prediction_list import QueuePredictions
 from ls_cleanlab.pipeline.project import audit_tasks
-from ls_cleanlab.pipeline.queues import queue_predictions
 from ls_cleanlab.pipeline.runs import current_run, new_run_id, publish_run, run_version
 from ls_cleanlab.pipeline.snapshot import fetch_with_snapshot
 from ls_cleanlab.pipeline.workspace import Workspace, write_atomic
@@ -126,18 +126,20 @@ def refresh_project(
     if len(changed) + len(gone) > PARTIAL_PUSH_LIMIT:
         run = new_run_id()
         version = run_version(options.model_version, run)
-        predictions = queue_predictions(schema, result.task_ids, result.audit, result.labelled,
-                                        model_version=version, run=run)  # fmt: skip
+        made = result.predictions
+        assert isinstance(made, QueuePredictions)  # what classification audits return
+        predictions = made.for_run(run, version)  # the same queues, a new run
         result = replace(result, predictions=predictions, model_version=version, run=run)
         published = publish_run(
             client, project, result.predictions, queues=task_kind(schema).queues,
             base=options.model_version, run=run, task_ids=[int(t) for t in result.task_ids],
-            choices_name=options.choices_name, workspace=workspace,
+            choices_name=options.choices_name, workspace=workspace, schema=schema,
         )  # fmt: skip
         stale = published.stale
     else:
         _push_some(client, project, changed, current.version)
     _report(progress, "push", len(changed), len(changed))
+    result = replace(result, annotator_names=client.user_names())
     _report(progress, "save", 0, 1)
     save_audit_state(workspace, result)
     _report(progress, "save", 1, 1)

@@ -37,7 +37,7 @@ from typing import Any
 from ls_cleanlab.pipeline.options import Progress
 from ls_cleanlab.pipeline.queues import Queue, queue_view
 from ls_cleanlab.pipeline.workspace import Workspace
-from ls_cleanlab.studio import PushReport, StudioClient
+from ls_cleanlab.studio import LabelSchema, PushReport, StudioClient
 
 __all__ = [
     "CurrentRun",
@@ -122,6 +122,7 @@ def publish_run(
     choices_name: str | None = None,
     workspace: Workspace | None = None,
     progress: Progress | None = None,
+    schema: LabelSchema | None = None,
 ) -> Publication:
     """Push a run's predictions and point the project at them (see the module docs); deletes
     nothing.
@@ -132,6 +133,8 @@ def publish_run(
         All of version ``run_version(base, run)``, their markers of run ``run``.
     queues : sequence of Queue
         The task kind's review tabs.
+    schema : LabelSchema, optional
+        The project's: the tabs then hide all but the useful columns.
     """
     version = run_version(base, run)
 
@@ -143,7 +146,11 @@ def publish_run(
         project, predictions, model_version=version, choices_name=choices_name,
         task_ids=task_ids, progress=sent,
     )  # fmt: skip
-    views = {q.title: client.ensure_view(project, q.title, **queue_view(q, run)) for q in queues}
+    columns = client.columns(project) if schema is not None else ()
+    views = {
+        q.title: client.ensure_view(project, q.title, **queue_view(q, columns, schema, run=run))
+        for q in queues
+    }
     client.set_model_version(project, version)
     current = CurrentRun(base, version, run)
     if workspace is not None:

@@ -33,6 +33,7 @@ from ls_cleanlab.pipeline import (
     AuditOptions,
     FoldCheckpoints,
     ProjectAudit,
+    queue_expected,
     run_project_audit,
     skip_report,
 )
@@ -256,7 +257,7 @@ def _flagged(result: ProjectAudit) -> dict[str, Any]:
     quality: dict[str, float] = {}
     if table is not None and "quality" in table.columns:
         quality = {
-            str(a): round(float(q), 4)
+            result.annotator_name(a): round(float(q), 4)
             for a, q in zip(table["annotator"], table["quality"], strict=True)
             if np.isfinite(q)
         }
@@ -264,10 +265,12 @@ def _flagged(result: ProjectAudit) -> dict[str, Any]:
 
 
 def _summary(result: ProjectAudit) -> dict[str, Any]:
-    """A job's summary: tasks audited, what was left out by reason, queue sizes, source."""
+    """A job's summary: tasks audited, what was left out by reason, queue sizes, the tasks
+    expected to have each error tab's problem in all (:func:`queue_expected`), source."""
     left_out = skip_report(result)
     return {"tasks": len(result.task_ids), "skipped": len(result.skipped),
             "skipped_reasons": left_out.counts(),
             "unknown_choices": dict(left_out.unknown_choices),
             "queues": {q.key: len(result.queues.get(q.key, ())) for q in QUEUES},
+            "expected": queue_expected(result.audit),
             "source": result.source}  # fmt: skip

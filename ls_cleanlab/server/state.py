@@ -18,7 +18,6 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from ls_cleanlab.engine import Engine, open_engine
-from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.pipeline.runs import current_run
 from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.server.credentials import Credentials, CredentialStore, StudioAccess
@@ -51,7 +50,7 @@ class Backend:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.workspace = Workspace(settings.data_dir)
         self.store = Store(self.workspace.backend_db)
-        self.cache = FeatureCache(self.workspace.features_db)
+        self.cache = self.workspace.feature_cache()
         self.predictor = Predictor(self.workspace, self.cache)
         self.credentials = CredentialStore(self.workspace)
         self.engine: Engine | None = engine

@@ -7,7 +7,8 @@
 * :mod:`.schema`: :func:`parse_label_config` -> :class:`LabelSchema`;
 * :mod:`.tasks`: :func:`read_tasks` (task JSON -> :class:`TaskTable`);
 * :mod:`.predictions`: prediction JSON and its validation;
-* :mod:`.export`: reading a JSON export and inferring its schema.
+* :mod:`.export`: reading a JSON export and inferring its schema;
+* :mod:`.users`: annotators by name (``"First Last <email>"``) instead of user ids.
 """
 
 from ls_cleanlab.studio.client import FetchResult, StudioClient
@@ -23,6 +24,7 @@ from ls_cleanlab.studio.push import PushReport
 from ls_cleanlab.studio.schema import LabelSchema, parse_label_config
 from ls_cleanlab.studio.session import StudioSession
 from ls_cleanlab.studio.tasks import TaskReport, TaskTable, read_tasks, task_from_webhook
+from ls_cleanlab.studio.users import annotator_name, display_name
 
 __all__ = [
     "ExportFile",
@@ -33,7 +35,9 @@ __all__ = [
     "StudioSession",
     "TaskReport",
     "TaskTable",
+    "annotator_name",
     "check_prediction",
+    "display_name",
     "infer_schema",
     "iter_export",
     "load_export",
