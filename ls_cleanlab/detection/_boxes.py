@@ -17,7 +17,7 @@ The checks run once, at the public edge; the message names the image, the field 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,10 +96,28 @@ def flat_boxes(
     )
 
 
-def _where(counts: np.ndarray, flat_index: int) -> tuple[int, int]:
-    """(image, box within image) of the box at ``flat_index``."""
-    image = int(np.searchsorted(np.cumsum(counts), flat_index, side="right"))
-    return image, flat_index - int(np.sum(counts[:image]))
+def _label_locator(counts: np.ndarray) -> Callable[[int], str]:
+    """Name of the given box at a flat index: ``labels[i]['bboxes'] row j``."""
+    starts = np.concatenate(([0], np.cumsum(counts)))
+
+    def locate(flat_index: int) -> str:
+        image = int(np.searchsorted(starts, flat_index, side="right")) - 1
+        return f"labels[{image}]['bboxes'] row {flat_index - int(starts[image])}"
+
+    return locate
+
+
+def _prediction_locator(per_class: np.ndarray) -> Callable[[int], str]:
+    """Name of the predicted box at a flat index: ``predictions[i][k] row j``."""
+    starts = np.concatenate(([0], np.cumsum(per_class.ravel())))
+    n_classes = per_class.shape[1]
+
+    def locate(flat_index: int) -> str:
+        cell = int(np.searchsorted(starts, flat_index, side="right")) - 1
+        image, k = divmod(cell, n_classes)
+        return f"predictions[{image}][{k}] row {flat_index - int(starts[cell])}"
+
+    return locate
 
 
 def _numeric(array: np.ndarray, field: str, error: type[Exception]) -> None:
@@ -108,22 +126,19 @@ def _numeric(array: np.ndarray, field: str, error: type[Exception]) -> None:
 
 
 def _check_coordinates(
-    boxes: np.ndarray, counts: np.ndarray, field: str, error: type[Exception]
+    boxes: np.ndarray, locate: Callable[[int], str], error: type[Exception]
 ) -> None:
     """Finite coordinates with x1 <= x2 and y1 <= y2, or an error naming the first bad box."""
     bad = ~np.isfinite(boxes).all(axis=1)
     if bad.any():
-        image, box = _where(counts, int(np.argmax(bad)))
-        raise error(
-            f"{field.format(image)} row {box} has a NaN or infinite coordinate: "
-            f"{boxes[np.argmax(bad)].tolist()}."
-        )
+        first = int(np.argmax(bad))
+        raise error(f"{locate(first)} has a NaN or infinite coordinate: {boxes[first].tolist()}.")
     bad = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
     if bad.any():
-        image, box = _where(counts, int(np.argmax(bad)))
+        first = int(np.argmax(bad))
         raise error(
-            f"{field.format(image)} row {box} is {boxes[np.argmax(bad)].tolist()}: boxes are "
-            "x1, y1, x2, y2 with x1 <= x2 and y1 <= y2 (are they x, y, width, height?); "
+            f"{locate(first)} is {boxes[first].tolist()}: boxes are x1, y1, x2, y2 with "
+            "x1 <= x2 and y1 <= y2 (are they x, y, width, height?); "
             f"{int(bad.sum())} such boxes in all."
         )
 
@@ -190,12 +205,13 @@ def check_labels(labels: Any) -> FlatBoxes:
         else np.zeros((0, 4), dtype=np.float64)
     )
     classes = np.concatenate([c.astype(np.float64) for _, c in parts]) if parts else np.zeros(0)
-    _check_coordinates(boxes, counts, "labels[{}]['bboxes']", InvalidLabelsError)
+    locate = _label_locator(counts)
+    _check_coordinates(boxes, locate, InvalidLabelsError)
     bad = ~(np.abs(classes) < 2**53)
     if bad.any():
-        image, box = _where(counts, int(np.argmax(bad)))
+        first = int(np.argmax(bad))
         raise InvalidLabelsError(
-            f"labels[{image}]['labels'][{box}] is {classes[np.argmax(bad)]!r}, not a class index."
+            f"{locate(first).replace('bboxes', 'labels')}: {classes[first]!r} is not a class index."
         )
     return flat_boxes(boxes, classes.astype(np.int64), counts)
 
@@ -205,9 +221,9 @@ def check_label_classes(labels: FlatBoxes, n_classes: int) -> None:
     bad = (labels.classes < 0) | (labels.classes >= n_classes)
     if bad.any():
         first = int(np.argmax(bad))
-        image, box = _where(labels.counts, first)
+        where = _label_locator(labels.counts)(first).replace("'bboxes'", "'labels'")
         raise InvalidLabelsError(
-            f"labels[{image}]['labels'][{box}] is {labels.classes[first]}, but the predictions "
+            f"{where} is {labels.classes[first]}, but the predictions "
             f"have {n_classes} classes: class indices must lie in [0, {n_classes}); "
             f"{int(bad.sum())} such boxes in all."
         )
@@ -273,13 +289,14 @@ def check_predictions(predictions: Any, *, n_images: int) -> tuple[FlatBoxes, in
     per_class = np.array([[len(a) for a in row] for row in arrays], dtype=np.int64)
     rows = np.concatenate([a for row in arrays for a in row]).astype(np.float64)
     counts = per_class.sum(axis=1)
-    _check_coordinates(rows[:, :4], counts, "predictions[{}]", InvalidPredProbsError)
+    locate = _prediction_locator(per_class)
+    _check_coordinates(rows[:, :4], locate, InvalidPredProbsError)
     confidence = rows[:, 4]
     bad = ~((confidence >= 0) & (confidence <= 1))
     if bad.any():
-        image, box = _where(counts, int(np.argmax(bad)))
+        first = int(np.argmax(bad))
         raise InvalidPredProbsError(
-            f"predictions[{image}] box {box} has confidence {confidence[np.argmax(bad)]!r}; "
+            f"{locate(first)} has confidence {float(confidence[first])!r}; "
             f"confidences (column 5) must lie in [0, 1]; {int(bad.sum())} such boxes in all."
         )
     classes = np.repeat(np.tile(np.arange(n_classes), n_images), per_class.ravel())
