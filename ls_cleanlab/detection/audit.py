@@ -13,7 +13,7 @@ exactly (``spurious`` is 0; annotator measures are NaN).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -202,7 +202,8 @@ def _consensus_audit(
     drew = np.zeros((n_candidates, n_annotators), dtype=bool)
     drew[row_candidate, annotations.annotator_index] = True
     saw = annotations.seen[image]
-    q, params, iterations = object_posterior(drew, saw, det_conf)
+    n_images = len(annotations.seen)
+    q, model, _ = object_posterior(drew, saw, det_conf, annotations.seen.sum(0), n_images)
     labels = annotations.labels
     posterior, accuracy, det_accuracy = class_posterior(
         row_candidate, annotations.annotator_index, labels, det_label,
@@ -229,17 +230,8 @@ def _consensus_audit(
     )  # fmt: skip
     missing = missing_boxes(consensus, drew, saw)
     wrong = wrong_boxes(labels, row_candidate, consensus, posterior, ref)
-    model = ObjectModel(
-        prevalence=float(params[0]),
-        sensitivity=params[1],
-        false_alarm=params[2],
-        detector_given_real=params[3],
-        detector_given_spurious=params[4],
-        class_accuracy=accuracy,
-        detector_class_accuracy=det_accuracy,
-        iterations=iterations,
-    )
-    scores = _image_scores(len(annotations.seen), missing, annotations.image, wrong.score)
+    model = replace(model, class_accuracy=accuracy, detector_class_accuracy=det_accuracy)
+    scores = _image_scores(n_images, missing, annotations.image, wrong.score)
     return BoxAudit("consensus", consensus, row_candidate, quality, missing, wrong, scores, model)
 
 

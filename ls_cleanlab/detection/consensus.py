@@ -1,25 +1,35 @@
 """The consensus set of boxes: which candidate objects are real, of which class, where.
 
 Candidates are the groups of :func:`~.matching.match_annotators` plus the detector boxes that no
-annotator drew. Whether candidate ``c`` is a real object (``z_c = 1``) is estimated with the
-two-class model of Dawid & Skene (1979), one "coin" pair per annotator: an annotator ``a`` who
-saw the image draws a real object with probability ``r_a`` (sensitivity, recall) and a spurious
-candidate with probability ``f_a``; the detector's evidence is the confidence bin of its box on
-the candidate (or "no box"), with per-bin probabilities ``phi_1`` and ``phi_0``:
+annotator drew. Whether candidate ``c`` is a real object is a latent-class model in the spirit
+of Dawid & Skene (1979), with the structure of how candidates arise. Per image, candidates are
+points of independent Poisson processes:
 
-    log P(z_c = 1 | .) / P(z_c = 0 | .) = log pi / (1 - pi)
-        + sum_{a saw c} [ v_ac log(r_a / f_a) + (1 - v_ac) log((1 - r_a) / (1 - f_a)) ]
-        + log phi_1[d_c] / phi_0[d_c]
+* real objects, rate ``mu``; annotator ``a`` who saw the image draws each with probability
+  ``r_a`` (their recall), and the detector's box on it falls in confidence bin ``d`` with
+  probability ``phi_1[d]`` (bin 0: no box);
+* spurious boxes of annotator ``a`` (on nothing, or not matching the object), rate
+  ``lambda_a``: drawn by ``a`` alone, detector bin ``d`` with probability ``psi_ann[d]``;
+* false detections, rate ``lambda_det``: drawn by no annotator, bin ``d >= 1`` with
+  probability ``psi_det[d]``.
 
-EM alternates these posteriors with the parameters' posterior means under uniform priors
-(Laplace smoothing), starting from the share of annotators who drew each candidate. A candidate
-is kept when its posterior is at least 0.5: drawn by enough reliable annotators, or supported
-by the detector where that has been reliable.
+A spurious candidate is one annotator's (or the detector's) mistake, so it carries at most one
+vote; two annotators drawing the same box is taken as a real object. For candidate ``c`` with
+votes ``v_ac`` of the annotators ``S`` who saw its image, the posterior odds of being real are
 
-The class of a kept object is estimated the same way with one accuracy per annotator
-(``psi_a``, errors spread evenly over the other classes) and one for the detector; its box is
-the precision-weighted mean of the annotators' boxes (:mod:`.localization`; the detector's box
-where no annotator drew it).
+    mu prod_{a in S} r_a^v_ac (1 - r_a)^(1 - v_ac) phi_1[d_c]
+    -----------------------------------------------------------------
+    lambda_a psi_ann[d_c] (one vote, by a) | lambda_det psi_det[d_c] (no vote) | 0 (more votes)
+
+EM alternates these posteriors with the rates and probabilities they imply (Laplace-smoothed
+counts), starting from the votes. A two-class Dawid-Skene model without this structure lets
+the latent class drift to "objects the satisficer drew" versus the rest, which is why the
+structure is imposed. A candidate is kept when its posterior is at least 0.5.
+
+The class of an object is estimated with Dawid & Skene's one-coin model: one accuracy per
+annotator (``psi_a``, errors spread evenly over the other classes) and one for the detector. Its
+box is the precision-weighted mean of the annotators' boxes (:mod:`.localization`; the
+detector's box where no annotator drew it).
 
 Reference: A. P. Dawid and A. M. Skene, "Maximum likelihood estimation of observer error-rates
 using the EM algorithm", Applied Statistics 28(1), 1979.
@@ -86,28 +96,35 @@ class ConsensusBoxes:
 
 @dataclass(frozen=True, eq=False)
 class ObjectModel:
-    """Fitted parameters of the object model.
+    """Fitted parameters of the object and class models.
 
     Attributes
     ----------
-    prevalence : float
-        ``pi``, share of candidates that are real.
-    sensitivity, false_alarm : ndarray, shape (A,)
-        ``r_a`` and ``f_a`` per annotator.
-    detector_given_real, detector_given_spurious : ndarray, shape (7,)
-        ``phi_1``, ``phi_0`` per detector bin (all ones' share when there is no detector).
+    objects_per_image : float
+        ``mu``.
+    recall : ndarray, shape (A,)
+        ``r_a``.
+    spurious_per_image : ndarray, shape (A,)
+        ``lambda_a``, spurious boxes per image the annotator saw.
+    false_detections_per_image : float
+        ``lambda_det``.
+    detector_given_real, detector_given_spurious, detector_given_false : ndarray, shape (D,)
+        ``phi_1``, ``psi_ann`` and ``psi_det`` over the detector bins (one bin, "no box",
+        without a detector).
     class_accuracy : ndarray, shape (A,)
-        ``psi_a``: chance an annotator's class for a real object is right.
+        Chance an annotator's class for a real object is right.
     detector_class_accuracy : float
     iterations : int
         EM iterations of the object model.
     """
 
-    prevalence: float
-    sensitivity: np.ndarray
-    false_alarm: np.ndarray
+    objects_per_image: float
+    recall: np.ndarray
+    spurious_per_image: np.ndarray
+    false_detections_per_image: float
     detector_given_real: np.ndarray
     detector_given_spurious: np.ndarray
+    detector_given_false: np.ndarray
     class_accuracy: np.ndarray
     detector_class_accuracy: float
     iterations: int
@@ -119,51 +136,74 @@ def detector_bins(confidence: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(confidence), 0, bins + 1)
 
 
-def _logit(p: np.ndarray | float) -> np.ndarray:
-    p = np.asarray(p, dtype=np.float64)
-    return np.log(p) - np.log1p(-p)
+@dataclass(frozen=True, eq=False)
+class _Votes:
+    """What the object model reads: who drew each candidate and the detector's bin."""
+
+    drew: np.ndarray  # (C, A) bool
+    saw: np.ndarray  # (C, A) bool
+    bins: np.ndarray  # (C,) int
+    n_bins: int
+    sole: np.ndarray  # (C,) the only voter, -1 with zero or several votes
+    n_votes: np.ndarray  # (C,)
+    images_seen: np.ndarray  # (A,) images each annotator annotated
+    n_images: int
 
 
-def _object_m_step(
-    q: np.ndarray, drew: np.ndarray, saw: np.ndarray, bins: np.ndarray, n_bins: int
-) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Posterior-mean parameters (uniform priors) given the current posteriors ``q``."""
-    weight_real = q[:, None] * saw
-    weight_spurious = (1 - q)[:, None] * saw
-    prevalence = (q.sum() + 1) / (len(q) + 2)
-    sensitivity = ((weight_real * drew).sum(0) + 1) / (weight_real.sum(0) + 2)
-    false_alarm = ((weight_spurious * drew).sum(0) + 1) / (weight_spurious.sum(0) + 2)
-    real = np.bincount(bins, weights=q, minlength=n_bins) + 1
-    spurious = np.bincount(bins, weights=1 - q, minlength=n_bins) + 1
-    return prevalence, sensitivity, false_alarm, real / real.sum(), spurious / spurious.sum()
+@dataclass(frozen=True, eq=False)
+class _Params:
+    mu: float
+    recall: np.ndarray
+    spurious: np.ndarray
+    false_det: float
+    phi_real: np.ndarray
+    phi_spurious: np.ndarray
+    phi_false: np.ndarray
 
 
-def _object_e_step(
-    params: tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    drew: np.ndarray,
-    saw: np.ndarray,
-    bins: np.ndarray,
-) -> np.ndarray:
-    prevalence, sensitivity, false_alarm, real, spurious = params
-    yes = np.log(sensitivity) - np.log(false_alarm)
-    no = np.log1p(-sensitivity) - np.log1p(-false_alarm)
-    log_odds = (
-        _logit(prevalence)
-        + (saw * np.where(drew, yes, no)).sum(axis=1)
-        + np.log(real[bins])
-        - np.log(spurious[bins])
+def _m_step(q: np.ndarray, v: _Votes) -> _Params:
+    """Rates and probabilities implied by the posteriors ``q`` (Laplace-smoothed)."""
+    weight = q[:, None] * v.saw
+    alone = v.sole >= 0
+    spurious = np.bincount(v.sole[alone], 1 - q[alone], v.drew.shape[1])
+    false_det = v.n_votes == 0
+    real_bins = np.bincount(v.bins, q, v.n_bins) + 1
+    spur_bins = np.bincount(v.bins[alone], 1 - q[alone], v.n_bins) + 1
+    det_bins = np.bincount(v.bins[false_det], 1 - q[false_det], v.n_bins) + 1
+    det_bins[0] = 0.0  # a false detection always has a box
+    return _Params(
+        mu=float((q.sum() + 1) / max(v.n_images, 1)),
+        recall=((weight * v.drew).sum(0) + 1) / (weight.sum(0) + 2),
+        spurious=(spurious + 0.5) / np.maximum(v.images_seen, 1),
+        false_det=float(((1 - q[false_det]).sum() + 0.5) / max(v.n_images, 1)),
+        phi_real=real_bins / real_bins.sum(),
+        phi_spurious=spur_bins / spur_bins.sum(),
+        phi_false=det_bins / max(det_bins.sum(), 1.0),
     )
-    return 1 / (1 + np.exp(-np.clip(log_odds, -700, 700)))
+
+
+def _e_step(p: _Params, v: _Votes) -> np.ndarray:
+    pattern = v.saw * np.where(v.drew, np.log(p.recall), np.log1p(-p.recall))
+    log_real = np.log(p.mu) + pattern.sum(axis=1) + np.log(p.phi_real[v.bins])
+    with np.errstate(divide="ignore"):
+        log_spurious = np.where(
+            v.sole >= 0,
+            np.log(p.spurious[np.maximum(v.sole, 0)]) + np.log(p.phi_spurious[v.bins]),
+            np.where(v.n_votes == 0, np.log(p.false_det) + np.log(p.phi_false[v.bins]), -np.inf),
+        )
+    return 1 / (1 + np.exp(np.clip(log_spurious - log_real, -700, 700)))
 
 
 def object_posterior(
     drew: np.ndarray,
     saw: np.ndarray,
     detector_confidence: np.ndarray,
+    images_seen: np.ndarray,
+    n_images: int,
     *,
     max_iter: int = 200,
-    tol: float = 1e-7,
-) -> tuple[np.ndarray, tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray], int]:
+    tol: float = 1e-8,
+) -> tuple[np.ndarray, ObjectModel, int]:
     """EM for the object model.
 
     Parameters
@@ -172,28 +212,59 @@ def object_posterior(
         Annotator ``a`` drew candidate ``c``; annotator ``a`` annotated its image.
     detector_confidence : ndarray, shape (C,)
         NaN where no detector box supports the candidate (or there is no detector).
+    images_seen : ndarray of int, shape (A,)
+        Images each annotator annotated.
+    n_images : int
 
     Returns
     -------
     q : ndarray, shape (C,)
         Posterior probability that each candidate is real.
-    params : tuple
-        ``(pi, r, f, phi_1, phi_0)``.
+    model : ObjectModel
+        The fitted rates (class fields filled with placeholders; see :func:`class_posterior`).
     iterations : int
     """
     bins = detector_bins(detector_confidence)
-    # Without any detector evidence the detector term must be exactly 0: one bin.
-    n_bins = 1 if not bins.any() else len(DETECTOR_BIN_EDGES) + 2
-    share = drew.sum(1) / np.maximum(saw.sum(1), 1)
-    support = np.nan_to_num(detector_confidence)
-    q = np.where(np.isnan(detector_confidence), share, (share + support) / 2)
-    params = _object_m_step(q, drew, saw, bins, n_bins)
+    n_votes = drew.sum(axis=1)
+    votes = _Votes(
+        drew=drew,
+        saw=saw,
+        bins=bins,
+        # Without any detector evidence the detector terms must cancel: one bin.
+        n_bins=1 if not bins.any() else len(DETECTOR_BIN_EDGES) + 2,
+        sole=np.where(n_votes == 1, drew.argmax(axis=1) if drew.size else 0, -1),
+        n_votes=n_votes,
+        images_seen=np.asarray(images_seen, dtype=np.float64),
+        n_images=n_images,
+    )
+    q, p, iterations = _fit(votes, detector_confidence, max_iter, tol)
+    model = ObjectModel(
+        objects_per_image=p.mu,
+        recall=p.recall,
+        spurious_per_image=p.spurious,
+        false_detections_per_image=p.false_det,
+        detector_given_real=p.phi_real,
+        detector_given_spurious=p.phi_spurious,
+        detector_given_false=p.phi_false,
+        class_accuracy=np.full(drew.shape[1], np.nan),
+        detector_class_accuracy=float("nan"),
+        iterations=iterations,
+    )
+    return q, model, iterations
+
+
+def _fit(
+    votes: _Votes, detector_confidence: np.ndarray, max_iter: int, tol: float
+) -> tuple[np.ndarray, _Params, int]:
+    q = np.where(votes.n_votes >= 2, 1.0, 0.5)
+    q = np.where(votes.n_votes == 0, np.nan_to_num(detector_confidence), q)
+    params = _m_step(q, votes)
     iterations = 0
-    while iterations < max_iter:
+    while iterations < max_iter and len(q):
         iterations += 1
-        new = _object_e_step(params, drew, saw, bins)
-        params = _object_m_step(new, drew, saw, bins, n_bins)
-        done = len(q) == 0 or float(np.max(np.abs(new - q))) < tol
+        new = _e_step(params, votes)
+        params = _m_step(new, votes)
+        done = float(np.max(np.abs(new - q))) < tol
         q = new
         if done:
             break
