@@ -244,7 +244,7 @@ def compute_overlooked_box_scores(
         ``labels`` and ``predictions``. As in cleanlab, this score recomputes IoU from the
         boxes (a given ``iou_matrix`` is ignored), ``alpha`` only applies where no
         ``similarity_matrix`` is given, and without ``min_possible_similarity`` each image
-        uses its own smallest similarity.
+        uses its own smallest non-zero similarity (1.0 when all are 0, where cleanlab raises).
 
     Returns
     -------
