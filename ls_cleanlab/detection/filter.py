@@ -3,6 +3,17 @@
 cleanlab 2.9.0's ``cleanlab.object_detection.filter.find_label_issues``, same signature and
 results, vectorized over images (see :mod:`.rank` for what differs on purpose: input checks,
 float64 coordinates, no process pool, nothing printed).
+
+cleanlab's quirks, kept for parity:
+
+* The per-class thresholds come from a COCO-style mAP (:mod:`._average_precision`) whose
+  matching does not fall back to a prediction's second-best given box, whose ties in
+  confidence follow numpy's unstable default sort, and whose arithmetic mixes float32 and
+  float64 exactly as cleanlab's.
+* Overlooked boxes are compared with the threshold of their predicted class, the other kinds
+  with the given class's; undefined (NaN) overlooked scores count as 1, never an issue.
+* With ``return_indices_ranked_by_score`` the ranking scores use ``overlapping_label_check=True``
+  whatever was passed, and images scoring above 1.0 (none in practice) would be left out.
 """
 
 from __future__ import annotations

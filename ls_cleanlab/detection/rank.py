@@ -1,8 +1,26 @@
 """Score images and boxes of an object detection data set by how likely their labels are wrong.
 
 cleanlab 2.9.0's ``cleanlab.object_detection.rank`` API (ObjectLab), same signatures and the same
-numbers, computed for all images at once with numpy instead of per box in Python (about 50x
-faster). The math is in :mod:`._objectlab`.
+numbers, computed for all images at once with numpy instead of per box in Python. The math is in
+:mod:`._objectlab`, the geometry in :mod:`._geometry`.
+
+cleanlab's quirks, kept for parity (each also noted where it applies):
+
+* Similarity is ``alpha IoU + (1 - alpha)(1 - (1 - closeness))`` with the centre distance's norm
+  through BLAS ``ddot``; both change last bits, and are reproduced.
+* ``s_min``, the floor of overlooked and swapped scores, is the smallest non-zero similarity of
+  the whole data set, so one image's scores depend on the others.
+* A confident predicted box touching a given box of *any* class (IoU > 0) gets no overlooked
+  score; a class with no given box in the image scores ``s_min (1 - confidence)``.
+* Overlooked boxes need confidence ``>=`` the threshold, swapped ones ``>`` it.
+* A given box no confident same-class prediction overlaps has badly-located score 1 (it is
+  never flagged); one nearly coinciding (IoU >= 0.95) with a given box of another class gets
+  swapped score ``s_min``.
+* ``get_label_quality_scores`` drops predictions of negative confidence (none here: they are
+  rejected); ``issues_from_scores`` keeps scores ``<= threshold`` and orders ties by numpy's
+  default, unstable, sort.
+* With ``auxiliary_inputs``, only the badly-located score reads a given ``iou_matrix``, and
+  ``alpha`` only matters where no ``similarity_matrix`` is given.
 
 Where cleanlab and this module differ, on purpose:
 
