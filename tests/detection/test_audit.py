@@ -210,3 +210,29 @@ def test_bad_inputs(scenes: Scenes, detector: Any) -> None:
     few_classes = [[per_image[0]] for per_image in detector]
     with pytest.raises(InvalidAnnotationsError, match="but the predictions have 1 classes"):
         audit_boxes(scenes.annotations, few_classes)
+
+
+def test_images_with_different_annotators(scenes: Scenes, detector: Any) -> None:
+    """Some images seen by one annotator, others by three: still one consensus audit."""
+    ann = scenes.annotations
+    solo = (ann.image % 2 == 0) & (ann.annotator != "careful")
+    keep = ~solo
+    n = int(ann.n_images or 0)
+    pairs = [(i, a) for i in range(n) for a in ann.annotator_ids if i % 2 or a == "careful"]
+    mixed = BoxAnnotations(
+        image=ann.image[keep],
+        annotator=ann.annotator[keep],
+        boxes=ann.boxes[keep],
+        labels=ann.labels[keep],
+        n_images=n,
+        seen_image=np.array([i for i, _ in pairs]),
+        seen_annotator=np.array([a for _, a in pairs]),
+    )
+    audit = audit_boxes(mixed, detector)
+    assert audit.mode == "consensus"
+    np.testing.assert_array_equal(mixed.seen.sum(1), np.where(np.arange(n) % 2, 3, 1))
+    assert in_unit_interval(audit.missing.score, audit.wrong.score, audit.image_scores)
+    # nobody is blamed for images they did not see
+    assert all(
+        mixed.seen[i, a] for i, a in zip(audit.missing.image, audit.missing.annotator, strict=True)
+    )
