@@ -150,7 +150,7 @@ def audit_boxes(
                 f"labels hold class {int(annotations.labels.max())}, but the predictions have "
                 f"{n_classes} classes."
             )
-        if n_images and annotations.seen.sum(axis=1).max() <= 1:
+        if n_images and annotations.n_annotators and annotations.seen.sum(axis=1).max() <= 1:
             return _cleanlab_audit(annotations, preds, n_classes)
     return _consensus_audit(annotations, preds, max(n_classes, 1), options)
 

@@ -188,7 +188,7 @@ def _e_step(p: _Params, v: _Votes) -> np.ndarray:
     with np.errstate(divide="ignore"):
         log_spurious = np.where(
             v.sole >= 0,
-            np.log(p.spurious[np.maximum(v.sole, 0)]) + np.log(p.phi_spurious[v.bins]),
+            np.log(np.append(p.spurious, 1.0)[v.sole]) + np.log(p.phi_spurious[v.bins]),
             np.where(v.n_votes == 0, np.log(p.false_det) + np.log(p.phi_false[v.bins]), -np.inf),
         )
     return 1 / (1 + np.exp(np.clip(log_spurious - log_real, -700, 700)))

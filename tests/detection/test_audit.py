@@ -236,3 +236,19 @@ def test_images_with_different_annotators(scenes: Scenes, detector: Any) -> None
     assert all(
         mixed.seen[i, a] for i, a in zip(audit.missing.image, audit.missing.annotator, strict=True)
     )
+
+
+@pytest.mark.parametrize("with_detector", [False, True], ids=["no detector", "detector"])
+def test_no_boxes_at_all(with_detector: bool) -> None:
+    nothing = BoxAnnotations(
+        image=np.zeros(0, dtype=int),
+        annotator=np.array([], dtype=str),
+        boxes=np.zeros((0, 4)),
+        labels=np.zeros(0, dtype=int),
+        n_images=3,
+    )
+    detector = [[np.array([[0.0, 0, 10, 10, 0.99]])]] * 3 if with_detector else None
+    audit = audit_boxes(nothing, detector)
+    assert len(audit.missing.score) == 0 and len(audit.wrong.score) == 0
+    np.testing.assert_array_equal(audit.image_scores, 0.0)
+    assert len(audit.consensus.image) == (3 if with_detector else 0)
