@@ -3,7 +3,7 @@
 Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_detection_boxes.py [--images 10000]
 [--scenes 1000] [--seed 0]`` (the script sets the variable itself when unset).
 
-(a) Speed. ``--images`` simulated images (``ls_cleanlab.detection.simulate``: 1-10 objects of
+(a) Speed. ``--images`` simulated images (``ls_cleanlab.testing.scenes``: 1-10 objects of
 4 classes per 640x480 image, one sloppy annotator's boxes as the labels, a simulated detector's
 predictions). cleanlab's and our ``get_label_quality_scores`` and ``find_label_issues`` (mask and
 ranked) run on the same inputs in the same process, the outputs are checked equal, the times
@@ -50,7 +50,7 @@ from ls_cleanlab.detection import (
     get_label_quality_scores,
 )
 from ls_cleanlab.detection._geometry import iou
-from ls_cleanlab.detection.simulate import Scenes, simulate_detector, simulate_scenes
+from ls_cleanlab.testing.scenes import Scenes, simulate_detector, simulate_scenes
 
 
 def _timed(func, *args, **kwargs):  # type: ignore[no-untyped-def]

@@ -1,9 +1,9 @@
 """Simulated box annotation: scenes, annotators with habits, and an imperfect detector.
 
-For tests, benchmarks and demos (it would live in ``ls_cleanlab.testing`` once that package
-exists). Nothing here looks at pixels: the detector is simulated as noisy, incomplete copies of
-the true boxes plus false positives, which is enough to exercise the math, not to claim anything
-about a real detector.
+For tests, benchmarks and demos (:mod:`ls_cleanlab.testing.aerial_boxes` draws the objects as
+pixels for the box demo and the in-project detector). Nothing here looks at pixels: the detector
+is simulated as noisy, incomplete copies of the true boxes plus false positives, which is enough
+to exercise the math, not to claim anything about a real detector.
 
 * Scenes: ``objects`` objects per image (uniform in the range), boxes 24-96 px a side at random
   places in a 640x480 image, overlapping earlier objects by IoU <= 0.1.
@@ -27,7 +27,7 @@ import numpy as np
 from ls_cleanlab.detection._geometry import iou
 from ls_cleanlab.detection.box_annotations import BoxAnnotations
 
-__all__ = ["HABITS", "Habit", "Scenes", "simulate_detector", "simulate_scenes"]
+__all__ = ["HABITS", "Habit", "Scenes", "annotate_scenes", "simulate_detector", "simulate_scenes"]
 
 IMAGE_SIZE = (640.0, 480.0)
 
@@ -88,9 +88,11 @@ class Scenes:
         ]
 
 
-def _random_boxes(rng: np.random.Generator, count: int) -> np.ndarray:
+def _random_boxes(
+    rng: np.random.Generator, count: int, image_size: tuple[float, float] = IMAGE_SIZE
+) -> np.ndarray:
     size = rng.uniform(24, 96, (count, 2))
-    corner = rng.uniform(0, 1, (count, 2)) * (np.array(IMAGE_SIZE) - size)
+    corner = rng.uniform(0, 1, (count, 2)) * (np.array(image_size) - size)
     return np.hstack([corner, corner + size])
 
 
@@ -121,14 +123,21 @@ def _other_class(rng: np.random.Generator, labels: np.ndarray, rate: float, k: i
 
 
 def _draw(
-    rng: np.random.Generator, habit: Habit, boxes: np.ndarray, labels: np.ndarray, k: int
+    rng: np.random.Generator,
+    habit: Habit,
+    boxes: np.ndarray,
+    labels: np.ndarray,
+    k: int,
+    image_size: tuple[float, float] = IMAGE_SIZE,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One annotator on one image: (boxes, labels, source index or -1)."""
     chosen = np.flatnonzero(rng.random(len(boxes)) < habit.recall)
     if habit.stops_after:
         chosen = rng.permutation(chosen)[: rng.choice(habit.stops_after)]
     extra = rng.poisson(habit.spurious)
-    drawn = np.vstack([_jitter(rng, boxes[chosen], habit.jitter), _random_boxes(rng, extra)])
+    drawn = np.vstack(
+        [_jitter(rng, boxes[chosen], habit.jitter), _random_boxes(rng, extra, image_size)]
+    )
     classes = np.concatenate(
         [_other_class(rng, labels[chosen], habit.class_error, k), rng.integers(0, k, extra)]
     )
@@ -177,6 +186,68 @@ def simulate_scenes(
         truth_labels=np.concatenate(truth_labels).astype(np.int64),
         annotations=annotations,
         source=np.concatenate(rows["src"]).astype(np.int64),
+        n_classes=n_classes,
+    )
+
+
+def annotate_scenes(
+    truth_image: np.ndarray,
+    truth_boxes: np.ndarray,
+    truth_labels: np.ndarray,
+    *,
+    n_images: int,
+    n_classes: int,
+    rng: np.random.Generator,
+    habits: tuple[str, ...] = ("satisficer", "sloppy", "careful"),
+    seen: np.ndarray | None = None,
+    image_size: tuple[float, float] = IMAGE_SIZE,
+) -> Scenes:
+    """Annotators with ``habits`` drawing boxes of given true objects.
+
+    Parameters
+    ----------
+    truth_image : ndarray of int, shape (T,)
+        Image of each true object, sorted.
+    truth_boxes : ndarray, shape (T, 4)
+    truth_labels : ndarray of int, shape (T,)
+    seen : ndarray of bool, shape (n_images, len(habits)), optional
+        Who annotates which image (default: everybody everything).
+    image_size : (width, height)
+        Where spurious boxes may fall.
+    """
+    names = [h if habits.count(h) == 1 else f"{h}{i}" for i, h in enumerate(habits)]
+    if seen is None:
+        seen = np.ones((n_images, len(names)), dtype=bool)
+    starts = np.searchsorted(truth_image, np.arange(n_images + 1))
+    rows: dict[str, list[np.ndarray]] = {k: [] for k in ("image", "who", "box", "label", "src")}
+    for i in range(n_images):
+        boxes = truth_boxes[starts[i] : starts[i + 1]]
+        labels = truth_labels[starts[i] : starts[i + 1]]
+        for a in np.flatnonzero(seen[i]):
+            habit = HABITS[habits[a]]
+            drawn, classes, source = _draw(rng, habit, boxes, labels, n_classes, image_size)
+            rows["image"].append(np.full(len(drawn), i))
+            rows["who"].append(np.full(len(drawn), names[a], dtype=object))
+            rows["box"].append(drawn)
+            rows["label"].append(classes)
+            rows["src"].append(np.where(source >= 0, source + starts[i], -1))
+    pairs = np.argwhere(seen)
+    empty = np.zeros(0)
+    annotations = BoxAnnotations(
+        image=np.concatenate(rows["image"]) if rows["image"] else empty.astype(np.int64),
+        annotator=np.concatenate(rows["who"]).astype(str) if rows["who"] else empty.astype(str),
+        boxes=np.concatenate(rows["box"]) if rows["box"] else empty.reshape(0, 4),
+        labels=np.concatenate(rows["label"]) if rows["label"] else empty.astype(np.int64),
+        n_images=n_images,
+        seen_image=pairs[:, 0],
+        seen_annotator=np.array(names)[pairs[:, 1]],
+    )
+    return Scenes(
+        truth_image=np.asarray(truth_image, dtype=np.int64),
+        truth_boxes=np.asarray(truth_boxes, dtype=np.float64),
+        truth_labels=np.asarray(truth_labels, dtype=np.int64),
+        annotations=annotations,
+        source=np.concatenate(rows["src"]).astype(np.int64) if rows["src"] else empty.astype(int),
         n_classes=n_classes,
     )
 
