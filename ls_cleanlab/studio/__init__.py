@@ -5,10 +5,14 @@
 * :mod:`.project_setup`: views, ML backends and webhooks, all idempotent;
 * :mod:`.schema`: :func:`parse_label_config` -> :class:`LabelSchema`;
 * :mod:`.tasks`: :func:`read_tasks` (task JSON -> :class:`TaskTable`);
+* :mod:`.box_tasks`: :func:`read_boxes` (``RectangleLabels`` task JSON -> :class:`BoxTable`);
+* :mod:`.box_predictions`: box prediction JSON and its validation;
 * :mod:`.predictions`: prediction JSON and its validation;
 * :mod:`.export`: reading a JSON export and inferring its schema.
 """
 
+from ls_cleanlab.studio.box_predictions import Box, box_prediction_json, check_box_prediction
+from ls_cleanlab.studio.box_tasks import BoxReport, BoxTable, read_boxes
 from ls_cleanlab.studio.client import FetchResult, PushReport, StudioClient
 from ls_cleanlab.studio.export import infer_schema, load_export, prediction_versions
 from ls_cleanlab.studio.schema import LabelSchema, parse_label_config
@@ -24,6 +28,9 @@ from ls_cleanlab.studio.tasks import (
 )
 
 __all__ = [
+    "Box",
+    "BoxReport",
+    "BoxTable",
     "FetchResult",
     "LabelSchema",
     "PushReport",
@@ -31,6 +38,8 @@ __all__ = [
     "StudioSession",
     "TaskReport",
     "TaskTable",
+    "box_prediction_json",
+    "check_box_prediction",
     "check_prediction",
     "infer_schema",
     "load_export",
@@ -38,6 +47,7 @@ __all__ = [
     "prediction_json",
     "prediction_versions",
     "predictions_json",
+    "read_boxes",
     "read_tasks",
     "task_from_webhook",
 ]
