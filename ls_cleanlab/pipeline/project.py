@@ -25,7 +25,8 @@ from typing import Any
 from ls_cleanlab.audit import Rules, load_rules
 from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
-from ls_cleanlab.model import ModelStore
+from ls_cleanlab.model import ModelStore, TrainedModel
+from ls_cleanlab.model.detector import BoxDetector
 from ls_cleanlab.pipeline.kinds import TaskKind, task_kind
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.queues import queue_view
@@ -131,8 +132,10 @@ def run_project_audit(
         if cache is not None:
             cache.close()
     seconds = {"fetch": fetched, **result.seconds}
-    if workspace is not None and result.trained is not None:
+    if workspace is not None and isinstance(result.trained, TrainedModel):
         ModelStore(workspace.models_dir).save(project, options.model_version, result.trained)
+    elif workspace is not None and isinstance(result.trained, BoxDetector):
+        result.trained.save(workspace.box_detector(project, options.model_version))
     if options.dry_run:
         return dataclasses.replace(result, seconds=seconds)
     start = time.perf_counter()
@@ -140,7 +143,7 @@ def run_project_audit(
         progress("push", 0, len(result.predictions))
     push = client.replace_predictions(
         project, result.predictions, model_version=options.model_version,
-        task_ids=result.task_ids.tolist(),
+        choices_name=options.choices_name, task_ids=result.task_ids.tolist(),
     )  # fmt: skip
     views = {q.title: client.ensure_view(project, q.title, **queue_view(q)) for q in kind.queues}
     if progress is not None:

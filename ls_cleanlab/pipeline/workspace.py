@@ -5,6 +5,7 @@
     <root>/
       features.sqlite              feature cache (reference -> content hash -> vector)
       models/project-<id>/<v>.joblib   trained models (ModelStore)
+      models/project-<id>/<v>.detector  box detectors (bounding-box projects)
       backend.sqlite               the ML backend's jobs and projects
       webhook-secret               the secret our webhooks carry (mode 0600)
       projects/<id>/
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ls_cleanlab.model.persist import check_version_name
 from ls_cleanlab.validation import check_int
 
 __all__ = ["Workspace", "write_atomic"]
@@ -64,6 +66,13 @@ class Workspace:
     @property
     def models_dir(self) -> Path:
         return self.root / "models"
+
+    def box_detector(self, project: int, model_version: str) -> Path:
+        """Where a box project's detector of ``model_version`` is kept."""
+        project = check_int(project, "project", low=0)
+        return (
+            self.models_dir / f"project-{project}" / f"{check_version_name(model_version)}.detector"
+        )
 
     @property
     def backend_db(self) -> Path:
