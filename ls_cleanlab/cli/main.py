@@ -74,7 +74,9 @@ def _source(parser: argparse.ArgumentParser) -> None:
         metavar="FILE.xml",
         help="the labeling config of an export (default: inferred from its tasks)",
     )
-    parser.add_argument("--choices", metavar="NAME", help="the Choices tag to audit")
+    parser.add_argument(
+        "--choices", metavar="NAME", help="the Choices (or RectangleLabels) tag to audit"
+    )
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object on stdout and nothing else"
     )
@@ -88,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="ls-cleanlab",
-        description="Find label errors in Label Studio classification projects.",
+        description="Find label errors in Label Studio classification and bounding-box projects.",
     )
     parser.add_argument("--version", action="version", version=f"ls-cleanlab {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -105,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--pred-probs",
         metavar="FILE.npy",
         help="probabilities (tasks, classes), rows in task order (no model fit)",
+    )
+    audit.add_argument(
+        "--predictions",
+        metavar="FILE.json",
+        help="bounding boxes: a detector's boxes, COCO-style (no detector fit)",
     )
     audit.add_argument("--rules", metavar="rules.yaml", help="implies/excludes rules (YAML)")
     audit.add_argument(

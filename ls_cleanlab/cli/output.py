@@ -12,6 +12,7 @@ from typing import IO, Any
 import numpy as np
 
 from ls_cleanlab.audit import LabelAudit
+from ls_cleanlab.cli import box_output
 from ls_cleanlab.pipeline import QUEUES, ProjectAudit
 from ls_cleanlab.report import task_link
 
@@ -130,6 +131,10 @@ def audit_summary(
     dry_run: bool,
 ) -> dict[str, Any]:
     """The summary of an audit as JSON-ready data."""
+    if result.schema.kind == "boxes":
+        return box_output.box_audit_summary(
+            result, files=files, schema_inferred=schema_inferred, dry_run=dry_run
+        )
     audit = result.audit
     issues = audit.issues
     # reasons start with the task's media reference: count them without it
@@ -181,6 +186,8 @@ def audit_summary(
 
 def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
     """The summary for people."""
+    if summary.get("kind") == "boxes":
+        return box_output.print_box_audit(summary, out)
     tasks, issues = summary["tasks"], summary["issues"]
     where = f"project {summary['project']}" if summary["project"] is not None else "export file"
     schema = summary["schema"]
@@ -249,6 +256,8 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 def write_tables(result: ProjectAudit, out: Path, studio_url: str | None) -> dict[str, Path]:
     """``issues.csv``, ``annotators.csv`` and ``classes.csv`` in ``out``."""
+    if result.schema.kind == "boxes":
+        return box_output.write_box_tables(result, out, studio_url)
     import pandas as pd
 
     audit = result.audit
@@ -309,6 +318,12 @@ def annotators_summary(audit: LabelAudit) -> dict[str, Any]:
 
 def print_annotators(summary: Mapping[str, Any], out: IO[str]) -> None:
     """The annotator table, the agreement matrix and what the flags mean."""
+    if summary.get("kind") == "boxes":
+        print(f"Annotators of {summary['tasks']} tasks (bounding boxes, no detector):", file=out)
+        box_output.print_box_annotators(summary["annotators"], out)
+        flagged = ", ".join(str(a) for a in summary["satisficers"]) or "nobody"
+        print(f"Flagged for search satisficing: {flagged}.", file=out)
+        return
     rows = summary["annotators"]
     print(
         f"{'annotator':<12} {'quality':>7} {'agree':>6} {'tasks':>6} {'shared':>6} "

@@ -1,7 +1,8 @@
 """The self-contained HTML report of an audit: overview, tabs, issues, annotators, figures.
 
 * :mod:`.html`: :func:`render_report` / :func:`write_report`, thumbnails, escaping, links;
-* :mod:`.figures`: the matplotlib charts as base64 PNGs (imported only when a report is drawn).
+* :mod:`.figures`: the matplotlib charts as base64 PNGs (imported only when a report is drawn);
+* :mod:`.boxes`: the report of a bounding-box audit (boxes drawn on the images).
 """
 
 from ls_cleanlab.report.html import render_report, task_link, write_report

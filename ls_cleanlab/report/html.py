@@ -331,7 +331,15 @@ def render_report(
         Lines shown under the title (e.g. "the schema was inferred").
     threshold : float
         The audit's issue threshold, marked on the quality histogram.
+
+    Bounding-box audits get their own report (:mod:`ls_cleanlab.report.boxes`).
     """
+    if result.schema.kind == "boxes":
+        from ls_cleanlab.report.boxes import render_box_report
+
+        return render_box_report(
+            result, studio_url=studio_url, fetcher=fetcher, top=top, title=title, notes=notes
+        )
     audit = result.audit
     where = f"project {result.project}" if result.project is not None else "export file"
     title = title or f"ls-cleanlab audit: {where}"
