@@ -8,7 +8,8 @@ of :func:`~ls_cleanlab.detection.audit_boxes` without a detector: boxes two anno
 or one annotator's where nobody else looked), never treating a box anybody drew as background,
 and is cross-validated by image: each image's boxes come from a detector that never saw it. The
 final detector, fitted on every labelled image, pre-annotates the images nobody labelled and, saved
-with the model version, new tasks (:func:`box_preannotations`).
+with the model version, new tasks (:func:`box_preannotations`; :func:`predict_boxes` is the ML
+backend's ``/predict`` for box projects).
 """
 
 from __future__ import annotations
@@ -26,9 +27,18 @@ from ls_cleanlab.features.windows import ChannelImage, channel_image
 from ls_cleanlab.media import MediaFetcher, decode_image
 from ls_cleanlab.model.detector import BoxDetector, Detections, out_of_sample_detections
 from ls_cleanlab.pipeline.box_sources import BoxEvidence, empty_predictions
+from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.studio import Box, BoxTable, LabelSchema, box_prediction_json
 
-__all__ = ["DETECTOR_NAME", "MAX_SIDE", "MIN_IMAGES", "box_preannotations", "detector_evidence"]
+__all__ = [
+    "DETECTOR_NAME",
+    "MAX_SIDE",
+    "MIN_IMAGES",
+    "box_preannotations",
+    "detect_images",
+    "detector_evidence",
+    "predict_boxes",
+]
 
 logger = logging.getLogger("ls_cleanlab")
 
@@ -170,6 +180,25 @@ def detector_evidence(
     return BoxEvidence(predictions, loaded, skipped, f"detector:{DETECTOR_NAME}", detector)
 
 
+def detect_images(
+    detector: BoxDetector, refs: Sequence[Any], fetcher: MediaFetcher
+) -> list[list[np.ndarray] | None]:
+    """The detector's boxes on each image reference (cleanlab's format, percent); None where the
+    image could not be loaded."""
+    out: list[list[np.ndarray] | None] = []
+    for ref in refs:
+        try:
+            pixels = _pixels(fetcher.fetch(str(ref)), fetcher.max_pixels)
+        except MediaError as error:
+            logger.info("no detector boxes for %s: %s", str(ref)[:80], error)
+            out.append(None)
+            continue
+        found = detector.detect(channel_image(pixels))
+        size = np.array([pixels.shape[1], pixels.shape[0]], dtype=np.float64)
+        out.append(_as_predictions(found, size, detector.n_classes))
+    return out
+
+
 def box_preannotations(
     detector: BoxDetector,
     tasks: Sequence[Mapping[str, Any]],
@@ -186,30 +215,38 @@ def box_preannotations(
             "the saved detector's classes differ from the label config's; retrain (Start "
             "training, or ls-cleanlab audit)."
         )
+    refs = [t.get("data", {}).get(schema.data_key) if isinstance(t, Mapping) else None
+            for t in tasks]  # fmt: skip
     out = []
-    for task in tasks:
-        empty = {"result": [], "score": 0.0, "model_version": model_version}
-        ref = task.get("data", {}).get(schema.data_key) if isinstance(task, Mapping) else None
-        try:
-            pixels = _pixels(fetcher.fetch(str(ref)), fetcher.max_pixels)
-        except MediaError as error:
-            logger.info("no pre-annotation for task %s: %s", task.get("id"), error)
-            out.append(empty)
-            continue
-        found = detector.detect(channel_image(pixels))
-        keep = found.scores >= min_score
-        height, width = pixels.shape[:2]
-        scale = np.array([width, height, width, height]) / 100
+    for task, found in zip(tasks, detect_images(detector, refs, fetcher), strict=True):
         boxes = [
-            Box.of(b / scale, schema.classes[int(k)], float(s))
-            for b, k, s in zip(
-                found.boxes[keep], found.labels[keep], found.scores[keep], strict=True
-            )
+            Box.of(row[:4], schema.classes[k], float(row[4]))
+            for k, per_class in enumerate(found or [])
+            for row in per_class
+            if row[4] >= min_score
         ]
-        score = float(np.mean(found.scores[keep])) if keep.any() else 0.0
+        boxes.sort(key=lambda b: -b.score)
+        score = float(np.mean([b.score for b in boxes])) if boxes else 0.0
         made = box_prediction_json(
             schema, int(task.get("id") or 0), boxes, score=score, model_version=model_version
         )
         made.pop("task", None)
         out.append(made)
     return out
+
+
+def predict_boxes(
+    workspace: Workspace,
+    project: int,
+    tasks: Sequence[Mapping[str, Any]],
+    schema: LabelSchema,
+    model_version: str,
+    *,
+    fetcher: MediaFetcher,
+) -> list[dict[str, Any]]:
+    """``/predict`` for a box project: the saved detector's boxes on each task (empty results
+    before the project's first audit with a detector)."""
+    path = workspace.box_detector(project, model_version)
+    if not path.is_file():
+        return [{"result": [], "score": 0.0, "model_version": model_version} for _ in tasks]
+    return box_preannotations(BoxDetector.load(path), tasks, schema, model_version, fetcher=fetcher)

@@ -15,6 +15,7 @@ their own.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
@@ -35,7 +36,7 @@ from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.queues import Queue
 from ls_cleanlab.studio import BoxTable, LabelSchema, read_boxes
 
-__all__ = ["Boxes", "box_evidence"]
+__all__ = ["Boxes", "audit_box_table", "box_evidence"]
 
 
 def box_evidence(
@@ -114,35 +115,52 @@ class Boxes:
         start = time.perf_counter()
         if progress is not None:
             progress("audit", 0, 1)
-        rows = np.flatnonzero(evidence.ok) if evidence is not None else np.arange(n)
-        if len(rows) == 0:
-            raise InvalidTasksError("no task could be audited: no image has detector boxes.")
-        annotations = reindex_boxes(table.annotations, rows)
-        detections = [evidence.predictions[r] for r in rows] if evidence is not None else None
-        audit = audit_boxes(annotations, detections)
-        review = review_boxes(
-            audit, annotations, detections, schema.classes, threshold=options.threshold
-        )
-        labelled = np.asarray(annotations.seen.any(axis=1)) if annotations.n_annotators else (
-            np.zeros(len(rows), dtype=bool)
-        )  # fmt: skip
-        members = box_queue_members(review, labelled)
-        task_ids = table.task_ids[rows]
-        predictions = box_queue_predictions(
-            schema, task_ids, review, labelled, model_version=options.model_version,
-            members=members, sizes=table.sizes[rows],
-        )  # fmt: skip
+        result = audit_box_table(table, schema, evidence, options=options, project=project)
         if progress is not None:
             progress("audit", 1, 1)
         seconds["audit"] = time.perf_counter() - start
-        skipped = {}
-        if evidence is not None:
-            skipped = {int(table.task_ids[r]): why for r, why in evidence.skipped.items()}
-        source = evidence.source if evidence is not None else "annotators"
-        return ProjectAudit(
-            project=project, schema=schema, table=table, task_ids=task_ids, labelled=labelled,
-            pred_probs=_class_presence(review, len(rows), schema.n_classes), audit=review,
-            queues={key: task_ids[members[key]] for key in members}, predictions=predictions,
-            skipped=skipped, source=source, model_version=options.model_version,
-            seconds=seconds, trained=evidence.detector if evidence is not None else None,
-        )  # fmt: skip
+        return dataclasses.replace(result, seconds=seconds)
+
+
+def audit_box_table(
+    table: BoxTable,
+    schema: LabelSchema,
+    evidence: BoxEvidence | None,
+    *,
+    options: AuditOptions,
+    project: int | None = None,
+) -> ProjectAudit[BoxReview]:
+    """The audit of read boxes with a detector's boxes (or none): ``audit_boxes``, the review,
+    the tabs and their predictions (shared by :class:`Boxes` and the refresh)."""
+    n = len(table.task_ids)
+    rows = np.flatnonzero(evidence.ok) if evidence is not None else np.arange(n)
+    if len(rows) == 0:
+        raise InvalidTasksError("no task could be audited: no image has detector boxes.")
+    annotations = reindex_boxes(table.annotations, rows)
+    detections = [evidence.predictions[r] for r in rows] if evidence is not None else None
+    audit = audit_boxes(annotations, detections)
+    review = review_boxes(
+        audit, annotations, detections, schema.classes, threshold=options.threshold
+    )
+    labelled = (
+        np.asarray(annotations.seen.any(axis=1))
+        if annotations.n_annotators
+        else np.zeros(len(rows), dtype=bool)
+    )
+    members = box_queue_members(review, labelled)
+    task_ids = table.task_ids[rows]
+    predictions = box_queue_predictions(
+        schema, task_ids, review, labelled, model_version=options.model_version,
+        members=members, sizes=table.sizes[rows],
+    )  # fmt: skip
+    skipped = {}
+    if evidence is not None:
+        skipped = {int(table.task_ids[r]): why for r, why in evidence.skipped.items()}
+    return ProjectAudit(
+        project=project, schema=schema, table=table, task_ids=task_ids, labelled=labelled,
+        pred_probs=_class_presence(review, len(rows), schema.n_classes), audit=review,
+        queues={key: task_ids[members[key]] for key in members}, predictions=predictions,
+        skipped=skipped, source=evidence.source if evidence is not None else "annotators",
+        model_version=options.model_version,
+        trained=evidence.detector if evidence is not None else None,
+    )  # fmt: skip

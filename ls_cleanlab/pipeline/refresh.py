@@ -21,6 +21,7 @@ import numpy as np
 from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import ModelStore
+from ls_cleanlab.pipeline.box_refresh import refresh_box_project, save_box_state
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.preannotate import model_features
 from ls_cleanlab.pipeline.project import audit_tasks
@@ -28,7 +29,7 @@ from ls_cleanlab.pipeline.snapshot import fetch_with_snapshot
 from ls_cleanlab.pipeline.workspace import Workspace, write_atomic
 from ls_cleanlab.studio import StudioClient, read_tasks
 
-__all__ = ["PARTIAL_PUSH_LIMIT", "Refresh", "refresh_project", "save_audit_state"]
+__all__ = ["PARTIAL_PUSH_LIMIT", "Refresh", "push_some", "refresh_project", "save_audit_state"]
 
 logger = logging.getLogger("ls_cleanlab")
 
@@ -49,8 +50,11 @@ class Refresh:
 
 def save_audit_state(workspace: Workspace, result: ProjectAudit) -> None:
     """Keep what a refresh needs: each task's probabilities and each pushed prediction's
-    signature (both replaced atomically)."""
+    signature (both replaced atomically); box projects: :func:`.box_refresh.save_box_state`."""
+    if result.schema.kind == "boxes":
+        return save_box_state(workspace, result)
     project = int(result.project or 0)
+    workspace.box_state(project).unlink(missing_ok=True)  # a box state is stale
     buffer = io.BytesIO()
     np.savez(buffer, task_ids=result.task_ids, probs=result.pred_probs)
     write_atomic(workspace.audit_state(project), buffer.getvalue())
@@ -78,8 +82,13 @@ def refresh_project(
     """Re-audit ``project`` from its stored probabilities and push the predictions that changed.
 
     New tasks are scored by the project's trained model (``options.model_version``); tasks it
-    cannot score (no model yet, no media) wait for the next full audit.
+    cannot score (no model yet, no media) wait for the next full audit. Box projects are
+    refreshed by :func:`.box_refresh.refresh_box_project`.
     """
+    if workspace.box_state(project).is_file():
+        return refresh_box_project(
+            client, project, workspace=workspace, options=options, cache=cache, progress=progress
+        )
     known = _stored_probs(workspace, project)
     if known is None:
         return Refresh(None, reason="no audit of this project yet: start training first")
@@ -113,7 +122,7 @@ def refresh_project(
             task_ids=[int(t) for t in result.task_ids],
         )  # fmt: skip
     else:
-        _push_some(client, project, changed, version)
+        push_some(client, project, changed, version)
     result = replace(result, model_version=version)
     save_audit_state(workspace, result)
     return Refresh(result, pushed=len(changed), tasks=len(kept))
@@ -125,7 +134,7 @@ def _signature(prediction: Mapping[str, Any]) -> list[Any]:
             result.get("meta", {}).get("queues", [])]  # fmt: skip
 
 
-def _push_some(
+def push_some(
     client: StudioClient, project: int, predictions: Sequence[Mapping[str, Any]], version: str
 ) -> None:
     """Replace our prediction on each of a few tasks (delete ours there, create the new one)."""

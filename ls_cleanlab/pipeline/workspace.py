@@ -11,6 +11,7 @@
       projects/<id>/
         tasks.json.gz              task snapshot for incremental fetches
         audit.npz                  task ids and out-of-sample probabilities of the last audit
+        boxes.npz                  box projects: task ids and detector boxes of the last audit
         pushed.json                signature of each prediction pushed (partial refreshes)
         credentials.json           Label Studio URL and key from /setup (mode 0600)
 
@@ -90,6 +91,9 @@ class Workspace:
 
     def audit_state(self, project: int) -> Path:
         return self.project_dir(project) / "audit.npz"
+
+    def box_state(self, project: int) -> Path:
+        return self.project_dir(project) / "boxes.npz"
 
     def pushed(self, project: int) -> Path:
         return self.project_dir(project) / "pushed.json"
