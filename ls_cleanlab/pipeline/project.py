@@ -115,6 +115,8 @@ def run_project_audit(
     schema = client.label_schema(project, options.choices_name)
     kind, _ = check_plan(schema, options)
     tasks = fetch_with_snapshot(client, project, workspace, progress)
+    if options.from_model_version is not None:  # the export lists predictions by id only
+        tasks = client.with_predictions(project, tasks, options.from_model_version)
     fetched = time.perf_counter() - start
     fetcher = MediaFetcher(
         session=client.session,
