@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from ls_cleanlab.detection import BoxAnnotations, BoxAudit, audit_boxes
 from ls_cleanlab.detection._geometry import iou
-from ls_cleanlab.testing.scenes import Scenes, simulate_detector, simulate_scenes
 from ls_cleanlab.errors import InvalidAnnotationsError, InvalidOptionError
+from ls_cleanlab.testing.scenes import Scenes, simulate_detector, simulate_scenes
 
 
 @pytest.fixture(scope="module", params=[7, 11], ids=["seed 7", "seed 11"])

@@ -1,0 +1,327 @@
+"""`make demo DEMO=boxes`: the bounding-box audit on a real Label Studio, scored against the truth.
+
+1. Draws ~300 aerial scenes with airplanes, cars, buildings and trees
+   (:mod:`ls_cleanlab.testing.aerial_boxes`) and three simulated annotators with box habits
+   (:mod:`ls_cleanlab.testing.scenes`): a satisficer who stops after the first object or two, a
+   sloppy one (jittered boxes, wrong classes, boxes on nothing, misses), a careful one. Each
+   labelled image gets two or three of them; the last 15% nobody labels. The truth is kept aside.
+2. Starts Label Studio 1.23.2 and the ls-cleanlab backend, creates the annotators, the project
+   (``RectangleLabels``), uploads the images and records the annotations, connects the backend.
+3. Runs the audit (the pipeline of ``ls-cleanlab audit``): a detector trained on the project's
+   own images, cross-validated by image, as evidence beside the annotators; suggested boxes and
+   the tabs "Likely missing boxes", "Likely wrong boxes", "Annotators disagree" pushed; report.
+4. Prints how precise each tab is against the hidden truth, the annotator flagged for search
+   satisficing and how good the pre-annotations of the unlabelled images are; serves until
+   Ctrl-C, or exits with ``--exit``.
+
+    python examples/demo_boxes.py                          # what `make demo DEMO=boxes` runs
+    python examples/demo_boxes.py --tasks 120 --exit --json    # small, scored, for the tests
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import shutil
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
+
+from demo import free_port, running_backend, say, wait_for_ctrl_c  # noqa: E402
+
+from ls_cleanlab import MediaFetcher, StudioClient  # noqa: E402
+from ls_cleanlab.detection._geometry import iou  # noqa: E402
+from ls_cleanlab.pipeline import AuditOptions, run_project_audit  # noqa: E402
+from ls_cleanlab.report import write_report  # noqa: E402
+from ls_cleanlab.testing.aerial_boxes import (  # noqa: E402
+    CLASSES,
+    annotation_results,
+    label_config,
+    make_aerial_scenes,
+)
+from ls_cleanlab.testing.scenes import Scenes, annotate_scenes  # noqa: E402
+from tests.studio.helpers import Admin  # noqa: E402
+from tests.studio.server import EMAIL, PASSWORD, Studio, running_label_studio  # noqa: E402
+
+HABITS = ("satisficer", "sloppy", "careful")
+TOP = 20  # tasks of each tab scored against the truth
+IOU = 0.5  # a box outlines a true object when their IoU is at least this
+
+
+def simulate(n_tasks: int, seed: int) -> tuple[Any, Scenes]:
+    """Scenes and what the annotators drew; two or three annotators per labelled image."""
+    rng = np.random.default_rng(seed)
+    aerial = make_aerial_scenes(n_tasks, rng=rng)
+    seen = np.zeros((n_tasks, len(HABITS)), dtype=bool)
+    for i in range(n_tasks - round(0.15 * n_tasks)):
+        chosen = rng.permutation(len(HABITS))[: 3 if rng.random() < 1 / 3 else 2]
+        seen[i, chosen] = True
+    scenes = annotate_scenes(
+        aerial.truth_image, aerial.truth_boxes, aerial.truth_labels, n_images=n_tasks,
+        n_classes=len(CLASSES), rng=rng, habits=HABITS, seen=seen, image_size=aerial.size,
+    )  # fmt: skip
+    return aerial, scenes
+
+
+def png(image: Any) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def build_project(admin: Admin, aerial: Any, scenes: Scenes, quiet: bool) -> dict[str, Any]:
+    """Users, project, uploaded images, annotations; returns the ids."""
+    n = len(aerial.images)
+    users = {name: admin.user(f"{name}@example.com") for name in HABITS}
+    project = admin.project(f"Aerial objects (demo, {n} tasks)", label_config())
+    say(f"uploading {n} images ...", quiet)
+    for start in range(0, n, 100):
+        files = {
+            f"f{i}": (f"scene-{i:04d}.png", png(aerial.images[i]), "image/png")
+            for i in range(start, min(start + 100, n))
+        }
+        admin.call("POST", f"/api/projects/{project}/import", files=files)
+    tasks = admin.call(
+        "GET",
+        "/api/tasks/",
+        params={"project": project, "page_size": n + 10, "fields": "task_only"},
+    )["tasks"]
+    scene_of = {
+        int(t["id"]): int(str(t["data"]["image"]).rsplit("scene-", 1)[1][:4]) for t in tasks
+    }
+    task_of = {scene: task for task, scene in scene_of.items()}
+    ann = scenes.annotations
+    pairs = [
+        (int(i), str(ann.annotator_ids[a])) for i, a in zip(*np.nonzero(ann.seen), strict=True)
+    ]
+    say(f"recording {len(pairs)} annotations by {len(HABITS)} annotators ...", quiet)
+    rng = np.random.default_rng(len(pairs))
+
+    def post(pair: tuple[int, str]) -> None:
+        image, name = pair
+        result = annotation_results(scenes, image, name, aerial.size)
+        lead_time = round(float(rng.lognormal(2.5, 0.4)) * (1 + len(result)), 1)
+        body = {"result": result, "completed_by": users[name], "lead_time": lead_time}
+        admin.call("POST", f"/api/tasks/{task_of[image]}/annotations/", json=body)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(post, pairs))
+    return {"project": project, "users": users, "scene_of": scene_of}
+
+
+def _percent(boxes: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return boxes / np.array([size[0], size[1], size[0], size[1]]) * 100
+
+
+def _overlaps(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    if len(others) == 0:
+        return np.zeros(0)
+    return iou(np.repeat(box[None], len(others), 0), others)
+
+
+def score(result: Any, setup: dict[str, Any], aerial: Any, scenes: Scenes) -> dict[str, Any]:
+    """How precise each tab is against the hidden truth."""
+    name_of = {user: name for name, user in setup["users"].items()}
+    ann = scenes.annotations
+    truth = _percent(aerial.truth_boxes, aerial.size)
+    drawn = _percent(ann.boxes, aerial.size)
+    review = result.audit
+    issues = review.issues
+    scene = np.array([setup["scene_of"][int(t)] for t in result.task_ids])
+
+    def true_objects(i: int) -> tuple[np.ndarray, np.ndarray]:
+        mine = aerial.truth_image == i
+        return truth[mine], aerial.truth_labels[mine]
+
+    def missed(i: int, who: str, box: np.ndarray) -> bool:
+        """Is ``box`` a true object of image ``i`` that ``who`` did not box?"""
+        objects, _ = true_objects(i)
+        overlap = _overlaps(box, objects)
+        if not len(overlap) or overlap.max() < IOU:
+            return False
+        theirs = drawn[(ann.image == i) & (ann.annotator == who)]
+        return not len(theirs) or _overlaps(objects[overlap.argmax()], theirs).max() < IOU
+
+    def wrong(i: int, box: np.ndarray, label: int) -> bool:
+        """Is a drawn box of image ``i`` on no true object of its class?"""
+        objects, labels = true_objects(i)
+        overlap = _overlaps(box, objects)
+        return not len(overlap) or overlap.max() < IOU or labels[overlap.argmax()] != label
+
+    def has_error(i: int) -> bool:
+        rows = np.flatnonzero(ann.image == i)
+        if any(wrong(i, drawn[r], int(ann.labels[r])) for r in rows):
+            return True
+        objects, _ = true_objects(i)
+        return any(
+            missed(i, str(who), o) for who in ann.annotator_ids[ann.seen[i]] for o in objects
+        )
+
+    def corners(x: Any) -> np.ndarray:
+        return np.array([x["x1"], x["y1"], x["x2"], x["y2"]], dtype=float)
+
+    checks = {
+        "missing": lambda i, x: missed(i, name_of[int(x["annotator"])], corners(x)),
+        "wrong": lambda i, x: wrong(i, corners(x), int(x["class_index"])),
+        "disagree": lambda i, x: has_error(i),
+    }
+    kinds = {"missing": ("missing",), "wrong": ("swapped", "badly_placed", "spurious"),
+             "disagree": ("disagreement",)}  # fmt: skip
+    row_of = {int(t): r for r, t in enumerate(result.task_ids)}
+    found: dict[str, list[bool]] = {}
+    for key, check in checks.items():
+        hits = []
+        for task in result.queues[key][:TOP]:
+            row = row_of[int(task)]
+            mine = issues[(issues["task"] == row) & issues["kind"].isin(kinds[key])]
+            hits.append(any(check(int(scene[row]), x) for _, x in mine.iterrows()))
+        found[key] = hits
+    missing_rows = issues[issues["kind"] == "missing"].sort_values("score", ascending=False)
+    box_hits = [
+        missed(int(scene[int(r["task"])]), name_of[int(r["annotator"])], corners(r))
+        for _, r in missing_rows.head(50).iterrows()
+    ]
+    table = review.annotators
+    flagged = [name_of[int(a)] for a in table["annotator"][table["satisficer"].astype(bool)]]
+    pre = _preannotations(result, scene, aerial, truth)
+    return {
+        "tasks": len(result.task_ids),
+        "labelled": int(result.labelled.sum()),
+        "source": result.source,
+        "queues": {key: len(ids) for key, ids in result.queues.items()},
+        "top": {key: len(hits) for key, hits in found.items()},
+        "precision": {key: float(np.mean(hits)) if hits else 0.0 for key, hits in found.items()},
+        "missing_boxes_top50_precision": float(np.mean(box_hits)) if box_hits else 0.0,
+        "satisficing_flagged": flagged,
+        "annotators": {
+            name_of[int(r["annotator"])]: {
+                k: round(float(r[k]), 3) for k in ("recall", "precision", "localization", "quality")
+            }
+            for _, r in table.iterrows()
+        },
+        "preannotations": pre,
+    }
+
+
+def _preannotations(result: Any, scene: np.ndarray, aerial: Any, truth: np.ndarray) -> dict:
+    """Recall and precision (IoU >= 0.5, right class) of the boxes suggested on unlabelled tasks."""
+    s = result.audit.suggested
+    hits = total_suggested = total_true = found = 0
+    for row in np.flatnonzero(~result.labelled):
+        i = int(scene[row])
+        objects, labels = (
+            truth[aerial.truth_image == i],
+            aerial.truth_labels[aerial.truth_image == i],
+        )
+        mine = s.task == row
+        boxes, classes = s.boxes[mine], s.labels[mine]
+        total_suggested += len(boxes)
+        total_true += len(objects)
+        matched = set()
+        for box, label in zip(boxes, classes, strict=True):
+            overlap = _overlaps(box, objects)
+            if len(overlap) and overlap.max() >= IOU and labels[overlap.argmax()] == label:
+                hits += 1
+                matched.add(int(overlap.argmax()))
+        found += len(matched)
+    return {
+        "tasks": int((~result.labelled).sum()),
+        "precision": hits / total_suggested if total_suggested else 0.0,
+        "recall": found / total_true if total_true else 0.0,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="ls-cleanlab bounding-box demo")
+    parser.add_argument("--tasks", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", type=Path, default=ROOT / "demo-data-boxes")
+    parser.add_argument("--port", type=int, default=8080, help="Label Studio's port (0: any)")
+    parser.add_argument("--backend-port", type=int, default=9090, help="the backend's (0: any)")
+    parser.add_argument("--exit", action="store_true", help="stop after the audit")
+    parser.add_argument("--json", action="store_true", help="print the scores as JSON")
+    args = parser.parse_args(argv)
+    quiet = args.json
+    data = args.data.resolve()
+    if data.exists():
+        shutil.rmtree(data)  # a fresh demo each time: Label Studio's data lives here too
+    data.mkdir(parents=True)
+    aerial, scenes = simulate(args.tasks, args.seed)
+    say("starting Label Studio (the first start takes a minute) ...", quiet)
+    with running_label_studio(data / "label-studio", port=args.port or None) as studio:
+        admin = Admin(studio.url, studio.legacy_token)
+        setup = build_project(admin, aerial, scenes, quiet)
+        project = setup["project"]
+        with (
+            running_backend(studio, data, args.backend_port or free_port(), quiet) as backend,
+            StudioClient(studio.url, studio.personal_token) as client,
+        ):
+            client.ensure_ml_backend(project, backend)
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if done == 0 or done == total:
+                    say(f"  {stage}: {done}/{total}", quiet)
+
+            say("auditing (training a detector on the project's images) ...", quiet)
+            result = run_project_audit(
+                client, project, options=AuditOptions(n_folds=3), data_dir=data / "audit",
+                progress=progress,
+            )  # fmt: skip
+            report = write_report(
+                result, data / "report.html", studio_url=studio.url,
+                fetcher=MediaFetcher(session=client.session),
+            )  # fmt: skip
+            scores = score(result, setup, aerial, scenes)
+            scores["satisficer"] = "satisficer"
+            scores["report"] = str(report)
+            scores["project_url"] = f"{studio.url}/projects/{project}/data"
+            scores["tabs"] = {
+                title: f"{studio.url}/projects/{project}/data?tab={view}"
+                for title, view in result.views.items()
+            }
+            scores["pushed"] = None if result.push is None else result.push.created
+            if args.json:
+                print(json.dumps(scores))
+            else:
+                print_summary(studio, scores)
+            if not args.exit:
+                wait_for_ctrl_c()
+    return 0
+
+
+def print_summary(studio: Studio, scores: dict[str, Any]) -> None:
+    print(f"\nLabel Studio: {studio.url}   login {EMAIL} / {PASSWORD}")
+    print(f"Project:      {scores['project_url']}")
+    for title, url in scores["tabs"].items():
+        print(f"  {title:24s} {url}")
+    print(f"Report:       file://{scores['report']}")
+    print(f"\nDetector boxes from {scores['source']}. Precision of each tab against the truth:")
+    titles = {"missing": "Likely missing boxes", "wrong": "Likely wrong boxes",
+              "disagree": "Annotators disagree"}  # fmt: skip
+    for key, title in titles.items():
+        print(
+            f"  {title:22s} top {scores['top'][key]:>2} of {scores['queues'][key]:>3} tasks: "
+            f"{scores['precision'][key]:.0%}"
+        )
+    print(f"  the 50 most likely missing boxes: {scores['missing_boxes_top50_precision']:.0%} "
+          "are objects their annotator did not box")  # fmt: skip
+    for name, row in scores["annotators"].items():
+        print(f"  {name:10s} recall {row['recall']:.2f}  precision {row['precision']:.2f}  "
+              f"IoU {row['localization']:.2f}")  # fmt: skip
+    flagged = scores["satisficing_flagged"]
+    print(f"Flagged for search satisficing: {', '.join(flagged) if flagged else 'nobody'}.")
+    pre = scores["preannotations"]
+    print(f"Pre-annotations of the {pre['tasks']} unlabelled tasks: precision "
+          f"{pre['precision']:.0%}, recall {pre['recall']:.0%}.")  # fmt: skip
+    print("\nPress Ctrl-C to stop Label Studio and the backend.")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
