@@ -456,9 +456,10 @@ def out_of_sample_detections(
     class_names: Sequence[str],
     n_folds: int = 3,
     seed: int = 0,
+    fit_final: bool = True,
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[list[Detections | None], BoxDetector]:
+) -> tuple[list[Detections | None], BoxDetector | None]:
     """Detections on every image, each by a detector that never saw that image's boxes.
 
     Labelled images are split into ``n_folds`` folds; the detector fitted on the other folds
@@ -469,13 +470,16 @@ def out_of_sample_detections(
     -------
     detections : list of Detections or None, length n_images
         None where the image could not be loaded.
-    final : BoxDetector
+    final : BoxDetector or None
+        None when ``fit_final`` is false and every image is labelled.
     """
     rng = np.random.default_rng(seed)
     train = np.flatnonzero(labelled)
     folds = np.array_split(rng.permutation(train), n_folds)
     jobs = [(fold, np.setdiff1d(train, fold)) for fold in folds if len(fold)]
-    jobs.append((np.flatnonzero(~labelled), train))
+    fold_jobs = len(jobs)
+    if fit_final or (~labelled).any():
+        jobs.append((np.flatnonzero(~labelled), train))
     total = len(jobs)
 
     def run(job: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, list[Detections], Any]:
@@ -491,8 +495,8 @@ def out_of_sample_detections(
     for done, (target, detections, detector) in enumerate(results, start=1):
         for i, d in zip(target, detections, strict=True):
             found[int(i)] = d
-        final = detector
+        if done > fold_jobs:
+            final = detector
         if progress is not None:
             progress(done, total)
-    assert final is not None
     return found, final
