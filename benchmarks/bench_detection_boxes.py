@@ -246,7 +246,7 @@ def _table(
 def in_project_detector(scenes: Scenes, seed: int) -> list[list[np.ndarray]]:
     """Out-of-sample boxes of the in-project detector on the scenes, drawn as pixels."""
     from ls_cleanlab.features.windows import channel_image
-    from ls_cleanlab.model.detector import out_of_sample_detections
+    from ls_cleanlab.model.detector_fit import out_of_sample_detections
     from ls_cleanlab.testing.aerial_boxes import CLASSES, draw_scene
 
     n, k = scenes.n_images, scenes.n_classes

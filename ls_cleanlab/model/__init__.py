@@ -5,7 +5,9 @@
 * :mod:`.cross_val`: :func:`out_of_sample_probs`, :func:`best_f1_thresholds`;
 * :mod:`.trained`: :func:`train_model` -> :class:`TrainedModel` -> :class:`Preannotations`;
 * :mod:`.store`: :class:`ModelStore`, trained models per project and model version;
-* :mod:`.inputs`, :mod:`.persist`: input checks; versioned model files.
+* :mod:`.inputs`, :mod:`.persist`: input checks; versioned model files;
+* :mod:`.detector`, :mod:`.detector_fit`: the box detector trained inside a project (bounding
+  boxes; imported from there, not re-exported here).
 """
 
 from ls_cleanlab.model.classifiers import ProbabilisticClassifier

@@ -25,7 +25,8 @@ from ls_cleanlab.detection import audit_boxes
 from ls_cleanlab.errors import InvalidOptionError, MediaError
 from ls_cleanlab.features.windows import ChannelImage, channel_image
 from ls_cleanlab.media import MediaFetcher, decode_image
-from ls_cleanlab.model.detector import BoxDetector, Detections, out_of_sample_detections
+from ls_cleanlab.model.detector import BoxDetector, Detections
+from ls_cleanlab.model.detector_fit import out_of_sample_detections
 from ls_cleanlab.pipeline.box_sources import BoxEvidence, empty_predictions
 from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.studio import Box, BoxTable, LabelSchema, box_prediction_json

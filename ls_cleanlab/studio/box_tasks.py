@@ -126,7 +126,12 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def _rotated(x: float, y: float, w: float, h: float, degrees: float, size: tuple[float, float]):
+Corners = tuple[float, float, float, float]
+
+
+def _rotated(
+    x: float, y: float, w: float, h: float, degrees: float, size: tuple[float, float]
+) -> Corners | None:
     """The axis-aligned box (percent) covered by a box rotated by a multiple of 90 degrees about
     its top-left corner, or None when the image size is unknown."""
     width, height = size
@@ -172,16 +177,16 @@ def parse_box(
     turn = rotation % 90
     if min(turn, 90 - turn) > _ROTATION_TOLERANCE:
         return None, -1, "rotated (not a multiple of 90 degrees)", False
-    box: tuple[float, float, float, float] | None = (x, y, x + w, y + h)
+    box: Corners = (x, y, x + w, y + h)
     if round(rotation / 90) % 4:
         size = (
             _number(item.get("original_width")) or 0.0,
             _number(item.get("original_height")) or 0.0,
         )
-        box = _rotated(x, y, w, h, rotation, size)
-        if box is None:
+        turned = _rotated(x, y, w, h, rotation, size)
+        if turned is None:
             return None, -1, "rotated, without the image size", False
-    assert box is not None
+        box = turned
     clipped = (max(box[0], 0.0), max(box[1], 0.0), min(box[2], 100.0), min(box[3], 100.0))
     if clipped[2] - clipped[0] < MIN_SIDE or clipped[3] - clipped[1] < MIN_SIDE:
         outside = box[2] <= 0 or box[3] <= 0 or box[0] >= 100 or box[1] >= 100

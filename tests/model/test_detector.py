@@ -17,12 +17,8 @@ from ls_cleanlab.features.windows import (
     n_window_features,
     window_features,
 )
-from ls_cleanlab.model.detector import (
-    BoxDetector,
-    fit_detector,
-    non_max_suppression,
-    out_of_sample_detections,
-)
+from ls_cleanlab.model.detector import BoxDetector, iou_matrix, non_max_suppression
+from ls_cleanlab.model.detector_fit import fit_detector, out_of_sample_detections
 from ls_cleanlab.model.persist import ModelFileError
 from ls_cleanlab.testing.aerial_boxes import CLASSES, make_aerial_scenes
 
@@ -70,14 +66,12 @@ def scenes() -> tuple:
 
 
 def _recall(found: list, boxes: list, labels: list, at: float = 0.5) -> float:
-    from ls_cleanlab.model.detector import _iou_matrix
-
     hit = total = 0
     for d, b, lab in zip(found, boxes, labels, strict=True):
         total += len(b)
         keep = d.scores >= at
         if keep.any() and len(b):
-            overlap = _iou_matrix(d.boxes[keep], b)
+            overlap = iou_matrix(d.boxes[keep], b)
             same = d.labels[keep][:, None] == lab[None, :]
             hit += int(((overlap >= 0.5) & same).any(axis=0).sum())
     return hit / total
