@@ -37,7 +37,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 from demo import free_port, running_backend, say, wait_for_ctrl_c  # noqa: E402
 
 from ls_cleanlab import MediaFetcher, StudioClient  # noqa: E402
-from ls_cleanlab.detection._geometry import iou  # noqa: E402
+from ls_cleanlab.model.detector import iou_matrix  # noqa: E402
 from ls_cleanlab.pipeline import AuditOptions, run_project_audit  # noqa: E402
 from ls_cleanlab.report import write_report  # noqa: E402
 from ls_cleanlab.testing.aerial_boxes import (  # noqa: E402
@@ -123,7 +123,7 @@ def _percent(boxes: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def _overlaps(box: np.ndarray, others: np.ndarray) -> np.ndarray:
     if len(others) == 0:
         return np.zeros(0)
-    return iou(np.repeat(box[None], len(others), 0), others)
+    return iou_matrix(box[None], others)[0]
 
 
 def score(result: Any, setup: dict[str, Any], aerial: Any, scenes: Scenes) -> dict[str, Any]:

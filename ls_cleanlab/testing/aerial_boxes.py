@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from ls_cleanlab.detection._geometry import iou
+from ls_cleanlab.model.detector import iou_matrix
 from ls_cleanlab.testing.scenes import Scenes
 
 __all__ = [
@@ -193,7 +193,7 @@ def _place(
         for _try in range(30):
             x, y = rng.uniform(2, size[0] - w - 2), rng.uniform(2, size[1] - h - 2)
             box = np.array([[x, y, x + w, y + h]])
-            if not boxes or iou(np.repeat(box, len(boxes), 0), np.array(boxes)).max() <= 0.05:
+            if not boxes or iou_matrix(box, np.array(boxes)).max() <= 0.05:
                 boxes.append(box[0])
                 labels.append(label)
                 break
