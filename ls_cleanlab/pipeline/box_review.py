@@ -127,9 +127,11 @@ def _disagreements(
     c = audit.consensus
     if audit.mode != "consensus" or len(c.image) == 0:
         return []
+    classes = np.zeros((len(c.image), len(names)), dtype=np.int64)  # boxes per candidate, class
+    np.add.at(classes, (audit.candidate, ann.labels), 1)
     rows = []
     for cand in np.flatnonzero((c.seen >= 2) & (c.votes >= 1)):
-        drawn = np.bincount(ann.labels[audit.candidate == cand], minlength=len(names))
+        drawn = classes[cand]
         missed = int(c.seen[cand] - c.votes[cand])
         doubt = 0.0
         if missed:  # boxed by some, not by others: is it an object?
