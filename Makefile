@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# A real Label Studio for tests/studio/ and the sync benchmark, in its own venv (about 1 GB).
+# A real Label Studio for the tests marked `studio` (pytest -m studio), the sync benchmark and the
+# demo, in its own venv (about 1 GB).
 STUDIO_VENV := .venv-studio
 STUDIO_STAMP := $(STUDIO_VENV)/.installed
 LABEL_STUDIO_VERSION := 1.23.2
@@ -30,14 +31,16 @@ $(STUDIO_STAMP):
 
 studio: $(STUDIO_STAMP)
 
-# Debian's headless Chromium for the report test (tests/test_report.py); installs as root (CI).
+# Debian's headless Chromium for the report test (tests/report/test_report.py); installs as root (CI).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || \
 		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }
 
+# lint-imports checks the layer contract in pyproject.toml ([tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check ls_cleanlab tests benchmarks examples
 	$(BIN)/ruff format --check ls_cleanlab tests benchmarks examples
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -47,6 +50,7 @@ compose:
 	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || \
 		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends docker-compose; }
 
+# Every test; `$(BIN)/pytest -m "not studio"` skips those that start a real Label Studio.
 pytest: $(STAMP) $(STUDIO_STAMP) chromium compose
 	$(BIN)/pytest -q
 
@@ -67,4 +71,4 @@ bench-sync: $(STAMP) $(STUDIO_STAMP)
 	$(BIN)/python benchmarks/bench_sync.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache

@@ -1,22 +1,22 @@
 """The ls-cleanlab ML backend entry in Label Studio's conventional shape (``_wsgi.py``).
 
 ``python backend/_wsgi.py --port 9090`` runs the server with settings from the environment
-(see ``.env.example``); ``uvicorn backend._wsgi:app`` (or gunicorn with uvicorn workers) serves
-``app``, built on first access so importing this file reads nothing.
+(see ``.env.example``; the arguments are ``ls-cleanlab serve``'s); ``uvicorn backend._wsgi:app``
+(or gunicorn with uvicorn workers) serves ``app``, built on first access so importing this file
+reads nothing.
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
 from typing import Any
 
 
 def make_app() -> Any:
     """The FastAPI app with settings read from the environment now."""
-    from ls_cleanlab.server import Settings, create_app
+    from ls_cleanlab.server import create_app
+    from ls_cleanlab.server.settings import load_settings
 
-    return create_app(Settings())
+    return create_app(load_settings())
 
 
 def __getattr__(name: str) -> Any:  # ``app`` for ASGI servers, built lazily
@@ -26,11 +26,6 @@ def __getattr__(name: str) -> Any:  # ``app`` for ASGI servers, built lazily
 
 
 if __name__ == "__main__":
-    from ls_cleanlab.server import serve
+    from ls_cleanlab.server.command import main
 
-    parser = argparse.ArgumentParser(description="ls-cleanlab ML backend for Label Studio")
-    parser.add_argument("-p", "--port", type=int, default=9090)
-    parser.add_argument("--host", default="0.0.0.0")
-    args = parser.parse_args()
-    logging.captureWarnings(True)
-    serve(host=args.host, port=args.port)
+    raise SystemExit(main(prog="backend/_wsgi.py"))

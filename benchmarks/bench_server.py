@@ -11,7 +11,6 @@ cache; the server then answers over HTTP with keep-alive, as Label Studio calls 
 from __future__ import annotations
 
 import socket
-import sys
 import tempfile
 import threading
 import time
@@ -21,8 +20,6 @@ from typing import Any
 import numpy as np
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import ModelStore
@@ -30,7 +27,7 @@ from ls_cleanlab.pipeline import AuditOptions, audit_tasks
 from ls_cleanlab.server import Settings, create_app
 from ls_cleanlab.server.auth import SECRET_HEADER
 from ls_cleanlab.studio import parse_label_config
-from tests.synthetic_images import CLASSES, make_images
+from ls_cleanlab.testing.synthetic_images import CLASSES, make_images
 
 CONFIG = (
     '<View><Image name="image" value="$image"/><Choices name="objects" toName="image" '

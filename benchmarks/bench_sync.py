@@ -21,7 +21,6 @@ Targets: fetch and push at most 1.25x the raw endpoints; incremental at most 5% 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -31,11 +30,9 @@ from typing import Any
 import numpy as np
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.studio.server
-
 from ls_cleanlab import StudioClient, read_tasks
 from ls_cleanlab.studio import predictions_json
-from tests.studio.server import running_label_studio
+from ls_cleanlab.testing.label_studio import running_label_studio
 
 CONFIG = (
     '<View><Image name="image" value="$image"/>'

@@ -36,14 +36,14 @@ import numpy as np
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
+sys.path.insert(0, str(ROOT / "examples"))  # aerial.py beside this file
 
 from aerial import CLASSES, make_scenes, simulate_annotations  # noqa: E402
 
 from ls_cleanlab import MediaFetcher, StudioClient  # noqa: E402
 from ls_cleanlab.pipeline.project import AuditOptions, run_project_audit  # noqa: E402
-from tests.studio.helpers import Admin  # noqa: E402
-from tests.studio.server import EMAIL, PASSWORD, Studio, running_label_studio  # noqa: E402
+from ls_cleanlab.testing.admin import Admin  # noqa: E402
+from ls_cleanlab.testing.label_studio import EMAIL, PASSWORD, Studio, running_label_studio  # noqa: E402
 
 CONFIG = (
     '<View><Image name="image" value="$image"/><Choices name="labels" toName="image" '

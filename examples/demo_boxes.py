@@ -40,15 +40,15 @@ from ls_cleanlab import MediaFetcher, StudioClient  # noqa: E402
 from ls_cleanlab.model.detector import iou_matrix  # noqa: E402
 from ls_cleanlab.pipeline import AuditOptions, run_project_audit  # noqa: E402
 from ls_cleanlab.report import write_report  # noqa: E402
+from ls_cleanlab.testing.admin import Admin  # noqa: E402
 from ls_cleanlab.testing.aerial_boxes import (  # noqa: E402
     CLASSES,
     annotation_results,
     label_config,
     make_aerial_scenes,
 )
+from ls_cleanlab.testing.label_studio import EMAIL, PASSWORD, Studio, running_label_studio  # noqa: E402
 from ls_cleanlab.testing.scenes import Scenes, annotate_scenes  # noqa: E402
-from tests.studio.helpers import Admin  # noqa: E402
-from tests.studio.server import EMAIL, PASSWORD, Studio, running_label_studio  # noqa: E402
 
 HABITS = ("satisficer", "sloppy", "careful")
 TOP = 20  # tasks of each tab scored against the truth

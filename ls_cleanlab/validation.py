@@ -357,8 +357,8 @@ def _range(low: int | None, high: int | None) -> str:
 def _interval(low: float | None, high: float | None, open_low: bool, open_high: bool) -> str:
     if low is None and high is None:
         return ""
-    left = "(" if open_low or low is None else "["
-    right = ")" if open_high or high is None else "]"
-    lo = "-inf" if low is None else f"{low:g}"
-    hi = "inf" if high is None else f"{high:g}"
-    return f" in {left}{lo}, {hi}{right}"
+    if high is None:
+        return f" {'>' if open_low else '>='} {low:g}"
+    if low is None:
+        return f" {'<' if open_high else '<='} {high:g}"
+    return f" in {'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"

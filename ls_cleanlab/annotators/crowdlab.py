@@ -70,9 +70,9 @@ def majority(votes: Votes, probs: np.ndarray | None) -> np.ndarray:
     cand = counts == counts.max(axis=1, keepdims=True)
     unique = cand.sum(axis=1) == 1
     if probs is not None:
-        _narrow(cand, np.where(cand, probs, -np.inf), np.max)
+        cand = _narrow(cand, np.where(cand, probs, -np.inf), np.max)
     if (cand.sum(axis=1) > 1).any():
-        _narrow(cand, np.where(cand, counts.sum(axis=0), np.inf), np.min)
+        cand = _narrow(cand, np.where(cand, counts.sum(axis=0), np.inf), np.min)
     tied = cand.sum(axis=1) > 1
     if tied.any():
         first = np.argmax(counts, axis=1)
@@ -80,28 +80,32 @@ def majority(votes: Votes, probs: np.ndarray | None) -> np.ndarray:
         known = ~np.isnan(agree)
         if known.any():  # else cleanlab fails; we fall through to the lowest class
             agree[~known] = np.mean(agree[known])
-            _by_annotators(votes, cand, tied, counts, agree)
+            cand = _by_annotators(votes, cand, tied, counts, agree)
     return np.argmax(cand, axis=1)
 
 
 def _by_annotators(
     votes: Votes, cand: np.ndarray, tied: np.ndarray, counts: np.ndarray, agree: np.ndarray
-) -> None:
-    """Tie-break 3: the candidate class whose voters agree most with the untied majority."""
+) -> np.ndarray:
+    """Tie-break 3: the candidate class whose voters agree most with the untied majority;
+    returns the narrowed candidates (``cand`` is not modified)."""
     key = votes.task * counts.shape[1] + votes.class_index()
     sums = np.bincount(key, weights=agree[votes.annotator], minlength=counts.size)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = sums.reshape(counts.shape) / counts  # sequential sums, as np.mean for < 8 votes
     sub = cand[tied]
-    _narrow(sub, np.where(sub, mean[tied], -np.inf), np.max)
-    cand[tied] = sub
+    out = cand.copy()
+    out[tied] = _narrow(sub, np.where(sub, mean[tied], -np.inf), np.max)
+    return out
 
 
-def _narrow(cand: np.ndarray, score: np.ndarray, best: Any) -> None:
-    """Keep, among tied candidates, those with the best score (in place)."""
+def _narrow(cand: np.ndarray, score: np.ndarray, best: Any) -> np.ndarray:
+    """The candidates with, among a row's tied ones, only those of best score kept (a copy)."""
     rows = cand.sum(axis=1) > 1
     top = best(score[rows], axis=1, keepdims=True)
-    cand[rows] &= score[rows] == top
+    out = cand.copy()
+    out[rows] &= score[rows] == top
+    return out
 
 
 def _agreement_on(votes: Votes, label: np.ndarray, tasks: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ from ls_cleanlab.studio import (
     parse_label_config,
     prediction_versions,
 )
+from ls_cleanlab.validation import check_int, check_threshold
 
 __all__ = ["annotators", "audit"]
 
@@ -73,8 +74,7 @@ def _pred_probs(path: str) -> np.ndarray:
 def _options(args: argparse.Namespace, from_version: str | None) -> AuditOptions:
     if args.folds < 2:
         raise InvalidOptionError(f"--folds must be at least 2, got {args.folds}.")
-    if not 0 < args.threshold < 1:
-        raise InvalidOptionError(f"--threshold must lie in (0, 1), got {args.threshold}.")
+    check_threshold(args.threshold, "--threshold")
     sources = {
         "--from-model-version": args.from_model_version,
         "--pred-probs": args.pred_probs,
@@ -152,8 +152,7 @@ def audit(
     """Run ``ls-cleanlab audit``; return the summary."""
     show = bool(args.progress or (not args.json and err.isatty()))
     bars = _cli_output.StageBars(err, show)
-    if args.top < 0:
-        raise InvalidOptionError(f"--top must be 0 or more, got {args.top}.")
+    check_int(args.top, "--top", low=0)
     with ExitStack() as stack:
         stack.callback(bars.close)
         if args.project is not None:

@@ -160,10 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     annotators = commands.add_parser("annotators", help="annotator quality and agreement")
     _source(annotators)
 
-    serve = commands.add_parser("serve", help="run the Label Studio ML backend")
-    serve.add_argument("--host", default="0.0.0.0", help="default: %(default)s")
-    serve.add_argument("--port", type=int, default=9090, help="default: %(default)s")
-    serve.add_argument("--debug", action="store_true", help="show tracebacks")
+    # the server's own arguments (shared with python -m ls_cleanlab.server and backend/_wsgi.py);
+    # the module imports no web framework
+    from ls_cleanlab.server.command import add_serve_arguments
+
+    add_serve_arguments(commands.add_parser("serve", help="run the Label Studio ML backend"))
     return parser
 
 
@@ -238,14 +239,15 @@ def _report_error(error: BaseException, err: IO[str], debug: bool) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from ls_cleanlab.server.command import serve
+
     try:
-        from ls_cleanlab import server  # type: ignore[attr-defined,unused-ignore]
-    except ImportError as exc:
+        serve(host=args.host, port=args.port)
+    except ImportError as exc:  # the web framework or the server is missing
         raise UsageError(
             f"the ML backend server is not available ({exc}).",
-            "install the backend extra: pip install 'ls-cleanlab[backend]'.",
+            "reinstall ls-cleanlab with its dependencies: pip install ls-cleanlab.",
         ) from exc
-    server.serve(host=args.host, port=args.port)
     return EXIT_OK
 
 

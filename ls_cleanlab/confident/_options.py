@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -58,14 +57,8 @@ class Options:
         confident_joint: Any = None,
     ) -> Options:
         filter_by = validation.check_option(filter_by, FILTERS, "filter_by")
-        real = isinstance(frac_noise, numbers.Real) and not isinstance(frac_noise, bool)
-        if not real or not 0 <= float(frac_noise) <= 1:
-            raise InvalidOptionError(f"frac_noise must be a number in [0, 1], got {frac_noise!r}.")
-        min_examples = min_examples_per_class
-        if not isinstance(min_examples, (int, np.integer)) or min_examples < 0:
-            raise InvalidOptionError(
-                f"min_examples_per_class must be a non-negative integer, got {min_examples!r}."
-            )
+        validation.check_real(frac_noise, "frac_noise", low=0.0, high=1.0)
+        min_examples = validation.check_int(min_examples_per_class, "min_examples_per_class", low=0)
         if filter_by not in PRUNING and num_to_remove_per_class is not None:
             raise InvalidOptionError(
                 f"num_to_remove_per_class works only with filter_by in {PRUNING}, "

@@ -25,12 +25,12 @@ All results equal cleanlab 2.9.0's (``cleanlab.rank.get_label_quality_scores`` a
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any, Literal, get_args
 
 import numpy as np
+from scipy.special import xlogy
 
 from ls_cleanlab import validation
 from ls_cleanlab.confident import _binary, _inputs, _multiclass
@@ -141,8 +141,9 @@ def _entropy_score(self_conf: np.ndarray, entropy: np.ndarray) -> np.ndarray:
 
 
 def _xlogx(x: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(x == 0, 0.0, x * np.log(x))
+    # scipy's xlogy, as cleanlab: its log is libm's, which differs from numpy's vectorized log
+    # in the last bit for some inputs (e.g. 0.7058208604199626), enough to break exact parity
+    return np.asarray(xlogy(x, x))
 
 
 def _single_scores(data: SingleData, method: Method, adjust: bool) -> np.ndarray:
@@ -234,16 +235,11 @@ def _aggregator(
 def _check_alpha(alpha: float | None, k: int) -> float:
     if alpha is None:
         return 2 / (k + 1)
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 <= alpha <= 1:
-        raise InvalidOptionError(f"alpha must lie in [0, 1] (or be None), got {alpha!r}.")
-    return float(alpha)
+    return validation.check_real(alpha, "alpha", low=0.0, high=1.0)
 
 
 def _check_temperature(temperature: float) -> None:
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
-        raise InvalidOptionError(f"temperature must be a number > 0, got {temperature!r}.")
-    if not temperature > 0:
-        raise InvalidOptionError(f"temperature must be > 0, got {temperature!r}.")
+    validation.check_real(temperature, "temperature", low=0.0, open_low=True)
 
 
 def _check_scores(scores: Any) -> np.ndarray:

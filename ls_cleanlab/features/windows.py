@@ -17,7 +17,9 @@ features" detector design of P. Dollár, R. Appel, S. Belongie and P. Perona, "F
 pyramids for object detection", IEEE TPAMI 36(8), 2014, with the channels of Dalal & Triggs'
 HOG (CVPR 2005).
 
-Numpy only; images are ``(H, W, 3)`` uint8 RGB arrays.
+Numpy only; images are ``(H, W, 3)`` uint8 RGB arrays. A :class:`ChannelImage` is what the box
+detector (:mod:`ls_cleanlab.model.detector`, which may not import this package) reads: its
+``WindowImage`` protocol.
 """
 
 from __future__ import annotations
@@ -64,6 +66,25 @@ class ChannelImage:
     @property
     def width(self) -> int:
         return int(self.integral.shape[1] - 1)
+
+    @property
+    def cells(self) -> int:
+        """Cells per side of a window's grid (:data:`CELLS`)."""
+        return CELLS
+
+    @property
+    def n_channels(self) -> int:
+        return N_CHANNELS
+
+    def window_features(self, boxes: np.ndarray) -> np.ndarray:
+        """:func:`window_features` of this image."""
+        return window_features(self, boxes)
+
+    def cell_grid(
+        self, cell: tuple[int, int], offset: tuple[int, int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`cell_grid` of this image."""
+        return cell_grid(self, cell, offset)
 
     def means(self, boxes: np.ndarray) -> np.ndarray:
         """(N, C) mean channels over integer-clipped ``boxes`` (N, 4) x1, y1, x2, y2; a box

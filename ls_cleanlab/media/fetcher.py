@@ -39,6 +39,7 @@ from ls_cleanlab.errors import InvalidOptionError, MediaError, StudioAuthError, 
 from ls_cleanlab.media.images import DEFAULT_MAX_PIXELS, decode_image
 from ls_cleanlab.media.netpolicy import IP, Allowlist, Target, admit, netloc, shown
 from ls_cleanlab.studio import StudioSession
+from ls_cleanlab.validation import check_int, check_real
 
 __all__ = ["DEFAULT_MAX_PIXELS", "MediaFetcher", "decode_image"]
 
@@ -97,14 +98,10 @@ class MediaFetcher:
         max_pixels: int = DEFAULT_MAX_PIXELS,
         total_timeout: float = 120.0,
     ) -> None:
-        for name, value in (("timeout", timeout), ("total_timeout", total_timeout)):
-            if not isinstance(value, (int, float)) or not value > 0:
-                raise InvalidOptionError(
-                    f"{name} must be a positive number of seconds, got {value!r}"
-                )
-        for name, value in (("max_bytes", max_bytes), ("max_pixels", max_pixels)):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise InvalidOptionError(f"{name} must be a positive integer, got {value!r}")
+        timeout = check_real(timeout, "timeout", low=0.0, open_low=True)
+        total_timeout = check_real(total_timeout, "total_timeout", low=0.0, open_low=True)
+        max_bytes = check_int(max_bytes, "max_bytes", low=1)
+        max_pixels = check_int(max_pixels, "max_pixels", low=1)
         if session is not None:
             if studio_url is not None or api_key is not None:
                 raise InvalidOptionError("give either session or studio_url and api_key, not both.")

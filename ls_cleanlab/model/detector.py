@@ -6,7 +6,7 @@ Three fitted parts, all on the window features of :mod:`ls_cleanlab.features.win
    widths and heights. A multinomial logistic regression on the windows' cell means and shape
    (classes + background) is linear in the cell means, so every window of a dense scan
    (stride: half a cell) is scored with a few matrix products over a grid of block means
-   (:func:`~ls_cleanlab.features.windows.cell_grid`); the most object-like windows, after
+   (``image.cell_grid``); the most object-like windows, after
    non-maximum suppression, are the proposals.
 2. **Classification.** Gradient-boosted trees (scikit-learn's ``HistGradientBoostingClassifier``)
    on the full window features (cells, context ring, contrast, shape) give each proposal's
@@ -28,17 +28,38 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from ls_cleanlab.features.windows import CELLS, N_CHANNELS, ChannelImage, cell_grid, window_features
 from ls_cleanlab.model import persist as _persist
 from ls_cleanlab.model.persist import ModelFileError
 
-__all__ = ["BoxDetector", "Detections", "iou_matrix", "non_max_suppression"]
+__all__ = ["BoxDetector", "Detections", "WindowImage", "iou_matrix", "non_max_suppression"]
 
-_N_CELL = CELLS * CELLS * N_CHANNELS
+
+class WindowImage(Protocol):
+    """An image as the detector reads it: window features and the dense grid of cell means
+    (:class:`ls_cleanlab.features.windows.ChannelImage`; features and model are independent
+    layers, so the detector names only what it needs)."""
+
+    @property
+    def width(self) -> int: ...
+
+    @property
+    def height(self) -> int: ...
+
+    @property
+    def cells(self) -> int: ...
+
+    @property
+    def n_channels(self) -> int: ...
+
+    def window_features(self, boxes: np.ndarray) -> np.ndarray: ...
+
+    def cell_grid(
+        self, cell: tuple[int, int], offset: tuple[int, int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -145,34 +166,36 @@ class BoxDetector:
         except TypeError as exc:
             raise ModelFileError(f"{str(path)!r} does not hold a box detector: {exc}") from exc
 
-    def proposals(self, image: ChannelImage, limit: int = 150) -> np.ndarray:
+    def proposals(self, image: WindowImage, limit: int = 150) -> np.ndarray:
         """(P, 4) the most object-like windows of a dense scan, after suppression."""
         boxes, scores = [], []
         k1 = self.n_classes + 1
-        cell_w = self.proposal_weights[:_N_CELL].reshape(CELLS, CELLS, N_CHANNELS, k1)
-        shape_w = self.proposal_weights[_N_CELL:]
+        cells = image.cells
+        n_cell = cells * cells * image.n_channels
+        cell_w = self.proposal_weights[:n_cell].reshape(cells, cells, image.n_channels, k1)
+        shape_w = self.proposal_weights[n_cell:]
         for rel_w, rel_h in self.anchors:
-            cw = max(1, round(rel_w * image.width / CELLS))
-            ch = max(1, round(rel_h * image.height / CELLS))
-            w, h = cw * CELLS, ch * CELLS
+            cw = max(1, round(rel_w * image.width / cells))
+            ch = max(1, round(rel_h * image.height / cells))
+            w, h = cw * cells, ch * cells
             shape = np.array([np.log(w / image.width), np.log(h / image.height), np.log(w / h)])
             base = self.proposal_bias + shape @ shape_w
             offsets = {(0, 0), (cw // 2, 0), (0, ch // 2), (cw // 2, ch // 2)}
             for offset in sorted(offsets):
-                grid, xs, ys = cell_grid(image, (cw, ch), offset)
-                rows, cols = grid.shape[0] - CELLS + 1, grid.shape[1] - CELLS + 1
+                grid, xs, ys = image.cell_grid((cw, ch), offset)
+                rows, cols = grid.shape[0] - cells + 1, grid.shape[1] - cells + 1
                 if rows < 1 or cols < 1:
                     continue
                 logits = np.broadcast_to(base, (rows, cols, k1)).copy()
-                for gy in range(CELLS):
-                    for gx in range(CELLS):
+                for gy in range(cells):
+                    for gx in range(cells):
                         logits += grid[gy : gy + rows, gx : gx + cols] @ cell_w[gy, gx]
                 logits -= logits.max(axis=2, keepdims=True)
                 probs = np.exp(logits)
                 objectness = 1 - probs[..., -1] / probs.sum(axis=2)
                 i, j = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
                 boxes.append(
-                    np.stack([xs[j], ys[i], xs[j + CELLS], ys[i + CELLS]], axis=2).reshape(-1, 4)
+                    np.stack([xs[j], ys[i], xs[j + cells], ys[i + cells]], axis=2).reshape(-1, 4)
                 )
                 scores.append(objectness.ravel())
         if not boxes:
@@ -184,13 +207,13 @@ class BoxDetector:
         return all_boxes[top[kept]]
 
     def detect(
-        self, image: ChannelImage, *, min_score: float = 0.05, max_iou: float = 0.45
+        self, image: WindowImage, *, min_score: float = 0.05, max_iou: float = 0.45
     ) -> Detections:
         """Boxes found in ``image``, most confident first."""
         proposals = self.proposals(image)
         if len(proposals) == 0:
             return Detections.empty()
-        features = window_features(image, proposals)
+        features = image.window_features(proposals)
         probs = self.classifier.predict_proba(features)
         boxes = self._refine(proposals, features)
         labels = probs[:, : self.n_classes].argmax(axis=1)

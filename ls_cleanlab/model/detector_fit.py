@@ -17,15 +17,13 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab.errors import InvalidOptionError
-from ls_cleanlab.features.windows import CELLS, N_CHANNELS, ChannelImage, window_features
-from ls_cleanlab.model.detector import BoxDetector, Detections, iou_matrix
+from ls_cleanlab.model.detector import BoxDetector, Detections, WindowImage, iou_matrix
 
 __all__ = ["ImageSource", "fit_detector", "out_of_sample_detections"]
 
-#: Images decoded to channels on demand: ``load(i) -> ChannelImage``.
-ImageSource = Callable[[int], ChannelImage]
-
-_N_CELL = CELLS * CELLS * N_CHANNELS
+#: Images decoded to channels on demand: ``load(i) -> WindowImage`` (e.g. a
+#: :class:`~ls_cleanlab.features.windows.ChannelImage`).
+ImageSource = Callable[[int], WindowImage]
 _POSITIVE_IOU = 0.6  # a jittered window at least this close to a box is that object
 _NEGATIVE_IOU = 0.3  # a window below this with every box is background
 
@@ -38,6 +36,7 @@ class _Samples:
     labels: np.ndarray
     regress_features: np.ndarray
     regress_targets: np.ndarray
+    n_cell: int  # leading features that are the window's cell means
 
 
 def _anchors(boxes: Sequence[np.ndarray], sizes: np.ndarray, n_anchors: int) -> np.ndarray:
@@ -78,7 +77,7 @@ def _jitter(
 
 
 def _random_windows(
-    rng: np.random.Generator, anchors: np.ndarray, image: ChannelImage, count: int
+    rng: np.random.Generator, anchors: np.ndarray, image: WindowImage, count: int
 ) -> np.ndarray:
     pick = anchors[rng.integers(0, len(anchors), count)] * np.exp(rng.normal(0, 0.25, (count, 2)))
     w = np.minimum(pick[:, 0] * image.width, image.width - 1)
@@ -89,7 +88,7 @@ def _random_windows(
 
 
 def _samples(
-    image: ChannelImage,
+    image: WindowImage,
     boxes: np.ndarray,
     labels: np.ndarray,
     known: np.ndarray,
@@ -115,20 +114,22 @@ def _samples(
     targets = (target - moved) / np.stack([w, h, w, h], axis=1)
     usable = iou_matrix(moved, boxes)[np.arange(len(moved)), source] >= 0.4
     return _Samples(
-        window_features(image, windows),
+        image.window_features(windows),
         classes.astype(np.int64),
-        window_features(image, moved[usable]),
+        image.window_features(moved[usable]),
         targets[usable],
+        image.cells * image.cells * image.n_channels,
     )
 
 
 def _fit_proposals(
-    features: np.ndarray, labels: np.ndarray, n_classes: int
+    features: np.ndarray, labels: np.ndarray, n_classes: int, n_cell: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression on cell means and shape, standardization folded in."""
+    """Multinomial logistic regression on cell means (the first ``n_cell`` features) and shape
+    (the last three), standardization folded in."""
     from sklearn.linear_model import LogisticRegression
 
-    columns = np.r_[0:_N_CELL, features.shape[1] - 3 : features.shape[1]]
+    columns = np.r_[0:n_cell, features.shape[1] - 3 : features.shape[1]]
     x = features[:, columns].astype(np.float64)
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
     model = LogisticRegression(C=0.1, max_iter=300)
@@ -161,7 +162,7 @@ def fit_detector(
 
     Parameters
     ----------
-    load : callable(int) -> ChannelImage
+    load : callable(int) -> WindowImage
         The channels of image ``i`` (decoded on demand, so images need not fit in memory).
     images : sequence of int
         The images to train on.
@@ -194,8 +195,9 @@ def fit_detector(
         for i in images
     ]
     weights, bias = _fit_proposals(
-        np.vstack([s.features for s in first]), np.concatenate([s.labels for s in first]), n_classes
-    )
+        np.vstack([s.features for s in first]), np.concatenate([s.labels for s in first]),
+        n_classes, first[0].n_cell,
+    )  # fmt: skip
     draft = BoxDetector(tuple(class_names), anchors, weights, bias, None, ())
     samples = []
     for i in images:  # again, with the hard negatives of the first stage

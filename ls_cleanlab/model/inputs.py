@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError, warn_user
-from ls_cleanlab.validation import check_zero_one, examples
+from ls_cleanlab.validation import check_int, check_zero_one, examples
 
 __all__ = ["as_features", "as_label_matrix", "check_folds", "check_n_folds", "warn_rare"]
 
@@ -52,8 +52,7 @@ def as_label_matrix(labels: Any, n_classes: int | None = None) -> tuple[np.ndarr
         )
     idx = arr.astype(np.intp)
     k = int(idx.max()) + 1 if n_classes is None else n_classes
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
-        raise InvalidOptionError(f"n_classes must be an integer >= 2, got {n_classes!r}.")
+    k = check_int(k, "n_classes", low=2)
     over = np.flatnonzero(idx >= k)
     if len(over):
         raise InvalidLabelsError(
@@ -66,8 +65,7 @@ def as_label_matrix(labels: Any, n_classes: int | None = None) -> tuple[np.ndarr
 
 def check_n_folds(n_folds: Any, n: int) -> int:
     """Return ``n_folds`` if it is an integer in ``[2, n]``, else raise naming the value."""
-    if isinstance(n_folds, bool) or not isinstance(n_folds, (int, np.integer)):
-        raise InvalidOptionError(f"n_folds must be an integer, got {n_folds!r}.")
+    n_folds = check_int(n_folds, "n_folds")
     if not 2 <= n_folds <= n:
         raise InvalidOptionError(
             f"n_folds={n_folds} must lie in [2, N] = [2, {n}] (N = number of labelled rows)."

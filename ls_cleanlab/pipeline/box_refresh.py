@@ -5,7 +5,7 @@ audited task's detector boxes (and the signature of each prediction pushed) in t
 when annotations change, :func:`refresh_box_project` fetches what changed, runs the saved
 detector on new tasks only, re-runs the box audit without refitting, and pushes only the
 predictions whose boxes, rounded score or tabs changed (above
-:data:`~.refresh.PARTIAL_PUSH_LIMIT` changes, the whole model version at once).
+:data:`~.partial_push.PARTIAL_PUSH_LIMIT` changes, the whole model version at once).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -25,12 +25,10 @@ from ls_cleanlab.pipeline.box_review import BoxReview
 from ls_cleanlab.pipeline.box_sources import BoxEvidence, empty_predictions
 from ls_cleanlab.pipeline.boxes import audit_box_table
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
+from ls_cleanlab.pipeline.partial_push import PARTIAL_PUSH_LIMIT, Refresh, push_some
 from ls_cleanlab.pipeline.snapshot import fetch_with_snapshot
 from ls_cleanlab.pipeline.workspace import Workspace, write_atomic
 from ls_cleanlab.studio import StudioClient, read_boxes
-
-if TYPE_CHECKING:
-    from ls_cleanlab.pipeline.refresh import Refresh
 
 __all__ = ["box_signature", "refresh_box_project", "save_box_state"]
 
@@ -99,8 +97,6 @@ def refresh_box_project(
 ) -> Refresh:
     """Re-audit a box project from its stored detector boxes; push the predictions that changed
     (``cache`` is unused: the detector reads pixels, not cached features)."""
-    from ls_cleanlab.pipeline.refresh import PARTIAL_PUSH_LIMIT, Refresh, push_some
-
     schema = client.label_schema(project, options.choices_name)
     state = _stored(workspace, project, schema.n_classes)
     if state is None or schema.kind != "boxes":

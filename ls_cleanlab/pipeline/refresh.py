@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,7 @@ from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import ModelStore
 from ls_cleanlab.pipeline.box_refresh import refresh_box_project, save_box_state
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
+from ls_cleanlab.pipeline.partial_push import PARTIAL_PUSH_LIMIT, Refresh, push_some
 from ls_cleanlab.pipeline.preannotate import model_features
 from ls_cleanlab.pipeline.project import audit_tasks
 from ls_cleanlab.pipeline.snapshot import fetch_with_snapshot
@@ -32,20 +33,6 @@ from ls_cleanlab.studio import StudioClient, read_tasks
 __all__ = ["PARTIAL_PUSH_LIMIT", "Refresh", "push_some", "refresh_project", "save_audit_state"]
 
 logger = logging.getLogger("ls_cleanlab")
-
-#: Above this many changed predictions a refresh replaces the whole model version at once.
-PARTIAL_PUSH_LIMIT = 200
-
-
-@dataclass(frozen=True)
-class Refresh:
-    """What a refresh did: the new audit (None when the project has no audit to refresh yet,
-    ``reason`` says why), the predictions pushed, and the tasks audited."""
-
-    audit: ProjectAudit | None
-    pushed: int = 0
-    tasks: int = 0
-    reason: str | None = None
 
 
 def save_audit_state(workspace: Workspace, result: ProjectAudit) -> None:
@@ -132,16 +119,3 @@ def _signature(prediction: Mapping[str, Any]) -> list[Any]:
     result = prediction["result"][0]
     return [sorted(result["value"]["choices"]), round(float(prediction["score"]), 4),
             result.get("meta", {}).get("queues", [])]  # fmt: skip
-
-
-def push_some(
-    client: StudioClient, project: int, predictions: Sequence[Mapping[str, Any]], version: str
-) -> None:
-    """Replace our prediction on each of a few tasks (delete ours there, create the new one)."""
-    for prediction in predictions:
-        task = int(prediction["task"])
-        old = client.session.json("GET", "/api/predictions/", params={"task": task})
-        for item in old or []:
-            if item.get("model_version") == version:
-                client.session.json("DELETE", f"/api/predictions/{int(item['id'])}/")
-        client.session.json("POST", "/api/predictions/", json={**prediction, "project": project})

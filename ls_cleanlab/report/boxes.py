@@ -211,7 +211,7 @@ def _tasks(
     result: ProjectAudit[BoxReview], studio_url: str | None, fetcher: MediaFetcher | None, top: int
 ) -> str:
     from ls_cleanlab.pipeline.box_queues import BOX_QUEUES
-    from ls_cleanlab.report.html import task_link
+    from ls_cleanlab.report.links import task_link
 
     review = result.audit
     issues = review.issues

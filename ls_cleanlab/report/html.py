@@ -25,6 +25,7 @@ import numpy as np
 
 from ls_cleanlab.errors import MediaError
 from ls_cleanlab.report import figures as figures
+from ls_cleanlab.report.links import task_link
 
 if TYPE_CHECKING:
     from ls_cleanlab.media import MediaFetcher
@@ -78,13 +79,6 @@ def _num(value: Any, digits: int = 2) -> str:
 
 def _chart(png: str, chart_id: str, alt: str) -> str:
     return f'<img class="chart" id="{chart_id}" alt="{_e(alt)}" src="data:image/png;base64,{png}">'
-
-
-def task_link(studio_url: str | None, project: int | None, task_id: int) -> str | None:
-    """The task's page in Label Studio's Data Manager, when the URL and project are known."""
-    if not studio_url or project is None:
-        return None
-    return f"{studio_url.rstrip('/')}/projects/{int(project)}/data?task={int(task_id)}"
 
 
 def _thumbnail(fetcher: MediaFetcher, ref: str) -> str:

@@ -1,6 +1,7 @@
 """Who may call the ML backend, and how much they may send.
 
-* HTTP basic auth (``BASIC_AUTH_USER``/``BASIC_AUTH_PASS``) on every route when configured;
+* HTTP basic auth (``BASIC_AUTH_USER``/``BASIC_AUTH_PASS``) on every route but ``/webhook``
+  when configured (:class:`BasicAuth`);
   Label Studio sends it on ``/health``, ``/setup``, ``/predict``, ``/versions`` and on the
   ``START_TRAINING`` webhook once the ML backend is connected with "Basic auth".
 * Label Studio's project webhooks carry no basic auth: the webhooks this backend registers carry
@@ -21,7 +22,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ls_cleanlab.server.settings import Settings
 
-__all__ = ["SECRET_HEADER", "WEBHOOK_ACTIONS", "BodyLimit", "basic_auth_ok", "webhook_signed"]
+__all__ = [
+    "SECRET_HEADER",
+    "WEBHOOK_ACTIONS",
+    "BasicAuth",
+    "BodyLimit",
+    "basic_auth_ok",
+    "webhook_signed",
+]
 
 SECRET_HEADER = "X-LS-Cleanlab-Secret"
 #: The webhook actions the backend registers for (and refreshes on).
@@ -50,6 +58,26 @@ def basic_auth_ok(settings: Settings, header: str | None) -> bool:
 
 def webhook_signed(secret: str, header: str | None) -> bool:
     return header is not None and secrets.compare_digest(header.encode(), secret.encode())
+
+
+class BasicAuth:
+    """ASGI middleware: 401 for a request without the configured basic auth, except on
+    ``/webhook``, whose route checks the signature or the basic auth itself."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") == "/webhook":
+            await self.app(scope, receive, send)
+            return
+        header = next((v for k, v in scope.get("headers", []) if k == b"authorization"), None)
+        if basic_auth_ok(self.settings, header.decode("latin-1") if header else None):
+            await self.app(scope, receive, send)
+            return
+        body = b'{"error": "unauthorized", "detail": "HTTP basic auth is required"}'
+        await _answer(send, 401, body, [(b"www-authenticate", b'Basic realm="ls-cleanlab"')])
 
 
 class BodyLimit:
@@ -106,7 +134,14 @@ async def _refuse(send: Send, limit: int) -> None:
         + str(limit).encode()
         + b' bytes (LS_CLEANLAB_MAX_BODY_BYTES)"}'
     )
+    await _answer(send, 413, body)
+
+
+async def _answer(
+    send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """Send a JSON error ``body`` (the error body of :mod:`ls_cleanlab.server.errors`)."""
     headers: list[Any] = [(b"content-type", b"application/json"),
-                          (b"content-length", str(len(body)).encode())]  # fmt: skip
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
+                          (b"content-length", str(len(body)).encode()), *(extra or [])]  # fmt: skip
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -26,7 +26,7 @@ from ls_cleanlab.pipeline.refresh import refresh_project, save_audit_state
 from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.server.auth import SECRET_HEADER, WEBHOOK_ACTIONS
 from ls_cleanlab.server.jobstore import Job, Store
-from ls_cleanlab.server.predict import Predictor
+from ls_cleanlab.server.predictor import Predictor
 from ls_cleanlab.server.settings import Settings
 from ls_cleanlab.studio import StudioClient
 

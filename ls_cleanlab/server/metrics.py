@@ -1,54 +1,96 @@
-"""``/metrics`` of the ML backend in the Prometheus text format (no client library needed)."""
+"""``/metrics`` of the ML backend, through ``prometheus-client``.
+
+Each app gets its own :class:`~prometheus_client.CollectorRegistry` (:func:`metrics_registry`;
+the library's global registry is never used), holding one collector that reads the job store
+when scraped:
+
+* ``ls_cleanlab_jobs{kind, state}``: background jobs by kind and state;
+* ``ls_cleanlab_queue_size``: jobs queued plus projects waiting for their debounce;
+* ``ls_cleanlab_last_audit_timestamp_seconds{project, kind}``: last full audit or refresh;
+* ``ls_cleanlab_flagged_tasks{project, queue}``: tasks in each review queue after the last audit;
+* ``ls_cleanlab_annotator_quality{project, annotator}``: CROWDLAB quality after the last audit.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
 from ls_cleanlab.server.jobstore import JOB_KINDS, JOB_STATES, Store
 
-__all__ = ["metrics_text"]
+__all__ = ["CONTENT_TYPE", "BackendCollector", "metrics_registry", "metrics_text"]
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
-def _label(value: object) -> str:
-    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+class BackendCollector(Collector):
+    """The backend's gauges, read from ``store`` (and ``pending()``) at each scrape."""
+
+    def __init__(self, store: Store, pending: Callable[[], int]) -> None:
+        self.store = store
+        self.pending = pending
+
+    def describe(self) -> Iterator[Metric]:
+        """The metric names, without reading the store (checked for clashes on register)."""
+        yield from self._families()
+
+    def collect(self) -> Iterator[Metric]:
+        jobs, queue, audited, flagged, quality = self._families()
+        counts = self.store.job_counts()
+        for kind in JOB_KINDS:
+            for state in JOB_STATES:
+                jobs.add_metric([kind, state], counts.get((kind, state), 0))
+        queue.add_metric([], self.pending())
+        for p in self.store.projects():
+            project = str(p["project"])
+            for kind, column in (("audit", "audited_at"), ("refresh", "refreshed_at")):
+                if p.get(column):
+                    audited.add_metric([project, kind], float(p[column]))
+            for name, n in p["flagged"].get("queues", {}).items():
+                flagged.add_metric([project, str(name)], int(n))
+            for who, value in p["flagged"].get("annotators", {}).items():
+                quality.add_metric([project, str(who)], float(value))
+        yield from (jobs, queue, audited, flagged, quality)
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, ...]:
+        return (
+            GaugeMetricFamily(
+                "ls_cleanlab_jobs", "Background jobs by kind and state.", labels=["kind", "state"]
+            ),
+            GaugeMetricFamily(
+                "ls_cleanlab_queue_size",
+                "Jobs queued plus projects waiting for their debounce.",
+                labels=[],
+            ),
+            GaugeMetricFamily(
+                "ls_cleanlab_last_audit_timestamp_seconds",
+                "Last full audit (or refresh) per project.",
+                labels=["project", "kind"],
+            ),
+            GaugeMetricFamily(
+                "ls_cleanlab_flagged_tasks",
+                "Tasks in each review queue after the last audit.",
+                labels=["project", "queue"],
+            ),
+            GaugeMetricFamily(
+                "ls_cleanlab_annotator_quality",
+                "Annotator quality (CROWDLAB) after the last audit.",
+                labels=["project", "annotator"],
+            ),
+        )
 
 
-def metrics_text(store: Store, pending: int) -> str:
-    """Jobs by kind and state, the queue, last audit times, flagged tasks, annotator quality."""
-    lines = [
-        "# HELP ls_cleanlab_jobs Background jobs by kind and state.",
-        "# TYPE ls_cleanlab_jobs gauge",
-    ]
-    counts = store.job_counts()
-    for kind in JOB_KINDS:
-        for state in JOB_STATES:
-            lines.append(f'ls_cleanlab_jobs{{kind="{kind}",state="{state}"}} '
-                         f"{counts.get((kind, state), 0)}")  # fmt: skip
-    lines += [
-        "# HELP ls_cleanlab_queue_size Jobs queued plus projects waiting for their debounce.",
-        "# TYPE ls_cleanlab_queue_size gauge",
-        f"ls_cleanlab_queue_size {pending}",
-        "# HELP ls_cleanlab_last_audit_timestamp_seconds Last full audit (or refresh) per project.",
-        "# TYPE ls_cleanlab_last_audit_timestamp_seconds gauge",
-    ]
-    projects = store.projects()
-    for p in projects:
-        for kind, column in (("audit", "audited_at"), ("refresh", "refreshed_at")):
-            if p.get(column):
-                lines.append(f'ls_cleanlab_last_audit_timestamp_seconds{{project="{p["project"]}",'
-                             f'kind="{kind}"}} {p[column]:.3f}')  # fmt: skip
-    lines += [
-        "# HELP ls_cleanlab_flagged_tasks Tasks in each review queue after the last audit.",
-        "# TYPE ls_cleanlab_flagged_tasks gauge",
-    ]
-    for p in projects:
-        for queue, n in p["flagged"].get("queues", {}).items():
-            lines.append(f'ls_cleanlab_flagged_tasks{{project="{p["project"]}",'
-                         f'queue="{_label(queue)}"}} {int(n)}')  # fmt: skip
-    lines += [
-        "# HELP ls_cleanlab_annotator_quality Annotator quality (CROWDLAB) after the last audit.",
-        "# TYPE ls_cleanlab_annotator_quality gauge",
-    ]
-    for p in projects:
-        for who, quality in p["flagged"].get("annotators", {}).items():
-            lines.append(f'ls_cleanlab_annotator_quality{{project="{p["project"]}",'
-                         f'annotator="{_label(who)}"}} {float(quality):.4f}')  # fmt: skip
-    return "\n".join(lines) + "\n"
+def metrics_registry(store: Store, pending: Callable[[], int]) -> CollectorRegistry:
+    """A new registry holding the backend's collector (one per app)."""
+    registry = CollectorRegistry()
+    registry.register(BackendCollector(store, pending))
+    return registry
+
+
+def metrics_text(registry: CollectorRegistry) -> bytes:
+    """The registry in the Prometheus text format (:data:`CONTENT_TYPE`)."""
+    return generate_latest(registry)

@@ -2,21 +2,34 @@
 know, plus ``LS_CLEANLAB_*``), validated once, passed to :func:`ls_cleanlab.server.app.create_app`.
 
 Nothing here is read at import time: ``Settings()`` reads the environment when it is called.
-Secrets are ``SecretStr`` so they never appear in a ``repr`` or a log line.
+Secrets are ``SecretStr`` so they never appear in a ``repr`` or a log line; :func:`load_settings`
+reports invalid settings by name, without their values (pydantic's own message shows the input).
 """
 
 from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ls_cleanlab.errors import InvalidOptionError
 from ls_cleanlab.pipeline.workspace import Workspace, write_atomic
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+
+class SettingsError(InvalidOptionError):
+    """A setting of the backend is invalid; the message names each one and why, never a value."""
 
 
 def _env(name: str) -> AliasChoices:
@@ -111,3 +124,25 @@ class Settings(BaseSettings):
         made = secrets.token_urlsafe(32)
         write_atomic(path, made.encode(), private=True)
         return made
+
+
+def load_settings(**values: Any) -> Settings:
+    """``Settings(**values)`` (the rest from the environment).
+
+    Raises
+    ------
+    SettingsError
+        Naming each invalid setting by its environment variable, without its value.
+    """
+    try:
+        return Settings(**values)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors(include_input=False, include_url=False):
+            name = str(item["loc"][0]) if item.get("loc") else ""
+            field = Settings.model_fields.get(name)
+            alias = field.validation_alias if field is not None else None
+            shown = str(alias.choices[0]) if isinstance(alias, AliasChoices) else name
+            message = str(item["msg"]).removeprefix("Value error, ")
+            problems.append(f"{shown}: {message}" if shown else message)
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None

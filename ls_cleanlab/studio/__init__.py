@@ -2,6 +2,7 @@
 
 * :mod:`.session`: :class:`StudioSession` (token kinds and refresh, timeouts, retries, errors);
 * :mod:`.client`: :class:`StudioClient` (fetch, incremental fetch, replace predictions);
+* :mod:`.push`: predictions checked as Label Studio checks them, replaced in bulk;
 * :mod:`.project_setup`: views, ML backends and webhooks, all idempotent;
 * :mod:`.schema`: :func:`parse_label_config` -> :class:`LabelSchema`;
 * :mod:`.tasks`: :func:`read_tasks` (task JSON -> :class:`TaskTable`);
@@ -13,19 +14,13 @@
 
 from ls_cleanlab.studio.box_predictions import Box, box_prediction_json, check_box_prediction
 from ls_cleanlab.studio.box_tasks import BoxReport, BoxTable, read_boxes
-from ls_cleanlab.studio.client import FetchResult, PushReport, StudioClient
+from ls_cleanlab.studio.client import FetchResult, StudioClient
 from ls_cleanlab.studio.export import infer_schema, load_export, prediction_versions
+from ls_cleanlab.studio.predictions import check_prediction, prediction_json, predictions_json
+from ls_cleanlab.studio.push import PushReport
 from ls_cleanlab.studio.schema import LabelSchema, parse_label_config
 from ls_cleanlab.studio.session import StudioSession
-from ls_cleanlab.studio.tasks import (
-    TaskReport,
-    TaskTable,
-    check_prediction,
-    prediction_json,
-    predictions_json,
-    read_tasks,
-    task_from_webhook,
-)
+from ls_cleanlab.studio.tasks import TaskReport, TaskTable, read_tasks, task_from_webhook
 
 __all__ = [
     "Box",

@@ -11,24 +11,22 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
-from ls_cleanlab.errors import InvalidTasksError, StudioError, StudioRequestError
+from ls_cleanlab.errors import StudioRequestError
+from ls_cleanlab.studio import push
 from ls_cleanlab.studio.project_setup import ProjectSetup
+from ls_cleanlab.studio.push import Progress, PushReport
 from ls_cleanlab.studio.schema import LabelSchema, parse_label_config
 from ls_cleanlab.studio.session import StudioSession
-from ls_cleanlab.studio.tasks import check_prediction
 
 __all__ = ["FetchResult", "Progress", "PushReport", "StudioClient"]
 
 logger = logging.getLogger(__name__)
-
-#: ``progress(done, total)``: called as work advances (tasks fetched, predictions sent).
-Progress = Callable[[int, int], None]
 
 FetchMethod = Literal["export", "list"]
 
@@ -55,30 +53,6 @@ class FetchResult:
     tasks: tuple[dict[str, Any], ...]
     fetched_at: str
     method: str
-
-
-@dataclass(frozen=True)
-class PushReport:
-    """What :meth:`StudioClient.replace_predictions` did.
-
-    Attributes
-    ----------
-    model_version : str
-    sent, created : int
-        Predictions sent and predictions Label Studio says it created.
-    deleted : int
-        Earlier predictions of this model version that were deleted.
-    """
-
-    model_version: str
-    sent: int
-    created: int
-    deleted: int
-
-    @property
-    def missing(self) -> int:
-        """Predictions sent but not created (Label Studio drops invalid ones silently)."""
-        return self.sent - self.created
 
 
 def _iso(stamp: datetime) -> str:
@@ -141,9 +115,10 @@ class StudioClient(ProjectSetup):
 
     def label_schema(self, project: int, choices_name: str | None = None) -> LabelSchema:
         """The project's :class:`LabelSchema` (see ``parse_label_config``)."""
-        return parse_label_config(self._label_config(project), choices_name)
+        return parse_label_config(self.label_config(project), choices_name)
 
-    def _label_config(self, project: int) -> str:
+    def label_config(self, project: int) -> str:
+        """The project's labeling config XML."""
         # ``include`` names the fields to answer with, sparing the project's counts
         params = {"include": "id,label_config"}
         answer = self.session.json("GET", f"/api/projects/{int(project)}/", params=params)
@@ -278,7 +253,7 @@ class StudioClient(ProjectSetup):
                 return
             page += 1
 
-    # -- predictions ----------------------------------------------------------------------------
+    # -- predictions (see :mod:`ls_cleanlab.studio.push`) ----------------------------------------
 
     def with_predictions(
         self, project: int, tasks: Sequence[Mapping[str, Any]], model_version: str
@@ -305,35 +280,12 @@ class StudioClient(ProjectSetup):
         choices_name: str | None = None,
         task_ids: Collection[int] | None = None,
     ) -> list[str]:
-        """Everything Label Studio would reject or silently drop in ``predictions``.
-
-        Checks, against the project's current label config: malformed results, unknown classes,
-        scores outside [0, 1], a missing model version, and (Label Studio's own validator) the
-        rest; also tasks not in the project and two predictions for one task. ``task_ids`` are
-        the project's task ids when known (e.g. from a fetch), which saves listing them. Returns
-        one message per problem, empty when all are valid.
+        """Everything Label Studio would reject or silently drop in ``predictions``: one message
+        per problem, empty when all are valid (:func:`ls_cleanlab.studio.push.check_predictions`).
         """
-        from label_studio_sdk.label_interface import LabelInterface
-
-        config = self._label_config(project)
-        schema = parse_label_config(config, choices_name)
-        interface = LabelInterface(config)
-        known = set(task_ids) if task_ids is not None else self.task_ids(project)
-        problems: list[str] = []
-        seen: set[Any] = set()
-        for i, prediction in enumerate(predictions):
-            found = check_prediction(schema, prediction)
-            if not found:
-                found = [str(e) for e in interface.validate_prediction(prediction, True) or []]
-                task = prediction["task"]
-                if task not in known:
-                    found.append(f"task {task} is not in project {project}")
-                elif task in seen:
-                    found.append(f"task {task} has more than one prediction")
-                seen.add(task)
-            task_id = prediction.get("task") if isinstance(prediction, Mapping) else None
-            problems.extend(f"prediction {i} (task {task_id}): {p}" for p in found)
-        return problems
+        return push.check_predictions(
+            self, project, predictions, choices_name=choices_name, task_ids=task_ids
+        )
 
     def replace_predictions(
         self,
@@ -346,112 +298,13 @@ class StudioClient(ProjectSetup):
         chunk_size: int = 10_000,
         progress: Progress | None = None,
     ) -> PushReport:
-        """Replace this model version's predictions in a project, idempotently.
-
-        Validates every prediction first and sends nothing if any is invalid; then deletes the
-        predictions of ``model_version`` (and only those), imports the new ones in chunks,
-        compares the created count with what was sent, and sets the project's ``model_version``
-        so the Data Manager's prediction score averages these predictions. Annotations and other
-        model versions are never touched.
-
-        Parameters
-        ----------
-        project : int
-        predictions : sequence of dict
-            Prediction JSON (:func:`~ls_cleanlab.studio.tasks.predictions_json`), all carrying
-            ``model_version``.
-        model_version : str
-        choices_name : str, optional
-            The ``Choices`` tag the predictions are for (default as in ``parse_label_config``).
-        task_ids : collection of int, optional
-            The project's task ids if known (from a fetch); otherwise they are listed, which on
-            a large project takes a while.
-        chunk_size : int
-            Predictions per import request. Label Studio 1.23 recounts every task of the
-            project after each import request, so fewer, larger chunks are faster.
-        progress : callable, optional
-            ``progress(sent, total)``.
-
-        Returns
-        -------
-        PushReport
-            ``missing`` > 0 when Label Studio created fewer predictions than were sent.
-
-        Raises
-        ------
-        InvalidTasksError
-            When a prediction is invalid (nothing is sent; the message lists the problems).
-        StudioError
-            When a request fails; a failure after the old predictions were deleted deletes the
-            new ones already imported too, so the project never holds half a push.
-        """
-        project = int(project)
-        if not isinstance(model_version, str) or not model_version:
-            raise InvalidTasksError("model_version must be a non-empty string.")
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise InvalidTasksError(f"chunk_size must be a positive integer, got {chunk_size!r}.")
-        wrong = [
-            i
-            for i, p in enumerate(predictions)
-            if not isinstance(p, Mapping) or p.get("model_version") != model_version
-        ]
-        if wrong:
-            raise InvalidTasksError(
-                f"predictions {wrong[:5]} do not carry model_version {model_version!r}."
-            )
-        problems = self.check_predictions(
-            project, predictions, choices_name=choices_name, task_ids=task_ids
-        )
-        if problems:
-            shown = "; ".join(problems[:10])
-            more = f" and {len(problems) - 10} more" if len(problems) > 10 else ""
-            raise InvalidTasksError(
-                f"{len(problems)} problems in the predictions, nothing was sent: {shown}{more}"
-            )
-        versions = self.session.json("GET", f"/api/projects/{project}/model-versions/")
-        old = int(versions.get(model_version, 0)) if isinstance(versions, Mapping) else 1
-        # deleting is slow in Label Studio (a signal per prediction): only when there are some
-        deleted = self.delete_predictions(project, model_version) if old else 0
-        created = 0
-        try:
-            for start in range(0, len(predictions), chunk_size):
-                chunk = [dict(p) for p in predictions[start : start + chunk_size]]
-                answer = self.session.json(
-                    "POST", f"/api/projects/{project}/import/predictions", json=chunk
-                )
-                created += int(answer.get("created", 0)) if isinstance(answer, Mapping) else 0
-                if progress is not None:
-                    progress(start + len(chunk), len(predictions))
-        except Exception:
-            logger.warning("import of %s failed; removing its partial predictions", model_version)
-            try:
-                self.delete_predictions(project, model_version)
-            except StudioError:
-                logger.exception("could not remove the partial predictions of %s", model_version)
-            raise
-        if created != len(predictions):
-            logger.warning(
-                "Label Studio created %d of %d predictions for %s",
-                created,
-                len(predictions),
-                model_version,
-            )
-        if predictions:  # deleting a version also unsets it as the project's: always set it
-            self.session.json(
-                "PATCH",
-                f"/api/projects/{project}/",
-                params={"include": "id"},
-                json={"model_version": model_version},
-            )
-        return PushReport(model_version, len(predictions), created, deleted)
+        """Replace this model version's predictions in a project, idempotently; nothing is sent
+        unless every prediction is valid (:func:`ls_cleanlab.studio.push.replace_predictions`)."""
+        return push.replace_predictions(
+            self, project, predictions, model_version=model_version, choices_name=choices_name,
+            task_ids=task_ids, chunk_size=chunk_size, progress=progress,
+        )  # fmt: skip
 
     def delete_predictions(self, project: int, model_version: str) -> int:
         """Delete the predictions of one model version; returns how many were deleted."""
-        answer = self.session.json(
-            "DELETE",
-            f"/api/projects/{int(project)}/model-versions/",
-            json={"model_version": model_version},
-        )
-        if isinstance(answer, Mapping):
-            return int(answer.get("deleted_predictions", 0) or 0)
-        return int(answer or 0)
+        return push.delete_predictions(self.session, project, model_version)

@@ -1,4 +1,4 @@
-"""Label Studio task and annotation JSON to arrays, and arrays to prediction JSON.
+"""Label Studio task and annotation JSON to arrays.
 
 :func:`read_tasks` takes tasks as the task list API, the JSON export or a webhook payload
 (:func:`task_from_webhook`) give them and returns a :class:`TaskTable`: the task ids, the task
@@ -15,16 +15,15 @@ data, an :class:`~ls_cleanlab.annotations.Annotations` table indexing into those
 * an annotator who annotated a task twice keeps only the latest annotation (by ``updated_at``,
   then ``created_at``); when that one is left out (unknown choices), no older one stands in.
 
-:func:`prediction_json` and :func:`predictions_json` build the prediction JSON Label Studio
-imports; :func:`check_prediction` validates one the way Label Studio does, but loudly.
+Prediction JSON is :mod:`ls_cleanlab.studio.predictions`'s.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -32,18 +31,9 @@ import numpy as np
 
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.errors import InvalidTasksError
-from ls_cleanlab.studio.box_predictions import check_box_prediction
 from ls_cleanlab.studio.schema import LabelSchema
 
-__all__ = [
-    "TaskReport",
-    "TaskTable",
-    "check_prediction",
-    "prediction_json",
-    "predictions_json",
-    "read_tasks",
-    "task_from_webhook",
-]
+__all__ = ["TaskReport", "TaskTable", "read_tasks", "task_from_webhook"]
 
 
 @dataclass(frozen=True)
@@ -185,34 +175,17 @@ def read_tasks(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> TaskT
             f"read_tasks reads classification (Choices) annotations; this schema is of kind "
             f"{schema.kind!r}."
         )
-    position = schema.class_index()
+    rows = _AnnotationRows()
     ids: list[int] = []
     data: list[dict[str, Any]] = []
     seen: set[int] = set()
-    rows_task: list[int] = []
-    rows_user: list[int] = []
-    rows_choices: list[list[str]] = []
-    rows_lead: list[float] = []
-    rows_created: list[Any] = []
-    rows_order: list[Any] = []
-    rows_truth: list[bool] = []
-    unknown: Counter[str] = Counter()
-    skipped = no_choice = unknown_rows = drafts = 0
+    skipped = drafts = 0
     for index, task in enumerate(tasks):
-        task_id = _task_id(task, index)
-        if task_id in seen:
-            raise _fail(f"task {task_id} appears twice; pass each task once.")
-        seen.add(task_id)
-        task_data = task.get("data")
-        if not isinstance(task_data, Mapping):
-            raise _fail(f"task {task_id} has no 'data' object (got {type(task_data).__name__}).")
-        annotations = task.get("annotations") or []
-        if not isinstance(annotations, list):
-            raise _fail(f"task {task_id} has 'annotations' that is not a list.")
+        task_id, task_data, annotations = _task_parts(task, index, seen)
         drafts += len(task.get("drafts") or [])
         row = len(ids)
         ids.append(task_id)
-        data.append(dict(task_data))
+        data.append(task_data)
         for annotation in annotations:
             if not isinstance(annotation, Mapping):
                 raise _fail(f"task {task_id} has an annotation that is not an object.")
@@ -220,56 +193,98 @@ def read_tasks(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> TaskT
             if annotation.get("was_cancelled"):
                 skipped += 1
                 continue
-            user = _user_id(annotation, where)
-            chosen = _choices(annotation, schema, where)
-            rows_task.append(row)
-            rows_user.append(user)
-            rows_choices.append(chosen)
-            rows_lead.append(_number(annotation.get("lead_time")))
-            created = annotation.get("created_at")
-            rows_created.append(created)
-            rows_order.append(annotation.get("updated_at") or created)
-            rows_truth.append(bool(annotation.get("ground_truth")))
-    task_index = np.asarray(rows_task, dtype=np.int64)
-    users = np.asarray(rows_user, dtype=np.int64)
-    order = np.asarray(rows_order, dtype=object)
-    latest = Annotations.latest_per_annotator(task_index, users, order)
-    # an annotator's latest annotation counts even when it is then left out: older ones never
-    # stand in for it
-    keep: list[int] = []
-    for r in latest.tolist():
-        strangers = [c for c in rows_choices[r] if c not in position]
-        if strangers:
-            unknown.update(strangers)
-            unknown_rows += 1
-        elif not schema.multi_label and len(set(rows_choices[r])) != 1:
-            no_choice += 1
-        else:
-            keep.append(r)
-    labels = np.zeros((len(keep), schema.n_classes), dtype=np.int8)
-    for i, r in enumerate(keep):
-        labels[i, [position[c] for c in rows_choices[r]]] = 1
-    truth = np.asarray(rows_truth, dtype=bool)[keep]
-    table = Annotations(
-        task=task_index[keep],
-        annotator=users[keep],
-        labels=labels,
-        lead_time=np.asarray(rows_lead, dtype=np.float64)[keep],
-        created_at=np.asarray(rows_created, dtype=object)[keep],
-        ground_truth=truth,
-    )
+            rows.add(row, _user_id(annotation, where), _choices(annotation, schema, where),
+                     annotation)  # fmt: skip
+    table, counts = rows.annotations(schema)
     report = TaskReport(
-        n_tasks=len(ids),
-        n_annotations=len(table),
-        skipped=skipped,
-        no_choice=no_choice,
-        unknown_choices=MappingProxyType(dict(unknown.most_common())),
-        unknown_annotations=unknown_rows,
-        duplicates_dropped=len(rows_task) - len(latest),
-        ground_truth=int(truth.sum()),
+        n_tasks=len(ids), n_annotations=len(table), skipped=skipped, no_choice=counts.no_choice,
+        unknown_choices=MappingProxyType(dict(counts.unknown.most_common())),
+        unknown_annotations=counts.unknown_rows, duplicates_dropped=counts.duplicates,
+        ground_truth=int(table.ground_truth.sum()) if table.ground_truth is not None else 0,
         drafts_ignored=drafts,
-    )
+    )  # fmt: skip
     return TaskTable(np.asarray(ids, dtype=np.int64), tuple(data), table, report)
+
+
+def _task_parts(task: Any, index: int, seen: set[int]) -> tuple[int, dict[str, Any], list[Any]]:
+    """A task's id (added to ``seen``; twice is an error), its data and its annotations."""
+    task_id = _task_id(task, index)
+    if task_id in seen:
+        raise _fail(f"task {task_id} appears twice; pass each task once.")
+    seen.add(task_id)
+    task_data = task.get("data")
+    if not isinstance(task_data, Mapping):
+        raise _fail(f"task {task_id} has no 'data' object (got {type(task_data).__name__}).")
+    annotations = task.get("annotations") or []
+    if not isinstance(annotations, list):
+        raise _fail(f"task {task_id} has 'annotations' that is not a list.")
+    return task_id, dict(task_data), annotations
+
+
+@dataclass(frozen=True)
+class _Dropped:
+    """Counts of annotations :meth:`_AnnotationRows.annotations` left out, and why."""
+
+    unknown: Counter[str]
+    unknown_rows: int
+    no_choice: int
+    duplicates: int
+
+
+@dataclass
+class _AnnotationRows:
+    """Annotation rows as they are read: one entry per annotation, in reading order."""
+
+    task: list[int] = field(default_factory=list)
+    user: list[int] = field(default_factory=list)
+    choices: list[list[str]] = field(default_factory=list)
+    lead_time: list[float] = field(default_factory=list)
+    created_at: list[Any] = field(default_factory=list)
+    order: list[Any] = field(default_factory=list)  # updated_at, else created_at
+    ground_truth: list[bool] = field(default_factory=list)
+
+    def add(self, row: int, user: int, chosen: list[str], annotation: Mapping[str, Any]) -> None:
+        created = annotation.get("created_at")
+        self.task.append(row)
+        self.user.append(user)
+        self.choices.append(chosen)
+        self.lead_time.append(_number(annotation.get("lead_time")))
+        self.created_at.append(created)
+        self.order.append(annotation.get("updated_at") or created)
+        self.ground_truth.append(bool(annotation.get("ground_truth")))
+
+    def annotations(self, schema: LabelSchema) -> tuple[Annotations, _Dropped]:
+        """The kept rows as an :class:`Annotations` table: each annotator's latest annotation
+        of a task, unless it holds unknown choices (or no single choice, single-label); an
+        annotator's latest annotation counts even when it is left out: older ones never stand
+        in for it."""
+        position = schema.class_index()
+        task_index = np.asarray(self.task, dtype=np.int64)
+        users = np.asarray(self.user, dtype=np.int64)
+        latest = Annotations.latest_per_annotator(task_index, users, np.asarray(self.order, object))
+        unknown: Counter[str] = Counter()
+        keep: list[int] = []
+        unknown_rows = no_choice = 0
+        for r in latest.tolist():
+            strangers = [c for c in self.choices[r] if c not in position]
+            if strangers:
+                unknown.update(strangers)
+                unknown_rows += 1
+            elif not schema.multi_label and len(set(self.choices[r])) != 1:
+                no_choice += 1
+            else:
+                keep.append(r)
+        labels = np.zeros((len(keep), schema.n_classes), dtype=np.int8)
+        for i, r in enumerate(keep):
+            labels[i, [position[c] for c in self.choices[r]]] = 1
+        table = Annotations(
+            task=task_index[keep], annotator=users[keep], labels=labels,
+            lead_time=np.asarray(self.lead_time, dtype=np.float64)[keep],
+            created_at=np.asarray(self.created_at, dtype=object)[keep],
+            ground_truth=np.asarray(self.ground_truth, dtype=bool)[keep],
+        )  # fmt: skip
+        dropped = _Dropped(unknown, unknown_rows, no_choice, len(self.task) - len(latest))
+        return table, dropped
 
 
 def task_from_webhook(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -289,137 +304,3 @@ def task_from_webhook(payload: Mapping[str, Any]) -> dict[str, Any]:
             f"the webhook payload (action {action!r}) needs 'task' and 'annotation' objects."
         )
     return {**task, "annotations": [dict(annotation)], "drafts": []}
-
-
-def prediction_json(
-    schema: LabelSchema,
-    task_id: int,
-    chosen: Sequence[str],
-    *,
-    score: float,
-    model_version: str,
-    result_score: float | None = None,
-) -> dict[str, Any]:
-    """One prediction for one task in Label Studio's import format.
-
-    Parameters
-    ----------
-    schema : LabelSchema
-    task_id : int
-        The Label Studio task id.
-    chosen : sequence of str
-        The predicted classes (names from ``schema.classes``); exactly one when single-label.
-    score : float
-        The prediction's score in [0, 1] (Data Manager's "Prediction score").
-    model_version : str
-    result_score : float, optional
-        The Choices result's own score; defaults to ``score``.
-
-    Raises
-    ------
-    InvalidTasksError
-        When the prediction would be invalid (see :func:`check_prediction`).
-    """
-    result = {
-        "from_name": schema.from_name,
-        "to_name": schema.to_name,
-        "type": "choices",
-        "value": {"choices": list(chosen)},
-        "score": float(score if result_score is None else result_score),
-    }
-    prediction = {
-        "task": task_id,
-        "result": [result],
-        "score": float(score),
-        "model_version": model_version,
-    }
-    problems = check_prediction(schema, prediction)
-    if problems:
-        raise _fail(f"invalid prediction for task {task_id}: {'; '.join(problems)}")
-    return prediction
-
-
-def predictions_json(
-    schema: LabelSchema,
-    task_ids: Any,
-    chosen: Any,
-    scores: Any,
-    *,
-    model_version: str,
-) -> list[dict[str, Any]]:
-    """Predictions for many tasks from arrays.
-
-    Parameters
-    ----------
-    task_ids : array_like of int, shape (n,)
-    chosen : array_like of 0/1, shape (n, K)
-        Predicted classes per task, columns in ``schema.classes`` order.
-    scores : array_like of float, shape (n,)
-        Prediction scores in [0, 1].
-    model_version : str
-    """
-    ids = np.asarray(task_ids)
-    matrix = np.asarray(chosen)
-    values = np.asarray(scores, dtype=np.float64)
-    if matrix.shape != (len(ids), schema.n_classes) or values.shape != (len(ids),):
-        raise _fail(
-            f"predictions need task_ids (n,), chosen (n, {schema.n_classes}) and scores (n,); got "
-            f"{ids.shape}, {matrix.shape} and {values.shape}."
-        )
-    names = schema.classes
-    return [
-        prediction_json(
-            schema,
-            int(task_id),
-            [names[k] for k in np.flatnonzero(row)],
-            score=float(score),
-            model_version=model_version,
-        )
-        for task_id, row, score in zip(ids, matrix, values, strict=True)
-    ]
-
-
-def check_prediction(schema: LabelSchema, prediction: Any) -> list[str]:
-    """Problems that would make Label Studio drop ``prediction``; empty when it is valid.
-
-    Checks the ``task`` id, ``score`` in [0, 1], ``model_version``, and each result of the
-    audited tag: ``from_name``/``to_name``/``type``, known choice values, and exactly one choice
-    when single-label. Box schemas are checked by
-    :func:`~ls_cleanlab.studio.box_predictions.check_box_prediction`.
-    """
-    if schema.kind == "boxes":
-        return check_box_prediction(schema, prediction)
-    if not isinstance(prediction, Mapping):
-        return [f"a prediction must be an object, got {type(prediction).__name__}"]
-    problems = []
-    task = prediction.get("task")
-    if isinstance(task, bool) or not isinstance(task, int):
-        problems.append(f"'task' must be an integer task id, got {task!r}")
-    score = prediction.get("score")
-    if not isinstance(score, (int, float)) or isinstance(score, bool) or not 0 <= score <= 1:
-        problems.append(f"'score' must be a number in [0, 1], got {score!r}")
-    version = prediction.get("model_version")
-    if not isinstance(version, str) or not version:
-        problems.append(f"'model_version' must be a non-empty string, got {version!r}")
-    results = prediction.get("result")
-    if not isinstance(results, list):
-        return [*problems, "'result' must be a list"]
-    known = set(schema.classes)
-    for item in results:
-        if not isinstance(item, Mapping) or item.get("from_name") != schema.from_name:
-            name = item.get("from_name") if isinstance(item, Mapping) else item
-            problems.append(f"result for {name!r} is not the {schema.from_name!r} Choices tag")
-            continue
-        if item.get("to_name") != schema.to_name or item.get("type") != "choices":
-            problems.append(f"result must have to_name {schema.to_name!r} and type 'choices'")
-        value = item.get("value")
-        chosen = value.get("choices") if isinstance(value, Mapping) else None
-        if not isinstance(chosen, list):
-            problems.append("result value.choices must be a list")
-            continue
-        strangers = sorted({str(c) for c in chosen if c not in known})
-        if strangers:
-            problems.append(f"choices {strangers} are not classes of {schema.from_name!r}")
-        if not schema.multi_label and len(chosen) != 1:
-            problems.append(f"single-label {schema.from_name!r} needs one choice, got {chosen}")
-    return problems

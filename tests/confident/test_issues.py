@@ -218,7 +218,7 @@ def test_single_class_given_is_refused():
     [
         ({"filter_by": "nope"}, r"filter_by='nope' is not supported; choose one of"),
         ({"frac_noise": 1.5}, r"frac_noise must be a number in \[0, 1\]"),
-        ({"min_examples_per_class": -1}, "min_examples_per_class must be a non-negative"),
+        ({"min_examples_per_class": -1}, "min_examples_per_class must be an integer >= 0"),
         ({"return_indices_ranked_by": "x"}, "return_indices_ranked_by='x' is not supported"),
         ({"rank_by_kwargs": {"alpha": 1}}, "rank_by_kwargs accepts only 'adjust_pred_probs'"),
         (

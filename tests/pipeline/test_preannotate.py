@@ -16,12 +16,8 @@ from ls_cleanlab.model import ModelStore, TrainedModel
 from ls_cleanlab.pipeline import AuditOptions, audit_tasks
 from ls_cleanlab.pipeline.preannotate import model_extractor, model_features, preannotations
 from ls_cleanlab.studio import parse_label_config
-from tests.synthetic_images import CLASSES, make_images
-
-CONFIG = (
-    '<View><Image name="image" value="$image"/><Choices name="objects" toName="image" '
-    'choice="multiple">' + "".join(f'<Choice value="{c}"/>' for c in CLASSES) + "</Choices></View>"
-)
+from ls_cleanlab.testing.synthetic_images import CLASSES, make_images
+from ls_cleanlab.testing.synthetic_images import LABEL_CONFIG as CONFIG
 
 
 def _task(i: int, image: str, vector: np.ndarray, labels: np.ndarray | None) -> dict[str, Any]:

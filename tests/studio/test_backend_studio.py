@@ -4,12 +4,16 @@ triggered through Label Studio itself."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import sqlite3
+import stat
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +24,8 @@ import requests
 from ls_cleanlab import StudioClient
 from ls_cleanlab.pipeline import QUEUES
 from ls_cleanlab.server.auth import SECRET_HEADER, WEBHOOK_ACTIONS
-from tests.studio.helpers import TEXT_MULTI, Admin
-from tests.studio.server import Studio
+from ls_cleanlab.testing.admin import TEXT_MULTI, Admin
+from ls_cleanlab.testing.label_studio import Studio
 
 ROOT = Path(__file__).resolve().parents[2]
 WORDS = {
@@ -57,36 +61,45 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-@pytest.fixture(scope="module")
-def backend(studio: Studio, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    home = tmp_path_factory.mktemp("backend")
-    env = {
-        **os.environ,
-        "LABEL_STUDIO_URL": studio.url,
-        "LABEL_STUDIO_API_KEY": studio.personal_token,
-        "LS_CLEANLAB_DATA_DIR": str(home / "data"),
+        return int(sock.getsockname()[1])
+
+
+def backend_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a backend process: no Label Studio settings but ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABEL_STUDIO", "LS_CLEAN"))}
+    return {
+        **env,
+        "LS_CLEANLAB_DATA_DIR": str(data_dir),
         "LS_CLEANLAB_DEBOUNCE": "0.5",
         "LS_CLEANLAB_N_FOLDS": "3",
         "LOG_LEVEL": "INFO",
         "OPENBLAS_NUM_THREADS": "1",
+        **extra,
     }
-    log = (home / "backend.log").open("wb")
+
+
+@contextmanager
+def running_backend(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
+    """``ls-cleanlab serve`` (the installed command) on ``port`` until the block ends; its output
+    is appended to ``log``."""
     command = [
-        str(Path(sys.executable).parent / "ls-cleanlab"),  # the installed command
+        str(Path(sys.executable).parent / "ls-cleanlab"),
         "serve",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
     ]
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
 
         def healthy() -> bool:
+            assert process.poll() is None, log.read_text(errors="replace")[-3000:]
             try:
                 return requests.get(f"{url}/health", timeout=1).status_code == 200
             except requests.RequestException:
@@ -97,9 +110,18 @@ def backend(studio: Studio, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     finally:
         process.terminate()
         process.wait(timeout=20)
-        log.close()
-        text = (home / "backend.log").read_text(errors="replace")
-        assert studio.personal_token not in text, "the API key leaked into the log"
+
+
+@pytest.fixture(scope="module")
+def backend(studio: Studio, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    home = tmp_path_factory.mktemp("backend")
+    env = backend_env(home / "data", LABEL_STUDIO_URL=studio.url,
+                      LABEL_STUDIO_API_KEY=studio.personal_token)  # fmt: skip
+    log = home / "backend.log"
+    with running_backend(env, free_port(), log) as url:
+        yield url
+    text = log.read_text(errors="replace")
+    assert studio.personal_token not in text, "the API key leaked into the log"
 
 
 def _job_done(url: str, project: int, kind: str) -> dict[str, Any] | None:
@@ -194,3 +216,58 @@ def test_label_studio_drives_the_backend(
     assert refresh["state"] == "done", refresh
     print(f"annotation -> queue in {elapsed:.1f} s; refresh {refresh['summary']}")
     assert elapsed < 15
+
+
+def _setup_at(data_dir: Path, project: int) -> float:
+    """When the backend last recorded a /setup of ``project`` (read-only, beside the server)."""
+    with closing(sqlite3.connect(f"file:{data_dir / 'backend.sqlite'}?mode=ro", uri=True)) as db:
+        row = db.execute("SELECT setup_at FROM projects WHERE project = ?", (project,)).fetchone()
+    return float(row[0])
+
+
+def test_setup_credentials_survive_a_restart(
+    admin: Admin, client: StudioClient, studio: Studio, tmp_path: Path
+) -> None:
+    """Connected the way Label Studio does it, with no key in the backend's environment: the
+    URL and key come from /setup. After a restart of the backend an annotation still reaches
+    its tab: the refresh ran with the credentials kept in the data dir."""
+    made, truth = texts(70, seed=5)
+    project = admin.project("backend restart", TEXT_MULTI)
+    ids = admin.import_tasks(project, [{"text": t} for t in made])
+    for task, labels in zip(ids[:62], truth[:62], strict=True):
+        admin.annotate(task, labels, from_name="topics", to_name="text")
+    data, log, port = tmp_path / "data", tmp_path / "backend.log", free_port()
+    env = backend_env(data)  # no LABEL_STUDIO_URL, no LABEL_STUDIO_API_KEY
+
+    with running_backend(env, port, log) as url:
+        ml = client.ensure_ml_backend(project, url)  # Label Studio calls /setup
+        assert admin.call("GET", f"/api/ml/{ml}")["state"] == "CO"
+        admin.call("POST", f"/api/ml/{ml}/train", json={})
+        job = wait_for(lambda: _job_done(url, project, "audit"), 120, "the audit job")
+        assert job["state"] == "done", job
+        last_job = max(j["id"] for j in requests.get(f"{url}/jobs", timeout=5).json()["jobs"])
+    kept = data / "projects" / str(project) / "credentials.json"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    setup_at = _setup_at(data, project)
+
+    with running_backend(env, port, log) as url:  # the same backend, restarted
+        target = ids[63]
+        wrong = ["politics"] if "politics" not in truth[63] else ["sports"]
+        admin.annotate(target, wrong, from_name="topics", to_name="text")
+
+        def flagged() -> bool:
+            ours = _ours(admin.call("GET", f"/api/tasks/{target}/"))
+            return bool(ours) and "lscl:error" in ours["result"][0]["meta"]["queues"]
+
+        wait_for(flagged, 45, "the annotation to reach its tab after the restart")
+        jobs = requests.get(f"{url}/jobs", params={"project": project}, timeout=5).json()["jobs"]
+        refreshes = [j for j in jobs if j["kind"] == "refresh" and j["id"] > last_job]
+        assert refreshes and refreshes[0]["state"] == "done", jobs
+        assert studio.legacy_token not in json.dumps(jobs)
+    views = {v["data"]["title"]: v["id"] for v in client.views(project)}
+    assert target in [t["id"] for t in _view_tasks(admin, project, views["Likely label errors"])]
+    # No /setup reached the restarted backend before the refresh started (Label Studio sends one
+    # after the refresh's push), so the refresh used the credentials read back from the data dir.
+    again = _setup_at(data, project)
+    assert again == setup_at or again > refreshes[0]["started_at"], (again, refreshes)
+    assert studio.legacy_token not in log.read_text(errors="replace")

@@ -1,0 +1,159 @@
+"""``/predict`` of the ML backend: each project's trained model, loaded once, applied to tasks.
+
+Models are read from the workspace's model store and reloaded when a new audit replaced the file;
+the work itself (features exactly like the training set's, then pre-annotations) is
+:mod:`ls_cleanlab.pipeline.preannotate`'s. A task whose image is cached costs two SQLite lookups
+and one matrix product.
+
+A task whose media cannot be fetched gets an empty prediction. When no task of a request could be
+predicted because Label Studio refused the key or could not be reached, the request fails instead
+(:class:`~ls_cleanlab.errors.StudioAuthError`, :class:`~ls_cleanlab.errors.StudioUnreachableError`):
+Label Studio stores the empty predictions it is given under the model version and would not ask
+for those tasks again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ls_cleanlab.errors import MediaError, StudioAuthError, StudioError, StudioUnreachableError
+from ls_cleanlab.features import FeatureCache
+from ls_cleanlab.media import MediaFetcher
+from ls_cleanlab.model import ModelStore, TrainedModel
+from ls_cleanlab.pipeline.preannotate import preannotations
+from ls_cleanlab.pipeline.workspace import Workspace
+from ls_cleanlab.studio import LabelSchema, parse_label_config
+
+__all__ = ["Predictor", "WatchedFetcher"]
+
+logger = logging.getLogger("ls_cleanlab")
+
+
+@dataclass(frozen=True, eq=False)
+class ProjectModel:
+    trained: TrainedModel
+    stamp: float
+
+
+class Predictor:
+    """Predictions for ``/predict``; models are loaded once and reloaded when retrained."""
+
+    def __init__(self, workspace: Workspace, cache: FeatureCache) -> None:
+        self.store = ModelStore(workspace.models_dir)
+        self.cache = cache
+        self._models: dict[tuple[int, str], ProjectModel] = {}
+        self._schemas: dict[str, LabelSchema] = {}
+        self._lock = threading.Lock()
+
+    def schema(self, label_config: str) -> LabelSchema:
+        """The parsed config (parsed once per distinct config)."""
+        with self._lock:
+            found = self._schemas.get(label_config)
+        if found is None:
+            found = parse_label_config(label_config)
+            with self._lock:
+                if len(self._schemas) > 64:
+                    self._schemas.clear()
+                self._schemas[label_config] = found
+        return found
+
+    def model(self, project: int, model_version: str) -> TrainedModel | None:
+        """The project's trained model, or None before its first audit."""
+        path = self.store.path(project, model_version)
+        try:
+            stamp = path.stat().st_mtime
+        except OSError:
+            return None
+        key = (int(project), model_version)
+        with self._lock:
+            cached = self._models.get(key)
+        if cached is not None and cached.stamp == stamp:
+            return cached.trained
+        trained = TrainedModel.load(path)
+        with self._lock:
+            self._models[key] = ProjectModel(trained, stamp)
+        return trained
+
+    def predict(
+        self,
+        project: int,
+        tasks: Sequence[Mapping[str, Any]],
+        schema: LabelSchema,
+        model_version: str,
+        fetcher: MediaFetcher | None,
+    ) -> list[dict[str, Any]]:
+        """One prediction per task, in order; empty results before the project's first audit."""
+        trained = self.model(project, model_version)
+        if trained is None:
+            empty = {"result": [], "score": 0.0, "model_version": model_version}
+            return [dict(empty) for _ in tasks]
+        results = preannotations(
+            trained, tasks, schema, model_version, fetcher=fetcher or MediaFetcher(),
+            cache=self.cache,
+        )  # fmt: skip
+        if isinstance(fetcher, WatchedFetcher) and not any(r["result"] for r in results):
+            fetcher.raise_for_studio()
+        return results
+
+
+class WatchedFetcher(MediaFetcher):
+    """A :class:`~ls_cleanlab.media.MediaFetcher` that remembers why fetches from Label Studio
+    failed, so a request that failed only because of Label Studio can say so.
+
+    ``key_from_setup`` says where the key came from, for the advice in the error.
+    """
+
+    def __init__(self, *args: Any, key_from_setup: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.key_from_setup = key_from_setup
+        self.studio_failures: list[MediaError] = []
+        self._failures = threading.Lock()
+
+    def fetch(self, ref: str) -> bytes:
+        try:
+            return super().fetch(ref)
+        except MediaError as error:
+            if error.kind in ("auth", "unreachable") and self._from_studio(ref):
+                with self._failures:
+                    self.studio_failures.append(error)
+            raise
+
+    def _from_studio(self, ref: str) -> bool:
+        if self.studio_url is None or not isinstance(ref, str):
+            return False
+        ref = ref.strip()
+        return ref.startswith(self.studio_url + "/") or (
+            ref.startswith("/") and not ref.startswith("//")
+        )
+
+    def raise_for_studio(self) -> None:
+        """Raise the Label Studio error behind the failed fetches, if there were any."""
+        with self._failures:
+            failures = list(self.studio_failures)
+        if not failures:
+            return
+        refused = [f for f in failures if f.kind == "auth"]
+        if refused:
+            hint = (
+                "the key is the one Label Studio sent on /setup (the project creator's legacy "
+                "token), which Label Studio refuses where legacy tokens are off (the default in "
+                "new 1.23 organizations): set LABEL_STUDIO_API_KEY on the backend to a personal "
+                "access token, or enable legacy tokens in the organization"
+                if self.key_from_setup
+                else "check LABEL_STUDIO_API_KEY (a personal access token from Account & "
+                "Settings) and that its user may see the project's files"
+            )
+            error: StudioError = StudioAuthError(
+                f"no task's media could be fetched: {refused[0]}; {hint}."
+            )
+        else:
+            error = StudioUnreachableError(
+                f"no task's media could be fetched from Label Studio at {self.studio_url}: "
+                f"{failures[0]}. Check that Label Studio is running and reachable from the "
+                "backend at that URL (LABEL_STUDIO_URL, or the hostname /setup brought)."
+            )
+        raise error

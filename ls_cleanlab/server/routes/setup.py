@@ -1,0 +1,23 @@
+"""``POST /setup``: Label Studio connects a project (fast and idempotent; 3 s timeout)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ls_cleanlab.server.deps import BackendDep, SettingsDep
+from ls_cleanlab.server.errors import responses
+from ls_cleanlab.server.schemas import SetupRequest, SetupResponse, project_id
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["Label Studio"], responses=responses(400, 401, 413, 422))
+
+
+@router.post("/setup")
+def setup(body: SetupRequest, backend: BackendDep, settings: SettingsDep) -> SetupResponse:
+    """Check the label config, record the project and the credentials Label Studio sent (kept
+    in the data dir, mode 0600), and sign the project's webhooks in the background. Answers
+    the model version /predict will report."""
+    backend.predictor.schema(body.schema_)  # LabelConfigError -> 422
+    backend.set_up(project_id(body.project), body.project, body.hostname, body.access_token)
+    return SetupResponse(model_version=settings.model_version)

@@ -1,0 +1,119 @@
+"""The whole pipeline on a real Label Studio: ``run_project_audit`` fetches, learns from the
+images, audits, pushes one prediction per task and the four review tabs; a second run fetches
+incrementally; a dry run writes nothing; annotations are never touched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ls_cleanlab import StudioClient
+from ls_cleanlab.audit import RulesError
+from ls_cleanlab.model import ModelStore
+from ls_cleanlab.pipeline import QUEUES, AuditOptions, run_project_audit
+from ls_cleanlab.testing.admin import Admin
+from ls_cleanlab.testing.label_studio import Studio
+from ls_cleanlab.testing.synthetic_images import CLASSES, make_images
+
+pytestmark = pytest.mark.studio
+
+CONFIG = (
+    '<View><Image name="image" value="$image"/><Choices name="tags" toName="image" '
+    'choice="multiple">' + "".join(f'<Choice value="{c}"/>' for c in CLASSES) + "</Choices></View>"
+)
+
+
+def view_tasks(admin: Admin, project: int, view: int) -> list[dict[str, Any]]:
+    answer = admin.call(
+        "GET", "/api/tasks/", params={"project": project, "view": view, "page_size": 500}
+    )
+    return list(answer["tasks"])
+
+
+@pytest.fixture(scope="module")
+def labelled_project(studio: Studio, admin: Admin) -> dict[str, Any]:
+    """50 image tasks as local files: 40 labelled by a careful and a satisficing annotator."""
+    images, truth = make_images(50, seed=8)
+    folder = studio.local_files_root / "pipeline"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, image in enumerate(images):
+        image.save(folder / f"{i}.png")
+    project = admin.project("pipeline end to end", CONFIG)
+    ids = admin.import_tasks(
+        project, [{"image": f"/data/local-files/?d=pipeline/{i}.png"} for i in range(50)]
+    )
+    careful = admin.user("careful.pipeline@example.com")
+    hasty = admin.user("hasty.pipeline@example.com")
+    satisficed = set()
+    for i, task in enumerate(ids[:40]):
+        labels = [CLASSES[k] for k in np.flatnonzero(truth[i])]
+        admin.annotate(task, labels, completed_by=careful, lead_time=8.0)
+        admin.annotate(task, labels[:1], completed_by=hasty, lead_time=2.0)
+        if len(labels) > 1:
+            satisficed.add(task)
+    return {"project": project, "ids": ids, "satisficed": satisficed, "careful": careful}
+
+
+def test_run_project_audit_pushes_the_queues(
+    studio: Studio,
+    admin: Admin,
+    client: StudioClient,
+    labelled_project: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    project, ids = labelled_project["project"], labelled_project["ids"]
+    options = AuditOptions(local_files_root=str(studio.local_files_root), n_folds=4)
+    stages: list[str] = []
+    result = run_project_audit(
+        client, project, options=options, data_dir=tmp_path,
+        progress=lambda stage, done, total: stages.append(stage),
+    )  # fmt: skip
+    assert list(dict.fromkeys(stages)) == ["fetch", "features", "model", "audit", "push"]
+    assert result.push is not None and (result.push.sent, result.push.created) == (50, 50)
+    assert sorted(result.task_ids.tolist()) == sorted(ids)
+    assert set(result.queues["disagree"].tolist()) <= labelled_project["satisficed"]
+    assert len(result.queues["uncertain"]) == 10
+
+    # every task carries our prediction; each tab lists its queue, worst first
+    stored = {p["task"]: p for p in admin.predictions(project)}
+    assert set(stored) == set(ids) and {p["model_version"] for p in stored.values()} == {
+        "ls-cleanlab"
+    }
+    assert set(result.views) == {q.title for q in QUEUES}
+    for queue in QUEUES:
+        shown = view_tasks(admin, project, result.views[queue.title])
+        # the tab holds exactly the queue (ties in score may come in either order)
+        assert sorted(t["id"] for t in shown) == sorted(result.queues[queue.key].tolist())
+        scores = [stored[t["id"]]["score"] for t in shown]
+        assert scores == sorted(scores, reverse=True)
+    # the model was saved for this project and version; the snapshot enables incremental fetches
+    assert ModelStore(tmp_path / "models").versions(project) == ["ls-cleanlab"]
+    assert (tmp_path / "projects" / str(project) / "tasks.json.gz").is_file()
+
+    # a new annotation, then a dry run: fetched incrementally, nothing written
+    before = admin.predictions(project)
+    admin.annotate(ids[45], [CLASSES[0]], completed_by=labelled_project["careful"])
+    again = run_project_audit(
+        client, project, options=AuditOptions(
+            local_files_root=str(studio.local_files_root), n_folds=4, dry_run=True
+        ), data_dir=tmp_path,
+    )  # fmt: skip
+    assert again.push is None and again.views == {}
+    assert again.labelled.sum() == 41 and len(again.queues["uncertain"]) == 9
+    after = admin.predictions(project)
+    assert sorted(p["id"] for p in after) == sorted(p["id"] for p in before)
+    # annotations untouched by either run
+    total = sum(len(t["annotations"]) for t in client.fetch_tasks(project).tasks)
+    assert total == 81
+
+
+def test_bad_rules_are_refused_before_anything_is_fetched(
+    client: StudioClient, labelled_project: dict[str, Any], tmp_path: Path
+) -> None:
+    options = AuditOptions(rules={"implies": {"no such class": [CLASSES[0]]}})
+    with pytest.raises(RulesError, match="unknown class 'no such class'"):
+        run_project_audit(client, labelled_project["project"], options=options, data_dir=tmp_path)
+    assert not (tmp_path / "projects").exists()  # no task was fetched, no snapshot written

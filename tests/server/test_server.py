@@ -1,0 +1,342 @@
+"""The ML backend protocol with the payloads Label Studio really sends, bad input, auth."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from ls_cleanlab.features import Extractor, field_embeddings, text_features
+from ls_cleanlab.model import ModelStore, train_model
+from ls_cleanlab.pipeline import Workspace
+from ls_cleanlab.server import Settings
+from ls_cleanlab.server.auth import SECRET_HEADER
+from ls_cleanlab.server.deps import get_settings
+from ls_cleanlab.server.jobs import JobRunner
+from tests.server.conftest import payload
+
+EVENTS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED", "TASKS_CREATED"]
+
+
+def signed(api: TestClient) -> dict[str, str]:
+    return {SECRET_HEADER: api.app.state.backend.secret}  # type: ignore[attr-defined]
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def test_health_setup_versions_answer_label_studio(api: TestClient) -> None:
+    assert api.get("/health").json()["status"] == "UP"
+    start = time.perf_counter()
+    first = api.post("/setup", json=payload("setup"))
+    assert time.perf_counter() - start < 3
+    assert first.status_code == 200 and first.json() == {"model_version": "ls-cleanlab"}
+    assert api.post("/setup", json=payload("setup")).json() == first.json()  # idempotent
+    assert api.get("/versions").json() == {"versions": ["ls-cleanlab"]}
+
+
+def test_routes_take_their_settings_from_the_dependency(api: TestClient, tmp_path: Any) -> None:
+    other = Settings(data_dir=tmp_path / "other", model_version="other-v2")
+    api.app.dependency_overrides[get_settings] = lambda: other  # type: ignore[attr-defined]
+    assert api.get("/health").json()["model_version"] == "other-v2"
+    assert api.get("/versions").json() == {"versions": ["other-v2"]}
+    assert api.post("/setup", json=payload("setup")).json() == {"model_version": "other-v2"}
+    # (the fixture clears the overrides)
+
+
+def test_predict_without_a_model_gives_empty_results_in_order(api: TestClient) -> None:
+    body = payload("predict")
+    answer = api.post("/predict", json=body)
+    assert answer.status_code == 200
+    results = answer.json()["results"]
+    assert len(results) == len(body["tasks"])
+    assert all(r == {"result": [], "score": 0.0, "model_version": "ls-cleanlab"} for r in results)
+    body["params"]["context"] = {"result": [], "user": "me"}  # interactive context accepted
+    assert api.post("/predict", json=body).status_code == 200
+
+
+def _train_text_model(api: TestClient, project: int, texts: list[str], labels: np.ndarray) -> None:
+    settings: Settings = api.app.state.backend.settings  # type: ignore[attr-defined]
+    feats = text_features(texts)
+    trained = train_model(
+        feats.features, labels, class_names=("sports", "politics", "tech"), encoder=feats.encoder
+    )
+    ModelStore(settings.data_dir / "models").save(project, "ls-cleanlab", trained)
+
+
+def test_predict_with_a_model_scores_every_choice(api: TestClient) -> None:
+    words = {0: "football goal match team", 1: "election vote senate party", 2: "chip code cloud"}
+    rng = np.random.default_rng(0)
+    labels = (rng.random((60, 3)) < 0.4).astype(np.int8)
+    labels[labels.sum(axis=1) == 0, 0] = 1
+    texts = [" ".join(words[k] for k in np.flatnonzero(row)) + " news" for row in labels]
+    _train_text_model(api, 1, texts, labels)
+    body = payload("predict")
+    base = body["tasks"][0]
+    given = {7: "football goal chip code", 8: "", 9: "senate vote party"}
+    body["tasks"] = [{**base, "id": i, "data": {"text": text}} for i, text in given.items()]
+    results = api.post("/predict", json=body).json()["results"]
+    assert len(results) == 3
+    first, empty, third = results
+    assert sorted(first["result"][0]["value"]["choices"]) == ["sports", "tech"]
+    assert third["result"][0]["value"]["choices"] == ["politics"]
+    assert empty["result"] == []  # no text: no prediction, never an error
+    for made in (first, third):
+        result = made["result"][0]
+        assert (result["from_name"], result["to_name"], result["type"]) == (
+            "topics",
+            "text",
+            "choices",
+        )
+        probs = result["meta"]["probabilities"]
+        assert set(probs) == {"sports", "politics", "tech"}
+        assert all(0 <= p <= 1 for p in probs.values())
+        assert 0 <= made["score"] <= 1 and 0 <= result["score"] <= 1
+        assert made["model_version"] == "ls-cleanlab"
+
+
+@pytest.mark.parametrize("event", EVENTS)
+def test_signed_events_are_queued_fast(api: TestClient, event: str) -> None:
+    api.post("/setup", json=payload("setup"))
+    start = time.perf_counter()
+    answer = api.post("/webhook", json=payload(f"webhook-{event}"), headers=signed(api))
+    assert time.perf_counter() - start < 0.1
+    assert answer.status_code == 200 and answer.json()["status"] == "queued"
+
+
+@pytest.mark.parametrize("event", EVENTS)
+def test_unsigned_events_are_refused(api: TestClient, event: str) -> None:
+    api.post("/setup", json=payload("setup"))
+    answer = api.post("/webhook", json=payload(f"webhook-{event}"))
+    assert answer.status_code == 401 and SECRET_HEADER in answer.json()["detail"]
+    wrong = api.post("/webhook", json=payload(f"webhook-{event}"), headers={SECRET_HEADER: "x"})
+    assert wrong.status_code == 401
+
+
+def test_start_training_answers_with_a_job(api: TestClient) -> None:
+    answer = api.post("/webhook", json=payload("webhook-START_TRAINING"))
+    assert answer.status_code == 200
+    job_id = int(answer.json()["job"])
+    deadline = time.monotonic() + 10
+    while api.get(f"/jobs/{job_id}").json()["state"] in ("queued", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    job = api.get(f"/jobs/{job_id}").json()
+    # no Label Studio configured: the job fails with a reason that says what to do
+    assert job["state"] == "failed" and "LABEL_STUDIO_URL" in job["reason"]
+    again = api.post("/webhook", json=payload("webhook-START_TRAINING")).json()
+    assert int(again["job"]) != job_id  # a finished job does not absorb a new one
+    metrics = api.get("/metrics").text
+    assert 'ls_cleanlab_jobs{kind="audit",state="failed"} ' in metrics
+    assert "ls_cleanlab_queue_size" in metrics
+
+
+BAD = [
+    ("malformed json", "/predict", b'{"tasks": [', 400),
+    ("not an object", "/setup", b"[1, 2]", 422),
+    ("missing schema", "/setup", b'{"project": "1.2"}', 422),
+    ("bad project id", "/setup", b'{"project": "../etc", "schema": "<View/>"}', 422),
+    ("config without choices", "/setup", b'{"project": "1.2", "schema": "<View></View>"}', 422),
+    ("missing tasks", "/predict", b'{"label_config": "<View/>"}', 422),
+    ("task without id", "/predict", b'{"tasks": [{"data": {}}], "label_config": "<View/>"}', 422),
+    ("webhook without action", "/webhook", b'{"project": {"id": 1}}', 422),
+    ("job for project 0", "/jobs", b'{"project": 0}', 422),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "status"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_bad_input_gets_a_clear_4xx(api: TestClient, path: str, body: bytes, status: int) -> None:
+    answer = api.post(path, content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == status, answer.text
+    assert answer.json()["error"] and "Traceback" not in answer.text
+    assert api.get("/health").status_code == 200
+
+
+def test_unknown_project_and_job(api: TestClient) -> None:
+    event = payload("webhook-ANNOTATION_CREATED")
+    event["project"]["id"] = 999
+    answer = api.post("/webhook", json=event, headers=signed(api))
+    assert answer.status_code == 404 and "999" in answer.json()["detail"]
+    assert api.get("/jobs/12345").status_code == 404
+
+
+def test_oversized_body_is_refused(make_client: Callable[..., TestClient]) -> None:
+    api = make_client(max_body_bytes=2048)
+    body = payload("predict")
+    body["tasks"][0]["data"]["text"] = "x" * 5000
+    answer = api.post("/predict", json=body)
+    assert answer.status_code == 413 and "LS_CLEANLAB_MAX_BODY_BYTES" in answer.json()["detail"]
+    assert api.get("/health").status_code == 200
+
+
+def test_basic_auth(make_client: Callable[..., TestClient]) -> None:
+    api = make_client(basic_auth_user="studio", basic_auth_pass="correct-horse")
+    good, bad = basic("studio", "correct-horse"), basic("studio", "wrong-password")
+    for path in ("/health", "/versions", "/metrics"):
+        assert api.get(path).status_code == 401
+        assert api.get(path, headers=bad).status_code == 401
+        assert api.get(path, headers=good).status_code == 200
+    assert api.post("/setup", json=payload("setup"), headers=bad).status_code == 401
+    assert api.post("/setup", json=payload("setup"), headers=good).status_code == 200
+    garbage = {"Authorization": "Basic !!!"}
+    assert api.get("/health", headers=garbage).status_code == 401
+    # START_TRAINING comes with basic auth; without it (and unsigned) it is refused
+    training = payload("webhook-START_TRAINING")
+    assert api.post("/webhook", json=training).status_code == 401
+    assert api.post("/webhook", json=training, headers=good).status_code == 200
+    # project webhooks come without basic auth but signed
+    event = payload("webhook-ANNOTATION_CREATED")
+    assert api.post("/webhook", json=event, headers=signed(api)).status_code == 200
+
+
+def test_settings_refuse_unsafe_values(tmp_path: Any) -> None:
+    with pytest.raises(ValueError, match="BASIC_AUTH_PASS"):
+        Settings(data_dir=tmp_path, basic_auth_user="u")
+    with pytest.raises(ValueError, match="at least 8"):
+        Settings(data_dir=tmp_path, basic_auth_user="u", basic_auth_pass="short")
+    with pytest.raises(ValueError, match="http"):
+        Settings(data_dir=tmp_path, label_studio_url="ftp://x")
+    made = Settings(data_dir=tmp_path, label_studio_api_key="secret-key-123",
+                    basic_auth_user="u", basic_auth_pass="password-1")  # fmt: skip
+    assert "secret-key-123" not in repr(made) and "password-1" not in repr(made)
+
+
+def test_settings_from_the_environment(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LABEL_STUDIO_URL", "http://studio:8080/")
+    monkeypatch.setenv("LS_CLEANLAB_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LS_CLEANLAB_ALLOWED_HOSTS", "a.com, *.b.org")
+    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+    made = Settings()
+    assert made.label_studio_url == "http://studio:8080" and made.hosts == ("a.com", "*.b.org")
+    assert made.log_level == "DEBUG" and made.data_dir == tmp_path
+    assert made.secret() == made.secret() and len(made.secret()) > 30
+
+
+def test_restart_fails_interrupted_jobs_and_keeps_queued_ones(tmp_path: Any) -> None:
+    from ls_cleanlab.server.jobstore import INTERRUPTED, Store
+
+    store = Store(tmp_path / "s.sqlite")
+    running = store.add_job(1, "audit")
+    store.start(running.id)
+    queued = store.add_job(2, "audit")
+    store.close()
+    again = Store(tmp_path / "s.sqlite")
+    assert again.recover() == [running.id]
+    failed = again.job(running.id)
+    assert failed is not None and failed.state == "failed" and failed.reason == INTERRUPTED
+    assert [j.id for j in again.jobs(state="queued")] == [queued.id]
+
+
+def test_one_audit_per_project_at_a_time(tmp_path: Any) -> None:
+    from ls_cleanlab.server.jobstore import Store
+
+    settings = Settings(data_dir=tmp_path)
+    store = Store(tmp_path / "s.sqlite")
+    runner = JobRunner(settings, store, None, lambda p: None)  # type: ignore[arg-type]
+    first = runner.submit(5, "audit")
+    assert runner.submit(5, "audit").id == first.id  # queued: absorbed
+    store.start(first.id)
+    assert runner.submit(5, "audit").id == first.id  # running: absorbed too
+    assert runner.submit(6, "audit").id != first.id
+    assert runner.submit(5, "refresh").id != first.id
+
+
+def test_predict_images_with_the_audits_model(
+    make_client: Callable[..., TestClient], tmp_path: Any
+) -> None:
+    """An image project's model, trained by the pipeline, predicts new images through /predict:
+    the features of the new tasks are encoded as the training set's were."""
+    from ls_cleanlab.features import FeatureCache
+    from ls_cleanlab.media import MediaFetcher
+    from ls_cleanlab.pipeline import audit_tasks
+    from ls_cleanlab.studio import parse_label_config
+    from ls_cleanlab.testing.synthetic_images import CLASSES, make_images
+
+    media = tmp_path / "media"
+    media.mkdir()
+    images, truth = make_images(140, seed=3)
+    for i, image in enumerate(images):
+        image.save(media / f"{i}.png")
+    config = (
+        '<View><Image name="image" value="$image"/><Choices name="objects" toName="image" '
+        'choice="multiple">' + "".join(f'<Choice value="{c}"/>' for c in CLASSES) + "</Choices>"
+        "</View>"
+    )
+    tasks = []
+    for i in range(100):
+        chosen = [CLASSES[k] for k in np.flatnonzero(truth[i])]
+        result = [{"from_name": "objects", "to_name": "image", "type": "choices",
+                   "value": {"choices": chosen}}]  # fmt: skip
+        tasks.append({"id": i + 1, "data": {"image": f"/data/local-files/?d={i}.png"},
+                      "annotations": [{"completed_by": 1, "result": result}]})  # fmt: skip
+    api = make_client(local_files_root=str(media))
+    settings: Settings = api.app.state.backend.settings  # type: ignore[attr-defined]
+    with FeatureCache(settings.data_dir / "features.sqlite") as cache:
+        audit = audit_tasks(tasks, parse_label_config(config), cache=cache, project=1,
+                            fetcher=MediaFetcher(local_files_root=media))  # fmt: skip
+    assert audit.trained is not None
+    ModelStore(settings.data_dir / "models").save(1, "ls-cleanlab", audit.trained)
+
+    body = payload("predict")
+    body["label_config"] = config
+    new = [
+        {"id": 200 + i, "data": {"image": f"/data/local-files/?d={i}.png"}} for i in range(100, 140)
+    ]
+    body["tasks"] = [*new, {"id": 999, "data": {"image": "/data/local-files/?d=missing.png"}}]
+    results = api.post("/predict", json=body).json()["results"]
+    assert len(results) == 41 and results[-1]["result"] == []  # a missing image: empty, no error
+    chosen = np.array([[c in r["result"][0]["value"]["choices"] for c in CLASSES]
+                       for r in results[:-1]])  # fmt: skip
+    assert (chosen == truth[100:140].astype(bool)).mean() > 0.9
+
+
+def test_predict_uses_the_extractor_the_model_was_trained_with(api: TestClient) -> None:
+    """A model trained on embeddings from a task data field predicts new tasks from that field
+    (it used to encode them as text, or as images with the built-in descriptors)."""
+    rng = np.random.default_rng(1)
+    labels = (rng.random((60, 3)) < 0.4).astype(np.int8)
+    labels[labels.sum(axis=1) == 0, 0] = 1
+    vectors = labels * 3.0 + rng.normal(0, 0.2, labels.shape)
+    data = [{"text": "same words for every task", "emb": v.tolist()} for v in vectors]
+    feats = field_embeddings(data, "emb")
+    trained = train_model(
+        feats.features, labels, class_names=("sports", "politics", "tech"),
+        encoder=feats.encoder, extractor=Extractor("field", "emb"),
+    )  # fmt: skip
+    settings: Settings = api.app.state.backend.settings  # type: ignore[attr-defined]
+    ModelStore(Workspace(settings.data_dir).models_dir).save(1, "ls-cleanlab", trained)
+    body = payload("predict")
+    base = body["tasks"][0]
+    wanted = {11: [1, 0, 1], 12: [0, 1, 0]}
+    body["tasks"] = [
+        {
+            **base,
+            "id": i,
+            "data": {"text": "same words for every task", "emb": [3.0 * x for x in w]},
+        }
+        for i, w in wanted.items()
+    ]
+    results = api.post("/predict", json=body).json()["results"]
+    assert sorted(results[0]["result"][0]["value"]["choices"]) == ["sports", "tech"]
+    assert results[1]["result"][0]["value"]["choices"] == ["politics"]
+
+
+def test_predict_refuses_a_model_whose_embedder_is_not_here(api: TestClient) -> None:
+    rng = np.random.default_rng(2)
+    labels = (rng.random((40, 3)) < 0.5).astype(np.int8)
+    trained = train_model(
+        rng.normal(size=(40, 5)), labels, class_names=("sports", "politics", "tech"),
+        extractor=Extractor("image", "descriptors:lab-hog-v0"),
+    )  # fmt: skip
+    settings: Settings = api.app.state.backend.settings  # type: ignore[attr-defined]
+    ModelStore(Workspace(settings.data_dir).models_dir).save(1, "ls-cleanlab", trained)
+    answer = api.post("/predict", json=payload("predict"))
+    assert answer.status_code == 409
+    assert "descriptors:lab-hog-v0" in answer.json()["detail"]
