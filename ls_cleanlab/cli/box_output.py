@@ -5,14 +5,14 @@ dispatches here when the audit's schema is of kind ``"boxes"``."""
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-from ls_cleanlab.pipeline import ProjectAudit
+from ls_cleanlab.cli.left_out import print_left_out
+from ls_cleanlab.pipeline import ProjectAudit, skip_report
 from ls_cleanlab.pipeline.box_queues import BOX_QUEUES
 from ls_cleanlab.pipeline.box_review import BoxReview
 from ls_cleanlab.report import task_link
@@ -26,8 +26,6 @@ __all__ = [
     "write_box_tables",
 ]
 
-#: Classes and reasons listed in a summary.
-TOP = 5
 _METRICS = ("quality", "recall", "precision", "localization", "box_noise", "satisficing",
             "satisficing_p")  # fmt: skip
 
@@ -68,7 +66,7 @@ def box_audit_summary(
     issues = review.issues
     table = result.table
     assert isinstance(table, BoxTable)
-    reasons = Counter(why.split(": ", 1)[-1] for why in result.skipped.values())
+    left_out = skip_report(result)
     push = None
     if result.push is not None:
         push = {"model_version": result.push.model_version, "sent": result.push.sent,
@@ -97,14 +95,15 @@ def box_audit_summary(
         },
         "boxes": {
             "read": table.report.n_boxes,
-            "left_out": dict(table.report.bad_boxes),
-            "unknown_labels": dict(table.report.unknown_labels),
+            "left_out": left_out.count("boxes"),
             "clipped": table.report.clipped,
             "objects": int(review.boxes.consensus.keep.sum()),
             "detector_boxes": sum(len(a) for p in review.detections or [] for a in p),
             "suggested": len(review.suggested.task),
         },
-        "skipped_reasons": [{"reason": r, "tasks": c} for r, c in reasons.most_common(TOP)],
+        "annotations": {"left_out": left_out.count("annotations")},
+        "skipped_reasons": [skip.as_json() for skip in left_out.skips],
+        "unknown_labels": dict(left_out.unknown_choices),
         "issues": {
             "total": len(issues),
             "tasks": int(issues["task"].nunique()) if len(issues) else 0,
@@ -173,13 +172,7 @@ def print_box_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
     if summary["schema"]["inferred"]:
         print("The labeling schema was inferred from the tasks; pass --label-config to use the "
               "project's.", file=out)  # fmt: skip
-    if boxes["left_out"]:
-        left = ", ".join(f"{reason} {n}" for reason, n in boxes["left_out"].items())
-        print(f"Boxes left out: {left}.", file=out)
-    if tasks["skipped"]:
-        print(f"Skipped {tasks['skipped']} tasks; top reasons:", file=out)
-        for entry in summary["skipped_reasons"]:
-            print(f"  {entry['tasks']:>6}  {entry['reason']}", file=out)
+    print_left_out(summary["skipped_reasons"], out)
     kinds = ", ".join(f"{k} {v}" for k, v in issues["by_kind"].items()) or "none"
     print(f"Objects: {boxes['objects']}; suggested boxes: {boxes['suggested']}.", file=out)
     print(f"Findings: {issues['total']} on {issues['tasks']} tasks ({kinds}).", file=out)

@@ -16,7 +16,14 @@ from ls_cleanlab.cli import output as _cli_output
 from ls_cleanlab.cli.box_output import box_annotators_summary
 from ls_cleanlab.errors import InvalidOptionError
 from ls_cleanlab.media import MediaFetcher
-from ls_cleanlab.pipeline import AuditOptions, ProjectAudit, audit_tasks, run_project_audit
+from ls_cleanlab.pipeline import (
+    AuditOptions,
+    FoldCheckpoints,
+    ProjectAudit,
+    Workspace,
+    audit_tasks,
+    run_project_audit,
+)
 from ls_cleanlab.report import write_report
 from ls_cleanlab.studio import (
     LabelSchema,
@@ -59,16 +66,67 @@ def _export_schema(args: argparse.Namespace, tasks: list[dict[str, Any]]) -> tup
     return infer_schema(tasks, args.choices), True
 
 
+#: How every .npy file starts (NumPy's format, any version).
+NPY_MAGIC = b"\x93NUMPY"
+
+
 def _pred_probs(path: str) -> np.ndarray:
-    if not Path(path).is_file():
+    """The array of a ``--pred-probs`` file, checked for what the file can say by itself: a
+    ``.npy`` array, 2-D, numbers, finite, in [0, 1] (the shape is checked against the tasks)."""
+    file = Path(path)
+    if not file.is_file():
         raise InvalidOptionError(f"--pred-probs file {path!r} does not exist.")
     try:
-        probs = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InvalidOptionError(f"--pred-probs file {path!r} is not a .npy array: {exc}") from exc
+        with file.open("rb") as handle:
+            head = handle.read(len(NPY_MAGIC))
+    except OSError as exc:
+        raise InvalidOptionError(f"cannot read --pred-probs file {path!r}: {exc}") from exc
+    if head != NPY_MAGIC:
+        raise InvalidOptionError(
+            f"--pred-probs file {path!r} is not a .npy file (it does not start with NumPy's "
+            "header); save the array with numpy.save."
+        )
+    try:
+        probs = np.load(file, allow_pickle=False)
+    except OSError as exc:
+        raise InvalidOptionError(f"cannot read --pred-probs file {path!r}: {exc}") from exc
+    except ValueError as exc:
+        why = str(exc)
+        if "allow_pickle" in why:  # an object array: Python objects, not numbers
+            why = "it holds Python objects, not numbers"
+        elif "reshape" in why or "EOF" in why:
+            why = "it holds fewer values than its header says (cut short?)"
+        raise InvalidOptionError(f"--pred-probs file {path!r} is a broken .npy: {why}.") from exc
     if not isinstance(probs, np.ndarray) or probs.ndim != 2:
-        raise InvalidOptionError(f"--pred-probs file {path!r} must hold one 2-D array.")
+        shape = getattr(probs, "shape", None)
+        raise InvalidOptionError(
+            f"--pred-probs file {path!r} must hold one 2-D array (tasks, classes), got shape "
+            f"{shape}."
+        )
+    if not np.issubdtype(probs.dtype, np.number) or np.issubdtype(probs.dtype, np.complexfloating):
+        raise InvalidOptionError(
+            f"--pred-probs file {path!r} holds {probs.dtype} values, not real numbers."
+        )
+    bad = np.argwhere(~np.isfinite(probs))
+    if len(bad):
+        row, column = (int(v) for v in bad[0])
+        raise InvalidOptionError(
+            f"--pred-probs file {path!r} holds {_count(len(bad), 'value')} that are not finite "
+            f"numbers (NaN or infinite), the first at row {row}, column {column}: "
+            f"{probs[row, column]}."
+        )
+    outside = np.argwhere((probs < 0) | (probs > 1))
+    if len(outside):
+        row, column = (int(v) for v in outside[0])
+        raise InvalidOptionError(
+            f"--pred-probs file {path!r} holds {_count(len(outside), 'value')} outside [0, 1], "
+            f"the first at row {row}, column {column}: {probs[row, column]}."
+        )
     return probs
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _options(args: argparse.Namespace, from_version: str | None) -> AuditOptions:
@@ -81,8 +139,12 @@ def _options(args: argparse.Namespace, from_version: str | None) -> AuditOptions
         "--predictions": args.predictions,
     }
     given = [flag for flag, value in sources.items() if value]
-    if len(given) > 1:
+    if len(given) == 2:
+        raise InvalidOptionError(f"give {given[0]} or {given[1]}, not both.")
+    if len(given) > 2:
         raise InvalidOptionError(f"give one of {', '.join(given)}, not several.")
+    if args.embeddings_file is not None and not Path(args.embeddings_file).is_file():
+        raise InvalidOptionError(f"--embeddings-file {args.embeddings_file!r} does not exist.")
     return AuditOptions(
         model_version=args.model_version,
         from_model_version=from_version,
@@ -127,8 +189,6 @@ def _write(
 ) -> dict[str, Path]:
     files = _cli_output.write_tables(result, out, url)
     notes = ["The labeling schema was inferred from the tasks."] if inferred else []
-    if result.skipped:
-        notes.append(f"{len(result.skipped)} tasks were skipped (see the command's summary).")
     files["report.html"] = write_report(
         result,
         out / "report.html",
@@ -175,9 +235,16 @@ def _audit_project(
     if args.rules is not None:
         _check_rules(args.rules, client.label_schema(args.project, args.choices))
     _out_dir(args.out)
+    folds = None  # with a data dir, finished folds are kept until the audit is whole
+    if args.data_dir is not None:
+        folds = FoldCheckpoints(Workspace(args.data_dir).folds(args.project))
+        stack.callback(folds.shutdown)
     result = run_project_audit(
-        client, args.project, options=options, data_dir=args.data_dir, progress=bars
-    )
+        client, args.project, options=options, data_dir=args.data_dir, progress=bars,
+        executor=folds,
+    )  # fmt: skip
+    if folds is not None:
+        folds.clear()
     fetcher = stack.enter_context(
         MediaFetcher(
             session=client.session,

@@ -8,20 +8,25 @@ ML backend. Connection settings come from ``LABEL_STUDIO_URL`` / ``LABEL_STUDIO_
 
 Exit codes: 0 done, 1 unexpected failure, 2 bad input, 3 Label Studio unreachable or refused the
 key. Errors are one ``error:`` line and one ``fix:`` line on stderr (the traceback too with
-``--debug``).
+``--debug``); warnings logged on the way are ``warning:`` lines, never with a traceback unless
+``--debug``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from ls_cleanlab.errors import (
+    ExtractorUnavailableError,
     InvalidAnnotationsError,
     InvalidOptionError,
     InvalidTasksError,
@@ -168,9 +173,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_url(url: str, given: bool) -> str:
+    """``url`` when it is an http(s) URL with a host; a usage error naming where it came from."""
+    where = "--url" if given else "LABEL_STUDIO_URL"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        scheme = f" (scheme {parts.scheme!r})" if parts is not None and parts.scheme else ""
+        raise UsageError(
+            f"{where} is not an http:// or https:// URL of a host{scheme}.",
+            f"give Label Studio's address with {where}, e.g. http://localhost:8080.",
+        )
+    return url
+
+
 def _settings(args: argparse.Namespace, *, required: bool) -> tuple[str | None, str | None]:
     url = args.url or os.environ.get("LABEL_STUDIO_URL") or None
     key = args.api_key or os.environ.get("LABEL_STUDIO_API_KEY") or None
+    if url is not None:
+        url = _check_url(url, given=bool(args.url))
     if required and not url:
         raise UsageError(
             "no Label Studio URL given.", "pass --url http://host:8080 or set LABEL_STUDIO_URL."
@@ -200,7 +224,8 @@ _FIXES: tuple[tuple[type[BaseException], int, str], ...] = (
     (
         StudioUnreachableError,
         EXIT_STUDIO,
-        "check the URL (--url or LABEL_STUDIO_URL) and that Label Studio is running.",
+        "check the URL (--url or LABEL_STUDIO_URL) and that Label Studio is running, then run "
+        "the command again: it replaces its model version's predictions and tabs whole.",
     ),
     (UsageError, EXIT_BAD_INPUT, ""),
     (
@@ -216,7 +241,22 @@ _FIXES: tuple[tuple[type[BaseException], int, str], ...] = (
         "--from-model-version).",
     ),
     (InvalidOptionError, EXIT_BAD_INPUT, "correct the option or file named above (see --help)."),
+    (
+        ExtractorUnavailableError,
+        EXIT_BAD_INPUT,
+        "install the embedder or restore the file named above, or choose other features "
+        "(--embedder, --embedding-field, --embeddings-file).",
+    ),
 )
+
+
+def _request_fix(error: StudioRequestError) -> str:
+    """The fix for a request Label Studio rejected, by its status."""
+    if error.status == 404:
+        return "check the project id (--project) and that your user may see that project."
+    if error.status is not None and 400 <= error.status < 500:
+        return "Label Studio refused the request named above; check the project's settings."
+    return "check that --url (or LABEL_STUDIO_URL) points at Label Studio itself."
 
 
 def _report_error(error: BaseException, err: IO[str], debug: bool) -> int:
@@ -225,12 +265,12 @@ def _report_error(error: BaseException, err: IO[str], debug: bool) -> int:
     for kind, kind_code, kind_fix in _FIXES:
         if isinstance(error, kind):
             code, message = kind_code, str(error)
-            fix = error.fix if isinstance(error, UsageError) else kind_fix
+            fix = str(getattr(error, "fix", "") or kind_fix)
             break
     else:
         if isinstance(error, StudioRequestError):
             code, message = EXIT_BAD_INPUT, str(error)
-            fix = "check the project id and your permissions in Label Studio."
+            fix = _request_fix(error)
     if debug:
         traceback.print_exception(type(error), error, error.__traceback__, file=err)
     print(f"error: {' '.join(message.split())}", file=err)  # one line
@@ -242,13 +282,39 @@ def _serve(args: argparse.Namespace) -> int:
     from ls_cleanlab.server.command import serve
 
     try:
-        serve(host=args.host, port=args.port)
+        serve(host=args.host, port=args.port, debug=args.debug)
     except ImportError as exc:  # the web framework or the server is missing
         raise UsageError(
             f"the ML backend server is not available ({exc}).",
             "reinstall ls-cleanlab with its dependencies: pip install ls-cleanlab.",
         ) from exc
     return EXIT_OK
+
+
+@contextmanager
+def _warnings_on(err: IO[str], debug: bool) -> Iterator[None]:
+    """The package's warnings as ``warning:`` lines on ``err`` while the command runs; records
+    carrying an exception show its type, the traceback only with ``debug``."""
+    from ls_cleanlab.server.command import BriefFormatter
+
+    class Lines(BriefFormatter):
+        def format(self, record: logging.LogRecord) -> str:
+            text = logging.Formatter.format(self, record) if debug else super().format(record)
+            return f"warning: {text}"  # the command's own error is the one error: line
+
+    logger = logging.getLogger("ls_cleanlab")
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(Lines("%(message)s"))
+    saved = (logger.level, logger.propagate)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if debug else logging.WARNING)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
 
 
 def main(
@@ -276,10 +342,11 @@ def main(
 
         _check_source(args)
         url, key = _settings(args, required=args.project is not None)
-        if args.command == "audit":
-            summary: dict[str, Any] = _cli_commands.audit(args, url, key, err)
-        else:
-            summary = _cli_commands.annotators(args, url, key)
+        with _warnings_on(err, debug):
+            if args.command == "audit":
+                summary: dict[str, Any] = _cli_commands.audit(args, url, key, err)
+            else:
+                summary = _cli_commands.annotators(args, url, key)
     except (LsCleanlabError, StudioRequestError) as error:
         return _report_error(error, err, debug)
     except KeyboardInterrupt:

@@ -4,7 +4,6 @@ the CSV tables. Private to :mod:`ls_cleanlab.cli.main`; nothing here talks to La
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -13,7 +12,8 @@ import numpy as np
 
 from ls_cleanlab.audit import LabelAudit
 from ls_cleanlab.cli import box_output
-from ls_cleanlab.pipeline import QUEUES, ProjectAudit
+from ls_cleanlab.cli.left_out import print_left_out
+from ls_cleanlab.pipeline import QUEUES, ProjectAudit, skip_report
 from ls_cleanlab.report import task_link
 
 __all__ = [
@@ -28,7 +28,7 @@ __all__ = [
 
 #: Annotators below this quality are "of concern" even without a bias flag.
 CONCERN_QUALITY = 0.7
-#: Classes and skip reasons listed in a summary.
+#: Classes listed in a summary.
 TOP = 5
 
 FLAG_MEANINGS = {
@@ -56,7 +56,7 @@ class StageBars:
             self.close()
             from tqdm import tqdm
 
-            unit = "fold" if stage == "model" else "task"
+            unit = {"model": "fold", "save": "file"}.get(stage, "task")
             self.bar = tqdm(total=total, desc=f"{stage:<8}", unit=unit, file=self.stream)
             self.stage = stage
         if self.bar.total != total:
@@ -137,8 +137,7 @@ def audit_summary(
         )
     audit = result.audit
     issues = audit.issues
-    # reasons start with the task's media reference: count them without it
-    reasons = Counter(why.split(": ", 1)[-1] for why in result.skipped.values())
+    left_out = skip_report(result)
     push = None
     if result.push is not None:
         push = {
@@ -167,7 +166,12 @@ def audit_summary(
             "labelled": int(result.labelled.sum()),
             "skipped": len(result.skipped),
         },
-        "skipped_reasons": [{"reason": r, "tasks": c} for r, c in reasons.most_common(TOP)],
+        "annotations": {
+            "used": result.table.report.n_annotations,
+            "left_out": left_out.count("annotations"),
+        },
+        "skipped_reasons": [skip.as_json() for skip in left_out.skips],
+        "unknown_choices": dict(left_out.unknown_choices),
         "issues": {
             "total": len(issues),
             "tasks": int(issues["task"].nunique()) if len(issues) else 0,
@@ -204,10 +208,7 @@ def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
             "to use the project's.",
             file=out,
         )
-    if tasks["skipped"]:
-        print(f"Skipped {tasks['skipped']} tasks; top reasons:", file=out)
-        for entry in summary["skipped_reasons"]:
-            print(f"  {entry['tasks']:>6}  {entry['reason']}", file=out)
+    print_left_out(summary["skipped_reasons"], out)
     kinds = ", ".join(f"{k} {v}" for k, v in issues["by_kind"].items()) or "none"
     print(f"Issues: {issues['total']} on {issues['tasks']} tasks ({kinds}).", file=out)
     titles = {q.key: q.title for q in QUEUES}

@@ -20,16 +20,16 @@ from ls_cleanlab.confident._numeric import round_preserving_row_totals
 TINY_VALUE = 1e-100
 
 
-def _diag(matrix: np.ndarray) -> np.ndarray:
+def diagonal(matrix: np.ndarray) -> np.ndarray:
     return np.diagonal(matrix, axis1=-2, axis2=-1)
 
 
-def _row(vector: np.ndarray) -> np.ndarray:
+def as_row(vector: np.ndarray) -> np.ndarray:
     """Broadcast per-column values over rows; a (K,) vector is left as is (cleanlab's form)."""
     return vector if vector.ndim == 1 else vector[..., None, :]
 
 
-def _set_diag(matrix: np.ndarray, values: np.ndarray | float) -> None:
+def set_diagonal(matrix: np.ndarray, values: np.ndarray | float) -> None:
     idx = np.arange(matrix.shape[-1])
     matrix[..., idx, idx] = values
 
@@ -96,25 +96,25 @@ def prune_counts(
     ndarray of int64, shape (K, K) or (B, 2, 2), indexed ``[true label, given label]``.
     """
     pcm = np.swapaxes(confident_joint, -1, -2)
-    diag = _diag(pcm)
+    diag = diagonal(pcm)
     new_diag = np.maximum(diag, min_examples_per_class)
     per_col = new_diag - diag
     rates_per_col = np.maximum(np.count_nonzero(pcm, axis=-2) - 1.0, 1.0)
-    new = pcm - _row(per_col / rates_per_col)
+    new = pcm - as_row(per_col / rates_per_col)
     new[new < 0] = 0
-    _set_diag(new, new_diag)
+    set_diagonal(new, new_diag)
     # frac_noise: shrink off-diagonals, keep column totals by growing the diagonal.
     shrunk = new * frac_noise
-    _set_diag(shrunk, _diag(new))
-    _set_diag(shrunk, _diag(new) + np.sum(new - shrunk, axis=-2))
+    set_diagonal(shrunk, diagonal(new))
+    set_diagonal(shrunk, diagonal(new) + np.sum(new - shrunk, axis=-2))
     with np.errstate(invalid="ignore"):
         pcm = round_preserving_row_totals(shrunk.astype(np.int64)).astype(np.int64)
     if num_to_remove_per_class is None:
         return pcm
     with np.errstate(divide="ignore", invalid="ignore"):
-        psy = pcm / _row(np.sum(pcm, axis=-1))
-        noise_per_row = psy.sum(axis=-1) - _diag(psy)
+        psy = pcm / as_row(np.sum(pcm, axis=-1))
+        noise_per_row = psy.sum(axis=-1) - diagonal(psy)
         ntr = num_to_remove_per_class
-        tmp = np.swapaxes(np.swapaxes(psy, -1, -2) * _row(ntr) / _row(noise_per_row), -1, -2)
-        _set_diag(tmp, label_counts - ntr)
+        tmp = np.swapaxes(np.swapaxes(psy, -1, -2) * as_row(ntr) / as_row(noise_per_row), -1, -2)
+        set_diagonal(tmp, label_counts - ntr)
         return round_preserving_row_totals(tmp)

@@ -20,7 +20,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from ls_cleanlab import validation
-from ls_cleanlab.confident._counts import TINY_VALUE, _diag, _row, _set_diag
+from ls_cleanlab.confident._counts import TINY_VALUE, as_row, diagonal, set_diagonal
 from ls_cleanlab.confident.joint import check_joint, joint_with_counts, label_counts_for_joint
 from ls_cleanlab.errors import InvalidOptionError
 
@@ -131,8 +131,8 @@ def _latent(
     ps = label_counts / float(n)
     given_counts = cj.sum(axis=-1).astype(float)
     true_counts = cj.sum(axis=-2).astype(float)
-    noise = cj / _row(np.clip(true_counts, a_min=TINY_VALUE, a_max=None))
-    inverse = np.swapaxes(cj, -1, -2) / _row(np.clip(given_counts, a_min=TINY_VALUE, a_max=None))
+    noise = cj / as_row(np.clip(true_counts, a_min=TINY_VALUE, a_max=None))
+    inverse = np.swapaxes(cj, -1, -2) / as_row(np.clip(given_counts, a_min=TINY_VALUE, a_max=None))
     prior = _prior(ps, noise, inverse, py_method, true_counts)
     noise = _clip_noise_rates(noise)
     inverse = _clip_noise_rates(inverse)
@@ -156,7 +156,7 @@ def _prior(
     true_counts: np.ndarray,
 ) -> np.ndarray:
     if method == "cnt":
-        prior = _diag(inverse) / np.clip(_diag(noise), a_min=TINY_VALUE, a_max=None) * ps
+        prior = diagonal(inverse) / np.clip(diagonal(noise), a_min=TINY_VALUE, a_max=None) * ps
     elif method == "marginal":
         if true_counts.ndim == 1:
             total = np.clip(float(sum(true_counts)), a_min=TINY_VALUE, a_max=None)
@@ -189,19 +189,19 @@ def _clip_values(x: np.ndarray, low: float, high: float, new_sum: float) -> np.n
 
 
 def _clip_noise_rates(matrix: np.ndarray) -> np.ndarray:
-    diagonal = _diag(matrix)
+    kept = diagonal(matrix)
     clipped = np.clip(matrix, 0, 0.9999)
-    _set_diag(clipped, diagonal)
-    return clipped / _row(np.clip(clipped.sum(axis=-2), a_min=TINY_VALUE, a_max=None))
+    set_diagonal(clipped, kept)
+    return clipped / as_row(np.clip(clipped.sum(axis=-2), a_min=TINY_VALUE, a_max=None))
 
 
 def _inverse_from_noise(prior: np.ndarray, noise: np.ndarray, ps: np.ndarray) -> np.ndarray:
-    joint = noise * _row(prior)
-    inverse = np.swapaxes(joint, -1, -2) / _row(np.clip(ps, a_min=TINY_VALUE, a_max=None))
+    joint = noise * as_row(prior)
+    inverse = np.swapaxes(joint, -1, -2) / as_row(np.clip(ps, a_min=TINY_VALUE, a_max=None))
     return _clip_noise_rates(inverse)
 
 
 def _noise_from_inverse(ps: np.ndarray, inverse: np.ndarray, prior: np.ndarray) -> np.ndarray:
-    joint = np.swapaxes(inverse * _row(ps), -1, -2)
-    noise = joint / _row(np.clip(prior, a_min=TINY_VALUE, a_max=None))
+    joint = np.swapaxes(inverse * as_row(ps), -1, -2)
+    noise = joint / as_row(np.clip(prior, a_min=TINY_VALUE, a_max=None))
     return _clip_noise_rates(noise)

@@ -89,19 +89,8 @@ def image_features(
     workers = check_int(workers, "workers", low=1)
     pixels = fetcher.max_pixels if max_pixels is None else max_pixels
     n = len(refs)
-    skipped: dict[int, str] = {}
-    positions: dict[str, list[int]] = {}
-    for row, ref in enumerate(refs):
-        if not isinstance(ref, str) or not ref.strip():
-            skipped[row] = f"no image reference in the task data (got {ref!r:.40})"
-        else:
-            positions.setdefault(ref, []).append(row)
-
-    vectors: dict[str, np.ndarray] = {}  # ref -> vector
-    if cache is not None and not refresh:
-        known = cache.digests(list(positions))
-        by_digest = cache.vectors(known.values(), embedder.name)
-        vectors = {ref: by_digest[d] for ref, d in known.items() if d in by_digest}
+    positions, skipped = _positions(refs)
+    vectors = _cached(cache, list(positions), embedder.name) if not refresh else {}
     counts = {"cached": len(vectors), "downloaded": 0, "computed": 0}
     pending = [ref for ref in positions if ref not in vectors]
     done = len(skipped) + sum(len(positions[ref]) for ref in vectors)
@@ -124,6 +113,27 @@ def image_features(
         if executor is None:
             pool.shutdown()
     return _assemble(n, positions, vectors, skipped, embedder.name, counts, encoder)
+
+
+def _positions(refs: Sequence[Any]) -> tuple[dict[str, list[int]], dict[int, str]]:
+    """Rows of each distinct reference, and the rows without a usable one (with why)."""
+    skipped: dict[int, str] = {}
+    positions: dict[str, list[int]] = {}
+    for row, ref in enumerate(refs):
+        if not isinstance(ref, str) or not ref.strip():
+            skipped[row] = f"no image reference in the task data (got {ref!r:.40})"
+        else:
+            positions.setdefault(ref, []).append(row)
+    return positions, skipped
+
+
+def _cached(cache: FeatureCache | None, refs: list[str], embedder: str) -> dict[str, np.ndarray]:
+    """Vectors the cache already holds for ``refs`` (by their known content hash)."""
+    if cache is None:
+        return {}
+    known = cache.digests(refs)
+    by_digest = cache.vectors(known.values(), embedder)
+    return {ref: by_digest[d] for ref, d in known.items() if d in by_digest}
 
 
 def _describe_batch(

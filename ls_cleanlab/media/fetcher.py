@@ -5,7 +5,15 @@ Task data refers to media as Label Studio-relative paths (``/data/upload/3/a.png
 URLs or ``data:`` URIs. :class:`MediaFetcher` turns any of them into bytes under one policy:
 
 - Relative paths, and absolute URLs on Label Studio's own scheme, host and port, are fetched from
-  Label Studio with its key. No other host ever receives the key, also not after a redirect.
+  Label Studio. Their path is normalized first (repeated slashes collapsed, dot segments
+  removed: what is sent is what was checked), and the key goes with it only when it is one of
+  the routes Label Studio serves task media from (:data:`~ls_cleanlab.media.netpolicy.MEDIA_ROUTES`:
+  ``/data/upload/``, ``/data/local-files/``, ``/storage-data/uploaded/``,
+  ``/tasks/<id>/resolve/`` and ``/presign/``, and the same under ``/projects/<id>/``) and stays
+  one once percent-decoded. Any other path on Label Studio's host (its API, ``/static/``, a path
+  that decodes into a dot segment) is fetched without the key: Label Studio serves public files
+  there that tasks may point at, and without the key it answers only what it answers anyone.
+  No other host ever receives the key, also not after a redirect; every hop is checked anew.
 - Other hosts must be in ``allowed_hosts``: exact names, ``*.example.com`` wildcards (any
   subdomain, not the apex), IP addresses or CIDR networks. Before each request and each redirect
   hop (at most 5, followed by hand) the host is resolved once and the connection goes to the
@@ -25,6 +33,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,13 +47,24 @@ from requests.certs import where as ca_bundle
 
 from ls_cleanlab.errors import InvalidOptionError, MediaError, StudioAuthError, StudioError
 from ls_cleanlab.media.images import DEFAULT_MAX_PIXELS, decode_image
-from ls_cleanlab.media.netpolicy import IP, Allowlist, Target, admit, netloc, shown
+from ls_cleanlab.media.netpolicy import (
+    IP,
+    Allowlist,
+    Target,
+    admit,
+    canonical_path,
+    is_media_route,
+    netloc,
+    shown,
+)
 from ls_cleanlab.studio import StudioSession
 from ls_cleanlab.validation import check_int, check_real
 
 __all__ = ["DEFAULT_MAX_PIXELS", "MediaFetcher", "decode_image"]
 
 MAX_REDIRECTS = 5
+#: Failed references whose kind :meth:`MediaFetcher.failure_kind` remembers (oldest dropped).
+MAX_FAILURES_KEPT = 100_000
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
 
@@ -131,6 +152,8 @@ class MediaFetcher:
                 raise InvalidOptionError(f"local_files_root {str(root)!r} is not a directory.")
             self.local_files_root = root
         self._pools: dict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = {}
+        self._failed: dict[str, str] = {}
+        self._failed_lock = threading.Lock()
 
     def __repr__(self) -> str:  # never show the key
         key = "with key" if self._session else "no key"
@@ -158,14 +181,32 @@ class MediaFetcher:
         """:meth:`fetch` and :func:`decode_image`: a loaded RGB image, or a ``MediaError``."""
         return decode_image(self.fetch(ref), max_pixels=self.max_pixels)
 
+    def failure_kind(self, ref: str) -> str | None:
+        """The ``MediaError.kind`` of the last failed :meth:`fetch` of ``ref`` by this fetcher
+        (None when it never failed): callers that count skipped media by reason use it."""
+        with self._failed_lock:
+            return self._failed.get(ref) if isinstance(ref, str) else None
+
     def fetch(self, ref: str) -> bytes:
         """The bytes ``ref`` refers to (a Label Studio path, an ``http(s)`` URL, a ``data:`` URI).
 
         Raises
         ------
         MediaError
-            For every failure; ``kind`` says which sort, the message says why.
+            For every failure; ``kind`` says which sort, the message says why (and
+            :meth:`failure_kind` remembers the kind).
         """
+        try:
+            return self._fetch(ref)
+        except MediaError as error:
+            if isinstance(ref, str):
+                with self._failed_lock:
+                    if len(self._failed) >= MAX_FAILURES_KEPT:
+                        self._failed.pop(next(iter(self._failed)))
+                    self._failed[ref] = error.kind
+            raise
+
+    def _fetch(self, ref: str) -> bytes:
         if not isinstance(ref, str) or not ref.strip():
             raise MediaError(
                 f"a media reference must be a non-empty string, got {ref!r}", "bad_reference"
@@ -222,7 +263,7 @@ class MediaFetcher:
         if self.local_files_root is None:
             return None
         parts = urlsplit(ref)
-        path = parts.path
+        path = canonical_path(parts.path)
         if parts.scheme or parts.netloc:  # absolute: only on Label Studio's own origin
             studio = self._studio
             if studio is None or Target.parse(ref).origin != studio.origin:
@@ -277,8 +318,17 @@ class MediaFetcher:
                 self._pools[key] = urllib3.HTTPConnectionPool(str(ip), target.port, retries=False)
         return self._pools[key]
 
+    def _on_studio(self, target: Target) -> bool:
+        return self._studio is not None and target.origin == self._studio.origin
+
+    def _keyed(self, target: Target) -> bool:
+        """Whether ``target`` gets the key: a media route on Label Studio's own origin."""
+        if self._session is None or self._studio is None or not self._on_studio(target):
+            return False
+        return is_media_route(target.path, self._studio.path.partition("?")[0])
+
     def _auth(self, target: Target, refresh: bool) -> dict[str, str]:
-        if self._session is None or self._studio is None or target.origin != self._studio.origin:
+        if self._session is None or not self._keyed(target):
             return {}
         try:
             return self._session.auth_headers(refresh=refresh)
@@ -322,6 +372,9 @@ class MediaFetcher:
         refreshed = False
         hops = 0
         while True:
+            if self._on_studio(target):  # send the path that is checked
+                path, mark, query = target.path.partition("?")
+                target = dataclasses.replace(target, path=canonical_path(path) + mark + query)
             addresses = admit(target, self.allowed, self._studio)
             headers = {
                 "Host": netloc(target.host, target.port, target.scheme),
@@ -347,8 +400,15 @@ class MediaFetcher:
                     self._auth(target, refresh=True)
                     continue
                 if status in (401, 403):
-                    hint = "; Label Studio refused the API key or its user may not see this file"
-                    hint = hint if "Authorization" in headers else ""
+                    hint = ""
+                    if "Authorization" in headers:
+                        hint = "; Label Studio refused the API key or its user may not see it"
+                    elif self._session is not None and self._on_studio(target):
+                        hint = (
+                            "; sent without the key: the key goes only to Label Studio's media "
+                            "paths (/data/upload/, /data/local-files/, /storage-data/uploaded/, "
+                            "/tasks/<id>/resolve/ or /presign/)"
+                        )
                     raise MediaError(f"HTTP {status} from {where}{hint}", "auth")
                 if status in (404, 410):
                     raise MediaError(f"HTTP {status} from {where}", "not_found")

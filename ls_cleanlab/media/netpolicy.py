@@ -6,14 +6,26 @@ Private to :mod:`ls_cleanlab.media.fetcher`; see its docstring for the policy.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ls_cleanlab.errors import InvalidOptionError, MediaError
 
-__all__ = ["IP", "Allowlist", "Target", "admit", "is_public", "netloc", "shown"]
+__all__ = [
+    "IP",
+    "MEDIA_ROUTES",
+    "Allowlist",
+    "Target",
+    "admit",
+    "canonical_path",
+    "is_media_route",
+    "is_public",
+    "netloc",
+    "shown",
+]
 
 HINT = "add it to allowed_hosts / LS_CLEANLAB_ALLOWED_HOSTS"
 
@@ -178,3 +190,56 @@ def admit(target: Target, allowed: Allowlist, studio: Target | None) -> list[IP]
     if not addresses:
         raise MediaError(f"cannot resolve host '{host}'", "unreachable")
     return addresses
+
+
+#: The paths Label Studio 1.23.2 serves task media from, relative to its own URL (from its URL
+#: conf: ``data_import/urls.py`` and ``io_storages/urls.py``); its key goes to these and no
+#: other path. Avatars (``/data/avatars/``) are no task media.
+MEDIA_ROUTES = (
+    re.compile(r"/data/upload/[^/].*"),  # files uploaded through the import dialog
+    re.compile(r"/data/local-files/?"),  # local files storage: ?d=<path>
+    re.compile(r"/storage-data/uploaded/?"),  # persistent storage: ?filepath=<path>
+    re.compile(r"/(?:tasks|projects)/\d+/(?:resolve|presign)/?"),  # cloud storage: ?fileuri=
+)
+
+
+def canonical_path(path: str) -> str:
+    """``path`` (no query) as a server finally reads it: repeated slashes collapsed and dot
+    segments removed (RFC 3986, section 5.2.4); never above the root."""
+    out: list[str] = []
+    segments = path.split("/")
+    for i, segment in enumerate(segments):
+        last = i == len(segments) - 1
+        if segment == "..":
+            if out:
+                out.pop()
+            if last:
+                out.append("")
+        elif segment == ".":
+            if last:
+                out.append("")
+        elif segment or last:
+            out.append(segment)
+    return "/" + "/".join(out)
+
+
+def is_media_route(path: str, prefix: str = "") -> bool:
+    """Whether ``path`` (with or without its query) is one of :data:`MEDIA_ROUTES` under
+    Label Studio's own path ``prefix`` (``""`` at the root).
+
+    The path must already be canonical, and stay so once percent-decoded (repeatedly: a proxy
+    may decode again): an encoded dot segment, slash or backslash (``%2e%2e``, ``%2f``, ``%5c``)
+    could lead a server elsewhere than the path it was checked as, so such a path is no media
+    route.
+    """
+    path = path.partition("?")[0]
+    decoded = path
+    for _ in range(3):
+        decoded = unquote(decoded)
+    if "\\" in decoded or canonical_path(decoded) != decoded or canonical_path(path) != path:
+        return False
+    prefix = prefix.rstrip("/")
+    if not decoded.startswith(prefix + "/"):
+        return False
+    rest = decoded[len(prefix) :]
+    return any(route.fullmatch(rest) for route in MEDIA_ROUTES)

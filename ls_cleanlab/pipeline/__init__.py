@@ -9,25 +9,33 @@
 * :mod:`.snapshot`: incremental fetches against a task snapshot;
 * :mod:`.refresh`: re-audits from stored probabilities that push only what changed;
 * :mod:`.preannotate`: a trained model applied to new tasks, encoded like its training set;
-* :mod:`.workspace`: :class:`Workspace`, the one owner of the data dir's layout.
+* :mod:`.workspace`: :class:`Workspace`, the one owner of the data dir's layout;
+* :mod:`.checkpoint`: :class:`FoldCheckpoints`, folds kept so an interrupted audit resumes;
+* :mod:`.skips`: :func:`skip_report`, everything an audit left out, counted by reason.
 """
 
+from ls_cleanlab.pipeline.checkpoint import FoldCheckpoints
 from ls_cleanlab.pipeline.kinds import KINDS, TaskKind, task_kind
 from ls_cleanlab.pipeline.options import STAGES, AuditOptions, ProjectAudit
 from ls_cleanlab.pipeline.project import audit_tasks, check_plan, run_project_audit
 from ls_cleanlab.pipeline.queues import QUEUES, Queue, queue_members, queue_predictions, queue_view
 from ls_cleanlab.pipeline.refresh import Refresh, refresh_project, save_audit_state
+from ls_cleanlab.pipeline.skips import REASONS, Skip, SkipReport, skip_report
 from ls_cleanlab.pipeline.snapshot import fetch_with_snapshot
 from ls_cleanlab.pipeline.workspace import Workspace
 
 __all__ = [
     "KINDS",
     "QUEUES",
+    "REASONS",
     "STAGES",
     "AuditOptions",
+    "FoldCheckpoints",
     "ProjectAudit",
     "Queue",
     "Refresh",
+    "Skip",
+    "SkipReport",
     "TaskKind",
     "Workspace",
     "audit_tasks",
@@ -39,5 +47,6 @@ __all__ = [
     "refresh_project",
     "run_project_audit",
     "save_audit_state",
+    "skip_report",
     "task_kind",
 ]

@@ -25,6 +25,7 @@ from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import TrainedModel, out_of_sample_probs, train_model
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.queues import QUEUES, Queue, queue_members, queue_predictions
+from ls_cleanlab.pipeline.skips import task_skip_reason
 from ls_cleanlab.studio import LabelSchema, TaskTable, read_tasks
 
 __all__ = ["Classification", "Probabilities", "majority_vote", "probabilities"]
@@ -93,10 +94,15 @@ def probabilities(
     if options.pred_probs is not None:
         given = options.pred_probs
         probs = np.load(given) if isinstance(given, (str, Path)) else np.asarray(given)
-        if probs.shape != (n, k) or not np.isfinite(probs).all():
+        if probs.shape != (n, k):
             raise InvalidOptionError(
-                f"pred_probs must be finite with shape ({n}, {k}) (tasks, classes); got "
-                f"{probs.shape}."
+                f"pred_probs must have shape ({n}, {k}) (tasks, classes); got {probs.shape}."
+            )
+        if not np.isfinite(probs).all():
+            row = int(np.flatnonzero(~np.isfinite(probs).all(axis=1))[0])
+            raise InvalidOptionError(
+                f"pred_probs holds values that are not finite numbers (NaN or infinite), the "
+                f"first in row {row} (task {int(table.task_ids[row])})."
             )
         return Probabilities(probs.astype(np.float64), np.ones(n, dtype=bool), {}, "pred_probs")
 
@@ -198,13 +204,30 @@ class Classification:
             progress("audit", 1, 1)
         seconds["audit"] = time.perf_counter() - start
         skipped = {int(table.task_ids[r]): why for r, why in found.skipped.items()}
+        reasons = _skip_reasons(table, schema, found.skipped, fetcher)
         return ProjectAudit(
             project=project, schema=schema, table=table, task_ids=task_ids, labelled=labelled,
             pred_probs=found.probs[rows], audit=audit,
             queues={key: task_ids[members[key]] for key in members}, predictions=predictions,
             skipped=skipped, source=found.source, model_version=options.model_version,
-            seconds=seconds, trained=found.trained,
+            seconds=seconds, trained=found.trained, skip_reasons=reasons,
         )  # fmt: skip
+
+
+def _skip_reasons(
+    table: TaskTable, schema: LabelSchema, skipped: Mapping[int, str], fetcher: MediaFetcher | None
+) -> dict[int, str]:
+    """Task id -> reason code of each skipped row; a failed download's kind comes from the
+    fetcher, which remembers it."""
+    reasons = {}
+    for row, message in skipped.items():
+        ref = table.data[row].get(schema.data_key)
+        kind = fetcher.failure_kind(ref) if fetcher is not None and isinstance(ref, str) else None
+        if isinstance(ref, str) and ref:  # media failures read "<ref, shortened>: <why>"
+            short = ref if len(ref) <= 80 else ref[:60] + "..." + ref[-12:]
+            message = message.removeprefix(f"{short}: ")
+        reasons[int(table.task_ids[row])] = task_skip_reason(message, kind)
+    return reasons
 
 
 def _reindex(ann: Annotations, rows: np.ndarray, n: int) -> Annotations:

@@ -19,7 +19,7 @@ from ls_cleanlab.validation import check_bool, check_int, check_threshold
 __all__ = ["STAGES", "AuditOptions", "AuditT", "Progress", "ProjectAudit"]
 
 #: Stages in order, as named in progress reports.
-STAGES = ("fetch", "features", "model", "audit", "push")
+STAGES = ("fetch", "features", "model", "audit", "save", "push")
 #: ``progress(stage, done, total)``, called as each stage advances.
 Progress = Callable[[str, int, int], None]
 
@@ -115,6 +115,10 @@ class ProjectAudit(Generic[AuditT]):
         One prediction per audited task (pushed unless a dry run).
     skipped : dict of int to str
         Task id -> why it was left out (no media, no prediction of the chosen version ...).
+    skip_reasons : dict of int to str
+        Task id -> the reason code of its skip (a key of
+        :data:`ls_cleanlab.pipeline.skips.REASONS`), where the kind knows it; otherwise it is
+        read from the message (:func:`~ls_cleanlab.pipeline.skips.skip_report`).
     source : str
         Where the probabilities came from (``"model:descriptors:lab-hog-v1"``, ``"predictions:v3"``
         ...).
@@ -145,3 +149,4 @@ class ProjectAudit(Generic[AuditT]):
     views: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     trained: TrainedModel | BoxDetector | None = None
+    skip_reasons: dict[int, str] = field(default_factory=dict)

@@ -19,12 +19,14 @@ PARTIAL_PUSH_LIMIT = 200
 @dataclass(frozen=True)
 class Refresh:
     """What a refresh did: the new audit (None when the project has no audit to refresh yet,
-    ``reason`` says why), the predictions pushed, and the tasks audited."""
+    ``reason`` says why), the predictions pushed, the tasks audited, and the new tasks left for
+    the next full audit (no trained model, or their media could not be read)."""
 
     audit: ProjectAudit | None
     pushed: int = 0
     tasks: int = 0
     reason: str | None = None
+    waiting: int = 0
 
 
 def push_some(

@@ -25,7 +25,7 @@ from typing import Any
 from ls_cleanlab.audit import Rules, load_rules
 from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
-from ls_cleanlab.model import ModelStore, TrainedModel
+from ls_cleanlab.model import ModelStore
 from ls_cleanlab.model.detector import BoxDetector
 from ls_cleanlab.pipeline.kinds import TaskKind, task_kind
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
@@ -134,10 +134,15 @@ def run_project_audit(
         if cache is not None:
             cache.close()
     seconds = {"fetch": fetched, **result.seconds}
-    if workspace is not None and isinstance(result.trained, TrainedModel):
-        ModelStore(workspace.models_dir).save(project, options.model_version, result.trained)
-    elif workspace is not None and isinstance(result.trained, BoxDetector):
-        result.trained.save(workspace.box_detector(project, options.model_version))
+    if workspace is not None and result.trained is not None:
+        if progress is not None:
+            progress("save", 0, 1)
+        if isinstance(result.trained, BoxDetector):
+            result.trained.save(workspace.box_detector(project, options.model_version))
+        else:
+            ModelStore(workspace.models_dir).save(project, options.model_version, result.trained)
+        if progress is not None:
+            progress("save", 1, 1)
     if options.dry_run:
         return dataclasses.replace(result, seconds=seconds)
     start = time.perf_counter()

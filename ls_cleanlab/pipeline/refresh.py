@@ -97,12 +97,15 @@ def refresh_project(
             probs = trained.predict(found.features[rows]).probs
             known.update({int(new[r]["id"]): p for r, p in zip(rows, probs, strict=True)})
     kept = [t for t in tasks if int(t["id"]) in known]
+    _report(progress, "audit", 0, 1)
     order = read_tasks(kept, schema).task_ids
     probs = np.stack([known[int(t)] for t in order])
     result = audit_tasks(kept, schema, options=replace(options, pred_probs=probs), project=project)
+    _report(progress, "audit", 1, 1)
     pushed = workspace.read_json(workspace.pushed(project)) or {}
     changed = [p for p in result.predictions if pushed.get(str(p["task"])) != _signature(p)]
     gone = set(pushed) - {str(p["task"]) for p in result.predictions}
+    _report(progress, "push", 0, len(changed))
     if len(changed) + len(gone) > PARTIAL_PUSH_LIMIT:
         client.replace_predictions(
             project, result.predictions, model_version=version,
@@ -110,9 +113,17 @@ def refresh_project(
         )  # fmt: skip
     else:
         push_some(client, project, changed, version)
+    _report(progress, "push", len(changed), len(changed))
     result = replace(result, model_version=version)
+    _report(progress, "save", 0, 1)
     save_audit_state(workspace, result)
-    return Refresh(result, pushed=len(changed), tasks=len(kept))
+    _report(progress, "save", 1, 1)
+    return Refresh(result, pushed=len(changed), tasks=len(kept), waiting=len(tasks) - len(kept))
+
+
+def _report(progress: Progress | None, stage: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(stage, done, total)
 
 
 def _signature(prediction: Mapping[str, Any]) -> list[Any]:

@@ -14,6 +14,8 @@
         boxes.npz                  box projects: task ids and detector boxes of the last audit
         pushed.json                signature of each prediction pushed (partial refreshes)
         credentials.json           Label Studio URL and key from /setup (mode 0600)
+        folds/<digest>.npy         finished cross-validation folds of an audit under way
+                                   (FoldCheckpoints), removed when it finishes
 
 Nothing else in the package spells out these paths. Files are replaced atomically (written to a
 temporary name, then renamed), so a crash never leaves half a file behind.
@@ -100,6 +102,9 @@ class Workspace:
 
     def credentials(self, project: int) -> Path:
         return self.project_dir(project) / "credentials.json"
+
+    def folds(self, project: int) -> Path:
+        return self.project_dir(project) / "folds"
 
     # -- small JSON files -----------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from ls_cleanlab.errors import MediaError
 from ls_cleanlab.report import figures
+from ls_cleanlab.report.links import left_out_section, task_link
 
 if TYPE_CHECKING:
     from ls_cleanlab.media import MediaFetcher
@@ -155,10 +156,6 @@ def _overview(result: ProjectAudit[BoxReview]) -> str:
     out = ['<div class="cards">']
     out += [f'<div class="card"><b>{v}</b>{_e(k)}</div>' for k, v in cards.items()]
     out.append("</div>")
-    bad = dict(getattr(report, "bad_boxes", {}) or {})
-    if bad:
-        left = ", ".join(f"{_e(reason)} {n}" for reason, n in bad.items())
-        out.append(f'<p class="note">Boxes left out of the audit: {left}.</p>')
     by_kind = {str(k): int(v) for k, v in issues["kind"].value_counts().items() if v}
     queues = {q.title: len(result.queues.get(q.key, ())) for q in BOX_QUEUES}
     if by_kind or any(queues.values()):
@@ -211,7 +208,6 @@ def _tasks(
     result: ProjectAudit[BoxReview], studio_url: str | None, fetcher: MediaFetcher | None, top: int
 ) -> str:
     from ls_cleanlab.pipeline.box_queues import BOX_QUEUES
-    from ls_cleanlab.report.links import task_link
 
     review = result.audit
     issues = review.issues
@@ -280,6 +276,7 @@ def render_box_report(
         ("annotators-section", "Annotators", _annotators(review)),
         ("classes", "Classes", _classes(review)),
         ("issues-section", "Top tasks", _tasks(result, studio_url, fetcher, top)),
+        ("left-out", "Left out", left_out_section(result, studio_url)),
     ]
     body = "\n".join(
         f'<section id="sec-{key}"><h2>{_e(heading)}</h2>\n{content}</section>'

@@ -25,7 +25,7 @@ import numpy as np
 
 from ls_cleanlab.errors import MediaError
 from ls_cleanlab.report import figures as figures
-from ls_cleanlab.report.links import task_link
+from ls_cleanlab.report.links import left_out_section, task_link
 
 if TYPE_CHECKING:
     from ls_cleanlab.media import MediaFetcher
@@ -345,6 +345,7 @@ def render_report(
     quality = 1.0 - audit.priority[result.labelled]
     sections = [
         ("overview", "Overview", _overview(result)),
+        ("left-out", "Left out", left_out_section(result, studio_url)),
         (
             "quality",
             "Label quality",

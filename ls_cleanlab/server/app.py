@@ -52,9 +52,9 @@ def create_app(settings: Settings) -> FastAPI:
     logging.getLogger("ls_cleanlab").setLevel(settings.log_level)
     app = FastAPI(title="ls-cleanlab ML backend", version="1", lifespan=_lifespan)
     app.state.backend = Backend(settings)
+    install_error_handlers(app)  # its catch-all is the innermost middleware
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(BasicAuth, settings=settings)  # outermost: runs first
-    install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
     return app

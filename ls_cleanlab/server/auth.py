@@ -8,7 +8,8 @@
   a secret header instead (:data:`SECRET_HEADER`), checked in constant time. Without basic auth
   configured, ``START_TRAINING`` (which Label Studio posts like a prediction request, without
   the webhook's headers) is accepted unsigned; every other webhook must be signed.
-* :class:`BodyLimit`: a body over the limit is refused with 413 before it is read whole.
+* :class:`BodyLimit`: a body over the limit is refused with 413, declared or chunked, before a
+  route reads it.
 """
 
 from __future__ import annotations
@@ -81,7 +82,13 @@ class BasicAuth:
 
 
 class BodyLimit:
-    """ASGI middleware: 413 for a request body larger than ``limit`` bytes."""
+    """ASGI middleware: 413 for a request body larger than ``limit`` bytes.
+
+    A declared ``Content-Length`` over the limit is refused before anything is read; otherwise
+    (chunked bodies too) the body is read here, up to the limit, before the route sees it, so
+    an oversized body gets the same ``{"error", "detail"}`` answer whatever its framing, and the
+    route's body parsing never runs into the limit halfway.
+    """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -100,32 +107,31 @@ class BodyLimit:
                 if too_big:
                     await _refuse(send, self.limit)
                     return
+        chunks: list[bytes] = []
         seen = 0
-        started = False
-
-        async def counted() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return message
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted, tracked)
-        except _TooLarge:
-            if not started:
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.limit:
                 await _refuse(send, self.limit)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
 
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: wait for the disconnect, as ASGI says
 
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 async def _refuse(send: Send, limit: int) -> None:

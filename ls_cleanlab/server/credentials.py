@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from pydantic import SecretStr
 
 from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.server.errors import StudioNotConfiguredError
@@ -28,7 +30,7 @@ class Credentials:
     """What ``/setup`` brought for a project: Label Studio's URL and the key it sent."""
 
     hostname: str | None
-    access_token: str | None = field(default=None, repr=False)
+    access_token: SecretStr | None = None
 
     @property
     def empty(self) -> bool:
@@ -40,7 +42,7 @@ class StudioAccess:
     """The URL and key to use for a project, and whether the key came from ``/setup``."""
 
     url: str
-    key: str = field(repr=False)
+    key: SecretStr
     from_setup: bool
 
 
@@ -64,7 +66,9 @@ class CredentialStore:
                 path.unlink(missing_ok=True)
                 self._known.pop(project, None)
                 return
-            value = {"hostname": credentials.hostname, "access_token": credentials.access_token}
+            token = credentials.access_token
+            plain = token.get_secret_value() if token is not None else None
+            value = {"hostname": credentials.hostname, "access_token": plain}
             self.workspace.write_json(path, value, private=True)
             self._known[project] = credentials
         logger.info("kept the Label Studio credentials /setup sent for project %d", project)
@@ -84,7 +88,8 @@ class CredentialStore:
         ):
             logger.warning("ignoring %s: not a credentials file this backend wrote", path)
             return None
-        found = Credentials(value.get("hostname"), value.get("access_token"))
+        token = value.get("access_token")
+        found = Credentials(value.get("hostname"), SecretStr(token) if token else None)
         with self._lock:
             self._known[project] = found
         return found
@@ -100,8 +105,8 @@ class CredentialStore:
         given = self.load(project) or Credentials(None, None)
         url = settings.label_studio_url or given.hostname
         env_key = settings.label_studio_api_key
-        key = env_key.get_secret_value() if env_key is not None else given.access_token
-        if not url or not key:
+        key = env_key if env_key is not None else given.access_token
+        if not url or key is None or not key.get_secret_value():
             raise StudioNotConfiguredError(
                 f"no Label Studio to talk to for project {project}: set LABEL_STUDIO_URL and "
                 "LABEL_STUDIO_API_KEY (or connect the backend in Label Studio so /setup brings "

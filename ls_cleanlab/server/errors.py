@@ -32,6 +32,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ls_cleanlab.errors import (
     ExtractorUnavailableError,
@@ -52,6 +53,7 @@ from ls_cleanlab.errors import (
 __all__ = [
     "DOMAIN_ERRORS",
     "ApiError",
+    "CatchAll",
     "ErrorBody",
     "StudioNotConfiguredError",
     "error_response",
@@ -166,16 +168,42 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "invalid request", detail)
 
 
-async def _crash(request: Request, exc: Exception) -> JSONResponse:
-    # the type only: a message or traceback of an unexpected error may carry anything
-    logger.error("%s %s crashed: %s", request.method, request.url.path, type(exc).__name__)
-    return error_response(500, "internal error", None)
+class CatchAll:
+    """ASGI middleware: an unexpected exception becomes a 500 ``{"error", "detail"}`` answer and
+    one log line naming its type (a message or traceback of an unexpected error may carry
+    anything; ``LOG_LEVEL=DEBUG`` logs the traceback). Unlike an ``Exception`` handler, which
+    Starlette calls and then re-raises to the server (which logs the traceback), nothing
+    propagates."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            debug = logger.isEnabledFor(logging.DEBUG)
+            where = f"{scope.get('method')} {scope.get('path')}"
+            logger.error("%s crashed: %s", where, type(exc).__name__, exc_info=debug)
+            if not started:
+                await error_response(500, "internal error", None)(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer every error of ``app`` with the JSON error body."""
+    """Answer every error of ``app`` with the JSON error body (call before adding the other
+    middleware: the catch-all must sit inside them)."""
     app.add_exception_handler(LsCleanlabError, _domain)
     app.add_exception_handler(ApiError, _api)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _invalid)
-    app.add_exception_handler(Exception, _crash)
+    app.add_middleware(CatchAll)

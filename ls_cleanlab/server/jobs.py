@@ -7,6 +7,12 @@ re-fetches what changed (incrementally, against the task snapshot), re-scores ev
 stored out-of-sample probabilities (new tasks get the trained model's), re-runs the audit without
 refitting, and pushes only the predictions that changed. State per project lives in
 the workspace (:mod:`ls_cleanlab.pipeline.workspace`); job rows in the store.
+
+A job's ``stage`` names the step under way (``fetch`` from the start, then ``features``,
+``model``, ``audit``, ``save``, ``push``); a failed job keeps the stage it failed in. A restart
+resumes the jobs it interrupted: an audit reuses the task snapshot, the feature cache and the
+folds finished before the restart (:class:`~ls_cleanlab.pipeline.FoldCheckpoints`), and its push
+replaces the model version whole, so nothing is half done.
 """
 
 from __future__ import annotations
@@ -21,7 +27,14 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab.errors import LsCleanlabError
-from ls_cleanlab.pipeline import QUEUES, AuditOptions, ProjectAudit, run_project_audit
+from ls_cleanlab.pipeline import (
+    QUEUES,
+    AuditOptions,
+    FoldCheckpoints,
+    ProjectAudit,
+    run_project_audit,
+    skip_report,
+)
 from ls_cleanlab.pipeline.refresh import refresh_project, save_audit_state
 from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.server.auth import SECRET_HEADER, WEBHOOK_ACTIONS
@@ -58,9 +71,13 @@ class JobRunner:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Fail jobs a restart interrupted, re-queue queued ones, start the worker."""
-        for job_id in self.store.recover():
-            logger.warning("job %d was interrupted by a restart: marked failed", job_id)
+        """Re-queue the jobs a restart interrupted (they resume), then the queued ones, and
+        start the worker."""
+        resumed, given_up = self.store.recover()
+        for job_id in resumed:
+            logger.warning("job %d was interrupted by a restart: it resumes", job_id)
+        for job_id in given_up:
+            logger.warning("job %d was interrupted by restarts too often: marked failed", job_id)
         for job in self.store.jobs(state="queued"):
             self._queue.put(job.id)
         self._thread = threading.Thread(target=self._work, name="ls-cleanlab-jobs", daemon=True)
@@ -127,6 +144,7 @@ class JobRunner:
     def run(self, job: Job) -> None:
         """Run one job to ``done`` or ``failed`` (never raises)."""
         self.store.start(job.id)
+        self.store.progress(job.id, "register" if job.kind == "register" else "fetch", 0, 0)
         started = time.perf_counter()
         try:
             summary = {"audit": self._audit, "refresh": self._refresh,
@@ -152,12 +170,15 @@ class JobRunner:
         )  # fmt: skip
 
     def _progress(self, job: Job) -> Callable[[str, int, int], None]:
+        """Progress into the job's row: at most twice a second within a stage, and always
+        when a stage starts or ends (so a failed job names the stage it failed in)."""
         last = [0.0]
+        current = [""]
 
         def report(stage: str, done: int, total: int) -> None:
             now = time.monotonic()
-            if now - last[0] > 0.5 or done == total:
-                last[0] = now
+            if stage != current[0] or now - last[0] > 0.5 or done == total:
+                last[0], current[0] = now, stage
                 self.store.progress(job.id, stage, done, total)
 
         return report
@@ -178,14 +199,22 @@ class JobRunner:
         return {"webhooks": ids}
 
     def _audit(self, job: Job) -> dict[str, Any]:
-        with self.client(job.project) as client:
-            result = run_project_audit(
-                client, job.project, options=self._options(), data_dir=self.workspace.root,
-                progress=self._progress(job),
-            )  # fmt: skip
+        progress = self._progress(job)
+        folds = FoldCheckpoints(self.workspace.folds(job.project))
+        try:
+            with self.client(job.project) as client:
+                result = run_project_audit(
+                    client, job.project, options=self._options(), data_dir=self.workspace.root,
+                    progress=progress, executor=folds,
+                )  # fmt: skip
+        finally:
+            folds.shutdown()
+        progress("save", 0, 1)
         save_audit_state(self.workspace, result)
         self.store.audited(job.project, result.model_version, _flagged(result), True)
-        return _summary(result)
+        progress("save", 1, 1)
+        folds.clear()  # the audit is whole: its folds are not needed again
+        return {**_summary(result), "resumed": job.resumed, "folds_reused": folds.reused}
 
     def _refresh(self, job: Job) -> dict[str, Any]:
         with self.client(job.project) as client:
@@ -196,7 +225,8 @@ class JobRunner:
         if done.audit is None:
             return {"skipped": done.reason}
         self.store.audited(job.project, done.audit.model_version, _flagged(done.audit), False)
-        return {**_summary(done.audit), "pushed": done.pushed, "tasks": done.tasks}
+        return {**_summary(done.audit), "pushed": done.pushed, "tasks": done.tasks,
+                "waiting_for_full_audit": done.waiting}  # fmt: skip
 
 
 def _flagged(result: ProjectAudit) -> dict[str, Any]:
@@ -213,6 +243,10 @@ def _flagged(result: ProjectAudit) -> dict[str, Any]:
 
 
 def _summary(result: ProjectAudit) -> dict[str, Any]:
+    """A job's summary: tasks audited, what was left out by reason, queue sizes, source."""
+    left_out = skip_report(result)
     return {"tasks": len(result.task_ids), "skipped": len(result.skipped),
+            "skipped_reasons": left_out.counts(),
+            "unknown_choices": dict(left_out.unknown_choices),
             "queues": {q.key: len(result.queues.get(q.key, ())) for q in QUEUES},
             "source": result.source}  # fmt: skip

@@ -2,7 +2,9 @@
 
 One file (``<data dir>/backend.sqlite``), one connection guarded by a lock (the web server and
 the job worker share it), WAL journal. Jobs move ``queued -> running -> done | failed``;
-:meth:`Store.recover` marks jobs a crash or restart left ``running`` as failed, with the reason.
+:meth:`Store.recover` puts jobs a crash or restart left ``running`` back in the queue (they
+resume from what their stages kept), at most :data:`MAX_RESUMES` times each; a job interrupted
+more often than that is marked failed, with the reason.
 """
 
 from __future__ import annotations
@@ -23,7 +25,12 @@ JobKind = Literal["audit", "refresh", "register"]
 JobState = Literal["queued", "running", "done", "failed"]
 JOB_KINDS: tuple[str, ...] = ("audit", "refresh", "register")
 JOB_STATES: tuple[str, ...] = ("queued", "running", "done", "failed")
-INTERRUPTED = "interrupted by a restart of the backend; start training again"
+#: How often one job is resumed after restarts before it is given up (it may be what crashes).
+MAX_RESUMES = 2
+INTERRUPTED = (
+    f"interrupted by {MAX_RESUMES + 1} restarts of the backend (it may be what stops it: see the "
+    "backend's log); start training again"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -38,7 +45,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     summary TEXT,
     created_at REAL NOT NULL,
     started_at REAL,
-    finished_at REAL
+    finished_at REAL,
+    resumed INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_project ON jobs (project, state);
 CREATE TABLE IF NOT EXISTS projects (
@@ -70,6 +78,7 @@ class Job:
     created_at: float
     started_at: float | None
     finished_at: float | None
+    resumed: int = 0
 
     def as_json(self) -> dict[str, Any]:
         """The job as the API shows it."""
@@ -86,6 +95,9 @@ class Store:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        if "resumed" not in columns:  # a data dir from before jobs were resumed
+            self._db.execute("ALTER TABLE jobs ADD COLUMN resumed INTEGER NOT NULL DEFAULT 0")
 
     def close(self) -> None:
         with self._lock:
@@ -160,17 +172,24 @@ class Store:
                 (state, reason, json.dumps(summary) if summary else None, time.time(), job_id),
             )
 
-    def recover(self) -> list[int]:
-        """Mark jobs left ``running`` by a previous process as failed; return their ids.
-        Queued jobs stay queued (the worker picks them up again)."""
+    def recover(self) -> tuple[list[int], list[int]]:
+        """Put jobs left ``running`` by a previous process back in the queue (counting the
+        resume), or mark them failed when they were resumed :data:`MAX_RESUMES` times already;
+        return ``(resumed, failed)`` job ids. Queued jobs stay queued."""
         with self._tx() as db:
-            ids = [r[0] for r in db.execute("SELECT id FROM jobs WHERE state = 'running'")]
-            db.execute(
-                "UPDATE jobs SET state = 'failed', reason = ?, finished_at = ? "
-                "WHERE state = 'running'",
-                (INTERRUPTED, time.time()),
+            rows = db.execute("SELECT id, resumed FROM jobs WHERE state = 'running'").fetchall()
+            again = [int(i) for i, n in rows if n < MAX_RESUMES]
+            given_up = [int(i) for i, n in rows if n >= MAX_RESUMES]
+            db.executemany(
+                "UPDATE jobs SET state = 'queued', resumed = resumed + 1, started_at = NULL "
+                "WHERE id = ?",
+                [(i,) for i in again],
             )
-        return [int(i) for i in ids]
+            db.executemany(
+                "UPDATE jobs SET state = 'failed', reason = ?, finished_at = ? WHERE id = ?",
+                [(INTERRUPTED, time.time(), i) for i in given_up],
+            )
+        return again, given_up
 
     def job_counts(self) -> dict[tuple[str, str], int]:
         """(kind, state) -> number of jobs."""
@@ -225,9 +244,10 @@ class Store:
 
 
 def _job(row: tuple[Any, ...]) -> Job:
-    (id_, project, kind, state, reason, stage, done, total, summary, created, started, ended) = row
+    (id_, project, kind, state, reason, stage, done, total, summary, created, started, ended,
+     resumed) = row  # fmt: skip
     return Job(
         id=int(id_), project=int(project), kind=kind, state=state, reason=reason, stage=stage,
         done=int(done), total=int(total), summary=json.loads(summary) if summary else None,
-        created_at=created, started_at=started, finished_at=ended,
+        created_at=created, started_at=started, finished_at=ended, resumed=int(resumed or 0),
     )  # fmt: skip

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 __all__ = [
     "MAX_ID",
@@ -50,7 +50,7 @@ class SetupRequest(BaseModel):
     hostname: str | None = Field(
         None, max_length=2000, pattern=r"^(https?://\S+)?$", description="Label Studio's URL"
     )
-    access_token: str | None = Field(None, max_length=2000)
+    access_token: SecretStr | None = Field(None, max_length=2000)
     extra_params: Any = None
 
 
@@ -124,13 +124,14 @@ class JobOut(BaseModel):
     kind: Literal["audit", "refresh", "register"]
     state: Literal["queued", "running", "done", "failed"]
     reason: str | None = Field(description="why it failed")
-    stage: str | None
+    stage: str | None = Field(description="the step under way, or the one that failed")
     done: int
     total: int
     summary: dict[str, Any] | None
     created_at: float
     started_at: float | None
     finished_at: float | None
+    resumed: int = Field(0, description="times it was resumed after a restart of the backend")
 
 
 class JobList(BaseModel):

@@ -2,12 +2,14 @@
 know, plus ``LS_CLEANLAB_*``), validated once, passed to :func:`ls_cleanlab.server.app.create_app`.
 
 Nothing here is read at import time: ``Settings()`` reads the environment when it is called.
-Secrets are ``SecretStr`` so they never appear in a ``repr`` or a log line; :func:`load_settings`
-reports invalid settings by name, without their values (pydantic's own message shows the input).
+Every key and password is a ``SecretStr`` (:data:`SECRETS`), so it never appears in a ``repr``
+or a log line; :func:`load_settings` reports invalid settings by their environment variable,
+without their values (pydantic's own message shows the input), with a fix for each.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Any, Literal
@@ -25,11 +27,37 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ls_cleanlab.errors import InvalidOptionError
 from ls_cleanlab.pipeline.workspace import Workspace, write_atomic
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = ["SECRETS", "Settings", "SettingsError", "load_settings"]
+
+#: The settings that are keys or passwords, by environment variable: ``SecretStr``, never shown.
+SECRETS = ("LABEL_STUDIO_API_KEY", "BASIC_AUTH_PASS", "LS_CLEANLAB_WEBHOOK_SECRET")
+#: What each setting expects, for the ``fix:`` of an invalid one.
+EXPECTED = {
+    "LABEL_STUDIO_URL": "Label Studio's address as the backend reaches it, e.g. "
+    "http://label-studio:8080",
+    "LS_CLEANLAB_BACKEND_URL": "the backend's address as Label Studio reaches it, e.g. "
+    "http://ls-cleanlab:9090",
+    "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
+    "LS_CLEANLAB_MODEL_VERSION": "1-100 letters, digits, '-', '_' or '.'",
+    "LS_CLEANLAB_THRESHOLD": "a number between 0 and 1, e.g. 0.5",
+    "LS_CLEANLAB_N_FOLDS": "a whole number from 2 to 20",
+    "LS_CLEANLAB_DEBOUNCE": "seconds from 0 to 600",
+    "LS_CLEANLAB_MAX_BODY_BYTES": "a whole number of bytes, at least 1024",
+    "LS_CLEANLAB_MAX_PREDICT_TASKS": "a whole number, at least 1",
+    "LS_CLEANLAB_REGISTER_WEBHOOKS": "true or false",
+    "LS_CLEANLAB_DATA_DIR": "a directory the backend may write",
+    "BASIC_AUTH": "set both BASIC_AUTH_USER and BASIC_AUTH_PASS (at least 8 characters), or "
+    "neither",
+}
 
 
 class SettingsError(InvalidOptionError):
-    """A setting of the backend is invalid; the message names each one and why, never a value."""
+    """A setting of the backend is invalid; the message names each one and why, never a value;
+    ``fix`` says what each expects."""
+
+    def __init__(self, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.fix = fix
 
 
 def _env(name: str) -> AliasChoices:
@@ -88,17 +116,15 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"must start with http:// or https://, got {value!r}")
+        if not value.startswith(("http://", "https://")):  # the value may hold a password
+            raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
     @field_validator("model_version")
     @classmethod
     def _version(cls, value: str) -> str:
         if not value or len(value) > 100 or not all(c.isalnum() or c in "-_." for c in value):
-            raise ValueError(
-                f"model_version must be 1-100 letters, digits, '-', '_' or '.', got {value!r}"
-            )
+            raise ValueError("must be 1-100 letters, digits, '-', '_' or '.'")
         return value
 
     @model_validator(mode="after")
@@ -137,7 +163,7 @@ def load_settings(**values: Any) -> Settings:
     try:
         return Settings(**values)
     except ValidationError as error:
-        problems = []
+        problems, fixes = [], {}
         for item in error.errors(include_input=False, include_url=False):
             name = str(item["loc"][0]) if item.get("loc") else ""
             field = Settings.model_fields.get(name)
@@ -145,4 +171,21 @@ def load_settings(**values: Any) -> Settings:
             shown = str(alias.choices[0]) if isinstance(alias, AliasChoices) else name
             message = str(item["msg"]).removeprefix("Value error, ")
             problems.append(f"{shown}: {message}" if shown else message)
-        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+            if (expected := EXPECTED.get(shown or "BASIC_AUTH")) is not None:
+                fixes[shown] = f"{shown}: {expected}" if shown else expected
+        fix = "; ".join([*fixes.values(), "every setting is described in backend/.env.example"])
+        message = "invalid settings: " + "; ".join(problems)
+        raise SettingsError(_scrubbed(message, values), _scrubbed(fix, values)) from None
+
+
+def _scrubbed(text: str, values: dict[str, Any]) -> str:
+    """``text`` without the value of any secret (and the basic auth user), from the
+    environment or ``values``: a last guard, since no message above is built from a value."""
+    secret_fields = ("label_studio_api_key", "basic_auth_pass", "webhook_secret", "basic_auth_user")
+    found = [os.environ.get(name) for name in (*SECRETS, "BASIC_AUTH_USER")]
+    found += [values.get(name) for name in secret_fields]
+    for value in found:
+        plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(plain, str) and len(plain) >= 3:
+            text = text.replace(plain, "***")
+    return text

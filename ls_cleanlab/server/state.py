@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
 
 from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.pipeline.workspace import Workspace
@@ -66,7 +67,7 @@ class Backend:
 
     # -- Label Studio ---------------------------------------------------------------------------
 
-    def set_up(self, project: int, uid: str, hostname: str | None, token: str | None) -> None:
+    def set_up(self, project: int, uid: str, hostname: str | None, token: SecretStr | None) -> None:
         """Record a ``/setup`` call: the project, the credentials it brought, our webhooks."""
         self.store.set_up(project, uid, hostname, self.settings.model_version)
         self.credentials.save(project, Credentials(hostname, token))
@@ -78,7 +79,7 @@ class Backend:
 
     def client(self, project: int) -> StudioClient:
         found = self.access(project)
-        return StudioClient(found.url, found.key, timeout=120.0, retries=2)
+        return StudioClient(found.url, found.key.get_secret_value(), timeout=120.0, retries=2)
 
     def fetcher(self, project: int) -> WatchedFetcher:
         """Media for ``project``; without Label Studio's URL and key, only local files,
@@ -88,7 +89,7 @@ class Backend:
         except StudioNotConfiguredError:
             found = None
         return WatchedFetcher(
-            found.url if found else None, found.key if found else None,
+            found.url if found else None, found.key.get_secret_value() if found else None,
             key_from_setup=bool(found and found.from_setup), allowed_hosts=self.settings.hosts,
             local_files_root=self.settings.local_files_root,
         )  # fmt: skip

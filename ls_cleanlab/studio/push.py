@@ -159,27 +159,8 @@ def replace_predictions(
         new ones already imported too, so the project never holds half a push.
     """
     project = int(project)
-    if not isinstance(model_version, str) or not model_version:
-        raise InvalidTasksError("model_version must be a non-empty string.")
     chunk_size = check_int(chunk_size, "chunk_size", low=1)
-    wrong = [
-        i
-        for i, p in enumerate(predictions)
-        if not isinstance(p, Mapping) or p.get("model_version") != model_version
-    ]
-    if wrong:
-        raise InvalidTasksError(
-            f"predictions {wrong[:5]} do not carry model_version {model_version!r}."
-        )
-    problems = check_predictions(
-        client, project, predictions, choices_name=choices_name, task_ids=task_ids
-    )
-    if problems:
-        shown = "; ".join(problems[:10])
-        more = f" and {len(problems) - 10} more" if len(problems) > 10 else ""
-        raise InvalidTasksError(
-            f"{len(problems)} problems in the predictions, nothing was sent: {shown}{more}"
-        )
+    _check_all(client, project, predictions, model_version, choices_name, task_ids)
     versions = client.session.json("GET", f"/api/projects/{project}/model-versions/")
     old = int(versions.get(model_version, 0)) if isinstance(versions, Mapping) else 1
     # deleting is slow in Label Studio (a signal per prediction): only when there are some
@@ -213,6 +194,38 @@ def delete_predictions(session: StudioSession, project: int, model_version: str)
     if isinstance(answer, Mapping):
         return int(answer.get("deleted_predictions", 0) or 0)
     return int(answer or 0)
+
+
+def _check_all(
+    client: StudioClient,
+    project: int,
+    predictions: Sequence[Mapping[str, Any]],
+    model_version: str,
+    choices_name: str | None,
+    task_ids: Collection[int] | None,
+) -> None:
+    """Raise :class:`InvalidTasksError` listing every problem of ``predictions``; nothing is sent
+    unless all of them are valid and of ``model_version``."""
+    if not isinstance(model_version, str) or not model_version:
+        raise InvalidTasksError("model_version must be a non-empty string.")
+    wrong = [
+        i
+        for i, p in enumerate(predictions)
+        if not isinstance(p, Mapping) or p.get("model_version") != model_version
+    ]
+    if wrong:
+        raise InvalidTasksError(
+            f"predictions {wrong[:5]} do not carry model_version {model_version!r}."
+        )
+    problems = check_predictions(
+        client, project, predictions, choices_name=choices_name, task_ids=task_ids
+    )
+    if problems:
+        shown = "; ".join(problems[:10])
+        more = f" and {len(problems) - 10} more" if len(problems) > 10 else ""
+        raise InvalidTasksError(
+            f"{len(problems)} problems in the predictions, nothing was sent: {shown}{more}"
+        )
 
 
 def _import_chunks(

@@ -48,6 +48,7 @@ class Studio:
     personal_token: str
     log: Path
     local_files_root: Path  # LOCAL_FILES_DOCUMENT_ROOT; a project still needs a local storage
+    pid: int = 0  # of the server's process group (tests that kill it)
 
 
 def _free_port() -> int:
@@ -121,9 +122,12 @@ def personal_access_token(url: str, email: str, password: str) -> str:
 
 
 @contextmanager
-def running_label_studio(home: Path, port: int | None = None) -> Iterator[Studio]:
+def running_label_studio(
+    home: Path, port: int | None = None, personal_token: str | None = None
+) -> Iterator[Studio]:
     """Run Label Studio with its data in ``home`` until the block ends (also on errors), on
-    ``port`` (default: a free one)."""
+    ``port`` (default: a free one). ``personal_token``: the one made at the first start in
+    ``home``, when restarting there (Label Studio makes one per user: a second is refused)."""
     home.mkdir(parents=True, exist_ok=True)
     log = home / "label-studio.log"
     files = home / "files"
@@ -161,13 +165,14 @@ def running_label_studio(home: Path, port: int | None = None) -> Iterator[Studio
         )
     try:
         _wait_healthy(url, process, log)
-        token = personal_access_token(url, EMAIL, PASSWORD)
+        token = personal_token or personal_access_token(url, EMAIL, PASSWORD)
         yield Studio(
             url=url,
             legacy_token=LEGACY_TOKEN,
             personal_token=token,
             log=log,
             local_files_root=files,
+            pid=process.pid,
         )
     finally:
         _stop(process)

@@ -96,7 +96,7 @@ def test_annotators_of_a_box_export(export: dict[str, Path]) -> None:
 @pytest.mark.parametrize(
     "extra, match",
     [
-        (["--pred-probs", "x.npy", "--predictions", "y.json"], "give one of"),
+        (["--pred-probs", "x.npy", "--predictions", "y.json"], "not both"),
         (["--predictions", "/no/such.json"], "does not exist"),
     ],
     ids=["two-sources", "missing-file"],

@@ -75,7 +75,17 @@ def test_offline_audit_with_the_default_model(export: dict[str, Any], tmp_path: 
     summary = json.loads(stdout)  # one JSON object and nothing else on stdout
     assert summary["project"] is None and summary["source"].startswith("model:descriptors")
     assert summary["tasks"] == {"read": 80, "audited": 79, "labelled": 70, "skipped": 1}
-    assert summary["skipped_reasons"][0]["reason"].startswith("not an image")
+    (skip,) = summary["skipped_reasons"]
+    assert (skip["reason"], skip["items"], skip["count"], skip["tasks"]) == (
+        "media_bad_image",
+        "tasks",
+        1,
+        [1079],
+    )
+    assert (
+        skip["example"] == "/data/local-files/?d=79.png: not an image (cannot identify image file)"
+    )
+    assert summary["unknown_choices"] == {}
     schema = summary["schema"]
     assert schema["inferred"] and schema["multi_label"] and schema["choices"] == "objects"
     assert schema["object"] == "Image:image" and schema["classes"] == sorted(CLASSES)
@@ -113,7 +123,9 @@ def test_probabilities_from_predictions_in_the_export(
     # no media needed; tasks without a prediction are skipped with the reason
     empty = int((export["truth"].sum(axis=1) == 0).sum())
     assert summary["tasks"]["skipped"] == empty > 0
-    assert summary["skipped_reasons"][0]["reason"] == "the prediction has no result for 'objects'"
+    (skip,) = summary["skipped_reasons"]
+    assert (skip["reason"], skip["count"]) == ("bad_prediction", empty)
+    assert skip["example"] == "the prediction has no result for 'objects'"
 
 
 def test_probabilities_from_a_file_and_a_label_config(

@@ -83,8 +83,10 @@ class _Media(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.seen.append((self.path, dict(self.headers)))
-        path = self.path
-        if path in ("/img.png", "/data/upload/1/img.png"):
+        # a media route serves what the root serves (so the key-scope tests reuse the routes)
+        path = self.path.removeprefix("/ls") if self.path.startswith("/ls/") else self.path
+        path = path.removeprefix("/data/upload/1")
+        if path == "/img.png":
             self._send(200, PNG, Content_Type="image/png")
         elif path == "/img.jpg":
             self._send(200, JPEG, Content_Type="image/jpeg")
@@ -94,6 +96,10 @@ class _Media(BaseHTTPRequestHandler):
             self._send(302, Location="http://example.com/x.png")
         elif path == "/to-localhost":
             self._send(302, Location=f"http://localhost:{self.port}/img.png")
+        elif path == "/to-api":  # Label Studio's own host, not a media path
+            self._send(302, Location="/img.png")
+        elif path == "/to-media":
+            self._send(302, Location="/data/upload/1/img.png")
         elif path.startswith("/chain/"):
             left = int(path.rsplit("/", 1)[1])
             self._send(302, Location=f"/chain/{left - 1}" if left else "/img.png")
@@ -153,7 +159,7 @@ def test_label_studio_paths_and_urls_get_the_key(server: tuple[str, list[Any]]) 
     base, seen = server
     seen.clear()
     with fetcher(studio_url=base, api_key="legacy-key") as media:
-        assert media.fetch("/img.png") == PNG
+        assert media.fetch("/data/upload/1/img.png") == PNG
         assert media.fetch(f"{base}/data/upload/1/img.png") == PNG
         assert "legacy-key" not in repr(media)
     assert [headers["Authorization"] for _, headers in seen] == ["Token legacy-key"] * 2
@@ -164,10 +170,10 @@ def test_the_key_never_goes_to_another_host(server: tuple[str, list[Any]]) -> No
     port = base.rsplit(":", 1)[1]
     seen.clear()
     with fetcher(studio_url=base, api_key="legacy-key", allowed_hosts=["localhost"]) as media:
-        assert media.fetch("/to-localhost") == PNG  # Label Studio redirects to another host
+        assert media.fetch("/data/upload/1/to-localhost") == PNG  # a redirect to another host
         assert media.fetch(f"http://localhost:{port}/img.png") == PNG
     assert [(path, "Authorization" in headers) for path, headers in seen] == [
-        ("/to-localhost", True),
+        ("/data/upload/1/to-localhost", True),
         ("/img.png", False),
         ("/img.png", False),
     ]
@@ -178,13 +184,93 @@ def test_personal_token_is_refreshed_once_on_401(server: tuple[str, list[Any]]) 
     base, seen = server
     seen.clear()
     with fetcher(studio_url=base, api_key=JWT) as media:
-        assert media.fetch("/fresh-only") == PNG
+        assert media.fetch("/data/upload/1/fresh-only") == PNG
     assert [path for path, _ in seen] == [
         "/api/token/refresh/",
-        "/fresh-only",
+        "/data/upload/1/fresh-only",
         "/api/token/refresh/",
-        "/fresh-only",
+        "/data/upload/1/fresh-only",
     ]
+
+
+@pytest.mark.parametrize(
+    ("ref", "sent", "keyed"),
+    [
+        ("/data/upload/1/img.png", "/data/upload/1/img.png", True),
+        ("/data//upload/1/./img.png", "/data/upload/1/img.png", True),
+        ("/data/upload/1/sub/../img.png", "/data/upload/1/img.png", True),
+        ("/tasks/7/presign/?fileuri=czM6Ly9i", "/tasks/7/presign/?fileuri=czM6Ly9i", True),
+        ("/tasks/7/resolve/?fileuri=czM6Ly9i", "/tasks/7/resolve/?fileuri=czM6Ly9i", True),
+        ("/projects/7/presign/?fileuri=czM6Ly9i", "/projects/7/presign/?fileuri=czM6Ly9i", True),
+        ("/storage-data/uploaded/?filepath=a.png", "/storage-data/uploaded/?filepath=a.png", True),
+        ("/data/local-files/?d=a.png", "/data/local-files/?d=a.png", True),
+        ("/api/projects", "/api/projects", False),
+        ("/img.png", "/img.png", False),
+        ("/data/upload/../../api/projects", "/api/projects", False),
+        ("/data/upload/1/../../../api/projects", "/api/projects", False),
+        ("/data/upload//..//../api/projects", "/api/projects", False),
+        ("/data/upload/1/%2e%2e/%2e%2e/%2e%2e/api/projects",
+         "/data/upload/1/%2e%2e/%2e%2e/%2e%2e/api/projects", False),
+        ("/data/upload/1/..%2f..%2f..%2fapi", "/data/upload/1/..%2f..%2f..%2fapi", False),
+        ("/data/upload/1/%252e%252e/%252e%252e/api", "/data/upload/1/%252e%252e/%252e%252e/api",
+         False),
+        ("/data/upload/1/..%5c..%5capi", "/data/upload/1/..%5c..%5capi", False),
+        ("/data/avatars/a.png", "/data/avatars/a.png", False),
+        ("/tasks/7/annotations/", "/tasks/7/annotations/", False),
+        ("/x/data/upload/1/img.png", "/x/data/upload/1/img.png", False),
+    ],
+    ids=lambda v: str(v)[:45],
+)  # fmt: skip
+def test_the_key_goes_only_to_media_routes(
+    server: tuple[str, list[Any]], ref: str, sent: str, keyed: bool
+) -> None:
+    base, seen = server
+    seen.clear()
+    with fetcher(studio_url=base, api_key="legacy-key") as media:
+        try:
+            media.fetch(ref)
+        except MediaError:
+            pass  # what matters is what was sent, and with what
+    # (urllib3 writes percent escapes in capitals)
+    assert [(path.lower(), "Authorization" in headers) for path, headers in seen] == [
+        (sent.lower(), keyed)
+    ]
+
+
+def test_redirects_are_checked_at_every_hop(server: tuple[str, list[Any]]) -> None:
+    base, seen = server
+    seen.clear()
+    with fetcher(studio_url=base, api_key="legacy-key") as media:
+        assert media.fetch("/data/upload/1/to-api") == PNG  # a media route sends elsewhere
+        assert media.fetch("/to-media") == PNG  # and the other way round
+    assert [(path, "Authorization" in headers) for path, headers in seen] == [
+        ("/data/upload/1/to-api", True),
+        ("/img.png", False),  # the same host, not a media path: without the key
+        ("/to-media", False),
+        ("/data/upload/1/img.png", True),
+    ]
+
+
+def test_label_studio_under_a_path(server: tuple[str, list[Any]]) -> None:
+    base, seen = server
+    seen.clear()
+    with fetcher(studio_url=f"{base}/ls", api_key="legacy-key") as media:
+        assert media.fetch("/data/upload/1/img.png") == PNG  # relative to Label Studio's URL
+        assert media.fetch(f"{base}/ls/img.png") == PNG
+        with pytest.raises(MediaError):
+            media.fetch(f"{base}/data/upload/1/missing")  # outside Label Studio's path: no key
+    assert [(path, "Authorization" in headers) for path, headers in seen] == [
+        ("/ls/data/upload/1/img.png", True),
+        ("/ls/img.png", False),
+        ("/data/upload/1/missing", False),
+    ]
+
+
+def test_a_refusal_without_the_key_says_why(server: tuple[str, list[Any]]) -> None:
+    base, _ = server
+    with pytest.raises(MediaError, match="sent without the key: the key goes only to") as info:
+        fetcher(studio_url=base, api_key="legacy-key").fetch("/fresh-only")
+    assert info.value.kind == "auth"
 
 
 @pytest.mark.parametrize(

@@ -98,3 +98,28 @@ def test_local_files(studio: Studio, admin: Admin) -> None:
         assert direct.open_image(ref).size == (5, 7)
         with pytest.raises(MediaError, match="escapes local_files_root"):
             direct.fetch("/data/local-files/?d=../label-studio.log")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/projects/",
+        "/api/current-user/whoami/",
+        "/data/upload/../../api/projects/",
+        "/data/upload/1/%2e%2e/%2e%2e/%2e%2e/api/projects/",
+        "/data//upload/../../api/projects/",
+    ],
+)
+def test_the_key_stays_off_label_studio_api(
+    studio: Studio, uploaded: dict[str, Any], path: str
+) -> None:
+    """Task data naming Label Studio's API (or a media path leading there) reads nothing: the
+    key goes only to media routes, and without it Label Studio answers 401. The upload is still
+    read with the key."""
+    for token in (studio.personal_token, studio.legacy_token):
+        with MediaFetcher(studio.url, token) as media:
+            with pytest.raises(MediaError, match=r"HTTP 40[134] .*sent without the key|HTTP 404"):
+                media.fetch(path)
+            with pytest.raises(MediaError):
+                media.fetch(studio.url + path)
+            assert media.fetch(uploaded["data"]["image"]) == UPLOADED

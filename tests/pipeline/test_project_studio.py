@@ -71,7 +71,7 @@ def test_run_project_audit_pushes_the_queues(
         client, project, options=options, data_dir=tmp_path,
         progress=lambda stage, done, total: stages.append(stage),
     )  # fmt: skip
-    assert list(dict.fromkeys(stages)) == ["fetch", "features", "model", "audit", "push"]
+    assert list(dict.fromkeys(stages)) == ["fetch", "features", "model", "audit", "save", "push"]
     assert result.push is not None and (result.push.sent, result.push.created) == (50, 50)
     assert sorted(result.task_ids.tolist()) == sorted(ids)
     assert set(result.queues["disagree"].tolist()) <= labelled_project["satisficed"]

@@ -42,9 +42,12 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        ([], {"host": "0.0.0.0", "port": 9090}),
-        (["--port", "9191"], {"host": "0.0.0.0", "port": 9191}),
-        (["-p", "9192", "--host", "127.0.0.1"], {"host": "127.0.0.1", "port": 9192}),
+        ([], {"host": "0.0.0.0", "port": 9090, "debug": False}),
+        (["--port", "9191"], {"host": "0.0.0.0", "port": 9191, "debug": False}),
+        (
+            ["-p", "9192", "--host", "127.0.0.1", "--debug"],
+            {"host": "127.0.0.1", "port": 9192, "debug": True},
+        ),
     ],
     ids=["defaults", "port", "short-port-and-host"],
 )
@@ -122,3 +125,48 @@ def test_python_m_serves(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_no_traceback_without_debug(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unexpected error of the server is one error/fix pair (exit 1); a thread's uncaught
+    error and a logged exception are one line naming the type; --debug shows the traceback."""
+    import logging
+    import threading
+
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("secret-in-message")
+
+    monkeypatch.setattr(command, "serve", broken)
+    assert command.main(["--port", "1"]) == 1
+    shown = capsys.readouterr().err
+    assert shown.splitlines() == [
+        "error: the backend stopped: RuntimeError",
+        "fix: run again with --debug for the traceback, and report it.",
+    ]
+    assert command.main(["--debug"]) == 1 and "Traceback" in capsys.readouterr().err
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level, threading.excepthook)
+    try:
+        for debug in (False, True):
+            command.configure_logging("INFO", debug)
+            stream = io.StringIO()
+            root.handlers[0].setStream(stream)  # type: ignore[attr-defined]
+            thread = threading.Thread(target=broken, name="worker")
+            thread.start()
+            thread.join()
+            try:
+                raise ValueError("boom")
+            except ValueError:
+                logging.getLogger("ls_cleanlab.test").exception("it failed")
+            text = stream.getvalue()
+            assert "worker crashed: RuntimeError" in text and "it failed" in text
+            assert ("Traceback" in text) == debug, text
+            if not debug:
+                assert "(ValueError; --debug shows the traceback)" in text
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        threading.excepthook = saved[2]

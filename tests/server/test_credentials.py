@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 import ls_cleanlab.pipeline.workspace as workspace_module
 from ls_cleanlab.pipeline import Workspace
@@ -105,7 +106,7 @@ def test_a_restarted_backend_refreshes_with_them(
     # it reached for Label Studio at the URL /setup brought (closed here), with its key
     assert job["state"] == "failed" and f"could not reach Label Studio at {url}" in job["reason"]
     found = backend.access(PROJECT)
-    assert (found.url, found.key, found.from_setup) == (url, TOKEN, True)
+    assert (found.url, found.key.get_secret_value(), found.from_setup) == (url, TOKEN, True)
 
 
 def test_without_setup_or_environment_the_refresh_says_what_to_set(
@@ -125,7 +126,8 @@ def test_the_environment_wins(make_client: Callable[..., TestClient]) -> None:
     api = make_client(label_studio_url="http://studio:8080", label_studio_api_key="env-key-1")
     api.post("/setup", json=setup_body("http://other:8080"))
     found = api.app.state.backend.access(PROJECT)  # type: ignore[attr-defined]
-    assert (found.url, found.key, found.from_setup) == ("http://studio:8080", "env-key-1", False)
+    shown = (found.url, found.key.get_secret_value(), found.from_setup)
+    assert shown == ("http://studio:8080", "env-key-1", False)
 
 
 def test_a_file_it_did_not_write_is_ignored(
@@ -162,6 +164,6 @@ def test_the_token_never_shows(
     assert "Label Studio" in caplog.text  # the jobs did log their failures
     database = b"".join(p.read_bytes() for p in backend.settings.data_dir.glob("backend.sqlite*"))
     assert TOKEN.encode() not in database
-    assert TOKEN not in repr(Credentials("http://x", TOKEN)) and TOKEN not in repr(
+    assert TOKEN not in repr(Credentials("http://x", SecretStr(TOKEN))) and TOKEN not in repr(
         backend.access(PROJECT)
     )

@@ -219,19 +219,42 @@ def test_settings_from_the_environment(tmp_path: Any, monkeypatch: pytest.Monkey
     assert made.secret() == made.secret() and len(made.secret()) > 30
 
 
-def test_restart_fails_interrupted_jobs_and_keeps_queued_ones(tmp_path: Any) -> None:
-    from ls_cleanlab.server.jobstore import INTERRUPTED, Store
+def test_restarts_resume_interrupted_jobs_a_few_times_then_fail_them(tmp_path: Any) -> None:
+    import sqlite3
+
+    from ls_cleanlab.server.jobstore import INTERRUPTED, MAX_RESUMES, Store
 
     store = Store(tmp_path / "s.sqlite")
     running = store.add_job(1, "audit")
     store.start(running.id)
     queued = store.add_job(2, "audit")
     store.close()
-    again = Store(tmp_path / "s.sqlite")
-    assert again.recover() == [running.id]
-    failed = again.job(running.id)
+    for restart in range(1, MAX_RESUMES + 1):
+        again = Store(tmp_path / "s.sqlite")
+        assert again.recover() == ([running.id], [])
+        found = again.job(running.id)
+        assert found is not None and (found.state, found.resumed) == ("queued", restart)
+        again.start(running.id)  # the worker picks it up, and the backend dies again
+        again.close()
+    last = Store(tmp_path / "s.sqlite")
+    assert last.recover() == ([], [running.id])
+    failed = last.job(running.id)
     assert failed is not None and failed.state == "failed" and failed.reason == INTERRUPTED
-    assert [j.id for j in again.jobs(state="queued")] == [queued.id]
+    assert [j.id for j in last.jobs(state="queued")] == [queued.id]
+    last.close()
+    # a job table from before jobs were resumed gains the column
+    with sqlite3.connect(tmp_path / "old.sqlite") as db:
+        db.execute(
+            "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, project INTEGER NOT NULL, "
+            "kind TEXT NOT NULL, state TEXT NOT NULL, reason TEXT, stage TEXT, done INTEGER NOT "
+            "NULL DEFAULT 0, total INTEGER NOT NULL DEFAULT 0, summary TEXT, created_at REAL NOT "
+            "NULL, started_at REAL, finished_at REAL)"
+        )
+        db.execute("INSERT INTO jobs (project, kind, state, created_at) VALUES (3, 'audit', "
+                   "'running', 0)")  # fmt: skip
+    db.close()
+    old = Store(tmp_path / "old.sqlite")
+    assert old.recover() == ([1], []) and old.jobs()[0].resumed == 1
 
 
 def test_one_audit_per_project_at_a_time(tmp_path: Any) -> None:

@@ -1,0 +1,170 @@
+"""Bad input to ``ls-cleanlab``, one probe per check: every one exits 2 (3 when Label Studio is
+unreachable) with exactly one ``error:`` line naming the real cause and one ``fix:`` line, no
+traceback, and nothing on stdout."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ls_cleanlab.testing.synthetic_images import LABEL_CONFIG, annotation, make_images
+from tests.reliability.helpers import run_cli, traceback_free
+
+N = 12
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An export of 12 labelled image tasks (two annotators), its config, and bad files."""
+    root = tmp_path_factory.mktemp("cli-inputs")
+    _, truth = make_images(N, seed=3, side=32)
+    tasks = [{"id": i + 1, "data": {"image": f"/x/{i}.png"},
+              "annotations": [annotation(1, truth[i]), annotation(2, truth[i])]}
+             for i in range(N)]  # fmt: skip
+    (root / "export.json").write_text(json.dumps(tasks))
+    (root / "config.xml").write_text(LABEL_CONFIG)
+    probs = np.clip(truth * 0.8 + 0.1, 0, 1)
+    np.save(root / "probs.npy", probs)
+    nan = probs.copy()
+    nan[3, 2] = np.nan
+    np.save(root / "nan.npy", nan)
+    np.save(root / "above.npy", probs * 2)
+    np.save(root / "flat.npy", probs.ravel())
+    np.save(root / "narrow.npy", probs[:, :3])
+    np.save(root / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    (root / "junk.npy").write_bytes(b"junk")
+    (root / "short.npy").write_bytes((root / "probs.npy").read_bytes()[:140])
+    (root / "a-file").write_text("")
+    files = {
+        "not-json.json": '[{"id": 1, "data": ',
+        "dict.json": '{"tasks": []}',
+        "numbers.json": "[1, 2]",
+        "no-id.json": '[{"data": {"image": "/x.png"}}]',
+        "twice.json": '[{"id": 1, "data": {}}, {"id": 1, "data": {}}]',
+        "no-data.json": '[{"id": 1}]',
+        "no-user.json": json.dumps([{"id": 1, "data": {"image": "/x"}, "annotations": [{}]}]),
+        "bad-result.json": json.dumps(
+            [{"id": 1, "data": {"image": "/x"}, "annotations": [{"completed_by": 1, "result": 3}]}]
+        ),
+        "no-choices.json": '[{"id": 1, "data": {"text": "x"}, "annotations": []}]',
+        "latin1.json": "",
+        "not-xml.xml": "<View><Choices",
+        "no-choices.xml": '<View><Text name="t" value="$t"/></View>',
+        "rules.yaml": "implies:\n  sun: [airport]\n",
+        "broken-rules.yaml": "implies: [: :\n",
+    }
+    for name, text in files.items():
+        (root / name).write_text(text)
+    (root / "latin1.json").write_bytes('[{"id": 1, "data": {"t": "caf\xe9"}}]'.encode("latin-1"))
+    (root / "one-annotator.json").write_text(json.dumps(
+        [{"id": i, "data": {"image": "/x"}, "annotations": [annotation(1, truth[i])]}
+         for i in range(N)]))  # fmt: skip
+    return root
+
+
+Probe = tuple[list[str], int, str]
+#: name -> (arguments, with {root} for the probe's folder; exit code; the cause, in the error)
+PROBES: dict[str, Probe] = {
+    "export-missing": (["audit", "{root}/missing.json"], 2, "does not exist"),
+    "export-not-json": (["audit", "{root}/not-json.json"], 2, "not valid JSON (line 1"),
+    "export-not-utf8": (["audit", "{root}/latin1.json"], 2, "cannot read export file"),
+    "export-not-a-list": (["audit", "{root}/dict.json"], 2, "not the list of tasks"),
+    "export-item-not-object": (["audit", "{root}/numbers.json"], 2, "item 0 is a int"),
+    "task-without-id": (["audit", "{root}/no-id.json", "--label-config", "{root}/config.xml"], 2,
+                        "no integer 'id'"),
+    "task-twice": (["audit", "{root}/twice.json", "--label-config", "{root}/config.xml"], 2,
+                   "task 1 appears twice"),
+    "task-without-data": (["audit", "{root}/no-data.json", "--label-config", "{root}/config.xml"],
+                          2, "no 'data' object"),
+    "annotation-without-user": (["audit", "{root}/no-user.json", "--label-config",
+                                 "{root}/config.xml"], 2, "no user id in 'completed_by'"),
+    "result-not-a-list": (["audit", "{root}/bad-result.json", "--label-config",
+                           "{root}/config.xml"], 2, "'result' that is not a list"),
+    "schema-not-inferable": (["audit", "{root}/no-choices.json"], 2, "hold no choices results"),
+    "config-missing": (["audit", "{root}/export.json", "--label-config", "{root}/nope.xml"], 2,
+                       "label config"),
+    "config-not-xml": (["audit", "{root}/export.json", "--label-config", "{root}/not-xml.xml"],
+                       2, "XML"),
+    "config-without-choices": (["audit", "{root}/export.json", "--label-config",
+                                "{root}/no-choices.xml"], 2, "Choices"),
+    "choices-unknown": (["audit", "{root}/export.json", "--choices", "nope"], 2, "'nope'"),
+    "rules-unknown-class": (["audit", "{root}/export.json", "--rules", "{root}/rules.yaml"], 2,
+                            "airport"),
+    "rules-broken-yaml": (["audit", "{root}/export.json", "--rules", "{root}/broken-rules.yaml"],
+                          2, "rules"),
+    "rules-missing": (["audit", "{root}/export.json", "--rules", "{root}/none.yaml"], 2, "none"),
+    "probs-missing": (["audit", "{root}/export.json", "--pred-probs", "{root}/none.npy"], 2,
+                      "does not exist"),
+    "probs-junk": (["audit", "{root}/export.json", "--pred-probs", "{root}/junk.npy"], 2,
+                   "is not a .npy file"),
+    "probs-cut-short": (["audit", "{root}/export.json", "--pred-probs", "{root}/short.npy"], 2,
+                        "fewer values than its header says"),
+    "probs-objects": (["audit", "{root}/export.json", "--pred-probs", "{root}/objects.npy"], 2,
+                      "Python objects, not numbers"),
+    "probs-nan": (["audit", "{root}/export.json", "--pred-probs", "{root}/nan.npy"], 2,
+                  "not finite numbers (NaN or infinite), the first at row 3, column 2"),
+    "probs-above-one": (["audit", "{root}/export.json", "--pred-probs", "{root}/above.npy"], 2,
+                        "outside [0, 1]"),
+    "probs-one-dimension": (["audit", "{root}/export.json", "--pred-probs", "{root}/flat.npy"],
+                            2, "2-D array"),
+    "probs-wrong-shape": (["audit", "{root}/export.json", "--pred-probs", "{root}/narrow.npy"],
+                          2, "shape (12, 5)"),
+    "probs-and-version": (["audit", "{root}/export.json", "--pred-probs", "{root}/probs.npy",
+                           "--from-model-version", "v"], 2, "not both"),
+    "folds-one": (["audit", "{root}/export.json", "--folds", "1"], 2, "--folds must be at least 2"),
+    "threshold-above-one": (["audit", "{root}/export.json", "--threshold", "1.5"], 2,
+                            "--threshold"),
+    "threshold-nan": (["audit", "{root}/export.json", "--threshold", "nan"], 2, "--threshold"),
+    "top-negative": (["audit", "{root}/export.json", "--top", "-1"], 2, "--top"),
+    "seed-negative": (["audit", "{root}/export.json", "--seed", "-1"], 2, "seed"),
+    "model-version-blank": (["audit", "{root}/export.json", "--model-version", " "], 2,
+                            "model_version"),
+    "allowed-host-url": (["audit", "{root}/export.json", "--allowed-host", "http://x/"], 2,
+                         "'http://x/' is not a host name"),
+    "local-root-missing": (["audit", "{root}/export.json", "--local-files-root", "{root}/none"],
+                           2, "is not a directory"),
+    "embedder-unknown": (["audit", "{root}/export.json", "--embedder", "magic"], 2, "magic"),
+    "embeddings-file-missing": (["audit", "{root}/export.json", "--embeddings-file",
+                                 "{root}/none.npz"], 2, "none.npz"),
+    "out-under-a-file": (["audit", "{root}/export.json", "--pred-probs", "{root}/probs.npy",
+                          "--out", "{root}/a-file/out"], 2, "cannot create the output directory"),
+    "url-not-http": (["audit", "--project", "3", "--url", "ftp://x", "--api-key", "k"], 2,
+                     "--url is not an http:// or https:// URL of a host (scheme 'ftp')"),
+    "url-without-host": (["audit", "--project", "3", "--url", "http://", "--api-key", "k"], 2,
+                         "--url is not an http"),
+    "url-bad-port": (["audit", "--project", "3", "--url", "http://h:port", "--api-key", "k"], 2,
+                     "--url is not an http"),
+    "key-missing": (["audit", "--project", "3", "--url", "http://127.0.0.1:9"], 2,
+                    "no Label Studio API key"),
+    "source-both": (["audit", "{root}/export.json", "--project", "3"], 2, "not both"),
+    "source-neither": (["audit"], 2, "either --project ID or an EXPORT.json"),
+    "studio-unreachable": (["audit", "--project", "3", "--url", "http://127.0.0.1:1",
+                            "--api-key", "k"], 3, "could not reach Label Studio"),
+    "annotators-without-shared-tasks": (["annotators", "{root}/one-annotator.json"], 2,
+                                        "annotator"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(PROBES))
+def test_bad_input(name: str, root: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    monkeypatch.delenv("LABEL_STUDIO_API_KEY", raising=False)
+    argv, expected, cause = PROBES[name]
+    args = [a.format(root=root) for a in argv]
+    if "--out" not in args and args[0] == "audit":
+        args += ["--out", str(tmp_path / "out")]
+    code, stdout, stderr = run_cli(*args)
+    assert (code, stdout) == (expected, ""), stderr
+    assert traceback_free(stderr), stderr
+    error = next(line for line in stderr.splitlines() if line.startswith("error: "))
+    assert cause in error, stderr
+
+
+def test_the_environment_url_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LABEL_STUDIO_URL", "ftp://studio")
+    code, _, stderr = run_cli("audit", "--project", "3", "--api-key", "k")
+    assert code == 2 and traceback_free(stderr)
+    assert "LABEL_STUDIO_URL is not an http" in stderr and "fix: give Label Studio's" in stderr
