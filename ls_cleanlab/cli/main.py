@@ -113,11 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.npy",
         help="probabilities (tasks, classes), rows in task order (no model fit)",
     )
-    audit.add_argument(
-        "--predictions",
-        metavar="FILE.json",
-        help="bounding boxes: a detector's boxes, COCO-style (no detector fit)",
-    )
+    boxes_help = "bounding boxes: a detector's boxes, COCO-style (no detector fit)"
+    audit.add_argument("--predictions", metavar="FILE.json", help=boxes_help)
     audit.add_argument("--rules", metavar="rules.yaml", help="implies/excludes rules (YAML)")
     audit.add_argument(
         "--out",

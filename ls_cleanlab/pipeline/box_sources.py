@@ -156,6 +156,34 @@ def _load_coco(path: str | Path) -> tuple[list[Any], dict[Any, Any], dict[Any, s
     return loaded["annotations"], images, categories or None
 
 
+def _detection(
+    i: int, det: Any, categories: Mapping[Any, str] | None
+) -> tuple[tuple[float, float, float, float], float, str]:
+    """Detection ``i`` of a file checked: its bbox, its score clipped to [0, 1], its class."""
+    if not isinstance(det, Mapping):
+        raise InvalidOptionError(f"predictions file: detection {i} is not an object.")
+    bbox, score = det.get("bbox"), det.get("score", 1.0)
+    if (
+        not isinstance(bbox, list) or len(bbox) != 4
+        or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in bbox)
+        or not isinstance(score, (int, float))
+    ):  # fmt: skip
+        raise InvalidOptionError(
+            f"predictions file: detection {i} needs 'bbox' [x, y, width, height] and a "
+            f"numeric 'score'; got {dict(det)!r:.200}."
+        )
+    name = det.get("category_name")
+    if name is None and categories is not None:
+        name = categories.get(det.get("category_id"))
+    if name is None:
+        raise InvalidOptionError(
+            f"predictions file: detection {i} names no class: give 'category_name', or a "
+            "COCO dataset with 'categories'."
+        )
+    x, y, w, h = (float(v) for v in bbox)
+    return (x, y, w, h), float(np.clip(score, 0, 1)), str(name)
+
+
 def boxes_from_coco(path: str | Path, table: BoxTable, schema: LabelSchema) -> BoxEvidence:
     """The detections of a COCO-style file, task by task (see the module docstring).
 
@@ -183,28 +211,9 @@ def boxes_from_coco(path: str | Path, table: BoxTable, schema: LabelSchema) -> B
     unmatched: set[Any] = set()
     no_size = 0
     for i, det in enumerate(detections):
-        if not isinstance(det, Mapping):
-            raise InvalidOptionError(f"predictions file: detection {i} is not an object.")
-        bbox, score = det.get("bbox"), det.get("score", 1.0)
-        if (
-            not isinstance(bbox, list) or len(bbox) != 4
-            or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in bbox)
-            or not isinstance(score, (int, float))
-        ):  # fmt: skip
-            raise InvalidOptionError(
-                f"predictions file: detection {i} needs 'bbox' [x, y, width, height] and a "
-                f"numeric 'score'; got {dict(det)!r:.200}."
-            )
-        name = det.get("category_name")
-        if name is None and categories is not None:
-            name = categories.get(det.get("category_id"))
-        if name is None:
-            raise InvalidOptionError(
-                f"predictions file: detection {i} names no class: give 'category_name', or a "
-                "COCO dataset with 'categories'."
-            )
-        if str(name) not in position:
-            unknown[str(name)] += 1
+        bbox, score, name = _detection(i, det, categories)
+        if name not in position:
+            unknown[name] += 1
             continue
         row = row_of(det.get("image_id"))
         if row is None:
@@ -216,9 +225,9 @@ def boxes_from_coco(path: str | Path, table: BoxTable, schema: LabelSchema) -> B
         if not (isinstance(width, (int, float)) and width > 0 and height > 0):
             no_size += 1
             continue
-        x, y, w, h = (float(v) for v in bbox)
+        x, y, w, h = bbox
         box = (100 * x / width, 100 * y / height, 100 * (x + w) / width, 100 * (y + h) / height)
-        rows.setdefault(row, []).append((*box, float(np.clip(score, 0, 1)), position[str(name)]))
+        rows.setdefault(row, []).append((*box, score, position[name]))
     if not rows:
         raise InvalidOptionError(
             f"predictions file {str(path)!r} has no detection of a known class on a known task "

@@ -41,6 +41,7 @@ from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.detection import BoxAnnotations
 from ls_cleanlab.errors import InvalidTasksError
 from ls_cleanlab.studio.schema import LabelSchema
+from ls_cleanlab.studio.tasks import task_parts
 
 __all__ = ["BoxReport", "BoxTable", "parse_box", "read_boxes"]
 
@@ -215,6 +216,38 @@ def _user(annotation: Mapping[str, Any], where: str) -> int:
     return user
 
 
+def _result_boxes(
+    result: list[Any],
+    schema: LabelSchema,
+    where: str,
+    bad: Counter[str],
+    unknown: Counter[str],
+    size: tuple[float, float],
+) -> tuple[list[tuple[Corners, int]], int, tuple[float, float]]:
+    """One annotation's boxes of the schema's tag (bad ones counted in ``bad`` and
+    ``unknown``), how many were clipped, and the image size (``size`` until one is given)."""
+    position = schema.class_index()
+    kept: list[tuple[Corners, int]] = []
+    clipped = 0
+    for item in result:
+        if not isinstance(item, Mapping):
+            raise _fail(f"{where} has a result item that is not an object: {item!r}.")
+        if item.get("from_name") != schema.from_name or item.get("type") != "rectanglelabels":
+            continue
+        width, height = _number(item.get("original_width")), _number(item.get("original_height"))
+        if width and height and math.isnan(size[0]):
+            size = (width, height)
+        box, label, reason, was_clipped = parse_box(item, position)
+        if box is None:
+            bad[reason] += 1
+            if reason == "unknown class":
+                unknown[str(item["value"]["rectanglelabels"][0])] += 1
+            continue
+        clipped += was_clipped
+        kept.append((box, label))
+    return kept, clipped, size
+
+
 def read_boxes(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> BoxTable:
     """Read tasks with ``RectangleLabels`` annotations into a :class:`BoxTable`.
 
@@ -236,7 +269,6 @@ def read_boxes(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> BoxTa
         raise _fail(
             f"read_boxes reads RectangleLabels boxes; this schema is of kind {schema.kind!r}."
         )
-    position = schema.class_index()
     ids: list[int] = []
     seen: set[int] = set()
     data: list[dict[str, Any]] = []
@@ -246,20 +278,7 @@ def read_boxes(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> BoxTa
     unknown: Counter[str] = Counter()
     skipped = drafts = clipped = 0
     for index, task in enumerate(tasks):
-        if not isinstance(task, Mapping):
-            raise _fail(f"task #{index} is a {type(task).__name__}, not a JSON object.")
-        task_id = task.get("id")
-        if isinstance(task_id, bool) or not isinstance(task_id, int):
-            raise _fail(f"task #{index} has no integer 'id' (got {task_id!r}).")
-        if task_id in seen:
-            raise _fail(f"task {task_id} appears twice; pass each task once.")
-        seen.add(task_id)
-        task_data = task.get("data")
-        if not isinstance(task_data, Mapping):
-            raise _fail(f"task {task_id} has no 'data' object (got {type(task_data).__name__}).")
-        annotations = task.get("annotations") or []
-        if not isinstance(annotations, list):
-            raise _fail(f"task {task_id} has 'annotations' that is not a list.")
+        task_id, task_data, annotations = task_parts(task, index, seen)
         drafts += len(task.get("drafts") or [])
         row = len(ids)
         ids.append(task_id)
@@ -276,29 +295,8 @@ def read_boxes(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> BoxTa
             result = annotation.get("result") or []
             if not isinstance(result, list):
                 raise _fail(f"{where} has a 'result' that is not a list.")
-            kept: list[tuple[tuple[float, float, float, float], int]] = []
-            for item in result:
-                if not isinstance(item, Mapping):
-                    raise _fail(f"{where} has a result item that is not an object: {item!r}.")
-                if (
-                    item.get("from_name") != schema.from_name
-                    or item.get("type") != "rectanglelabels"
-                ):
-                    continue
-                width, height = (
-                    _number(item.get("original_width")),
-                    _number(item.get("original_height")),
-                )
-                if width and height and math.isnan(size[0]):
-                    size = (width, height)
-                box, label, reason, was_clipped = parse_box(item, position)
-                if box is None:
-                    bad[reason] += 1
-                    if reason == "unknown class":
-                        unknown[str(item["value"]["rectanglelabels"][0])] += 1
-                    continue
-                clipped += was_clipped
-                kept.append((box, label))
+            kept, n_clipped, size = _result_boxes(result, schema, where, bad, unknown, size)
+            clipped += n_clipped
             identifier = annotation.get("id")
             rows.annotation_task.append(row)
             rows.annotation_user.append(user)
