@@ -28,12 +28,12 @@ import numpy as np
 
 from ls_cleanlab.errors import LsCleanlabError
 from ls_cleanlab.pipeline import (
-    QUEUES,
     AuditOptions,
     FoldCheckpoints,
     ProjectAudit,
     run_project_audit,
     skip_report,
+    task_kind,
 )
 from ls_cleanlab.pipeline.refresh import refresh_project, save_audit_state
 from ls_cleanlab.pipeline.workspace import Workspace
@@ -229,8 +229,13 @@ class JobRunner:
                 "waiting_for_full_audit": done.waiting}  # fmt: skip
 
 
+def _queues(result: ProjectAudit) -> dict[str, int]:
+    """Each of the project's tabs (its task kind's: classification or boxes) with its size."""
+    return {q.key: len(result.queues.get(q.key, ())) for q in task_kind(result.schema).queues}
+
+
 def _flagged(result: ProjectAudit) -> dict[str, Any]:
-    flagged: dict[str, Any] = {q.key: len(result.queues.get(q.key, ())) for q in QUEUES}
+    flagged: dict[str, Any] = _queues(result)
     table = result.audit.annotators
     quality: dict[str, float] = {}
     if table is not None and "quality" in table.columns:
@@ -248,5 +253,4 @@ def _summary(result: ProjectAudit) -> dict[str, Any]:
     return {"tasks": len(result.task_ids), "skipped": len(result.skipped),
             "skipped_reasons": left_out.counts(),
             "unknown_choices": dict(left_out.unknown_choices),
-            "queues": {q.key: len(result.queues.get(q.key, ())) for q in QUEUES},
-            "source": result.source}  # fmt: skip
+            "queues": _queues(result), "source": result.source}  # fmt: skip
