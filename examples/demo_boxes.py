@@ -6,16 +6,20 @@
    sloppy one (jittered boxes, wrong classes, boxes on nothing, misses), a careful one. Each
    labelled image gets two or three of them; the last 15% nobody labels. The truth is kept aside.
 2. Starts Label Studio 1.23.2 and the ls-cleanlab backend, creates the annotators, the project
-   (``RectangleLabels``), uploads the images and records the annotations, connects the backend.
-3. Runs the audit (the pipeline of ``ls-cleanlab audit``): a detector trained on the project's
-   own images, cross-validated by image, as evidence beside the annotators; suggested boxes and
-   the tabs "Likely missing boxes", "Likely wrong boxes", "Annotators disagree" pushed; report.
+   (``RectangleLabels``), uploads the images and records the annotations, connects the backend
+   (Label Studio calls its ``/setup``).
+3. Presses "Start training" (Label Studio's ``/api/ml/<id>/train``, which posts
+   ``START_TRAINING`` to the backend's ``/webhook``): the backend's audit job trains a detector on
+   the project's own images, cross-validated by image, as evidence beside the annotators, and
+   pushes the suggested boxes and the tabs "Likely missing boxes", "Likely wrong boxes",
+   "Annotators disagree". The demo then reads that audit back from the backend's workspace (a
+   refresh: no refit, and nothing to push when nothing changed) to score it; report.
 4. Prints how precise each tab is against the hidden truth, the annotator flagged for search
-   satisficing and how good the pre-annotations of the unlabelled images are; serves until
-   Ctrl-C, or exits with ``--exit``.
+   satisficing, and how good the backend's ``/predict`` boxes are on the unlabelled images;
+   checks that no annotation changed; serves until Ctrl-C, or exits with ``--exit``.
 
     python examples/demo_boxes.py                          # what `make demo DEMO=boxes` runs
-    python examples/demo_boxes.py --tasks 120 --exit --json    # small, scored, for the tests
+    python examples/demo_boxes.py --tasks 48 --exit --json     # small, scored
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ import io
 import json
 import shutil
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
@@ -38,7 +44,8 @@ from demo import free_port, running_backend, say, wait_for_ctrl_c  # noqa: E402
 
 from ls_cleanlab import MediaFetcher, StudioClient  # noqa: E402
 from ls_cleanlab.model.detector import iou_matrix  # noqa: E402
-from ls_cleanlab.pipeline import AuditOptions, run_project_audit  # noqa: E402
+from ls_cleanlab.pipeline import AuditOptions, Workspace  # noqa: E402
+from ls_cleanlab.pipeline.refresh import refresh_project  # noqa: E402
 from ls_cleanlab.report import write_report  # noqa: E402
 from ls_cleanlab.testing.admin import Admin  # noqa: E402
 from ls_cleanlab.testing.aerial_boxes import (  # noqa: E402
@@ -190,7 +197,6 @@ def score(result: Any, setup: dict[str, Any], aerial: Any, scenes: Scenes) -> di
     ]
     table = review.annotators
     flagged = [name_of[int(a)] for a in table["annotator"][table["satisficer"].astype(bool)]]
-    pre = _preannotations(result, scene, aerial, truth)
     return {
         "tasks": len(result.task_ids),
         "labelled": int(result.labelled.sum()),
@@ -206,36 +212,120 @@ def score(result: Any, setup: dict[str, Any], aerial: Any, scenes: Scenes) -> di
             }
             for _, r in table.iterrows()
         },
-        "preannotations": pre,
     }
 
 
-def _preannotations(result: Any, scene: np.ndarray, aerial: Any, truth: np.ndarray) -> dict:
-    """Recall and precision (IoU >= 0.5, right class) of the boxes suggested on unlabelled tasks."""
-    s = result.audit.suggested
-    hits = total_suggested = total_true = found = 0
-    for row in np.flatnonzero(~result.labelled):
-        i = int(scene[row])
-        objects, labels = (
-            truth[aerial.truth_image == i],
-            aerial.truth_labels[aerial.truth_image == i],
-        )
-        mine = s.task == row
-        boxes, classes = s.boxes[mine], s.labels[mine]
-        total_suggested += len(boxes)
-        total_true += len(objects)
-        matched = set()
-        for box, label in zip(boxes, classes, strict=True):
-            overlap = _overlaps(box, objects)
-            if len(overlap) and overlap.max() >= IOU and labels[overlap.argmax()] == label:
-                hits += 1
-                matched.add(int(overlap.argmax()))
-        found += len(matched)
+def _annotations(client: StudioClient, project: int) -> dict[int, Any]:
+    """Every annotation's result, author and last change, by id."""
     return {
-        "tasks": int((~result.labelled).sum()),
-        "precision": hits / total_suggested if total_suggested else 0.0,
-        "recall": found / total_true if total_true else 0.0,
+        a["id"]: (a["result"], a["updated_at"], a["completed_by"])
+        for t in client.fetch_tasks(project).tasks
+        for a in t["annotations"]
     }
+
+
+def train(admin: Admin, backend: str, ml_backend: int, project: int, quiet: bool) -> dict:
+    """Press "Start training" and wait for the backend's audit job; returns the job."""
+    admin.call("POST", f"/api/ml/{ml_backend}/train", json={})
+    deadline, stage = time.monotonic() + 3600, ""
+    while time.monotonic() < deadline:
+        jobs = requests.get(f"{backend}/jobs", params={"project": project}, timeout=10).json()
+        audits = [j for j in jobs["jobs"] if j["kind"] == "audit"]
+        if audits and audits[-1]["state"] in ("done", "failed"):
+            if audits[-1]["state"] == "failed":
+                raise RuntimeError(f"the backend's audit failed: {audits[-1]['reason']}")
+            return dict(audits[-1])
+        if audits and audits[-1]["stage"] != stage:
+            stage = audits[-1]["stage"]
+            say(f"  backend job {audits[-1]['id']}: {stage}", quiet)
+        time.sleep(1.0)
+    raise RuntimeError("the backend's audit did not finish within an hour")
+
+
+def backend_predictions(
+    backend: str, project: int, tasks: list[dict[str, Any]], config: str
+) -> list[dict[str, Any]]:
+    """The backend's ``/predict`` for ``tasks``, asked as Label Studio asks it."""
+    body = {"tasks": tasks, "project": f"{project}.1700000000", "label_config": config}
+    answer = requests.post(f"{backend}/predict", json=body, timeout=600)
+    answer.raise_for_status()
+    return list(answer.json()["results"])
+
+
+def score_predictions(
+    made: list[dict[str, Any]], scenes_of: list[int], aerial: Any
+) -> dict[str, Any]:
+    """Recall and precision (IoU >= 0.5, right class) of the backend's boxes."""
+    truth = _percent(aerial.truth_boxes, aerial.size)
+    hits = n_boxes = n_true = found = 0
+    for prediction, i in zip(made, scenes_of, strict=True):
+        mine = aerial.truth_image == i
+        objects, labels = truth[mine], aerial.truth_labels[mine]
+        n_true += len(objects)
+        matched = set()
+        for r in prediction["result"]:
+            v = r["value"]
+            box = np.array([v["x"], v["y"], v["x"] + v["width"], v["y"] + v["height"]])
+            n_boxes += 1
+            overlap = _overlaps(box, objects)
+            if len(overlap) and overlap.max() >= IOU:
+                if labels[overlap.argmax()] == CLASSES.index(v["rectanglelabels"][0]):
+                    hits += 1
+                    matched.add(int(overlap.argmax()))
+        found += len(matched)
+    return {"tasks": len(made), "boxes": n_boxes,
+            "precision": hits / n_boxes if n_boxes else 0.0,
+            "recall": found / n_true if n_true else 0.0}  # fmt: skip
+
+
+def run_demo(
+    studio: Studio, data: Path, *, n_tasks: int, seed: int = 0, backend_port: int = 0,
+    quiet: bool = True,
+) -> dict[str, Any]:  # fmt: skip
+    """The whole demo on a running Label Studio; returns the scores (see :func:`score`)."""
+    data.mkdir(parents=True, exist_ok=True)
+    aerial, scenes = simulate(n_tasks, seed)
+    admin = Admin(studio.url, studio.legacy_token)
+    setup = build_project(admin, aerial, scenes, quiet)
+    project = setup["project"]
+    with (
+        running_backend(studio, data, backend_port or free_port(), quiet) as backend,
+        StudioClient(studio.url, studio.personal_token) as client,
+    ):
+        before = _annotations(client, project)
+        ml_backend = client.ensure_ml_backend(project, backend)
+        say("training (the backend's job: a detector on the project's images) ...", quiet)
+        job = train(admin, backend, ml_backend, project, quiet)
+        again = refresh_project(client, project, workspace=Workspace(data / "backend"),
+                                options=AuditOptions())  # fmt: skip
+        result = again.audit
+        assert result is not None, again.reason
+        report = write_report(
+            result, data / "report.html", studio_url=studio.url,
+            fetcher=MediaFetcher(session=client.session),
+        )  # fmt: skip
+        scores = score(result, setup, aerial, scenes)
+        unlabelled = [t for t in client.fetch_tasks(project).tasks if not t["annotations"]]
+        made = backend_predictions(backend, project, unlabelled, label_config())
+        scenes_of = [setup["scene_of"][int(t["id"])] for t in unlabelled]
+        views = {v["data"]["title"]: int(v["id"]) for v in client.views(project)}
+        tab_tasks = {
+            title: admin.call("GET", "/api/tasks/", params={
+                "project": project, "view": view, "page_size": 1})["total"]
+            for title, view in views.items()
+        }  # fmt: skip
+        scores.update({
+            "job": {k: job[k] for k in ("id", "state", "stage", "summary")},
+            "refresh_pushed": again.pushed,
+            "annotations_untouched": _annotations(client, project) == before,
+            "backend_predict": score_predictions(made, scenes_of, aerial),
+            "tab_tasks": tab_tasks,
+            "satisficer": "satisficer",
+            "report": str(report),
+            "project_url": f"{studio.url}/projects/{project}/data",
+            "tabs": {t: f"{studio.url}/projects/{project}/data?tab={v}" for t, v in views.items()},
+        })  # fmt: skip
+    return scores
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -248,51 +338,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exit", action="store_true", help="stop after the audit")
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
     args = parser.parse_args(argv)
-    quiet = args.json
     data = args.data.resolve()
     if data.exists():
         shutil.rmtree(data)  # a fresh demo each time: Label Studio's data lives here too
     data.mkdir(parents=True)
-    aerial, scenes = simulate(args.tasks, args.seed)
-    say("starting Label Studio (the first start takes a minute) ...", quiet)
+    say("starting Label Studio (the first start takes a minute) ...", args.json)
     with running_label_studio(data / "label-studio", port=args.port or None) as studio:
-        admin = Admin(studio.url, studio.legacy_token)
-        setup = build_project(admin, aerial, scenes, quiet)
-        project = setup["project"]
-        with (
-            running_backend(studio, data, args.backend_port or free_port(), quiet) as backend,
-            StudioClient(studio.url, studio.personal_token) as client,
-        ):
-            client.ensure_ml_backend(project, backend)
-
-            def progress(stage: str, done: int, total: int) -> None:
-                if done == 0 or done == total:
-                    say(f"  {stage}: {done}/{total}", quiet)
-
-            say("auditing (training a detector on the project's images) ...", quiet)
-            result = run_project_audit(
-                client, project, options=AuditOptions(n_folds=3), data_dir=data / "audit",
-                progress=progress,
-            )  # fmt: skip
-            report = write_report(
-                result, data / "report.html", studio_url=studio.url,
-                fetcher=MediaFetcher(session=client.session),
-            )  # fmt: skip
-            scores = score(result, setup, aerial, scenes)
-            scores["satisficer"] = "satisficer"
-            scores["report"] = str(report)
-            scores["project_url"] = f"{studio.url}/projects/{project}/data"
-            scores["tabs"] = {
-                title: f"{studio.url}/projects/{project}/data?tab={view}"
-                for title, view in result.views.items()
-            }
-            scores["pushed"] = None if result.push is None else result.push.created
-            if args.json:
-                print(json.dumps(scores))
-            else:
-                print_summary(studio, scores)
-            if not args.exit:
-                wait_for_ctrl_c()
+        scores = run_demo(studio, data, n_tasks=args.tasks, seed=args.seed,
+                          backend_port=args.backend_port, quiet=args.json)  # fmt: skip
+        if args.json:
+            print(json.dumps(scores))
+        else:
+            print_summary(studio, scores)
+        if not args.exit:
+            wait_for_ctrl_c()
     return 0
 
 
@@ -317,9 +376,10 @@ def print_summary(studio: Studio, scores: dict[str, Any]) -> None:
               f"IoU {row['localization']:.2f}")  # fmt: skip
     flagged = scores["satisficing_flagged"]
     print(f"Flagged for search satisficing: {', '.join(flagged) if flagged else 'nobody'}.")
-    pre = scores["preannotations"]
-    print(f"Pre-annotations of the {pre['tasks']} unlabelled tasks: precision "
-          f"{pre['precision']:.0%}, recall {pre['recall']:.0%}.")  # fmt: skip
+    pre = scores["backend_predict"]
+    print(f"The backend's /predict on the {pre['tasks']} unlabelled tasks: {pre['boxes']} boxes, "
+          f"precision {pre['precision']:.0%}, recall {pre['recall']:.0%}.")  # fmt: skip
+    print(f"Annotations untouched: {'yes' if scores['annotations_untouched'] else 'NO'}.")
     print("\nPress Ctrl-C to stop Label Studio and the backend.")
 
 
