@@ -235,7 +235,7 @@ def train(admin: Admin, backend: str, ml_backend: int, project: int, quiet: bool
             if audits[-1]["state"] == "failed":
                 raise RuntimeError(f"the backend's audit failed: {audits[-1]['reason']}")
             return dict(audits[-1])
-        if audits and audits[-1]["stage"] != stage:
+        if audits and audits[-1]["stage"] and audits[-1]["stage"] != stage:
             stage = audits[-1]["stage"]
             say(f"  backend job {audits[-1]['id']}: {stage}", quiet)
         time.sleep(1.0)
