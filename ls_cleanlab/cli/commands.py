@@ -153,6 +153,7 @@ def _options(args: argparse.Namespace, from_version: str | None) -> AuditOptions
         embedding_field=args.embedding_field,
         embeddings_file=args.embeddings_file,
         embedder=args.embedder,
+        text_embedder=args.text_embedder,
         rules=args.rules,
         choices_name=args.choices,
         n_folds=args.folds,
@@ -295,9 +296,11 @@ def annotators(args: argparse.Namespace, url: str | None, key: str | None) -> di
         with _client(url, key) as client:
             schema = client.label_schema(args.project, args.choices)
             tasks: Any = client.fetch_tasks(args.project).tasks
+            names = client.user_names()
     else:
         tasks = load_export(args.export)
         schema, _ = _export_schema(args, tasks)
+        names = {}
     if schema.kind == "boxes":  # the annotators' boxes alone: no detector
         boxes = audit_tasks(tasks, schema, options=AuditOptions(dry_run=True), project=args.project)
         return {"kind": "boxes", "project": args.project, "tasks": len(boxes.table.task_ids),
@@ -312,7 +315,7 @@ def annotators(args: argparse.Namespace, url: str | None, key: str | None) -> di
         multi_label=schema.multi_label,
         n_tasks=len(table.task_ids),
     )
-    summary = _cli_output.annotators_summary(result)
+    summary = _cli_output.annotators_summary(result, names)
     summary["project"] = args.project
     summary["tasks"] = len(table.task_ids)
     return summary

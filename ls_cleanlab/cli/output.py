@@ -15,6 +15,7 @@ from ls_cleanlab.cli import box_output
 from ls_cleanlab.cli.left_out import print_left_out
 from ls_cleanlab.pipeline import QUEUES, ProjectAudit, skip_report
 from ls_cleanlab.report import task_link
+from ls_cleanlab.studio import annotator_name
 
 __all__ = [
     "FLAG_MEANINGS",
@@ -78,7 +79,7 @@ def _float(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _concerns(audit: LabelAudit) -> list[dict[str, Any]]:
+def _concerns(audit: LabelAudit, names: Mapping[int, str]) -> list[dict[str, Any]]:
     frame = audit.annotators
     if frame is None or len(frame) == 0:
         return []
@@ -93,9 +94,8 @@ def _concerns(audit: LabelAudit) -> list[dict[str, Any]]:
             why.insert(0, f"quality {quality:.2f} < {CONCERN_QUALITY}")
         out.append(
             {
-                "annotator": row["annotator"].item()
-                if hasattr(row["annotator"], "item")
-                else row["annotator"],
+                "annotator": _plain(row["annotator"]),
+                "name": annotator_name(row["annotator"], names),
                 "quality": quality,
                 "agreement": _float(row["agreement"]),
                 "n_tasks": int(row["n_tasks"]),
@@ -179,7 +179,7 @@ def audit_summary(
         },
         "queues": {q.key: len(result.queues.get(q.key, ())) for q in QUEUES},
         "top_classes": _top_classes(audit),
-        "annotators_of_concern": _concerns(audit),
+        "annotators_of_concern": _concerns(audit, result.annotator_names),
         "files": {name: str(path) for name, path in files.items()},
         "dry_run": dry_run,
         "push": push,
@@ -233,7 +233,7 @@ def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
     if concerns:
         print("Annotators of concern:", file=out)
         for a in concerns:
-            print(f"  {a['annotator']!s:<12} {', '.join(a['concerns'])}", file=out)
+            print(f"  {a['name']:<12} {', '.join(a['concerns'])}", file=out)
     else:
         print("Annotators of concern: none.", file=out)
     push = summary["push"]
@@ -274,6 +274,9 @@ def write_tables(result: ProjectAudit, out: Path, studio_url: str | None) -> dic
     files = {"issues.csv": out / "issues.csv"}
     issues.to_csv(files["issues.csv"], index=False)
     annotators = audit.annotators if audit.annotators is not None else pd.DataFrame()
+    if "annotator" in annotators.columns:
+        annotators = annotators.copy()
+        annotators.insert(1, "name", [result.annotator_name(a) for a in annotators["annotator"]])
     files["annotators.csv"] = out / "annotators.csv"
     annotators.to_csv(files["annotators.csv"], index=False)
     files["classes.csv"] = out / "classes.csv"
@@ -281,16 +284,21 @@ def write_tables(result: ProjectAudit, out: Path, studio_url: str | None) -> dic
     return files
 
 
-def annotators_summary(audit: LabelAudit) -> dict[str, Any]:
-    """Annotator table, pairwise agreement and flag meanings as JSON-ready data."""
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def annotators_summary(audit: LabelAudit, names: Mapping[int, str] | None = None) -> dict[str, Any]:
+    """Annotator table, pairwise agreement and flag meanings as JSON-ready data; ``names``
+    (user id -> ``"First Last <email>"``) gives each annotator its ``name``."""
     frame = audit.annotators
     rows = []
     if frame is not None:
         for _, row in frame.iterrows():
-            annotator = row["annotator"]
             rows.append(
                 {
-                    "annotator": annotator.item() if hasattr(annotator, "item") else annotator,
+                    "annotator": _plain(row["annotator"]),
+                    "name": annotator_name(row["annotator"], names),
                     "quality": _float(row["quality"]),
                     "agreement": _float(row["agreement"]),
                     "n_tasks": int(row["n_tasks"]),
@@ -304,7 +312,8 @@ def annotators_summary(audit: LabelAudit) -> dict[str, Any]:
     pairwise = None
     if agree is not None:
         pairwise = {
-            "annotators": [a.item() if hasattr(a, "item") else a for a in agree.annotator_ids],
+            "annotators": [_plain(a) for a in agree.annotator_ids],
+            "names": [annotator_name(a, names) for a in agree.annotator_ids],
             "agreement": [[_float(v) for v in line] for line in agree.pairwise],
             "shared_tasks": agree.shared.astype(int).tolist(),
             "alpha": _float(agree.alpha),
@@ -326,29 +335,31 @@ def print_annotators(summary: Mapping[str, Any], out: IO[str]) -> None:
         print(f"Flagged for search satisficing: {flagged}.", file=out)
         return
     rows = summary["annotators"]
+    width = max([12, *(len(r["name"]) for r in rows)])
     print(
-        f"{'annotator':<12} {'quality':>7} {'agree':>6} {'tasks':>6} {'shared':>6} "
+        f"{'annotator':<{width}} {'quality':>7} {'agree':>6} {'tasks':>6} {'shared':>6} "
         f"{'lead s':>7} {'labels':>6}  flags",
         file=out,
     )
     for r in sorted(rows, key=lambda r: (r["quality"] is None, r["quality"] or 0.0)):
         print(
-            f"{r['annotator']!s:<12} {_fmt(r['quality']):>7} {_fmt(r['agreement'], 2):>6} "
+            f"{r['name']:<{width}} {_fmt(r['quality']):>7} {_fmt(r['agreement'], 2):>6} "
             f"{r['n_tasks']:>6} {r['n_shared_tasks']:>6} {_fmt(r['mean_lead_time'], 1):>7} "
             f"{_fmt(r['labels_per_task'], 2):>6}  {', '.join(r['flags'])}",
             file=out,
         )
     pairwise = summary["pairwise"]
     if pairwise is not None:
-        names = [str(a)[:8] for a in pairwise["annotators"]]
+        names = pairwise["names"]
         print(
             f"\nPairwise agreement (mean Jaccard on shared tasks; Krippendorff's alpha "
             f"{_fmt(pairwise['alpha'], 2)}):",
             file=out,
         )
-        print(" " * 10 + "".join(f"{n:>9}" for n in names), file=out)
-        for name, line in zip(names, pairwise["agreement"], strict=True):
-            print(f"{name:<10}" + "".join(f"{_fmt(v, 2):>9}" for v in line), file=out)
+        print(" " * 5 + "".join(f"{f'#{i}':>7}" for i in range(1, len(names) + 1)), file=out)
+        for i, (name, line) in enumerate(zip(names, pairwise["agreement"], strict=True), 1):
+            cells = "".join(f"{_fmt(v, 2):>7}" for v in line)
+            print(f"{f'#{i}':<5}{cells}  {name}", file=out)
     if summary["flags"]:
         print("\nFlags:", file=out)
         for flag, meaning in summary["flags"].items():

@@ -11,10 +11,11 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from ls_cleanlab.errors import InvalidOptionError
+from ls_cleanlab.features import TEXT_EMBEDDERS
 from ls_cleanlab.model import TrainedModel
 from ls_cleanlab.model.detector import BoxDetector
-from ls_cleanlab.studio import BoxTable, LabelSchema, PushReport, TaskTable
-from ls_cleanlab.validation import check_bool, check_int, check_threshold
+from ls_cleanlab.studio import BoxTable, LabelSchema, PushReport, TaskTable, annotator_name
+from ls_cleanlab.validation import check_bool, check_int, check_option, check_threshold
 
 __all__ = ["STAGES", "AuditOptions", "AuditT", "Progress", "ProjectAudit"]
 
@@ -41,7 +42,13 @@ class AuditOptions:
     embedding_field, embeddings_file : optional
         Precomputed features: a task data field, or an ``.npy``/``.npz`` (see ``features``).
     embedder : str
-        Image embedder name (``"descriptors"``, ``"auto"``, ``"torchvision"``, ``"open_clip"``).
+        Image embedder (:func:`~ls_cleanlab.features.find_embedder`): ``"auto"`` is the
+        pretrained EfficientNet-Lite0 when the ``embed`` extra is installed, else the built-in
+        ``"descriptors"``; also ``"efficientnet_lite0"``, ``"torchvision"``, ``"open_clip"``.
+    text_embedder : {"auto", "minilm_l6", "none"}
+        Sentence embeddings beside the TF-IDF of text tasks
+        (:func:`~ls_cleanlab.features.find_text_embedder`): ``"auto"`` uses MiniLM when the
+        extra is installed; ``"none"`` keeps the TF-IDF alone.
     rules : dict, path or None
         Implies/excludes rules for ``audit_labels``.
     choices_name : str, optional
@@ -54,6 +61,10 @@ class AuditOptions:
         Label Studio's ``LOCAL_FILES_DOCUMENT_ROOT`` when readable here.
     dry_run : bool
         Compute everything, write nothing to Label Studio.
+    noise_robust : bool
+        Fit the final model (pre-annotations, ``/predict``) on the audited labels without the
+        ones confident learning doubts (:func:`~ls_cleanlab.model.train_noise_robust`); False
+        keeps the plain model fitted on the majority vote.
     """
 
     model_version: str = "ls-cleanlab"
@@ -62,7 +73,8 @@ class AuditOptions:
     predictions_file: str | Path | None = None
     embedding_field: str | None = None
     embeddings_file: str | Path | None = None
-    embedder: str = "descriptors"
+    embedder: str = "auto"
+    text_embedder: str = "auto"
     rules: Any = None
     choices_name: str | None = None
     n_folds: int = 5
@@ -71,12 +83,19 @@ class AuditOptions:
     allowed_hosts: tuple[str, ...] = ()
     local_files_root: str | None = None
     dry_run: bool = False
+    noise_robust: bool = True
 
     def __post_init__(self) -> None:
         check_int(self.n_folds, "n_folds", low=2)
         check_int(self.seed, "seed", low=0)
         check_threshold(self.threshold)
         check_bool(self.dry_run, "dry_run")
+        check_bool(self.noise_robust, "noise_robust")
+        check_option(self.text_embedder, TEXT_EMBEDDERS, "text_embedder")
+        if not isinstance(self.embedder, str) or not self.embedder.strip():
+            raise InvalidOptionError(
+                f"embedder must be an image embedder's name, got {self.embedder!r}."
+            )
         if not isinstance(self.model_version, str) or not self.model_version.strip():
             raise InvalidOptionError(
                 f"model_version must be a non-empty string, got {self.model_version!r}."
@@ -131,6 +150,9 @@ class ProjectAudit(Generic[AuditT]):
         Time per stage.
     trained : TrainedModel, BoxDetector or None
         The model fitted here (a detector for boxes), None when predictions were given.
+    annotator_names : dict of int to str
+        User id -> ``"First Last <email>"`` read from Label Studio (empty offline or when users
+        cannot be read: annotators then show as ids).
     """
 
     project: int | None
@@ -150,3 +172,8 @@ class ProjectAudit(Generic[AuditT]):
     seconds: dict[str, float] = field(default_factory=dict)
     trained: TrainedModel | BoxDetector | None = None
     skip_reasons: dict[int, str] = field(default_factory=dict)
+    annotator_names: dict[int, str] = field(default_factory=dict)
+
+    def annotator_name(self, annotator: Any) -> str:
+        """How ``annotator`` (a user id) is shown: ``"First Last <email>"`` when known."""
+        return annotator_name(annotator, self.annotator_names)

@@ -123,7 +123,7 @@ def run_project_audit(
         allowed_hosts=options.allowed_hosts,
         local_files_root=options.local_files_root,
     )
-    cache = FeatureCache(workspace.features_db) if workspace is not None else None
+    cache = workspace.feature_cache() if workspace is not None else None
     try:
         result = audit_tasks(
             tasks, schema, options=options, fetcher=fetcher, cache=cache, executor=executor,
@@ -134,6 +134,7 @@ def run_project_audit(
         if cache is not None:
             cache.close()
     seconds = {"fetch": fetched, **result.seconds}
+    result = dataclasses.replace(result, annotator_names=client.user_names())
     if workspace is not None and result.trained is not None:
         if progress is not None:
             progress("save", 0, 1)
@@ -152,7 +153,11 @@ def run_project_audit(
         project, result.predictions, model_version=options.model_version,
         choices_name=options.choices_name, task_ids=result.task_ids.tolist(),
     )  # fmt: skip
-    views = {q.title: client.ensure_view(project, q.title, **queue_view(q)) for q in kind.queues}
+    columns = client.columns(project)
+    views = {
+        q.title: client.ensure_view(project, q.title, **queue_view(q, columns, schema))
+        for q in kind.queues
+    }
     if progress is not None:
         progress("push", len(result.predictions), len(result.predictions))
     seconds["push"] = time.perf_counter() - start

@@ -8,7 +8,10 @@ the worst first. The prediction's result also carries, in its ``meta``, the queu
 belongs to as marker strings (``lscl:error`` ...) and the top reasons. Label Studio keeps
 ``meta`` and its Data Manager filters ``predictions_results`` with ``contains``, so each tab is
 simply "results contain the marker, ordered by prediction score, descending"; re-running the
-audit replaces the predictions and the tabs follow, with no task data ever written.
+audit replaces the predictions and the tabs follow, with no task data ever written. A tab shows
+the task's image (thumbnail) or text, its id, the review priority ("Prediction score"), the
+prediction's result (suggested labels, reasons and tabs first, so it reads as words), the
+annotators and the annotation count; Label Studio's other columns are hidden.
 
 The queues:
 
@@ -18,6 +21,8 @@ The queues:
 ``Likely missing labels`` labelled tasks with a label probably missing
 ``Annotators disagree``  tasks whose annotators disagree on a class the audit doubts
 ``Uncertain (unlabeled)`` tasks nobody labelled, most uncertain first (active learning)
+``Needs another annotator`` labelled tasks where one more annotation pays most
+                         (:mod:`.next_annotator`)
 =======================  ===================================================================
 """
 
@@ -29,10 +34,20 @@ from typing import Any
 
 import numpy as np
 
+from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.audit import LabelAudit
+from ls_cleanlab.pipeline.next_annotator import next_annotator_rows
 from ls_cleanlab.studio import LabelSchema, prediction_json
 
-__all__ = ["QUEUES", "Queue", "queue_members", "queue_predictions", "queue_view"]
+__all__ = [
+    "QUEUES",
+    "SHOWN_COLUMNS",
+    "Queue",
+    "hidden_columns",
+    "queue_members",
+    "queue_predictions",
+    "queue_view",
+]
 
 
 @dataclass(frozen=True)
@@ -55,12 +70,19 @@ QUEUES: tuple[Queue, ...] = (
     Queue("missing", "Likely missing labels", "lscl:missing", ("missing",)),
     Queue("disagree", "Annotators disagree", "lscl:disagree", ("disagreement",)),
     Queue("uncertain", "Uncertain (unlabeled)", "lscl:uncertain", ()),
+    Queue("next", "Needs another annotator", "lscl:next", ()),
 )
 
 _REASONS = 3  # reasons kept per task in the prediction
 
 
-def queue_members(audit: LabelAudit, labelled: np.ndarray) -> dict[str, np.ndarray]:
+def queue_members(
+    audit: LabelAudit,
+    labelled: np.ndarray,
+    *,
+    annotations: Annotations | None = None,
+    pred_probs: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Rows (task positions) of each queue, in review order (worst first).
 
     Parameters
@@ -68,10 +90,18 @@ def queue_members(audit: LabelAudit, labelled: np.ndarray) -> dict[str, np.ndarr
     audit : LabelAudit
     labelled : np.ndarray of bool, shape (n,)
         Tasks with at least one annotation.
+    annotations, pred_probs : optional
+        The audit's annotations and probabilities, for "Needs another annotator" (empty without
+        them).
     """
     issues = audit.issues
     members: dict[str, np.ndarray] = {}
     for queue in QUEUES:
+        if queue.key == "next":  # its own module: the value of one more annotation
+            members[queue.key] = next_annotator_rows(
+                pred_probs, labelled, annotations, multi_label=audit.multi_label
+            )
+            continue
         if queue.key == "uncertain":
             rows = np.flatnonzero(~labelled)
             order = np.argsort(-audit.uncertainty[rows], kind="stable")
@@ -152,19 +182,56 @@ def queue_predictions(
             score=float(scores[row]),
             model_version=model_version,
         )
-        prediction["result"][0]["meta"] = {
-            "queues": markers.get(row, []),
+        result = prediction["result"][0]
+        meta = {
             "reasons": reasons.get(row, []),
+            "queues": markers.get(row, []),
             "scores": {
                 name: round(float(p), 4) for name, p in zip(names, present[row], strict=True)
             },
         }
+        # the Data Manager's "Prediction results" column shows the JSON as stored: the suggested
+        # labels, the reasons and the tabs come first so the cell reads as words
+        prediction["result"][0] = {"value": result.pop("value"), "meta": meta, **result}
         out.append(prediction)
     return out
 
 
-def queue_view(queue: Queue) -> dict[str, Any]:
-    """The Data Manager filters and ordering of a queue's tab (for ``StudioClient.ensure_view``)."""
+#: Task fields shown in a tab's table (``explore``) and in the list beside the labeling view
+#: (``labeling``), besides the labelled object's data (the image as a thumbnail, or the text).
+SHOWN_COLUMNS = {
+    "explore": ("id", "predictions_score", "predictions_results", "annotators",
+                "total_annotations"),
+    "labeling": ("id", "predictions_score"),
+}  # fmt: skip
+
+
+def hidden_columns(columns: Sequence[Mapping[str, Any]], schema: LabelSchema) -> dict[str, Any]:
+    """A tab's ``hiddenColumns``: every Data Manager column of the project but the labelled
+    object's data and :data:`SHOWN_COLUMNS`.
+
+    ``columns`` is the project's column list (``/api/dm/columns``). Label Studio 1.23.2 reads
+    ``{"explore": [...], "labeling": [...]}`` of column keys ``tasks:<id>`` (``tasks:data.<key>``
+    for task data) and needs both lists; keys it does not know would break the tab, so only
+    columns it listed are named.
+    """
+    keys: list[tuple[str, str]] = []
+    for column in columns:
+        if column.get("target", "tasks") != "tasks" or "children" in column:
+            continue
+        ident = str(column["id"])
+        keys.append((ident if column.get("parent") != "data" else f"data.{ident}", ident))
+    hidden: dict[str, Any] = {}
+    for mode, shown in SHOWN_COLUMNS.items():
+        keep = {*shown, f"data.{schema.data_key}"}
+        hidden[mode] = [f"tasks:{key}" for key, _ in keys if key not in keep]
+    return hidden
+
+
+def queue_view(queue: Queue, columns: Sequence[Mapping[str, Any]] = (),
+               schema: LabelSchema | None = None) -> dict[str, Any]:  # fmt: skip
+    """The Data Manager filters, ordering and (given the project's ``columns`` and ``schema``)
+    hidden columns of a queue's tab (for ``StudioClient.ensure_view``)."""
     item = {
         "filter": "filter:tasks:predictions_results",
         "operator": "contains",
@@ -174,4 +241,5 @@ def queue_view(queue: Queue) -> dict[str, Any]:
     return {
         "filters": {"conjunction": "and", "items": [item]},
         "ordering": ["-tasks:predictions_score"],
+        "hidden_columns": hidden_columns(columns, schema) if columns and schema else None,
     }

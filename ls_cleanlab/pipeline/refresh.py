@@ -114,7 +114,7 @@ def refresh_project(
     else:
         push_some(client, project, changed, version)
     _report(progress, "push", len(changed), len(changed))
-    result = replace(result, model_version=version)
+    result = replace(result, model_version=version, annotator_names=client.user_names())
     _report(progress, "save", 0, 1)
     save_audit_state(workspace, result)
     _report(progress, "save", 1, 1)

@@ -1,6 +1,8 @@
 """The self-contained HTML report of an audit: overview, tabs, issues, annotators, figures.
 
 * :mod:`.html`: :func:`render_report` / :func:`write_report`, thumbnails, escaping, links;
+* :mod:`.annotators`: the annotators section (by name where known);
+* :mod:`.parts`: escaping, numbers and inline charts shared by the sections;
 * :mod:`.figures`: the matplotlib charts as base64 PNGs (imported only when a report is drawn);
 * :mod:`.boxes`: the report of a bounding-box audit (boxes drawn on the images).
 """

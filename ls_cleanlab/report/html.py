@@ -15,7 +15,6 @@ and quick for large projects.
 from __future__ import annotations
 
 import base64
-import html
 import io
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,7 +24,11 @@ import numpy as np
 
 from ls_cleanlab.errors import MediaError
 from ls_cleanlab.report import figures as figures
+from ls_cleanlab.report.annotators import annotators_section
 from ls_cleanlab.report.links import left_out_section, task_link
+from ls_cleanlab.report.parts import chart as _chart
+from ls_cleanlab.report.parts import escape as _e
+from ls_cleanlab.report.parts import number as _num
 
 if TYPE_CHECKING:
     from ls_cleanlab.media import MediaFetcher
@@ -61,24 +64,6 @@ _CHECK_IMAGES = (
     '<script>window.addEventListener("load",()=>{for(const i of document.images)'
     '{if(!i.naturalWidth)console.error("broken image: "+(i.id||i.alt))}})</script>'
 )
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _num(value: Any, digits: int = 2) -> str:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return _e(value)
-    if not np.isfinite(number):
-        return "–"
-    return f"{number:.{digits}f}" if not number.is_integer() or digits == 0 else f"{number:.0f}"
-
-
-def _chart(png: str, chart_id: str, alt: str) -> str:
-    return f'<img class="chart" id="{chart_id}" alt="{_e(alt)}" src="data:image/png;base64,{png}">'
 
 
 def _thumbnail(fetcher: MediaFetcher, ref: str) -> str:
@@ -213,44 +198,6 @@ def _matrix_section(result: ProjectAudit) -> str:
     return _chart(png, "fig-cooccurrence", "given versus suggested classes")
 
 
-def _annotators(result: ProjectAudit) -> str:
-    frame = result.audit.annotators
-    if frame is None or len(frame) == 0:
-        return '<p class="note">No annotator information.</p>'
-    frame = frame.sort_values("quality", kind="stable")
-    columns = (
-        ("quality", 3),
-        ("agreement", 3),
-        ("missing_rate", 3),
-        ("spurious_rate", 3),
-        ("n_tasks", 0),
-        ("mean_lead_time", 1),
-    )
-    head = "".join(f"<th>{_e(c.replace('_', ' '))}</th>" for c, _ in columns)
-    rows = [f"<tr><th>annotator</th>{head}<th>flags</th></tr>"]
-    for _, row in frame.iterrows():
-        cells = "".join(f'<td class="num">{_num(row[c], d)}</td>' for c, d in columns)
-        flags = f'<span class="flag">{_e(row["flags"])}</span>' if row["flags"] else ""
-        rows.append(
-            f'<tr class="annotator-row"><td>{_e(row["annotator"])}</td>{cells}<td>{flags}</td></tr>'
-        )
-    parts = [f'<table id="annotators">{"".join(rows)}</table>']
-    agree = result.audit.agreement
-    if agree is not None and len(agree.annotator_ids) > 1:
-        keep = np.argsort(-np.diag(agree.shared), kind="stable")[: figures.MAX_MATRIX]
-        names = [str(a) for a in agree.annotator_ids[keep]]
-        png = figures.agreement_heatmap(agree.pairwise[np.ix_(keep, keep)], names)
-        parts.append(_chart(png, "fig-agreement", "pairwise annotator agreement"))
-    png = figures.quality_vs_lead_time(
-        frame["quality"].to_numpy(dtype=float),
-        frame["mean_lead_time"].to_numpy(dtype=float),
-        frame["n_tasks"].to_numpy(dtype=float),
-        [str(a) for a in frame["annotator"]],
-    )
-    parts.append(_chart(png, "fig-lead-time", "annotator quality against lead time"))
-    return "\n".join(parts)
-
-
 def _labels(row: np.ndarray, names: Sequence[str]) -> str:
     chosen = [names[k] for k in np.flatnonzero(row)]
     return _e(", ".join(chosen)) if chosen else "<i>none</i>"
@@ -359,7 +306,7 @@ def render_report(
             "Label co-occurrence" if audit.multi_label else "Given vs suggested classes",
             _matrix_section(result),
         ),
-        ("annotators-section", "Annotators", _annotators(result)),
+        ("annotators-section", "Annotators", annotators_section(result)),
         ("issues-section", "Top issues", _issues(result, studio_url, fetcher, top)),
     ]
     body = "\n".join(

@@ -3,8 +3,9 @@ section."""
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING
+
+from ls_cleanlab.report.parts import escape as e
 
 if TYPE_CHECKING:
     from ls_cleanlab.pipeline import ProjectAudit
@@ -22,9 +23,6 @@ def task_link(studio_url: str | None, project: int | None, task_id: int) -> str 
 def left_out_section(result: ProjectAudit, studio_url: str | None) -> str:
     """Everything the audit left out, by reason (:func:`ls_cleanlab.pipeline.skip_report`)."""
     from ls_cleanlab.pipeline import skip_report
-
-    def e(value: object) -> str:
-        return html.escape(str(value), quote=True)
 
     report = skip_report(result)
     if not report.skips:

@@ -240,7 +240,7 @@ def _flagged(result: ProjectAudit) -> dict[str, Any]:
     quality: dict[str, float] = {}
     if table is not None and "quality" in table.columns:
         quality = {
-            str(a): round(float(q), 4)
+            result.annotator_name(a): round(float(q), 4)
             for a, q in zip(table["annotator"], table["quality"], strict=True)
             if np.isfinite(q)
         }

@@ -1,7 +1,8 @@
 """``/predict`` of the ML backend: each project's trained model, loaded once, applied to tasks.
 
 Models are read from the workspace's model store and reloaded when a new audit replaced the file;
-the work itself (features exactly like the training set's, then pre-annotations) is
+the embedder a model's extractor names (EfficientNet-Lite0, MiniLM) is built once and kept; the
+work itself (features exactly like the training set's, then pre-annotations) is
 :mod:`ls_cleanlab.pipeline.preannotate`'s. A task whose image is cached costs two SQLite lookups
 and one matrix product. Box projects (``RectangleLabels``) get the boxes of the detector their
 last audit trained (:func:`~ls_cleanlab.pipeline.box_detector.box_preannotations`), as
@@ -28,7 +29,7 @@ from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import ModelStore, TrainedModel
 from ls_cleanlab.model.detector import BoxDetector
 from ls_cleanlab.pipeline.box_detector import box_preannotations
-from ls_cleanlab.pipeline.preannotate import preannotations
+from ls_cleanlab.pipeline.preannotate import model_extractor, preannotations
 from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.studio import LabelSchema, parse_label_config
 
@@ -52,6 +53,7 @@ class Predictor:
         self.cache = cache
         self._models: dict[tuple[int, str, bool], ProjectModel] = {}
         self._schemas: dict[str, LabelSchema] = {}
+        self._embedders: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def schema(self, label_config: str) -> LabelSchema:
@@ -95,6 +97,24 @@ class Predictor:
             self._models[key] = ProjectModel(trained, stamp)
         return trained
 
+    def embedder(self, trained: TrainedModel, schema: LabelSchema) -> Any:
+        """The embedder ``trained``'s extractor names (None for TF-IDF, files and fields), built
+        once per extractor and kept: building one reads and hashes its weights (about 0.2 s).
+
+        Raises
+        ------
+        ExtractorUnavailableError
+            That embedder cannot run here.
+        """
+        extractor = model_extractor(trained, schema)
+        key = extractor.describe() + f":{extractor.weights_path}"
+        with self._lock:
+            if key in self._embedders:
+                return self._embedders[key]
+        built = extractor.embedder(cache_dir=self.cache.embedders_dir)
+        with self._lock:
+            return self._embedders.setdefault(key, built)
+
     def predict(
         self,
         project: int,
@@ -115,9 +135,12 @@ class Predictor:
             trained = self.model(project, model_version)
             if trained is None:
                 return [dict(empty) for _ in tasks]
+            # with other classes preannotations refuses: no embedder to build
+            same = tuple(trained.class_names) == tuple(schema.classes)
             results = preannotations(
-                trained, tasks, schema, model_version, fetcher=fetcher, cache=self.cache
-            )
+                trained, tasks, schema, model_version, fetcher=fetcher, cache=self.cache,
+                embedder=self.embedder(trained, schema) if same else None,
+            )  # fmt: skip
         if isinstance(fetcher, WatchedFetcher) and not any(r["result"] for r in results):
             fetcher.raise_for_studio()
         return results

@@ -9,7 +9,8 @@
 * :mod:`.box_tasks`: :func:`read_boxes` (``RectangleLabels`` task JSON -> :class:`BoxTable`);
 * :mod:`.box_predictions`: box prediction JSON and its validation;
 * :mod:`.predictions`: prediction JSON and its validation;
-* :mod:`.export`: reading a JSON export and inferring its schema.
+* :mod:`.export`: reading a JSON export and inferring its schema;
+* :mod:`.users`: annotators by name (``"First Last <email>"``) instead of user ids.
 """
 
 from ls_cleanlab.studio.box_predictions import Box, box_prediction_json, check_box_prediction
@@ -21,6 +22,7 @@ from ls_cleanlab.studio.push import PushReport
 from ls_cleanlab.studio.schema import LabelSchema, parse_label_config
 from ls_cleanlab.studio.session import StudioSession
 from ls_cleanlab.studio.tasks import TaskReport, TaskTable, read_tasks, task_from_webhook
+from ls_cleanlab.studio.users import annotator_name, display_name
 
 __all__ = [
     "Box",
@@ -33,9 +35,11 @@ __all__ = [
     "StudioSession",
     "TaskReport",
     "TaskTable",
+    "annotator_name",
     "box_prediction_json",
     "check_box_prediction",
     "check_prediction",
+    "display_name",
     "infer_schema",
     "load_export",
     "parse_label_config",

@@ -23,6 +23,7 @@ from ls_cleanlab.studio.project_setup import ProjectSetup
 from ls_cleanlab.studio.push import Progress, PushReport
 from ls_cleanlab.studio.schema import LabelSchema, parse_label_config
 from ls_cleanlab.studio.session import StudioSession
+from ls_cleanlab.studio.users import read_user_names
 
 __all__ = ["FetchResult", "Progress", "PushReport", "StudioClient"]
 
@@ -126,6 +127,11 @@ class StudioClient(ProjectSetup):
         if not isinstance(config, str):
             raise StudioRequestError(f"project {project} answered without a label_config.")
         return config
+
+    def user_names(self) -> dict[int, str]:
+        """User id -> ``"First Last <email>"`` (:mod:`~ls_cleanlab.studio.users`); ``{}`` when
+        users cannot be read (said once in the log)."""
+        return read_user_names(self.session)
 
     # -- fetching -------------------------------------------------------------------------------
 

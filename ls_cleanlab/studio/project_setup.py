@@ -53,6 +53,12 @@ class ProjectSetup:
                 return int(answer["id"])
         return int(self.session.json("POST", "/api/dm/views/", json=body)["id"])
 
+    def columns(self, project: int) -> list[dict[str, Any]]:
+        """The Data Manager's columns of the project (``id``, ``title``, ``type``, ``parent``
+        ``"data"`` for task data ...)."""
+        answer = self.session.json("GET", "/api/dm/columns/", params={"project": int(project)})
+        return list(answer.get("columns", []) if isinstance(answer, Mapping) else [])
+
     def views(self, project: int) -> list[dict[str, Any]]:
         """The project's Data Manager views."""
         return list(self.session.json("GET", "/api/dm/views/", params={"project": int(project)}))

@@ -62,9 +62,10 @@ class Admin:
         )
         return [int(i) for i in answer["task_ids"]]
 
-    def user(self, email: str) -> int:
+    def user(self, email: str, first_name: str | None = None, last_name: str = "") -> int:
         name = email.split("@")[0]
-        body = {"email": email, "username": name, "first_name": name}
+        body = {"email": email, "username": name, "first_name": first_name or name,
+                "last_name": last_name}  # fmt: skip
         return int(self.call("POST", "/api/users/", json=body)["id"])
 
     def annotate(self, task: int, choices: list[str] | None, **fields: Any) -> dict[str, Any]:

@@ -1,9 +1,12 @@
 """``ls-cleanlab`` against a real Label Studio: a text project labelled by three annotators is
 audited in-process and through the installed command; the push, the tabs, ``--dry-run``, a wrong
-key and ``annotators --project``."""
+key and ``annotators --project``; annotators by name ("First Last <email>") in the summary, the
+report, the CSV and the tables."""
 
 from __future__ import annotations
 
+import csv
+import html
 import io
 import json
 import os
@@ -23,6 +26,7 @@ from ls_cleanlab.testing.label_studio import Studio
 pytestmark = pytest.mark.studio
 
 TOPICS = ("sports", "politics", "tech")
+THIRD = "Ann Lee2 <cli-annotator2@example.com>"  # the third annotator, as Label Studio names her
 WORDS = {
     "sports": "match goal team league coach score season player stadium",
     "politics": "election vote senate minister policy party campaign law parliament",
@@ -51,7 +55,7 @@ def project(admin: Admin) -> dict[str, Any]:
         texts.append({"text": f"news: {words}"})
     pid = admin.project("cli audit", TEXT_MULTI)
     ids = admin.import_tasks(pid, texts)
-    users = [admin.user(f"cli-annotator{k}@example.com") for k in range(3)]
+    users = [admin.user(f"cli-annotator{k}@example.com", "Ann", f"Lee{k}") for k in range(3)]
     for i, task in enumerate(ids[:48]):
         full = [t for t, on in zip(TOPICS, truth[i], strict=True) if on]
         for k, user in enumerate(users):
@@ -87,10 +91,15 @@ def test_audit_pushes_the_queue_and_writes_the_report(
     assert set(summary["views"]) == {q.title for q in QUEUES}
     third = project["users"][2]
     assert [a["annotator"] for a in summary["annotators_of_concern"]] == [third]
+    assert summary["annotators_of_concern"][0]["name"] == THIRD
     report = (tmp_path / "report.html").read_text()
     assert f"{studio.url}/projects/{pid}/data?task=" in report
+    assert html.escape(THIRD) in report
     for name in ("issues.csv", "annotators.csv", "classes.csv"):
         assert (tmp_path / name).is_file()
+    with (tmp_path / "annotators.csv").open() as handle:
+        rows = {int(r["annotator"]): r["name"] for r in csv.DictReader(handle)}
+    assert rows[third] == THIRD and rows[project["users"][0]].startswith("Ann Lee0 <")
 
 
 def test_dry_run_pushes_nothing(
@@ -142,8 +151,9 @@ def test_annotators_of_a_project(studio: Studio, project: dict[str, Any]) -> Non
     code, stdout, stderr = run("annotators", "--project", project["id"], *connection(studio))
     assert code == 0, stderr
     lines = stdout.splitlines()
-    third = project["users"][2]
-    assert lines[1].split()[0] == str(third) and "satisficing" in lines[1]
+    assert lines[1].startswith(THIRD + " ") and "satisficing" in lines[1]
+    assert any(line.startswith("#3 ") and line.endswith(THIRD) for line in lines)
     code, stdout, _ = run("annotators", "--project", project["id"], *connection(studio), "--json")
     summary = json.loads(stdout)
     assert code == 0 and {a["annotator"] for a in summary["annotators"]} == set(project["users"])
+    assert {a["name"] for a in summary["annotators"]} >= {THIRD}

@@ -12,6 +12,7 @@ import pytest
 from ls_cleanlab.audit import RulesError
 from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
 from ls_cleanlab.features import image_features
+from ls_cleanlab.features.pretrained.common import default_image_embedder
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.pipeline import QUEUES, AuditOptions, audit_tasks, queue_view
 from ls_cleanlab.studio import check_prediction, parse_label_config
@@ -59,7 +60,7 @@ def test_audit_tasks_builds_queues_and_predictions(project: dict[str, Any]) -> N
     assert len(result.task_ids) == 149 and 1149 not in result.task_ids
     assert result.labelled.sum() == 120
     assert [s for s in dict.fromkeys(stages)] == ["features", "model", "audit"]
-    assert result.source.startswith("model:descriptors")
+    assert result.source.startswith(f"model:{default_image_embedder()}:")  # the pretrained one
 
     # one valid prediction per audited task, carrying its queues
     assert len(result.predictions) == 149
@@ -109,6 +110,28 @@ def test_queue_views_filter_on_the_marker() -> None:
         assert view["filters"]["items"][0]["value"] == queue.marker
         assert view["ordering"] == ["-tasks:predictions_score"]
     assert len({q.marker for q in QUEUES}) == len(QUEUES)
+    assert queue_view(QUEUES[0])["hidden_columns"] is None  # without the project's columns
+
+
+def test_queue_views_hide_all_but_the_useful_columns() -> None:
+    """Only columns Label Studio listed are named (an unknown key would break the tab); task
+    data other than the labelled object's is hidden too."""
+    columns = [
+        {"id": "image", "parent": "data", "target": "tasks"},
+        {"id": "source", "parent": "data", "target": "tasks"},
+        {"id": "data", "target": "tasks", "children": ["image", "source"]},
+        *({"id": c, "target": "tasks"} for c in ("id", "inner_id", "predictions_score",
+          "predictions_results", "predictions_model_versions", "annotators", "updated_by",
+          "total_annotations")),
+    ]  # fmt: skip
+    view = queue_view(QUEUES[0], columns, parse_label_config(CONFIG))
+    assert view["hidden_columns"] == {
+        "explore": ["tasks:data.source", "tasks:inner_id", "tasks:predictions_model_versions",
+                    "tasks:updated_by"],
+        "labeling": ["tasks:data.source", "tasks:inner_id", "tasks:predictions_results",
+                     "tasks:predictions_model_versions", "tasks:annotators", "tasks:updated_by",
+                     "tasks:total_annotations"],
+    }  # fmt: skip
 
 
 def test_probabilities_from_existing_predictions(project: dict[str, Any]) -> None:

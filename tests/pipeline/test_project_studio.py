@@ -89,6 +89,27 @@ def test_run_project_audit_pushes_the_queues(
         assert sorted(t["id"] for t in shown) == sorted(result.queues[queue.key].tolist())
         scores = [stored[t["id"]]["score"] for t in shown]
         assert scores == sorted(scores, reverse=True)
+    # each tab shows the image, id, priority, suggested labels with reasons, annotators; Label
+    # Studio reads the hidden columns back and answers the tab's tasks with what it shows
+    columns = {f"tasks:{'data.' if c.get('parent') == 'data' else ''}{c['id']}"
+               for c in client.columns(project) if "children" not in c}  # fmt: skip
+    shown = {"tasks:data.image", "tasks:id", "tasks:predictions_score", "tasks:annotators",
+             "tasks:predictions_results", "tasks:total_annotations"}  # fmt: skip
+    for view in client.views(project):
+        hidden = view["data"]["hiddenColumns"]
+        assert set(hidden["explore"]) | set(hidden["labeling"]) <= columns
+        assert columns - set(hidden["explore"]) == shown
+        assert columns - set(hidden["labeling"]) == {
+            "tasks:data.image", "tasks:id", "tasks:predictions_score"
+        }  # fmt: skip
+    worst = view_tasks(admin, project, result.views[QUEUES[0].title])[0]
+    cell = str(worst["predictions_results"])  # Label Studio drops the quotes for the cell
+    assert cell.startswith("[{value: {choices: ["), cell[:200]
+    assert (
+        cell.index("meta: {reasons: [")
+        < cell.index("queues: [lscl:error")
+        < cell.index("from_name")
+    )
     # the model was saved for this project and version; the snapshot enables incremental fetches
     assert ModelStore(tmp_path / "models").versions(project) == ["ls-cleanlab"]
     assert (tmp_path / "projects" / str(project) / "tasks.json.gz").is_file()

@@ -4,6 +4,8 @@ the rendered DOM, and a screenshot."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import shutil
 import struct
 import subprocess
@@ -146,6 +148,16 @@ def test_text_report_escapes_user_strings() -> None:
     assert "fig-cooccurrence" in dom.charts  # single-label: given vs suggested classes
     assert dom.issue_rows > 0 and 'class="snippet"' in text
     assert "…" in text  # long texts are cut
+
+
+def test_annotators_appear_by_name_where_known() -> None:
+    result = dataclasses.replace(
+        text_audit(), annotator_names={1: "Ann <b>Lee</b> <ann@example.com>", 2: "Bo <bo@x.org>"}
+    )
+    text = render_report(result, top=10)
+    cells = re.findall(r'<tr class="annotator-row"><td>([^<]*)</td>', text)
+    assert sorted(cells) == ["3", "Ann &lt;b&gt;Lee&lt;/b&gt; &lt;ann@example.com&gt;",
+                             "Bo &lt;bo@x.org&gt;"]  # fmt: skip
 
 
 def test_task_link() -> None:

@@ -82,3 +82,17 @@ def test_each_app_has_its_own_registry(
     assert registries[0] is not registries[1]
     global_names = {m.name for m in prometheus_client.REGISTRY.collect()}
     assert not any(n.startswith("ls_cleanlab") for n in global_names), global_names
+
+
+def test_annotator_quality_is_labelled_by_name_where_known() -> None:
+    """What a finished audit hands the store: quality per annotator, by ``"First Last <email>"``
+    when Label Studio named the user, by id otherwise."""
+    import dataclasses
+
+    from ls_cleanlab.server.jobs import _flagged
+    from tests.report.test_report import text_audit
+
+    result = dataclasses.replace(text_audit(), annotator_names={1: "Ann Lee <ann@example.com>"})
+    quality = _flagged(result)["annotators"]
+    assert set(quality) == {"Ann Lee <ann@example.com>", "2", "3"}
+    assert all(0.0 <= q <= 1.0 for q in quality.values())
