@@ -25,7 +25,7 @@ from typing import Any
 from ls_cleanlab.audit import Rules, load_rules
 from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
-from ls_cleanlab.model import ModelStore
+from ls_cleanlab.model import ModelStore, TrainedModel
 from ls_cleanlab.model.detector import BoxDetector
 from ls_cleanlab.pipeline.kinds import TaskKind, task_kind
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
@@ -78,6 +78,24 @@ def audit_tasks(
         tasks, schema, options=options, rules=rules, fetcher=fetcher, cache=cache,
         executor=executor, progress=progress, project=project,
     )  # fmt: skip
+
+
+def _save_trained(
+    workspace: Workspace,
+    project: int,
+    version: str,
+    trained: TrainedModel | BoxDetector,
+    progress: Progress | None,
+) -> None:
+    """Keep the model fitted by an audit (a box detector beside the models, not in the store)."""
+    if progress is not None:
+        progress("save", 0, 1)
+    if isinstance(trained, BoxDetector):
+        trained.save(workspace.box_detector(project, version))
+    else:
+        ModelStore(workspace.models_dir).save(project, version, trained)
+    if progress is not None:
+        progress("save", 1, 1)
 
 
 def run_project_audit(
@@ -136,14 +154,7 @@ def run_project_audit(
     seconds = {"fetch": fetched, **result.seconds}
     result = dataclasses.replace(result, annotator_names=client.user_names())
     if workspace is not None and result.trained is not None:
-        if progress is not None:
-            progress("save", 0, 1)
-        if isinstance(result.trained, BoxDetector):
-            result.trained.save(workspace.box_detector(project, options.model_version))
-        else:
-            ModelStore(workspace.models_dir).save(project, options.model_version, result.trained)
-        if progress is not None:
-            progress("save", 1, 1)
+        _save_trained(workspace, project, options.model_version, result.trained, progress)
     if options.dry_run:
         return dataclasses.replace(result, seconds=seconds)
     start = time.perf_counter()
