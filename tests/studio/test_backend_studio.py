@@ -260,9 +260,17 @@ def test_setup_credentials_survive_a_restart(
             return bool(ours) and "lscl:error" in ours["result"][0]["meta"]["queues"]
 
         wait_for(flagged, 45, "the annotation to reach its tab after the restart")
-        jobs = requests.get(f"{url}/jobs", params={"project": project}, timeout=5).json()["jobs"]
+
+        def refreshed() -> list[dict[str, Any]] | None:
+            # the push shows in the tab before the job's save stage ends and marks it done
+            found = requests.get(f"{url}/jobs", params={"project": project}, timeout=5).json()
+            jobs = found["jobs"]
+            mine = [j for j in jobs if j["kind"] == "refresh" and j["id"] > last_job]
+            return jobs if mine and mine[0]["state"] in ("done", "failed") else None
+
+        jobs = wait_for(refreshed, 30, "the refresh job to finish")
         refreshes = [j for j in jobs if j["kind"] == "refresh" and j["id"] > last_job]
-        assert refreshes and refreshes[0]["state"] == "done", jobs
+        assert refreshes[0]["state"] == "done", jobs
         assert studio.legacy_token not in json.dumps(jobs)
     views = {v["data"]["title"]: v["id"] for v in client.views(project)}
     assert target in [t["id"] for t in _view_tasks(admin, project, views["Likely label errors"])]
