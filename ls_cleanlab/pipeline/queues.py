@@ -16,10 +16,12 @@ annotators and the annotation count; Label Studio's other columns are hidden.
 The queues:
 
 =======================  ===================================================================
-``Likely label errors``  labelled tasks with any issue: a label missing, spurious, breaking a
-                         rule, or disputed by the annotators where the audit doubts it
-``Likely missing labels`` labelled tasks with a label probably missing
-``Annotators disagree``  tasks whose annotators disagree on a class the audit doubts
+``Likely label errors``  labelled tasks whose audited labels are probably wrong: a label
+                         missing or spurious (probability at least the audit's threshold), or
+                         a rule broken
+``Likely missing labels`` labelled tasks probably missing a label
+``Annotators disagree``  the other tasks on which the annotators split, or all overruled by
+                         the consensus: the consensus is confident there (annotator feedback)
 ``Uncertain (unlabeled)`` tasks nobody labelled, most uncertain first (active learning)
 ``Needs another annotator`` labelled tasks where one more annotation pays most
                          (:mod:`.next_annotator`)
@@ -44,6 +46,7 @@ __all__ = [
     "SHOWN_COLUMNS",
     "Queue",
     "hidden_columns",
+    "queue_expected",
     "queue_members",
     "queue_predictions",
     "queue_view",
@@ -61,12 +64,7 @@ class Queue:
 
 
 QUEUES: tuple[Queue, ...] = (
-    Queue(
-        "errors",
-        "Likely label errors",
-        "lscl:error",
-        ("missing", "spurious", "rule", "disagreement"),
-    ),
+    Queue("errors", "Likely label errors", "lscl:error", ("missing", "spurious", "rule")),
     Queue("missing", "Likely missing labels", "lscl:missing", ("missing",)),
     Queue("disagree", "Annotators disagree", "lscl:disagree", ("disagreement",)),
     Queue("uncertain", "Uncertain (unlabeled)", "lscl:uncertain", ()),
@@ -74,6 +72,16 @@ QUEUES: tuple[Queue, ...] = (
 )
 
 _REASONS = 3  # reasons kept per task in the prediction
+
+
+def queue_expected(audit: LabelAudit) -> dict[str, float]:
+    """Per review tab of errors, how many labelled tasks the audit expects to have that tab's
+    problem in all: the sum of their calibrated probabilities
+    (:attr:`~ls_cleanlab.audit.LabelAudit.expected_issues`), rounded to 0.1. ``errors`` always,
+    ``missing`` for multi-label audits; a tab's size set beside it shows whether the threshold
+    leaves problems out."""
+    expected = audit.expected_issues
+    return {key: round(expected[key], 1) for key in ("errors", "missing") if key in expected}
 
 
 def queue_members(

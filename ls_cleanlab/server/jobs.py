@@ -31,6 +31,7 @@ from ls_cleanlab.pipeline import (
     AuditOptions,
     FoldCheckpoints,
     ProjectAudit,
+    queue_expected,
     run_project_audit,
     skip_report,
     task_kind,
@@ -248,9 +249,12 @@ def _flagged(result: ProjectAudit) -> dict[str, Any]:
 
 
 def _summary(result: ProjectAudit) -> dict[str, Any]:
-    """A job's summary: tasks audited, what was left out by reason, queue sizes, source."""
+    """A job's summary: tasks audited, what was left out by reason, queue sizes, the tasks
+    expected to have each error tab's problem in all (:func:`queue_expected`), source."""
     left_out = skip_report(result)
     return {"tasks": len(result.task_ids), "skipped": len(result.skipped),
             "skipped_reasons": left_out.counts(),
             "unknown_choices": dict(left_out.unknown_choices),
-            "queues": _queues(result), "source": result.source}  # fmt: skip
+            "queues": _queues(result),
+            "expected": queue_expected(result.audit) if result.schema.kind != "boxes" else {},
+            "source": result.source}  # fmt: skip
