@@ -26,6 +26,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from ls_cleanlab.errors import (
+    EngineError,
     ExtractorUnavailableError,
     InvalidAnnotationsError,
     InvalidOptionError,
@@ -79,9 +80,7 @@ def _source(parser: argparse.ArgumentParser) -> None:
         metavar="FILE.xml",
         help="the labeling config of an export (default: inferred from its tasks)",
     )
-    parser.add_argument(
-        "--choices", metavar="NAME", help="the Choices (or RectangleLabels) tag to audit"
-    )
+    parser.add_argument("--choices", metavar="NAME", help="the Choices or RectangleLabels tag")
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object on stdout and nothing else"
     )
@@ -113,8 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.npy",
         help="probabilities (tasks, classes), rows in task order (no model fit)",
     )
-    boxes_help = "bounding boxes: a detector's boxes, COCO-style (no detector fit)"
-    audit.add_argument("--predictions", metavar="FILE.json", help=boxes_help)
+    audit.add_argument("--predictions", metavar="FILE.json", help="detector boxes, COCO-style")
     audit.add_argument("--rules", metavar="rules.yaml", help="implies/excludes rules (YAML)")
     audit.add_argument(
         "--out",
@@ -147,11 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", metavar="DIR", help="keep task snapshots, feature cache and models here"
     )
     audit.add_argument("--top", type=int, default=100, help="tasks listed in the report")
-    audit.add_argument(
-        "--progress",
-        action="store_true",
-        help="show progress bars even when stderr is not a terminal",
-    )
+    _run_arguments(audit)
 
     annotators = commands.add_parser("annotators", help="annotator quality and agreement")
     _source(annotators)
@@ -162,6 +156,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_serve_arguments(commands.add_parser("serve", help="run the Label Studio ML backend"))
     return parser
+
+
+def _run_arguments(audit: argparse.ArgumentParser) -> None:
+    """How ``audit`` runs: the engine, earlier runs, progress bars."""
+    audit.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run features, folds, predictions and the audit on Dask: 'local', 'local:N' "
+        "(a LocalCluster of N workers) or a scheduler address (tcp://host:8786)",
+    )
+    audit.add_argument(
+        "--keep-old-runs",
+        action="store_true",
+        help="leave earlier runs' predictions in the project (the next run removes them); by "
+        "default they are deleted in the background once the tabs show this run",
+    )
+    audit.add_argument("--progress", action="store_true",
+                       help="show progress bars even when stderr is not a terminal")  # fmt: skip
 
 
 def _feature_arguments(audit: argparse.ArgumentParser) -> None:
@@ -251,6 +263,12 @@ _FIXES: tuple[tuple[type[BaseException], int, str], ...] = (
     ),
     (InvalidOptionError, EXIT_BAD_INPUT, "correct the option or file named above (see --help)."),
     (
+        EngineError,
+        EXIT_BAD_INPUT,
+        "check --dask (or LS_CLEANLAB_DASK_SCHEDULER) and the workers named above: each needs "
+        "this ls-cleanlab, the media and the data dir (README: Running on a Dask cluster).",
+    ),
+    (
         ExtractorUnavailableError,
         EXIT_BAD_INPUT,
         "install the embedder or restore the file named above, or choose other features "
@@ -291,7 +309,7 @@ def _serve(args: argparse.Namespace) -> int:
     from ls_cleanlab.server.command import serve
 
     try:
-        serve(host=args.host, port=args.port, debug=args.debug)
+        serve(host=args.host, port=args.port, debug=args.debug, dask=args.dask)
     except ImportError as exc:  # the web framework or the server is missing
         raise UsageError(
             f"the ML backend server is not available ({exc}).",

@@ -37,7 +37,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import urljoin
 
 import urllib3
 from PIL import Image
@@ -45,7 +45,7 @@ from requests.certs import where as ca_bundle
 
 from ls_cleanlab.errors import InvalidOptionError, MediaError, StudioAuthError, StudioError
 from ls_cleanlab.media.images import DEFAULT_MAX_PIXELS, decode_image
-from ls_cleanlab.media.local import read_data_uri, read_local, too_large
+from ls_cleanlab.media.local import local_files_path, read_data_uri, read_local, too_large
 from ls_cleanlab.media.netpolicy import (
     IP,
     Allowlist,
@@ -153,6 +153,15 @@ class MediaFetcher:
         key = "with key" if self._session else "no key"
         return f"MediaFetcher({self.studio_url!r}, {key}, max_bytes={self.max_bytes})"
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled as its settings (for an executor's workers): no open connections, no
+        failures remembered."""
+        state = {k: v for k, v in self.__dict__.items() if k != "_failed_lock"}
+        return {**state, "_pools": {}, "_failed": {}}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state, _failed_lock=threading.Lock())
+
     def close(self) -> None:
         """Close pooled connections."""
         for pool in self._pools.values():
@@ -193,12 +202,16 @@ class MediaFetcher:
         try:
             return self._fetch(ref)
         except MediaError as error:
-            if isinstance(ref, str):
-                with self._failed_lock:
-                    if len(self._failed) >= MAX_FAILURES_KEPT:
-                        self._failed.pop(next(iter(self._failed)))
-                    self._failed[ref] = error.kind
+            self.remember_failure(ref, error.kind)
             raise
+
+    def remember_failure(self, ref: str, kind: str) -> None:
+        """Keep ``kind`` as :meth:`failure_kind` of ``ref`` (a copy of this fetcher on a Dask
+        worker failed to fetch it)."""
+        with self._failed_lock:
+            if len(self._failed) >= MAX_FAILURES_KEPT:
+                self._failed.pop(next(iter(self._failed)))
+            self._failed[ref] = kind
 
     def _fetch(self, ref: str) -> bytes:
         if not isinstance(ref, str) or not ref.strip():
@@ -208,7 +221,7 @@ class MediaFetcher:
         ref = ref.strip()
         if ref[:5].lower() == "data:":
             return read_data_uri(ref, self.max_bytes)
-        local = self._local_path(ref)
+        local = None if self.local_files_root is None else local_files_path(ref, self._studio)
         if local is not None and self.local_files_root is not None:
             return read_local(self.local_files_root, local, self.max_bytes)
         if ref.startswith("//"):
@@ -225,26 +238,6 @@ class MediaFetcher:
                 f"not a URL, Label Studio path or data: URI: {ref[:100]!r}", "bad_reference"
             )
         return self._download(Target.parse(ref))
-
-    # -- sources --------------------------------------------------------------------------------
-
-    def _local_path(self, ref: str) -> str | None:
-        """The ``d`` path of a local-files reference to read from disk, else None."""
-        if self.local_files_root is None:
-            return None
-        parts = urlsplit(ref)
-        path = canonical_path(parts.path)
-        if parts.scheme or parts.netloc:  # absolute: only on Label Studio's own origin
-            studio = self._studio
-            if studio is None or Target.parse(ref).origin != studio.origin:
-                return None
-            path = path.removeprefix(studio.path.partition("?")[0].rstrip("/"))
-        if path.rstrip("/") != "/data/local-files":
-            return None
-        found = parse_qs(parts.query).get("d")
-        if not found or not found[0]:
-            raise MediaError("local-files reference without a ?d= path", "bad_reference")
-        return found[0]
 
     # -- http -----------------------------------------------------------------------------------
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import base64
 import binascii
 from pathlib import Path
-from urllib.parse import unquote, unquote_to_bytes
+from urllib.parse import parse_qs, unquote, unquote_to_bytes, urlsplit
 
 from ls_cleanlab.errors import MediaError
+from ls_cleanlab.media.netpolicy import Target, canonical_path
 
-__all__ = ["read_data_uri", "read_local", "size_text", "too_large"]
+__all__ = ["local_files_path", "read_data_uri", "read_local", "size_text", "too_large"]
 
 
 def size_text(n: float) -> str:
@@ -74,3 +75,20 @@ def read_local(root: Path, relative: str, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise too_large(max_bytes, name)
     return data
+
+
+def local_files_path(ref: str, studio: Target | None) -> str | None:
+    """The ``d`` path of a reference to Label Studio's local files (``/data/local-files?d=``,
+    relative or on ``studio``'s own origin) to read from disk, else None."""
+    parts = urlsplit(ref)
+    path = canonical_path(parts.path)
+    if parts.scheme or parts.netloc:  # absolute: only on Label Studio's own origin
+        if studio is None or Target.parse(ref).origin != studio.origin:
+            return None
+        path = path.removeprefix(studio.path.partition("?")[0].rstrip("/"))
+    if path.rstrip("/") != "/data/local-files":
+        return None
+    found = parse_qs(parts.query).get("d")
+    if not found or not found[0]:
+        raise MediaError("local-files reference without a ?d= path", "bad_reference")
+    return found[0]

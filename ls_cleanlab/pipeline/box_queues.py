@@ -1,14 +1,16 @@
 """Review tabs of a bounding-box project, and the predictions that carry them.
 
-Every audited task gets one prediction of the audit's ``model_version`` holding the suggested
-boxes (:attr:`~ls_cleanlab.pipeline.box_review.BoxReview.suggested`: the consensus objects, the
-likely missing ones among them) as ``rectanglelabels`` results, each with its confidence as
-``score`` and, in ``meta``, why it is suggested (``agreed``, ``missed`` by some annotator, or
-``found`` by the detector alone). As for classification (:mod:`.queues`), the first result's
-``meta`` also carries the task's tab markers and top reasons, and each tab is "prediction results
-contain the marker, ordered by prediction score" (the task's priority). A task in a tab with no
-box to suggest (its only boxes are likely spurious) carries the box in question instead, marked
-``"suggestion": "remove"`` with a low score, since a marker needs a result to live in.
+Every audited task gets one prediction of the audit's run (version ``<model_version>-<run id>``,
+:mod:`.runs`) holding the suggested boxes
+(:attr:`~ls_cleanlab.pipeline.box_review.BoxReview.suggested`: the consensus objects, the likely
+missing ones among them) as ``rectanglelabels`` results, each with its confidence as ``score``
+and, in ``meta``, why it is suggested (``agreed``, ``missed`` by some annotator, or ``found`` by
+the detector alone). As for classification (:mod:`.queues`), the first result's ``meta`` also
+carries the task's tab markers (tagged with the run, :func:`.queues.run_marker`) and top reasons,
+and each tab is "prediction results contain the run's marker, ordered by prediction score" (the
+task's priority). A task in a tab with no box to suggest (its only boxes are likely spurious)
+carries the box in question instead, marked ``"suggestion": "remove"`` with a low score, since a
+marker needs a result to live in.
 
 =========================  ============================================================
 ``Likely missing boxes``   labelled tasks with an object some annotator did not box
@@ -27,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab.pipeline.box_review import WRONG_KINDS, BoxReview
-from ls_cleanlab.pipeline.queues import Queue
+from ls_cleanlab.pipeline.queues import Queue, run_marker
 from ls_cleanlab.studio import Box, LabelSchema, box_prediction_json
 
 __all__ = ["BOX_QUEUES", "box_queue_members", "box_queue_predictions"]
@@ -73,6 +75,7 @@ def box_queue_predictions(
     model_version: str,
     members: Mapping[str, np.ndarray] | None = None,
     sizes: np.ndarray | None = None,
+    run: str | None = None,
 ) -> list[dict[str, Any]]:
     """One prediction per audited task (see the module docstring).
 
@@ -87,13 +90,15 @@ def box_queue_predictions(
         :func:`box_queue_members` if already computed.
     sizes : ndarray, shape (m, 2), optional
         Image sizes in pixels (NaN where unknown), stored as ``original_width/height``.
+    run : str, optional
+        The run the predictions belong to: their markers carry it (:func:`.queues.run_marker`).
     """
     ids = np.asarray(task_ids, dtype=np.int64)
     members = box_queue_members(review, labelled) if members is None else members
     markers: dict[int, list[str]] = {}
     for queue in BOX_QUEUES:
         for row in members[queue.key]:
-            markers.setdefault(int(row), []).append(queue.marker)
+            markers.setdefault(int(row), []).append(run_marker(queue, run))
     reasons: dict[int, list[str]] = {}
     for task, reason in zip(review.issues["task"], review.issues["reason"], strict=True):
         kept = reasons.setdefault(int(task), [])

@@ -4,8 +4,9 @@ As for classification (:mod:`.refresh`): after a full audit, :func:`save_box_sta
 audited task's detector boxes (and the signature of each prediction pushed) in the workspace;
 when annotations change, :func:`refresh_box_project` fetches what changed, runs the saved
 detector on new tasks only, re-runs the box audit without refitting, and pushes only the
-predictions whose boxes, rounded score or tabs changed (above
-:data:`~.partial_push.PARTIAL_PUSH_LIMIT` changes, the whole model version at once).
+predictions whose boxes, rounded score or tabs changed, into the project's current run
+(:mod:`.runs`); above :data:`~.partial_push.PARTIAL_PUSH_LIMIT` changes it publishes a new run
+instead and leaves the old one for the background cleanup.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -21,11 +23,13 @@ from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model.detector import BoxDetector
 from ls_cleanlab.pipeline.box_detector import detect_images
+from ls_cleanlab.pipeline.box_queues import BOX_QUEUES
 from ls_cleanlab.pipeline.box_review import BoxReview
 from ls_cleanlab.pipeline.box_sources import BoxEvidence, empty_predictions
 from ls_cleanlab.pipeline.boxes import audit_box_table
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.partial_push import PARTIAL_PUSH_LIMIT, Refresh, push_some
+from ls_cleanlab.pipeline.runs import current_run, new_run_id, publish_run
 from ls_cleanlab.pipeline.snapshot import fetch_with_snapshot
 from ls_cleanlab.pipeline.workspace import Workspace, write_atomic
 from ls_cleanlab.studio import StudioClient, read_boxes
@@ -122,16 +126,26 @@ def refresh_box_project(
         predictions = [known.get(int(t), empty_predictions(schema.n_classes))
                        for t in table.task_ids.tolist()]  # fmt: skip
         evidence = BoxEvidence(predictions, ok, {}, source)
-    result = audit_box_table(table, schema, evidence, options=options, project=project)
+    current = current_run(workspace, project, options.model_version)
+    result = audit_box_table(
+        table, schema, evidence, options=replace(options, run_id=current.run), project=project
+    )
     pushed = workspace.read_json(workspace.pushed(project)) or {}
     changed = [p for p in result.predictions if pushed.get(str(p["task"])) != box_signature(p)]
     gone = set(pushed) - {str(p["task"]) for p in result.predictions}
+    stale: tuple[str, ...] = ()
     if len(changed) + len(gone) > PARTIAL_PUSH_LIMIT:
-        client.replace_predictions(
-            project, result.predictions, model_version=options.model_version,
-            choices_name=options.choices_name, task_ids=[int(t) for t in result.task_ids],
-        )  # fmt: skip
+        # a new run: the same audit, its predictions and markers tagged with the new run
+        run = new_run_id()
+        result = audit_box_table(
+            table, schema, evidence, options=replace(options, run_id=run), project=project
+        )
+        stale = publish_run(
+            client, project, result.predictions, queues=BOX_QUEUES, base=options.model_version,
+            run=run, task_ids=[int(t) for t in result.task_ids],
+            choices_name=options.choices_name, workspace=workspace, schema=schema,
+        ).stale  # fmt: skip
     else:
-        push_some(client, project, changed, options.model_version)
+        push_some(client, project, changed, current.version)
     save_box_state(workspace, result)
-    return Refresh(result, pushed=len(changed), tasks=len(result.task_ids))
+    return Refresh(result, pushed=len(changed), tasks=len(result.task_ids), stale_versions=stale)

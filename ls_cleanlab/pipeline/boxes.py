@@ -34,6 +34,7 @@ from ls_cleanlab.pipeline.box_review import BoxReview, reindex_boxes, review_box
 from ls_cleanlab.pipeline.box_sources import BoxEvidence, boxes_from_coco, boxes_from_version
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.queues import Queue
+from ls_cleanlab.pipeline.runs import run_version
 from ls_cleanlab.studio import BoxTable, LabelSchema, read_boxes
 
 __all__ = ["Boxes", "audit_box_table", "box_evidence"]
@@ -149,9 +150,10 @@ def audit_box_table(
     )
     members = box_queue_members(review, labelled)
     task_ids = table.task_ids[rows]
+    version = run_version(options.model_version, options.run_id)
     predictions = box_queue_predictions(
-        schema, task_ids, review, labelled, model_version=options.model_version,
-        members=members, sizes=table.sizes[rows],
+        schema, task_ids, review, labelled, model_version=version, members=members,
+        sizes=table.sizes[rows], run=options.run_id,
     )  # fmt: skip
     skipped = {}
     if evidence is not None:
@@ -161,6 +163,6 @@ def audit_box_table(
         pred_probs=_class_presence(review, len(rows), schema.n_classes), audit=review,
         queues={key: task_ids[members[key]] for key in members}, predictions=predictions,
         skipped=skipped, source=evidence.source if evidence is not None else "annotators",
-        model_version=options.model_version,
+        model_version=version, run=options.run_id,
         trained=evidence.detector if evidence is not None else None,
     )  # fmt: skip

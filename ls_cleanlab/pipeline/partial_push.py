@@ -12,21 +12,23 @@ from ls_cleanlab.studio import StudioClient
 
 __all__ = ["PARTIAL_PUSH_LIMIT", "Refresh", "push_some"]
 
-#: Above this many changed predictions a refresh replaces the whole model version at once.
+#: Above this many changed predictions a refresh publishes a new run instead.
 PARTIAL_PUSH_LIMIT = 200
 
 
 @dataclass(frozen=True)
 class Refresh:
     """What a refresh did: the new audit (None when the project has no audit to refresh yet,
-    ``reason`` says why), the predictions pushed, the tasks audited, and the new tasks left for
-    the next full audit (no trained model, or their media could not be read)."""
+    ``reason`` says why), the predictions pushed, the tasks audited, the new tasks left for the
+    next full audit (no trained model, or their media could not be read), and the earlier runs'
+    versions left for the cleanup when it published a new run."""
 
     audit: ProjectAudit | None
     pushed: int = 0
     tasks: int = 0
     reason: str | None = None
     waiting: int = 0
+    stale_versions: tuple[str, ...] = ()
 
 
 def push_some(

@@ -8,12 +8,14 @@
       models/project-<id>/<v>.joblib   trained models (ModelStore)
       models/project-<id>/<v>.detector  box detectors (bounding-box projects)
       backend.sqlite               the ML backend's jobs and projects
+      scratch/run-<id>/            one audit's arrays on disk while it runs (features, inputs)
       webhook-secret               the secret our webhooks carry (mode 0600)
       projects/<id>/
         tasks.json.gz              task snapshot for incremental fetches
         audit.npz                  task ids and out-of-sample probabilities of the last audit
         boxes.npz                  box projects: task ids and detector boxes of the last audit
         pushed.json                signature of each prediction pushed (partial refreshes)
+        run.json                   the run whose predictions the tabs show (its model version)
         credentials.json           Label Studio URL and key from /setup (mode 0600)
         folds/<digest>.npy         finished cross-validation folds of an audit under way
                                    (FoldCheckpoints), removed when it finishes
@@ -88,6 +90,10 @@ class Workspace:
         )
 
     @property
+    def scratch(self) -> Path:
+        return self.root / "scratch"
+
+    @property
     def backend_db(self) -> Path:
         return self.root / "backend.sqlite"
 
@@ -109,6 +115,9 @@ class Workspace:
 
     def pushed(self, project: int) -> Path:
         return self.project_dir(project) / "pushed.json"
+
+    def current_run(self, project: int) -> Path:
+        return self.project_dir(project) / "run.json"
 
     def credentials(self, project: int) -> Path:
         return self.project_dir(project) / "credentials.json"

@@ -122,15 +122,20 @@ class Predictor:
         schema: LabelSchema,
         model_version: str,
         fetcher: MediaFetcher | None,
+        *,
+        version: str | None = None,
     ) -> list[dict[str, Any]]:
-        """One prediction per task, in order; empty results before the project's first audit."""
+        """One prediction per task, in order; empty results before the project's first audit.
+        The model is the one trained under ``model_version``; the predictions carry ``version``
+        (the project's current run, default ``model_version``)."""
         fetcher = fetcher or MediaFetcher()
-        empty = {"result": [], "score": 0.0, "model_version": model_version}
+        label = version or model_version
+        empty = {"result": [], "score": 0.0, "model_version": label}
         if schema.kind == "boxes":
             detector = self.detector(project, model_version)
             if detector is None:
                 return [dict(empty) for _ in tasks]
-            results = box_preannotations(detector, tasks, schema, model_version, fetcher=fetcher)
+            results = box_preannotations(detector, tasks, schema, label, fetcher=fetcher)
         else:
             trained = self.model(project, model_version)
             if trained is None:
@@ -138,7 +143,7 @@ class Predictor:
             # with other classes preannotations refuses: no embedder to build
             same = tuple(trained.class_names) == tuple(schema.classes)
             results = preannotations(
-                trained, tasks, schema, model_version, fetcher=fetcher, cache=self.cache,
+                trained, tasks, schema, label, fetcher=fetcher, cache=self.cache,
                 embedder=self.embedder(trained, schema) if same else None,
             )  # fmt: skip
         if isinstance(fetcher, WatchedFetcher) and not any(r["result"] for r in results):

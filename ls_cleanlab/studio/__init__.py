@@ -16,7 +16,13 @@
 from ls_cleanlab.studio.box_predictions import Box, box_prediction_json, check_box_prediction
 from ls_cleanlab.studio.box_tasks import BoxReport, BoxTable, read_boxes
 from ls_cleanlab.studio.client import FetchResult, StudioClient
-from ls_cleanlab.studio.export import infer_schema, load_export, prediction_versions
+from ls_cleanlab.studio.export import (
+    ExportFile,
+    infer_schema,
+    iter_export,
+    load_export,
+    prediction_versions,
+)
 from ls_cleanlab.studio.predictions import check_prediction, prediction_json, predictions_json
 from ls_cleanlab.studio.push import PushReport
 from ls_cleanlab.studio.schema import LabelSchema, parse_label_config
@@ -28,6 +34,7 @@ __all__ = [
     "Box",
     "BoxReport",
     "BoxTable",
+    "ExportFile",
     "FetchResult",
     "LabelSchema",
     "PushReport",
@@ -41,6 +48,7 @@ __all__ = [
     "check_prediction",
     "display_name",
     "infer_schema",
+    "iter_export",
     "load_export",
     "parse_label_config",
     "prediction_json",
