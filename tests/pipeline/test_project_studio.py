@@ -75,6 +75,7 @@ def test_run_project_audit_pushes_the_queues(
     assert result.push is not None and (result.push.sent, result.push.created) == (50, 50)
     assert sorted(result.task_ids.tolist()) == sorted(ids)
     assert set(result.queues["disagree"].tolist()) <= labelled_project["satisficed"]
+    assert len(result.queues["disagree"]) > 0
     assert len(result.queues["uncertain"]) == 10
 
     # every task carries our prediction; each tab lists its queue, worst first
@@ -105,12 +106,15 @@ def test_run_project_audit_pushes_the_queues(
         assert columns - set(hidden["labeling"]) == {
             "tasks:data.image", "tasks:id", "tasks:predictions_score"
         }  # fmt: skip
-    worst = view_tasks(admin, project, result.views[QUEUES[0].title])[0]
+    # the careful annotator is right everywhere, so the satisficer's omissions are
+    # disagreements the consensus corrects: the worst task of that tab shows its reasons first
+    disagree = next(q for q in QUEUES if q.key == "disagree")
+    worst = view_tasks(admin, project, result.views[disagree.title])[0]
     cell = str(worst["predictions_results"])  # Label Studio drops the quotes for the cell
     assert cell.startswith("[{value: {choices: ["), cell[:200]
     assert (
         cell.index("meta: {reasons: [")
-        < cell.index("queues: [lscl:error")
+        < cell.index("queues: [lscl:disagree")
         < cell.index("from_name")
     )
     # the model was saved for this project and version; the snapshot enables incremental fetches
