@@ -114,10 +114,16 @@ def test_a_box_audit_fills_the_tabs_and_leaves_annotations_alone(
     assert report.bad_boxes.get("rotated (not a multiple of 90 degrees)") == 1
     assert dict(report.unknown_labels) == {"submarine": 1}
 
-    # one prediction of ours per task, valid boxes; the other version is still there
+    # a run of its own: version ls-cleanlab-<run id>, the project's model version
+    assert result.run is not None and result.model_version == f"ls-cleanlab-{result.run}"
+    assert admin.call("GET", f"/api/projects/{project}/")["model_version"] == result.model_version
+    # one prediction of ours per task, valid boxes, markers of the run; the other version stays
     stored = admin.predictions(project)
-    ours = {p["task"]: p for p in stored if p["model_version"] == "ls-cleanlab"}
+    ours = {p["task"]: p for p in stored if p["model_version"] == result.model_version}
     assert set(ours) == set(ids)
+    markers = {m for p in ours.values() for m in (p["result"] or [{}])[0].get("meta", {}).get(
+        "queues", [])}  # fmt: skip
+    assert markers and all(m.endswith(f"#{result.run}") for m in markers)
     assert sum(p["model_version"] == "yolo" for p in stored) == 20
     schema = result.schema
     for prediction in ours.values():
@@ -157,6 +163,13 @@ def test_a_box_audit_fills_the_tabs_and_leaves_annotations_alone(
     done = refresh_project(client, project, workspace=Workspace(tmp_path), options=options)
     assert done.audit is not None and done.audit.schema.kind == "boxes"
     assert 1 <= done.pushed < N
+    # pushed into the same run: still one prediction of ours per task, the tabs follow
+    assert done.audit.run == result.run and done.stale_versions == ()
+    after = [p for p in admin.predictions(project) if p["model_version"] == result.model_version]
+    assert sorted(p["task"] for p in after) == sorted(ids)
+    for queue in BOX_QUEUES:
+        shown = _view_tasks(admin, project, result.views[queue.title])
+        assert sorted(t["id"] for t in shown) == sorted(done.audit.queues[queue.key].tolist())
     assert bool(done.audit.labelled[list(done.audit.task_ids).index(ids[-1])])
     assert len(_annotations(client, project)) == len(before) + 1
 
