@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
@@ -151,7 +152,15 @@ def _options(args: argparse.Namespace, from_version: str | None) -> AuditOptions
         allowed_hosts=tuple(args.allowed_host),
         local_files_root=args.local_files_root,
         dry_run=args.dry_run,
+        reviewers=reviewers_given(args.reviewer),
     )
+
+
+def reviewers_given(given: list[str] | None) -> tuple[int | str, ...]:
+    """``--reviewer`` values, else ``$LS_CLEANLAB_REVIEWERS`` (comma-separated): emails, or
+    user ids (digits)."""
+    names = given if given is not None else os.environ.get("LS_CLEANLAB_REVIEWERS", "").split(",")
+    return tuple(int(n) if n.strip().isdigit() else n.strip() for n in names if n.strip())
 
 
 def _check_rules(rules: str | None, schema: LabelSchema) -> None:

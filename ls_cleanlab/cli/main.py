@@ -66,6 +66,17 @@ def _connection(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _reviewer_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--reviewer",
+        action="append",
+        default=None,
+        metavar="EMAIL",
+        help="a reviewer (email, or user id offline): their annotations are gold, as are ground "
+        "truth ones (repeatable; default: $LS_CLEANLAB_REVIEWERS, comma-separated)",
+    )
+
+
 def _source(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "export",
@@ -145,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST",
         help="another host media may come from (repeatable)",
     )
+    _reviewer_argument(audit)
     audit.add_argument(
         "--data-dir", metavar="DIR", help="keep task snapshots, feature cache and models here"
     )

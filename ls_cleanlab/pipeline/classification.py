@@ -18,11 +18,13 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab.annotations import Annotations
+from ls_cleanlab.annotators.gold import find_gold, gold_accuracy
 from ls_cleanlab.audit import Rules, audit_labels
 from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
 from ls_cleanlab.features import FeatureCache, prediction_probs, task_features
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import TrainedModel, out_of_sample_probs, train_model
+from ls_cleanlab.pipeline.gold import reviewer_ids, with_gold
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.queues import QUEUES, Queue, queue_members, queue_predictions
 from ls_cleanlab.pipeline.skips import task_skip_reason
@@ -116,6 +118,9 @@ def probabilities(
         executor=executor, progress=report,
     )  # fmt: skip
     given, labelled = majority_vote(table, k, schema.multi_label)
+    gold = find_gold(table.annotations, n, reviewer_ids(options))
+    given = np.where(gold.tasks[:, None], gold.labels, given)  # a gold label is the target
+    labelled = labelled | gold.tasks
     train = np.flatnonzero(labelled & feats.ok)
     if len(train) < max(2 * options.n_folds, 10):
         raise InvalidTasksError(
@@ -185,11 +190,14 @@ class Classification:
         if progress is not None:
             progress("audit", 0, 1)
         ann = _reindex(table.annotations, rows, len(table.task_ids))
-        labelled = np.bincount(ann.task, minlength=len(rows)) > 0
+        gold = find_gold(ann, len(rows), reviewer_ids(options))
+        crowd = ann.subset(~gold.annotation)  # gold is the truth, not one more vote
+        labelled = (np.bincount(crowd.task, minlength=len(rows)) > 0) | gold.tasks
         audit = audit_labels(
-            found.probs[rows], annotations=ann, class_names=list(schema.classes), rules=rules,
+            found.probs[rows], annotations=crowd, class_names=list(schema.classes), rules=rules,
             multi_label=schema.multi_label, threshold=options.threshold, seed=options.seed,
         )  # fmt: skip
+        audit = with_gold(audit, gold)
         task_ids = table.task_ids[rows]
         members = queue_members(audit, labelled)
         chosen = None
@@ -210,7 +218,8 @@ class Classification:
             pred_probs=found.probs[rows], audit=audit,
             queues={key: task_ids[members[key]] for key in members}, predictions=predictions,
             skipped=skipped, source=found.source, model_version=options.model_version,
-            seconds=seconds, trained=found.trained, skip_reasons=reasons,
+            seconds=seconds, trained=found.trained, skip_reasons=reasons, gold=gold.tasks,
+            gold_accuracy=gold_accuracy(ann, gold) if gold.any else None,
         )  # fmt: skip
 
 

@@ -52,6 +52,9 @@ class AuditOptions:
         Label Studio's ``LOCAL_FILES_DOCUMENT_ROOT`` when readable here.
     dry_run : bool
         Compute everything, write nothing to Label Studio.
+    reviewers : tuple of int or str
+        Reviewers by Label Studio user id or email: their annotations are gold (as are
+        annotations marked as ground truth); emails are looked up in Label Studio.
     """
 
     model_version: str = "ls-cleanlab"
@@ -68,12 +71,20 @@ class AuditOptions:
     allowed_hosts: tuple[str, ...] = ()
     local_files_root: str | None = None
     dry_run: bool = False
+    reviewers: tuple[int | str, ...] = ()
 
     def __post_init__(self) -> None:
         check_int(self.n_folds, "n_folds", low=2)
         check_int(self.seed, "seed", low=0)
         check_threshold(self.threshold)
         check_bool(self.dry_run, "dry_run")
+        for who in self.reviewers:
+            if (
+                isinstance(who, bool)
+                or not isinstance(who, (int, str))
+                or (isinstance(who, str) and "@" not in who)
+            ):
+                raise InvalidOptionError(f"reviewers are user ids or email addresses, got {who!r}.")
         if not isinstance(self.model_version, str) or not self.model_version.strip():
             raise InvalidOptionError(
                 f"model_version must be a non-empty string, got {self.model_version!r}."
@@ -118,6 +129,12 @@ class ProjectAudit:
     seconds : dict of str to float
         Time per stage.
     trained : TrainedModel or None
+    gold : np.ndarray of bool, shape (m,) or None
+        Audited tasks with a gold label (a reviewer's or a ground-truth annotation): out of
+        every tab, their consensus the gold label.
+    gold_accuracy : pandas.DataFrame or None
+        Per annotator: ``n_gold`` gold tasks they labelled, ``n_correct`` matching the gold
+        label, ``gold_accuracy`` (None when no task has gold).
     annotator_names : dict of int to str
         User id -> ``"First Last <email>"`` read from Label Studio (empty offline or when users
         cannot be read: annotators then show as ids).
@@ -141,6 +158,8 @@ class ProjectAudit:
     trained: TrainedModel | None = None
     skip_reasons: dict[int, str] = field(default_factory=dict)
     annotator_names: dict[int, str] = field(default_factory=dict)
+    gold: np.ndarray | None = None
+    gold_accuracy: Any = None
 
     def annotator_name(self, annotator: Any) -> str:
         """How ``annotator`` (a user id) is shown: ``"First Last <email>"`` when known."""

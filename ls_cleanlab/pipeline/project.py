@@ -26,6 +26,7 @@ from ls_cleanlab.audit import Rules, load_rules
 from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import ModelStore
+from ls_cleanlab.pipeline.gold import resolve_reviewers
 from ls_cleanlab.pipeline.kinds import TaskKind, task_kind
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.queues import queue_view
@@ -113,6 +114,7 @@ def run_project_audit(
     start = time.perf_counter()
     schema = client.label_schema(project, options.choices_name)
     kind, _ = check_plan(schema, options)
+    options = resolve_reviewers(client, options)
     tasks = fetch_with_snapshot(client, project, workspace, progress)
     fetched = time.perf_counter() - start
     fetcher = MediaFetcher(

@@ -180,10 +180,11 @@ def queue_predictions(
 
 #: Task fields shown in a tab's table (``explore``) and in the list beside the labeling view
 #: (``labeling``), besides the labelled object's data (the image as a thumbnail, or the text).
+#: The prediction's result in the labeling list puts the open task's reasons beside it.
 SHOWN_COLUMNS = {
     "explore": ("id", "predictions_score", "predictions_results", "annotators",
                 "total_annotations"),
-    "labeling": ("id", "predictions_score"),
+    "labeling": ("id", "predictions_score", "predictions_results"),
 }  # fmt: skip
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import ModelStore
+from ls_cleanlab.pipeline.gold import resolve_reviewers
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.preannotate import model_features
 from ls_cleanlab.pipeline.project import audit_tasks
@@ -87,6 +88,7 @@ def refresh_project(
         return Refresh(None, reason="no audit of this project yet: start training first")
     version = options.model_version
     schema = client.label_schema(project, options.choices_name)
+    options = resolve_reviewers(client, options)
     tasks = fetch_with_snapshot(client, project, workspace, progress)
     new = [t for t in tasks if int(t["id"]) not in known]
     store = ModelStore(workspace.models_dir)

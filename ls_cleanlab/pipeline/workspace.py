@@ -84,6 +84,10 @@ class Workspace:
     def audit_state(self, project: int) -> Path:
         return self.project_dir(project) / "audit.npz"
 
+    def report(self, project: int) -> Path:
+        """The HTML report of the project's last audit or refresh (served by the backend)."""
+        return self.project_dir(project) / "report.html"
+
     def pushed(self, project: int) -> Path:
         return self.project_dir(project) / "pushed.json"
 

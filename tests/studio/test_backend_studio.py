@@ -217,6 +217,22 @@ def test_label_studio_drives_the_backend(
     print(f"annotation -> queue in {elapsed:.1f} s; refresh {refresh['summary']}")
     assert elapsed < 15
 
+    # the report of the last audit or refresh is served, its link in the job's summary
+    assert refresh["summary"]["report"] == f"/report/{project}"
+    page = requests.get(f"{backend}{refresh['summary']['report']}", timeout=10)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "Likely label errors" in page.text
+
+    # a ground-truth annotation settles the task: it leaves the errors tab through the webhook
+    assert ids[0] in [t["id"] for t in _view_tasks(admin, project, views["Likely label errors"])]
+    admin.annotate(ids[0], truth[0], from_name="topics", to_name="text", ground_truth=True)
+
+    def settled() -> bool:
+        shown = _view_tasks(admin, project, views["Likely label errors"])
+        return ids[0] not in [t["id"] for t in shown]
+
+    wait_for(settled, 30, "the reviewed task to leave the errors tab")
+
 
 def _setup_at(data_dir: Path, project: int) -> float:
     """When the backend last recorded a /setup of ``project`` (read-only, beside the server)."""
