@@ -221,7 +221,7 @@ def test_label_studio_drives_the_backend(
     assert refresh["summary"]["report"] == f"/report/{project}"
     page = requests.get(f"{backend}{refresh['summary']['report']}", timeout=10)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "Likely label errors" in page.text
+    assert f"<title>ls-cleanlab audit: project {project}</title>" in page.text
 
     # a ground-truth annotation settles the task: it leaves the errors tab through the webhook
     assert ids[0] in [t["id"] for t in _view_tasks(admin, project, views["Likely label errors"])]
