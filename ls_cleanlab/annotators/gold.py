@@ -1,7 +1,9 @@
 """Gold labels: annotations that are the truth of their task, and annotators measured against them.
 
-An annotation is gold when it is marked as ground truth in Label Studio or made by a reviewer
-(a user id the caller names). A task's gold label is its latest gold annotation (by
+An annotation is gold when it is made by a reviewer (a user id the caller names) or marked as
+ground truth in Label Studio on a task that also has unmarked annotations: Label Studio marks
+every annotation imported with its task as ground truth, so a task whose annotations are all
+marked is read as imported, not reviewed. A task's gold label is its latest gold annotation (by
 ``created_at``; the last row when times are unknown). :func:`gold_accuracy` then says, per
 annotator, on how many gold tasks their own (non-gold) annotation matched the gold label
 exactly, the plain count behind an accuracy a project lead can check by hand.
@@ -49,7 +51,12 @@ def find_gold(ann: Annotations, n_tasks: int, reviewers: Collection[Any] = ()) -
     gold label of each of the ``n_tasks`` tasks."""
     marked = np.zeros(len(ann), dtype=bool)
     if ann.ground_truth is not None:
-        marked |= np.asarray(ann.ground_truth, dtype=bool)
+        starred = np.asarray(ann.ground_truth, dtype=bool)
+        # Label Studio marks every annotation imported with its task as ground truth: a mark
+        # counts only on a task that also has unmarked annotations (a reviewer's star)
+        unmarked = np.zeros(n_tasks, dtype=bool)
+        unmarked[ann.task[~starred]] = True
+        marked |= starred & unmarked[ann.task]
     if len(reviewers):
         marked |= np.isin(ann.annotator, np.asarray(list(reviewers), dtype=ann.annotator.dtype))
     tasks = np.zeros(n_tasks, dtype=bool)

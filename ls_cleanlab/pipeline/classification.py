@@ -191,7 +191,8 @@ class Classification:
             progress("audit", 0, 1)
         ann = _reindex(table.annotations, rows, len(table.task_ids))
         gold = find_gold(ann, len(rows), reviewer_ids(options))
-        crowd = ann.subset(~gold.annotation)  # gold is the truth, not one more vote
+        # gold is the truth, not one more vote (unless nothing else is left to audit)
+        crowd = ann.subset(~gold.annotation) if not gold.annotation.all() else ann
         labelled = (np.bincount(crowd.task, minlength=len(rows)) > 0) | gold.tasks
         audit = audit_labels(
             found.probs[rows], annotations=crowd, class_names=list(schema.classes), rules=rules,

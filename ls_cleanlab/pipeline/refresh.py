@@ -89,6 +89,7 @@ def refresh_project(
     version = options.model_version
     schema = client.label_schema(project, options.choices_name)
     options = resolve_reviewers(client, options)
+    names = client.user_names()  # before the push: after it, only the state is saved
     tasks = fetch_with_snapshot(client, project, workspace, progress)
     new = [t for t in tasks if int(t["id"]) not in known]
     store = ModelStore(workspace.models_dir)
@@ -122,7 +123,7 @@ def refresh_project(
     else:
         _push_some(client, project, changed, version)
     _report(progress, "push", len(changed), len(changed))
-    result = replace(result, model_version=version, annotator_names=client.user_names())
+    result = replace(result, model_version=version, annotator_names=names)
     _report(progress, "save", 0, 1)
     save_audit_state(workspace, result)
     _report(progress, "save", 1, 1)

@@ -85,7 +85,7 @@ class Workspace:
         return self.project_dir(project) / "audit.npz"
 
     def report(self, project: int) -> Path:
-        """The HTML report of the project's last audit or refresh (served by the backend)."""
+        """The HTML report of the project's last full audit (served by the backend)."""
         return self.project_dir(project) / "report.html"
 
     def pushed(self, project: int) -> Path:

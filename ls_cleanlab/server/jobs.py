@@ -232,13 +232,11 @@ class JobRunner:
                 client, job.project, workspace=self.workspace, options=self._options(),
                 cache=self.predictor.cache, progress=self._progress(job),
             )  # fmt: skip
-            studio_url = client.session.url
         if done.audit is None:
             return {"skipped": done.reason}
         self.store.audited(job.project, done.audit.model_version, _flagged(done.audit), False)
         return {**_summary(done.audit), "pushed": done.pushed, "tasks": done.tasks,
-                "waiting_for_full_audit": done.waiting,
-                "report": self._report(job.project, done.audit, studio_url)}  # fmt: skip
+                "waiting_for_full_audit": done.waiting}  # fmt: skip
 
 
 def _flagged(result: ProjectAudit) -> dict[str, Any]:

@@ -29,6 +29,11 @@ def test_gold_is_ground_truth_or_a_reviewer_latest_wins() -> None:
     assert only_marked.labels[3].tolist() == [0, 1]
     none = find_gold(Annotations(task=[0], annotator=[1], labels=[[1, 0]]), 2)
     assert not none.any and none.labels.shape == (2, 2)
+    # Label Studio marks annotations imported with their tasks as ground truth: all marked reads
+    # as imported; a mark beside unmarked annotations as a reviewer's
+    imported = Annotations(task=[0, 0, 1], annotator=[1, 2, 1], labels=[[1, 0], [0, 1], [1, 0]],
+                           ground_truth=[True, True, True])  # fmt: skip
+    assert not find_gold(imported, 2).any
 
 
 def test_accuracy_on_gold_counts_exact_matches() -> None:

@@ -217,9 +217,9 @@ def test_label_studio_drives_the_backend(
     print(f"annotation -> queue in {elapsed:.1f} s; refresh {refresh['summary']}")
     assert elapsed < 15
 
-    # the report of the last audit or refresh is served, its link in the job's summary
-    assert refresh["summary"]["report"] == f"/report/{project}"
-    page = requests.get(f"{backend}{refresh['summary']['report']}", timeout=10)
+    # the report of the last audit is served, its link in the audit job's summary
+    assert job["summary"]["report"] == f"/report/{project}"
+    page = requests.get(f"{backend}{job['summary']['report']}", timeout=10)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert f"<title>ls-cleanlab audit: project {project}</title>" in page.text
 

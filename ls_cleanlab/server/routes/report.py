@@ -1,5 +1,6 @@
-"""``GET /report/{project}``: the HTML report of the project's last audit or refresh, written by
-the job into the data dir (behind the backend's basic auth like every route but the webhook)."""
+"""``GET /report/{project}``: the HTML report of the project's last full audit, written by the
+audit job into the data dir (a refresh keeps it, to stay quick); behind the backend's basic auth
+like every route but the webhook."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ _HTML = {"content": {"text/html": {"schema": {"type": "string"}}},
 @router.get("/report/{project}", response_class=Response,
             responses={200: _HTML, **responses(404)})  # fmt: skip
 def report(backend: BackendDep, project: int = Path(ge=1, le=MAX_ID)) -> Response:
-    """The report of the project's last audit (or refresh)."""
+    """The report of the project's last full audit."""
     path = backend.workspace.report(project)
     if not path.is_file():
         raise ApiError(404, "no report", f"project {project} has no audit yet: start training")
