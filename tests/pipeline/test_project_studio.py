@@ -107,8 +107,9 @@ def test_run_project_audit_pushes_the_queues(
         assert set(hidden["explore"]) | set(hidden["labeling"]) <= columns
         assert columns - set(hidden["explore"]) == shown
         assert columns - set(hidden["labeling"]) == {
-            "tasks:data.image", "tasks:id", "tasks:predictions_score", "tasks:predictions_results"
+            "tasks:id", "tasks:predictions_results"
         }  # fmt: skip
+        assert view["data"]["columnsWidth"] == {"tasks:predictions_results": 360}
     worst = view_tasks(admin, project, result.views[QUEUES[0].title])[0]
     cell = str(worst["predictions_results"])  # Label Studio drops the quotes for the cell
     assert cell.startswith("[{value: {choices: ["), cell[:200]
