@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import requests
 
-from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import ModelStore
 from ls_cleanlab.pipeline import AuditOptions, audit_tasks
+from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.server import Settings, create_app
 from ls_cleanlab.server.auth import SECRET_HEADER
 from ls_cleanlab.studio import parse_label_config
@@ -52,7 +52,7 @@ def prepare(root: Path) -> tuple[Settings, list[dict[str, Any]]]:
     settings = Settings(data_dir=root / "data", local_files_root=str(media),
                         register_webhooks=False, debounce_seconds=60.0)  # fmt: skip
     schema = parse_label_config(CONFIG)
-    with FeatureCache(settings.data_dir / "features.sqlite") as cache:
+    with Workspace(settings.data_dir).feature_cache() as cache:
         audit = audit_tasks(tasks, schema, options=AuditOptions(), cache=cache,
                             fetcher=MediaFetcher(local_files_root=media), project=1)  # fmt: skip
         assert audit.trained is not None

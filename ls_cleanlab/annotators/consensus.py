@@ -68,7 +68,7 @@ from ls_cleanlab.validation import as_pred_probs, check_option
 
 __all__ = ["METHODS", "Consensus", "Method", "consensus"]
 
-Method = Literal["crowdlab", "majority", "dawid_skene"]
+Method = Literal["crowdlab", "majority", "dawid_skene", "calibrated"]
 METHODS: tuple[Method, ...] = get_args(Method)
 
 
@@ -104,6 +104,14 @@ class Consensus:
         CROWDLAB's annotator weights.
     n_iter : int or None
         Dawid-Skene EM iterations used.
+    sensitivity, false_positive_rate : ndarray of float, shape (M, K), or None
+        ``"calibrated"`` multi-label: each annotator's ``P(marked | present)`` and
+        ``P(marked | absent)`` per class.
+    confusion : ndarray of float, shape (M, K, K), or None
+        ``"calibrated"`` single-label: each annotator's ``P(given l | true c)`` ``[j, c, l]``.
+    temperature : float or None
+        ``"calibrated"``: the weight in (0, 1] of the annotators' summed evidence (1 when
+        their votes behave as independent given the truth).
     """
 
     labels: np.ndarray
@@ -119,6 +127,10 @@ class Consensus:
     class_model_weight: np.ndarray | None = None
     annotator_weight: np.ndarray | None = None
     n_iter: int | None = None
+    sensitivity: np.ndarray | None = None
+    false_positive_rate: np.ndarray | None = None
+    confusion: np.ndarray | None = None
+    temperature: float | None = None
 
 
 def consensus(
@@ -234,6 +246,10 @@ def _scatter(
         class_model_weight=raw.class_model_weight,
         annotator_weight=raw.annotator_weight,
         n_iter=raw.n_iter,
+        sensitivity=raw.rates[0] if raw.rates is not None and multi else None,
+        false_positive_rate=raw.rates[1] if raw.rates is not None and multi else None,
+        confusion=raw.rates[0] if raw.rates is not None and not multi else None,
+        temperature=raw.temperature,
     )
 
 

@@ -97,6 +97,38 @@ def multiannotator_quality(
     import pandas as pd
 
     labels, ids, index = _wide(labels_multiannotator)
+    methods = _check_methods(consensus_method, quality_method, return_weights)
+    quality_method = check_option(quality_method, QUALITY_METHODS, "quality_method")
+    probs = _check(labels, pred_probs, ids)
+    if calibrate_probs:
+        probs = _calibrate(labels, probs)
+    votes = _votes(labels, probs.shape[1])
+    by_method = _consensus_by_method(
+        votes, probs, methods, quality_method, label_quality_score_kwargs
+    )
+    main = by_method[methods[0]]
+    out: dict[str, Any] = {"label_quality": _label_quality(votes, by_method, methods, index)}
+    n, m = labels.shape
+    detailed = np.full((m, n), np.nan).T  # the memory layout of cleanlab's apply_along_axis
+    detailed[votes.task, votes.annotator] = main.label_quality
+    if return_detailed_quality:
+        out["detailed_label_quality"] = pd.DataFrame(detailed, index=index, columns=ids).add_prefix(
+            "quality_annotator_"
+        )
+    if return_annotator_stats:
+        out["annotator_stats"] = _annotator_stats(
+            votes, main, quality_method, detailed if return_detailed_quality else None, ids
+        )
+    if return_weights:
+        out["model_weight"] = main.model_weight
+        out["annotator_weight"] = main.annotator_weight
+    return MultiannotatorQuality(**out)
+
+
+def _check_methods(
+    consensus_method: str | list[str], quality_method: str, return_weights: bool
+) -> list[str]:
+    """The consensus methods asked for, checked, with the options that depend on them."""
     methods = consensus_method if isinstance(consensus_method, list) else [consensus_method]
     if not methods:
         raise InvalidOptionError("consensus_method is an empty list; pass 'best_quality'.")
@@ -106,11 +138,19 @@ def multiannotator_quality(
         raise InvalidOptionError(
             "return_weights=True needs quality_method='crowdlab' (the weights are CROWDLAB's)."
         )
-    probs = _check(labels, pred_probs, ids)
-    if calibrate_probs:
-        probs = _calibrate(labels, probs)
-    votes = _votes(labels, probs.shape[1])
-    kwargs = dict(label_quality_score_kwargs or {})
+    return methods
+
+
+def _consensus_by_method(
+    votes: Votes,
+    probs: np.ndarray,
+    methods: list[str],
+    quality_method: str,
+    score_kwargs: dict[str, Any] | None,
+) -> dict[str, _crowdlab.ConsensusStats]:
+    """CROWDLAB's statistics of the majority-vote consensus, and of the best-quality one when
+    asked for (it starts from the first)."""
+    kwargs = dict(score_kwargs or {})
     score = None
     if kwargs:
 
@@ -128,6 +168,15 @@ def multiannotator_quality(
         by_method["best_quality"] = _crowdlab.consensus_stats(
             votes, probs, best, quality_method, score, packed=True
         )
+    return by_method
+
+
+def _label_quality(
+    votes: Votes, by_method: dict[str, _crowdlab.ConsensusStats], methods: list[str], index: Any
+) -> Any:
+    """cleanlab's ``label_quality`` frame: the first method's columns, then suffixed ones."""
+    import pandas as pd
+
     main = by_method[methods[0]]
     frame = pd.DataFrame(
         {
@@ -143,22 +192,7 @@ def multiannotator_quality(
         frame[f"consensus_label_{extra}"] = stats.label.astype(int)
         frame[f"consensus_quality_score_{extra}"] = stats.quality
         frame[f"annotator_agreement_{extra}"] = stats.agreement
-    n, m = labels.shape
-    detailed = np.full((m, n), np.nan).T  # the memory layout of cleanlab's apply_along_axis
-    detailed[votes.task, votes.annotator] = main.label_quality
-    out: dict[str, Any] = {"label_quality": frame}
-    if return_detailed_quality:
-        out["detailed_label_quality"] = pd.DataFrame(detailed, index=index, columns=ids).add_prefix(
-            "quality_annotator_"
-        )
-    if return_annotator_stats:
-        out["annotator_stats"] = _annotator_stats(
-            votes, main, quality_method, detailed if return_detailed_quality else None, ids
-        )
-    if return_weights:
-        out["model_weight"] = main.model_weight
-        out["annotator_weight"] = main.annotator_weight
-    return MultiannotatorQuality(**out)
+    return frame
 
 
 def _annotator_stats(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ls_cleanlab.annotators import calibrated as _calibrated
 from ls_cleanlab.annotators import crowdlab as _crowdlab
 from ls_cleanlab.annotators import dawid_skene as _dawid_skene
 from ls_cleanlab.annotators import multilabel as _multilabel
@@ -31,6 +32,8 @@ class Raw:
     class_model_weight: np.ndarray | None = None
     annotator_weight: np.ndarray | None = None
     n_iter: int | None = None
+    rates: tuple[np.ndarray, ...] | None = None  # (se, fp) (M, K) or (confusion,) (M, K, K)
+    temperature: float | None = None
 
 
 Runner = Callable[[Votes, "np.ndarray | None", int, float], Raw]
@@ -141,6 +144,52 @@ def dawid_skene_multi(votes: Votes, probs: np.ndarray | None, max_iter: int, tol
     )
 
 
+def calibrated_single(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float) -> Raw:
+    start = _crowdlab.vote_counts(votes) / votes.count[:, None]
+    fit = _calibrated.multiclass_em(votes, start, probs, max_iter, tol)
+    post = fit.posterior
+    top = post == post.max(axis=1, keepdims=True)
+    label = np.where(
+        top.sum(axis=1) == 1, np.argmax(post, axis=1), _crowdlab.majority(votes, probs)
+    )
+    weight = None
+    if probs is not None:
+        weight = fit.calibration.temperature * fit.model_share if fit.calibration else 0.0
+    return Raw(
+        label=_one_hot(label, votes.n_classes),
+        posterior=post,
+        quality=post[np.arange(len(label)), label],
+        annotator_quality=_calibrated.multiclass_quality(votes, fit),
+        model_weight=weight,
+        n_iter=fit.n_iter,
+        rates=(fit.confusion,),
+        temperature=fit.temperature,
+    )
+
+
+def calibrated_multi(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float) -> Raw:
+    start = _multilabel.yes_votes(votes) / votes.count[:, None]
+    fit = _calibrated.binary_em(votes, start, probs, max_iter, tol)
+    post = fit.posterior
+    label = np.where(post == 0.5, _multilabel.majority(votes, probs), post > 0.5)
+    slope: np.ndarray | None = None
+    if probs is not None:
+        slope = np.zeros(votes.n_classes)
+        if fit.calibration is not None:
+            slope = fit.calibration.slope * fit.model_share
+    return Raw(
+        label=label,
+        posterior=post,
+        quality=_multilabel.set_quality(label, post),
+        annotator_quality=_calibrated.binary_quality(votes, fit),
+        model_weight=None if slope is None else float(np.mean(slope)),
+        class_model_weight=slope,
+        n_iter=fit.n_iter,
+        rates=(fit.se, fit.fp),
+        temperature=fit.temperature,
+    )
+
+
 RUNNERS: dict[tuple[str, bool], Runner] = {
     ("crowdlab", False): crowdlab_single,
     ("majority", False): majority_single,
@@ -148,4 +197,6 @@ RUNNERS: dict[tuple[str, bool], Runner] = {
     ("crowdlab", True): crowdlab_multi,
     ("majority", True): majority_multi,
     ("dawid_skene", True): dawid_skene_multi,
+    ("calibrated", False): calibrated_single,
+    ("calibrated", True): calibrated_multi,
 }

@@ -65,11 +65,18 @@ def annotator_table(
 
     n, k, names = _check(annotations, cons, class_names)
     votes = Votes.from_annotations(annotations)
-    m = votes.n_annotators
     task = votes.tasks[votes.task]  # original task index of each annotation
-    given = votes.labels
-    label = cons.labels[task].astype(bool)
-    shared = votes.count[votes.task] > 1
+    columns = _columns(annotations, cons, votes, task, names)
+    if pred_probs is not None:
+        columns["model_agreement"] = _model_agreement(pred_probs, cons, votes, task, n, k)
+    frame = pd.DataFrame(columns)
+    return frame.sort_values("quality", kind="stable", na_position="last").reset_index(drop=True)
+
+
+def _per_annotator(votes: Votes) -> tuple[Any, Any]:
+    """Sums of per-annotation values per annotator (optionally over some rows), and a ratio
+    that is NaN where the denominator is 0."""
+    m = votes.n_annotators
 
     def total(values: Any, rows: np.ndarray | None = None) -> np.ndarray:
         if rows is None:
@@ -79,13 +86,25 @@ def annotator_table(
     def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.divide(num, den, out=np.full(m, np.nan), where=den > 0)
 
+    return total, ratio
+
+
+def _columns(
+    annotations: Annotations, cons: Consensus, votes: Votes, task: np.ndarray, names: list[Any]
+) -> dict[str, Any]:
+    """The table's columns without the model's: see :func:`annotator_table`."""
+    total, ratio = _per_annotator(votes)
+    m = votes.n_annotators
+    given = votes.labels
+    label = cons.labels[task].astype(bool)
+    shared = votes.count[votes.task] > 1
     n_tasks = np.bincount(votes.annotator, minlength=m)
     n_shared = np.bincount(votes.annotator[shared], minlength=m)
     missed = np.count_nonzero(label & ~given, axis=1)
     extra = np.count_nonzero(given & ~label, axis=1)
     size = np.count_nonzero(given, axis=1)
     cons_size = np.count_nonzero(label, axis=1)
-    columns: dict[str, Any] = {
+    return {
         "annotator": cons.annotator_ids,
         "quality": cons.annotator_quality,
         "agreement": ratio(total(jaccard(given, label), shared), n_shared.astype(float)),
@@ -100,20 +119,26 @@ def annotator_table(
         "mean_lead_time": _mean_lead_time(annotations, votes),
         "worst_class": _worst_class(votes, given, label, shared, names),
     }
-    if pred_probs is not None:
-        probs = as_pred_probs(pred_probs, sum_to_one=False)
-        if probs.shape != (n, k):
-            raise InvalidPredProbsError(
-                f"pred_probs has shape {probs.shape}; the consensus is over {n} tasks and "
-                f"{k} classes, so pass ({n}, {k})."
-            )
-        if cons.multi_label:
-            scores = set_quality(given, probs, task)
-        else:
-            scores = probs[task, np.argmax(given, axis=1)]
-        columns["model_agreement"] = ratio(total(scores), n_tasks.astype(float))
-    frame = pd.DataFrame(columns)
-    return frame.sort_values("quality", kind="stable", na_position="last").reset_index(drop=True)
+
+
+def _model_agreement(
+    pred_probs: Any, cons: Consensus, votes: Votes, task: np.ndarray, n: int, k: int
+) -> np.ndarray:
+    """Mean quality of each annotator's labels under the model."""
+    total, ratio = _per_annotator(votes)
+    probs = as_pred_probs(pred_probs, sum_to_one=False)
+    if probs.shape != (n, k):
+        raise InvalidPredProbsError(
+            f"pred_probs has shape {probs.shape}; the consensus is over {n} tasks and "
+            f"{k} classes, so pass ({n}, {k})."
+        )
+    given = votes.labels
+    if cons.multi_label:
+        scores = set_quality(given, probs, task)
+    else:
+        scores = probs[task, np.argmax(given, axis=1)]
+    n_tasks = np.bincount(votes.annotator, minlength=votes.n_annotators)
+    return ratio(total(scores), n_tasks.astype(float))
 
 
 def _check(

@@ -16,7 +16,11 @@ import numpy as np
 
 from ls_cleanlab.annotations import Annotations
 
-__all__ = ["Votes", "key_sums"]
+__all__ = ["Votes", "key_means", "key_sums"]
+
+#: Largest ``U * M`` for which the task-by-annotator incidence is kept as a dense matrix (sums
+#: over tasks or annotators then take one matrix product instead of a gather of ``(A, K)``).
+DENSE_INCIDENCE = 4_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,6 +84,30 @@ class Votes:
     def label_sums(self) -> np.ndarray:
         """``(M, K)`` float number of times each annotator marked each class present."""
         return self.annotator_sums(self.labels)
+
+    @cached_property
+    def incidence(self) -> np.ndarray | None:
+        """``(U, M)`` float number of annotations of each task by each annotator, or None when
+        ``U * M`` exceeds :data:`DENSE_INCIDENCE`."""
+        if self.n_units * self.n_annotators > DENSE_INCIDENCE:
+            return None
+        out = np.zeros((self.n_units, self.n_annotators))
+        np.add.at(out, (self.task, self.annotator), 1.0)
+        return out
+
+    def spread_to_tasks(self, per_annotator: np.ndarray) -> np.ndarray:
+        """``(U, K)`` sum over each task's annotations of the annotator's row of
+        ``per_annotator`` ``(M, K)``."""
+        if self.incidence is not None:
+            return self.incidence @ per_annotator
+        return self.task_sums(per_annotator[self.annotator])
+
+    def gather_from_tasks(self, per_task: np.ndarray) -> np.ndarray:
+        """``(M, K)`` sum over each annotator's annotations of the task's row of ``per_task``
+        ``(U, K)``."""
+        if self.incidence is not None:
+            return self.incidence.T @ per_task
+        return key_sums(per_task[self.task], self.annotator, self.n_annotators)
 
     @property
     def n_units(self) -> int:

@@ -25,6 +25,7 @@ import numpy as np
 
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators.votes import key_means
+from ls_cleanlab.audit.stats import sign_test
 
 __all__ = [
     "ALPHA",
@@ -101,16 +102,6 @@ def _pairs(ann: Annotations) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(firsts), np.concatenate(seconds)
 
 
-def _sign_test(successes: np.ndarray, failures: np.ndarray) -> np.ndarray:
-    """One-sided p-value of ``P(success) > 1/2`` given the counts; NaN without trials."""
-    from scipy.stats import binom
-
-    trials = successes + failures
-    with np.errstate(invalid="ignore"):
-        p = binom.sf(successes - 1, trials, 0.5)
-    return np.where(trials > 0, p, np.nan)
-
-
 def _coannotator_stats(ann: Annotations) -> tuple[np.ndarray, ...]:
     m = ann.n_annotators
     first, second = _pairs(ann)
@@ -129,7 +120,7 @@ def _coannotator_stats(ann: Annotations) -> tuple[np.ndarray, ...]:
         key_means(subset, who, m),
         key_means(superset, who, m),
         key_means(n_own - n_other, who, m),
-        _sign_test(n_sub, n_super),
+        sign_test(n_sub, n_super),
     )
 
 

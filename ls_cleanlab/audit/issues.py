@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ls_cleanlab.audit.expected import TaskProbabilities
 from ls_cleanlab.audit.rules import RuleViolations
 
 __all__ = ["Evidence", "issue_table"]
@@ -20,6 +21,9 @@ __all__ = ["Evidence", "issue_table"]
 KINDS = ("missing", "spurious", "disagreement", "rule", "outlier")
 #: A co-occurrence lift (log-odds) at least this large is worth naming in a reason.
 LIFT_TO_MENTION = 1.0
+#: A flagged task lists the cells of the flagged kind scoring at least this share of its
+#: worst such cell.
+CELL_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class Evidence:
     deficit: np.ndarray | None  # (n,) expected minus given label count
     single_label: bool
     confident: np.ndarray | None = None  # (n, K) bool, cells confident learning flags
+    tasks: TaskProbabilities | None = None  # per task P(wrong), P(missing), P(spurious)
 
 
 def _cell_reasons(ev: Evidence, i: np.ndarray, k: np.ndarray, kind: str) -> list[str]:
@@ -107,11 +112,19 @@ def _cell_reasons(ev: Evidence, i: np.ndarray, k: np.ndarray, kind: str) -> list
     return reasons
 
 
+def _kind_cells(ev: Evidence, task_p: np.ndarray, side: np.ndarray, threshold: float) -> Any:
+    """Cells of one kind on tasks whose probability of that kind is at least ``threshold``:
+    those scoring at least :data:`CELL_SHARE` of the task's worst cell of the kind."""
+    cells = side & (ev.labelled & (task_p >= threshold))[:, None]
+    s = np.where(cells, ev.cell_scores, 0.0)
+    top = s.max(axis=1, keepdims=True)
+    return cells & (s > 0) & (s >= CELL_SHARE * top)
+
+
 def issue_table(
     ev: Evidence,
     *,
     threshold: float,
-    disagreement_threshold: float,
     violations: RuleViolations,
     outlier_score: np.ndarray | None,
     outlier_flagged: np.ndarray | None,
@@ -120,14 +133,18 @@ def issue_table(
     """Build the issues DataFrame: task, class, class_index, kind, score, confident_learning
     (whether cleanlab's confident learning flags the cell too), reason.
 
-    Cells whose given value scores at least ``threshold`` are ``missing`` (given absent) or
-    ``spurious`` (given present); with several annotators, other cells on which they split and
-    that score at least ``disagreement_threshold`` are ``disagreement``; rule violations are
-    ``rule``; flagged tasks are ``outlier`` (no class).
-    Sorted by score, highest first.
+    A task whose probability of missing a class (``ev.tasks.missing``) is at least
+    ``threshold`` gets ``missing`` rows for its absent cells that explain it (scoring at least
+    :data:`CELL_SHARE` of its worst absent cell); likewise ``spurious`` for present cells
+    (single-label: the given class, "probably wrong"). With several annotators, the other
+    tasks' cells on which the annotators split, or on which all of them contradict the
+    consensus, are ``disagreement``: the consensus is confident there, so these are feedback
+    for annotators, not errors. Rule violations are ``rule``; flagged tasks are ``outlier``
+    (no class). Sorted by score, highest first.
     """
     import pandas as pd
 
+    assert ev.tasks is not None
     blocks: list[Any] = []
 
     def add(i: np.ndarray, k: np.ndarray, kind: str, score: np.ndarray, reason: list[str]) -> None:
@@ -137,22 +154,42 @@ def issue_table(
             )
         )
 
-    labelled = ev.labelled[:, None]
-    flagged = labelled & (ev.cell_scores >= threshold)
-    ruled = np.zeros_like(flagged)
+    ruled = np.zeros(ev.given.shape, dtype=bool)
     ruled[violations.task, violations.cls] = True  # those cells get a rule row instead
-    for kind, mask in (("missing", flagged & ~ev.given), ("spurious", flagged & ev.given)):
+    error_task = np.zeros(len(ev.given), dtype=bool)
+    error_task[violations.task] = True
+    kinds = (
+        ("missing", ev.tasks.missing, ~ev.given),
+        ("spurious", ev.tasks.spurious, ev.given),
+    )
+    for kind, task_p, side in kinds:
         if ev.single_label and kind == "missing":
             continue  # in single-label data the wrong given class carries the issue
+        mask = _kind_cells(ev, task_p, side, threshold)
+        error_task |= mask.any(axis=1)
         i, k = np.nonzero(mask & ~ruled)
         add(i, k, kind, ev.cell_scores[i, k], _cell_reasons(ev, i, k, kind))
     if ev.votes is not None and ev.n_annotations is not None:
-        split = (ev.votes > 0) & (ev.votes < ev.n_annotations[:, None]) & ~flagged & ~ruled
-        split &= labelled & (ev.cell_scores >= disagreement_threshold)
+        count = ev.n_annotations[:, None]
+        split = (ev.votes > 0) & (ev.votes < count)
+        overruled = np.where(ev.given, ev.votes == 0, ev.votes == count) & (count > 1)
+        mask = (split | overruled) & (ev.labelled & ~error_task)[:, None] & ~ruled
         if ev.single_label:
-            split &= ev.given  # one row per task: the consensus class
-        i, k = np.nonzero(split)
+            mask &= ev.given  # one row per task: the consensus class
+        i, k = np.nonzero(mask)
         add(i, k, "disagreement", ev.cell_scores[i, k], _cell_reasons(ev, i, k, "disagreement"))
+    rows = _rule_rows(ev, violations)
+    if outlier_flagged is not None and outlier_score is not None and outlier_source is not None:
+        for i in np.flatnonzero(outlier_flagged):
+            view = "the model's probabilities" if outlier_source[i] == "model" else "its features"
+            rows.append((int(i), -1, "outlier", float(outlier_score[i]), f"unusual task by {view}"))
+    blocks.append(pd.DataFrame(rows, columns=["task", "class_index", "kind", "score", "reason"]))
+    frame = pd.concat([b for b in blocks if len(b)] or blocks[-1:], ignore_index=True)
+    return _finish(frame, ev)
+
+
+def _rule_rows(ev: Evidence, violations: RuleViolations) -> list[tuple[int, int, str, float, str]]:
+    """One ``rule`` row per violated cell, naming the rule and the blamed cell."""
     rows: list[tuple[int, int, str, float, str]] = []
     names = ev.class_names
     for i, k, other, kind in zip(
@@ -167,12 +204,14 @@ def issue_table(
         rows.append(
             (int(i), int(k), "rule", float(ev.cell_scores[i, k]), f"{text}; {names[k]!r} {blame}")
         )
-    if outlier_flagged is not None and outlier_score is not None and outlier_source is not None:
-        for i in np.flatnonzero(outlier_flagged):
-            view = "the model's probabilities" if outlier_source[i] == "model" else "its features"
-            rows.append((int(i), -1, "outlier", float(outlier_score[i]), f"unusual task by {view}"))
-    blocks.append(pd.DataFrame(rows, columns=["task", "class_index", "kind", "score", "reason"]))
-    frame = pd.concat([b for b in blocks if len(b)] or blocks[-1:], ignore_index=True)
+    return rows
+
+
+def _finish(frame: Any, ev: Evidence) -> Any:
+    """Class names, the confident-learning column, kinds as categories, sorted by score."""
+    import pandas as pd
+
+    names = ev.class_names
     frame["class"] = [names[k] if k >= 0 else None for k in frame["class_index"]]
     cells = frame["class_index"].to_numpy(dtype=np.int64)
     frame["confident_learning"] = False

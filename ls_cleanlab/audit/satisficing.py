@@ -58,6 +58,10 @@ RIDGE = 1.0
 DEFICIT_WEIGHT = 1.0
 #: Likelihood-ratio statistic a class's co-occurrence lift must exceed to count (p < 0.001).
 LIFT_CHI2 = 10.83
+#: Label sets drawn from the model to count the short tasks its uncertainty alone produces.
+NULL_DRAWS = 8
+#: Standard deviations by which short tasks must exceed that null for the deficit to count.
+DEFICIT_Z = 3.0
 
 
 def logit(p: np.ndarray) -> np.ndarray:
@@ -136,19 +140,31 @@ def cooccurrence_lift(
 
 
 def deficit_weight(deficit: np.ndarray, pred_probs: np.ndarray, rng: np.random.Generator) -> float:
-    """How much a task's label deficit counts: the share of short tasks the model cannot explain.
+    """How much a task's label deficit counts: the share of short tasks the model cannot explain,
+    if that excess is significant.
 
     If annotators miss labels, more tasks fall a label or more short of the expected count than
-    the model's own uncertainty produces. The null is simulated once: label sets drawn from
-    ``pred_probs`` itself, centred the same way. The weight is :data:`DEFICIT_WEIGHT` times the
-    share of observed short tasks in excess of that null; swapped labels or honest noise give 0.
+    the model's own uncertainty produces. The null is simulated: :data:`NULL_DRAWS` label sets
+    drawn from ``pred_probs`` itself, giving the expected number ``m`` of short tasks without
+    missing labels. The deficit counts only when the observed number ``s`` exceeds it by more
+    than :data:`DEFICIT_Z` binomial standard deviations; its weight is then
+    :data:`DEFICIT_WEIGHT` ``* (s - m) / s``. Spurious labels make tasks long, not short, and
+    swapped labels or honest noise stay within the null: both give 0.
     """
     short = np.count_nonzero(deficit >= 1.0)
     if short == 0:
         return 0.0
-    drawn = pred_probs.sum(axis=1) - (rng.random(pred_probs.shape) < pred_probs).sum(axis=1)
-    null = np.count_nonzero(drawn - np.median(drawn) >= 1.0)
-    return DEFICIT_WEIGHT * max(0.0, (short - null) / short)
+    expected = pred_probs.sum(axis=1)
+    null = 0.0
+    for _ in range(NULL_DRAWS):
+        drawn = expected - (rng.random(pred_probs.shape) < pred_probs).sum(axis=1)
+        drawn -= max(float(np.median(drawn)), 0.0)  # shifted as the observed deficit is
+        null += np.count_nonzero(drawn >= 1.0) / NULL_DRAWS
+    share = null / len(deficit)
+    spread = np.sqrt(max(len(deficit) * share * (1 - share), 1.0))
+    if short - null <= DEFICIT_Z * spread:
+        return 0.0
+    return DEFICIT_WEIGHT * (short - null) / short
 
 
 def fit_logistic_per_class(
@@ -263,6 +279,30 @@ def consensus_shortfall_weight(
     return DEFICIT_WEIGHT * max(0.0, 2 * auc - 1)
 
 
+def _lift_fit(
+    given: np.ndarray, lift: np.ndarray, pred_probs: np.ndarray | None, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The per-cell features (model log-odds when given, lift, other classes given) and each
+    class's lift weight: its logistic coefficient where the lift passes the likelihood-ratio
+    test, else 0."""
+    n = len(given)
+    others = given.sum(axis=1, keepdims=True) - given
+    columns = [lift, others.astype(np.float64)]
+    if pred_probs is not None:
+        columns.insert(0, logit(pred_probs))
+    features = np.stack(columns, axis=2)
+    rows: np.ndarray = np.arange(n)
+    if n > FIT_ROWS:
+        rows = np.sort(np.random.default_rng(seed).choice(n, FIT_ROWS, replace=False))
+    weights, loglik = fit_logistic_per_class(features[rows], given[rows], return_loglik=True)
+    _, without = fit_logistic_per_class(
+        np.delete(features[rows], -2, axis=2), given[rows], return_loglik=True
+    )
+    # a lift that does not improve the fit significantly (likelihood-ratio test) is noise
+    significant = 2 * (loglik - without) > LIFT_CHI2
+    return features, np.where(significant, np.maximum(weights[:, -2], 0.0), 0.0)
+
+
 def cell_evidence(
     labels: np.ndarray,
     pred_probs: np.ndarray | None,
@@ -294,40 +334,30 @@ def cell_evidence(
         With several annotators, how many marked each class: the deficit is then weighted by
         :func:`consensus_shortfall_weight`, else by :func:`deficit_weight`.
     """
-    n = len(labels)
     given = labels.astype(bool)
     cooc = cooccurrence(given)
     lift, source = cooccurrence_lift(given, cooc)
-    positive_lift = lift
-    others = given.sum(axis=1, keepdims=True) - given
-    columns = [positive_lift, others.astype(np.float64)]
-    if pred_probs is not None:
-        columns.insert(0, logit(pred_probs))
-    features = np.stack(columns, axis=2)
-    rows: np.ndarray = np.arange(n)
-    if n > FIT_ROWS:
-        rows = np.sort(np.random.default_rng(seed).choice(n, FIT_ROWS, replace=False))
-    weights, loglik = fit_logistic_per_class(features[rows], given[rows], return_loglik=True)
-    _, without = fit_logistic_per_class(
-        np.delete(features[rows], -2, axis=2), given[rows], return_loglik=True
-    )
-    # a lift that does not improve the fit significantly (likelihood-ratio test) is noise
-    significant = 2 * (loglik - without) > LIFT_CHI2
-    lift_weight = np.where(significant, np.maximum(weights[:, -2], 0.0), 0.0)
-    extra = lift_weight[None, :] * positive_lift
+    features, lift_weight = _lift_fit(given, lift, pred_probs, seed)
+    extra = lift_weight[None, :] * lift
     model = deficit = None
     if pred_probs is not None:
         model = features[:, :, 0]
-        # centred on the typical task, so a model that over- or under-predicts every task
-        # (uncalibrated, or trained on labels that are all short) shifts nothing
+        # shifted down when the model predicts more labels than given on the typical task
+        # (uncalibrated, or trained on labels that are all short), never up: a task with extra
+        # (spurious) labels must not make the others look short
         raw = pred_probs.sum(axis=1) - given.sum(axis=1)
-        deficit = raw - np.median(raw)
+        deficit = raw - max(float(np.median(raw)), 0.0)
         # the cell's own class is left out, so its value never predicts itself
         own = pred_probs - given
         loo = np.maximum(deficit[:, None] - (own - np.median(own, axis=0)), 0.0)
         rng = np.random.default_rng(seed)
         if votes is None:
             weight = deficit_weight(deficit, pred_probs, rng)
+            # co-occurrence explains the given labels even when none are missing (classes that
+            # come together): with a model it counts only where labels are shown to be missing
+            if weight == 0.0:
+                lift_weight = np.zeros_like(lift_weight)
+                extra = np.zeros_like(extra)
         else:
             weight = consensus_shortfall_weight(pred_probs, given, votes, rng)
         extra += weight * loo

@@ -9,7 +9,8 @@ import numpy as np
 
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators import Agreement
-from ls_cleanlab.audit.bias import AnnotatorBias, ClassBias, _sign_test
+from ls_cleanlab.audit.bias import AnnotatorBias, ClassBias
+from ls_cleanlab.audit.stats import sign_test
 
 __all__ = ["annotators_frame", "classes_frame"]
 
@@ -29,7 +30,7 @@ def _expected_counts(ann: Annotations, present: np.ndarray) -> tuple[np.ndarray,
     )
     fewer = np.bincount(who, weights=diff <= -0.5, minlength=m)
     more = np.bincount(who, weights=diff >= 0.5, minlength=m)
-    return mean, _sign_test(fewer, more)
+    return mean, sign_test(fewer, more)
 
 
 def annotators_frame(

@@ -144,6 +144,7 @@ def _options(args: argparse.Namespace, from_version: str | None) -> AuditOptions
         embedding_field=args.embedding_field,
         embeddings_file=args.embeddings_file,
         embedder=args.embedder,
+        text_embedder=args.text_embedder,
         rules=args.rules,
         choices_name=args.choices,
         n_folds=args.folds,

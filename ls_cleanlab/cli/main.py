@@ -134,13 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="ls-cleanlab",
         help="version our predictions are stored under (default: %(default)s)",
     )
-    audit.add_argument(
-        "--embedder",
-        default="descriptors",
-        help="image features: descriptors, auto, torchvision, open_clip",
-    )
-    audit.add_argument("--embedding-field", metavar="FIELD", help="task data field of embeddings")
-    audit.add_argument("--embeddings-file", metavar="FILE", help="embeddings .npy or .npz")
+    _feature_arguments(audit)
     audit.add_argument("--folds", type=int, default=5, help="cross-validation folds")
     audit.add_argument("--seed", type=int, default=0)
     audit.add_argument("--threshold", type=float, default=0.5, help="issue threshold in (0, 1)")
@@ -176,6 +170,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_serve_arguments(commands.add_parser("serve", help="run the Label Studio ML backend"))
     return parser
+
+
+def _feature_arguments(audit: argparse.ArgumentParser) -> None:
+    """The options choosing the features: embedders and precomputed embeddings."""
+    audit.add_argument(
+        "--embedder",
+        default="auto",
+        help="image features: auto (EfficientNet-Lite0 with the embed extra, else descriptors), "
+        "efficientnet_lite0, descriptors, torchvision, open_clip (default: %(default)s)",
+    )
+    audit.add_argument(
+        "--text-embedder",
+        default="auto",
+        help="sentence embeddings beside TF-IDF for text: auto (MiniLM with the embed extra), "
+        "minilm_l6, none (default: %(default)s)",
+    )
+    audit.add_argument("--embedding-field", metavar="FIELD", help="task data field of embeddings")
+    audit.add_argument("--embeddings-file", metavar="FILE", help="embeddings .npy or .npz")
 
 
 def _check_url(url: str, given: bool) -> str:

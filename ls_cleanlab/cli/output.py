@@ -11,7 +11,7 @@ from typing import IO, Any
 import numpy as np
 
 from ls_cleanlab.audit import LabelAudit
-from ls_cleanlab.pipeline import QUEUES, ProjectAudit, skip_report
+from ls_cleanlab.pipeline import QUEUES, ProjectAudit, queue_expected, skip_report
 from ls_cleanlab.pipeline.gold import gold_counts
 from ls_cleanlab.report import task_link
 from ls_cleanlab.studio import annotator_name
@@ -173,6 +173,7 @@ def audit_summary(
             "by_kind": {str(k): int(v) for k, v in issues["kind"].value_counts().items() if v},
         },
         "queues": {q.key: len(result.queues.get(q.key, ())) for q in QUEUES},
+        "expected": queue_expected(audit),
         "top_classes": _top_classes(audit),
         "annotators_of_concern": _concerns(audit, result.annotator_names),
         "gold": _gold(result),
@@ -211,8 +212,15 @@ def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
     kinds = ", ".join(f"{k} {v}" for k, v in issues["by_kind"].items()) or "none"
     print(f"Issues: {issues['total']} on {issues['tasks']} tasks ({kinds}).", file=out)
     titles = {q.key: q.title for q in QUEUES}
+    expected = summary.get("expected", {})
+
+    def tab(key: str, size: int) -> str:
+        if key not in expected:
+            return f"{titles[key]} {size}"
+        return f"{titles[key]} {size} (about {expected[key]:.0f} expected in all)"
+
     print(
-        "Review queues: " + ", ".join(f"{titles[k]} {v}" for k, v in summary["queues"].items()),
+        "Review queues: " + ", ".join(tab(k, v) for k, v in summary["queues"].items()),
         file=out,
     )
     if summary["top_classes"]:

@@ -6,7 +6,8 @@ Two tables:
   re-audit looks the reference up first, so unchanged media are neither downloaded nor described
   again. Label Studio uploads never change under one path; for other URLs pass ``refresh=True``
   to the feature functions to download again and compare hashes.
-* ``vectors``: (content SHA-256, extractor name) -> float32 vector. The extractor name carries a
+* ``vectors``: (content SHA-256, extractor name) -> float32 vector (of media bytes, or of a text's
+  UTF-8 bytes for sentence embeddings). The extractor name carries a
   version, so a changed extractor never reads an old vector; identical files under different
   references share one vector.
 
@@ -44,10 +45,15 @@ class FeatureCache:
     path : str or Path
         The SQLite file; its folder is created. Use one file per data directory: vectors are
         shared by every project that shows the same media.
+    embedders_dir : str or Path, optional
+        Where embedders keep the files they build once (the EfficientNet-Lite0 ONNX graph,
+        checked by its SHA-256 when read); the data dir's ``Workspace.embedders_dir``. Without
+        it, such files are rebuilt in memory by each process.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, embedders_dir: str | Path | None = None) -> None:
         self.path = Path(path)
+        self.embedders_dir = Path(embedders_dir) if embedders_dir is not None else None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False)

@@ -9,31 +9,56 @@ cropping) runs in the download threads and the batch work runs once per batch:
 ``name`` identifies the embedder *and its weights* in the feature cache; change it whenever the
 vectors would change.
 
-The optional embedders never download anything: they use weights already on disk (a path the user
-gives, or the default file in torch's hub cache) and otherwise explain what is missing.
+Registered here (:func:`find_embedder`, :func:`available_embedders`):
+
+* ``descriptors``: colour, gradient and layout descriptors, built in, no weights;
+* ``efficientnet_lite0``: ImageNet EfficientNet-Lite0 run by onnxruntime, weights shipped in the
+  ``embed`` extra (:mod:`.pretrained`), the default when installed;
+* ``torchvision``, ``open_clip``: need torch and weights already on disk.
+
+None of them downloads anything: they use weights shipped in a package (checked by SHA-256), a
+path the user gives, or the default file in torch's hub cache, and otherwise explain what is
+missing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image
 
-from ls_cleanlab.errors import InvalidOptionError
+from ls_cleanlab.errors import InvalidOptionError, LsCleanlabError
 from ls_cleanlab.features.descriptors import DESCRIPTOR_VERSION, SIDE, describe
+from ls_cleanlab.features.pretrained import (
+    IMAGE_EMBEDDER,
+    TEXT_EMBEDDER,
+    EfficientNetLite0Embedder,
+    MiniLMEmbedder,
+    pretrained_embedders,
+)
+from ls_cleanlab.features.pretrained.common import default_image_embedder, default_text_embedder
 
 __all__ = [
+    "TEXT_EMBEDDERS",
     "DescriptorEmbedder",
+    "EfficientNetLite0Embedder",
     "ImageEmbedder",
     "OpenClipEmbedder",
+    "SentenceEmbedder",
     "TorchvisionEmbedder",
     "available_embedders",
+    "content_digest",
     "find_embedder",
+    "find_text_embedder",
 ]
+
+logger = logging.getLogger("ls_cleanlab")
 
 _IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 _IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
@@ -174,63 +199,159 @@ class OpenClipEmbedder:
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
-def available_embedders() -> dict[str, str]:
-    """Which embedders this environment can run, with the reason when one cannot.
+#: Status words of :func:`available_embedders`: the embedder runs now / needs files on disk.
+READY, NEEDS_WEIGHTS = "ready", "installed; needs weights on disk"
 
-    Only checks that the packages are importable; weights are looked up when one is built.
+
+def available_embedders() -> dict[str, str]:
+    """Every embedder, image and text, with whether it can run here and, when not, why.
+
+    The status starts with ``"ready"`` (runs as is), ``"installed; needs weights on disk"``
+    (torchvision, open_clip: nothing is downloaded) or ``"not installed"`` with what to install.
+    Only checks that packages are installed; files are verified by SHA-256 when an embedder is
+    built.
     """
-    status = {"descriptors": "ready (built in, no weights)"}
+    status = {"descriptors": f"{READY} (image; built in, no weights)"}
+    for info in pretrained_embedders():
+        status[info.name] = (
+            f"{READY} ({info.kind}; packaged weights, checked by SHA-256)"
+            if info.ready
+            else f"not installed ({info.kind}; {info.detail})"
+        )
     torch = importlib.util.find_spec("torch") is not None
     vision = importlib.util.find_spec("torchvision") is not None
     clip = importlib.util.find_spec("open_clip") is not None
     status["torchvision"] = (
-        "installed; needs weights on disk"
-        if torch and vision
-        else "not installed (pip install torch torchvision)"
+        NEEDS_WEIGHTS if torch and vision else "not installed (pip install torch torchvision)"
     )
     status["open_clip"] = (
-        "installed; needs weights on disk"
-        if torch and clip
-        else "not installed (pip install open_clip_torch)"
+        NEEDS_WEIGHTS if torch and clip else "not installed (pip install open_clip_torch)"
     )
     return status
 
 
-_BUILDERS: dict[str, Any] = {
-    "descriptors": lambda weights: DescriptorEmbedder(),
-    "torchvision": lambda weights: TorchvisionEmbedder(weights_path=weights),
-    "open_clip": lambda weights: OpenClipEmbedder(weights_path=weights),
+def _efficientnet(name: str, weights: Any, cache_dir: Any) -> ImageEmbedder:
+    """EfficientNet-Lite0 at the side and output a full name records (``efficientnet_lite0:
+    <weights>:<graph>:224px:stages``), else the defaults."""
+    parts = name.split(":")
+    options: dict[str, Any] = {}
+    if len(parts) == 5 and parts[3].endswith("px") and parts[3][:-2].isdigit():
+        options = {"side": int(parts[3][:-2]), "output": parts[4]}
+    return EfficientNetLite0Embedder(cache_dir, weights_path=weights, **options)
+
+
+#: name -> builder(full name, weights_path, cache_dir), for image embedders.
+_BUILDERS: dict[str, Callable[[str, Any, Any], ImageEmbedder]] = {
+    "descriptors": lambda name, weights, cache_dir: DescriptorEmbedder(),
+    IMAGE_EMBEDDER: _efficientnet,
+    "torchvision": lambda name, weights, cache_dir: TorchvisionEmbedder(weights_path=weights),
+    "open_clip": lambda name, weights, cache_dir: OpenClipEmbedder(weights_path=weights),
 }
+#: What ``"auto"`` tries, in order (open_clip only with a weights file).
+_AUTO = ("open_clip", IMAGE_EMBEDDER, "torchvision")
 
 
-def find_embedder(name: str = "auto", weights_path: str | Path | None = None) -> ImageEmbedder:
-    """The embedder called ``name``; ``"auto"`` picks the best one that can run here.
+def find_embedder(
+    name: str = "auto",
+    weights_path: str | Path | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+) -> ImageEmbedder:
+    """The image embedder called ``name``; ``"auto"`` picks the best one that can run here.
 
-    ``"auto"`` tries open_clip (when ``weights_path`` is given), then torchvision with weights in
-    torch's hub cache, then falls back to the built-in descriptors, which always work.
+    ``"auto"`` tries open_clip (only when ``weights_path`` is given), then the pretrained
+    EfficientNet-Lite0 of the ``embed`` extra, then torchvision with weights in torch's hub
+    cache, and falls back to the built-in descriptors, which always work (logging one warning
+    that says what to install when the extra is missing).
+
+    Parameters
+    ----------
+    name : str
+        ``"auto"``, ``"descriptors"``, ``"efficientnet_lite0"``, ``"torchvision"``,
+        ``"open_clip"``; or an embedder's full ``name`` (e.g. from a trained model's extractor),
+        whose first part picks the builder.
+    weights_path : str or Path, optional
+        A weights file for the pretrained networks (default: their packaged or cached weights).
+    cache_dir : str or Path, optional
+        Where built files are kept (the EfficientNet-Lite0 ONNX graph, built once per weights);
+        the data dir's ``Workspace.embedders_dir``. Without it the graph is built in memory.
 
     Raises
     ------
     InvalidOptionError
-        For an unknown name, or a named embedder that cannot run (missing package or weights).
+        For an unknown name, or a named embedder whose packages are not installed.
+    WeightsError
+        A pretrained embedder's files do not match their pinned SHA-256.
     """
     if name == "auto":
         status = available_embedders()
-        order = ["open_clip", "torchvision"] if weights_path is not None else ["torchvision"]
-        for candidate in order:
-            if status[candidate].startswith("installed"):
+        for candidate in _AUTO:
+            if candidate == "open_clip" and weights_path is None:
+                continue
+            if status[candidate].startswith(("ready", "installed")):
                 try:
-                    return _BUILDERS[candidate](weights_path)
-                except (InvalidOptionError, OSError, RuntimeError):
-                    continue
+                    return _BUILDERS[candidate](candidate, weights_path, cache_dir)
+                except (LsCleanlabError, OSError, RuntimeError) as error:
+                    logger.warning("image embedder %s cannot run here: %s", candidate, error)
+        default_image_embedder()  # the one log line, when the extra is missing
         return DescriptorEmbedder()
-    if name not in _BUILDERS:
+    key = name.split(":", 1)[0]
+    if key not in _BUILDERS:
         raise InvalidOptionError(
             f"unknown image embedder {name!r}; choose one of {['auto', *_BUILDERS]}."
         )
-    if name != "descriptors" and not available_embedders()[name].startswith("installed"):
-        raise InvalidOptionError(f"image embedder {name!r} is {available_embedders()[name]}.")
-    return _BUILDERS[name](weights_path)
+    state = available_embedders()[key]
+    if state.startswith("not installed"):
+        raise InvalidOptionError(f"image embedder {key!r} is {state}.")
+    return _BUILDERS[key](name, weights_path, cache_dir)
+
+
+@runtime_checkable
+class SentenceEmbedder(Protocol):
+    """What :func:`ls_cleanlab.features.sentences.sentence_vectors` needs: ``name`` (identifying
+    the weights) and ``embed(texts) -> (n, D)`` unit-length vectors."""
+
+    name: str
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+#: Text embedder choices: ``auto`` (MiniLM when installed), ``minilm_l6``, ``none`` (TF-IDF only).
+TEXT_EMBEDDERS = ("auto", TEXT_EMBEDDER, "none")
+
+
+def find_text_embedder(name: str = "auto") -> SentenceEmbedder | None:
+    """The sentence embedder whose vectors go beside the TF-IDF of task texts, or None.
+
+    ``"auto"``: all-MiniLM-L6-v2 when the ``embed`` extra is installed, else None (TF-IDF alone,
+    logging one warning that says what to install). ``"minilm_l6"`` (or a full MiniLM ``name``
+    from a trained model's extractor, whose token limit it keeps): that embedder, or an error
+    when it cannot run. ``"none"``: None.
+
+    Raises
+    ------
+    InvalidOptionError
+        For an unknown name.
+    MissingExtraError
+        ``"minilm_l6"`` without the extra.
+    WeightsError
+        Its files do not match their pinned SHA-256.
+    """
+    if name == "none":
+        return None
+    if name == "auto":
+        if default_text_embedder() != TEXT_EMBEDDER:
+            return None
+        name = TEXT_EMBEDDER
+    parts = name.split(":")
+    if parts[0] != TEXT_EMBEDDER:
+        raise InvalidOptionError(
+            f"unknown text embedder {name!r}; choose one of {list(TEXT_EMBEDDERS)}."
+        )
+    last = parts[-1]
+    if len(parts) == 4 and last.endswith("tok") and last[:-3].isdigit():
+        return MiniLMEmbedder(max_tokens=int(last[:-3]))
+    return MiniLMEmbedder()
 
 
 def content_digest(data: bytes) -> str:

@@ -1,10 +1,10 @@
 """Image features of tasks: media fetched safely, embedded in batches, cached by content hash.
 
 Media come through a :class:`~ls_cleanlab.media.MediaFetcher` (Label Studio host and allowlist
-only, size and pixel limits), are described by an embedder (the built-in colour/gradient
-descriptors by default; see :mod:`.embedders`), cached on disk by content hash
-(:class:`~ls_cleanlab.features.cache.FeatureCache`), then standardized. A task whose image fails is
-skipped with its reason; the run goes on.
+only, size and pixel limits), are described by an embedder (the pretrained EfficientNet-Lite0
+when installed, else the built-in colour/gradient descriptors; see :mod:`.embedders`), cached on
+disk by content hash (:class:`~ls_cleanlab.features.cache.FeatureCache`), then standardized. A
+task whose image fails is skipped with its reason; the run goes on.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def image_features(
     fetcher: MediaFetcher,
     *,
     cache: FeatureCache | None = None,
-    embedder: ImageEmbedder | str = "descriptors",
+    embedder: ImageEmbedder | str = "auto",
     refresh: bool = False,
     workers: int = 8,
     max_pixels: int | None = None,
@@ -62,8 +62,9 @@ def image_features(
         With a cache, a reference seen before is neither downloaded nor described again (unless
         ``refresh``), and identical files share one vector.
     embedder : ImageEmbedder or str
-        An embedder, or a name for :func:`find_embedder` (``"descriptors"``, ``"auto"``,
-        ``"torchvision"``, ``"open_clip"``).
+        An embedder, or a name for :func:`find_embedder` (``"auto"``: the pretrained
+        EfficientNet-Lite0 when the ``embed`` extra is installed, else ``"descriptors"``;
+        ``"efficientnet_lite0"``, ``"torchvision"``, ``"open_clip"``).
     refresh : bool
         Download every reference again (its vector is still reused when the bytes are unchanged).
     workers : int
@@ -85,7 +86,7 @@ def image_features(
         Dense float32 features, standardized over the tasks that succeeded.
     """
     if isinstance(embedder, str):
-        embedder = find_embedder(embedder)
+        embedder = find_embedder(embedder, cache_dir=cache.embedders_dir if cache else None)
     workers = check_int(workers, "workers", low=1)
     pixels = fetcher.max_pixels if max_pixels is None else max_pixels
     n = len(refs)

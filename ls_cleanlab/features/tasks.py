@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from ls_cleanlab.features.cache import FeatureCache
-from ls_cleanlab.features.embedders import ImageEmbedder, find_embedder
+from ls_cleanlab.features.embedders import (
+    ImageEmbedder,
+    SentenceEmbedder,
+    find_embedder,
+    find_text_embedder,
+)
 from ls_cleanlab.features.extractor import Extractor
 from ls_cleanlab.features.feature_set import FeatureSet
 from ls_cleanlab.media import MediaFetcher
@@ -30,7 +35,8 @@ def task_features(
     *,
     fetcher: MediaFetcher | None = None,
     cache: FeatureCache | None = None,
-    embedder: ImageEmbedder | str = "descriptors",
+    embedder: ImageEmbedder | str = "auto",
+    text_embedder: SentenceEmbedder | str = "auto",
     embedding_field: str | None = None,
     embeddings_file: str | Path | None = None,
     encoder: Any = None,
@@ -42,7 +48,8 @@ def task_features(
     In order of preference: ``embeddings_file`` (:func:`load_embeddings`), ``embedding_field``
     (:func:`field_embeddings`), then the object the config labels: ``Image`` via
     :func:`image_features` (needs ``fetcher``), ``Text`` and ``HyperText`` via
-    :func:`text_features`.
+    :func:`text_features`, with sentence embeddings beside the TF-IDF when a sentence embedder
+    is chosen (:func:`~ls_cleanlab.features.sentences.text_and_sentence_features`).
 
     Parameters
     ----------
@@ -50,6 +57,16 @@ def task_features(
         The tasks (:func:`ls_cleanlab.read_tasks`); rows follow ``table.task_ids``.
     schema : LabelSchema
         Says which data field holds the object (``schema.data_key``) and its kind.
+    embedder : ImageEmbedder or str
+        Image tasks: an embedder or a name for :func:`find_embedder`; ``"auto"`` is the
+        pretrained EfficientNet-Lite0 when the ``embed`` extra is installed, else the built-in
+        descriptors.
+    text_embedder : SentenceEmbedder or str
+        Text tasks: a sentence embedder or a name for :func:`find_text_embedder`; ``"auto"``
+        puts MiniLM sentence embeddings beside the TF-IDF when the extra is installed,
+        ``"none"`` keeps the TF-IDF alone.
+    cache : FeatureCache, optional
+        Vectors by content hash, and the folder where embedders keep what they build.
     encoder : optional
         A fitted encoder (``FeatureSet.encoder``, e.g. from a trained model) to encode these
         tasks exactly like the ones it was fitted on.
@@ -62,18 +79,24 @@ def task_features(
         With ``extractor`` recording the source, so a model trained on these features can encode
         new tasks the same way (:meth:`Extractor.extract`).
     """
+    chosen: Any = None
     if embeddings_file is not None:
         extractor = Extractor("file", str(Path(embeddings_file)))
     elif embedding_field is not None:
         extractor = Extractor("field", embedding_field)
     elif schema.object_tag == "Image":
-        chosen = find_embedder(embedder) if isinstance(embedder, str) else embedder
+        cache_dir = cache.embedders_dir if cache is not None else None
+        chosen = (
+            find_embedder(embedder, cache_dir=cache_dir) if isinstance(embedder, str) else embedder
+        )
         extractor = Extractor("image", chosen.name)
-        embedder = chosen
     else:
-        extractor = Extractor("text", "tfidf", html=schema.object_tag == "HyperText")
+        chosen = (
+            find_text_embedder(text_embedder) if isinstance(text_embedder, str) else text_embedder
+        )
+        name = "tfidf" if chosen is None else f"tfidf+{chosen.name}"
+        extractor = Extractor("text", name, html=schema.object_tag == "HyperText")
     return extractor.extract(
-        table, schema, encoder=encoder, fetcher=fetcher, cache=cache,
-        embedder=embedder if isinstance(embedder, ImageEmbedder) else None, executor=executor,
-        progress=progress,
+        table, schema, encoder=encoder, fetcher=fetcher, cache=cache, embedder=chosen,
+        executor=executor, progress=progress,
     )  # fmt: skip

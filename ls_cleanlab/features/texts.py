@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from ls_cleanlab.features.feature_set import FeatureSet
 
-__all__ = ["TextEncoder", "text_features"]
+__all__ = ["TextEncoder", "clean_texts", "text_features"]
 
 
 _TAG = re.compile(r"<[^>]+>")
@@ -73,6 +73,27 @@ class TextEncoder:
         return sp.hstack(blocks, format="csr", dtype=np.float32) / np.sqrt(len(_NGRAMS))
 
 
+def clean_texts(texts: Sequence[Any], *, html: bool = False) -> tuple[list[str], dict[int, str]]:
+    """Task texts ready to encode, and the rows that have none.
+
+    Returns
+    -------
+    cleaned : list of str, length n
+        HTML tags replaced by spaces when ``html``; ``""`` for skipped rows.
+    skipped : dict of int to str
+        Row -> why (anything that is not a non-empty string).
+    """
+    skipped: dict[int, str] = {}
+    cleaned = []
+    for row, text in enumerate(texts):
+        if not isinstance(text, str) or not text.strip():
+            skipped[row] = f"no text in the task data (got {text!r:.40})"
+            cleaned.append("")
+        else:
+            cleaned.append(_TAG.sub(" ", text) if html else text)
+    return cleaned, skipped
+
+
 def text_features(
     texts: Sequence[Any],
     *,
@@ -99,14 +120,7 @@ def text_features(
     if encoder is not None and not isinstance(encoder, TextEncoder):
         raise TypeError(f"text features need a TextEncoder, got {type(encoder).__name__}")
     n = len(texts)
-    skipped: dict[int, str] = {}
-    cleaned = []
-    for row, text in enumerate(texts):
-        if not isinstance(text, str) or not text.strip():
-            skipped[row] = f"no text in the task data (got {text!r:.40})"
-            cleaned.append("")
-        else:
-            cleaned.append(_TAG.sub(" ", text) if html else text)
+    cleaned, skipped = clean_texts(texts, html=html)
     ok = np.array([row not in skipped for row in range(n)], dtype=bool)
     rows = np.flatnonzero(ok)
     kept = [cleaned[i] for i in rows]

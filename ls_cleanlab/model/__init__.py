@@ -4,6 +4,8 @@
 * :mod:`.classifiers`: the default logistic regressions and user models;
 * :mod:`.cross_val`: :func:`out_of_sample_probs`, :func:`best_f1_thresholds`;
 * :mod:`.trained`: :func:`train_model` -> :class:`TrainedModel` -> :class:`Preannotations`;
+* :mod:`.robust`: :func:`train_noise_robust`, the final model without the labels confident
+  learning doubts, iterated while the estimated noise falls;
 * :mod:`.store`: :class:`ModelStore`, trained models per project and model version;
 * :mod:`.inputs`, :mod:`.persist`: input checks; versioned model files.
 """
@@ -12,12 +14,14 @@ from ls_cleanlab.model.classifiers import ProbabilisticClassifier
 from ls_cleanlab.model.cross_val import best_f1_thresholds, out_of_sample_probs
 from ls_cleanlab.model.folds import stratified_folds
 from ls_cleanlab.model.persist import ModelFileError
+from ls_cleanlab.model.robust import NoiseRobustFit, train_noise_robust
 from ls_cleanlab.model.store import ModelStore
 from ls_cleanlab.model.trained import Preannotations, TrainedModel, train_model
 
 __all__ = [
     "ModelFileError",
     "ModelStore",
+    "NoiseRobustFit",
     "Preannotations",
     "ProbabilisticClassifier",
     "TrainedModel",
@@ -25,4 +29,5 @@ __all__ = [
     "out_of_sample_probs",
     "stratified_folds",
     "train_model",
+    "train_noise_robust",
 ]

@@ -92,17 +92,26 @@ class OneVsRestLogistic:
         self.C = C
         self.n_jobs = n_jobs
 
-    def fit(self, X: Any, Y: np.ndarray) -> OneVsRestLogistic:
+    def fit(
+        self, X: Any, Y: np.ndarray, cell_weight: np.ndarray | None = None
+    ) -> OneVsRestLogistic:
+        """Fit one regression per class; ``cell_weight`` (N, K), optional, weighs each row in
+        each class's fit (0 leaves the row out of that class: a cell whose label is doubted)."""
         Y = np.asarray(Y)
         n, k = Y.shape
-        positives = Y.sum(axis=0)
-        self.priors_ = (positives + 1.0) / (n + 2.0)
+        kept = np.ones((n, k), dtype=bool) if cell_weight is None else cell_weight > 0
+        positives = (Y * kept).sum(axis=0)
+        counts = kept.sum(axis=0)
+        self.priors_ = (positives + 1.0) / (counts + 2.0)
         template = _logistic(self.C, X)
 
         def fit_one(c: int) -> LogisticRegression | None:
-            if positives[c] == 0 or positives[c] == n:
+            if positives[c] == 0 or positives[c] == counts[c]:
                 return None
-            return clone(template).fit(X, Y[:, c])
+            if cell_weight is None:
+                return clone(template).fit(X, Y[:, c])
+            rows = np.flatnonzero(kept[:, c])
+            return clone(template).fit(X[rows], Y[rows, c], sample_weight=cell_weight[rows, c])
 
         # The K fits are independent and spend their time in BLAS, which releases the GIL:
         # threads use every core without copying X. Each fit is deterministic on its own.
@@ -134,12 +143,23 @@ class SoftmaxLogistic:
         self.n_classes = n_classes
         self.C = C
 
-    def fit(self, X: Any, y: np.ndarray) -> SoftmaxLogistic:
+    def fit(
+        self, X: Any, y: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> SoftmaxLogistic:
+        """Fit on ``(X, y)``; ``sample_weight`` (N,), optional, weighs the rows (0 leaves a row
+        out: a label that is doubted)."""
         y = np.asarray(y)
-        counts = np.bincount(y, minlength=self.n_classes)
-        self.priors_ = (counts + 1.0) / (len(y) + self.n_classes)
+        rows = np.arange(len(y)) if sample_weight is None else np.flatnonzero(sample_weight > 0)
+        counts = np.bincount(y[rows], minlength=self.n_classes)
+        self.priors_ = (counts + 1.0) / (len(rows) + self.n_classes)
         self.present_ = np.flatnonzero(counts)
-        self.estimator_ = _logistic(self.C, X).fit(X, y) if len(self.present_) > 1 else None
+        self.estimator_ = None
+        if len(self.present_) > 1:
+            template = _logistic(self.C, X)
+            if sample_weight is None:
+                self.estimator_ = template.fit(X, y)
+            else:
+                self.estimator_ = template.fit(X[rows], y[rows], sample_weight=sample_weight[rows])
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:

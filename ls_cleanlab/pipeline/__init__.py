@@ -18,7 +18,14 @@ from ls_cleanlab.pipeline.checkpoint import FoldCheckpoints
 from ls_cleanlab.pipeline.kinds import KINDS, TaskKind, task_kind
 from ls_cleanlab.pipeline.options import STAGES, AuditOptions, ProjectAudit
 from ls_cleanlab.pipeline.project import audit_tasks, check_plan, run_project_audit
-from ls_cleanlab.pipeline.queues import QUEUES, Queue, queue_members, queue_predictions, queue_view
+from ls_cleanlab.pipeline.queues import (
+    QUEUES,
+    Queue,
+    queue_expected,
+    queue_members,
+    queue_predictions,
+    queue_view,
+)
 from ls_cleanlab.pipeline.refresh import Refresh, refresh_project, save_audit_state
 from ls_cleanlab.pipeline.skips import REASONS, Skip, SkipReport, skip_report
 from ls_cleanlab.pipeline.snapshot import fetch_with_snapshot
@@ -41,6 +48,7 @@ __all__ = [
     "audit_tasks",
     "check_plan",
     "fetch_with_snapshot",
+    "queue_expected",
     "queue_members",
     "queue_predictions",
     "queue_view",

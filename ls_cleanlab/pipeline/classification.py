@@ -2,8 +2,11 @@
 
 Task JSON -> :func:`~ls_cleanlab.studio.read_tasks` -> probabilities (another model's predictions,
 given probabilities, or out-of-sample probabilities of a model trained here on the annotators'
-majority vote) -> :func:`~ls_cleanlab.audit.audit_labels` -> review queues and the predictions
-that carry them.
+majority vote) -> :func:`~ls_cleanlab.audit.audit_labels` -> the final model, refitted on the
+audited labels without the ones confident learning doubts (:func:`final_model`) -> review queues
+and the predictions that carry them (pre-annotations of unlabelled tasks from that final model,
+which ``/predict`` uses too; the audit's probabilities for unlabelled tasks come from the plain
+final model, fitted before the audit).
 """
 
 from __future__ import annotations
@@ -19,11 +22,11 @@ import numpy as np
 
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators.gold import find_gold, gold_accuracy
-from ls_cleanlab.audit import Rules, audit_labels
+from ls_cleanlab.audit import LabelAudit, Rules, audit_labels
 from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
 from ls_cleanlab.features import FeatureCache, prediction_probs, task_features
 from ls_cleanlab.media import MediaFetcher
-from ls_cleanlab.model import TrainedModel, out_of_sample_probs, train_model
+from ls_cleanlab.model import TrainedModel, out_of_sample_probs, train_model, train_noise_robust
 from ls_cleanlab.pipeline.gold import reviewer_ids, with_gold
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.queues import QUEUES, Queue, queue_members, queue_predictions
@@ -114,8 +117,8 @@ def probabilities(
 
     feats = task_features(
         table, schema, fetcher=fetcher, cache=cache, embedder=options.embedder,
-        embedding_field=options.embedding_field, embeddings_file=options.embeddings_file,
-        executor=executor, progress=report,
+        text_embedder=options.text_embedder, embedding_field=options.embedding_field,
+        embeddings_file=options.embeddings_file, executor=executor, progress=report,
     )  # fmt: skip
     given, labelled = majority_vote(table, k, schema.multi_label)
     gold = find_gold(table.annotations, n, reviewer_ids(options))
@@ -199,19 +202,27 @@ class Classification:
             multi_label=schema.multi_label, threshold=options.threshold, seed=options.seed,
         )  # fmt: skip
         audit = with_gold(audit, gold)
+        seconds["audit"] = time.perf_counter() - start
+        start = time.perf_counter()
+        trained = found.trained
+        if options.noise_robust and trained is not None and found.features is not None:
+            trained = final_model(found, rows, labelled, audit, schema, options, executor)
+        seconds["final model"] = time.perf_counter() - start
+        start = time.perf_counter()
         task_ids = table.task_ids[rows]
-        members = queue_members(audit, labelled)
+        members = queue_members(audit, labelled, annotations=crowd, pred_probs=found.probs[rows])
+        members = {key: m[~gold.tasks[m]] for key, m in members.items()}  # reviewed: in no tab
         chosen = None
-        if found.trained is not None and found.features is not None and (~labelled).any():
+        if trained is not None and found.features is not None and (~labelled).any():
             chosen = np.zeros_like(audit.suggested)
-            chosen[~labelled] = found.trained.predict(found.features[rows[~labelled]]).chosen
+            chosen[~labelled] = trained.predict(found.features[rows[~labelled]]).chosen
         predictions = queue_predictions(
             schema, task_ids, audit, labelled, model_version=options.model_version, chosen=chosen,
             members=members,
         )  # fmt: skip
         if progress is not None:
             progress("audit", 1, 1)
-        seconds["audit"] = time.perf_counter() - start
+        seconds["queues"] = time.perf_counter() - start
         skipped = {int(table.task_ids[r]): why for r, why in found.skipped.items()}
         reasons = _skip_reasons(table, schema, found.skipped, fetcher)
         return ProjectAudit(
@@ -219,9 +230,33 @@ class Classification:
             pred_probs=found.probs[rows], audit=audit,
             queues={key: task_ids[members[key]] for key in members}, predictions=predictions,
             skipped=skipped, source=found.source, model_version=options.model_version,
-            seconds=seconds, trained=found.trained, skip_reasons=reasons, gold=gold.tasks,
+            seconds=seconds, trained=trained, skip_reasons=reasons, gold=gold.tasks,
             gold_accuracy=gold_accuracy(ann, gold) if gold.any else None,
         )  # fmt: skip
+
+
+def final_model(
+    found: Probabilities,
+    rows: np.ndarray,
+    labelled: np.ndarray,
+    audit: LabelAudit,
+    schema: LabelSchema,
+    options: AuditOptions,
+    executor: Executor | None,
+) -> TrainedModel:
+    """The model for pre-annotations and ``/predict``: fitted on the audited labels (the audit's
+    consensus) of the labelled tasks without the cells confident learning doubts, iterated while
+    the estimated noise falls (:func:`~ls_cleanlab.model.train_noise_robust`)."""
+    assert found.trained is not None and found.features is not None  # checked by the caller
+    train = rows[labelled]
+    audited = np.asarray(audit.consensus)[labelled]
+    target = audited if schema.multi_label else np.argmax(audited, axis=1)
+    fit = train_noise_robust(
+        found.features[train], target, class_names=schema.classes, oos_probs=found.probs[train],
+        n_folds=options.n_folds, seed=options.seed, encoder=found.trained.encoder,
+        extractor=found.trained.extractor, executor=executor,
+    )  # fmt: skip
+    return fit.model
 
 
 def _skip_reasons(

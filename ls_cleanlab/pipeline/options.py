@@ -12,9 +12,10 @@ import numpy as np
 
 from ls_cleanlab.audit import LabelAudit
 from ls_cleanlab.errors import InvalidOptionError
+from ls_cleanlab.features import TEXT_EMBEDDERS
 from ls_cleanlab.model import TrainedModel
 from ls_cleanlab.studio import LabelSchema, PushReport, TaskTable, annotator_name
-from ls_cleanlab.validation import check_bool, check_int, check_threshold
+from ls_cleanlab.validation import check_bool, check_int, check_option, check_threshold
 
 __all__ = ["STAGES", "AuditOptions", "Progress", "ProjectAudit"]
 
@@ -39,7 +40,13 @@ class AuditOptions:
     embedding_field, embeddings_file : optional
         Precomputed features: a task data field, or an ``.npy``/``.npz`` (see ``features``).
     embedder : str
-        Image embedder name (``"descriptors"``, ``"auto"``, ``"torchvision"``, ``"open_clip"``).
+        Image embedder (:func:`~ls_cleanlab.features.find_embedder`): ``"auto"`` is the
+        pretrained EfficientNet-Lite0 when the ``embed`` extra is installed, else the built-in
+        ``"descriptors"``; also ``"efficientnet_lite0"``, ``"torchvision"``, ``"open_clip"``.
+    text_embedder : {"auto", "minilm_l6", "none"}
+        Sentence embeddings beside the TF-IDF of text tasks
+        (:func:`~ls_cleanlab.features.find_text_embedder`): ``"auto"`` uses MiniLM when the
+        extra is installed; ``"none"`` keeps the TF-IDF alone.
     rules : dict, path or None
         Implies/excludes rules for ``audit_labels``.
     choices_name : str, optional
@@ -55,6 +62,10 @@ class AuditOptions:
     reviewers : tuple of int or str
         Reviewers by Label Studio user id or email: their annotations are gold (as are
         annotations marked as ground truth); emails are looked up in Label Studio.
+    noise_robust : bool
+        Fit the final model (pre-annotations, ``/predict``) on the audited labels without the
+        ones confident learning doubts (:func:`~ls_cleanlab.model.train_noise_robust`); False
+        keeps the plain model fitted on the majority vote.
     """
 
     model_version: str = "ls-cleanlab"
@@ -62,7 +73,8 @@ class AuditOptions:
     pred_probs: str | Path | np.ndarray | None = None
     embedding_field: str | None = None
     embeddings_file: str | Path | None = None
-    embedder: str = "descriptors"
+    embedder: str = "auto"
+    text_embedder: str = "auto"
     rules: Any = None
     choices_name: str | None = None
     n_folds: int = 5
@@ -72,6 +84,7 @@ class AuditOptions:
     local_files_root: str | None = None
     dry_run: bool = False
     reviewers: tuple[int | str, ...] = ()
+    noise_robust: bool = True
 
     def __post_init__(self) -> None:
         check_int(self.n_folds, "n_folds", low=2)
@@ -85,6 +98,12 @@ class AuditOptions:
                 or (isinstance(who, str) and "@" not in who)
             ):
                 raise InvalidOptionError(f"reviewers are user ids or email addresses, got {who!r}.")
+        check_bool(self.noise_robust, "noise_robust")
+        check_option(self.text_embedder, TEXT_EMBEDDERS, "text_embedder")
+        if not isinstance(self.embedder, str) or not self.embedder.strip():
+            raise InvalidOptionError(
+                f"embedder must be an image embedder's name, got {self.embedder!r}."
+            )
         if not isinstance(self.model_version, str) or not self.model_version.strip():
             raise InvalidOptionError(
                 f"model_version must be a non-empty string, got {self.model_version!r}."

@@ -62,13 +62,19 @@ def model_features(
     fetcher: MediaFetcher | None = None,
     cache: FeatureCache | None = None,
     executor: Executor | None = None,
+    embedder: Any = None,
 ) -> FeatureSet:
-    """Features of ``tasks`` (task JSON, in order), encoded like ``trained``'s training set."""
+    """Features of ``tasks`` (task JSON, in order), encoded like ``trained``'s training set.
+
+    ``embedder``: an embedder already built (:meth:`Extractor.embedder`), used when it is the
+    one the model's extractor names; otherwise one is built for this call.
+    """
     table = read_tasks(tasks, schema)
     extractor = model_extractor(trained, schema)
     return extractor.extract(
-        table, schema, encoder=trained.encoder, fetcher=fetcher, cache=cache, executor=executor
-    )
+        table, schema, encoder=trained.encoder, fetcher=fetcher, cache=cache, executor=executor,
+        embedder=embedder,
+    )  # fmt: skip
 
 
 def preannotations(
@@ -79,18 +85,19 @@ def preannotations(
     *,
     fetcher: MediaFetcher | None = None,
     cache: FeatureCache | None = None,
+    embedder: Any = None,
 ) -> list[dict[str, Any]]:
     """One prediction (``{"result": [...], "score", "model_version"}``) per task, in order.
 
     A task without features (no media, a broken image) gets an empty result. The result's
-    ``meta`` carries every class's probability.
+    ``meta`` carries every class's probability. ``embedder`` as in :func:`model_features`.
     """
     empty = {"result": [], "score": 0.0, "model_version": model_version}
     out: list[dict[str, Any]] = [dict(empty) for _ in tasks]
     if tuple(trained.class_names) != tuple(schema.classes):
         logger.warning("the trained model's classes differ from the label config's: retrain")
         return out
-    found = model_features(trained, tasks, schema, fetcher=fetcher, cache=cache)
+    found = model_features(trained, tasks, schema, fetcher=fetcher, cache=cache, embedder=embedder)
     rows = np.flatnonzero(found.ok)
     if len(rows) == 0:
         return out

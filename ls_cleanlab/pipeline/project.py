@@ -122,7 +122,7 @@ def run_project_audit(
         allowed_hosts=options.allowed_hosts,
         local_files_root=options.local_files_root,
     )
-    cache = FeatureCache(workspace.features_db) if workspace is not None else None
+    cache = workspace.feature_cache() if workspace is not None else None
     try:
         result = audit_tasks(
             tasks, schema, options=options, fetcher=fetcher, cache=cache, executor=executor,

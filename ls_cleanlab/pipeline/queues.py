@@ -16,11 +16,15 @@ annotators and the annotation count; Label Studio's other columns are hidden.
 The queues:
 
 =======================  ===================================================================
-``Likely label errors``  labelled tasks with any issue: a label missing, spurious, breaking a
-                         rule, or disputed by the annotators where the audit doubts it
-``Likely missing labels`` labelled tasks with a label probably missing
-``Annotators disagree``  tasks whose annotators disagree on a class the audit doubts
+``Likely label errors``  labelled tasks whose audited labels are probably wrong: a label
+                         missing or spurious (probability at least the audit's threshold), or
+                         a rule broken
+``Likely missing labels`` labelled tasks probably missing a label
+``Annotators disagree``  the other tasks on which the annotators split, or all overruled by
+                         the consensus: the consensus is confident there (annotator feedback)
 ``Uncertain (unlabeled)`` tasks nobody labelled, most uncertain first (active learning)
+``Needs another annotator`` labelled tasks where one more annotation pays most
+                         (:mod:`.next_annotator`)
 =======================  ===================================================================
 """
 
@@ -32,7 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.audit import LabelAudit
+from ls_cleanlab.pipeline.next_annotator import next_annotator_rows
 from ls_cleanlab.studio import LabelSchema, prediction_json
 
 __all__ = [
@@ -40,6 +46,7 @@ __all__ = [
     "SHOWN_COLUMNS",
     "Queue",
     "hidden_columns",
+    "queue_expected",
     "queue_members",
     "queue_predictions",
     "queue_view",
@@ -57,21 +64,33 @@ class Queue:
 
 
 QUEUES: tuple[Queue, ...] = (
-    Queue(
-        "errors",
-        "Likely label errors",
-        "lscl:error",
-        ("missing", "spurious", "rule", "disagreement"),
-    ),
+    Queue("errors", "Likely label errors", "lscl:error", ("missing", "spurious", "rule")),
     Queue("missing", "Likely missing labels", "lscl:missing", ("missing",)),
     Queue("disagree", "Annotators disagree", "lscl:disagree", ("disagreement",)),
     Queue("uncertain", "Uncertain (unlabeled)", "lscl:uncertain", ()),
+    Queue("next", "Needs another annotator", "lscl:next", ()),
 )
 
 _REASONS = 3  # reasons kept per task in the prediction
 
 
-def queue_members(audit: LabelAudit, labelled: np.ndarray) -> dict[str, np.ndarray]:
+def queue_expected(audit: LabelAudit) -> dict[str, float]:
+    """Per review tab of errors, how many labelled tasks the audit expects to have that tab's
+    problem in all: the sum of their calibrated probabilities
+    (:attr:`~ls_cleanlab.audit.LabelAudit.expected_issues`), rounded to 0.1. ``errors`` always,
+    ``missing`` for multi-label audits; a tab's size set beside it shows whether the threshold
+    leaves problems out."""
+    expected = audit.expected_issues
+    return {key: round(expected[key], 1) for key in ("errors", "missing") if key in expected}
+
+
+def queue_members(
+    audit: LabelAudit,
+    labelled: np.ndarray,
+    *,
+    annotations: Annotations | None = None,
+    pred_probs: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Rows (task positions) of each queue, in review order (worst first).
 
     Parameters
@@ -79,10 +98,18 @@ def queue_members(audit: LabelAudit, labelled: np.ndarray) -> dict[str, np.ndarr
     audit : LabelAudit
     labelled : np.ndarray of bool, shape (n,)
         Tasks with at least one annotation.
+    annotations, pred_probs : optional
+        The audit's annotations and probabilities, for "Needs another annotator" (empty without
+        them).
     """
     issues = audit.issues
     members: dict[str, np.ndarray] = {}
     for queue in QUEUES:
+        if queue.key == "next":  # its own module: the value of one more annotation
+            members[queue.key] = next_annotator_rows(
+                pred_probs, labelled, annotations, multi_label=audit.multi_label
+            )
+            continue
         if queue.key == "uncertain":
             rows = np.flatnonzero(~labelled)
             order = np.argsort(-audit.uncertainty[rows], kind="stable")

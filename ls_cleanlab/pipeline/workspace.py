@@ -4,6 +4,7 @@
 
     <root>/
       features.sqlite              feature cache (reference -> content hash -> vector)
+      embedders/                   files embedders build once (the EfficientNet-Lite0 graph)
       models/project-<id>/<v>.joblib   trained models (ModelStore)
       backend.sqlite               the ML backend's jobs and projects
       webhook-secret               the secret our webhooks carry (mode 0600)
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.validation import check_int
 
 __all__ = ["Workspace", "write_atomic"]
@@ -62,6 +64,14 @@ class Workspace:
     @property
     def features_db(self) -> Path:
         return self.root / "features.sqlite"
+
+    @property
+    def embedders_dir(self) -> Path:
+        return self.root / "embedders"
+
+    def feature_cache(self) -> FeatureCache:
+        """The data dir's feature cache, with its embedders' folder (close it when done)."""
+        return FeatureCache(self.features_db, embedders_dir=self.embedders_dir)
 
     @property
     def models_dir(self) -> Path:

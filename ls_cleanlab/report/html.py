@@ -130,10 +130,26 @@ def _overview(result: ProjectAudit) -> str:
     from ls_cleanlab.pipeline import QUEUES
 
     queues = {q.title: len(result.queues.get(q.key, ())) for q in QUEUES}
+    out.append(_tabs(result))
     if by_kind or any(queues.values()):
         png = figures.overview_bars({str(k): int(v) for k, v in by_kind.items()}, queues)
         out.append(_chart(png, "fig-overview", "issues by kind and queue sizes"))
     return "\n".join(out)
+
+
+def _tabs(result: ProjectAudit) -> str:
+    """Each review tab's size beside the tasks expected to have its problem in all."""
+    from ls_cleanlab.pipeline import QUEUES, queue_expected
+
+    expected = queue_expected(result.audit)
+    rows = []
+    for q in QUEUES:
+        shown = f"{expected[q.key]:.0f}" if q.key in expected else ""
+        size = len(result.queues.get(q.key, ()))
+        cells = f'<td class="num">{size}</td><td class="num">{shown}</td>'
+        rows.append(f"<tr><td>{_e(q.title)}</td>{cells}</tr>")
+    head = "<tr><th>review tab</th><th>tasks</th><th>expected with the problem, in all</th></tr>"
+    return f'<table class="tabs">{head}{"".join(rows)}</table>'
 
 
 def _left_out(result: ProjectAudit, studio_url: str | None) -> str:

@@ -12,6 +12,8 @@ kind                               status  why
 ``StudioRequestError``             502     Label Studio gave an answer its API does not promise
 ``StudioNotConfiguredError``       503     no Label Studio URL and key for the project yet
 ``ExtractorUnavailableError``      409     the model's feature extractor cannot run here
+``MissingExtraError``              500     the backend lacks a package (the ``embed`` extra)
+``WeightsError``                   500     an embedder's installed files fail their SHA-256
 ``LabelConfigError`` ...           422     bad input: label config, tasks, options, media
 other ``LsCleanlabError``          500     a domain error with no HTTP meaning of its own
 =================================  ======  ====================================================
@@ -44,10 +46,12 @@ from ls_cleanlab.errors import (
     LabelConfigError,
     LsCleanlabError,
     MediaError,
+    MissingExtraError,
     StudioAuthError,
     StudioError,
     StudioRequestError,
     StudioUnreachableError,
+    WeightsError,
 )
 
 __all__ = [
@@ -97,6 +101,8 @@ DOMAIN_ERRORS: tuple[tuple[type[LsCleanlabError], int, str], ...] = (
     (StudioError, 502, "Label Studio error"),
     (StudioNotConfiguredError, 503, "no Label Studio configured"),
     (ExtractorUnavailableError, 409, "feature extractor unavailable"),
+    (MissingExtraError, 500, "backend package missing"),
+    (WeightsError, 500, "embedder files corrupt"),
     (LabelConfigError, 422, "unsupported label config"),
     (InvalidTasksError, 422, "invalid tasks"),
     (InvalidOptionError, 422, "invalid option"),

@@ -32,6 +32,7 @@ from ls_cleanlab.pipeline import (
     AuditOptions,
     FoldCheckpoints,
     ProjectAudit,
+    queue_expected,
     run_project_audit,
     skip_report,
 )
@@ -253,10 +254,12 @@ def _flagged(result: ProjectAudit) -> dict[str, Any]:
 
 
 def _summary(result: ProjectAudit) -> dict[str, Any]:
-    """A job's summary: tasks audited, what was left out by reason, queue sizes, source."""
+    """A job's summary: tasks audited, what was left out by reason, queue sizes, the tasks
+    expected to have each error tab's problem in all (:func:`queue_expected`), source."""
     left_out = skip_report(result)
     return {"tasks": len(result.task_ids), "skipped": len(result.skipped),
             "skipped_reasons": left_out.counts(),
             "unknown_choices": dict(left_out.unknown_choices),
             "queues": {q.key: len(result.queues.get(q.key, ())) for q in QUEUES},
+            "expected": queue_expected(result.audit),
             "source": result.source}  # fmt: skip

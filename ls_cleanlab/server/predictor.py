@@ -1,7 +1,8 @@
 """``/predict`` of the ML backend: each project's trained model, loaded once, applied to tasks.
 
 Models are read from the workspace's model store and reloaded when a new audit replaced the file;
-the work itself (features exactly like the training set's, then pre-annotations) is
+the embedder a model's extractor names (EfficientNet-Lite0, MiniLM) is built once and kept; the
+work itself (features exactly like the training set's, then pre-annotations) is
 :mod:`ls_cleanlab.pipeline.preannotate`'s. A task whose image is cached costs two SQLite lookups
 and one matrix product.
 
@@ -24,7 +25,7 @@ from ls_cleanlab.errors import MediaError, StudioAuthError, StudioError, StudioU
 from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import ModelStore, TrainedModel
-from ls_cleanlab.pipeline.preannotate import preannotations
+from ls_cleanlab.pipeline.preannotate import model_extractor, preannotations
 from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.studio import LabelSchema, parse_label_config
 
@@ -47,6 +48,7 @@ class Predictor:
         self.cache = cache
         self._models: dict[tuple[int, str], ProjectModel] = {}
         self._schemas: dict[str, LabelSchema] = {}
+        self._embedders: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def schema(self, label_config: str) -> LabelSchema:
@@ -78,6 +80,24 @@ class Predictor:
             self._models[key] = ProjectModel(trained, stamp)
         return trained
 
+    def embedder(self, trained: TrainedModel, schema: LabelSchema) -> Any:
+        """The embedder ``trained``'s extractor names (None for TF-IDF, files and fields), built
+        once per extractor and kept: building one reads and hashes its weights (about 0.2 s).
+
+        Raises
+        ------
+        ExtractorUnavailableError
+            That embedder cannot run here.
+        """
+        extractor = model_extractor(trained, schema)
+        key = extractor.describe() + f":{extractor.weights_path}"
+        with self._lock:
+            if key in self._embedders:
+                return self._embedders[key]
+        built = extractor.embedder(cache_dir=self.cache.embedders_dir)
+        with self._lock:
+            return self._embedders.setdefault(key, built)
+
     def predict(
         self,
         project: int,
@@ -91,9 +111,10 @@ class Predictor:
         if trained is None:
             empty = {"result": [], "score": 0.0, "model_version": model_version}
             return [dict(empty) for _ in tasks]
+        same = tuple(trained.class_names) == tuple(schema.classes)  # else preannotations refuses
         results = preannotations(
             trained, tasks, schema, model_version, fetcher=fetcher or MediaFetcher(),
-            cache=self.cache,
+            cache=self.cache, embedder=self.embedder(trained, schema) if same else None,
         )  # fmt: skip
         if isinstance(fetcher, WatchedFetcher) and not any(r["result"] for r in results):
             fetcher.raise_for_studio()

@@ -17,7 +17,6 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
-from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.server.credentials import Credentials, CredentialStore, StudioAccess
 from ls_cleanlab.server.errors import StudioNotConfiguredError
@@ -48,7 +47,7 @@ class Backend:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.workspace = Workspace(settings.data_dir)
         self.store = Store(self.workspace.backend_db)
-        self.cache = FeatureCache(self.workspace.features_db)
+        self.cache = self.workspace.feature_cache()
         self.predictor = Predictor(self.workspace, self.cache)
         self.credentials = CredentialStore(self.workspace)
         self.jobs = JobRunner(settings, self.store, self.predictor, self.client)

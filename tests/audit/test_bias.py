@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ls_cleanlab import Annotations
-from ls_cleanlab.audit.bias import _pairs, _sign_test, annotator_bias, class_bias, session_positions
+from ls_cleanlab.audit.bias import _pairs, annotator_bias, class_bias, session_positions
+from ls_cleanlab.audit.stats import sign_test
 
 
 def test_pairs_cover_every_ordered_pair_on_a_task() -> None:
@@ -24,7 +25,7 @@ def test_pairs_cover_every_ordered_pair_on_a_task() -> None:
 
 
 def test_sign_test_matches_the_binomial() -> None:
-    p = _sign_test(np.array([10.0, 5.0, 0.0]), np.array([0.0, 5.0, 0.0]))
+    p = sign_test(np.array([10.0, 5.0, 0.0]), np.array([0.0, 5.0, 0.0]))
     assert p[0] == pytest.approx(0.5**10)
     assert p[1] == pytest.approx(0.623046875)
     assert np.isnan(p[2])

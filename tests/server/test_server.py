@@ -291,9 +291,9 @@ def test_predict_images_with_the_audits_model(
 ) -> None:
     """An image project's model, trained by the pipeline, predicts new images through /predict:
     the features of the new tasks are encoded as the training set's were."""
-    from ls_cleanlab.features import FeatureCache
     from ls_cleanlab.media import MediaFetcher
     from ls_cleanlab.pipeline import audit_tasks
+    from ls_cleanlab.pipeline.workspace import Workspace
     from ls_cleanlab.studio import parse_label_config
     from ls_cleanlab.testing.synthetic_images import CLASSES, make_images
 
@@ -316,7 +316,7 @@ def test_predict_images_with_the_audits_model(
                       "annotations": [{"completed_by": 1, "result": result}]})  # fmt: skip
     api = make_client(local_files_root=str(media))
     settings: Settings = api.app.state.backend.settings  # type: ignore[attr-defined]
-    with FeatureCache(settings.data_dir / "features.sqlite") as cache:
+    with Workspace(settings.data_dir).feature_cache() as cache:
         audit = audit_tasks(tasks, parse_label_config(config), cache=cache, project=1,
                             fetcher=MediaFetcher(local_files_root=media))  # fmt: skip
     assert audit.trained is not None
@@ -333,6 +333,12 @@ def test_predict_images_with_the_audits_model(
     chosen = np.array([[c in r["result"][0]["value"]["choices"] for c in CLASSES]
                        for r in results[:-1]])  # fmt: skip
     assert (chosen == truth[100:140].astype(bool)).mean() > 0.9
+    # the embedder the model names is built once and kept between requests
+    predictor = api.app.state.backend.predictor  # type: ignore[attr-defined]
+    schema = parse_label_config(config)
+    kept = predictor.embedder(audit.trained, schema)
+    assert kept is predictor.embedder(audit.trained, schema)
+    assert kept.name == audit.trained.extractor.name
 
 
 def test_predict_uses_the_extractor_the_model_was_trained_with(api: TestClient) -> None:

@@ -1,0 +1,331 @@
+"""The calibrated consensus: Dawid-Skene with one-sided annotators and the model as a source.
+
+Private helper of :mod:`ls_cleanlab.annotators`; assumes valid input (``U`` annotated tasks,
+``M`` annotators, ``K`` classes, see :class:`.votes.Votes`).
+
+Multi-label, per class ``k`` (Dawid & Skene 1979; Raykar et al. 2010 for the model): the truth
+``z_ik`` has the prior ``sigmoid(a_k + b_k logit p_ik)`` (the calibrated model,
+:mod:`.model_source`; without a model, or one that fails its test, the prevalence ``pi_k``), and
+annotators vote independently given it with sensitivity ``se_jk`` and false-positive rate
+``fp_jk`` (:mod:`.rates`). Evidence adds in log-odds:
+
+``logit T_ik = a_k + b_k x_ik + sum_j [y_ijk log(se_jk / fp_jk)
++ (1 - y_ijk) log((1 - se_jk) / (1 - fp_jk))]``.
+
+EM alternates this E-step with the M-steps of :mod:`.rates` and :mod:`.model_source`, from the
+vote shares, until the posteriors move less than ``tol`` on average. The model is one source
+among the annotators: two agreeing annotators outweigh it unless it has proved more reliable
+than they are, and a weak or biased model gets a small slope. The consensus is ``T > 1/2``.
+
+Single-label: ``log T_ic = log prior_c + sum_j log C_j[c, y_ij]`` with confusion matrices
+``C_j`` (:func:`.rates.dirichlet_confusion` with few classes, else
+:func:`.rates.confusion_rates`) and the prior ``softmax(a_c + b log p_ic)``.
+
+Annotator quality is the expected agreement of the annotator's labels with the truth under the
+posterior: the expected Jaccard index of its set (multi-label, :func:`expected_jaccard`) or the
+probability its class is right (single-label), averaged over its tasks with another annotation
+(all its tasks when it has none). The posterior keeps the annotator's own vote: with its rates
+estimated from all its work, that vote says how far to trust it, and taking it out left the
+other annotator of a pair alone to judge (robustness benchmark, Spearman with the true quality:
+50 sparse classes in pairs of a satisficer and a careless annotator with a useless model 0.95
+with the vote, 0.47 without; Enron in such pairs 1.00 and 0.45). Also tried there and not
+better overall: expected Jaccard from the rates alone, balanced accuracy from the rates (as the
+Dawid-Skene baseline ranks), the posterior without the model (CrowdTruth with its TF-IDF model
+0.81 against 0.78, but Birds in pairs -0.15 against 0.77).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ls_cleanlab.annotators import model_source, tempering
+from ls_cleanlab.annotators.rates import (
+    FEW_CLASSES,
+    binary_rates,
+    confusion_rates,
+    dirichlet_confusion,
+)
+from ls_cleanlab.annotators.votes import Votes, key_means
+
+__all__ = [
+    "BinaryFit",
+    "MulticlassFit",
+    "binary_em",
+    "binary_evidence",
+    "binary_quality",
+    "expected_jaccard",
+    "fixed_prior_em",
+    "multiclass_em",
+    "multiclass_quality",
+]
+
+EPS = 1e-6
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+@dataclass(frozen=True)
+class BinaryFit:
+    """A fitted multi-label model over the ``U`` annotated tasks."""
+
+    logit: np.ndarray  # (U, K) posterior log-odds
+    se: np.ndarray  # (M, K)
+    fp: np.ndarray  # (M, K)
+    calibration: model_source.BinaryCalibration | None
+    n_iter: int
+    temperature: float = 1.0  # weight of the annotators' summed evidence (:mod:`.tempering`)
+    model_share: float = 1.0  # weight of the calibrated model beyond the prevalence
+
+    @property
+    def posterior(self) -> np.ndarray:
+        return _sigmoid(self.logit)
+
+
+def _log_ratios(se: np.ndarray, fp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(M, K)`` log-likelihood ratios of a "present" and of an "absent" vote."""
+    return np.log(se) - np.log(fp), np.log1p(-se) - np.log1p(-fp)
+
+
+def binary_evidence(votes: Votes, se: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """``(U, K)`` sum of the annotators' log-likelihood ratios on each task."""
+    present, absent = _log_ratios(se, fp)
+    u, k = votes.n_units, se.shape[1]
+    rows, cols = votes.marked
+    shift = (present - absent)[votes.annotator[rows], cols]
+    marked = np.bincount(votes.task[rows] * k + cols, weights=shift, minlength=u * k)
+    return votes.spread_to_tasks(absent) + marked.reshape(u, k)
+
+
+def _binary_prior(
+    posterior: np.ndarray,
+    x: np.ndarray | None,
+    previous: model_source.BinaryCalibration | None = None,
+) -> tuple[np.ndarray, model_source.BinaryCalibration | None]:
+    """``(U, K)`` (or ``(K,)``) prior log-odds: the calibrated model, else the prevalence;
+    and the calibration (also when the model failed its test: it starts the next fit)."""
+    if x is not None:
+        calibration = model_source.binary_calibration(x, posterior, previous)
+        if calibration.used:
+            return calibration.logits(x), calibration
+        return _prevalence_logit(posterior), calibration
+    return _prevalence_logit(posterior), None
+
+
+def _binary_rounds(
+    votes: Votes,
+    posterior: np.ndarray,
+    x: np.ndarray | None,
+    rounds: int,
+    tol: float,
+    tau: float,
+    omega: float = 1.0,
+) -> tuple[BinaryFit, np.ndarray, np.ndarray]:
+    """EM rounds from ``posterior``; returns the fit, its prior and its evidence. The prior
+    is the prevalence plus ``omega`` times what the calibrated model adds to it; the
+    annotators' evidence is weighted by ``tau``."""
+    logit = prior = evidence = np.zeros_like(posterior)
+    se = fp = np.zeros((votes.n_annotators, posterior.shape[1]))
+    calibration = None
+    it = 0
+    for _ in range(rounds):
+        it += 1
+        se, fp = binary_rates(votes, posterior)
+        prior, calibration = _binary_prior(posterior, x, calibration)
+        if omega < 1.0 and calibration is not None and calibration.used:
+            base = _prevalence_logit(posterior)
+            prior = base + omega * (prior - base)
+        evidence = binary_evidence(votes, se, fp)
+        logit = prior + tau * evidence
+        new = _sigmoid(logit)
+        change = float(np.mean(np.abs(new - posterior))) if new.size else 0.0
+        posterior = new
+        if change < tol:
+            break
+    used = calibration if calibration is not None and calibration.used else None
+    return BinaryFit(logit, se, fp, used, it, tau), prior, evidence
+
+
+def _prevalence_logit(posterior: np.ndarray) -> np.ndarray:
+    mean = np.clip(posterior.mean(axis=0), EPS, 1 - EPS)
+    return np.log(mean) - np.log1p(-mean)
+
+
+def binary_em(
+    votes: Votes, start: np.ndarray, probs: np.ndarray | None, max_iter: int, tol: float
+) -> BinaryFit:
+    """Fit the multi-label model by EM from the soft labels ``start`` ``(U, K)``; then weigh
+    the model and the annotators' evidence as the held-out votes call for (:mod:`.tempering`)."""
+    x = None if probs is None else model_source.model_logits(probs)
+    fit, prior, evidence = _binary_rounds(votes, start, x, max_iter, tol, 1.0)
+    base = _prevalence_logit(fit.posterior)
+    model = prior if fit.calibration is not None else None
+    omega, tau = tempering.binary_weights(votes, base, model, evidence, fit.se, fit.fp)
+    if omega >= 1.0 and tau >= 1.0:
+        return fit
+    again, _, _ = _binary_rounds(votes, fit.posterior, x, max_iter, tol, tau, omega)
+    return replace(again, n_iter=fit.n_iter + again.n_iter, model_share=omega)
+
+
+def expected_jaccard(labels: np.ndarray, logit: np.ndarray) -> np.ndarray:
+    """``(R,)`` expected Jaccard index between the sets ``labels`` ``(R, K)`` and a truth whose
+    cells are independently present with log-odds ``logit`` ``(R, K)``, approximated by the
+    ratio of the expected intersection and union; two empty sets agree perfectly (that event is
+    added to both)."""
+    return _jaccard_rows(labels, logit, np.arange(len(labels)))
+
+
+def _jaccard_rows(labels: np.ndarray, logit: np.ndarray, task: np.ndarray) -> np.ndarray:
+    """:func:`expected_jaccard` of the sets ``labels`` ``(A, K)`` against the rows ``task`` of
+    ``logit`` ``(U, K)``, touching each task's row once and each set's present cells only."""
+    t = _sigmoid(logit)
+    expected = t.sum(axis=1)[task]  # E|truth|
+    log_none = -np.logaddexp(0.0, logit).sum(axis=1)[task]  # log P(truth empty)
+    rows, cols = np.nonzero(labels)
+    inter = np.bincount(rows, weights=t[task[rows], cols], minlength=len(labels))
+    size = np.bincount(rows, minlength=len(labels))
+    union = size + expected - inter
+    both_empty = np.where(size == 0, np.exp(log_none), 0.0)
+    return (inter + both_empty) / np.maximum(union + both_empty, EPS)
+
+
+def _per_annotator(votes: Votes, score: np.ndarray) -> np.ndarray:
+    """Mean of ``score`` ``(A,)`` over each annotator's shared tasks, or over all its tasks
+    when it shares none."""
+    shared = votes.count[votes.task] > 1
+    on_shared = key_means(score[shared], votes.annotator[shared], votes.n_annotators)
+    on_all = key_means(score, votes.annotator, votes.n_annotators)
+    return np.where(np.isnan(on_shared), on_all, on_shared)
+
+
+def binary_quality(votes: Votes, fit: BinaryFit) -> np.ndarray:
+    """``(M,)`` expected Jaccard index of each annotator's sets with the truth under the
+    posterior (module docstring)."""
+    return _per_annotator(votes, _jaccard_rows(votes.labels, fit.logit, votes.task))
+
+
+# -- single-label -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MulticlassFit:
+    """A fitted single-label model over the ``U`` annotated tasks."""
+
+    log_posterior: np.ndarray  # (U, K), normalized
+    confusion: np.ndarray  # (M, K, K) [j, true, given]
+    calibration: model_source.MulticlassCalibration | None
+    n_iter: int
+    temperature: float = 1.0
+    model_share: float = 1.0
+
+    @property
+    def posterior(self) -> np.ndarray:
+        return np.exp(self.log_posterior)
+
+
+def _normalize(logp: np.ndarray) -> np.ndarray:
+    logp = logp - logp.max(axis=1, keepdims=True)
+    return logp - np.log(np.exp(logp).sum(axis=1, keepdims=True))
+
+
+def _multiclass_prior(
+    posterior: np.ndarray, log_probs: np.ndarray | None
+) -> tuple[np.ndarray, model_source.MulticlassCalibration | None]:
+    if log_probs is not None:
+        calibration = model_source.multiclass_calibration(log_probs, posterior)
+        if calibration.used:
+            return calibration.log_prior(log_probs), calibration
+    return np.log(np.clip(posterior.mean(axis=0), EPS, None)), None
+
+
+def _multiclass_rounds(
+    votes: Votes,
+    posterior: np.ndarray,
+    log_probs: np.ndarray | None,
+    rounds: int,
+    tol: float,
+    tau: float,
+) -> tuple[MulticlassFit, np.ndarray, np.ndarray]:
+    """EM rounds from ``posterior``; returns the fit, its prior and its evidence."""
+    y = votes.class_index()
+    k = posterior.shape[1]
+    log_post = prior = evidence = np.zeros_like(posterior)
+    confusion = np.zeros((votes.n_annotators, k, k))
+    calibration = None
+    rates = dirichlet_confusion if k <= FEW_CLASSES else confusion_rates
+    it = 0
+    for _ in range(rounds):
+        it += 1
+        confusion = rates(votes, posterior)
+        prior, calibration = _multiclass_prior(posterior, log_probs)
+        evidence = votes.task_sums(np.log(confusion)[votes.annotator, :, y])
+        log_post = _normalize(prior + tau * evidence)
+        new = np.exp(log_post)
+        change = float(np.mean(np.abs(new - posterior))) if new.size else 0.0
+        posterior = new
+        if change < tol:
+            break
+    prior = np.broadcast_to(prior, posterior.shape)
+    return MulticlassFit(log_post, confusion, calibration, it, tau), prior, evidence
+
+
+def multiclass_em(
+    votes: Votes, start: np.ndarray, probs: np.ndarray | None, max_iter: int, tol: float
+) -> MulticlassFit:
+    """Fit the single-label model by EM from the soft labels ``start`` ``(U, K)``, weighted as
+    :func:`binary_em` is, the temperature on the whole posterior (:mod:`.tempering`)."""
+    log_probs = None if probs is None else np.log(np.clip(probs, model_source.CLIP, None))
+    fit, prior, evidence = _multiclass_rounds(votes, start, log_probs, max_iter, tol, 1.0)
+    base = np.log(np.clip(fit.posterior.mean(axis=0), EPS, None))
+    model = prior if fit.calibration is not None else None
+    omega, tau = tempering.multiclass_weights(votes, base, model, evidence, fit.confusion)
+    if omega >= 1.0 and tau >= 1.0:
+        return fit
+    shift = 0.0 if model is None else omega * (model - base)
+    log_post = _normalize(tau * (base + shift + evidence))
+    return MulticlassFit(log_post, fit.confusion, fit.calibration, fit.n_iter, tau, omega)
+
+
+def fixed_prior_em(
+    votes: Votes, start: np.ndarray, probs: np.ndarray, max_iter: int, tol: float, multi_label: bool
+) -> np.ndarray:
+    """``(U, K)`` posterior with the model's probabilities taken as the prior as they stand
+    and only the annotators' rates (or confusion matrices) estimated, by EM from ``start``.
+
+    For a single annotator: with one vote per task the data cannot tell a label the annotator
+    missed from a false positive of the model (both fit the same joint distribution of label
+    and model score), so the model's calibration is not learned but assumed, as confident
+    learning assumes it; the annotator's sensitivity and false-positive rate are then
+    identified. (Learning the calibration too let EM explain a satisficer's misses as the
+    model's false positives on a project where the model was right.)
+    """
+    posterior = start
+    if multi_label:
+        prior = model_source.model_logits(probs)
+        for _ in range(max_iter):
+            se, fp = binary_rates(votes, posterior)
+            new = _sigmoid(prior + binary_evidence(votes, se, fp))
+            done = float(np.mean(np.abs(new - posterior))) < tol if new.size else True
+            posterior = new
+            if done:
+                break
+        return posterior
+    log_prior = np.log(np.clip(probs, model_source.CLIP, None))
+    y = votes.class_index()
+    for _ in range(max_iter):
+        log_conf = np.log(confusion_rates(votes, posterior))[votes.annotator, :, y]
+        new = np.exp(_normalize(log_prior + votes.task_sums(log_conf)))
+        done = float(np.mean(np.abs(new - posterior))) < tol if new.size else True
+        posterior = new
+        if done:
+            break
+    return posterior
+
+
+def multiclass_quality(votes: Votes, fit: MulticlassFit) -> np.ndarray:
+    """``(M,)`` probability that each annotator's class is right under the posterior."""
+    y = votes.class_index()
+    return _per_annotator(votes, fit.posterior[votes.task, y])

@@ -1,0 +1,107 @@
+"""The audit's inputs, checked once at its edge. Private to :mod:`ls_cleanlab.audit`."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ls_cleanlab import validation
+from ls_cleanlab.annotations import Annotations
+from ls_cleanlab.confident.issues import find_label_issues, multilabel_issue_matrix
+from ls_cleanlab.errors import InvalidAnnotationsError, InvalidLabelsError, InvalidOptionError
+
+__all__ = ["as_annotations", "check_features", "class_names", "confident_cells", "vote_matrix"]
+
+
+def class_names(names: Sequence[str] | None, k: int) -> list[str]:
+    """``K`` unique class names as strings; default ``"0"``, ``"1"``, ..."""
+    if names is None:
+        return [str(c) for c in range(k)]
+    out = [str(c) for c in names]
+    if len(out) != k:
+        raise InvalidOptionError(f"class_names has {len(out)} names for {k} classes.")
+    if len(set(out)) != k:
+        seen = [c for c in out if out.count(c) > 1]
+        raise InvalidOptionError(f"class_names must be unique; {seen[0]!r} repeats.")
+    return out
+
+
+def as_annotations(
+    labels: Any, annotations: Any, n: int | None, k: int | None
+) -> tuple[Annotations, bool]:
+    """The annotations to audit, and whether they name real annotators (not plain labels)."""
+    if labels is not None and annotations is not None:
+        raise InvalidOptionError(
+            "pass labels (one annotator) or annotations (several), not both; to audit one "
+            "annotator inside a team, pass annotations only."
+        )
+    if annotations is not None:
+        if not isinstance(annotations, Annotations):
+            raise InvalidAnnotationsError(
+                f"annotations must be an ls_cleanlab.Annotations, got {type(annotations).__name__}."
+            )
+        return annotations, True
+    if labels is None:
+        raise InvalidLabelsError("pass labels or annotations: there is nothing to audit.")
+    array = np.asarray(labels, dtype=object) if isinstance(labels, list) else np.asarray(labels)
+    if array.ndim == 1 and array.dtype.kind in "iu":
+        if k is None:
+            raise InvalidLabelsError("single-label class indices need pred_probs or class_names.")
+        single = validation.as_single_labels(labels, n, k)
+        rows = np.arange(len(single))
+        return Annotations.from_class_indices(rows, np.zeros(len(rows)), single, k), False
+    if k is None:
+        k = array.shape[1] if array.ndim == 2 else None
+    if k is None:
+        raise InvalidLabelsError(
+            "multi-label lists of class indices need pred_probs or class_names."
+        )
+    matrix = validation.as_multilabel(labels, n, k, against="pred_probs")
+    return Annotations.from_labels(matrix), False
+
+
+def check_features(features: Any, n: int) -> np.ndarray | None:
+    """``(n, d)`` finite float features, or None."""
+    if features is None:
+        return None
+    array = np.asarray(features, dtype=np.float64)
+    if array.ndim != 2 or len(array) != n:
+        raise InvalidOptionError(
+            f"features must have shape ({n}, d), one row per task; got {array.shape}."
+        )
+    if not np.isfinite(array).all():
+        raise InvalidOptionError("features contain NaN or infinite values.")
+    return array
+
+
+def vote_matrix(ann: Annotations, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(n, K)`` annotations marking each class, and ``(n,)`` annotations per task."""
+    k = ann.n_classes
+    rows, cols = np.nonzero(ann.labels)
+    votes = np.bincount(ann.task[rows] * k + cols, minlength=n * k).reshape(n, k)
+    return votes, np.bincount(ann.task, minlength=n)
+
+
+def confident_cells(
+    given: np.ndarray, labelled: np.ndarray, probs: np.ndarray | None, multi_label: bool
+) -> np.ndarray | None:
+    """Cells confident learning flags (cleanlab's default filter), or None without a model or
+    where it cannot run (a class given on every task, as cleanlab refuses too)."""
+    if probs is None or not labelled.any():
+        return None
+    out = np.zeros(given.shape, dtype=bool)
+    rows = np.flatnonzero(labelled)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # small classes: nothing flagged there
+            if multi_label:
+                out[rows] = multilabel_issue_matrix(given[rows], probs[rows]) != 0
+            else:
+                wrong = find_label_issues(given[rows].argmax(axis=1), probs[rows])
+                out[rows[wrong]] = given[rows[wrong]]
+    except InvalidLabelsError:
+        return None
+    return out

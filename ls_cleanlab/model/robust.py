@@ -1,0 +1,277 @@
+"""The noise-robust final model: fitted without the labels confident learning doubts, again and
+again while the estimated noise falls.
+
+Deep networks memorize wrong labels late in training, so INCV (Chen et al. 2019, "Understanding
+and utilizing deep neural networks trained with noisy labels", ICML) keeps the examples whose
+label a cross-validated model agrees with and retrains on them, round after round, and
+co-teaching (Han et al. 2018, NeurIPS) trains each of two networks on the examples the other
+finds easy. A ridge-penalized logistic regression memorizes nothing, and its out-of-sample
+probabilities are already the "other network"; the cheap form left is to leave out of the final
+fit the cells confident learning flags, refit, and flag again.
+
+Which cells. Confident learning (:func:`~ls_cleanlab.confident.multilabel_issue_matrix`, per
+class) flags a given label whose out-of-sample probability falls on the other side of the
+class's confident threshold. Measured on real human errors (CIFAR-10N mosaics, one annotator),
+only about 37% of those cells are wrong, and leaving them all out cost 0.008 micro-F1: the
+correct ones are the hard cases that place the boundary. People mostly *name the wrong class*,
+and a wrong name leaves two traces on one task, a label present that is doubted and a label
+absent that is expected. So a multi-label task's flagged cells are left out only when its flags
+point both ways (the swap pattern; cells of the other tasks stay). Single-label data is all
+swaps: a flagged task is left out whole.
+
+The rounds. The estimated noise of a model is the share of all cells it flags (with its
+out-of-sample probabilities ``P_r``, against the given labels). Round 0 flags cells with the plain
+model's ``P_0``; the folds are refitted without them, giving ``P_1``, which flags cells again, from
+scratch (a label left out before may come back). While the estimated noise falls, the newest flags
+are left out instead and the rounds go on (at most ``max_rounds``); when it stops falling, the
+last refit stands. The final model is fitted on every task without its round's cells, and its
+per-class thresholds maximize F1 on the kept cells' out-of-sample probabilities. With nothing
+flagged it is the plain model, bit for bit.
+
+Measured (``benchmarks/bench_model.py``, pre-annotation micro-F1 against the truth on held-out
+tasks): see the README.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from ls_cleanlab.confident import find_label_issues, multilabel_issue_matrix
+from ls_cleanlab.errors import InvalidLabelsError
+from ls_cleanlab.model.classifiers import OneVsRestLogistic, SoftmaxLogistic, checked_proba
+from ls_cleanlab.model.cross_val import best_f1_thresholds, out_of_sample_probs
+from ls_cleanlab.model.folds import stratified_folds
+from ls_cleanlab.model.inputs import as_features, as_label_matrix, check_n_folds
+from ls_cleanlab.model.trained import TrainedModel, train_model
+from ls_cleanlab.validation import check_int
+
+__all__ = ["NoiseRobustFit", "doubted_cells", "fit_weighted_fold", "train_noise_robust"]
+
+Progress = Callable[[int, int], Any]
+
+
+@dataclass(frozen=True, eq=False)
+class NoiseRobustFit:
+    """The noise-robust final model and how it was reached.
+
+    Attributes
+    ----------
+    model : TrainedModel
+        Fitted without the ``left_out`` cells; use it like :func:`train_model`'s.
+    left_out : ndarray of bool, shape (N, K)
+        Cells (single-label: whole rows) whose labels the fit did not use.
+    noise : tuple of float
+        The estimated noise after each round: the share of all cells the round's model flags.
+    rounds : int
+        Rounds whose flags were left out (0: the plain model).
+    oos_probs : ndarray, shape (N, K)
+        Out-of-sample probabilities of the last round's model.
+    """
+
+    model: TrainedModel
+    left_out: np.ndarray
+    noise: tuple[float, ...]
+    rounds: int
+    oos_probs: np.ndarray
+
+
+def doubted_cells(labels: np.ndarray, probs: np.ndarray, multi_label: bool) -> np.ndarray:
+    """Cells to leave out: multi-label, the confident-learning flags of tasks flagged both ways
+    (a doubted label and an expected one, the trace of a wrong class name); single-label, every
+    class of a flagged task.
+
+    Parameters
+    ----------
+    labels : ndarray of bool, shape (N, K)
+    probs : ndarray, shape (N, K)
+        Out-of-sample probabilities.
+    """
+    if not multi_label:
+        rows: np.ndarray = np.asarray(
+            find_label_issues(np.argmax(labels, axis=1), probs), dtype=bool
+        )
+        return np.repeat(rows[:, None], labels.shape[1], axis=1)
+    flags = multilabel_issue_matrix(labels.astype(np.int8), probs)
+    both_ways = np.asarray((flags < 0).any(axis=1) & (flags > 0).any(axis=1))
+    return (flags != 0) & both_ways[:, None]
+
+
+def fit_weighted_fold(
+    X: Any,
+    matrix: np.ndarray,
+    weight: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    multi_label: bool,
+) -> np.ndarray:
+    """Probabilities for the ``test`` rows of the default logistic regression fitted on the
+    ``train`` rows with cell weights (0 leaves a cell out): one fold, as one executor task."""
+    k = matrix.shape[1]
+    if multi_label:
+        fitted: Any = OneVsRestLogistic().fit(
+            X[train], matrix[train].astype(np.int64), cell_weight=weight[train]
+        )
+    else:
+        fitted = SoftmaxLogistic(n_classes=k).fit(
+            X[train], np.argmax(matrix[train], axis=1), sample_weight=weight[train, 0]
+        )
+    return checked_proba(fitted, X[test], n_classes=k, multi_label=multi_label)
+
+
+def _weighted_oos(
+    X: Any,
+    matrix: np.ndarray,
+    weight: np.ndarray,
+    fold_of: np.ndarray,
+    multi_label: bool,
+    executor: Executor | None,
+) -> np.ndarray:
+    probs = np.empty(matrix.shape, dtype=np.float64)
+    tests = [np.flatnonzero(fold_of == f) for f in np.unique(fold_of)]
+    jobs = [(X, matrix, weight, np.flatnonzero(~np.isin(np.arange(len(matrix)), test)), test,
+             multi_label) for test in tests]  # fmt: skip
+    if executor is None:
+        results: Any = (fit_weighted_fold(*job) for job in jobs)
+    else:
+        results = executor.map(fit_weighted_fold, *zip(*jobs, strict=True))
+    for test, fold_probs in zip(tests, results, strict=True):
+        probs[test] = fold_probs
+    return probs
+
+
+def _refit(
+    X: Any,
+    matrix: np.ndarray,
+    left_out: np.ndarray,
+    fold_of: np.ndarray,
+    multi_label: bool,
+    executor: Executor | None,
+) -> np.ndarray:
+    weight = (~left_out).astype(np.float64)
+    return _weighted_oos(X, matrix, weight, fold_of, multi_label, executor)
+
+
+def _kept_thresholds(matrix: np.ndarray, probs: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """Per-class F1-optimal thresholds over the kept cells only."""
+    out = np.full(matrix.shape[1], np.inf)
+    for c in range(matrix.shape[1]):
+        rows = np.flatnonzero(kept[:, c])
+        if len(rows):
+            out[c] = best_f1_thresholds(matrix[rows, c : c + 1], probs[rows, c : c + 1])[0]
+    return out
+
+
+def _rounds(
+    X: Any,
+    matrix: np.ndarray,
+    probs: np.ndarray,
+    fold_of: np.ndarray,
+    multi_label: bool,
+    rounds_max: int,
+    executor: Executor | None,
+    progress: Progress | None,
+) -> tuple[np.ndarray, list[float], int, np.ndarray]:
+    """Refit without the doubted cells while the estimated noise falls: the cells left out, the
+    noise of each round, the refits done and the last out-of-sample probabilities."""
+    left_out = doubted_cells(matrix, probs, multi_label)
+    noise = [float(left_out.mean())]
+    done = 0
+    if rounds_max > 0 and left_out.any():
+        probs = _refit(X, matrix, left_out, fold_of, multi_label, executor)
+        done = 1
+        while done < rounds_max:
+            if progress is not None:
+                progress(done, rounds_max)
+            flagged = doubted_cells(matrix, probs, multi_label)
+            noise.append(float(flagged.mean()))
+            if noise[-1] >= noise[-2] or not flagged.any():
+                break
+            left_out = flagged
+            probs = _refit(X, matrix, left_out, fold_of, multi_label, executor)
+            done += 1
+    if progress is not None:
+        progress(rounds_max, rounds_max)
+    return left_out, noise, done, probs
+
+
+def train_noise_robust(
+    features: Any,
+    labels: Any,
+    *,
+    class_names: tuple[str, ...] | list[str],
+    oos_probs: Any = None,
+    n_folds: int = 5,
+    seed: int = 0,
+    max_rounds: int = 3,
+    encoder: Any = None,
+    extractor: Any = None,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+) -> NoiseRobustFit:
+    """Fit the final model without the cells confident learning doubts (see the module docs).
+
+    Parameters
+    ----------
+    features : ndarray or scipy.sparse matrix, shape (N, D)
+    labels : ndarray, shape (N, K) with 0/1 entries, or (N,) of class indices
+        The audited labels of the labelled tasks.
+    class_names : sequence of str, length K
+    oos_probs : ndarray, shape (N, K), optional
+        The plain model's out-of-sample probabilities (computed when omitted).
+    n_folds, seed : int
+        The stratified folds of every round (the same folds each round).
+    max_rounds : int
+        Refits at most; 0 gives the plain model.
+    encoder, extractor : optional
+        Kept with the model, as in :func:`train_model`.
+    executor : concurrent.futures.Executor, optional
+        Where each round's folds are fitted; the result does not depend on it.
+    progress : callable(done, total), optional
+        Called after each refit.
+
+    Returns
+    -------
+    NoiseRobustFit
+    """
+    names = tuple(str(c) for c in class_names)
+    k = len(names)
+    matrix, multi_label = as_label_matrix(labels, None if np.ndim(labels) == 2 else k)
+    if matrix.shape[1] != k:
+        raise InvalidLabelsError(f"labels have {matrix.shape[1]} classes but {k} class_names.")
+    n = len(matrix)
+    X = as_features(features, n)
+    rounds_max = check_int(max_rounds, "max_rounds", low=0)
+    fold_of = stratified_folds(matrix, n_folds=check_n_folds(n_folds, n), seed=seed)
+    probs = (
+        out_of_sample_probs(X, labels, folds=fold_of, n_classes=k, class_names=names)
+        if oos_probs is None
+        else np.asarray(oos_probs, dtype=np.float64)
+    )
+    if probs.shape != matrix.shape:
+        raise InvalidLabelsError(
+            f"oos_probs has shape {probs.shape} but labels give {matrix.shape}."
+        )
+    plain = train_model(X, labels, class_names=names, oos_probs=probs, seed=seed,
+                        encoder=encoder, extractor=extractor)  # fmt: skip
+    left_out, noise, done, probs = _rounds(
+        X, matrix, probs, fold_of, multi_label, rounds_max, executor, progress
+    )
+    if done == 0:
+        return NoiseRobustFit(plain, np.zeros_like(left_out), tuple(noise), 0, probs)
+    weight = (~left_out).astype(np.float64)
+    if multi_label:
+        fitted: Any = OneVsRestLogistic().fit(X, matrix.astype(np.int64), cell_weight=weight)
+    else:
+        fitted = SoftmaxLogistic(n_classes=k).fit(
+            X, np.argmax(matrix, axis=1), sample_weight=weight[:, 0]
+        )
+    model = replace(
+        plain, model=fitted, thresholds=_kept_thresholds(matrix, probs, ~left_out),
+        n_train=int((~left_out).any(axis=1).sum()),
+    )  # fmt: skip
+    return NoiseRobustFit(model, left_out, tuple(noise), done, probs)

@@ -1,0 +1,159 @@
+"""The noise-robust final model: which cells it leaves out (the swap pattern), that it is the
+plain model when nothing is doubted, that it beats the plain model on swapped labels, that its
+rounds stop when the estimated noise stops falling, and the weighted classifiers under it."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+
+from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError
+from ls_cleanlab.model import out_of_sample_probs, train_model, train_noise_robust
+from ls_cleanlab.model.classifiers import OneVsRestLogistic, SoftmaxLogistic, _logistic
+from ls_cleanlab.model.robust import doubted_cells
+
+NAMES = ("a", "b", "c", "d")
+
+
+def separable(n: int = 800, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Four classes, each present on about a third of the tasks, readable from the features."""
+    rng = np.random.default_rng(seed)
+    truth = (rng.random((n, 4)) < 0.35).astype(np.int8)
+    x = 2.5 * truth @ rng.normal(size=(4, 12)) + rng.normal(size=(n, 12))
+    return (x - x.mean(0)) / x.std(0), truth
+
+
+def swapped(truth: np.ndarray, share: float, seed: int = 1) -> np.ndarray:
+    """The truth with one present class renamed to an absent one on ``share`` of the tasks."""
+    rng = np.random.default_rng(seed)
+    labels = truth.copy()
+    for i in np.flatnonzero(rng.random(len(truth)) < share):
+        on, off = np.flatnonzero(labels[i]), np.flatnonzero(labels[i] == 0)
+        if len(on) and len(off):
+            labels[i, rng.choice(on)], labels[i, rng.choice(off)] = 0, 1
+    return labels
+
+
+def test_only_tasks_flagged_both_ways_lose_cells() -> None:
+    labels = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=bool)
+    probs = np.array([[0.02, 0.97, 0.1], [0.02, 0.1, 0.1], [0.1, 0.9, 0.1], [0.1, 0.1, 0.9]])
+    probs = np.vstack([probs] * 10)  # enough tasks per class for confident thresholds
+    cells = doubted_cells(np.vstack([labels] * 10), probs, multi_label=True)
+    assert cells[0].tolist() == [True, True, False]  # doubted 'a', expected 'b': a wrong name
+    assert not cells[1].any()  # doubted 'a' alone: maybe a hard case, kept
+    assert not cells[2:4].any()
+
+
+def test_single_label_flagged_tasks_are_left_out_whole() -> None:
+    labels = np.eye(3, dtype=bool)[np.array([0, 1, 2] * 10)]
+    probs = np.tile(np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]]), (10, 1))
+    probs[0] = [0.05, 0.9, 0.05]  # given 'a', clearly 'b'
+    cells = doubted_cells(labels, probs, multi_label=False)
+    assert cells[0].all() and not cells[1:].any()
+
+
+def test_nothing_doubted_gives_the_plain_model_bit_for_bit() -> None:
+    x, truth = separable(300)
+    oos = out_of_sample_probs(x, truth)
+    plain = train_model(x, truth, class_names=NAMES, oos_probs=oos)
+    fit = train_noise_robust(x, truth, class_names=NAMES, oos_probs=oos, max_rounds=0)
+    assert fit.rounds == 0 and not fit.left_out.any()
+    np.testing.assert_array_equal(fit.model.predict(x).probs, plain.predict(x).probs)
+    np.testing.assert_array_equal(fit.model.thresholds, plain.thresholds)
+
+
+def test_swapped_names_are_left_out_and_the_model_is_better() -> None:
+    x, truth = separable(1200, seed=2)
+    noisy = swapped(truth, 0.3)
+    test_x, test_truth = separable(1200, seed=2)  # same generator: fresh noise-free draws
+    test_x, test_truth = test_x[600:], test_truth[600:]
+    x, truth, noisy = x[:600], truth[:600], noisy[:600]
+    oos = out_of_sample_probs(x, noisy)
+    plain = train_model(x, noisy, class_names=NAMES, oos_probs=oos)
+    fit = train_noise_robust(x, noisy, class_names=NAMES, oos_probs=oos, encoder="e")
+    wrong = noisy != truth
+    assert fit.rounds >= 1 and fit.left_out.any()
+    assert (fit.left_out & wrong).sum() / fit.left_out.sum() > 0.8  # precise
+    assert (fit.left_out & wrong).sum() / wrong.sum() > 0.4
+    falling = fit.noise[: fit.rounds]  # each refit was made because the noise had fallen
+    assert list(falling) == sorted(falling, reverse=True) and len(set(falling)) == len(falling)
+    assert fit.model.encoder == "e" and fit.model.class_names == NAMES
+    mine = f1_score(test_truth, fit.model.predict(test_x).chosen, average="micro")
+    theirs = f1_score(test_truth, plain.predict(test_x).chosen, average="micro")
+    assert mine > theirs
+
+
+def test_rounds_stop_when_the_noise_stops_falling_and_at_the_limit() -> None:
+    x, truth = separable(600, seed=3)
+    noisy = swapped(truth, 0.3, seed=4)
+    one = train_noise_robust(x, noisy, class_names=NAMES, max_rounds=1)
+    assert one.rounds == 1 and len(one.noise) == 1
+    many = train_noise_robust(x, noisy, class_names=NAMES, max_rounds=10)
+    assert many.rounds < 10 and len(many.noise) == many.rounds + 1
+    assert many.noise[-1] >= many.noise[-2] or many.noise[-1] == 0  # why the rounds stopped
+
+
+def test_an_executor_gives_the_same_model() -> None:
+    x, truth = separable(400, seed=5)
+    noisy = swapped(truth, 0.3, seed=6)
+    alone = train_noise_robust(x, noisy, class_names=NAMES)
+    with ThreadPoolExecutor(2) as pool:
+        pooled = train_noise_robust(x, noisy, class_names=NAMES, executor=pool)
+    np.testing.assert_array_equal(alone.left_out, pooled.left_out)
+    np.testing.assert_allclose(alone.model.predict(x).probs, pooled.model.predict(x).probs)
+
+
+def test_single_label_data() -> None:
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 3, 600)
+    x = 3.0 * np.eye(3)[y] @ rng.normal(size=(3, 8)) + rng.normal(size=(600, 8))
+    noisy = y.copy()
+    flip = rng.random(600) < 0.25
+    noisy[flip] = (y[flip] + 1) % 3
+    fit = train_noise_robust(x, noisy, class_names=NAMES[:3])
+    assert fit.rounds >= 1 and (fit.left_out.all(axis=1) == fit.left_out.any(axis=1)).all()
+    left = fit.left_out[:, 0]
+    assert (left & flip).sum() / left.sum() > 0.8
+    assert fit.model.predict(x).probs.sum(axis=1) == pytest.approx(1.0)
+
+
+def test_bad_inputs_are_refused() -> None:
+    x, truth = separable(100)
+    with pytest.raises(InvalidLabelsError, match=r"oos_probs has shape \(100, 3\)"):
+        train_noise_robust(x, truth, class_names=NAMES, oos_probs=np.zeros((100, 3)))
+    with pytest.raises(InvalidLabelsError, match="4 classes but 3 class_names"):
+        train_noise_robust(x, truth, class_names=NAMES[:3])
+    with pytest.raises(InvalidOptionError, match="max_rounds"):
+        train_noise_robust(x, truth, class_names=NAMES, max_rounds=-1)
+
+
+# -- the weighted classifiers ---------------------------------------------------------------------
+
+
+def test_a_zero_cell_weight_leaves_the_row_out_of_that_class_only() -> None:
+    x, truth = separable(200, seed=8)
+    weight = np.ones(truth.shape)
+    weight[:50, 0] = 0
+    fitted = OneVsRestLogistic(n_jobs=1).fit(x, truth, cell_weight=weight)
+    alone = LogisticRegression(C=_logistic(None, x).C, max_iter=500, tol=1e-4).fit(
+        x[50:], truth[50:, 0]
+    )
+    np.testing.assert_allclose(fitted.predict_proba(x)[:, 0], alone.predict_proba(x)[:, 1],
+                               atol=1e-4)  # fmt: skip
+    whole = OneVsRestLogistic(n_jobs=1).fit(x, truth)
+    np.testing.assert_allclose(fitted.predict_proba(x)[:, 1:], whole.predict_proba(x)[:, 1:],
+                               atol=1e-6)  # fmt: skip
+
+
+def test_softmax_rows_with_zero_weight_are_left_out() -> None:
+    rng = np.random.default_rng(9)
+    x, y = rng.normal(size=(120, 3)), rng.integers(0, 3, 120)
+    weight = (np.arange(120) >= 20).astype(float)
+    fitted = SoftmaxLogistic(n_classes=4).fit(x, y, sample_weight=weight)
+    subset = SoftmaxLogistic(n_classes=4).fit(x[20:], y[20:])
+    np.testing.assert_allclose(fitted.priors_, subset.priors_)
+    np.testing.assert_allclose(fitted.predict_proba(x), subset.predict_proba(x), atol=1e-3)
