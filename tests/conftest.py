@@ -7,7 +7,8 @@ pytest.mark.studio``) and use the session fixtures below: ``studio`` starts one 
 the session, also when tests fail; ``admin`` and ``client`` talk to it with either kind of key.
 ``pytest -m studio`` runs just those tests, ``pytest -m "not studio"`` the rest. A test that uses
 the ``studio`` fixture without the marker gets it here, so selecting by marker never starts a
-server by surprise.
+server by surprise. ``dask_cluster`` starts one Dask LocalCluster for the tests that compare a
+distributed audit with an in-process one.
 """
 
 from __future__ import annotations
@@ -47,6 +48,17 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
         pytest.skip(f"no Label Studio at {executable()}; run `make studio`")
     with running_label_studio(tmp_path_factory.mktemp("label-studio")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def dask_cluster() -> Iterator[str]:
+    """A Dask LocalCluster of two single-threaded worker processes for the whole session (its
+    scheduler address); skips when Dask is not installed (``pip install -e '.[dask]'``)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        yield str(cluster.scheduler_address)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
+import threading
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
@@ -14,7 +15,9 @@ import numpy as np
 
 from ls_cleanlab.audit import load_rules
 from ls_cleanlab.cli import output as _cli_output
-from ls_cleanlab.errors import InvalidOptionError
+from ls_cleanlab.cli.reviewers import reviewers_given
+from ls_cleanlab.engine import Engine, open_engine
+from ls_cleanlab.errors import InvalidOptionError, StudioError
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.pipeline import (
     AuditOptions,
@@ -24,8 +27,10 @@ from ls_cleanlab.pipeline import (
     audit_tasks,
     run_project_audit,
 )
+from ls_cleanlab.pipeline.runs import remove_runs
 from ls_cleanlab.report import write_report
 from ls_cleanlab.studio import (
+    ExportFile,
     LabelSchema,
     StudioClient,
     infer_schema,
@@ -57,7 +62,7 @@ def _read_file(path: str, what: str) -> str:
         raise InvalidOptionError(f"cannot read {what} {path!r}: {exc}") from exc
 
 
-def _export_schema(args: argparse.Namespace, tasks: list[dict[str, Any]]) -> tuple[Any, bool]:
+def _export_schema(args: argparse.Namespace, tasks: Sequence[dict[str, Any]]) -> tuple[Any, bool]:
     """(schema, inferred) of an export."""
     if args.label_config:
         return parse_label_config(
@@ -154,14 +159,8 @@ def _options(args: argparse.Namespace, from_version: str | None) -> AuditOptions
         local_files_root=args.local_files_root,
         dry_run=args.dry_run,
         reviewers=reviewers_given(args.reviewer),
+        work_dir=Workspace(args.data_dir).scratch if args.data_dir else None,
     )
-
-
-def reviewers_given(given: list[str] | None) -> tuple[int | str, ...]:
-    """``--reviewer`` values, else ``$LS_CLEANLAB_REVIEWERS`` (comma-separated): emails, or
-    user ids (digits)."""
-    names = given if given is not None else os.environ.get("LS_CLEANLAB_REVIEWERS", "").split(",")
-    return tuple(int(n) if n.strip().isdigit() else n.strip() for n in names if n.strip())
 
 
 def _check_rules(rules: str | None, schema: LabelSchema) -> None:
@@ -215,33 +214,79 @@ def audit(
     check_int(args.top, "--top", low=0)
     with ExitStack() as stack:
         stack.callback(bars.close)
+        engine = stack.enter_context(open_engine(args.dask))
+        cleanup = None
         if args.project is not None:
             assert url is not None and key is not None  # checked by the caller
-            result, fetcher, inferred = _audit_project(args, url, key, bars, stack)
+            result, fetcher, inferred = _audit_project(args, url, key, bars, stack, engine)
+            if result.stale_versions and not args.keep_old_runs:
+                cleanup = _OldRuns(url, key, args.project, result.stale_versions)
         else:
-            result, fetcher, inferred = _audit_export(args, url, key, bars, stack)
+            result, fetcher, inferred = _audit_export(args, url, key, bars, stack, engine)
         bars.close()
         files = _write(result, args, _out_dir(args.out), url, fetcher, inferred)
-    return _cli_output.audit_summary(
-        result, files=files, schema_inferred=inferred, dry_run=args.dry_run
-    )
+        summary = _cli_output.audit_summary(
+            result, files=files, schema_inferred=inferred, dry_run=args.dry_run
+        )
+        summary["engine"] = engine.description
+        if cleanup is not None:
+            summary["old_runs"] = cleanup.wait(err, show)
+        elif result.stale_versions:
+            summary["old_runs"] = {"versions": list(result.stale_versions), "deleted": 0}
+    return summary
+
+
+class _OldRuns:
+    """Earlier runs' predictions deleted in a background thread (Label Studio deletes one
+    prediction at a time), started as soon as the tabs show the new run; the command waits for
+    it only after writing the report."""
+
+    def __init__(self, url: str, key: str, project: int, versions: tuple[str, ...]) -> None:
+        self.versions = versions
+        self.deleted = 0
+        self.error: str | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(url, key, project), name="ls-cleanlab-old-runs", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, url: str, key: str, project: int) -> None:
+        try:
+            with _client(url, key) as client:
+                self.deleted = remove_runs(client, project, self.versions)
+        except StudioError as error:  # the next run removes them
+            self.error = str(error)
+
+    def wait(self, err: IO[str], show: bool) -> dict[str, Any]:
+        if self._thread.is_alive() and show:
+            print(f"removing the predictions of {len(self.versions)} earlier run(s) in the "
+                  "background; Ctrl-C leaves them for the next run", file=err)  # fmt: skip
+        self._thread.join()
+        if self.error is not None:
+            logger.warning("earlier runs' predictions were not all removed: %s", self.error)
+        found: dict[str, Any] = {"versions": list(self.versions), "deleted": self.deleted}
+        if self.error is not None:
+            found["error"] = self.error
+        return found
 
 
 def _audit_project(
-    args: argparse.Namespace, url: str, key: str, bars: Any, stack: ExitStack
+    args: argparse.Namespace, url: str, key: str, bars: Any, stack: ExitStack, engine: Engine
 ) -> tuple[ProjectAudit, MediaFetcher, bool]:
     options = _options(args, args.from_model_version)
     client = stack.enter_context(_client(url, key))
     if args.rules is not None:
         _check_rules(args.rules, client.label_schema(args.project, args.choices))
     _out_dir(args.out)
+    executor = engine.executor
     folds = None  # with a data dir, finished folds are kept until the audit is whole
     if args.data_dir is not None:
-        folds = FoldCheckpoints(Workspace(args.data_dir).folds(args.project))
+        folds = FoldCheckpoints(Workspace(args.data_dir).folds(args.project), inner=executor)
         stack.callback(folds.shutdown)
+        executor = folds
     result = run_project_audit(
         client, args.project, options=options, data_dir=args.data_dir, progress=bars,
-        executor=folds,
+        executor=executor,
     )  # fmt: skip
     if folds is not None:
         folds.clear()
@@ -256,11 +301,16 @@ def _audit_project(
 
 
 def _audit_export(
-    args: argparse.Namespace, url: str | None, key: str | None, bars: Any, stack: ExitStack
+    args: argparse.Namespace,
+    url: str | None,
+    key: str | None,
+    bars: Any,
+    stack: ExitStack,
+    engine: Engine,
 ) -> tuple[ProjectAudit, MediaFetcher, bool]:
     if args.dry_run:
         logger.info("--dry-run has no effect offline: an export audit writes nothing anywhere")
-    tasks = load_export(args.export)
+    tasks = ExportFile(args.export)  # read from the file on each pass, never held whole
     schema, inferred = _export_schema(args, tasks)
     _check_rules(args.rules, schema)
     version = args.from_model_version
@@ -280,7 +330,9 @@ def _audit_export(
             local_files_root=options.local_files_root,
         )
     )
-    result = audit_tasks(tasks, schema, options=options, fetcher=fetcher, progress=bars)
+    result = audit_tasks(
+        tasks, schema, options=options, fetcher=fetcher, executor=engine.executor, progress=bars
+    )
     return result, fetcher, inferred
 
 

@@ -3,8 +3,7 @@
 ``ls-cleanlab audit --project ID`` audits a Label Studio project (and pushes the review queues
 unless ``--dry-run``); ``ls-cleanlab audit EXPORT.json`` audits a JSON export offline;
 ``ls-cleanlab annotators`` shows annotator quality and agreement; ``ls-cleanlab serve`` runs the
-ML backend. Connection settings come from ``LABEL_STUDIO_URL`` / ``LABEL_STUDIO_API_KEY`` or
-``--url`` / ``--api-key``.
+ML backend. Settings: ``LABEL_STUDIO_URL`` / ``LABEL_STUDIO_API_KEY`` or ``--url`` / ``--api-key``.
 
 Exit codes: 0 done, 1 unexpected failure, 2 bad input, 3 Label Studio unreachable or refused the
 key. Errors are one ``error:`` line and one ``fix:`` line on stderr (the traceback too with
@@ -25,7 +24,9 @@ from contextlib import contextmanager
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from ls_cleanlab.cli.reviewers import add_reviewer_argument
 from ls_cleanlab.errors import (
+    EngineError,
     ExtractorUnavailableError,
     InvalidAnnotationsError,
     InvalidOptionError,
@@ -63,17 +64,6 @@ def _connection(parser: argparse.ArgumentParser) -> None:
         "--api-key",
         metavar="KEY",
         help="API key or personal access token (default: $LABEL_STUDIO_API_KEY)",
-    )
-
-
-def _reviewer_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--reviewer",
-        action="append",
-        default=None,
-        metavar="EMAIL",
-        help="a reviewer (email, or user id offline): their annotations are gold, as are ground "
-        "truth ones (repeatable; default: $LS_CLEANLAB_REVIEWERS, comma-separated)",
     )
 
 
@@ -150,16 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST",
         help="another host media may come from (repeatable)",
     )
-    _reviewer_argument(audit)
+    add_reviewer_argument(audit)
     audit.add_argument(
         "--data-dir", metavar="DIR", help="keep task snapshots, feature cache and models here"
     )
     audit.add_argument("--top", type=int, default=100, help="tasks listed in the report")
-    audit.add_argument(
-        "--progress",
-        action="store_true",
-        help="show progress bars even when stderr is not a terminal",
-    )
+    _run_arguments(audit)
 
     annotators = commands.add_parser("annotators", help="annotator quality and agreement")
     _source(annotators)
@@ -170,6 +156,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_serve_arguments(commands.add_parser("serve", help="run the Label Studio ML backend"))
     return parser
+
+
+def _run_arguments(audit: argparse.ArgumentParser) -> None:
+    """How ``audit`` runs: the engine, earlier runs, progress bars."""
+    audit.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run features, folds, predictions and the audit on Dask: 'local', 'local:N' "
+        "(a LocalCluster of N workers) or a scheduler address (tcp://host:8786)",
+    )
+    audit.add_argument(
+        "--keep-old-runs",
+        action="store_true",
+        help="leave earlier runs' predictions in the project (the next run removes them); by "
+        "default they are deleted in the background once the tabs show this run",
+    )
+    audit.add_argument("--progress", action="store_true",
+                       help="show progress bars even when stderr is not a terminal")  # fmt: skip
 
 
 def _feature_arguments(audit: argparse.ArgumentParser) -> None:
@@ -259,6 +263,12 @@ _FIXES: tuple[tuple[type[BaseException], int, str], ...] = (
     ),
     (InvalidOptionError, EXIT_BAD_INPUT, "correct the option or file named above (see --help)."),
     (
+        EngineError,
+        EXIT_BAD_INPUT,
+        "check --dask (or LS_CLEANLAB_DASK_SCHEDULER) and the workers named above: each needs "
+        "this ls-cleanlab, the media and the data dir (README: Running on a Dask cluster).",
+    ),
+    (
         ExtractorUnavailableError,
         EXIT_BAD_INPUT,
         "install the embedder or restore the file named above, or choose other features "
@@ -299,7 +309,7 @@ def _serve(args: argparse.Namespace) -> int:
     from ls_cleanlab.server.command import serve
 
     try:
-        serve(host=args.host, port=args.port, debug=args.debug)
+        serve(host=args.host, port=args.port, debug=args.debug, dask=args.dask)
     except ImportError as exc:  # the web framework or the server is missing
         raise UsageError(
             f"the ML backend server is not available ({exc}).",

@@ -243,7 +243,7 @@ def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
             print(f"  {a['name']:<12} {', '.join(a['concerns'])}", file=out)
     else:
         print("Annotators of concern: none.", file=out)
-    gold = summary["gold"]
+    gold = summary.get("gold") or {"tasks": 0}
     if gold["tasks"]:
         print(f"Reviewed (gold) tasks: {gold['tasks']}, out of every tab. Accuracy on them:",
               file=out)  # fmt: skip

@@ -137,9 +137,11 @@ class Extractor:
         embedder: Any = None,
         executor: Executor | None = None,
         progress: Progress | None = None,
+        store_dir: str | Path | None = None,
     ) -> FeatureSet:
         """Features of ``table``'s tasks from this source; with ``encoder`` (a trained model's),
-        encoded exactly like the tasks the encoder was fitted on.
+        encoded exactly like the tasks the encoder was fitted on. With ``store_dir``, dense
+        features are kept on disk there (TF-IDF stays a sparse matrix in memory).
 
         ``embedder`` is an already built embedder to use when it is the one this extractor
         names (a server keeps them between requests); otherwise it is built, with its files in
@@ -153,9 +155,9 @@ class Extractor:
                     f"the features came from the embeddings file {self.name!r}, which is gone; "
                     "put it back (with rows for the new tasks), or retrain."
                 )
-            found = load_embeddings(path, table.task_ids, encoder=encoder)
+            found = load_embeddings(path, table.task_ids, encoder=encoder, store_dir=store_dir)
         elif self.source == "field":
-            found = field_embeddings(table.data, self.name, encoder=encoder)
+            found = field_embeddings(table.data, self.name, encoder=encoder, store_dir=store_dir)
         elif self.source == "text":
             values = [task.get(schema.data_key) for task in table.data]
             sentences = self.embedder(embedder, cache_dir=cache_dir)
@@ -174,6 +176,6 @@ class Extractor:
             values = [task.get(schema.data_key) for task in table.data]
             found = image_features(
                 values, fetcher, cache=cache, embedder=self.embedder(embedder, cache_dir=cache_dir),
-                encoder=encoder, executor=executor, progress=progress,
+                encoder=encoder, executor=executor, progress=progress, store_dir=store_dir,
             )  # fmt: skip
         return replace(found, extractor=self)

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from ls_cleanlab.ondisk import DiskArray, column_moments
+
 __all__ = ["FeatureSet", "Scaling", "scaled", "standardize"]
 
 
@@ -16,8 +18,10 @@ class FeatureSet:
 
     Attributes
     ----------
-    features : np.ndarray of float32, shape (n, D), or scipy.sparse.csr_matrix
-        One row per task; rows of skipped tasks are zeros.
+    features : np.ndarray of float32, shape (n, D), scipy.sparse.csr_matrix, or DiskArray
+        One row per task; rows of skipped tasks are zeros. A
+        :class:`~ls_cleanlab.ondisk.DiskArray` when the features were asked for on disk
+        (``store_dir``): read its rows with ``take``.
     ok : np.ndarray of bool, shape (n,)
         Rows that were computed.
     skipped : dict of int to str
@@ -60,14 +64,18 @@ class Scaling:
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, features: np.ndarray, ok: np.ndarray) -> Scaling:
-        """Mean and standard deviation of each column over the rows in ``ok``."""
+    def fit(cls, features: np.ndarray | DiskArray, ok: np.ndarray) -> Scaling:
+        """Mean and standard deviation of each column over the rows in ``ok`` (a
+        :class:`DiskArray` is read one chunk at a time, with the same result to the bit)."""
         if not ok.any():
             width = features.shape[1]
             return cls(np.zeros(width), np.full(width, np.inf))
-        rows = features[ok].astype(np.float64)
-        center = rows.mean(axis=0)
-        spread = rows.std(axis=0)
+        if isinstance(features, DiskArray):
+            center, spread, _ = column_moments(features, ok)
+        else:
+            rows = features[ok].astype(np.float64)
+            center = rows.mean(axis=0)
+            spread = rows.std(axis=0)
         scale = np.where(spread > 1e-8 * np.maximum(1.0, np.abs(center)), spread, np.inf)
         return cls(center, scale)
 
@@ -81,6 +89,12 @@ class Scaling:
         out[ok] = ((features[ok].astype(np.float64) - self.center) / self.scale).astype(np.float32)
         return out
 
+    def apply_in_place(self, features: DiskArray, ok: np.ndarray) -> DiskArray:
+        """:meth:`apply` to a :class:`DiskArray` of float32, chunk by chunk, in place."""
+        for start, stop in features.chunks():
+            features.write(start, self.apply(features.take(slice(start, stop)), ok[start:stop]))
+        return features
+
 
 def standardize(features: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """Z-scores per column over the rows in ``ok``; constant columns become 0; other rows 0."""
@@ -88,12 +102,18 @@ def standardize(features: np.ndarray, ok: np.ndarray) -> np.ndarray:
 
 
 def scaled(
-    matrix: np.ndarray, ok: np.ndarray, encoder: Scaling | None
-) -> tuple[np.ndarray, Scaling]:
-    """Standardize ``matrix`` with ``encoder``, or with a scaling fitted on its ``ok`` rows."""
+    matrix: np.ndarray | DiskArray, ok: np.ndarray, encoder: Scaling | None
+) -> tuple[Any, Scaling]:
+    """Standardize ``matrix`` with ``encoder``, or with a scaling fitted on its ``ok`` rows (a
+    :class:`DiskArray` is standardized in place and returned)."""
     if encoder is not None and not isinstance(encoder, Scaling):
         raise TypeError(f"dense features need a Scaling encoder, got {type(encoder).__name__}")
     if encoder is not None and matrix.shape[1] == 0:
-        matrix = np.zeros((len(matrix), len(encoder.center)), dtype=np.float32)
+        if isinstance(matrix, DiskArray):
+            matrix = DiskArray.create(matrix.path, (len(matrix), len(encoder.center)))
+        else:
+            matrix = np.zeros((len(matrix), len(encoder.center)), dtype=np.float32)
     fitted = encoder if encoder is not None else Scaling.fit(matrix, ok)
+    if isinstance(matrix, DiskArray):
+        return fitted.apply_in_place(matrix, ok), fitted
     return fitted.apply(matrix, ok), fitted

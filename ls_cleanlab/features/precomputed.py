@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,10 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
+from ls_cleanlab.features.embedding_files import align_ids, open_embeddings
 from ls_cleanlab.features.feature_set import FeatureSet, Scaling, scaled
+from ls_cleanlab.features.rows import RowSink
+from ls_cleanlab.ondisk import DiskArray
 
 __all__ = ["field_embeddings", "load_embeddings", "prediction_probs"]
 
@@ -25,40 +29,55 @@ def _vector(value: Any) -> np.ndarray | None:
 
 
 def field_embeddings(
-    data: Sequence[Mapping[str, Any]], field: str, *, encoder: Scaling | None = None
+    data: Sequence[Mapping[str, Any]],
+    field: str,
+    *,
+    encoder: Scaling | None = None,
+    store_dir: str | Path | None = None,
 ) -> FeatureSet:
     """Embedding vectors stored in a task data field (a list of numbers), standardized.
 
     Tasks whose field is missing, not a flat list of finite numbers, or of another length than
-    the most common one (with ``encoder``: than it expects) are skipped with the reason.
+    the most common one (with ``encoder``: than it expects) are skipped with the reason. With
+    ``store_dir`` the features are kept on disk there (same values).
     """
     n = len(data)
-    vectors: list[np.ndarray | None] = [
-        _vector(task.get(field)) if isinstance(task, Mapping) else None for task in data
-    ]
-    lengths = [v.size for v in vectors if v is not None]
-    if not lengths:
+    lengths = np.full(n, -1, dtype=np.int64)
+    for row, task in enumerate(data):
+        vector = _vector(task.get(field)) if isinstance(task, Mapping) else None
+        if vector is not None:
+            lengths[row] = vector.size
+    if not (lengths >= 0).any():
         raise InvalidTasksError(
             f"no task has an embedding in data[{field!r}]; it must be a list of numbers."
         )
-    width = len(encoder.center) if encoder is not None else int(np.bincount(lengths).argmax())
-    matrix = np.zeros((n, width), dtype=np.float32)
-    ok = np.zeros(n, dtype=bool)
+    width = (
+        len(encoder.center)
+        if encoder is not None
+        else int(np.bincount(lengths[lengths >= 0]).argmax())
+    )
+    sink = RowSink(n, store_dir, name=f"field-{field}")
     skipped: dict[int, str] = {}
-    for row, vector in enumerate(vectors):
-        if vector is None:
+    for row, task in enumerate(data):
+        if lengths[row] < 0:
             skipped[row] = f"data[{field!r}] is missing or not a list of finite numbers"
-        elif vector.size != width:
-            skipped[row] = f"data[{field!r}] has {vector.size} numbers, the others {width}"
+        elif lengths[row] != width:
+            skipped[row] = f"data[{field!r}] has {lengths[row]} numbers, the others {width}"
         else:
-            matrix[row] = vector
-            ok[row] = True
+            sink.put([row], np.asarray(task[field], dtype=np.float64))
+    matrix, ok = sink.finish()
+    if matrix.shape[1] != width and not isinstance(matrix, DiskArray):
+        matrix = np.zeros((n, width), dtype=np.float32)
     features, fitted = scaled(matrix, ok, encoder)
     return FeatureSet(features, ok, skipped, f"field:{field}", encoder=fitted)
 
 
 def load_embeddings(
-    path: str | Path, task_ids: Sequence[int] | np.ndarray, *, encoder: Scaling | None = None
+    path: str | Path,
+    task_ids: Sequence[int] | np.ndarray,
+    *,
+    encoder: Scaling | None = None,
+    store_dir: str | Path | None = None,
 ) -> FeatureSet:
     """Embeddings from a file, aligned with ``task_ids``, standardized.
 
@@ -67,42 +86,43 @@ def load_embeddings(
     path : str or Path
         An ``.npy`` of shape (n, D) whose rows follow ``task_ids`` exactly, or an ``.npz`` with
         arrays ``task_ids`` (m,) and ``embeddings`` (m, D) in any order; tasks not in it are
-        skipped.
+        skipped. The file is read in chunks (:mod:`.embedding_files`), never whole.
     task_ids : sequence of int, length n
+    encoder : Scaling, optional
+    store_dir : str or Path, optional
+        Keep the features on disk there (a :class:`~ls_cleanlab.ondisk.DiskArray`) instead of
+        in memory; the values are the same.
     """
-    path = Path(path)
     ids = np.asarray(task_ids, dtype=np.int64)
-    if not path.is_file():
-        raise InvalidOptionError(f"no embeddings file at {path}.")
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as archive:
-            if "task_ids" not in archive or "embeddings" not in archive:
-                raise InvalidOptionError(
-                    f"{path} must hold arrays 'task_ids' and 'embeddings'; it has {archive.files}."
-                )
-            file_ids = np.asarray(archive["task_ids"]).astype(np.int64)
-            rows = np.asarray(archive["embeddings"])
-        if rows.ndim != 2 or len(rows) != len(file_ids):
+    with open_embeddings(path) as found:
+        path = found.path
+        if found.task_ids is None and found.shape[0] != len(ids):
             raise InvalidOptionError(
-                f"{path}: embeddings {rows.shape} must be 2-D with one row per task id "
-                f"({len(file_ids)})."
-            )
-        lookup = {int(t): r for r, t in enumerate(file_ids)}
-        where = np.array([lookup.get(int(t), -1) for t in ids], dtype=np.int64)
-    elif path.suffix == ".npy":
-        rows = np.load(path, allow_pickle=False)
-        if rows.ndim != 2 or len(rows) != len(ids):
-            raise InvalidOptionError(
-                f"{path}: an .npy needs one row per task ({len(ids)}), got shape {rows.shape}; "
+                f"{path}: an .npy needs one row per task ({len(ids)}), got shape {found.shape}; "
                 "use an .npz with 'task_ids' to align by id."
             )
-        where = np.arange(len(ids))
-    else:
-        raise InvalidOptionError(f"embeddings must be an .npy or .npz file, got {path.name}.")
-    matrix = np.zeros((len(ids), rows.shape[1]), dtype=np.float32)
+        where = np.arange(len(ids)) if found.task_ids is None else align_ids(found.task_ids, ids)
+        shape = (len(ids), int(found.shape[1]))
+        matrix: Any
+        if store_dir is not None:
+            matrix = DiskArray.create(Path(store_dir) / f"embeddings-{uuid.uuid4().hex}.npy", shape)
+        else:
+            matrix = np.zeros(shape, dtype=np.float32)
+        wanted = np.flatnonzero(where >= 0)
+        by_row = wanted[np.argsort(where[wanted], kind="stable")]
+        rows_sorted = where[by_row]
+        chunk = matrix.chunk_rows if isinstance(matrix, DiskArray) else max(1, 2**25 // max(
+            1, 4 * shape[1]))  # fmt: skip
+        for start, block in found.blocks(chunk):
+            lo, hi = np.searchsorted(rows_sorted, [start, start + len(block)])
+            if hi > lo:
+                values = block[rows_sorted[lo:hi] - start].astype(np.float32)
+                if isinstance(matrix, DiskArray):
+                    matrix.scatter(by_row[lo:hi], values)
+                else:
+                    matrix[by_row[lo:hi]] = values
     ok = where >= 0
-    matrix[ok] = rows[where[ok]]
-    finite = np.isfinite(matrix).all(axis=1)
+    finite = _finite_rows(matrix)
     skipped = {int(r): f"task {ids[r]} is not in {path.name}" for r in np.flatnonzero(~ok)}
     skipped.update(
         {
@@ -111,10 +131,27 @@ def load_embeddings(
         }
     )
     ok &= finite
-    matrix[~ok] = 0
+    _zero_rows(matrix, ~ok)
     features, fitted = scaled(matrix, ok, encoder)
     source = f"file:{path.name}"
     return FeatureSet(features, ok, dict(sorted(skipped.items())), source, encoder=fitted)
+
+
+def _finite_rows(matrix: np.ndarray | DiskArray) -> np.ndarray:
+    if not isinstance(matrix, DiskArray):
+        return np.isfinite(matrix).all(axis=1)
+    out = np.ones(len(matrix), dtype=bool)
+    for start, stop in matrix.chunks():
+        out[start:stop] = np.isfinite(matrix.take(slice(start, stop))).all(axis=1)
+    return out
+
+
+def _zero_rows(matrix: np.ndarray | DiskArray, rows: np.ndarray) -> None:
+    if not isinstance(matrix, DiskArray):
+        matrix[rows] = 0
+    elif rows.any():
+        where = np.flatnonzero(rows)
+        matrix.scatter(where, np.zeros((len(where), matrix.shape[1]), dtype=np.float32))
 
 
 def _latest(predictions: Any, model_version: str) -> Mapping[str, Any] | None:

@@ -42,6 +42,7 @@ def task_features(
     encoder: Any = None,
     executor: Executor | None = None,
     progress: Progress | None = None,
+    store_dir: str | Path | None = None,
 ) -> FeatureSet:
     """Features of a project's tasks, from the source that fits.
 
@@ -71,7 +72,10 @@ def task_features(
         A fitted encoder (``FeatureSet.encoder``, e.g. from a trained model) to encode these
         tasks exactly like the ones it was fitted on.
     executor : concurrent.futures.Executor, optional
-        Where image downloads and decoding run (default: a thread pool of this process).
+        Where image downloads and decoding run, in batches (default: this process).
+    store_dir : str or Path, optional
+        Keep dense features on disk there (:class:`~ls_cleanlab.ondisk.DiskArray`, read in
+        chunks) instead of in memory; the values are the same.
 
     Returns
     -------
@@ -98,5 +102,5 @@ def task_features(
         extractor = Extractor("text", name, html=schema.object_tag == "HyperText")
     return extractor.extract(
         table, schema, encoder=encoder, fetcher=fetcher, cache=cache, embedder=chosen,
-        executor=executor, progress=progress,
+        executor=executor, progress=progress, store_dir=store_dir,
     )  # fmt: skip

@@ -159,6 +159,15 @@ class MediaFetcher:
         key = "with key" if self._session else "no key"
         return f"MediaFetcher({self.studio_url!r}, {key}, max_bytes={self.max_bytes})"
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled as its settings (for an executor's workers): no open connections, no
+        failures remembered."""
+        state = {k: v for k, v in self.__dict__.items() if k != "_failed_lock"}
+        return {**state, "_pools": {}, "_failed": {}}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state, _failed_lock=threading.Lock())
+
     def close(self) -> None:
         """Close pooled connections."""
         for pool in self._pools.values():
@@ -199,12 +208,16 @@ class MediaFetcher:
         try:
             return self._fetch(ref)
         except MediaError as error:
-            if isinstance(ref, str):
-                with self._failed_lock:
-                    if len(self._failed) >= MAX_FAILURES_KEPT:
-                        self._failed.pop(next(iter(self._failed)))
-                    self._failed[ref] = error.kind
+            self.remember_failure(ref, error.kind)
             raise
+
+    def remember_failure(self, ref: str, kind: str) -> None:
+        """Keep ``kind`` as :meth:`failure_kind` of ``ref`` (a copy of this fetcher on a Dask
+        worker failed to fetch it)."""
+        with self._failed_lock:
+            if len(self._failed) >= MAX_FAILURES_KEPT:
+                self._failed.pop(next(iter(self._failed)))
+            self._failed[ref] = kind
 
     def _fetch(self, ref: str) -> bytes:
         if not isinstance(ref, str) or not ref.strip():

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -28,6 +30,7 @@ __all__ = [
     "SoftmaxLogistic",
     "checked_proba",
     "model_factory",
+    "one_blas_thread",
 ]
 
 #: Inverse ridge strength of the default logistic regressions per unit of row energy: the C
@@ -51,6 +54,40 @@ DENSE_C = 2.0
 SPARSE_C = 10.0
 #: lbfgs iterations; at the default C it converges well before this.
 MAX_ITER = 500
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS limited to one thread while a model is fitted or predicts.
+
+    BLAS threads split some sums (lbfgs's gradients, a matrix-vector product) differently by
+    their number, so the same fit on 1 and 2 threads differs in the last bits and the iterates
+    drift apart. A Dask worker runs one BLAS thread; fitting and predicting with one everywhere
+    makes the probabilities the same on every engine. The default one-vs-rest model fits its
+    classes in threads, so the cores stay busy. The limit is process-wide, so it is counted:
+    set by the first of concurrent fits (a pool's threads, a worker's) and lifted by the last,
+    never in the middle of another's.
+    """
+    from threadpoolctl import threadpool_limits
+
+    global _LIMITER, _USERS
+    with _BLAS_LOCK:
+        if _USERS == 0:
+            _LIMITER = threadpool_limits(limits=1, user_api="blas")
+        _USERS += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _USERS -= 1
+            if _USERS == 0 and _LIMITER is not None:
+                _LIMITER.restore_original_limits()
+                _LIMITER = None
+
+
+_BLAS_LOCK = threading.Lock()
+_USERS = 0  # fits inside one_blas_thread now
+_LIMITER: Any = None
 
 
 @runtime_checkable

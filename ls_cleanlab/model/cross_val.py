@@ -12,22 +12,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError
-from ls_cleanlab.model.classifiers import checked_proba, model_factory
+from ls_cleanlab.model.classifiers import checked_proba, model_factory, one_blas_thread
 from ls_cleanlab.model.folds import stratified_folds
 from ls_cleanlab.model.inputs import (
     as_features,
     as_label_matrix,
     check_folds,
     check_n_folds,
+    dense_rows,
     warn_rare,
 )
 
-__all__ = ["best_f1_thresholds", "fit_fold", "out_of_sample_probs", "targets"]
+__all__ = [
+    "Targets",
+    "best_f1_thresholds",
+    "fit_fold",
+    "fit_model",
+    "out_of_sample_probs",
+    "targets",
+]
 
 Progress = Callable[[int, int], Any]
 
@@ -53,8 +62,10 @@ def out_of_sample_probs(
 
     Parameters
     ----------
-    features : ndarray or scipy.sparse matrix, shape (N, D)
-        Finite features of the labelled tasks, standardized (or TF-IDF).
+    features : ndarray, scipy.sparse matrix or DiskArray, shape (N, D)
+        Finite features of the labelled tasks, standardized (or TF-IDF). A
+        :class:`~ls_cleanlab.ondisk.DiskArray` stays on disk: each fold reads its rows where it
+        runs.
     labels : ndarray, shape (N, K) with 0/1 entries, or (N,) of class indices
         ``(N, K)`` is multi-label (one-vs-rest); ``(N,)`` is single-label (multinomial).
     n_folds : int, default 5
@@ -112,11 +123,14 @@ def _cross_predict(
     executor: Executor | None,
 ) -> np.ndarray:
     n, k = matrix.shape
-    target = targets(matrix, multi_label)
     probs = np.empty((n, k), dtype=np.float64)
     tests = [np.flatnonzero(fold_of == fold) for fold in fold_ids]
-    jobs = [(X, target, np.flatnonzero(fold_of != fold), test, model, multi_label, k)
-            for fold, test in zip(fold_ids, tests, strict=True)]  # fmt: skip
+    # what each task carries is small: the labels packed to bits, fold ids in the narrowest
+    # integer type, and the features themselves only when they are in memory (a DiskArray
+    # pickles as its path: the fold reads its rows where it runs)
+    labels = Targets.pack(matrix, multi_label)
+    folds = fold_of.astype(np.min_scalar_type(int(fold_of.max())))
+    jobs = [(X, labels, folds, int(fold), model) for fold in fold_ids]
     if executor is None:
         results: Any = (fit_fold(*job) for job in jobs)
     else:
@@ -128,20 +142,51 @@ def _cross_predict(
     return probs
 
 
-def fit_fold(
-    X: Any,
-    target: np.ndarray,
-    train: np.ndarray,
-    test: np.ndarray,
-    model: Any,
-    multi_label: bool,
-    k: int,
-) -> np.ndarray:
-    """Fit a fresh model on the ``train`` rows and return its probabilities for the ``test``
-    rows, ``(len(test), k)``: one fold of :func:`out_of_sample_probs`, as one executor task."""
+@dataclass(frozen=True, eq=False)
+class Targets:
+    """Training labels, compact enough to travel with every task: multi-label ``(N, K)`` 0/1
+    packed to bits, single-label class indices as int32."""
+
+    packed: np.ndarray
+    n_classes: int
+    multi_label: bool
+
+    @classmethod
+    def pack(cls, matrix: np.ndarray, multi_label: bool) -> Targets:
+        """From a validated ``(N, K)`` boolean label matrix."""
+        if multi_label:
+            return cls(np.packbits(matrix, axis=1), matrix.shape[1], True)
+        return cls(np.argmax(matrix, axis=1).astype(np.int32), matrix.shape[1], False)
+
+    def values(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """What a classifier is fitted on (:func:`targets`): an int64 ``(n, K)`` 0/1 matrix or
+        ``(n,)`` class indices, for ``rows`` (all by default)."""
+        packed = self.packed if rows is None else self.packed[rows]
+        if self.multi_label:
+            bits = np.unpackbits(packed, axis=1, count=self.n_classes)
+            return bits.astype(np.int64)
+        return packed.astype(np.int64)
+
+
+def fit_fold(X: Any, labels: Targets, folds: np.ndarray, fold: int, model: Any) -> np.ndarray:
+    """Fit a fresh model on the rows outside ``fold`` and return its probabilities for the rows
+    in it, ``(rows in fold, K)``: one fold of :func:`out_of_sample_probs`, as one executor
+    task. ``X`` on disk is read here, the training rows as float64."""
+    train, test = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
+    k, multi_label = labels.n_classes, labels.multi_label
     fitted = model_factory(model, multi_label=multi_label, n_classes=k)()
-    fitted.fit(X[train], target[train])
-    return checked_proba(fitted, X[test], n_classes=k, multi_label=multi_label)
+    with one_blas_thread():
+        fitted.fit(dense_rows(X, train), labels.values(train))
+        return checked_proba(fitted, dense_rows(X, test), n_classes=k, multi_label=multi_label)
+
+
+def fit_model(X: Any, labels: Targets, model: Any) -> Any:
+    """A fresh model fitted on every row (the final model of :func:`~ls_cleanlab.model.
+    train_model`), as one executor task; ``X`` on disk is read here."""
+    fitted = model_factory(model, multi_label=labels.multi_label, n_classes=labels.n_classes)()
+    with one_blas_thread():
+        fitted.fit(dense_rows(X), labels.values())
+    return fitted
 
 
 def best_f1_thresholds(labels: Any, probs: Any) -> np.ndarray:

@@ -9,9 +9,17 @@ import numpy as np
 import scipy.sparse as sp
 
 from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError, warn_user
+from ls_cleanlab.ondisk import DiskArray
 from ls_cleanlab.validation import check_int, check_zero_one, examples
 
-__all__ = ["as_features", "as_label_matrix", "check_folds", "check_n_folds", "warn_rare"]
+__all__ = [
+    "as_features",
+    "as_label_matrix",
+    "check_folds",
+    "check_n_folds",
+    "dense_rows",
+    "warn_rare",
+]
 
 
 def as_label_matrix(labels: Any, n_classes: int | None = None) -> tuple[np.ndarray, bool]:
@@ -74,8 +82,11 @@ def check_n_folds(n_folds: Any, n: int) -> int:
 
 
 def as_features(features: Any, n: int | None = None) -> Any:
-    """Validate features: a 2-D dense array or scipy sparse matrix of finite numbers with ``n``
-    rows; return float64 ndarray or CSR matrix."""
+    """Validate features: a 2-D dense array, scipy sparse matrix or
+    :class:`~ls_cleanlab.ondisk.DiskArray` of finite numbers with ``n`` rows; return a float64
+    ndarray, a CSR matrix, or the DiskArray (checked one chunk at a time, left on disk)."""
+    if isinstance(features, DiskArray):
+        return _checked_on_disk(features, n)
     if sp.issparse(features):
         X = sp.csr_matrix(features, dtype=np.float64)
         values = X.data
@@ -100,6 +111,34 @@ def as_features(features: Any, n: int | None = None) -> Any:
             "labelled task."
         )
     return X
+
+
+def _checked_on_disk(X: DiskArray, n: int | None) -> DiskArray:
+    if X.shape[1] == 0:
+        raise InvalidOptionError(f"features must be 2-D (N, D) with D >= 1, got {X.shape}.")
+    for start, stop in X.chunks():
+        finite = np.isfinite(X.take(slice(start, stop))).all(axis=1)
+        if not finite.all():
+            bad = start + np.flatnonzero(~finite)
+            raise InvalidOptionError(
+                f"features contain NaN or infinite values in rows {bad[:5].tolist()}"
+                f"{' and more' if len(bad) > 5 else ''}; impute or drop them first."
+            )
+    if n is not None and X.shape[0] != n:
+        raise InvalidLabelsError(
+            f"features has {X.shape[0]} rows but labels has {n}; they must match, one row per "
+            "labelled task."
+        )
+    return X
+
+
+def dense_rows(X: Any, rows: np.ndarray | None = None) -> Any:
+    """The ``rows`` of validated features (all by default), in memory: float64 for a
+    :class:`~ls_cleanlab.ondisk.DiskArray` (read here, e.g. on the worker running a fold), as
+    they are otherwise."""
+    if isinstance(X, DiskArray):
+        return X.take(rows, dtype=np.float64)
+    return X if rows is None else X[rows]
 
 
 def check_folds(folds: Any, n: int) -> np.ndarray:

@@ -19,10 +19,11 @@ import sklearn
 
 from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError, warn_user
 from ls_cleanlab.model import persist as _persist
-from ls_cleanlab.model.classifiers import checked_proba, model_factory
+from ls_cleanlab.model.classifiers import checked_proba, model_factory, one_blas_thread
 from ls_cleanlab.model.cross_val import best_f1_thresholds, out_of_sample_probs, targets
-from ls_cleanlab.model.inputs import as_features, as_label_matrix
+from ls_cleanlab.model.inputs import as_features, as_label_matrix, dense_rows
 from ls_cleanlab.model.persist import ModelFileError
+from ls_cleanlab.ondisk import DiskArray
 
 __all__ = ["Preannotations", "TrainedModel", "train_model"]
 
@@ -90,7 +91,8 @@ class TrainedModel:
     extractor: Any = None
 
     def predict(self, features: Any) -> Preannotations:
-        """Pre-annotations for an ``(n, D)`` feature matrix (dense or sparse)."""
+        """Pre-annotations for an ``(n, D)`` feature matrix (dense, sparse, or a
+        :class:`~ls_cleanlab.ondisk.DiskArray`, predicted one chunk at a time)."""
         X = as_features(features)
         if X.shape[1] != self.feature_dim:
             raise InvalidOptionError(
@@ -98,7 +100,16 @@ class TrainedModel:
                 f"{self.feature_dim}; compute features the same way, or retrain."
             )
         k = len(self.class_names)
-        probs = checked_proba(self.model, X, n_classes=k, multi_label=self.multi_label)
+        with one_blas_thread():  # the same sums here and on a Dask worker
+            if isinstance(X, DiskArray):
+                parts = [
+                    checked_proba(self.model, dense_rows(X, np.arange(start, stop)), n_classes=k,
+                                  multi_label=self.multi_label)
+                    for start, stop in X.chunks()
+                ]  # fmt: skip
+                probs = np.concatenate(parts) if parts else np.zeros((0, k))
+            else:
+                probs = checked_proba(self.model, X, n_classes=k, multi_label=self.multi_label)
         if self.multi_label:
             chosen = (probs >= self.thresholds[None, :]).astype(np.int8)
             scores = np.maximum(probs, 1.0 - probs).mean(axis=1)
@@ -144,6 +155,7 @@ def train_model(
     model: Any = None,
     encoder: Any = None,
     extractor: Any = None,
+    fitted: Any = None,
 ) -> TrainedModel:
     """Fit a model on all labelled rows and choose per-class F1-optimal thresholds.
 
@@ -160,6 +172,9 @@ def train_model(
     encoder, extractor : optional
         The features' encoder and extractor (``FeatureSet.encoder``, ``FeatureSet.extractor``),
         kept with the model so new tasks are encoded like its training set.
+    fitted : optional
+        The final model, already fitted on these rows (e.g. by
+        :func:`~ls_cleanlab.model.cross_val.fit_model` as an executor task, beside the folds).
     """
     names = tuple(str(c) for c in class_names)
     k = len(names)
@@ -174,8 +189,10 @@ def train_model(
         oos_probs = out_of_sample_probs(
             X, labels, n_folds=n_folds, seed=seed, model=model, n_classes=k, class_names=names
         )
-    fitted = model_factory(model, multi_label=multi_label, n_classes=k)()
-    fitted.fit(X, targets(matrix, multi_label))
+    if fitted is None:
+        fitted = model_factory(model, multi_label=multi_label, n_classes=k)()
+        with one_blas_thread():
+            fitted.fit(dense_rows(X), targets(matrix, multi_label))
     return TrainedModel(
         model=fitted,
         thresholds=best_f1_thresholds(matrix, oos_probs),

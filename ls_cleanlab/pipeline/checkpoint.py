@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from ls_cleanlab.model.cross_val import fit_fold
+from ls_cleanlab.model.cross_val import Targets, fit_fold
+from ls_cleanlab.ondisk import DiskArray
 from ls_cleanlab.pipeline.workspace import write_atomic
 
 __all__ = ["FoldCheckpoints"]
@@ -181,6 +182,13 @@ def _digest(value: Any) -> str | None:
             return None
         hasher.update(f"ndarray:{value.dtype.str}:{value.shape}".encode())
         hasher.update(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, Targets):  # labels packed to bits
+        hasher.update(f"targets:{value.n_classes}:{value.multi_label}:".encode())
+        hasher.update(_digest(value.packed).encode())  # type: ignore[union-attr]
+    elif isinstance(value, DiskArray):  # features on disk: their values, read a chunk at a time
+        hasher.update(f"ndarray:{np.dtype(value.dtype).str}:{value.shape}".encode())
+        for start, stop in value.chunks():
+            hasher.update(np.ascontiguousarray(value.take(slice(start, stop))).tobytes())
     elif hasattr(value, "tocsr") and hasattr(value, "shape"):  # scipy.sparse
         csr = value.tocsr()
         hasher.update(f"sparse:{csr.dtype.str}:{csr.shape}".encode())

@@ -22,15 +22,18 @@ import numpy as np
 
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators.gold import find_gold, gold_accuracy
-from ls_cleanlab.audit import LabelAudit, Rules, audit_labels
+from ls_cleanlab.audit import LabelAudit, Rules
 from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
 from ls_cleanlab.features import FeatureCache, prediction_probs, task_features
 from ls_cleanlab.media import MediaFetcher
-from ls_cleanlab.model import TrainedModel, out_of_sample_probs, train_model, train_noise_robust
+from ls_cleanlab.model import TrainedModel, train_noise_robust
+from ls_cleanlab.ondisk import DiskArray, scratch_dir
 from ls_cleanlab.pipeline.gold import reviewer_ids, with_gold
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.queues import QUEUES, Queue, queue_members, queue_predictions
+from ls_cleanlab.pipeline.runs import run_version
 from ls_cleanlab.pipeline.skips import task_skip_reason
+from ls_cleanlab.pipeline.stages import fit_models, predict_rows, run_audit
 from ls_cleanlab.studio import LabelSchema, TaskTable, read_tasks
 
 __all__ = ["Classification", "Probabilities", "majority_vote", "probabilities"]
@@ -51,17 +54,21 @@ class Probabilities:
         Row -> why it has none.
     source : str
         ``"model:<extractor>"``, ``"predictions:<version>"`` or ``"pred_probs"``.
-    features : array or None
-        The features the model was trained on (None when no model was fitted).
+    chosen : np.ndarray of int8, shape (n, K), or None
+        The trained model's suggested labels for the rows nobody labelled (zeros elsewhere);
+        None when no model was fitted.
     trained : TrainedModel or None
+    features : ndarray, sparse matrix, DiskArray or None
+        The features the model was trained on (None when no model was fitted).
     """
 
     probs: np.ndarray
     ok: np.ndarray
     skipped: dict[int, str] = field(default_factory=dict)
     source: str = ""
-    features: Any = None
+    chosen: np.ndarray | None = None
     trained: TrainedModel | None = None
+    features: Any = None
 
 
 def majority_vote(table: TaskTable, k: int, multi_label: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -89,9 +96,11 @@ def probabilities(
     cache: FeatureCache | None,
     progress: Progress | None,
     executor: Executor | None = None,
+    work_dir: Path | None = None,
 ) -> Probabilities:
     """The audit's probabilities: another model's predictions, given ones, or a model fitted here
-    (out-of-sample for labelled tasks, the final model's for the rest)."""
+    (out-of-sample for labelled tasks, the final model's for the rest). With ``work_dir`` the
+    features are kept on disk there and read in chunks, where each stage runs."""
     n, k = len(table.task_ids), schema.n_classes
     if options.from_model_version is not None:
         found = prediction_probs(tasks, schema, options.from_model_version)
@@ -119,6 +128,7 @@ def probabilities(
         table, schema, fetcher=fetcher, cache=cache, embedder=options.embedder,
         text_embedder=options.text_embedder, embedding_field=options.embedding_field,
         embeddings_file=options.embeddings_file, executor=executor, progress=report,
+        store_dir=work_dir,
     )  # fmt: skip
     given, labelled = majority_vote(table, k, schema.multi_label)
     gold = find_gold(table.annotations, n, reviewer_ids(options))
@@ -133,27 +143,23 @@ def probabilities(
         )
     X = feats.features
     target = given[train] if schema.multi_label else np.argmax(given[train], axis=1)
-
-    def folds_done(done: int, total: int) -> None:
-        if progress is not None:
-            progress("model", done, total + 1)
-
-    oos = out_of_sample_probs(
-        X[train], target, n_folds=options.n_folds, seed=options.seed, progress=folds_done,
-        n_classes=k, class_names=schema.classes, executor=executor,
-    )  # fmt: skip
-    trained = train_model(
-        X[train], target, class_names=schema.classes, oos_probs=oos, seed=options.seed,
+    oos, trained = fit_models(
+        X.select(train) if isinstance(X, DiskArray) else X[train], target,
+        class_names=schema.classes, options=options, executor=executor, progress=progress,
         encoder=feats.encoder, extractor=feats.extractor,
     )  # fmt: skip
     probs = np.zeros((n, k))
     probs[train] = oos
+    chosen = np.zeros((n, k), dtype=np.int8)
     rest = np.flatnonzero(feats.ok & ~labelled)
     if len(rest):
-        probs[rest] = trained.predict(X[rest]).probs
+        predicted = predict_rows(trained, X, rest, executor)
+        probs[rest] = predicted.probs
+        chosen[rest] = predicted.chosen
     if progress is not None:
         progress("model", options.n_folds + 1, options.n_folds + 1)
-    return Probabilities(probs, feats.ok, dict(feats.skipped), f"model:{feats.source}", X, trained)
+    source = f"model:{feats.source}"
+    return Probabilities(probs, feats.ok, dict(feats.skipped), source, chosen, trained, X)
 
 
 class Classification:
@@ -176,12 +182,31 @@ class Classification:
         project: int | None = None,
     ) -> ProjectAudit:
         """Audit task JSON, writing nothing (see :func:`ls_cleanlab.pipeline.audit_tasks`)."""
-        seconds: dict[str, float] = {}
         table = read_tasks(tasks, schema)
         if len(table.task_ids) == 0:
             raise InvalidTasksError("there are no tasks to audit.")
+        with scratch_dir(options.work_dir) as work:
+            return self._audit(tasks, table, schema, options, rules, fetcher, cache, executor,
+                               progress, project, work)  # fmt: skip
+
+    def _audit(
+        self,
+        tasks: Sequence[Mapping[str, Any]],
+        table: TaskTable,
+        schema: LabelSchema,
+        options: AuditOptions,
+        rules: Rules,
+        fetcher: MediaFetcher | None,
+        cache: FeatureCache | None,
+        executor: Executor | None,
+        progress: Progress | None,
+        project: int | None,
+        work: Path,
+    ) -> ProjectAudit:
+        seconds: dict[str, float] = {}
         start = time.perf_counter()
-        found = probabilities(tasks, table, schema, options, fetcher, cache, progress, executor)
+        found = probabilities(tasks, table, schema, options, fetcher, cache, progress, executor,
+                              work)  # fmt: skip
         seconds["features+model"] = time.perf_counter() - start
         rows = np.flatnonzero(found.ok)
         if len(rows) == 0:
@@ -197,9 +222,9 @@ class Classification:
         # gold is the truth, not one more vote (unless nothing else is left to audit)
         crowd = ann.subset(~gold.annotation) if not gold.annotation.all() else ann
         labelled = (np.bincount(crowd.task, minlength=len(rows)) > 0) | gold.tasks
-        audit = audit_labels(
-            found.probs[rows], annotations=crowd, class_names=list(schema.classes), rules=rules,
-            multi_label=schema.multi_label, threshold=options.threshold, seed=options.seed,
+        audit = run_audit(
+            found.probs[rows], crowd, class_names=list(schema.classes), rules=rules,
+            multi_label=schema.multi_label, options=options, executor=executor, work_dir=work,
         )  # fmt: skip
         audit = with_gold(audit, gold)
         seconds["audit"] = time.perf_counter() - start
@@ -215,10 +240,12 @@ class Classification:
         chosen = None
         if trained is not None and found.features is not None and (~labelled).any():
             chosen = np.zeros_like(audit.suggested)
-            chosen[~labelled] = trained.predict(found.features[rows[~labelled]]).chosen
+            chosen[~labelled] = predict_rows(trained, found.features, rows[~labelled],
+                                             executor).chosen  # fmt: skip
+        version = run_version(options.model_version, options.run_id)
         predictions = queue_predictions(
-            schema, task_ids, audit, labelled, model_version=options.model_version, chosen=chosen,
-            members=members,
+            schema, task_ids, audit, labelled, model_version=version, chosen=chosen,
+            members=members, run=options.run_id,
         )  # fmt: skip
         if progress is not None:
             progress("audit", 1, 1)
@@ -229,7 +256,7 @@ class Classification:
             project=project, schema=schema, table=table, task_ids=task_ids, labelled=labelled,
             pred_probs=found.probs[rows], audit=audit,
             queues={key: task_ids[members[key]] for key in members}, predictions=predictions,
-            skipped=skipped, source=found.source, model_version=options.model_version,
+            skipped=skipped, source=found.source, model_version=version, run=options.run_id,
             seconds=seconds, trained=trained, skip_reasons=reasons, gold=gold.tasks,
             gold_accuracy=gold_accuracy(ann, gold) if gold.any else None,
         )  # fmt: skip
@@ -251,8 +278,10 @@ def final_model(
     train = rows[labelled]
     audited = np.asarray(audit.consensus)[labelled]
     target = audited if schema.multi_label else np.argmax(audited, axis=1)
+    X = found.features  # its labelled rows in memory: the noise-robust fit indexes them
     fit = train_noise_robust(
-        found.features[train], target, class_names=schema.classes, oos_probs=found.probs[train],
+        X.take(train) if isinstance(X, DiskArray) else X[train], target,
+        class_names=schema.classes, oos_probs=found.probs[train],
         n_folds=options.n_folds, seed=options.seed, encoder=found.trained.encoder,
         extractor=found.trained.extractor, executor=executor,
     )  # fmt: skip

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,8 @@ class AuditOptions:
     Attributes
     ----------
     model_version : str
-        The version our predictions are stored under (replaced on each run).
+        The base of the versions our predictions are stored under: a pushed run's predictions
+        carry ``<model_version>-<run id>`` (:mod:`ls_cleanlab.pipeline.runs`).
     from_model_version : str, optional
         Use that model's predictions, already in the project, as probabilities (no model fit).
     pred_probs : path or ndarray, optional
@@ -66,6 +67,15 @@ class AuditOptions:
         Fit the final model (pre-annotations, ``/predict``) on the audited labels without the
         ones confident learning doubts (:func:`~ls_cleanlab.model.train_noise_robust`); False
         keeps the plain model fitted on the majority vote.
+    work_dir : str or Path, optional
+        Where an audit keeps its arrays (features, the model's and the audit's inputs) on disk
+        while it runs, in a directory of its own removed at the end; default the data dir's
+        ``scratch`` (:func:`~ls_cleanlab.pipeline.run_project_audit`), else the system's
+        temporary directory. With a Dask cluster, storage every worker mounts at the same path.
+    run_id : str, optional
+        The run the predictions belong to (:func:`~ls_cleanlab.pipeline.runs.new_run_id`): they
+        carry version ``<model_version>-<run_id>`` and markers of that run. None (an offline or
+        dry run): version ``model_version`` and the queues' plain markers.
     """
 
     model_version: str = "ls-cleanlab"
@@ -85,6 +95,8 @@ class AuditOptions:
     dry_run: bool = False
     reviewers: tuple[int | str, ...] = ()
     noise_robust: bool = True
+    work_dir: str | Path | None = None
+    run_id: str | None = None
 
     def __post_init__(self) -> None:
         check_int(self.n_folds, "n_folds", low=2)
@@ -129,8 +141,9 @@ class ProjectAudit:
         Rows follow ``task_ids``; ``issues.task`` indexes them.
     queues : dict of str to np.ndarray
         Queue key -> task ids in review order (see :data:`ls_cleanlab.pipeline.queues.QUEUES`).
-    predictions : list of dict
-        One prediction per audited task (pushed unless a dry run).
+    predictions : sequence of dict
+        One prediction per audited task (pushed unless a dry run), built on demand a block at a
+        time (:class:`~ls_cleanlab.pipeline.prediction_list.QueuePredictions`).
     skipped : dict of int to str
         Task id -> why it was left out (no media, no prediction of the chosen version ...).
     skip_reasons : dict of int to str
@@ -141,6 +154,13 @@ class ProjectAudit:
         Where the probabilities came from (``"model:descriptors:lab-hog-v1"``, ``"predictions:v3"``
         ...).
     model_version : str
+        The version the predictions carry (``<base>-<run id>`` for a pushed run).
+    run : str or None
+        The run id of the predictions (None: an offline or dry run).
+    stale_versions : tuple of str
+        Earlier runs' versions still in the project after the push, left for
+        :func:`~ls_cleanlab.pipeline.runs.remove_runs` (the CLI deletes them in a background
+        thread, the backend in a cleanup job).
     push : PushReport or None
         None for a dry run or an offline audit.
     views : dict of str to int
@@ -167,10 +187,12 @@ class ProjectAudit:
     pred_probs: np.ndarray
     audit: LabelAudit
     queues: dict[str, np.ndarray]
-    predictions: list[dict[str, Any]]
+    predictions: Sequence[dict[str, Any]]
     skipped: dict[int, str]
     source: str
     model_version: str
+    run: str | None = None
+    stale_versions: tuple[str, ...] = ()
     push: PushReport | None = None
     views: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)

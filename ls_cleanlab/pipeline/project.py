@@ -10,7 +10,7 @@ the task kind against the project's label config before the first task is fetche
 reports progress as ``progress(stage, done, total)``. One task's broken media never stops the run
 (the task is skipped, with the reason, in ``skipped``). Nothing is written to Label Studio before
 every stage up to the predictions has succeeded, and then only predictions of the audit's own
-``model_version`` and its tabs: never annotations, never task data.
+run (``<model_version>-<run id>``) and its tabs: never annotations, never task data.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ls_cleanlab.model import ModelStore
 from ls_cleanlab.pipeline.gold import resolve_reviewers
 from ls_cleanlab.pipeline.kinds import TaskKind, task_kind
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
-from ls_cleanlab.pipeline.queues import queue_view
+from ls_cleanlab.pipeline.runs import new_run_id, publish_run
 from ls_cleanlab.pipeline.snapshot import fetch_with_snapshot
 from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.studio import LabelSchema, StudioClient
@@ -67,7 +67,7 @@ def audit_tasks(
         Needed for image tasks unless probabilities or embeddings are given.
     cache : FeatureCache, optional
     executor : concurrent.futures.Executor, optional
-        Where media work and the cross-validation folds run (default: in this process).
+        Where media work, folds and predictions run (default: in this process).
     progress : callable(stage, done, total), optional
     project : int, optional
         Recorded in the result.
@@ -93,24 +93,27 @@ def run_project_audit(
 
     Parameters
     ----------
-    client : StudioClient
-    project : int
-    options : AuditOptions, optional
     data_dir : str or Path, optional
         The workspace (:class:`~ls_cleanlab.pipeline.workspace.Workspace`): where the task
         snapshot (incremental fetches), the feature cache and trained models live; without it
         every run fetches and describes everything again.
     executor : concurrent.futures.Executor, optional
-        Where media work and the cross-validation folds run (default: in this process).
+        Where media work, folds and predictions run (default: in this process).
     progress : callable(stage, done, total), optional
 
     Returns
     -------
     ProjectAudit
-        With ``push`` and ``views`` filled in unless a dry run.
+        With ``push`` and ``views`` unless a dry run. A pushed audit is a new run (see
+        :mod:`ls_cleanlab.pipeline.runs`); nothing is deleted here: earlier runs' versions are in
+        ``stale_versions``, for :func:`~ls_cleanlab.pipeline.runs.remove_runs`.
     """
     options = options or AuditOptions()
     workspace = Workspace(data_dir) if data_dir is not None else None
+    if workspace is not None and options.work_dir is None:
+        options = dataclasses.replace(options, work_dir=workspace.scratch)
+    if not options.dry_run and options.run_id is None:
+        options = dataclasses.replace(options, run_id=new_run_id())
     start = time.perf_counter()
     schema = client.label_schema(project, options.choices_name)
     kind, _ = check_plan(schema, options)
@@ -132,29 +135,28 @@ def run_project_audit(
         fetcher.close()
         if cache is not None:
             cache.close()
+    del tasks
     seconds = {"fetch": fetched, **result.seconds}
-    result = dataclasses.replace(result, annotator_names=client.user_names())
     if workspace is not None and result.trained is not None:
         if progress is not None:
             progress("save", 0, 1)
         ModelStore(workspace.models_dir).save(project, options.model_version, result.trained)
         if progress is not None:
             progress("save", 1, 1)
-    if options.dry_run:
-        return dataclasses.replace(result, seconds=seconds)
+    if options.dry_run or options.run_id is None:
+        return dataclasses.replace(result, seconds=seconds, annotator_names=client.user_names())
     start = time.perf_counter()
     if progress is not None:
         progress("push", 0, len(result.predictions))
-    push = client.replace_predictions(
-        project, result.predictions, model_version=options.model_version,
-        task_ids=result.task_ids.tolist(),
+    published = publish_run(
+        client, project, result.predictions, queues=kind.queues, base=options.model_version,
+        run=options.run_id, task_ids=result.task_ids.tolist(), choices_name=options.choices_name,
+        workspace=workspace, progress=progress, schema=schema,
     )  # fmt: skip
-    columns = client.columns(project)
-    views = {
-        q.title: client.ensure_view(project, q.title, **queue_view(q, columns, schema))
-        for q in kind.queues
-    }
     if progress is not None:
         progress("push", len(result.predictions), len(result.predictions))
     seconds["push"] = time.perf_counter() - start
-    return dataclasses.replace(result, push=push, views=views, seconds=seconds)
+    return dataclasses.replace(
+        result, push=published.push, views=published.views, seconds=seconds,
+        stale_versions=published.stale, annotator_names=client.user_names(),
+    )  # fmt: skip

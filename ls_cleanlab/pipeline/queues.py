@@ -7,8 +7,9 @@ priority (unlabelled tasks: the model's uncertainty), so that sorting by "Predic
 the worst first. The prediction's result also carries, in its ``meta``, the queues the task
 belongs to as marker strings (``lscl:error`` ...) and the top reasons. Label Studio keeps
 ``meta`` and its Data Manager filters ``predictions_results`` with ``contains``, so each tab is
-simply "results contain the marker, ordered by prediction score, descending"; re-running the
-audit replaces the predictions and the tabs follow, with no task data ever written. A tab shows
+simply "results contain the marker, ordered by prediction score, descending". Each pushed run
+tags its markers with its run id (:func:`run_marker`) and its tabs filter on those, so a re-run's
+tabs follow it as soon as its predictions are in, with no task data ever written. A tab shows
 the task's image (thumbnail) or text, its id, the review priority ("Prediction score"), the
 prediction's result (suggested labels, reasons and tabs first, so it reads as words), the
 annotators and the annotation count; Label Studio's other columns are hidden.
@@ -39,7 +40,8 @@ import numpy as np
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.audit import LabelAudit
 from ls_cleanlab.pipeline.next_annotator import next_annotator_rows
-from ls_cleanlab.studio import LabelSchema, prediction_json
+from ls_cleanlab.pipeline.prediction_list import QueuePredictions
+from ls_cleanlab.studio import LabelSchema
 
 __all__ = [
     "QUEUES",
@@ -50,6 +52,7 @@ __all__ = [
     "queue_members",
     "queue_predictions",
     "queue_view",
+    "run_marker",
 ]
 
 
@@ -70,8 +73,6 @@ QUEUES: tuple[Queue, ...] = (
     Queue("uncertain", "Uncertain (unlabeled)", "lscl:uncertain", ()),
     Queue("next", "Needs another annotator", "lscl:next", ()),
 )
-
-_REASONS = 3  # reasons kept per task in the prediction
 
 
 def queue_expected(audit: LabelAudit) -> dict[str, float]:
@@ -122,16 +123,11 @@ def queue_members(
     return members
 
 
-def _reasons(audit: LabelAudit) -> dict[int, list[str]]:
-    top: dict[int, list[str]] = {}
-    if len(audit.issues) == 0:
-        return top
-    ranked = audit.issues.sort_values(["task", "score"], ascending=[True, False], kind="stable")
-    for task, reason in zip(ranked["task"], ranked["reason"], strict=True):
-        kept = top.setdefault(int(task), [])
-        if len(kept) < _REASONS:
-            kept.append(str(reason))
-    return top
+def run_marker(queue: Queue, run: str | None) -> str:
+    """The marker predictions of run ``run`` carry for ``queue`` (``lscl:error#<run>``; the
+    queue's own marker without a run). Each run's tabs filter on its own markers, so a tab never
+    shows tasks of two runs; run ids have a fixed width, so no marker is part of another."""
+    return queue.marker if run is None else f"{queue.marker}#{run}"
 
 
 def queue_predictions(
@@ -143,10 +139,12 @@ def queue_predictions(
     model_version: str,
     chosen: np.ndarray | None = None,
     members: Mapping[str, np.ndarray] | None = None,
-) -> list[dict[str, Any]]:
+    run: str | None = None,
+) -> QueuePredictions:
     """One prediction per task: suggested labels, priority as score, and in the result's
     ``meta`` the task's queues, its top reasons and every class's estimated probability of
-    presence (``scores``, the per-choice scores).
+    presence (``scores``, the per-choice scores). Built on demand, a block at a time
+    (:class:`~ls_cleanlab.pipeline.prediction_list.QueuePredictions`, a sequence of dicts).
 
     Parameters
     ----------
@@ -161,14 +159,11 @@ def queue_predictions(
         default ``audit.suggested``. Labelled tasks always get ``audit.suggested``.
     members : dict, optional
         :func:`queue_members` if already computed.
+    run : str, optional
+        The run the predictions belong to: their markers carry it (:func:`run_marker`).
     """
     ids = np.asarray(task_ids, dtype=np.int64)
     members = queue_members(audit, labelled) if members is None else members
-    markers: dict[int, list[str]] = {}
-    for queue in QUEUES:
-        for row in members[queue.key]:
-            markers.setdefault(int(row), []).append(queue.marker)
-    reasons = _reasons(audit)
     labels = np.asarray(audit.suggested)
     if chosen is not None:
         labels = np.where(labelled[:, None], labels, np.asarray(chosen))
@@ -179,30 +174,9 @@ def queue_predictions(
         labels[empty, np.argmax(audit.present[empty], axis=1)] = 1
     scores = np.where(labelled, audit.priority, audit.uncertainty)
     scores = np.clip(np.nan_to_num(scores), 0.0, 1.0)
-    names = schema.classes
-    present = np.clip(np.nan_to_num(audit.present), 0.0, 1.0)
-    out = []
-    for row, task_id in enumerate(ids):
-        prediction = prediction_json(
-            schema,
-            int(task_id),
-            [names[k] for k in np.flatnonzero(labels[row])],
-            score=float(scores[row]),
-            model_version=model_version,
-        )
-        result = prediction["result"][0]
-        meta = {
-            "reasons": reasons.get(row, []),
-            "queues": markers.get(row, []),
-            "scores": {
-                name: round(float(p), 4) for name, p in zip(names, present[row], strict=True)
-            },
-        }
-        # the Data Manager's "Prediction results" column shows the JSON as stored: the suggested
-        # labels, the reasons and the tabs come first so the cell reads as words
-        prediction["result"][0] = {"value": result.pop("value"), "meta": meta, **result}
-        out.append(prediction)
-    return out
+    markers = [(run_marker(queue, run), members[queue.key]) for queue in QUEUES]
+    return QueuePredictions(schema, ids, audit, labels, scores, markers,
+                            model_version=model_version)  # fmt: skip
 
 
 #: Task fields shown in a tab's table (``explore``, besides the labelled object's data: the image
@@ -240,15 +214,21 @@ def hidden_columns(columns: Sequence[Mapping[str, Any]], schema: LabelSchema) ->
     return hidden
 
 
-def queue_view(queue: Queue, columns: Sequence[Mapping[str, Any]] = (),
-               schema: LabelSchema | None = None) -> dict[str, Any]:  # fmt: skip
+def queue_view(
+    queue: Queue,
+    columns: Sequence[Mapping[str, Any]] = (),
+    schema: LabelSchema | None = None,
+    *,
+    run: str | None = None,
+) -> dict[str, Any]:
     """The Data Manager filters, ordering and (given the project's ``columns`` and ``schema``)
-    hidden columns of a queue's tab (for ``StudioClient.ensure_view``)."""
+    hidden columns of a queue's tab (for ``StudioClient.ensure_view``): the predictions of run
+    ``run`` that carry the queue's marker."""
     item = {
         "filter": "filter:tasks:predictions_results",
         "operator": "contains",
         "type": "String",
-        "value": queue.marker,
+        "value": run_marker(queue, run),
     }
     return {
         "filters": {"conjunction": "and", "items": [item]},

@@ -4,8 +4,10 @@ After a full audit, :func:`save_audit_state` keeps in the workspace each task's 
 probabilities and a signature of each prediction pushed. When annotations change,
 :func:`refresh_project` re-fetches only what changed (against the task snapshot), scores new tasks
 with the trained model (encoded exactly like its training set), re-runs the audit without
-refitting, and pushes only the predictions whose labels, rounded score or queues changed; above
-:data:`PARTIAL_PUSH_LIMIT` changes it replaces the whole model version at once.
+refitting, and pushes only the predictions whose labels, rounded score or queues changed, into the
+project's current run (:mod:`ls_cleanlab.pipeline.runs`); above :data:`PARTIAL_PUSH_LIMIT` changes
+it publishes a new run instead, whose tabs are current as soon as it is in, and leaves the old one
+for the background cleanup.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import ModelStore
 from ls_cleanlab.pipeline.gold import resolve_reviewers
+from ls_cleanlab.pipeline.kinds import task_kind
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.preannotate import model_features
+from ls_cleanlab.pipeline.prediction_list import QueuePredictions
 from ls_cleanlab.pipeline.project import audit_tasks
+from ls_cleanlab.pipeline.runs import current_run, new_run_id, publish_run, run_version
 from ls_cleanlab.pipeline.snapshot import fetch_with_snapshot
 from ls_cleanlab.pipeline.workspace import Workspace, write_atomic
 from ls_cleanlab.studio import StudioClient, read_tasks
@@ -40,14 +45,16 @@ PARTIAL_PUSH_LIMIT = 200
 @dataclass(frozen=True)
 class Refresh:
     """What a refresh did: the new audit (None when the project has no audit to refresh yet,
-    ``reason`` says why), the predictions pushed, the tasks audited, and the new tasks left for
-    the next full audit (no trained model, or their media could not be read)."""
+    ``reason`` says why), the predictions pushed, the tasks audited, the new tasks left for the
+    next full audit (no trained model, or their media could not be read), and the earlier runs'
+    versions left for the cleanup when it published a new run."""
 
     audit: ProjectAudit | None
     pushed: int = 0
     tasks: int = 0
     reason: str | None = None
     waiting: int = 0
+    stale_versions: tuple[str, ...] = ()
 
 
 def save_audit_state(workspace: Workspace, result: ProjectAudit) -> None:
@@ -86,15 +93,15 @@ def refresh_project(
     known = _stored_probs(workspace, project)
     if known is None:
         return Refresh(None, reason="no audit of this project yet: start training first")
-    version = options.model_version
+    current = current_run(workspace, project, options.model_version)
     schema = client.label_schema(project, options.choices_name)
     options = resolve_reviewers(client, options)
     names = client.user_names()  # before the push: after it, only the state is saved
     tasks = fetch_with_snapshot(client, project, workspace, progress)
     new = [t for t in tasks if int(t["id"]) not in known]
     store = ModelStore(workspace.models_dir)
-    if new and store.path(project, version).is_file():
-        trained = store.load(project, version)
+    if new and store.path(project, options.model_version).is_file():
+        trained = store.load(project, options.model_version)
         with MediaFetcher(
             session=client.session,
             allowed_hosts=options.allowed_hosts,
@@ -109,25 +116,38 @@ def refresh_project(
     _report(progress, "audit", 0, 1)
     order = read_tasks(kept, schema).task_ids
     probs = np.stack([known[int(t)] for t in order])
-    result = audit_tasks(kept, schema, options=replace(options, pred_probs=probs), project=project)
+    result = audit_tasks(
+        kept, schema, options=replace(options, pred_probs=probs, run_id=current.run),
+        project=project,
+    )  # fmt: skip
     _report(progress, "audit", 1, 1)
     pushed = workspace.read_json(workspace.pushed(project)) or {}
     changed = [p for p in result.predictions if pushed.get(str(p["task"])) != _signature(p)]
     gone = set(pushed) - {str(p["task"]) for p in result.predictions}
     _report(progress, "push", 0, len(changed))
+    stale: tuple[str, ...] = ()
     if len(changed) + len(gone) > PARTIAL_PUSH_LIMIT:
-        client.replace_predictions(
-            project, result.predictions, model_version=version,
-            task_ids=[int(t) for t in result.task_ids],
+        run = new_run_id()
+        version = run_version(options.model_version, run)
+        made = result.predictions
+        assert isinstance(made, QueuePredictions)  # what classification audits return
+        predictions = made.for_run(run, version)  # the same queues, a new run
+        result = replace(result, predictions=predictions, model_version=version, run=run)
+        published = publish_run(
+            client, project, result.predictions, queues=task_kind(schema).queues,
+            base=options.model_version, run=run, task_ids=[int(t) for t in result.task_ids],
+            choices_name=options.choices_name, workspace=workspace, schema=schema,
         )  # fmt: skip
+        stale = published.stale
     else:
-        _push_some(client, project, changed, version)
+        _push_some(client, project, changed, current.version)
     _report(progress, "push", len(changed), len(changed))
-    result = replace(result, model_version=version, annotator_names=names)
+    result = replace(result, annotator_names=names)
     _report(progress, "save", 0, 1)
     save_audit_state(workspace, result)
     _report(progress, "save", 1, 1)
-    return Refresh(result, pushed=len(changed), tasks=len(kept), waiting=len(tasks) - len(kept))
+    return Refresh(result, pushed=len(changed), tasks=len(kept), waiting=len(tasks) - len(kept),
+                   stale_versions=stale)  # fmt: skip
 
 
 def _report(progress: Progress | None, stage: str, done: int, total: int) -> None:

@@ -7,11 +7,13 @@
       embedders/                   files embedders build once (the EfficientNet-Lite0 graph)
       models/project-<id>/<v>.joblib   trained models (ModelStore)
       backend.sqlite               the ML backend's jobs and projects
+      scratch/run-<id>/            one audit's arrays on disk while it runs (features, inputs)
       webhook-secret               the secret our webhooks carry (mode 0600)
       projects/<id>/
         tasks.json.gz              task snapshot for incremental fetches
         audit.npz                  task ids and out-of-sample probabilities of the last audit
         pushed.json                signature of each prediction pushed (partial refreshes)
+        run.json                   the run whose predictions the tabs show (its model version)
         credentials.json           Label Studio URL and key from /setup (mode 0600)
         folds/<digest>.npy         finished cross-validation folds of an audit under way
                                    (FoldCheckpoints), removed when it finishes
@@ -78,6 +80,10 @@ class Workspace:
         return self.root / "models"
 
     @property
+    def scratch(self) -> Path:
+        return self.root / "scratch"
+
+    @property
     def backend_db(self) -> Path:
         return self.root / "backend.sqlite"
 
@@ -100,6 +106,9 @@ class Workspace:
 
     def pushed(self, project: int) -> Path:
         return self.project_dir(project) / "pushed.json"
+
+    def current_run(self, project: int) -> Path:
+        return self.project_dir(project) / "run.json"
 
     def credentials(self, project: int) -> Path:
         return self.project_dir(project) / "credentials.json"

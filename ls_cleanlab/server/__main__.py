@@ -2,4 +2,5 @@
 
 from ls_cleanlab.server.command import main
 
-raise SystemExit(main(prog="python -m ls_cleanlab.server"))
+if __name__ == "__main__":  # not when a Dask LocalCluster's worker processes import it
+    raise SystemExit(main(prog="python -m ls_cleanlab.server"))

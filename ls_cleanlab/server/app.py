@@ -26,6 +26,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from ls_cleanlab.engine import Engine
 from ls_cleanlab.server.auth import BasicAuth, BodyLimit
 from ls_cleanlab.server.errors import install_error_handlers
 from ls_cleanlab.server.routes import ROUTERS
@@ -45,13 +46,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         backend.close()
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     """The ML backend app for ``settings``: its state (:class:`~ls_cleanlab.server.state.Backend`,
     opened now; the job worker starts with the app's lifespan), routers, middleware and error
-    handlers."""
+    handlers. ``engine``: an open engine (:func:`~ls_cleanlab.engine.open_engine`) for the audit
+    jobs, kept open by the caller; default the one ``settings.dask_scheduler`` names, opened and
+    closed with the app."""
     logging.getLogger("ls_cleanlab").setLevel(settings.log_level)
     app = FastAPI(title="ls-cleanlab ML backend", version="1", lifespan=_lifespan)
-    app.state.backend = Backend(settings)
+    app.state.backend = Backend(settings, engine=engine)
     install_error_handlers(app)  # its catch-all is the innermost middleware
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(BasicAuth, settings=settings)  # outermost: runs first

@@ -39,9 +39,15 @@ DEFAULT_PORT = 9090  # what Label Studio users expect of an ML backend
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add ``--host``, ``-p/--port`` and ``--debug`` to ``parser`` (returned)."""
+    """Add ``--host``, ``-p/--port``, ``--dask`` and ``--debug`` to ``parser`` (returned)."""
     parser.add_argument("--host", default=DEFAULT_HOST, help="default: %(default)s")
     parser.add_argument("-p", "--port", type=int, default=DEFAULT_PORT, help="default: %(default)s")
+    parser.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run audits on Dask: 'local', 'local:N' or a scheduler address "
+        "(default: $LS_CLEANLAB_DASK_SCHEDULER, else in the backend's process)",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
@@ -94,47 +100,58 @@ def serve(
     settings: Settings | None = None,
     *,
     debug: bool = False,
+    dask: str | None = None,
 ) -> None:
-    """Run the backend with uvicorn until interrupted (settings: from the environment).
+    """Run the backend with uvicorn until interrupted (settings: from the environment; ``dask``
+    overrides ``LS_CLEANLAB_DASK_SCHEDULER``).
 
     Raises
     ------
     SettingsError
         For invalid settings, and a data dir that cannot be created or opened.
+    EngineError
+        When the Dask cluster cannot run the audits (opened before the server starts).
     """
     import uvicorn
 
+    from ls_cleanlab.engine import open_engine
     from ls_cleanlab.server.app import create_app
     from ls_cleanlab.server.settings import SettingsError, load_settings
 
-    settings = settings or load_settings()
+    settings = settings or load_settings(**({"dask_scheduler": dask} if dask else {}))
     configure_logging(settings.log_level, debug)
-    try:
-        app = create_app(settings)
-    except OSError as error:  # the data dir: missing permissions, a file in the way, a full disk
-        raise SettingsError(
-            f"invalid settings: LS_CLEANLAB_DATA_DIR: cannot create or open the data dir "
-            f"{str(settings.data_dir)!r} ({type(error).__name__}: {error.strerror}).",
-            "LS_CLEANLAB_DATA_DIR: a directory the backend may write",
-        ) from error
-    # log_config=None: uvicorn's loggers go through the root handler configured above
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), log_config=None,
-                access_log=settings.log_level == "DEBUG")  # fmt: skip
+    # opened before the server starts, so a cluster that cannot run the audits is refused with
+    # a plain error instead of a failed startup
+    with open_engine(settings.dask_scheduler) as engine:
+        try:
+            app = create_app(settings, engine=engine)
+        except OSError as error:  # the data dir: no permission, a file in the way, a full disk
+            raise SettingsError(
+                f"invalid settings: LS_CLEANLAB_DATA_DIR: cannot create or open the data dir "
+                f"{str(settings.data_dir)!r} ({type(error).__name__}: {error.strerror}).",
+                "LS_CLEANLAB_DATA_DIR: a directory the backend may write",
+            ) from error
+        # log_config=None: uvicorn's loggers go through the root handler configured above
+        uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(),
+                    log_config=None, access_log=settings.log_level == "DEBUG")  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """Parse the ``serve`` arguments and run the backend; 2 for invalid settings."""
-    from ls_cleanlab.errors import InvalidOptionError
+    from ls_cleanlab.errors import EngineError, InvalidOptionError
 
     parser = argparse.ArgumentParser(prog=prog, description="Run the ls-cleanlab ML backend.")
     args = add_serve_arguments(parser).parse_args(argv)
     try:
-        serve(host=args.host, port=args.port, debug=args.debug)
-    except InvalidOptionError as error:  # SettingsError: the environment's settings
+        serve(host=args.host, port=args.port, debug=args.debug, dask=args.dask)
+    except (InvalidOptionError, EngineError) as error:  # settings; a cluster that cannot run
         if args.debug:
             traceback.print_exc()
         print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
-        fix = getattr(error, "fix", "") or "correct the setting named above."
+        fix = getattr(error, "fix", "") or (
+            "check --dask (or LS_CLEANLAB_DASK_SCHEDULER) and the workers named above."
+            if isinstance(error, EngineError) else "correct the setting named above."
+        )  # fmt: skip
         print(f"fix: {fix}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -12,6 +12,7 @@ kind                               status  why
 ``StudioRequestError``             502     Label Studio gave an answer its API does not promise
 ``StudioNotConfiguredError``       503     no Label Studio URL and key for the project yet
 ``ExtractorUnavailableError``      409     the model's feature extractor cannot run here
+``EngineError``                    503     the Dask cluster cannot run the work
 ``MissingExtraError``              500     the backend lacks a package (the ``embed`` extra)
 ``WeightsError``                   500     an embedder's installed files fail their SHA-256
 ``LabelConfigError`` ...           422     bad input: label config, tasks, options, media
@@ -37,6 +38,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ls_cleanlab.errors import (
+    EngineError,
     ExtractorUnavailableError,
     InvalidAnnotationsError,
     InvalidLabelsError,
@@ -101,6 +103,7 @@ DOMAIN_ERRORS: tuple[tuple[type[LsCleanlabError], int, str], ...] = (
     (StudioError, 502, "Label Studio error"),
     (StudioNotConfiguredError, 503, "no Label Studio configured"),
     (ExtractorUnavailableError, 409, "feature extractor unavailable"),
+    (EngineError, 503, "compute engine unavailable"),
     (MissingExtraError, 500, "backend package missing"),
     (WeightsError, 500, "embedder files corrupt"),
     (LabelConfigError, 422, "unsupported label config"),

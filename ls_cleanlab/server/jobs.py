@@ -22,6 +22,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from ls_cleanlab.pipeline import (
     skip_report,
 )
 from ls_cleanlab.pipeline.refresh import refresh_project, save_audit_state
+from ls_cleanlab.pipeline.runs import current_run, remove_runs, stale_versions
 from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.report import write_report
 from ls_cleanlab.server.auth import SECRET_HEADER, WEBHOOK_ACTIONS
@@ -58,9 +60,15 @@ class JobRunner:
     """Queue and run the backend's jobs (see the module docs)."""
 
     def __init__(
-        self, settings: Settings, store: Store, predictor: Predictor, client: ClientFactory
+        self,
+        settings: Settings,
+        store: Store,
+        predictor: Predictor,
+        client: ClientFactory,
+        executor: Executor | None = None,
     ) -> None:
         self.settings = settings
+        self.executor = executor  # where an audit's features, folds and audit run (a cluster)
         self.workspace = Workspace(settings.data_dir)
         self.store = store
         self.predictor = predictor
@@ -149,8 +157,8 @@ class JobRunner:
         self.store.progress(job.id, "register" if job.kind == "register" else "fetch", 0, 0)
         started = time.perf_counter()
         try:
-            summary = {"audit": self._audit, "refresh": self._refresh,
-                       "register": self._register}[job.kind](job)  # fmt: skip
+            summary = {"audit": self._audit, "refresh": self._refresh, "register": self._register,
+                       "cleanup": self._cleanup}[job.kind](job)  # fmt: skip
         except (LsCleanlabError, OSError, ValueError, KeyError) as error:
             logger.warning("job %d (%s of project %d) failed: %s", job.id, job.kind,
                            job.project, error)  # fmt: skip
@@ -203,7 +211,7 @@ class JobRunner:
 
     def _audit(self, job: Job) -> dict[str, Any]:
         progress = self._progress(job)
-        folds = FoldCheckpoints(self.workspace.folds(job.project))
+        folds = FoldCheckpoints(self.workspace.folds(job.project), inner=self.executor)
         try:
             with self.client(job.project) as client:
                 result = run_project_audit(
@@ -218,6 +226,8 @@ class JobRunner:
         self.store.audited(job.project, result.model_version, _flagged(result), True)
         progress("save", 1, 1)
         folds.clear()  # the audit is whole: its folds are not needed again
+        if result.stale_versions:  # the tabs show the new run already: delete the old ones later
+            self.submit(job.project, "cleanup")
         return {**_summary(result), "resumed": job.resumed, "folds_reused": folds.reused,
                 "report": self._report(job.project, result, studio_url)}  # fmt: skip
 
@@ -236,8 +246,19 @@ class JobRunner:
         if done.audit is None:
             return {"skipped": done.reason}
         self.store.audited(job.project, done.audit.model_version, _flagged(done.audit), False)
+        if done.stale_versions:
+            self.submit(job.project, "cleanup")
         return {**_summary(done.audit), "pushed": done.pushed, "tasks": done.tasks,
                 "waiting_for_full_audit": done.waiting}  # fmt: skip
+
+    def _cleanup(self, job: Job) -> dict[str, Any]:
+        """Delete the predictions of the project's earlier runs (slow in Label Studio: one
+        prediction at a time), after the tabs moved to the current run."""
+        current = current_run(self.workspace, job.project, self.settings.model_version)
+        with self.client(job.project) as client:
+            stale = stale_versions(client, job.project, current.base, keep=current.version)
+            deleted = remove_runs(client, job.project, stale)
+        return {"versions": list(stale), "deleted": deleted}
 
 
 def _flagged(result: ProjectAudit) -> dict[str, Any]:

@@ -23,7 +23,7 @@ __all__ = ["JOB_KINDS", "JOB_STATES", "Job", "Store"]
 
 JobKind = Literal["audit", "refresh", "register"]
 JobState = Literal["queued", "running", "done", "failed"]
-JOB_KINDS: tuple[str, ...] = ("audit", "refresh", "register")
+JOB_KINDS: tuple[str, ...] = ("audit", "refresh", "register", "cleanup")
 JOB_STATES: tuple[str, ...] = ("queued", "running", "done", "failed")
 #: How often one job is resumed after restarts before it is given up (it may be what crashes).
 MAX_RESUMES = 2

@@ -105,15 +105,20 @@ class Predictor:
         schema: LabelSchema,
         model_version: str,
         fetcher: MediaFetcher | None,
+        *,
+        version: str | None = None,
     ) -> list[dict[str, Any]]:
-        """One prediction per task, in order; empty results before the project's first audit."""
+        """One prediction per task, in order; empty results before the project's first audit.
+        The model is the one trained under ``model_version``; the predictions carry ``version``
+        (the project's current run, default ``model_version``)."""
         trained = self.model(project, model_version)
+        label = version or model_version
         if trained is None:
-            empty = {"result": [], "score": 0.0, "model_version": model_version}
+            empty = {"result": [], "score": 0.0, "model_version": label}
             return [dict(empty) for _ in tasks]
         same = tuple(trained.class_names) == tuple(schema.classes)  # else preannotations refuses
         results = preannotations(
-            trained, tasks, schema, model_version, fetcher=fetcher or MediaFetcher(),
+            trained, tasks, schema, label, fetcher=fetcher or MediaFetcher(),
             cache=self.cache, embedder=self.embedder(trained, schema) if same else None,
         )  # fmt: skip
         if isinstance(fetcher, WatchedFetcher) and not any(r["result"] for r in results):

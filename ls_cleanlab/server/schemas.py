@@ -121,7 +121,7 @@ class JobOut(BaseModel):
 
     id: int
     project: int
-    kind: Literal["audit", "refresh", "register"]
+    kind: Literal["audit", "refresh", "register", "cleanup"]
     state: Literal["queued", "running", "done", "failed"]
     reason: str | None = Field(description="why it failed")
     stage: str | None = Field(description="the step under way, or the one that failed")

@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ls_cleanlab.engine import parse_address
 from ls_cleanlab.errors import InvalidOptionError
 from ls_cleanlab.pipeline.workspace import Workspace, write_atomic
 
@@ -112,6 +113,9 @@ class Settings(BaseSettings):
     register_webhooks: bool = Field(
         default=True, validation_alias=_env("LS_CLEANLAB_REGISTER_WEBHOOKS")
     )
+    dask_scheduler: str | None = Field(
+        default=None, validation_alias=_env("LS_CLEANLAB_DASK_SCHEDULER")
+    )
 
     @field_validator("label_studio_url", "backend_url")
     @classmethod
@@ -128,6 +132,14 @@ class Settings(BaseSettings):
         if not value or len(value) > 100 or not all(c.isalnum() or c in "-_." for c in value):
             raise ValueError("must be 1-100 letters, digits, '-', '_' or '.'")
         return value
+
+    @field_validator("dask_scheduler")
+    @classmethod
+    def _dask(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parse_address(value)  # InvalidOptionError (a ValueError) names the forms accepted
+        return value.strip()
 
     @model_validator(mode="after")
     def _auth_pair(self) -> Settings:

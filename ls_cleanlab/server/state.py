@@ -17,6 +17,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
+from ls_cleanlab.engine import Engine, open_engine
+from ls_cleanlab.pipeline.runs import current_run
 from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.server.credentials import Credentials, CredentialStore, StudioAccess
 from ls_cleanlab.server.errors import StudioNotConfiguredError
@@ -42,25 +44,35 @@ class Backend:
     worker and :meth:`close` stops it and closes the files (the app's lifespan calls both).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, engine: Engine | None = None) -> None:
         self.settings = settings
+        self._own_engine = engine is None
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.workspace = Workspace(settings.data_dir)
         self.store = Store(self.workspace.backend_db)
         self.cache = self.workspace.feature_cache()
         self.predictor = Predictor(self.workspace, self.cache)
         self.credentials = CredentialStore(self.workspace)
-        self.jobs = JobRunner(settings, self.store, self.predictor, self.client)
+        self.engine: Engine | None = engine
+        self.jobs = JobRunner(settings, self.store, self.predictor, self.client,
+                              engine.executor if engine is not None else None)  # fmt: skip
         self.metrics: CollectorRegistry = metrics_registry(self.store, self.jobs.pending)
         self.secret = settings.secret()
         self._registered: dict[int, float] = {}
         self._lock = threading.Lock()
 
     def start(self) -> None:
+        if self.engine is None and self.settings.dask_scheduler:
+            self.engine = open_engine(self.settings.dask_scheduler)  # EngineError stops the app
+            self.jobs.executor = self.engine.executor
+        if self.engine is not None:
+            logger.info("audits run on the %s", self.engine.description)
         self.jobs.start()
 
     def close(self) -> None:
         self.jobs.stop()
+        if self.engine is not None and self._own_engine:
+            self.engine.close()
         self.cache.close()
         self.store.close()
 
@@ -71,6 +83,12 @@ class Backend:
         self.store.set_up(project, uid, hostname, self.settings.model_version)
         self.credentials.save(project, Credentials(hostname, token))
         self.register_soon(project)
+
+    def current_version(self, project: int, base: str | None = None) -> str:
+        """The model version of the project's current run of ``base`` (default the settings'
+        model version): what ``/setup`` and ``/predict`` answer (Label Studio predicts only
+        tasks without a prediction of it)."""
+        return current_run(self.workspace, project, base or self.settings.model_version).version
 
     def access(self, project: int) -> StudioAccess:
         """Label Studio's URL and key for ``project`` (raises ``StudioNotConfiguredError``)."""
@@ -112,5 +130,6 @@ class Backend:
         audit)."""
         with self.fetcher(project) as fetcher:
             return self.predictor.predict(
-                project, tasks, schema, self.settings.model_version, fetcher
-            )
+                project, tasks, schema, self.settings.model_version, fetcher,
+                version=self.current_version(project),
+            )  # fmt: skip

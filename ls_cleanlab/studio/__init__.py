@@ -12,7 +12,13 @@
 """
 
 from ls_cleanlab.studio.client import FetchResult, StudioClient
-from ls_cleanlab.studio.export import infer_schema, load_export, prediction_versions
+from ls_cleanlab.studio.export import (
+    ExportFile,
+    infer_schema,
+    iter_export,
+    load_export,
+    prediction_versions,
+)
 from ls_cleanlab.studio.predictions import check_prediction, prediction_json, predictions_json
 from ls_cleanlab.studio.push import PushReport
 from ls_cleanlab.studio.schema import LabelSchema, parse_label_config
@@ -21,6 +27,7 @@ from ls_cleanlab.studio.tasks import TaskReport, TaskTable, read_tasks, task_fro
 from ls_cleanlab.studio.users import annotator_name, display_name
 
 __all__ = [
+    "ExportFile",
     "FetchResult",
     "LabelSchema",
     "PushReport",
@@ -32,6 +39,7 @@ __all__ = [
     "check_prediction",
     "display_name",
     "infer_schema",
+    "iter_export",
     "load_export",
     "parse_label_config",
     "prediction_json",

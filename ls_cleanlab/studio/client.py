@@ -298,6 +298,32 @@ class StudioClient(ProjectSetup):
             task_ids=task_ids, chunk_size=chunk_size, progress=progress,
         )  # fmt: skip
 
+    def import_predictions(
+        self,
+        project: int,
+        predictions: Sequence[Mapping[str, Any]],
+        *,
+        model_version: str,
+        choices_name: str | None = None,
+        task_ids: Collection[int] | None = None,
+        chunk_size: int = 10_000,
+        progress: Progress | None = None,
+    ) -> PushReport:
+        """Add predictions of a new model version, deleting nothing; nothing is sent unless
+        every prediction is valid (:func:`ls_cleanlab.studio.push.import_predictions`)."""
+        return push.import_predictions(
+            self, project, predictions, model_version=model_version, choices_name=choices_name,
+            task_ids=task_ids, chunk_size=chunk_size, progress=progress,
+        )  # fmt: skip
+
     def delete_predictions(self, project: int, model_version: str) -> int:
         """Delete the predictions of one model version; returns how many were deleted."""
         return push.delete_predictions(self.session, project, model_version)
+
+    def model_versions(self, project: int) -> dict[str, int]:
+        """The project's prediction model versions and how many predictions each has."""
+        return push.model_versions(self.session, project) or {}
+
+    def set_model_version(self, project: int, model_version: str) -> None:
+        """Make ``model_version`` the project's (the Data Manager's prediction score follows)."""
+        push.set_model_version(self.session, project, model_version)

@@ -3,7 +3,9 @@
 A JSON export (``Export → JSON`` in Label Studio, or ``GET /api/projects/{id}/export``) is a list
 of tasks with their ``annotations`` and ``predictions``; it carries no labeling config. With the
 config, :func:`~ls_cleanlab.studio.schema.parse_label_config` gives the schema; without it,
-:func:`infer_schema` rebuilds one from the ``choices`` results the tasks hold.
+:func:`infer_schema` rebuilds one from the ``choices`` results the tasks hold. A large export is
+read as a stream (:func:`iter_export`, :class:`ExportFile`): a million tasks never sit in memory
+as JSON objects all at once.
 """
 
 from __future__ import annotations
@@ -11,19 +13,24 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError, LabelConfigError
 from ls_cleanlab.studio.schema import LabelSchema
 
-__all__ = ["infer_schema", "load_export", "prediction_versions"]
+__all__ = ["ExportFile", "infer_schema", "iter_export", "load_export", "prediction_versions"]
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 
 
+_READ = 4 * 2**20  # characters read at a time
+
+
 def load_export(path: str | Path) -> list[dict[str, Any]]:
-    """The tasks of a Label Studio JSON export file.
+    """The tasks of a Label Studio JSON export file, as a list (for a large file prefer
+    :class:`ExportFile`, which never holds them all).
 
     Raises
     ------
@@ -32,32 +39,187 @@ def load_export(path: str | Path) -> list[dict[str, Any]]:
     InvalidTasksError
         When it is not JSON, or not a list of task objects.
     """
+    return list(iter_export(path))
+
+
+def iter_export(path: str | Path) -> Iterator[dict[str, Any]]:
+    """The tasks of a JSON export file one at a time, parsed as the file is read (a few MB of
+    it in memory at once, whatever its size).
+
+    Raises
+    ------
+    InvalidOptionError, InvalidTasksError
+        As :func:`load_export`; an error in the JSON is found when the reading reaches it.
+    """
     path = Path(path)
     if not path.is_file():
         raise InvalidOptionError(f"export file {str(path)!r} does not exist.")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
         raise InvalidOptionError(f"cannot read export file {str(path)!r}: {exc}") from exc
-    try:
-        tasks = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidTasksError(
-            f"export file {str(path)!r} is not valid JSON (line {exc.lineno}, column "
-            f"{exc.colno}: {exc.msg})."
-        ) from exc
-    if not isinstance(tasks, list):
-        raise InvalidTasksError(
-            f"export file {str(path)!r} holds a JSON {type(tasks).__name__}, not the list of "
-            "tasks of a Label Studio JSON export."
+    with handle:
+        yield from _ExportReader(path, handle).tasks()
+
+
+class _ExportReader:
+    """Streaming parse of a top-level JSON list of objects with ``json.JSONDecoder.raw_decode``
+    on a sliding window of the file."""
+
+    def __init__(self, path: Path, handle: Any) -> None:
+        self.path = path
+        self.handle = handle
+        self.buffer = ""
+        self.pos = 0
+        self.lines_before = 0  # newlines in the text already dropped from the buffer
+        self.columns_before = 0  # characters after the last dropped newline
+        self.eof = False
+        self.decoder = json.JSONDecoder()
+
+    def _more(self) -> bool:
+        if self.eof:
+            return False
+        try:
+            chunk = self.handle.read(_READ)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidOptionError(f"cannot read export file {str(self.path)!r}: {exc}") from exc
+        if not chunk:
+            self.eof = True
+            return False
+        dropped = self.buffer[: self.pos]
+        newlines = dropped.count("\n")
+        self.lines_before += newlines
+        self.columns_before = (
+            len(dropped) - dropped.rfind("\n") - 1
+            if newlines
+            else self.columns_before + len(dropped)
         )
-    for position, task in enumerate(tasks):
-        if not isinstance(task, dict):
+        self.buffer = self.buffer[self.pos :] + chunk
+        self.pos = 0
+        return True
+
+    def _skip_space(self) -> str:
+        """The next non-blank character (not consumed); "" at the end of the file."""
+        while True:
+            while self.pos < len(self.buffer) and self.buffer[self.pos] in " \t\r\n":
+                self.pos += 1
+            if self.pos < len(self.buffer):
+                return self.buffer[self.pos]
+            if not self._more():
+                return ""
+
+    def _invalid(self, message: str, at: int) -> InvalidTasksError:
+        head = self.buffer[:at]
+        line = self.lines_before + head.count("\n") + 1
+        column = (at - head.rfind("\n")) if "\n" in head else self.columns_before + at + 1
+        return InvalidTasksError(
+            f"export file {str(self.path)!r} is not valid JSON (line {line}, column {column}: "
+            f"{message})."
+        )
+
+    def tasks(self) -> Iterator[dict[str, Any]]:
+        first = self._skip_space()
+        if first != "[":
+            if first == "":
+                raise self._invalid("Expecting value", self.pos)
+            value = self._value()  # report what the file holds, as a whole-file parse would
             raise InvalidTasksError(
-                f"export file {str(path)!r}: item {position} is a {type(task).__name__}, not a "
-                "task object."
+                f"export file {str(self.path)!r} holds a JSON {type(value).__name__}, not the "
+                "list of tasks of a Label Studio JSON export."
             )
-    return tasks
+        self.pos += 1
+        position = 0
+        if self._skip_space() == "]":
+            self.pos += 1
+            self._expect_end()
+            return
+        while True:
+            task = self._value()
+            if not isinstance(task, dict):
+                raise InvalidTasksError(
+                    f"export file {str(self.path)!r}: item {position} is a "
+                    f"{type(task).__name__}, not a task object."
+                )
+            yield task
+            position += 1
+            after = self._skip_space()
+            if after == ",":
+                self.pos += 1
+                continue
+            if after == "]":
+                self.pos += 1
+                self._expect_end()
+                return
+            raise self._invalid("Expecting ',' delimiter", self.pos)
+
+    def _value(self) -> Any:
+        self._skip_space()
+        while True:
+            try:
+                value, end = self.decoder.raw_decode(self.buffer, self.pos)
+            except json.JSONDecodeError as exc:
+                if self._more():  # the value may continue in the next part of the file
+                    continue
+                raise self._invalid(exc.msg, exc.pos) from None
+            if end == len(self.buffer) and not isinstance(value, (dict, list, str)):
+                if self._more():  # a number cut at the end of the window
+                    continue
+            self.pos = end
+            return value
+
+    def _expect_end(self) -> None:
+        if self._skip_space() != "":
+            raise self._invalid("Extra data", self.pos)
+
+
+class ExportFile(Sequence[dict[str, Any]]):
+    """The tasks of a JSON export file, read again from the file on every pass
+    (:func:`iter_export`) instead of held in memory: a sequence for the audit, its length known
+    after the first pass.
+
+    Raises
+    ------
+    InvalidOptionError
+        When the file does not exist.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InvalidOptionError(f"export file {str(self.path)!r} does not exist.")
+        self._length: int | None = None
+
+    def __repr__(self) -> str:
+        return f"ExportFile({str(self.path)!r})"
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        count = 0
+        for task in iter_export(self.path):
+            count += 1
+            yield task
+        self._length = count
+
+    def __len__(self) -> int:
+        if self._length is None:
+            self._length = sum(1 for _ in iter_export(self.path))
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            if (index.start or 0) >= 0 and (index.stop is not None and index.stop >= 0):
+                return list(islice(iter(self), index.start, index.stop, index.step))
+            return list(self)[index]
+        position = index + len(self) if index < 0 else index
+        found = next(islice(iter(self), position, None), None)
+        if position < 0 or found is None:
+            raise IndexError(f"task {index} of an export of {len(self)}")
+        return found
 
 
 def _choice_results(tasks: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:

@@ -36,7 +36,10 @@ __all__ = [
     "PushReport",
     "check_predictions",
     "delete_predictions",
+    "import_predictions",
+    "model_versions",
     "replace_predictions",
+    "set_model_version",
 ]
 
 logger = logging.getLogger(__name__)
@@ -161,27 +164,70 @@ def replace_predictions(
     project = int(project)
     chunk_size = check_int(chunk_size, "chunk_size", low=1)
     _check_all(client, project, predictions, model_version, choices_name, task_ids)
-    versions = client.session.json("GET", f"/api/projects/{project}/model-versions/")
-    old = int(versions.get(model_version, 0)) if isinstance(versions, Mapping) else 1
+    versions = model_versions(client.session, project)
+    old = versions.get(model_version, 0) if versions is not None else 1
     # deleting is slow in Label Studio (a signal per prediction): only when there are some
     deleted = delete_predictions(client.session, project, model_version) if old else 0
     created = _import_chunks(client.session, project, predictions, model_version, chunk_size,
                              progress)  # fmt: skip
-    if created != len(predictions):
-        logger.warning(
-            "Label Studio created %d of %d predictions for %s",
-            created,
-            len(predictions),
-            model_version,
-        )
+    _check_created(created, len(predictions), model_version)
     if predictions:  # deleting a version also unsets it as the project's: always set it
-        client.session.json(
-            "PATCH",
-            f"/api/projects/{project}/",
-            params={"include": "id"},
-            json={"model_version": model_version},
-        )
+        set_model_version(client.session, project, model_version)
     return PushReport(model_version, len(predictions), created, deleted)
+
+
+def import_predictions(
+    client: StudioClient,
+    project: int,
+    predictions: Sequence[Mapping[str, Any]],
+    *,
+    model_version: str,
+    choices_name: str | None = None,
+    task_ids: Collection[int] | None = None,
+    chunk_size: int = 10_000,
+    progress: Progress | None = None,
+) -> PushReport:
+    """Add predictions of a new ``model_version`` to a project, deleting nothing.
+
+    What :func:`replace_predictions` does without its slow first step: every prediction is
+    validated (nothing is sent if one is invalid), imported in chunks, and the created count
+    compared with what was sent; a failed import removes what it had imported. The project's
+    ``model_version`` is left alone (:func:`set_model_version`). Meant for a version no
+    prediction has yet, such as a new run's (:mod:`ls_cleanlab.pipeline.runs`).
+    """
+    project = int(project)
+    chunk_size = check_int(chunk_size, "chunk_size", low=1)
+    _check_all(client, project, predictions, model_version, choices_name, task_ids)
+    created = _import_chunks(client.session, project, predictions, model_version, chunk_size,
+                             progress)  # fmt: skip
+    _check_created(created, len(predictions), model_version)
+    return PushReport(model_version, len(predictions), created, 0)
+
+
+def _check_created(created: int, sent: int, model_version: str) -> None:
+    if created != sent:
+        logger.warning("Label Studio created %d of %d predictions for %s", created, sent,
+                       model_version)  # fmt: skip
+
+
+def set_model_version(session: StudioSession, project: int, model_version: str) -> None:
+    """Make ``model_version`` the project's: the Data Manager's prediction score averages the
+    predictions of that version, and the labeling stream shows them."""
+    session.json(
+        "PATCH",
+        f"/api/projects/{int(project)}/",
+        params={"include": "id"},
+        json={"model_version": model_version},
+    )
+
+
+def model_versions(session: StudioSession, project: int) -> dict[str, int] | None:
+    """The project's prediction model versions with their counts (None when Label Studio
+    answers with something else)."""
+    answer = session.json("GET", f"/api/projects/{int(project)}/model-versions/")
+    if not isinstance(answer, Mapping):
+        return None
+    return {str(v): int(c or 0) for v, c in answer.items()}
 
 
 def delete_predictions(session: StudioSession, project: int, model_version: str) -> int:

@@ -120,6 +120,18 @@ class StudioSession:
             backoff=self.backoff,
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled as its URL, key and options (for an executor's workers): no connections and
+        no short-lived access token; the copy opens its own."""
+        state = dict(self.__dict__)
+        state["_http"] = None
+        state["_access"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._http = requests.Session()
+
     # -- auth -----------------------------------------------------------------------------------
 
     def auth_headers(self, *, refresh: bool = False) -> dict[str, str]:

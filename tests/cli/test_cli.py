@@ -104,6 +104,27 @@ def test_offline_audit_with_the_default_model(export: dict[str, Any], tmp_path: 
     assert stderr == ""  # no bars when stderr is not a terminal
 
 
+def test_the_same_audit_on_a_local_dask_cluster(export: dict[str, Any], tmp_path: Path) -> None:
+    """``--dask local:1`` starts a LocalCluster of one worker process; every file and the
+    summary are those of the in-process audit."""
+    pytest.importorskip("distributed")
+    outputs = {}
+    for engine in ("in process", "local:1"):
+        out = tmp_path / engine.replace(" ", "-").replace(":", "-")
+        extra = [] if engine == "in process" else ["--dask", engine]
+        code, stdout, stderr = run("audit", export["plain"], "--local-files-root",
+                                   export["media"], "--out", out, "--json", *extra)  # fmt: skip
+        assert code == 0, stderr
+        summary = json.loads(stdout)
+        outputs[engine] = (summary, {n: (out / n).read_bytes() for n in
+                                     ("issues.csv", "annotators.csv", "classes.csv")})  # fmt: skip
+    (here, here_files), (there, there_files) = outputs["in process"], outputs["local:1"]
+    assert (here["engine"], there["engine"]) == ("in process", "Dask LocalCluster of 1 worker")
+    for key in ("tasks", "skipped_reasons", "issues", "queues", "annotators_of_concern"):
+        assert here[key] == there[key], key
+    assert here_files == there_files
+
+
 def test_the_summary_for_people(export: dict[str, Any], tmp_path: Path) -> None:
     code, stdout, stderr = run(
         "audit", export["predicted"], "--out", tmp_path, "--progress", "--dry-run"

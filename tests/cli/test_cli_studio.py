@@ -85,7 +85,10 @@ def test_audit_pushes_the_queue_and_writes_the_report(
     assert summary["project"] == pid and summary["source"].startswith("model:tfidf")
     assert summary["tasks"] == {"read": 56, "audited": 56, "labelled": 48, "skipped": 0}
     assert summary["push"]["created"] == 56 and summary["push"]["missing"] == 0
-    assert versions(admin, pid) == {"ls-cleanlab": 56}
+    (version,) = versions(admin, pid)  # a run of its own, the project's version
+    assert version.startswith("ls-cleanlab-") and versions(admin, pid) == {version: 56}
+    assert admin.call("GET", f"/api/projects/{pid}/")["model_version"] == version
+    assert summary["engine"] == "in process"
     views = admin.call("GET", "/api/dm/views/", params={"project": pid})
     assert {q.title for q in QUEUES} <= {v["data"]["title"] for v in views}
     assert set(summary["views"]) == {q.title for q in QUEUES}

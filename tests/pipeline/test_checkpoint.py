@@ -13,7 +13,8 @@ import pytest
 import scipy.sparse as sp
 
 from ls_cleanlab.model import out_of_sample_probs
-from ls_cleanlab.model.cross_val import fit_fold
+from ls_cleanlab.model.cross_val import Targets, fit_fold
+from ls_cleanlab.ondisk import DiskArray
 from ls_cleanlab.pipeline import FoldCheckpoints
 
 
@@ -25,10 +26,11 @@ def data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("inner", [None, "threads"], ids=["in-process", "thread-pool"])
-@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
-def test_same_probabilities_and_every_fold_reused(tmp_path: Path, inner: Any, sparse: bool) -> None:
+@pytest.mark.parametrize("form", ["dense", "sparse", "disk"])
+def test_same_probabilities_and_every_fold_reused(tmp_path: Path, inner: Any, form: str) -> None:
     X, y = data()
-    features: Any = sp.csr_matrix(X) if sparse else X
+    features: Any = {"dense": X, "sparse": sp.csr_matrix(X),
+                     "disk": DiskArray.save(tmp_path / "x.npy", X)}[form]  # fmt: skip
     plain = out_of_sample_probs(features, y, n_folds=4, seed=1)
     pool = ThreadPoolExecutor(2) if inner else None
     first = FoldCheckpoints(tmp_path / "folds", inner=pool)
@@ -91,9 +93,9 @@ def test_other_work_and_broken_files(tmp_path: Path) -> None:
     assert list(checkpoints.map(lambda v: v * 2, [1, 2, 3])) == [2, 4, 6]
     assert checkpoints.submit(sum, [1, 2]).result() == 3
     X, y = data()
-    target = np.asarray(y)
-    rows = np.arange(len(y))
-    job = (X, target, rows[30:], rows[:30], None, False, 3)
+    labels = Targets.pack(np.eye(3, dtype=bool)[y], multi_label=False)
+    folds = (np.arange(len(y)) >= 30).astype(np.uint8)
+    job = (X, labels, folds, 0, None)  # fold 0: the first 30 rows
     first = next(iter(checkpoints.map(fit_fold, *zip(job, strict=True))))
     (stored,) = tmp_path.glob("*.npy")
     stored.write_bytes(b"broken")  # a torn file: fitted again, not trusted

@@ -82,13 +82,17 @@ def test_run_project_audit_pushes_the_queues(
     assert result.push is not None and (result.push.sent, result.push.created) == (50, 50)
     assert sorted(result.task_ids.tolist()) == sorted(ids)
     assert set(result.queues["disagree"].tolist()) <= labelled_project["satisficed"]
+    assert len(result.queues["disagree"]) > 0
     assert len(result.queues["uncertain"]) == 10
 
     # every task carries our prediction; each tab lists its queue, worst first
     stored = {p["task"]: p for p in admin.predictions(project)}
-    assert set(stored) == set(ids) and {p["model_version"] for p in stored.values()} == {
-        "ls-cleanlab"
-    }
+    # a run of its own: version ls-cleanlab-<run id>, the project's model version
+    assert result.run is not None and result.model_version == f"ls-cleanlab-{result.run}"
+    assert set(stored) == set(ids)
+    assert {p["model_version"] for p in stored.values()} == {result.model_version}
+    assert admin.call("GET", f"/api/projects/{project}/")["model_version"] == result.model_version
+    assert result.stale_versions == ()
     assert set(result.views) == {q.title for q in QUEUES}
     for queue in QUEUES:
         shown = view_tasks(admin, project, result.views[queue.title])

@@ -68,8 +68,9 @@ def own(studio: Studio, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ow
 
 
 def ours(admin: Admin, project: int) -> int:
+    """Our predictions in the project, of every run (ls-cleanlab-<run id>)."""
     versions = admin.call("GET", f"/api/projects/{project}/model-versions/")
-    return int(versions.get("ls-cleanlab", 0))
+    return sum(int(n) for v, n in versions.items() if v.startswith("ls-cleanlab"))
 
 
 def test_killed_mid_import_then_a_rerun_repairs_the_queue(own: OwnStudio, tmp_path: Path) -> None:
@@ -91,7 +92,10 @@ def test_killed_mid_import_then_a_rerun_repairs_the_queue(own: OwnStudio, tmp_pa
 
     code, stdout, stderr = run_cli("audit", "--project", project["id"], "--url", server.url, *key)
     assert code == 0, stderr
-    assert ours(admin, project["id"]) == TASKS
+    assert ours(admin, project["id"]) == TASKS  # the new run whole, any earlier one removed
+    current = admin.call("GET", f"/api/projects/{project['id']}/")["model_version"]
+    versions = admin.call("GET", f"/api/projects/{project['id']}/model-versions/")
+    assert current.startswith("ls-cleanlab-") and versions[current] == TASKS
     views = admin.call("GET", "/api/dm/views/", params={"project": project["id"]})
     titles = {v["data"]["title"] for v in views}
     assert {q.title for q in QUEUES} <= titles

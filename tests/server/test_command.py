@@ -42,14 +42,18 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        ([], {"host": "0.0.0.0", "port": 9090, "debug": False}),
-        (["--port", "9191"], {"host": "0.0.0.0", "port": 9191, "debug": False}),
+        ([], {"host": "0.0.0.0", "port": 9090, "debug": False, "dask": None}),
+        (["--port", "9191"], {"host": "0.0.0.0", "port": 9191, "debug": False, "dask": None}),
         (
             ["-p", "9192", "--host", "127.0.0.1", "--debug"],
-            {"host": "127.0.0.1", "port": 9192, "debug": True},
+            {"host": "127.0.0.1", "port": 9192, "debug": True, "dask": None},
+        ),
+        (
+            ["--dask", "local:2"],
+            {"host": "0.0.0.0", "port": 9090, "debug": False, "dask": "local:2"},
         ),
     ],
-    ids=["defaults", "port", "short-port-and-host"],
+    ids=["defaults", "port", "short-port-and-host", "dask"],
 )
 def test_cli_and_module_parse_the_same(
     calls: list[dict[str, Any]], argv: list[str], expected: dict[str, Any]

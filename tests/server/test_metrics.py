@@ -10,6 +10,8 @@ import prometheus_client
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from ls_cleanlab.server.jobstore import JOB_KINDS, JOB_STATES
+
 NAMES = {
     "ls_cleanlab_jobs": {"kind", "state"},
     "ls_cleanlab_queue_size": set(),
@@ -36,7 +38,9 @@ def scrape(api: TestClient) -> dict[str, dict[tuple[tuple[str, str], ...], float
 def test_metrics_parse_and_follow_the_store(api: TestClient) -> None:
     first = scrape(api)
     assert set(first) == set(NAMES)
-    assert len(first["ls_cleanlab_jobs"]) == 12 and not any(first["ls_cleanlab_jobs"].values())
+    kinds_and_states = len(JOB_KINDS) * len(JOB_STATES)
+    assert len(first["ls_cleanlab_jobs"]) == kinds_and_states
+    assert not any(first["ls_cleanlab_jobs"].values())
     assert first["ls_cleanlab_queue_size"] == {(): 0.0}
 
     backend = api.app.state.backend  # type: ignore[attr-defined]

@@ -136,9 +136,16 @@ def _view_tasks(admin: Admin, project: int, view: int) -> list[dict[str, Any]]:
     return list(answer["tasks"])
 
 
-def _ours(task: dict[str, Any]) -> dict[str, Any] | None:
-    found = [p for p in task.get("predictions", []) if p.get("model_version") == "ls-cleanlab"]
+def _ours(task: dict[str, Any], admin: Admin) -> dict[str, Any] | None:
+    """Our prediction of the project's current run (its version is the project's)."""
+    version = admin.call("GET", f"/api/projects/{task['project']}/")["model_version"]
+    found = [p for p in task.get("predictions", []) if p.get("model_version") == version]
     return found[0] if found else None
+
+
+def _queues(prediction: dict[str, Any]) -> list[str]:
+    """The tabs' markers the prediction carries, without their run tags."""
+    return [q.split("#")[0] for q in prediction["result"][0]["meta"]["queues"]]
 
 
 def test_label_studio_drives_the_backend(
@@ -178,17 +185,22 @@ def test_label_studio_drives_the_backend(
     # the slip leads the review order. It need not be in "Likely label errors": the annotator
     # is right on 79 of 80 tasks and the model is trained on 80 short texts, so the calibrated
     # audit finds the slip a few percent likely to be wrong, not more likely wrong than right
+    current = admin.call("GET", f"/api/projects/{project}/")["model_version"]
     audited = [p for p in admin.predictions(project)
-               if p["model_version"] == "ls-cleanlab" and p["task"] in ids[:80]]  # fmt: skip
+               if p["model_version"] == current and p["task"] in ids[:80]]  # fmt: skip
     assert max(audited, key=lambda p: p["score"])["task"] == ids[0]
     errors = _view_tasks(admin, project, views["Likely label errors"])
-    scores = [_ours(t)["score"] for t in errors]  # type: ignore[index]
+    scores = [_ours(t, admin)["score"] for t in errors]  # type: ignore[index]
     assert scores == sorted(scores, reverse=True)
     assert set(job["summary"]["expected"]) == {"errors", "missing"}  # shown beside the tabs
     uncertain = _view_tasks(admin, project, views["Uncertain (unlabeled)"])
     assert {t["id"] for t in uncertain} == set(ids[80:])
 
-    # new tasks: Label Studio asks /predict, which answers with the trained model
+    # the audit is a run of its own; /setup answers its version, the one /predict reports
+    version = admin.call("GET", f"/api/projects/{project}/")["model_version"]
+    assert version.startswith("ls-cleanlab-") and version != "ls-cleanlab"
+
+    # new tasks: Label Studio asks /setup then /predict, which answers with the trained model
     new_texts, new_truth = texts(4, seed=9)
     new_ids = admin.import_tasks(project, [{"text": t} for t in new_texts])
     admin.call("POST", action, json={"selectedItems": {"all": False, "included": new_ids}})
@@ -197,7 +209,7 @@ def test_label_studio_drives_the_backend(
     hits = 0
     for task, labels in zip(new_ids, new_truth, strict=True):
         prediction = stored[task]
-        assert prediction["model_version"] == "ls-cleanlab"
+        assert prediction["model_version"] == version  # /setup's, so Label Studio skips it
         result = prediction["result"][0]
         assert set(result["meta"]["probabilities"]) == set(WORDS)
         assert 0 <= prediction["score"] <= 1
@@ -211,9 +223,8 @@ def test_label_studio_drives_the_backend(
     admin.annotate(target, wrong_label, from_name="topics", to_name="text")
 
     def refreshed() -> bool:  # audited as a labelled task now: out of the unlabelled tab
-        task = admin.call("GET", f"/api/tasks/{target}/")
-        ours = _ours(task)
-        return bool(ours) and "lscl:uncertain" not in ours["result"][0]["meta"]["queues"]  # type: ignore[index]
+        ours = _ours(admin.call("GET", f"/api/tasks/{target}/"), admin)
+        return bool(ours) and "lscl:uncertain" not in _queues(ours)
 
     wait_for(refreshed, 30, "the new annotation to reach the queues")
     elapsed = time.monotonic() - started
@@ -277,8 +288,8 @@ def test_setup_credentials_survive_a_restart(
         admin.annotate(target, wrong, from_name="topics", to_name="text")
 
         def refreshed() -> bool:  # audited as a labelled task: out of the unlabelled tab
-            ours = _ours(admin.call("GET", f"/api/tasks/{target}/"))
-            return bool(ours) and "lscl:uncertain" not in ours["result"][0]["meta"]["queues"]
+            ours = _ours(admin.call("GET", f"/api/tasks/{target}/"), admin)
+            return bool(ours) and "lscl:uncertain" not in _queues(ours)
 
         wait_for(refreshed, 45, "the annotation to reach the queues after the restart")
         jobs = requests.get(f"{url}/jobs", params={"project": project}, timeout=5).json()["jobs"]

@@ -200,6 +200,9 @@ class EfficientNetLite0Embedder:
             raise InvalidOptionError(f"side must be one of {list(_SIDES)}, got {side!r}.")
         if batch_size < 1:
             raise InvalidOptionError(f"batch_size must be at least 1, got {batch_size}.")
+        self._args = {"cache_dir": cache_dir, "side": side, "output": output, "threads": threads,
+                      "batch_size": batch_size, "weights_path": weights_path,
+                      "weights_sha256": weights_sha256}  # fmt: skip
         model, weights_digest = efficientnet_lite0_graph(
             cache_dir, outputs=(output,), weights_path=weights_path, weights_sha256=weights_sha256
         )
@@ -212,6 +215,12 @@ class EfficientNetLite0Embedder:
 
     def __repr__(self) -> str:
         return f"EfficientNetLite0Embedder({self.name!r})"
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled as its arguments (an onnxruntime session does not pickle): a Dask worker
+        builds it once per process (:func:`_rebuilt`)."""
+        return _rebuilt, (tuple(sorted((k, str(v) if isinstance(v, Path) else v)
+                                       for k, v in self._args.items())),)  # fmt: skip
 
     def prepare(self, image: Image.Image) -> np.ndarray:
         """One image as ``(side, side, 3)`` uint8 RGB (the graph does the scaling)."""
@@ -245,3 +254,13 @@ class EfficientNetLite0Embedder:
         if not parts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.concatenate(parts).astype(np.float32, copy=False)
+
+
+_BUILT: dict[Any, EfficientNetLite0Embedder] = {}
+
+
+def _rebuilt(args: tuple[tuple[str, Any], ...]) -> EfficientNetLite0Embedder:
+    """The embedder of ``args``, built once per process."""
+    if args not in _BUILT:
+        _BUILT[args] = EfficientNetLite0Embedder(**dict(args))
+    return _BUILT[args]

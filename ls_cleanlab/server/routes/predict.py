@@ -35,9 +35,11 @@ def predict(body: PredictRequest, backend: BackendDep, settings: SettingsDep) ->
     or 503 when no task could be read because Label Studio refused the key or is unreachable."""
     check_tasks(body.tasks, settings.max_predict_tasks)
     schema = backend.predictor.schema(body.label_config)
-    version = settings.model_version
     if body.project is None:
+        version = settings.model_version
         empty = Prediction(result=[], score=0.0, model_version=version)
         return PredictResponse(results=[empty] * len(body.tasks), model_version=version)
-    made = backend.predict(project_id(body.project), body.tasks, schema)
+    project = project_id(body.project)
+    version = backend.current_version(project, settings.model_version)  # the same as /setup's
+    made = backend.predict(project, body.tasks, schema)
     return PredictResponse.model_validate({"results": made, "model_version": version})

@@ -17,7 +17,9 @@ router = APIRouter(tags=["Label Studio"], responses=responses(400, 401, 413, 422
 def setup(body: SetupRequest, backend: BackendDep, settings: SettingsDep) -> SetupResponse:
     """Check the label config, record the project and the credentials Label Studio sent (kept
     in the data dir, mode 0600), and sign the project's webhooks in the background. Answers
-    the model version /predict will report."""
+    the model version /predict will report: the project's current run's (Label Studio predicts
+    only tasks without a prediction of it)."""
     backend.predictor.schema(body.schema_)  # LabelConfigError -> 422
-    backend.set_up(project_id(body.project), body.project, body.hostname, body.access_token)
-    return SetupResponse(model_version=settings.model_version)
+    project = project_id(body.project)
+    backend.set_up(project, body.project, body.hostname, body.access_token)
+    return SetupResponse(model_version=backend.current_version(project, settings.model_version))
