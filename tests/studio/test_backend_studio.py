@@ -241,7 +241,7 @@ def test_label_studio_drives_the_backend(
 
     # a ground-truth annotation settles a task in a tab: through the webhook it leaves every tab
     def tabs_of(task: int) -> list[str]:
-        ours = _ours(admin.call("GET", f"/api/tasks/{task}/"))
+        ours = _ours(admin.call("GET", f"/api/tasks/{task}/"), admin)
         return list(ours["result"][0]["meta"]["queues"]) if ours else []
 
     settled_task = next(t for t in ids[:80] if tabs_of(t))
