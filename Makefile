@@ -62,9 +62,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_model.py
 
 # The whole product on a real Label Studio; Ctrl-C stops it. `make demo DEMO_ARGS=--exit` runs to
-# the end and exits.
+# the end and exits; `make demo DEMO=boxes` runs the bounding-box demo (examples/demo_boxes.py).
+DEMO ?= classification
+DEMO_SCRIPT := $(if $(filter boxes,$(DEMO)),examples/demo_boxes.py,examples/demo.py)
 demo: $(STAMP) $(STUDIO_STAMP)
-	OPENBLAS_NUM_THREADS=1 $(BIN)/python examples/demo.py $(DEMO_ARGS)
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python $(DEMO_SCRIPT) $(DEMO_ARGS)
 
 bench-sync: $(STAMP) $(STUDIO_STAMP)
 	$(BIN)/python benchmarks/bench_sync.py

@@ -114,11 +114,20 @@ def _cell_reasons(ev: Evidence, i: np.ndarray, k: np.ndarray, kind: str) -> list
 
 def _kind_cells(ev: Evidence, task_p: np.ndarray, side: np.ndarray, threshold: float) -> Any:
     """Cells of one kind on tasks whose probability of that kind is at least ``threshold``:
-    those scoring at least :data:`CELL_SHARE` of the task's worst cell of the kind."""
+    those scoring at least :data:`CELL_SHARE` of the task's worst cell of the kind.
+
+    With one annotator (no votes) the cells confident learning flags are added: the calibrated
+    scores take the model's probabilities at face value, and with one annotation per task EM
+    cannot measure how miscalibrated they are, so an under-confident model could hide every
+    error. Confident learning's per-class thresholds do not depend on calibration; its flags
+    are the baseline the tabs must never fall below."""
     cells = side & (ev.labelled & (task_p >= threshold))[:, None]
     s = np.where(cells, ev.cell_scores, 0.0)
     top = s.max(axis=1, keepdims=True)
-    return cells & (s > 0) & (s >= CELL_SHARE * top)
+    found = cells & (s > 0) & (s >= CELL_SHARE * top)
+    if ev.votes is None and ev.confident is not None:
+        found |= side & ev.confident & ev.labelled[:, None]
+    return found
 
 
 def issue_table(

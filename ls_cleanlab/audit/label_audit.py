@@ -13,7 +13,9 @@ likely wrong than right, so a tab's expected precision is at least 0.5 (its mean
 ``LabelAudit.expected_precision``). Tasks whose annotators split on a class the consensus is
 sure of are ``disagreement``: annotator feedback, not errors. ``expected_issues`` estimates how
 many tasks of each kind are wrong in all, as confident learning's ``num_label_issues`` does for
-one annotator.
+one annotator. With one annotation per task nothing measures the model's calibration, so the
+cells confident learning flags join the issues too (and the suggestions, and the expected
+counts): the tabs are never smaller than cleanlab's (README, "One annotator per task").
 """
 
 from __future__ import annotations
@@ -235,16 +237,48 @@ class _Context:
     named: bool
 
 
-def _suggested(c: _Context, cell_scores: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """The most probable labels: audited cells flipped where more likely wrong than right;
-    single-label, the most probable class; unlabelled tasks, the model's prediction."""
+def _single_flags(c: _Context, confident: np.ndarray | None) -> np.ndarray | None:
+    """With one annotator, the cells confident learning flags (they join the tabs, see
+    :func:`ls_cleanlab.audit.issues.issue_table`); None with several annotators."""
+    return None if c.several or confident is None else confident & c.cons.annotated[:, None]
+
+
+def _expected(c: _Context, tasks: Any, confident: np.ndarray | None) -> dict[str, float]:
+    """Expected wrong tasks per kind; with one annotator at least the count of tasks
+    confident learning flags (as cleanlab's ``num_label_issues`` counts them)."""
+    out = expected_issues(tasks, c.cons.annotated, c.multi_label)
+    flags = _single_flags(c, confident)
+    if flags is not None:
+        given = c.cons.labels.astype(bool)
+        counts = {
+            "errors": flags.any(axis=1).sum(),
+            "spurious": (flags & given).any(axis=1).sum(),
+            "missing": (flags & ~given).any(axis=1).sum(),
+        }
+        out = {kind: max(value, float(counts[kind])) for kind, value in out.items()}
+    return out
+
+
+def _suggested(
+    c: _Context, cell_scores: np.ndarray, present: np.ndarray, confident: np.ndarray | None
+) -> np.ndarray:
+    """The most probable labels: audited cells flipped where more likely wrong than right (one
+    annotator: or flagged by confident learning); single-label, the most probable class;
+    unlabelled tasks, the model's prediction."""
     n = len(cell_scores)
     given = c.cons.labels.astype(bool)
     labelled = c.cons.annotated
     flip = cell_scores >= 0.5
+    flags = _single_flags(c, confident)
+    if flags is not None:
+        flip |= flags
     suggested = np.where(flip, ~given, given).astype(np.int8)
     if not c.multi_label:
         best = np.argmax(present, axis=1)
+        if flags is not None and c.probs is not None:  # flagged by confident learning alone:
+            model_best = np.argmax(c.probs, axis=1)  # the model's class, as cleanlab suggests
+            by_flag = flags.any(axis=1) & (best == given.argmax(axis=1))
+            best = np.where(by_flag, model_best, best)
         wrong = labelled & flip[np.arange(n), given.argmax(axis=1)]
         suggested[wrong] = 0
         suggested[wrong, best[wrong]] = 1
@@ -296,6 +330,7 @@ def _audit(c: _Context, scores: Scores, rule_set: Any, features: np.ndarray | No
     tasks = task_probabilities(given, cell_scores, c.multi_label)
     priority = priority_of(ranking, given, labelled, c.several, c.multi_label, tasks.wrong)
     score, flagged, origin = _outliers(c, features)
+    confident = inputs.confident_cells(given, labelled, c.probs, c.multi_label)
     evidence = _issues.Evidence(
         class_names=c.names,
         given=given,
@@ -310,7 +345,7 @@ def _audit(c: _Context, scores: Scores, rule_set: Any, features: np.ndarray | No
         conditional=scores.conditional,
         deficit=scores.deficit,
         single_label=not c.multi_label,
-        confident=inputs.confident_cells(given, labelled, c.probs, c.multi_label),
+        confident=confident,
         tasks=tasks,
     )
     issues = _issues.issue_table(
@@ -340,7 +375,7 @@ def _audit(c: _Context, scores: Scores, rule_set: Any, features: np.ndarray | No
         priority=priority,
         cell_scores=cell_scores,
         consensus=c.cons.labels.astype(np.int8),
-        suggested=_suggested(c, cell_scores, present),
+        suggested=_suggested(c, cell_scores, present, confident),
         present=present,
         uncertainty=_uncertainty(c),
         issues=issues,
@@ -350,6 +385,6 @@ def _audit(c: _Context, scores: Scores, rule_set: Any, features: np.ndarray | No
         consensus_detail=c.cons,
         class_names=c.names,
         multi_label=c.multi_label,
-        expected_issues=expected_issues(tasks, labelled, c.multi_label),
+        expected_issues=_expected(c, tasks, confident),
         task_wrong=wrong,
     )

@@ -15,6 +15,7 @@ import numpy as np
 
 from ls_cleanlab.audit import load_rules
 from ls_cleanlab.cli import output as _cli_output
+from ls_cleanlab.cli.box_output import box_annotators_summary
 from ls_cleanlab.cli.reviewers import reviewers_given
 from ls_cleanlab.engine import Engine, open_engine
 from ls_cleanlab.errors import InvalidOptionError, StudioError
@@ -138,14 +139,23 @@ def _options(args: argparse.Namespace, from_version: str | None) -> AuditOptions
     if args.folds < 2:
         raise InvalidOptionError(f"--folds must be at least 2, got {args.folds}.")
     check_threshold(args.threshold, "--threshold")
-    if args.from_model_version and args.pred_probs:
-        raise InvalidOptionError("give --from-model-version or --pred-probs, not both.")
+    sources = {
+        "--from-model-version": args.from_model_version,
+        "--pred-probs": args.pred_probs,
+        "--predictions": args.predictions,
+    }
+    given = [flag for flag, value in sources.items() if value]
+    if len(given) == 2:
+        raise InvalidOptionError(f"give {given[0]} or {given[1]}, not both.")
+    if len(given) > 2:
+        raise InvalidOptionError(f"give one of {', '.join(given)}, not several.")
     if args.embeddings_file is not None and not Path(args.embeddings_file).is_file():
         raise InvalidOptionError(f"--embeddings-file {args.embeddings_file!r} does not exist.")
     return AuditOptions(
         model_version=args.model_version,
         from_model_version=from_version,
         pred_probs=_pred_probs(args.pred_probs) if args.pred_probs else None,
+        predictions_file=args.predictions,
         embedding_field=args.embedding_field,
         embeddings_file=args.embeddings_file,
         embedder=args.embedder,
@@ -314,7 +324,7 @@ def _audit_export(
     schema, inferred = _export_schema(args, tasks)
     _check_rules(args.rules, schema)
     version = args.from_model_version
-    if version is None and args.pred_probs is None:
+    if version is None and args.pred_probs is None and args.predictions is None:
         counts = prediction_versions(tasks)
         if counts:
             best, covered = counts.most_common(1)[0]
@@ -352,6 +362,12 @@ def annotators(args: argparse.Namespace, url: str | None, key: str | None) -> di
         tasks = load_export(args.export)
         schema, _ = _export_schema(args, tasks)
         names = {}
+    if schema.kind == "boxes":  # the annotators' boxes alone: no detector
+        boxes = audit_tasks(tasks, schema, options=AuditOptions(dry_run=True), project=args.project)
+        return {"kind": "boxes", "project": args.project, "tasks": len(boxes.table.task_ids),
+                "annotators": box_annotators_summary(boxes.audit),
+                "satisficers": [a["annotator"] for a in box_annotators_summary(boxes.audit)
+                                if "satisficing" in a["flags"]]}  # fmt: skip
     table = read_tasks(tasks, schema)
     result = audit_labels(
         None,

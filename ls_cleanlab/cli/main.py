@@ -80,7 +80,7 @@ def _source(parser: argparse.ArgumentParser) -> None:
         metavar="FILE.xml",
         help="the labeling config of an export (default: inferred from its tasks)",
     )
-    parser.add_argument("--choices", metavar="NAME", help="the Choices tag to audit")
+    parser.add_argument("--choices", metavar="NAME", help="the Choices or RectangleLabels tag")
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object on stdout and nothing else"
     )
@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="ls-cleanlab",
-        description="Find label errors in Label Studio classification projects.",
+        description="Find label errors in Label Studio classification and bounding-box projects.",
     )
     parser.add_argument("--version", action="version", version=f"ls-cleanlab {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.npy",
         help="probabilities (tasks, classes), rows in task order (no model fit)",
     )
+    audit.add_argument("--predictions", metavar="FILE.json", help="detector boxes, COCO-style")
     audit.add_argument("--rules", metavar="rules.yaml", help="implies/excludes rules (YAML)")
     audit.add_argument(
         "--out",
@@ -128,11 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--folds", type=int, default=5, help="cross-validation folds")
     audit.add_argument("--seed", type=int, default=0)
     audit.add_argument("--threshold", type=float, default=0.5, help="issue threshold in (0, 1)")
-    audit.add_argument(
-        "--local-files-root",
-        metavar="DIR",
-        help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT, when readable here",
-    )
+    audit.add_argument("--local-files-root", metavar="DIR",
+                       help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT if readable")  # fmt: skip
     audit.add_argument(
         "--allowed-host",
         action="append",

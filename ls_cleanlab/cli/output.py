@@ -11,6 +11,8 @@ from typing import IO, Any
 import numpy as np
 
 from ls_cleanlab.audit import LabelAudit
+from ls_cleanlab.cli import box_output
+from ls_cleanlab.cli.left_out import print_left_out
 from ls_cleanlab.pipeline import QUEUES, ProjectAudit, queue_expected, skip_report
 from ls_cleanlab.pipeline.gold import gold_counts
 from ls_cleanlab.report import task_link
@@ -130,6 +132,10 @@ def audit_summary(
     dry_run: bool,
 ) -> dict[str, Any]:
     """The summary of an audit as JSON-ready data."""
+    if result.schema.kind == "boxes":
+        return box_output.box_audit_summary(
+            result, files=files, schema_inferred=schema_inferred, dry_run=dry_run
+        )
     audit = result.audit
     issues = audit.issues
     left_out = skip_report(result)
@@ -187,6 +193,8 @@ def audit_summary(
 
 def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
     """The summary for people."""
+    if summary.get("kind") == "boxes":
+        return box_output.print_box_audit(summary, out)
     tasks, issues = summary["tasks"], summary["issues"]
     where = f"project {summary['project']}" if summary["project"] is not None else "export file"
     schema = summary["schema"]
@@ -203,12 +211,7 @@ def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
             "to use the project's.",
             file=out,
         )
-    if summary["skipped_reasons"]:
-        print("Left out (nothing is dropped without a count):", file=out)
-        for entry in summary["skipped_reasons"]:
-            example = f": {entry['example']}" if entry["example"] else ""
-            print(f"  {entry['count']:>6} {entry['items']:<11} {entry['reason']} "
-                  f"({entry['meaning']}){example}"[:300], file=out)  # fmt: skip
+    print_left_out(summary["skipped_reasons"], out)
     kinds = ", ".join(f"{k} {v}" for k, v in issues["by_kind"].items()) or "none"
     print(f"Issues: {issues['total']} on {issues['tasks']} tasks ({kinds}).", file=out)
     titles = {q.key: q.title for q in QUEUES}
@@ -270,6 +273,8 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 def write_tables(result: ProjectAudit, out: Path, studio_url: str | None) -> dict[str, Path]:
     """``issues.csv``, ``annotators.csv`` and ``classes.csv`` in ``out``."""
+    if result.schema.kind == "boxes":
+        return box_output.write_box_tables(result, out, studio_url)
     import pandas as pd
 
     audit = result.audit
@@ -351,6 +356,12 @@ def annotators_summary(audit: LabelAudit, names: Mapping[int, str] | None = None
 
 def print_annotators(summary: Mapping[str, Any], out: IO[str]) -> None:
     """The annotator table, the agreement matrix and what the flags mean."""
+    if summary.get("kind") == "boxes":
+        print(f"Annotators of {summary['tasks']} tasks (bounding boxes, no detector):", file=out)
+        box_output.print_box_annotators(summary["annotators"], out)
+        flagged = ", ".join(str(a) for a in summary["satisficers"]) or "nobody"
+        print(f"Flagged for search satisficing: {flagged}.", file=out)
+        return
     rows = summary["annotators"]
     width = max([12, *(len(r["name"]) for r in rows)])
     print(

@@ -11,7 +11,8 @@
 * :mod:`.cache`: :class:`FeatureCache` (SQLite: reference -> content hash -> vector);
 * :mod:`.feature_set`: the result type :class:`FeatureSet` and the standardization it carries;
 * :mod:`.tasks`: :func:`task_features`, the source that fits a project;
-* :mod:`.extractor`: :class:`Extractor`, that source recorded, to encode new tasks the same way.
+* :mod:`.extractor`: :class:`Extractor`, that source recorded, to encode new tasks the same way;
+* :mod:`.windows`: features of image windows for the box detector (not re-exported here).
 """
 
 from ls_cleanlab.features.cache import FeatureCache

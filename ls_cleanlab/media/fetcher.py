@@ -31,15 +31,13 @@ float grey scaled to 8 bits). Every failure is a :class:`~ls_cleanlab.errors.Med
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import parse_qs, unquote, unquote_to_bytes, urljoin, urlsplit
+from urllib.parse import urljoin
 
 import urllib3
 from PIL import Image
@@ -47,6 +45,7 @@ from requests.certs import where as ca_bundle
 
 from ls_cleanlab.errors import InvalidOptionError, MediaError, StudioAuthError, StudioError
 from ls_cleanlab.media.images import DEFAULT_MAX_PIXELS, decode_image
+from ls_cleanlab.media.local import local_files_path, read_data_uri, read_local, too_large
 from ls_cleanlab.media.netpolicy import (
     IP,
     Allowlist,
@@ -67,14 +66,9 @@ MAX_REDIRECTS = 5
 MAX_FAILURES_KEPT = 100_000
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
-
-
-def _size(n: float) -> str:
-    if n >= 2**20:
-        return f"{round(n / 2**20, 1):g} MB"
-    if n >= 2**10:
-        return f"{round(n / 2**10, 1):g} KB"
-    return f"{int(n)} bytes"
+#: Connections kept per host: the feature and box stages fetch from 8 threads at once (with 1,
+#: urllib3 discarded seven of every eight connections, warning each time).
+_POOL_SIZE = 8
 
 
 class MediaFetcher:
@@ -226,10 +220,10 @@ class MediaFetcher:
             )
         ref = ref.strip()
         if ref[:5].lower() == "data:":
-            return self._data_uri(ref)
-        local = self._local_path(ref)
+            return read_data_uri(ref, self.max_bytes)
+        local = None if self.local_files_root is None else local_files_path(ref, self._studio)
         if local is not None and self.local_files_root is not None:
-            return self._read_local(self.local_files_root, local)
+            return read_local(self.local_files_root, local, self.max_bytes)
         if ref.startswith("//"):
             ref = f"{self._studio.scheme if self._studio else 'https'}:{ref}"
         elif ref.startswith("/"):
@@ -245,73 +239,6 @@ class MediaFetcher:
             )
         return self._download(Target.parse(ref))
 
-    # -- sources --------------------------------------------------------------------------------
-
-    def _too_large(self, what: str, size: int | None = None) -> MediaError:
-        limit = _size(self.max_bytes)
-        if size is None:
-            return MediaError(f"too large: {what} is over the {limit} limit", "too_large")
-        return MediaError(f"too large: {what} is {_size(size)} > {limit} limit", "too_large")
-
-    def _data_uri(self, ref: str) -> bytes:
-        header, comma, payload = ref[5:].partition(",")
-        if not comma:
-            raise MediaError("malformed data: URI (no comma before the data)", "bad_reference")
-        if header.lower().split(";")[-1].strip() == "base64":
-            compact = "".join(unquote(payload).split())
-            if (len(compact) // 4) * 3 - 2 > self.max_bytes:
-                raise self._too_large("data: URI", len(compact) * 3 // 4)
-            try:
-                data = base64.b64decode(compact, validate=True)
-            except (binascii.Error, ValueError) as exc:
-                raise MediaError(f"data: URI is not valid base64 ({exc})", "bad_reference") from exc
-        else:
-            data = unquote_to_bytes(payload)
-        if len(data) > self.max_bytes:
-            raise self._too_large("data: URI", len(data))
-        return data
-
-    def _local_path(self, ref: str) -> str | None:
-        """The ``d`` path of a local-files reference to read from disk, else None."""
-        if self.local_files_root is None:
-            return None
-        parts = urlsplit(ref)
-        path = canonical_path(parts.path)
-        if parts.scheme or parts.netloc:  # absolute: only on Label Studio's own origin
-            studio = self._studio
-            if studio is None or Target.parse(ref).origin != studio.origin:
-                return None
-            path = path.removeprefix(studio.path.partition("?")[0].rstrip("/"))
-        if path.rstrip("/") != "/data/local-files":
-            return None
-        found = parse_qs(parts.query).get("d")
-        if not found or not found[0]:
-            raise MediaError("local-files reference without a ?d= path", "bad_reference")
-        return found[0]
-
-    def _read_local(self, root: Path, relative: str) -> bytes:
-        name = repr(relative[:200])
-        if "\x00" in relative:
-            raise MediaError("local-files path contains a NUL byte", "bad_reference")
-        path = (root / relative.lstrip("/")).resolve()  # as Label Studio: d is under the root
-        if not path.is_relative_to(root):  # after resolving symlinks too
-            raise MediaError(f"local-files path {name} escapes local_files_root", "refused")
-        try:
-            if path.exists() and not path.is_file():
-                raise MediaError(f"local-files path {name} is not a file", "not_found")
-            if (size := path.stat().st_size) > self.max_bytes:
-                raise self._too_large(name, size)
-            with path.open("rb") as handle:
-                data = handle.read(self.max_bytes + 1)
-        except FileNotFoundError as exc:
-            message = f"no file {name} under local_files_root {str(root)!r}"
-            raise MediaError(message, "not_found") from exc
-        except OSError as exc:
-            raise MediaError(f"cannot read {name}: {exc.strerror}", "unreachable") from exc
-        if len(data) > self.max_bytes:
-            raise self._too_large(name)
-        return data
-
     # -- http -----------------------------------------------------------------------------------
 
     def _pool(self, target: Target, ip: IP) -> urllib3.HTTPConnectionPool:
@@ -322,13 +249,16 @@ class MediaFetcher:
                     str(ip),
                     target.port,
                     retries=False,
+                    maxsize=_POOL_SIZE,
                     server_hostname=target.host,
                     assert_hostname=target.host,
                     cert_reqs="CERT_REQUIRED",
                     ca_certs=ca_bundle(),
                 )
             else:
-                self._pools[key] = urllib3.HTTPConnectionPool(str(ip), target.port, retries=False)
+                self._pools[key] = urllib3.HTTPConnectionPool(
+                    str(ip), target.port, retries=False, maxsize=_POOL_SIZE
+                )
         return self._pools[key]
 
     def _on_studio(self, target: Target) -> bool:
@@ -434,14 +364,14 @@ class MediaFetcher:
     def _body(self, response: urllib3.BaseHTTPResponse, where: str, deadline: float) -> bytes:
         declared = response.headers.get("Content-Length", "")
         if declared.strip().isdigit() and int(declared) > self.max_bytes:
-            raise self._too_large(where, int(declared))
+            raise too_large(self.max_bytes, where, int(declared))
         chunks: list[bytes] = []
         total = 0
         try:
             while chunk := response.read1(_CHUNK, decode_content=False):  # what has arrived
                 total += len(chunk)
                 if total > self.max_bytes:
-                    raise self._too_large(where)
+                    raise too_large(self.max_bytes, where)
                 if time.monotonic() > deadline:
                     raise MediaError(
                         f"timed out after {self.total_timeout:g} s downloading {where}",

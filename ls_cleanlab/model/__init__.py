@@ -7,7 +7,9 @@
 * :mod:`.robust`: :func:`train_noise_robust`, the final model without the labels confident
   learning doubts, iterated while the estimated noise falls;
 * :mod:`.store`: :class:`ModelStore`, trained models per project and model version;
-* :mod:`.inputs`, :mod:`.persist`: input checks; versioned model files.
+* :mod:`.inputs`, :mod:`.persist`: input checks; versioned model files;
+* :mod:`.detector`, :mod:`.detector_fit`: the box detector trained inside a project (bounding
+  boxes; imported from there, not re-exported here).
 """
 
 from ls_cleanlab.model.classifiers import ProbabilisticClassifier

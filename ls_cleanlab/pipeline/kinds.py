@@ -6,8 +6,9 @@ them); the rest of the pipeline (fetching, pushing, tabs, refreshes, the report'
 :func:`task_kind` picks the kind from the schema (``LabelSchema.kind``, set by
 :func:`~ls_cleanlab.studio.parse_label_config` from the config's control tag).
 
-A new kind (bounding boxes next) is a class with ``name``, ``queues`` and ``audit(...)``,
-registered in :data:`KINDS` under the name its schemas carry.
+A kind is a class with ``name``, ``queues`` and ``audit(...)``, registered in :data:`KINDS`
+under the name its schemas carry: :mod:`.classification` (``Choices``) and :mod:`.boxes`
+(``RectangleLabels``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ls_cleanlab.audit import Rules
 from ls_cleanlab.errors import LabelConfigError
 from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
+from ls_cleanlab.pipeline.boxes import Boxes
 from ls_cleanlab.pipeline.classification import Classification
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.queues import Queue
@@ -47,11 +49,11 @@ class TaskKind(Protocol):
         executor: Executor | None = None,
         progress: Progress | None = None,
         project: int | None = None,
-    ) -> ProjectAudit: ...
+    ) -> ProjectAudit[Any]: ...
 
 
 #: Registered kinds by the name :attr:`LabelSchema.kind` carries.
-KINDS: Mapping[str, TaskKind] = {"classification": Classification()}
+KINDS: Mapping[str, TaskKind] = {"classification": Classification(), "boxes": Boxes()}
 
 
 def task_kind(schema: LabelSchema) -> TaskKind:

@@ -6,18 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from ls_cleanlab.audit import LabelAudit
 from ls_cleanlab.errors import InvalidOptionError
 from ls_cleanlab.features import TEXT_EMBEDDERS
 from ls_cleanlab.model import TrainedModel
-from ls_cleanlab.studio import LabelSchema, PushReport, TaskTable, annotator_name
+from ls_cleanlab.model.detector import BoxDetector
+from ls_cleanlab.studio import BoxTable, LabelSchema, PushReport, TaskTable, annotator_name
 from ls_cleanlab.validation import check_bool, check_int, check_option, check_threshold
 
-__all__ = ["STAGES", "AuditOptions", "Progress", "ProjectAudit"]
+__all__ = ["STAGES", "AuditOptions", "AuditT", "Progress", "ProjectAudit"]
 
 #: Stages in order, as named in progress reports.
 STAGES = ("fetch", "features", "model", "audit", "save", "push")
@@ -37,7 +37,9 @@ class AuditOptions:
     from_model_version : str, optional
         Use that model's predictions, already in the project, as probabilities (no model fit).
     pred_probs : path or ndarray, optional
-        Probabilities ``(n, K)`` in task order (``.npy``): no model fit.
+        Probabilities ``(n, K)`` in task order (``.npy``): no model fit (classification).
+    predictions_file : path, optional
+        A detector's boxes as a COCO-style JSON file: no detector fit (bounding boxes).
     embedding_field, embeddings_file : optional
         Precomputed features: a task data field, or an ``.npy``/``.npz`` (see ``features``).
     embedder : str
@@ -81,6 +83,7 @@ class AuditOptions:
     model_version: str = "ls-cleanlab"
     from_model_version: str | None = None
     pred_probs: str | Path | np.ndarray | None = None
+    predictions_file: str | Path | None = None
     embedding_field: str | None = None
     embeddings_file: str | Path | None = None
     embedder: str = "auto"
@@ -122,25 +125,34 @@ class AuditOptions:
             )
 
 
+#: The audit result of a task kind: ``LabelAudit`` (classification), ``BoxReview`` (boxes).
+AuditT = TypeVar("AuditT")
+
+
 @dataclass(frozen=True)
-class ProjectAudit:
+class ProjectAudit(Generic[AuditT]):
     """What an audit found and did. Arrays are over the ``m`` audited tasks.
+
+    Generic in the task kind's audit result (``ProjectAudit[LabelAudit]`` for classification,
+    ``ProjectAudit[BoxReview]`` for boxes); what the pipeline, the tabs and the push need is the
+    same for every kind.
 
     Attributes
     ----------
     project : int or None
     schema : LabelSchema
-    table : TaskTable
+    table : TaskTable or BoxTable
         Every task read (including skipped ones).
     task_ids : np.ndarray of int64, shape (m,)
         Label Studio ids of the audited tasks (tasks with features or probabilities).
     labelled : np.ndarray of bool, shape (m,)
     pred_probs : np.ndarray, shape (m, K)
-        Out-of-sample for labelled tasks, the final model's for the others.
-    audit : LabelAudit
+        Out-of-sample for labelled tasks, the final model's for the others (boxes: the
+        probability that an object of each class is on the image).
+    audit : LabelAudit or BoxReview
         Rows follow ``task_ids``; ``issues.task`` indexes them.
     queues : dict of str to np.ndarray
-        Queue key -> task ids in review order (see :data:`ls_cleanlab.pipeline.queues.QUEUES`).
+        Queue key -> task ids in review order (the task kind's ``queues``).
     predictions : sequence of dict
         One prediction per audited task (pushed unless a dry run), built on demand a block at a
         time (:class:`~ls_cleanlab.pipeline.prediction_list.QueuePredictions`).
@@ -167,7 +179,8 @@ class ProjectAudit:
         Queue title -> Data Manager view id.
     seconds : dict of str to float
         Time per stage.
-    trained : TrainedModel or None
+    trained : TrainedModel, BoxDetector or None
+        The model fitted here (a detector for boxes), None when predictions were given.
     gold : np.ndarray of bool, shape (m,) or None
         Audited tasks with a gold label (a reviewer's or a ground-truth annotation): out of
         every tab, their consensus the gold label.
@@ -181,11 +194,11 @@ class ProjectAudit:
 
     project: int | None
     schema: LabelSchema
-    table: TaskTable
+    table: TaskTable | BoxTable
     task_ids: np.ndarray
     labelled: np.ndarray
     pred_probs: np.ndarray
-    audit: LabelAudit
+    audit: AuditT
     queues: dict[str, np.ndarray]
     predictions: Sequence[dict[str, Any]]
     skipped: dict[int, str]
@@ -196,7 +209,7 @@ class ProjectAudit:
     push: PushReport | None = None
     views: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
-    trained: TrainedModel | None = None
+    trained: TrainedModel | BoxDetector | None = None
     skip_reasons: dict[int, str] = field(default_factory=dict)
     annotator_names: dict[int, str] = field(default_factory=dict)
     gold: np.ndarray | None = None

@@ -25,7 +25,8 @@ from typing import Any
 from ls_cleanlab.audit import Rules, load_rules
 from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
-from ls_cleanlab.model import ModelStore
+from ls_cleanlab.model import ModelStore, TrainedModel
+from ls_cleanlab.model.detector import BoxDetector
 from ls_cleanlab.pipeline.gold import resolve_reviewers
 from ls_cleanlab.pipeline.kinds import TaskKind, task_kind
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
@@ -80,6 +81,24 @@ def audit_tasks(
     )  # fmt: skip
 
 
+def _save_trained(
+    workspace: Workspace,
+    project: int,
+    version: str,
+    trained: TrainedModel | BoxDetector,
+    progress: Progress | None,
+) -> None:
+    """Keep the model fitted by an audit (a box detector beside the models, not in the store)."""
+    if progress is not None:
+        progress("save", 0, 1)
+    if isinstance(trained, BoxDetector):
+        trained.save(workspace.box_detector(project, version))
+    else:
+        ModelStore(workspace.models_dir).save(project, version, trained)
+    if progress is not None:
+        progress("save", 1, 1)
+
+
 def run_project_audit(
     client: StudioClient,
     project: int,
@@ -119,6 +138,8 @@ def run_project_audit(
     kind, _ = check_plan(schema, options)
     options = resolve_reviewers(client, options)
     tasks = fetch_with_snapshot(client, project, workspace, progress)
+    if options.from_model_version is not None:  # the export lists predictions by id only
+        tasks = client.with_predictions(project, tasks, options.from_model_version)
     fetched = time.perf_counter() - start
     fetcher = MediaFetcher(
         session=client.session,
@@ -138,11 +159,7 @@ def run_project_audit(
     del tasks
     seconds = {"fetch": fetched, **result.seconds}
     if workspace is not None and result.trained is not None:
-        if progress is not None:
-            progress("save", 0, 1)
-        ModelStore(workspace.models_dir).save(project, options.model_version, result.trained)
-        if progress is not None:
-            progress("save", 1, 1)
+        _save_trained(workspace, project, options.model_version, result.trained, progress)
     if options.dry_run or options.run_id is None:
         return dataclasses.replace(result, seconds=seconds, annotator_names=client.user_names())
     start = time.perf_counter()

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -23,9 +23,11 @@ import numpy as np
 from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import ModelStore
+from ls_cleanlab.pipeline.box_refresh import refresh_box_project, save_box_state
 from ls_cleanlab.pipeline.gold import resolve_reviewers
 from ls_cleanlab.pipeline.kinds import task_kind
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
+from ls_cleanlab.pipeline.partial_push import PARTIAL_PUSH_LIMIT, Refresh, push_some
 from ls_cleanlab.pipeline.preannotate import model_features
 from ls_cleanlab.pipeline.prediction_list import QueuePredictions
 from ls_cleanlab.pipeline.project import audit_tasks
@@ -34,33 +36,18 @@ from ls_cleanlab.pipeline.snapshot import fetch_with_snapshot
 from ls_cleanlab.pipeline.workspace import Workspace, write_atomic
 from ls_cleanlab.studio import StudioClient, read_tasks
 
-__all__ = ["PARTIAL_PUSH_LIMIT", "Refresh", "refresh_project", "save_audit_state"]
+__all__ = ["PARTIAL_PUSH_LIMIT", "Refresh", "push_some", "refresh_project", "save_audit_state"]
 
 logger = logging.getLogger("ls_cleanlab")
-
-#: Above this many changed predictions a refresh replaces the whole model version at once.
-PARTIAL_PUSH_LIMIT = 200
-
-
-@dataclass(frozen=True)
-class Refresh:
-    """What a refresh did: the new audit (None when the project has no audit to refresh yet,
-    ``reason`` says why), the predictions pushed, the tasks audited, the new tasks left for the
-    next full audit (no trained model, or their media could not be read), and the earlier runs'
-    versions left for the cleanup when it published a new run."""
-
-    audit: ProjectAudit | None
-    pushed: int = 0
-    tasks: int = 0
-    reason: str | None = None
-    waiting: int = 0
-    stale_versions: tuple[str, ...] = ()
 
 
 def save_audit_state(workspace: Workspace, result: ProjectAudit) -> None:
     """Keep what a refresh needs: each task's probabilities and each pushed prediction's
-    signature (both replaced atomically)."""
+    signature (both replaced atomically); box projects: :func:`.box_refresh.save_box_state`."""
+    if result.schema.kind == "boxes":
+        return save_box_state(workspace, result)
     project = int(result.project or 0)
+    workspace.box_state(project).unlink(missing_ok=True)  # a box state is stale
     buffer = io.BytesIO()
     np.savez(buffer, task_ids=result.task_ids, probs=result.pred_probs)
     write_atomic(workspace.audit_state(project), buffer.getvalue())
@@ -88,8 +75,13 @@ def refresh_project(
     """Re-audit ``project`` from its stored probabilities and push the predictions that changed.
 
     New tasks are scored by the project's trained model (``options.model_version``); tasks it
-    cannot score (no model yet, no media) wait for the next full audit.
+    cannot score (no model yet, no media) wait for the next full audit. Box projects are
+    refreshed by :func:`.box_refresh.refresh_box_project`.
     """
+    if workspace.box_state(project).is_file():
+        return refresh_box_project(
+            client, project, workspace=workspace, options=options, cache=cache, progress=progress
+        )
     known = _stored_probs(workspace, project)
     if known is None:
         return Refresh(None, reason="no audit of this project yet: start training first")
@@ -140,7 +132,7 @@ def refresh_project(
         )  # fmt: skip
         stale = published.stale
     else:
-        _push_some(client, project, changed, current.version)
+        push_some(client, project, changed, current.version)
     _report(progress, "push", len(changed), len(changed))
     result = replace(result, annotator_names=names)
     _report(progress, "save", 0, 1)
@@ -159,16 +151,3 @@ def _signature(prediction: Mapping[str, Any]) -> list[Any]:
     result = prediction["result"][0]
     return [sorted(result["value"]["choices"]), round(float(prediction["score"]), 4),
             result.get("meta", {}).get("queues", [])]  # fmt: skip
-
-
-def _push_some(
-    client: StudioClient, project: int, predictions: Sequence[Mapping[str, Any]], version: str
-) -> None:
-    """Replace our prediction on each of a few tasks (delete ours there, create the new one)."""
-    for prediction in predictions:
-        task = int(prediction["task"])
-        old = client.session.json("GET", "/api/predictions/", params={"task": task})
-        for item in old or []:
-            if item.get("model_version") == version:
-                client.session.json("DELETE", f"/api/predictions/{int(item['id'])}/")
-        client.session.json("POST", "/api/predictions/", json={**prediction, "project": project})

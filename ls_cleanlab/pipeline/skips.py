@@ -10,7 +10,11 @@ An audit never drops input silently. What it leaves out, and why:
   know (with each unknown value and how often it occurred), single-label annotations without
   exactly one choice, and older annotations of an annotator who annotated the task again;
   **drafts** are never used;
-* **predictions** Label Studio did not create when they were pushed.
+* **predictions** Label Studio did not create when they were pushed;
+* **boxes** (box projects) read but not audited: a malformed value, no class or several, a class
+  the label config does not know (with each unknown label and how often it occurred), zero area,
+  outside the image, rotated by an angle other than a multiple of 90 degrees (or by one, without
+  the image size to turn it).
 
 Malformed task JSON is not skipped: the audit refuses it whole, naming the task.
 The CLI summary and ``--json``, the report and the backend's job summaries all show this one
@@ -28,10 +32,11 @@ from typing import Literal
 
 from ls_cleanlab.errors import MediaError
 from ls_cleanlab.pipeline.options import ProjectAudit
+from ls_cleanlab.studio import BoxReport, TaskReport
 
-__all__ = ["REASONS", "Skip", "SkipReport", "skip_report", "task_skip_reason"]
+__all__ = ["BOX_REASONS", "REASONS", "Skip", "SkipReport", "skip_report", "task_skip_reason"]
 
-Items = Literal["tasks", "annotations", "drafts", "predictions"]
+Items = Literal["tasks", "annotations", "drafts", "predictions", "boxes"]
 
 #: Every reason input is left out for: (what is left out, what the reason means).
 REASONS: Mapping[str, tuple[Items, str]] = MappingProxyType({
@@ -54,6 +59,27 @@ REASONS: Mapping[str, tuple[Items, str]] = MappingProxyType({
                               "the task again"),
     "draft": ("drafts", "drafts, which are never used"),
     "prediction_dropped": ("predictions", "predictions Label Studio did not create"),
+    "box_malformed": ("boxes", "boxes whose value is not x, y, width, height and one label list"),
+    "box_no_class": ("boxes", "boxes without a class"),
+    "box_several_classes": ("boxes", "boxes with several classes"),
+    "box_unknown_class": ("boxes", "boxes of a class the label config does not know"),
+    "box_zero_area": ("boxes", "boxes of zero width or height (after clipping to the image)"),
+    "box_outside": ("boxes", "boxes wholly outside the image"),
+    "box_rotated": ("boxes", "boxes rotated by an angle that is not a multiple of 90 degrees"),
+    "box_rotated_no_size": ("boxes", "boxes rotated by a multiple of 90 degrees, without the "
+                            "image size needed to turn them"),
+})  # fmt: skip
+
+#: :attr:`~ls_cleanlab.studio.BoxReport.bad_boxes` reasons (as the reader words them) by code.
+BOX_REASONS: Mapping[str, str] = MappingProxyType({
+    "malformed value": "box_malformed",
+    "no class": "box_no_class",
+    "several classes": "box_several_classes",
+    "unknown class": "box_unknown_class",
+    "zero area": "box_zero_area",
+    "outside the image": "box_outside",
+    "rotated (not a multiple of 90 degrees)": "box_rotated",
+    "rotated, without the image size": "box_rotated_no_size",
 })  # fmt: skip
 
 #: Task skip messages by the reason they stand for (the features' and predictions' wording).
@@ -141,7 +167,8 @@ def _skip(reason: str, count: int, example: str = "", tasks: tuple[int, ...] = (
 
 
 def skip_report(result: ProjectAudit) -> SkipReport:
-    """What ``result``'s audit left out, by reason."""
+    """What ``result``'s audit left out, by reason (box projects: ``unknown_choices`` holds the
+    unknown box labels)."""
     by_reason: dict[str, list[int]] = {}
     examples: dict[str, str] = {}
     for task, message in result.skipped.items():
@@ -152,17 +179,39 @@ def skip_report(result: ProjectAudit) -> SkipReport:
     skips = [_skip(r, len(by_reason[r]), examples[r], tuple(sorted(by_reason[r])[:5]))
              for r in order]  # fmt: skip
     report = result.table.report
-    unknown = Counter(dict(report.unknown_choices))
-    values = ", ".join(f"{value!r} x{n}" for value, n in unknown.most_common(5))
-    for reason, count, example in (
-        ("unknown_choice", report.unknown_annotations, values),
+    if isinstance(report, BoxReport):
+        unknown = Counter(dict(report.unknown_labels))
+        skips += _box_skips(report, unknown)
+    else:
+        unknown = Counter(dict(report.unknown_choices))
+        skips += _annotation_skips(report, unknown)
+    if result.push is not None and result.push.missing:
+        skips.append(_skip("prediction_dropped", result.push.missing))
+    return SkipReport(tuple(skips), MappingProxyType(dict(unknown.most_common())))
+
+
+def _values(unknown: Counter[str]) -> str:
+    return ", ".join(f"{value!r} x{n}" for value, n in unknown.most_common(5))
+
+
+def _annotation_skips(report: TaskReport, unknown: Counter[str]) -> list[Skip]:
+    counts = (
+        ("unknown_choice", report.unknown_annotations, _values(unknown)),
         ("no_choice", report.no_choice, ""),
         ("cancelled_annotation", report.skipped, ""),
         ("superseded_annotation", report.duplicates_dropped, ""),
         ("draft", report.drafts_ignored, ""),
-    ):
-        if count:
-            skips.append(_skip(reason, count, example))
-    if result.push is not None and result.push.missing:
-        skips.append(_skip("prediction_dropped", result.push.missing))
-    return SkipReport(tuple(skips), MappingProxyType(dict(unknown.most_common())))
+    )
+    return [_skip(reason, count, example) for reason, count, example in counts if count]
+
+
+def _box_skips(report: BoxReport, unknown: Counter[str]) -> list[Skip]:
+    bad = [(BOX_REASONS.get(why, "box_malformed"), n) for why, n in report.bad_boxes.items()]
+    boxes = [_skip(code, n, _values(unknown) if code == "box_unknown_class" else "")
+             for code, n in sorted(bad, key=lambda item: (-item[1], item[0]))]  # fmt: skip
+    counts = (
+        ("cancelled_annotation", report.skipped),
+        ("superseded_annotation", report.duplicates_dropped),
+        ("draft", report.drafts_ignored),
+    )
+    return boxes + [_skip(reason, count) for reason, count in counts if count]

@@ -6,12 +6,14 @@
       features.sqlite              feature cache (reference -> content hash -> vector)
       embedders/                   files embedders build once (the EfficientNet-Lite0 graph)
       models/project-<id>/<v>.joblib   trained models (ModelStore)
+      models/project-<id>/<v>.detector  box detectors (bounding-box projects)
       backend.sqlite               the ML backend's jobs and projects
       scratch/run-<id>/            one audit's arrays on disk while it runs (features, inputs)
       webhook-secret               the secret our webhooks carry (mode 0600)
       projects/<id>/
         tasks.json.gz              task snapshot for incremental fetches
         audit.npz                  task ids and out-of-sample probabilities of the last audit
+        boxes.npz                  box projects: task ids and detector boxes of the last audit
         pushed.json                signature of each prediction pushed (partial refreshes)
         run.json                   the run whose predictions the tabs show (its model version)
         credentials.json           Label Studio URL and key from /setup (mode 0600)
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ls_cleanlab.features import FeatureCache
+from ls_cleanlab.model.persist import check_version_name
 from ls_cleanlab.validation import check_int
 
 __all__ = ["Workspace", "write_atomic"]
@@ -79,6 +82,13 @@ class Workspace:
     def models_dir(self) -> Path:
         return self.root / "models"
 
+    def box_detector(self, project: int, model_version: str) -> Path:
+        """Where a box project's detector of ``model_version`` is kept."""
+        project = check_int(project, "project", low=0)
+        return (
+            self.models_dir / f"project-{project}" / f"{check_version_name(model_version)}.detector"
+        )
+
     @property
     def scratch(self) -> Path:
         return self.root / "scratch"
@@ -99,6 +109,9 @@ class Workspace:
 
     def audit_state(self, project: int) -> Path:
         return self.project_dir(project) / "audit.npz"
+
+    def box_state(self, project: int) -> Path:
+        return self.project_dir(project) / "boxes.npz"
 
     def report(self, project: int) -> Path:
         """The HTML report of the project's last full audit (served by the backend)."""

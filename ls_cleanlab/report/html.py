@@ -25,6 +25,7 @@ import numpy as np
 from ls_cleanlab.errors import MediaError
 from ls_cleanlab.report import figures as figures
 from ls_cleanlab.report.annotators import annotators_section
+from ls_cleanlab.report.links import left_out_section, task_link
 from ls_cleanlab.report.parts import chart as _chart
 from ls_cleanlab.report.parts import escape as _e
 from ls_cleanlab.report.parts import number as _num
@@ -63,13 +64,6 @@ _CHECK_IMAGES = (
     '<script>window.addEventListener("load",()=>{for(const i of document.images)'
     '{if(!i.naturalWidth)console.error("broken image: "+(i.id||i.alt))}})</script>'
 )
-
-
-def task_link(studio_url: str | None, project: int | None, task_id: int) -> str | None:
-    """The task's page in Label Studio's Data Manager, when the URL and project are known."""
-    if not studio_url or project is None:
-        return None
-    return f"{studio_url.rstrip('/')}/projects/{int(project)}/data?task={int(task_id)}"
 
 
 def _thumbnail(fetcher: MediaFetcher, ref: str) -> str:
@@ -150,28 +144,6 @@ def _tabs(result: ProjectAudit) -> str:
         rows.append(f"<tr><td>{_e(q.title)}</td>{cells}</tr>")
     head = "<tr><th>review tab</th><th>tasks</th><th>expected with the problem, in all</th></tr>"
     return f'<table class="tabs">{head}{"".join(rows)}</table>'
-
-
-def _left_out(result: ProjectAudit, studio_url: str | None) -> str:
-    """Everything the audit left out, by reason (:func:`ls_cleanlab.pipeline.skip_report`)."""
-    from ls_cleanlab.pipeline import skip_report
-
-    report = skip_report(result)
-    if not report.skips:
-        return '<p class="note">Nothing was left out: every task and annotation was used.</p>'
-    rows = ["<tr><th>left out</th><th>reason</th><th>meaning</th><th>example</th>"
-            "<th>tasks</th></tr>"]  # fmt: skip
-    for skip in report.skips:
-        links = []
-        for task in skip.tasks:
-            link = task_link(studio_url, result.project, task)
-            links.append(f'<a href="{_e(link)}">{task}</a>' if link else str(task))
-        rows.append(
-            f'<tr class="skip"><td class="num">{skip.count} {_e(skip.items)}</td>'
-            f"<td>{_e(skip.reason)}</td><td>{_e(skip.meaning)}</td>"
-            f"<td>{_e(skip.example[:200])}</td><td>{', '.join(links)}</td></tr>"
-        )
-    return f'<table id="left-out">{"".join(rows)}</table>'
 
 
 def _mini(counts: np.ndarray) -> str:
@@ -316,7 +288,15 @@ def render_report(
         Lines shown under the title (e.g. "the schema was inferred").
     threshold : float
         The audit's issue threshold, marked on the quality histogram.
+
+    Bounding-box audits get their own report (:mod:`ls_cleanlab.report.boxes`).
     """
+    if result.schema.kind == "boxes":
+        from ls_cleanlab.report.boxes import render_box_report
+
+        return render_box_report(
+            result, studio_url=studio_url, fetcher=fetcher, top=top, title=title, notes=notes
+        )
     audit = result.audit
     where = f"project {result.project}" if result.project is not None else "export file"
     title = title or f"ls-cleanlab audit: {where}"
@@ -328,7 +308,7 @@ def render_report(
     quality = 1.0 - audit.priority[result.labelled]
     sections = [
         ("overview", "Overview", _overview(result)),
-        ("left-out", "Left out", _left_out(result, studio_url)),
+        ("left-out", "Left out", left_out_section(result, studio_url)),
         (
             "quality",
             "Label quality",

@@ -29,13 +29,13 @@ import numpy as np
 
 from ls_cleanlab.errors import LsCleanlabError
 from ls_cleanlab.pipeline import (
-    QUEUES,
     AuditOptions,
     FoldCheckpoints,
     ProjectAudit,
     queue_expected,
     run_project_audit,
     skip_report,
+    task_kind,
 )
 from ls_cleanlab.pipeline.refresh import refresh_project, save_audit_state
 from ls_cleanlab.pipeline.runs import current_run, remove_runs, stale_versions
@@ -261,8 +261,13 @@ class JobRunner:
         return {"versions": list(stale), "deleted": deleted}
 
 
+def _queues(result: ProjectAudit) -> dict[str, int]:
+    """Each of the project's tabs (its task kind's: classification or boxes) with its size."""
+    return {q.key: len(result.queues.get(q.key, ())) for q in task_kind(result.schema).queues}
+
+
 def _flagged(result: ProjectAudit) -> dict[str, Any]:
-    flagged: dict[str, Any] = {q.key: len(result.queues.get(q.key, ())) for q in QUEUES}
+    flagged: dict[str, Any] = _queues(result)
     table = result.audit.annotators
     quality: dict[str, float] = {}
     if table is not None and "quality" in table.columns:
@@ -281,6 +286,6 @@ def _summary(result: ProjectAudit) -> dict[str, Any]:
     return {"tasks": len(result.task_ids), "skipped": len(result.skipped),
             "skipped_reasons": left_out.counts(),
             "unknown_choices": dict(left_out.unknown_choices),
-            "queues": {q.key: len(result.queues.get(q.key, ())) for q in QUEUES},
-            "expected": queue_expected(result.audit),
+            "queues": _queues(result),
+            "expected": queue_expected(result.audit) if result.schema.kind != "boxes" else {},
             "source": result.source}  # fmt: skip

@@ -4,7 +4,9 @@ Models are read from the workspace's model store and reloaded when a new audit r
 the embedder a model's extractor names (EfficientNet-Lite0, MiniLM) is built once and kept; the
 work itself (features exactly like the training set's, then pre-annotations) is
 :mod:`ls_cleanlab.pipeline.preannotate`'s. A task whose image is cached costs two SQLite lookups
-and one matrix product.
+and one matrix product. Box projects (``RectangleLabels``) get the boxes of the detector their
+last audit trained (:func:`~ls_cleanlab.pipeline.box_detector.box_preannotations`), as
+``rectanglelabels`` results with a score each.
 
 A task whose media cannot be fetched gets an empty prediction. When no task of a request could be
 predicted because Label Studio refused the key or could not be reached, the request fails instead
@@ -25,6 +27,8 @@ from ls_cleanlab.errors import MediaError, StudioAuthError, StudioError, StudioU
 from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import ModelStore, TrainedModel
+from ls_cleanlab.model.detector import BoxDetector
+from ls_cleanlab.pipeline.box_detector import box_preannotations
 from ls_cleanlab.pipeline.preannotate import model_extractor, preannotations
 from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.studio import LabelSchema, parse_label_config
@@ -36,7 +40,7 @@ logger = logging.getLogger("ls_cleanlab")
 
 @dataclass(frozen=True, eq=False)
 class ProjectModel:
-    trained: TrainedModel
+    trained: TrainedModel | BoxDetector
     stamp: float
 
 
@@ -44,9 +48,10 @@ class Predictor:
     """Predictions for ``/predict``; models are loaded once and reloaded when retrained."""
 
     def __init__(self, workspace: Workspace, cache: FeatureCache) -> None:
+        self.workspace = workspace
         self.store = ModelStore(workspace.models_dir)
         self.cache = cache
-        self._models: dict[tuple[int, str], ProjectModel] = {}
+        self._models: dict[tuple[int, str, bool], ProjectModel] = {}
         self._schemas: dict[str, LabelSchema] = {}
         self._embedders: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -65,17 +70,29 @@ class Predictor:
 
     def model(self, project: int, model_version: str) -> TrainedModel | None:
         """The project's trained model, or None before its first audit."""
-        path = self.store.path(project, model_version)
+        found = self._load(project, model_version, boxes=False)
+        return found if isinstance(found, TrainedModel) else None
+
+    def detector(self, project: int, model_version: str) -> BoxDetector | None:
+        """A box project's trained detector, or None before its first audit with one."""
+        found = self._load(project, model_version, boxes=True)
+        return found if isinstance(found, BoxDetector) else None
+
+    def _load(self, project: int, model_version: str, *, boxes: bool) -> Any:
+        if boxes:
+            path = self.workspace.box_detector(project, model_version)
+        else:
+            path = self.store.path(project, model_version)
         try:
             stamp = path.stat().st_mtime
         except OSError:
             return None
-        key = (int(project), model_version)
+        key = (int(project), model_version, boxes)
         with self._lock:
             cached = self._models.get(key)
         if cached is not None and cached.stamp == stamp:
             return cached.trained
-        trained = TrainedModel.load(path)
+        trained = BoxDetector.load(path) if boxes else TrainedModel.load(path)
         with self._lock:
             self._models[key] = ProjectModel(trained, stamp)
         return trained
@@ -111,16 +128,24 @@ class Predictor:
         """One prediction per task, in order; empty results before the project's first audit.
         The model is the one trained under ``model_version``; the predictions carry ``version``
         (the project's current run, default ``model_version``)."""
-        trained = self.model(project, model_version)
+        fetcher = fetcher or MediaFetcher()
         label = version or model_version
-        if trained is None:
-            empty = {"result": [], "score": 0.0, "model_version": label}
-            return [dict(empty) for _ in tasks]
-        same = tuple(trained.class_names) == tuple(schema.classes)  # else preannotations refuses
-        results = preannotations(
-            trained, tasks, schema, label, fetcher=fetcher or MediaFetcher(),
-            cache=self.cache, embedder=self.embedder(trained, schema) if same else None,
-        )  # fmt: skip
+        empty = {"result": [], "score": 0.0, "model_version": label}
+        if schema.kind == "boxes":
+            detector = self.detector(project, model_version)
+            if detector is None:
+                return [dict(empty) for _ in tasks]
+            results = box_preannotations(detector, tasks, schema, label, fetcher=fetcher)
+        else:
+            trained = self.model(project, model_version)
+            if trained is None:
+                return [dict(empty) for _ in tasks]
+            # with other classes preannotations refuses: no embedder to build
+            same = tuple(trained.class_names) == tuple(schema.classes)
+            results = preannotations(
+                trained, tasks, schema, label, fetcher=fetcher, cache=self.cache,
+                embedder=self.embedder(trained, schema) if same else None,
+            )  # fmt: skip
         if isinstance(fetcher, WatchedFetcher) and not any(r["result"] for r in results):
             fetcher.raise_for_studio()
         return results

@@ -6,11 +6,15 @@
 * :mod:`.project_setup`: views, ML backends and webhooks, all idempotent;
 * :mod:`.schema`: :func:`parse_label_config` -> :class:`LabelSchema`;
 * :mod:`.tasks`: :func:`read_tasks` (task JSON -> :class:`TaskTable`);
+* :mod:`.box_tasks`: :func:`read_boxes` (``RectangleLabels`` task JSON -> :class:`BoxTable`);
+* :mod:`.box_predictions`: box prediction JSON and its validation;
 * :mod:`.predictions`: prediction JSON and its validation;
 * :mod:`.export`: reading a JSON export and inferring its schema;
 * :mod:`.users`: annotators by name (``"First Last <email>"``) instead of user ids.
 """
 
+from ls_cleanlab.studio.box_predictions import Box, box_prediction_json, check_box_prediction
+from ls_cleanlab.studio.box_tasks import BoxReport, BoxTable, read_boxes
 from ls_cleanlab.studio.client import FetchResult, StudioClient
 from ls_cleanlab.studio.export import (
     ExportFile,
@@ -27,6 +31,9 @@ from ls_cleanlab.studio.tasks import TaskReport, TaskTable, read_tasks, task_fro
 from ls_cleanlab.studio.users import annotator_name, display_name
 
 __all__ = [
+    "Box",
+    "BoxReport",
+    "BoxTable",
     "ExportFile",
     "FetchResult",
     "LabelSchema",
@@ -36,6 +43,8 @@ __all__ = [
     "TaskReport",
     "TaskTable",
     "annotator_name",
+    "box_prediction_json",
+    "check_box_prediction",
     "check_prediction",
     "display_name",
     "infer_schema",
@@ -45,6 +54,7 @@ __all__ = [
     "prediction_json",
     "prediction_versions",
     "predictions_json",
+    "read_boxes",
     "read_tasks",
     "task_from_webhook",
 ]

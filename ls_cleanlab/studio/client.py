@@ -265,6 +265,23 @@ class StudioClient(ProjectSetup):
 
     # -- predictions (see :mod:`ls_cleanlab.studio.push`) ----------------------------------------
 
+    def with_predictions(
+        self, project: int, tasks: Sequence[Mapping[str, Any]], model_version: str
+    ) -> list[dict[str, Any]]:
+        """``tasks`` with the full predictions of ``model_version`` as their ``predictions``.
+
+        The JSON export lists predictions by id only (Label Studio 1.23.2 serializes them as
+        primary keys there), so reading another model's predictions from a full fetch needs them
+        listed: one request for the project's predictions, kept for that version. The tasks are
+        copied, not changed.
+        """
+        answer = self.session.json("GET", "/api/predictions/", params={"project": int(project)})
+        found: dict[int, list[dict[str, Any]]] = {}
+        for item in answer if isinstance(answer, list) else []:
+            if isinstance(item, Mapping) and item.get("model_version") == model_version:
+                found.setdefault(int(item.get("task", -1)), []).append(dict(item))
+        return [{**task, "predictions": found.get(int(task["id"]), [])} for task in tasks]
+
     def check_predictions(
         self,
         project: int,

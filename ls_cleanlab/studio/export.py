@@ -222,8 +222,10 @@ class ExportFile(Sequence[dict[str, Any]]):
         return found
 
 
-def _choice_results(tasks: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
-    """Every ``choices`` result of the tasks' annotations and predictions."""
+def _choice_results(
+    tasks: Sequence[Mapping[str, Any]], kind: str = "choices"
+) -> Iterator[Mapping[str, Any]]:
+    """Every ``choices`` (or other ``kind``) result of the tasks' annotations and predictions."""
     for task in tasks:
         for key in ("annotations", "predictions"):
             entries = task.get(key)
@@ -234,10 +236,10 @@ def _choice_results(tasks: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str,
                 if not isinstance(results, list):
                     continue
                 for item in results:
-                    if not isinstance(item, Mapping) or item.get("type") != "choices":
+                    if not isinstance(item, Mapping) or item.get("type") != kind:
                         continue
                     value = item.get("value")
-                    if isinstance(value, Mapping) and isinstance(value.get("choices"), list):
+                    if isinstance(value, Mapping) and isinstance(value.get(kind), list):
                         yield item
 
 
@@ -255,7 +257,8 @@ def _looks_like_image(value: Any) -> bool:
 def infer_schema(
     tasks: Sequence[Mapping[str, Any]], choices_name: str | None = None
 ) -> LabelSchema:
-    """A :class:`LabelSchema` rebuilt from the ``choices`` results found in the tasks.
+    """A :class:`LabelSchema` rebuilt from the ``choices`` results found in the tasks (or, when
+    there are none, their ``rectanglelabels`` results: a schema of kind ``"boxes"``).
 
     The ``Choices`` tag is the one ``from_name``/``to_name`` pair seen (or ``choices_name``); the
     classes are the sorted choice values seen; the tag is multi-label when any result holds more
@@ -280,6 +283,8 @@ def infer_schema(
         multi[pair] = multi.get(pair, False) or len(chosen) > 1
     if choices_name is not None:
         pairs = Counter({p: c for p, c in pairs.items() if p[0] == choices_name})
+    if not pairs and any(True for _ in _choice_results(tasks, "rectanglelabels")):
+        return _infer_boxes(tasks, choices_name)
     if not pairs:
         where = f" for the Choices tag {choices_name!r}" if choices_name else ""
         raise LabelConfigError(
@@ -336,3 +341,42 @@ def prediction_versions(tasks: Sequence[Mapping[str, Any]]) -> Counter[str]:
         }
         counts.update(versions)
     return counts
+
+
+def _infer_boxes(tasks: Sequence[Mapping[str, Any]], name: str | None) -> LabelSchema:
+    """A ``"boxes"`` schema from the tasks' ``rectanglelabels`` results (classes: those seen)."""
+    pairs: Counter[tuple[str, str]] = Counter()
+    classes: dict[tuple[str, str], set[str]] = {}
+    for item in _choice_results(tasks, "rectanglelabels"):
+        pair = (str(item.get("from_name", "")), str(item.get("to_name", "")))
+        if name is not None and pair[0] != name:
+            continue
+        pairs[pair] += 1
+        classes.setdefault(pair, set()).update(str(c) for c in item["value"]["rectanglelabels"])
+    if len(pairs) != 1:
+        seen = ", ".join(f"{f!r} -> {t!r}" for f, t in sorted(pairs)) or "none"
+        raise LabelConfigError(
+            f"cannot infer the RectangleLabels tag to audit (tags seen: {seen}); pass the "
+            "project's label config, or --choices NAME."
+        )
+    (from_name, to_name) = next(iter(pairs))
+    fields: Counter[str] = Counter()
+    for task in tasks:
+        data = task.get("data")
+        if isinstance(data, Mapping):
+            fields.update(str(key) for key in data)
+    data_key = to_name if to_name in fields else next(iter(fields), "") if len(fields) == 1 else ""
+    if not data_key:
+        raise LabelConfigError(
+            f"cannot tell which task data field holds the image of {from_name!r} (data fields "
+            f"{sorted(fields)[:10]}); pass the project's label config."
+        )
+    return LabelSchema(
+        from_name=from_name,
+        to_name=to_name,
+        object_tag="Image",
+        data_key=data_key,
+        classes=tuple(sorted(classes[(from_name, to_name)])),
+        multi_label=False,
+        kind="boxes",
+    )

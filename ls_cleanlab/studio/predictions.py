@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab.errors import InvalidTasksError
+from ls_cleanlab.studio.box_predictions import check_box_prediction
 from ls_cleanlab.studio.schema import LabelSchema
 
 __all__ = ["check_prediction", "prediction_json", "predictions_json"]
@@ -111,8 +112,11 @@ def check_prediction(schema: LabelSchema, prediction: Any) -> list[str]:
 
     Checks the ``task`` id, ``score`` in [0, 1], ``model_version``, and each result of the
     audited tag: ``from_name``/``to_name``/``type``, known choice values, and exactly one choice
-    when single-label.
+    when single-label. Box schemas are checked by
+    :func:`~ls_cleanlab.studio.box_predictions.check_box_prediction`.
     """
+    if schema.kind == "boxes":
+        return check_box_prediction(schema, prediction)
     if not isinstance(prediction, Mapping):
         return [f"a prediction must be an object, got {type(prediction).__name__}"]
     problems = []

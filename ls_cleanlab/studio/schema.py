@@ -1,14 +1,19 @@
-"""A Label Studio labeling config, reduced to what a classification audit needs.
+"""A Label Studio labeling config, reduced to what an audit needs.
 
 :func:`parse_label_config` reads the XML with label-studio-sdk's ``LabelInterface`` and returns a
-:class:`LabelSchema`: the ``Choices`` control tag to audit, whether it is multi-label
-(``choice="multiple"``), the object tag it labels (``Image``, ``Text`` or ``HyperText``), the task
-data key that object reads, and the class names exactly as Label Studio stores them in results
-(a ``Choice``'s ``alias`` when it has one, else its ``value``).
+:class:`LabelSchema`: the control tag to audit, the object tag it labels, the task data key that
+object reads, and the class names exactly as Label Studio stores them in results (an ``alias``
+when a ``Choice`` or ``Label`` has one, else its ``value``). Each supported control tag has its
+parser in :data:`_PARSERS`, which also sets the schema's task ``kind``:
+
+* ``Choices`` on ``Image``, ``Text`` or ``HyperText``: ``"classification"`` (multi-label with
+  ``choice="multiple"``);
+* ``RectangleLabels`` on ``Image``: ``"boxes"`` (bounding boxes, one class per box).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +45,8 @@ class LabelSchema:
         True for ``choice="multiple"``.
     kind : str
         The task kind the config describes, which picks how projects of it are audited
-        (:mod:`ls_cleanlab.pipeline.kinds`): ``"classification"`` for a ``Choices`` tag.
+        (:mod:`ls_cleanlab.pipeline.kinds`): ``"classification"`` for a ``Choices`` tag,
+        ``"boxes"`` for ``RectangleLabels``.
     """
 
     from_name: str
@@ -79,15 +85,16 @@ def _load(config: str) -> Any:
 
 
 def parse_label_config(config: str, choices_name: str | None = None) -> LabelSchema:
-    """Find the ``Choices`` tag to audit in a Label Studio labeling config.
+    """Find the control tag to audit in a Label Studio labeling config.
 
     Parameters
     ----------
     config : str
         The project's ``label_config`` XML.
     choices_name : str, optional
-        The ``name`` of the ``Choices`` tag to use. By default the first multi-label one, or the
-        first ``Choices`` tag when none is multi-label.
+        The ``name`` of the control tag to use (a ``Choices`` or ``RectangleLabels`` tag). By
+        default the first multi-label ``Choices`` tag, else the first ``Choices`` tag, else the
+        first ``RectangleLabels`` tag.
 
     Returns
     -------
@@ -96,31 +103,34 @@ def parse_label_config(config: str, choices_name: str | None = None) -> LabelSch
     Raises
     ------
     LabelConfigError
-        When the XML cannot be parsed, has no ``Choices`` tag (the message lists the control tags
-        it has), ``choices_name`` is not one of them, the tag labels an object we do not support,
-        or its choices are loaded from task data (``value="$..."``) so the classes are unknown.
+        When the XML cannot be parsed, has no supported control tag (the message lists the
+        control tags it has), ``choices_name`` is not one of them, the tag labels an object we do
+        not support, or its labels are loaded from task data (``value="$..."``) so the classes
+        are unknown.
     """
     interface = _load(config)
     controls = list(interface.controls)
-    choices = [c for c in controls if c.tag == "Choices"]
-    if not choices:
+    supported = [c for c in controls if c.tag in _PARSERS]
+    if not supported:
         raise LabelConfigError(
-            f"the label config has no <Choices> tag (found {_describe(controls)}); ls-cleanlab "
-            "audits classification projects, which label with <Choices>."
+            f"the label config has no <Choices> or <RectangleLabels> tag (found "
+            f"{_describe(controls)}); ls-cleanlab audits classification projects (<Choices>) "
+            "and bounding boxes (<RectangleLabels>)."
         )
     if choices_name is not None:
-        picked = [c for c in choices if c.name == choices_name]
+        picked = [c for c in supported if c.name == choices_name]
         if not picked:
-            names = ", ".join(repr(c.name) for c in choices)
+            names = ", ".join(f"{c.tag} {c.name!r}" for c in supported)
             raise LabelConfigError(
-                f"the label config has no <Choices name={choices_name!r}>; its Choices tags are "
-                f"{names}."
+                f"the label config has no <Choices> or <RectangleLabels> tag named "
+                f"{choices_name!r}; its tags are {names}."
             )
         control = picked[0]
     else:
+        choices = [c for c in supported if c.tag == "Choices"]
         multi = [c for c in choices if c.attr.get("choice") == "multiple"]
-        control = (multi or choices)[0]
-    return _schema_of(control)
+        control = (multi or choices or supported)[0]
+    return _PARSERS[control.tag](control)
 
 
 def _schema_of(control: Any) -> LabelSchema:
@@ -170,3 +180,52 @@ def _schema_of(control: Any) -> LabelSchema:
         multi_label=control.attr.get("choice") == "multiple",
         kind="classification",
     )
+
+
+def _rectangles_schema(control: Any) -> LabelSchema:
+    """A ``RectangleLabels`` tag on an ``Image``: the ``"boxes"`` kind, one class per box."""
+    where = f"<RectangleLabels name={control.name!r}>"
+    if len(control.to_name) != 1:
+        raise LabelConfigError(
+            f"{where} labels {len(control.to_name)} objects ({control.to_name}); ls-cleanlab "
+            "needs a RectangleLabels tag that labels exactly one Image."
+        )
+    if str(control.attr.get("value", "")).startswith("$"):
+        raise LabelConfigError(
+            f"{where} takes its labels from task data ({control.attr['value']}), so the classes "
+            "are not known from the config; list them as <Label> tags."
+        )
+    objects = list(control.objects)
+    if not objects:
+        raise LabelConfigError(
+            f"{where} points to toName={control.to_name[0]!r}, which is not an object tag of the "
+            "config."
+        )
+    obj = objects[0]
+    if obj.tag != "Image":
+        raise LabelConfigError(f"{where} labels a <{obj.tag}> object; boxes are audited on Image.")
+    value = str(obj.value or "")
+    if not value.startswith("$") or len(value) < 2:
+        raise LabelConfigError(
+            f"<Image name={obj.name!r}> has value={value!r}; it must read a task data field such "
+            'as value="$image".'
+        )
+    classes = tuple(str(name) for name in control.labels)
+    if not classes:
+        raise LabelConfigError(f"{where} has no <Label> tags.")
+    return LabelSchema(
+        from_name=str(control.name),
+        to_name=str(obj.name),
+        object_tag="Image",
+        data_key=value[1:],
+        classes=classes,
+        multi_label=False,
+        kind="boxes",
+    )
+
+
+#: The control tags an audit reads, each with its parser.
+_PARSERS: Mapping[str, Callable[[Any], LabelSchema]] = {
+    "Choices": _schema_of,
+    "RectangleLabels": _rectangles_schema,
+}

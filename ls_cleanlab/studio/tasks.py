@@ -181,7 +181,7 @@ def read_tasks(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> TaskT
     seen: set[int] = set()
     skipped = drafts = 0
     for index, task in enumerate(tasks):
-        task_id, task_data, annotations = _task_parts(task, index, seen)
+        task_id, task_data, annotations = task_parts(task, index, seen)
         drafts += len(task.get("drafts") or [])
         row = len(ids)
         ids.append(task_id)
@@ -206,7 +206,7 @@ def read_tasks(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> TaskT
     return TaskTable(np.asarray(ids, dtype=np.int64), tuple(data), table, report)
 
 
-def _task_parts(task: Any, index: int, seen: set[int]) -> tuple[int, dict[str, Any], list[Any]]:
+def task_parts(task: Any, index: int, seen: set[int]) -> tuple[int, dict[str, Any], list[Any]]:
     """A task's id (added to ``seen``; twice is an error), its data and its annotations."""
     task_id = _task_id(task, index)
     if task_id in seen:

@@ -10,6 +10,7 @@ from sklearn.metrics import roc_auc_score
 
 from ls_cleanlab import Annotations
 from ls_cleanlab.audit import LabelAudit, audit_labels
+from ls_cleanlab.audit.inputs import confident_cells
 from ls_cleanlab.errors import (
     InvalidAnnotationsError,
     InvalidLabelsError,
@@ -63,7 +64,10 @@ def test_satisficing_misses_are_found_from_one_annotator(project: Any) -> None:
     assert top["reason"].str.contains("probably missing: model").all()
     assert top["confident_learning"].mean() >= 0.8  # confident learning agrees on most
     np.testing.assert_array_equal(res.consensus, given)
-    assert ((res.suggested != given) == (res.cell_scores >= 0.5)).all()
+    # suggestions flip the cells more likely wrong than right, and (one annotator) the cells
+    # confident learning flags
+    confident = confident_cells(given, np.ones(len(given), bool), project.pred_probs, True)
+    assert ((res.suggested != given) == ((res.cell_scores >= 0.5) | confident)).all()
 
 
 def test_nothing_is_flagged_when_labels_match_confident_predictions() -> None:
@@ -243,8 +247,15 @@ def test_single_label_priority_is_cleanlab_self_confidence() -> None:
     doubtful = res.cell_scores[np.arange(300), labels] >= 0.5  # calibrated P(given class wrong)
     assert set(wrong["task"]) == set(np.flatnonzero(doubtful))
     assert wrong["reason"].str.contains("probably wrong").all()
-    flipped = res.suggested.argmax(axis=1) != labels
-    np.testing.assert_array_equal(flipped, doubtful & (res.present.argmax(axis=1) != labels))
+    # suggested: the most probable class; where only confident learning doubts the given
+    # class (one annotator), the model's class
+    given = np.eye(4, dtype=bool)[labels]
+    by_flag = confident_cells(given, np.ones(300, bool), probs, False).any(axis=1)
+    best = res.present.argmax(axis=1)
+    best = np.where(by_flag & (best == labels), probs.argmax(axis=1), best)
+    np.testing.assert_array_equal(
+        res.suggested.argmax(axis=1), np.where(doubtful | by_flag, best, labels)
+    )
 
 
 def test_single_label_consensus_is_cleanlab_crowdlab() -> None:

@@ -130,9 +130,13 @@ def test_one_annotator_scores_are_calibrated_and_rank_as_cleanlab() -> None:
     assert ece(res.cell_scores, given != truth) < 0.01
     lists = [np.flatnonzero(row).tolist() for row in given]
     np.testing.assert_allclose(res.priority, 1 - get_label_quality_scores(lists, probs), atol=1e-12)
-    assert res.expected_issues["errors"] == pytest.approx(
-        (given != truth).any(axis=1).sum(), rel=0.3
+    # the calibrated scores add up to the real count; the expected count shown beside the tab
+    # is at least that (one annotator: at least the tasks confident learning flags)
+    calibrated = expected_issues(
+        task_probabilities(given, res.cell_scores, True), res.priority >= 0, True
     )
+    assert calibrated["errors"] == pytest.approx((given != truth).any(axis=1).sum(), rel=0.3)
+    assert res.expected_issues["errors"] >= calibrated["errors"]
 
 
 def test_one_satisficing_annotator_is_found_and_calibrated() -> None:
@@ -208,3 +212,39 @@ def test_higher_threshold_flags_a_subset(several: Any) -> None:
     kinds = ("missing", "spurious")
     assert issue_tasks(strict, kinds) <= issue_tasks(res, kinds)
     np.testing.assert_array_equal(strict.consensus, res.consensus)
+
+
+@pytest.mark.parametrize("multi_label", [True, False], ids=["multi-label", "single-label"])
+def test_one_annotator_tabs_keep_confident_learnings_flags(multi_label: bool) -> None:
+    """An under-confident model (probabilities near 0.9 where the truth is certain) must not
+    hide the errors of one annotator: the tabs hold at least what confident learning flags."""
+    from cleanlab.filter import find_label_issues
+    from cleanlab.multilabel_classification.filter import find_label_issues as multi_issues
+
+    rng = np.random.default_rng(11)
+    n, k = 1500, 6
+    wrong = rng.random(n) < 0.1
+    if multi_label:
+        truth = rng.random((n, k)) < 0.3
+        probs = sigmoid(np.where(truth, 2.5, -2.5) + rng.normal(0.0, 1.0, (n, k)))
+        given = truth.copy()
+        given[np.flatnonzero(wrong), rng.integers(k, size=wrong.sum())] ^= True
+        labels: Any = given.astype(int)
+        cl = multi_issues(labels=[np.flatnonzero(r).tolist() for r in given], pred_probs=probs)
+    else:
+        truth_class = rng.integers(k, size=n)
+        logits = 5.0 * np.eye(k)[truth_class] + rng.normal(0.0, 1.0, (n, k))
+        probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        labels = np.where(wrong, (truth_class + rng.integers(1, k, size=n)) % k, truth_class)
+        cl = find_label_issues(labels, probs)
+    res = audit_labels(probs, labels=labels)
+    flagged = issue_tasks(res, ("missing", "spurious"))
+    assert set(np.flatnonzero(cl).tolist()) <= flagged
+    real = set(np.flatnonzero(wrong).tolist())
+    assert len(flagged & real) >= 0.85 * len(real)
+    assert len(flagged & real) >= 0.85 * len(flagged)
+    assert res.expected_issues["errors"] >= cl.sum()
+    # the suggestion undoes the flagged errors
+    fixed = res.suggested[np.flatnonzero(cl)]
+    truth_rows = (truth if multi_label else np.eye(k, dtype=bool)[truth_class])[np.flatnonzero(cl)]
+    assert (fixed == truth_rows).all(axis=1).mean() >= 0.8

@@ -1,8 +1,9 @@
 """Nothing is dropped without a count: one probe per reason an audit leaves input out, each
-seen in ``--json`` (``skipped_reasons``, ``unknown_choices``), the summary for people and the
-report. Three offline audits hold every reason (one bad task or annotation each); a pushed
-prediction Label Studio did not create is a push report's, checked on a result. Job summaries
-carry the same counts (tests/reliability/test_backend_studio.py)."""
+seen in ``--json`` (``skipped_reasons``, ``unknown_choices``, a box export's ``unknown_labels``),
+the summary for people and the report. Four offline audits hold every reason (one bad task,
+annotation or box each); a pushed prediction Label Studio did not create is a push report's,
+checked on a result. Job summaries carry the same counts
+(tests/reliability/test_backend_studio.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ls_cleanlab.cli import output
 from ls_cleanlab.pipeline import REASONS, AuditOptions, audit_tasks, skip_report
 from ls_cleanlab.studio import PushReport, parse_label_config
 from ls_cleanlab.testing.admin import SINGLE
+from ls_cleanlab.testing.aerial_boxes import label_config
 from ls_cleanlab.testing.synthetic_images import LABEL_CONFIG, annotation, make_images
 from tests.reliability.helpers import png_1bit, run_cli, serving
 
@@ -132,6 +134,40 @@ def single(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                    "--folds", 2)  # fmt: skip
 
 
+def rectangle(value: dict[str, Any], **item: Any) -> dict[str, Any]:
+    base = {"x": 10.0, "y": 10.0, "width": 20.0, "height": 20.0, "rotation": 0,
+            "rectanglelabels": ["car"]}  # fmt: skip
+    return {"from_name": "label", "to_name": "image", "type": "rectanglelabels",
+            "original_width": 320, "original_height": 240, "value": {**base, **value},
+            **item}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def boxes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A box export audited from its annotators alone; one bad box of each kind, each beside a
+    good one."""
+    tmp = tmp_path_factory.mktemp("skips-boxes")
+    bad = [
+        rectangle({"x": "left"}),
+        rectangle({"rectanglelabels": []}),
+        rectangle({"rectanglelabels": ["car", "tree"]}),
+        rectangle({"rectanglelabels": ["submarine"]}),
+        rectangle({"width": 0.0}),
+        rectangle({"x": 120.0}),
+        rectangle({"rotation": 30}),
+        {**rectangle({"rotation": 90}), "original_width": None},
+    ]
+    tasks = []
+    for i in range(10):
+        results = [rectangle({"x": 5.0 + i, "y": 50.0})] + ([bad[i]] if i < len(bad) else [])
+        tasks.append({"id": 700 + i, "data": {"image": f"/x/{i}.png"},
+                      "annotations": [{"completed_by": 1, "result": results},
+                                      {"completed_by": 2, "result": results[:1]}]})  # fmt: skip
+    config = tmp / "config.xml"
+    config.write_text(label_config())
+    return audited(tmp, tasks, "--label-config", config)
+
+
 #: reason -> (fixture, count, task ids, a piece of the example)
 EXPECTED: dict[str, tuple[str, int, list[int], str]] = {
     "media_bad_image": ("images", 1, [2000], "not an image"),
@@ -150,6 +186,14 @@ EXPECTED: dict[str, tuple[str, int, list[int], str]] = {
     "bad_prediction": ("predictions", 1, [3001], "no result for 'objects'"),
     "no_embedding": ("single", 1, [4000], "data['emb'] is missing"),
     "no_choice": ("single", 1, [], ""),
+    "box_malformed": ("boxes", 1, [], ""),
+    "box_no_class": ("boxes", 1, [], ""),
+    "box_several_classes": ("boxes", 1, [], ""),
+    "box_unknown_class": ("boxes", 1, [], "'submarine' x1"),
+    "box_zero_area": ("boxes", 1, [], ""),
+    "box_outside": ("boxes", 1, [], ""),
+    "box_rotated": ("boxes", 1, [], ""),
+    "box_rotated_no_size": ("boxes", 1, [], ""),
 }
 
 
@@ -176,6 +220,13 @@ def test_unknown_choices_with_their_values(images: dict[str, Any]) -> None:
     # tasks left out are exactly the bad ones, and every annotation is accounted for
     assert summary["tasks"]["skipped"] == 8 and summary["tasks"]["read"] == GOOD + 8
     assert summary["annotations"]["left_out"] == 2 + 1 + 1
+
+
+def test_unknown_box_labels_with_their_values(boxes: dict[str, Any]) -> None:
+    summary = boxes["json"]
+    assert summary["kind"] == "boxes" and summary["unknown_labels"] == {"submarine": 1}
+    assert summary["boxes"]["left_out"] == 8 and summary["boxes"]["read"] == 20
+    assert summary["tasks"]["skipped"] == 0
 
 
 def test_nothing_left_out_says_so(tmp_path: Path) -> None:

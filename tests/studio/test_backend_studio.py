@@ -287,14 +287,22 @@ def test_setup_credentials_survive_a_restart(
         wrong = ["politics"] if "politics" not in truth[63] else ["sports"]
         admin.annotate(target, wrong, from_name="topics", to_name="text")
 
-        def refreshed() -> bool:  # audited as a labelled task: out of the unlabelled tab
+        def moved() -> bool:  # audited as a labelled task: out of the unlabelled tab
             ours = _ours(admin.call("GET", f"/api/tasks/{target}/"), admin)
             return bool(ours) and "lscl:uncertain" not in _queues(ours)
 
-        wait_for(refreshed, 45, "the annotation to reach the queues after the restart")
-        jobs = requests.get(f"{url}/jobs", params={"project": project}, timeout=5).json()["jobs"]
+        wait_for(moved, 45, "the annotation to reach the queues after the restart")
+
+        def refreshed() -> list[dict[str, Any]] | None:
+            # the push shows in the tabs before the job's save stage ends and marks it done
+            found = requests.get(f"{url}/jobs", params={"project": project}, timeout=5).json()
+            jobs = found["jobs"]
+            mine = [j for j in jobs if j["kind"] == "refresh" and j["id"] > last_job]
+            return jobs if mine and mine[0]["state"] in ("done", "failed") else None
+
+        jobs = wait_for(refreshed, 30, "the refresh job to finish")
         refreshes = [j for j in jobs if j["kind"] == "refresh" and j["id"] > last_job]
-        assert refreshes and refreshes[0]["state"] == "done", jobs
+        assert refreshes[0]["state"] == "done", jobs
         assert studio.legacy_token not in json.dumps(jobs)
     views = {v["data"]["title"]: v["id"] for v in client.views(project)}
     unlabelled = {t["id"] for t in _view_tasks(admin, project, views["Uncertain (unlabeled)"])}

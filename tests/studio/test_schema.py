@@ -94,13 +94,13 @@ def test_class_index_and_count() -> None:
         (
             view(
                 IMAGE,
-                '<RectangleLabels name="box" toName="image"><Label value="a"/></RectangleLabels>',
+                '<PolygonLabels name="poly" toName="image"><Label value="a"/></PolygonLabels>',
             ),
             None,
-            r"no <Choices> tag \(found <RectangleLabels name='box'>\)",
+            r"no <Choices> or <RectangleLabels> tag \(found <PolygonLabels name='poly'>\)",
         ),
-        (view(TEXT), None, r"no <Choices> tag \(found no control tags\)"),
-        (view(TEXT, choices("t", "text", *ABC)), "other", r"no <Choices name='other'>.*'t'"),
+        (view(TEXT), None, r"no <Choices> or <RectangleLabels> tag \(found no control tags\)"),
+        (view(TEXT, choices("t", "text", *ABC)), "other", r"tag named 'other'.*Choices 't'"),
         (
             view('<Audio name="audio" value="$audio"/>', choices("t", "audio", *ABC)),
             None,

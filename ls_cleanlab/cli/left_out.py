@@ -1,0 +1,20 @@
+"""The "Left out" lines of an audit summary, shared by the classification and the box summary
+(:func:`ls_cleanlab.pipeline.skip_report`, as ``--json``'s ``skipped_reasons``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import IO, Any
+
+__all__ = ["print_left_out"]
+
+
+def print_left_out(entries: Sequence[Mapping[str, Any]], out: IO[str]) -> None:
+    """One line per reason: count, what was left out, the reason, its meaning and an example."""
+    if not entries:
+        return
+    print("Left out (nothing is dropped without a count):", file=out)
+    for entry in entries:
+        example = f": {entry['example']}" if entry["example"] else ""
+        print(f"  {entry['count']:>6} {entry['items']:<11} {entry['reason']} "
+              f"({entry['meaning']}){example}"[:300], file=out)  # fmt: skip

@@ -1,0 +1,107 @@
+"""``ls-cleanlab audit`` and ``ls-cleanlab annotators`` on a bounding-box export."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ls_cleanlab.cli import main
+from ls_cleanlab.testing.aerial_boxes import CLASSES, label_config, rectangle_results
+from ls_cleanlab.testing.scenes import simulate_scenes
+
+USERS = {"satisficer": 11, "sloppy": 12, "careful": 13}
+SIZE = (640, 480)
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """60 simulated scenes whose images are not reachable (no detector), and a COCO file of a
+    detector that found every object."""
+    scenes = simulate_scenes(60, rng=np.random.default_rng(0))
+    ann = scenes.annotations
+    tasks = []
+    for i in range(60):
+        annotations = []
+        for a, name in enumerate(ann.annotator_ids):
+            rows = (ann.image == i) & (ann.annotator == name)
+            result = rectangle_results(ann.boxes[rows], ann.labels[rows], size=SIZE)
+            annotations.append({"id": 10 * i + a, "completed_by": USERS[str(name)],
+                                "result": result})  # fmt: skip
+        tasks.append({"id": i + 1, "data": {"image": f"/data/upload/1/{i}.png"},
+                      "annotations": annotations})  # fmt: skip
+    folder = tmp_path_factory.mktemp("boxes-export")
+    (folder / "export.json").write_text(json.dumps(tasks))
+    (folder / "config.xml").write_text(label_config())
+    detections = [
+        {"image_id": int(i) + 1, "category_name": CLASSES[int(k)], "score": 0.95,
+         "bbox": [b[0], b[1], b[2] - b[0], b[3] - b[1]]}
+        for i, b, k in zip(scenes.truth_image, scenes.truth_boxes, scenes.truth_labels,
+                           strict=True)
+    ]  # fmt: skip
+    images = [{"id": i + 1, "width": SIZE[0], "height": SIZE[1]} for i in range(60)]
+    (folder / "coco.json").write_text(json.dumps({"images": images, "annotations": detections}))
+    return {"dir": folder}
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_audit_of_a_box_export_with_a_coco_file(export: dict[str, Path]) -> None:
+    folder = export["dir"]
+    code, out, err = run(
+        "audit", str(folder / "export.json"), "--label-config", str(folder / "config.xml"),
+        "--predictions", str(folder / "coco.json"), "--out", str(folder / "out"), "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["kind"] == "boxes" and summary["source"] == "file:coco.json"
+    assert summary["tasks"]["audited"] == 60 and not summary["schema"]["inferred"]
+    assert set(summary["queues"]) == {"missing", "wrong", "disagree"}
+    assert summary["queues"]["missing"] > 0
+    assert summary["satisficers"] == [11]
+    rows = {r["annotator"]: r for r in summary["annotators"]}
+    assert rows[11]["recall"] < 0.6 and rows[13]["recall"] > 0.9
+    for name in ("report.html", "issues.csv", "annotators.csv", "classes.csv"):
+        assert (folder / "out" / name).is_file()
+    assert "Likely missing boxes" in (folder / "out" / "report.html").read_text()
+
+
+def test_audit_text_summary_without_a_detector(export: dict[str, Path]) -> None:
+    folder = export["dir"]
+    code, out, err = run("audit", str(folder / "export.json"), "--out", str(folder / "text"))
+    assert code == 0, err
+    assert "(bounding boxes)" in out and "detector boxes from annotators" in out
+    assert "inferred" in out  # no label config given: the schema comes from the boxes
+    assert "Flagged for search satisficing (stops after the first objects): 11." in out
+    assert "Likely missing boxes" in out
+
+
+def test_annotators_of_a_box_export(export: dict[str, Path]) -> None:
+    code, out, err = run("annotators", str(export["dir"] / "export.json"), "--json")
+    assert code == 0, err
+    summary: dict[str, Any] = json.loads(out)
+    assert summary["kind"] == "boxes" and summary["satisficers"] == [11]
+    code, out, _ = run("annotators", str(export["dir"] / "export.json"))
+    assert code == 0 and "Flagged for search satisficing: 11." in out
+
+
+@pytest.mark.parametrize(
+    "extra, match",
+    [
+        (["--pred-probs", "x.npy", "--predictions", "y.json"], "not both"),
+        (["--predictions", "/no/such.json"], "does not exist"),
+    ],
+    ids=["two-sources", "missing-file"],
+)
+def test_bad_box_options_exit_2(export: dict[str, Path], extra: list[str], match: str) -> None:
+    code, _, err = run("audit", str(export["dir"] / "export.json"), "--out",
+                       str(export["dir"] / "bad"), *extra)  # fmt: skip
+    assert code == 2 and match in err
