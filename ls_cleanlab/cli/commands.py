@@ -16,6 +16,7 @@ import numpy as np
 from ls_cleanlab.audit import load_rules
 from ls_cleanlab.cli import output as _cli_output
 from ls_cleanlab.cli.box_output import box_annotators_summary
+from ls_cleanlab.cli.reviewers import reviewers_given
 from ls_cleanlab.engine import Engine, open_engine
 from ls_cleanlab.errors import InvalidOptionError, StudioError
 from ls_cleanlab.media import MediaFetcher
@@ -167,6 +168,7 @@ def _options(args: argparse.Namespace, from_version: str | None) -> AuditOptions
         allowed_hosts=tuple(args.allowed_host),
         local_files_root=args.local_files_root,
         dry_run=args.dry_run,
+        reviewers=reviewers_given(args.reviewer),
         work_dir=Workspace(args.data_dir).scratch if args.data_dir else None,
     )
 

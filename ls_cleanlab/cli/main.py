@@ -3,8 +3,7 @@
 ``ls-cleanlab audit --project ID`` audits a Label Studio project (and pushes the review queues
 unless ``--dry-run``); ``ls-cleanlab audit EXPORT.json`` audits a JSON export offline;
 ``ls-cleanlab annotators`` shows annotator quality and agreement; ``ls-cleanlab serve`` runs the
-ML backend. Connection settings come from ``LABEL_STUDIO_URL`` / ``LABEL_STUDIO_API_KEY`` or
-``--url`` / ``--api-key``.
+ML backend. Settings: ``LABEL_STUDIO_URL`` / ``LABEL_STUDIO_API_KEY`` or ``--url`` / ``--api-key``.
 
 Exit codes: 0 done, 1 unexpected failure, 2 bad input, 3 Label Studio unreachable or refused the
 key. Errors are one ``error:`` line and one ``fix:`` line on stderr (the traceback too with
@@ -25,6 +24,7 @@ from contextlib import contextmanager
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from ls_cleanlab.cli.reviewers import add_reviewer_argument
 from ls_cleanlab.errors import (
     EngineError,
     ExtractorUnavailableError,
@@ -129,11 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--folds", type=int, default=5, help="cross-validation folds")
     audit.add_argument("--seed", type=int, default=0)
     audit.add_argument("--threshold", type=float, default=0.5, help="issue threshold in (0, 1)")
-    audit.add_argument(
-        "--local-files-root",
-        metavar="DIR",
-        help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT, when readable here",
-    )
+    audit.add_argument("--local-files-root", metavar="DIR",
+                       help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT if readable")  # fmt: skip
     audit.add_argument(
         "--allowed-host",
         action="append",
@@ -141,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST",
         help="another host media may come from (repeatable)",
     )
+    add_reviewer_argument(audit)
     audit.add_argument(
         "--data-dir", metavar="DIR", help="keep task snapshots, feature cache and models here"
     )

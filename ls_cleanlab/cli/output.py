@@ -14,6 +14,7 @@ from ls_cleanlab.audit import LabelAudit
 from ls_cleanlab.cli import box_output
 from ls_cleanlab.cli.left_out import print_left_out
 from ls_cleanlab.pipeline import QUEUES, ProjectAudit, queue_expected, skip_report
+from ls_cleanlab.pipeline.gold import gold_counts
 from ls_cleanlab.report import task_link
 from ls_cleanlab.studio import annotator_name
 
@@ -181,6 +182,7 @@ def audit_summary(
         "expected": queue_expected(audit),
         "top_classes": _top_classes(audit),
         "annotators_of_concern": _concerns(audit, result.annotator_names),
+        "gold": _gold(result),
         "files": {name: str(path) for name, path in files.items()},
         "dry_run": dry_run,
         "push": push,
@@ -244,6 +246,12 @@ def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
             print(f"  {a['name']:<12} {', '.join(a['concerns'])}", file=out)
     else:
         print("Annotators of concern: none.", file=out)
+    gold = summary.get("gold") or {"tasks": 0}
+    if gold["tasks"]:
+        print(f"Reviewed (gold) tasks: {gold['tasks']}, out of every tab. Accuracy on them:",
+              file=out)  # fmt: skip
+        for a in gold["annotators"]:
+            print(f"  {a['name']:<12} {a['n_correct']} of {a['n_gold']}", file=out)
     push = summary["push"]
     if push is not None:
         print(
@@ -282,6 +290,8 @@ def write_tables(result: ProjectAudit, out: Path, studio_url: str | None) -> dic
     files = {"issues.csv": out / "issues.csv"}
     issues.to_csv(files["issues.csv"], index=False)
     annotators = audit.annotators if audit.annotators is not None else pd.DataFrame()
+    if result.gold_accuracy is not None and "annotator" in annotators.columns:
+        annotators = annotators.merge(result.gold_accuracy, on="annotator", how="left")
     if "annotator" in annotators.columns:
         annotators = annotators.copy()
         annotators.insert(1, "name", [result.annotator_name(a) for a in annotators["annotator"]])
@@ -290,6 +300,16 @@ def write_tables(result: ProjectAudit, out: Path, studio_url: str | None) -> dic
     files["classes.csv"] = out / "classes.csv"
     audit.classes.to_csv(files["classes.csv"], index=False)
     return files
+
+
+def _gold(result: ProjectAudit) -> dict[str, Any]:
+    tasks = int(result.gold.sum()) if result.gold is not None else 0
+    rows = [
+        {"annotator": _plain(who), "name": result.annotator_name(who), "n_gold": n_gold,
+         "n_correct": n_correct, "accuracy": _float(accuracy)}
+        for who, n_gold, n_correct, accuracy in gold_counts(result)
+    ]  # fmt: skip
+    return {"tasks": tasks, "annotators": rows}
 
 
 def _plain(value: Any) -> Any:

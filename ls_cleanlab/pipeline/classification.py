@@ -21,12 +21,14 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab.annotations import Annotations
+from ls_cleanlab.annotators.gold import find_gold, gold_accuracy
 from ls_cleanlab.audit import LabelAudit, Rules
 from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
 from ls_cleanlab.features import FeatureCache, prediction_probs, task_features
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import TrainedModel, train_noise_robust
 from ls_cleanlab.ondisk import DiskArray, scratch_dir
+from ls_cleanlab.pipeline.gold import reviewer_ids, with_gold
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.queues import QUEUES, Queue, queue_members, queue_predictions
 from ls_cleanlab.pipeline.runs import run_version
@@ -129,6 +131,9 @@ def probabilities(
         store_dir=work_dir,
     )  # fmt: skip
     given, labelled = majority_vote(table, k, schema.multi_label)
+    gold = find_gold(table.annotations, n, reviewer_ids(options))
+    given = np.where(gold.tasks[:, None], gold.labels, given)  # a gold label is the target
+    labelled = labelled | gold.tasks
     train = np.flatnonzero(labelled & feats.ok)
     if len(train) < max(2 * options.n_folds, 10):
         raise InvalidTasksError(
@@ -213,11 +218,15 @@ class Classification:
         if progress is not None:
             progress("audit", 0, 1)
         ann = _reindex(table.annotations, rows, len(table.task_ids))
-        labelled = np.bincount(ann.task, minlength=len(rows)) > 0
+        gold = find_gold(ann, len(rows), reviewer_ids(options))
+        # gold is the truth, not one more vote (unless nothing else is left to audit)
+        crowd = ann.subset(~gold.annotation) if not gold.annotation.all() else ann
+        labelled = (np.bincount(crowd.task, minlength=len(rows)) > 0) | gold.tasks
         audit = run_audit(
-            found.probs[rows], ann, class_names=list(schema.classes), rules=rules,
+            found.probs[rows], crowd, class_names=list(schema.classes), rules=rules,
             multi_label=schema.multi_label, options=options, executor=executor, work_dir=work,
         )  # fmt: skip
+        audit = with_gold(audit, gold)
         seconds["audit"] = time.perf_counter() - start
         start = time.perf_counter()
         trained = found.trained
@@ -226,7 +235,8 @@ class Classification:
         seconds["final model"] = time.perf_counter() - start
         start = time.perf_counter()
         task_ids = table.task_ids[rows]
-        members = queue_members(audit, labelled, annotations=ann, pred_probs=found.probs[rows])
+        members = queue_members(audit, labelled, annotations=crowd, pred_probs=found.probs[rows])
+        members = {key: m[~gold.tasks[m]] for key, m in members.items()}  # reviewed: in no tab
         chosen = None
         if trained is not None and found.features is not None and (~labelled).any():
             chosen = np.zeros_like(audit.suggested)
@@ -247,7 +257,8 @@ class Classification:
             pred_probs=found.probs[rows], audit=audit,
             queues={key: task_ids[members[key]] for key in members}, predictions=predictions,
             skipped=skipped, source=found.source, model_version=version, run=options.run_id,
-            seconds=seconds, trained=trained, skip_reasons=reasons,
+            seconds=seconds, trained=trained, skip_reasons=reasons, gold=gold.tasks,
+            gold_accuracy=gold_accuracy(ann, gold) if gold.any else None,
         )  # fmt: skip
 
 

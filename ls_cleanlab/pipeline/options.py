@@ -62,6 +62,9 @@ class AuditOptions:
         Label Studio's ``LOCAL_FILES_DOCUMENT_ROOT`` when readable here.
     dry_run : bool
         Compute everything, write nothing to Label Studio.
+    reviewers : tuple of int or str
+        Reviewers by Label Studio user id or email: their annotations are gold (as are
+        annotations marked as ground truth); emails are looked up in Label Studio.
     noise_robust : bool
         Fit the final model (pre-annotations, ``/predict``) on the audited labels without the
         ones confident learning doubts (:func:`~ls_cleanlab.model.train_noise_robust`); False
@@ -93,6 +96,7 @@ class AuditOptions:
     allowed_hosts: tuple[str, ...] = ()
     local_files_root: str | None = None
     dry_run: bool = False
+    reviewers: tuple[int | str, ...] = ()
     noise_robust: bool = True
     work_dir: str | Path | None = None
     run_id: str | None = None
@@ -102,6 +106,13 @@ class AuditOptions:
         check_int(self.seed, "seed", low=0)
         check_threshold(self.threshold)
         check_bool(self.dry_run, "dry_run")
+        for who in self.reviewers:
+            if (
+                isinstance(who, bool)
+                or not isinstance(who, (int, str))
+                or (isinstance(who, str) and "@" not in who)
+            ):
+                raise InvalidOptionError(f"reviewers are user ids or email addresses, got {who!r}.")
         check_bool(self.noise_robust, "noise_robust")
         check_option(self.text_embedder, TEXT_EMBEDDERS, "text_embedder")
         if not isinstance(self.embedder, str) or not self.embedder.strip():
@@ -170,6 +181,12 @@ class ProjectAudit(Generic[AuditT]):
         Time per stage.
     trained : TrainedModel, BoxDetector or None
         The model fitted here (a detector for boxes), None when predictions were given.
+    gold : np.ndarray of bool, shape (m,) or None
+        Audited tasks with a gold label (a reviewer's or a ground-truth annotation): out of
+        every tab, their consensus the gold label.
+    gold_accuracy : pandas.DataFrame or None
+        Per annotator: ``n_gold`` gold tasks they labelled, ``n_correct`` matching the gold
+        label, ``gold_accuracy`` (None when no task has gold).
     annotator_names : dict of int to str
         User id -> ``"First Last <email>"`` read from Label Studio (empty offline or when users
         cannot be read: annotators then show as ids).
@@ -195,6 +212,8 @@ class ProjectAudit(Generic[AuditT]):
     trained: TrainedModel | BoxDetector | None = None
     skip_reasons: dict[int, str] = field(default_factory=dict)
     annotator_names: dict[int, str] = field(default_factory=dict)
+    gold: np.ndarray | None = None
+    gold_accuracy: Any = None
 
     def annotator_name(self, annotator: Any) -> str:
         """How ``annotator`` (a user id) is shown: ``"First Last <email>"`` when known."""

@@ -27,6 +27,7 @@ from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import ModelStore, TrainedModel
 from ls_cleanlab.model.detector import BoxDetector
+from ls_cleanlab.pipeline.gold import resolve_reviewers
 from ls_cleanlab.pipeline.kinds import TaskKind, task_kind
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.runs import new_run_id, publish_run
@@ -135,6 +136,7 @@ def run_project_audit(
     start = time.perf_counter()
     schema = client.label_schema(project, options.choices_name)
     kind, _ = check_plan(schema, options)
+    options = resolve_reviewers(client, options)
     tasks = fetch_with_snapshot(client, project, workspace, progress)
     if options.from_model_version is not None:  # the export lists predictions by id only
         tasks = client.with_predictions(project, tasks, options.from_model_version)
@@ -156,11 +158,10 @@ def run_project_audit(
             cache.close()
     del tasks
     seconds = {"fetch": fetched, **result.seconds}
-    result = dataclasses.replace(result, annotator_names=client.user_names())
     if workspace is not None and result.trained is not None:
         _save_trained(workspace, project, options.model_version, result.trained, progress)
     if options.dry_run or options.run_id is None:
-        return dataclasses.replace(result, seconds=seconds)
+        return dataclasses.replace(result, seconds=seconds, annotator_names=client.user_names())
     start = time.perf_counter()
     if progress is not None:
         progress("push", 0, len(result.predictions))
@@ -174,5 +175,5 @@ def run_project_audit(
     seconds["push"] = time.perf_counter() - start
     return dataclasses.replace(
         result, push=published.push, views=published.views, seconds=seconds,
-        stale_versions=published.stale,
+        stale_versions=published.stale, annotator_names=client.user_names(),
     )  # fmt: skip

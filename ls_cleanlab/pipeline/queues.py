@@ -179,18 +179,21 @@ def queue_predictions(
                             model_version=model_version)  # fmt: skip
 
 
-#: Task fields shown in a tab's table (``explore``) and in the list beside the labeling view
-#: (``labeling``), besides the labelled object's data (the image as a thumbnail, or the text).
+#: Task fields shown in a tab's table (``explore``, besides the labelled object's data: the image
+#: as a thumbnail, or the text) and in the list beside the labeling view (``labeling``), where
+#: the prediction's result puts the open task's suggested labels and reasons beside it.
 SHOWN_COLUMNS = {
     "explore": ("id", "predictions_score", "predictions_results", "annotators",
                 "total_annotations"),
-    "labeling": ("id", "predictions_score"),
+    "labeling": ("id", "predictions_results"),
 }  # fmt: skip
+#: Pixels of the prediction's result column: three lines hold the labels and the first reason.
+RESULTS_WIDTH = 360
 
 
 def hidden_columns(columns: Sequence[Mapping[str, Any]], schema: LabelSchema) -> dict[str, Any]:
-    """A tab's ``hiddenColumns``: every Data Manager column of the project but the labelled
-    object's data and :data:`SHOWN_COLUMNS`.
+    """A tab's ``hiddenColumns``: every Data Manager column of the project but
+    :data:`SHOWN_COLUMNS` (and, in the table, the labelled object's data).
 
     ``columns`` is the project's column list (``/api/dm/columns``). Label Studio 1.23.2 reads
     ``{"explore": [...], "labeling": [...]}`` of column keys ``tasks:<id>`` (``tasks:data.<key>``
@@ -205,7 +208,8 @@ def hidden_columns(columns: Sequence[Mapping[str, Any]], schema: LabelSchema) ->
         keys.append((ident if column.get("parent") != "data" else f"data.{ident}", ident))
     hidden: dict[str, Any] = {}
     for mode, shown in SHOWN_COLUMNS.items():
-        keep = {*shown, f"data.{schema.data_key}"}
+        # the labeling view shows the object itself: its list keeps room for the reasons
+        keep = {*shown, f"data.{schema.data_key}"} if mode == "explore" else set(shown)
         hidden[mode] = [f"tasks:{key}" for key, _ in keys if key not in keep]
     return hidden
 
@@ -230,4 +234,5 @@ def queue_view(
         "filters": {"conjunction": "and", "items": [item]},
         "ordering": ["-tasks:predictions_score"],
         "hidden_columns": hidden_columns(columns, schema) if columns and schema else None,
+        "columns_width": {"tasks:predictions_results": RESULTS_WIDTH} if columns else None,
     }

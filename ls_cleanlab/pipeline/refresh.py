@@ -24,6 +24,7 @@ from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import ModelStore
 from ls_cleanlab.pipeline.box_refresh import refresh_box_project, save_box_state
+from ls_cleanlab.pipeline.gold import resolve_reviewers
 from ls_cleanlab.pipeline.kinds import task_kind
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.partial_push import PARTIAL_PUSH_LIMIT, Refresh, push_some
@@ -86,6 +87,8 @@ def refresh_project(
         return Refresh(None, reason="no audit of this project yet: start training first")
     current = current_run(workspace, project, options.model_version)
     schema = client.label_schema(project, options.choices_name)
+    options = resolve_reviewers(client, options)
+    names = client.user_names()  # before the push: after it, only the state is saved
     tasks = fetch_with_snapshot(client, project, workspace, progress)
     new = [t for t in tasks if int(t["id"]) not in known]
     store = ModelStore(workspace.models_dir)
@@ -131,7 +134,7 @@ def refresh_project(
     else:
         push_some(client, project, changed, current.version)
     _report(progress, "push", len(changed), len(changed))
-    result = replace(result, annotator_names=client.user_names())
+    result = replace(result, annotator_names=names)
     _report(progress, "save", 0, 1)
     save_audit_state(workspace, result)
     _report(progress, "save", 1, 1)

@@ -113,6 +113,10 @@ class Workspace:
     def box_state(self, project: int) -> Path:
         return self.project_dir(project) / "boxes.npz"
 
+    def report(self, project: int) -> Path:
+        """The HTML report of the project's last full audit (served by the backend)."""
+        return self.project_dir(project) / "report.html"
+
     def pushed(self, project: int) -> Path:
         return self.project_dir(project) / "pushed.json"
 

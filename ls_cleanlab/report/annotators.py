@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ls_cleanlab.pipeline.gold import gold_counts
 from ls_cleanlab.report import figures as figures
 from ls_cleanlab.report.parts import chart as _chart
 from ls_cleanlab.report.parts import escape as _e
@@ -42,7 +43,7 @@ def annotators_section(result: ProjectAudit) -> str:
         flags = f'<span class="flag">{_e(row["flags"])}</span>' if row["flags"] else ""
         who = _e(result.annotator_name(row["annotator"]))
         rows.append(f'<tr class="annotator-row"><td>{who}</td>{cells}<td>{flags}</td></tr>')
-    parts = [f'<table id="annotators">{"".join(rows)}</table>']
+    parts = [f'<table id="annotators">{"".join(rows)}</table>', _gold(result)]
     agree = result.audit.agreement
     if agree is not None and len(agree.annotator_ids) > 1:
         keep = np.argsort(-np.diag(agree.shared), kind="stable")[: figures.MAX_MATRIX]
@@ -56,4 +57,23 @@ def annotators_section(result: ProjectAudit) -> str:
         [result.annotator_name(a) for a in frame["annotator"]],
     )
     parts.append(_chart(png, "fig-lead-time", "annotator quality against lead time"))
-    return "\n".join(parts)
+    return "\n".join(p for p in parts if p)
+
+
+def _gold(result: ProjectAudit) -> str:
+    """Each annotator's exact matches on the tasks a reviewer (or ground truth) settled."""
+    if result.gold_accuracy is None or result.gold is None:
+        return ""
+    rows = ["<tr><th>annotator</th><th>gold tasks</th><th>correct</th><th>accuracy</th></tr>"]
+    for who, n_gold, n_correct, accuracy in gold_counts(result):
+        rows.append(
+            f'<tr class="gold-row"><td>{_e(result.annotator_name(who))}</td>'
+            f'<td class="num">{n_gold}</td><td class="num">{n_correct}</td>'
+            f'<td class="num">{_num(accuracy, 3)}</td></tr>'
+        )
+    note = (
+        f'<p class="note">{int(result.gold.sum())} tasks have a gold label (a reviewer\'s or a '
+        "ground-truth annotation): out of every tab, their consensus the gold label. Accuracy "
+        "is the share of an annotator's labels on them that match it exactly.</p>"
+    )
+    return f'<h3>Accuracy on reviewed tasks</h3>{note}<table id="gold">{"".join(rows)}</table>'

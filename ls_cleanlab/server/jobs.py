@@ -40,6 +40,7 @@ from ls_cleanlab.pipeline import (
 from ls_cleanlab.pipeline.refresh import refresh_project, save_audit_state
 from ls_cleanlab.pipeline.runs import current_run, remove_runs, stale_versions
 from ls_cleanlab.pipeline.workspace import Workspace
+from ls_cleanlab.report import write_report
 from ls_cleanlab.server.auth import SECRET_HEADER, WEBHOOK_ACTIONS
 from ls_cleanlab.server.jobstore import Job, Store
 from ls_cleanlab.server.predictor import Predictor
@@ -175,7 +176,8 @@ class JobRunner:
         s = self.settings
         return AuditOptions(
             model_version=s.model_version, n_folds=s.n_folds, threshold=s.threshold,
-            allowed_hosts=s.hosts, local_files_root=s.local_files_root, **changes,
+            allowed_hosts=s.hosts, local_files_root=s.local_files_root,
+            reviewers=s.reviewer_list, **changes,
         )  # fmt: skip
 
     def _progress(self, job: Job) -> Callable[[str, int, int], None]:
@@ -216,6 +218,7 @@ class JobRunner:
                     client, job.project, options=self._options(), data_dir=self.workspace.root,
                     progress=progress, executor=folds,
                 )  # fmt: skip
+                studio_url = client.session.url
         finally:
             folds.shutdown()
         progress("save", 0, 1)
@@ -225,7 +228,14 @@ class JobRunner:
         folds.clear()  # the audit is whole: its folds are not needed again
         if result.stale_versions:  # the tabs show the new run already: delete the old ones later
             self.submit(job.project, "cleanup")
-        return {**_summary(result), "resumed": job.resumed, "folds_reused": folds.reused}
+        return {**_summary(result), "resumed": job.resumed, "folds_reused": folds.reused,
+                "report": self._report(job.project, result, studio_url)}  # fmt: skip
+
+    def _report(self, project: int, result: ProjectAudit, studio_url: str) -> str:
+        """Write the project's report into the data dir; its link (a path when the backend
+        does not know its own address, ``LS_CLEANLAB_BACKEND_URL``)."""
+        write_report(result, self.workspace.report(project), studio_url=studio_url)
+        return f"{(self.settings.backend_url or '').rstrip('/')}/report/{project}"
 
     def _refresh(self, job: Job) -> dict[str, Any]:
         with self.client(job.project) as client:

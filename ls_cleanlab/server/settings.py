@@ -47,6 +47,7 @@ EXPECTED = {
     "LS_CLEANLAB_MAX_PREDICT_TASKS": "a whole number, at least 1",
     "LS_CLEANLAB_REGISTER_WEBHOOKS": "true or false",
     "LS_CLEANLAB_DATA_DIR": "a directory the backend may write",
+    "LS_CLEANLAB_REVIEWERS": "reviewers' emails (or user ids), comma-separated",
     "BASIC_AUTH": "set both BASIC_AUTH_USER and BASIC_AUTH_PASS (at least 8 characters), or "
     "neither",
 }
@@ -92,6 +93,7 @@ class Settings(BaseSettings):
     )
     n_folds: int = Field(default=5, ge=2, le=20, validation_alias=_env("LS_CLEANLAB_N_FOLDS"))
     allowed_hosts: str = Field(default="", validation_alias=_env("LS_CLEANLAB_ALLOWED_HOSTS"))
+    reviewers: str = Field(default="", validation_alias=_env("LS_CLEANLAB_REVIEWERS"))
     local_files_root: str | None = Field(
         default=None, validation_alias=_env("LS_CLEANLAB_LOCAL_FILES_ROOT")
     )
@@ -151,6 +153,12 @@ class Settings(BaseSettings):
     def hosts(self) -> tuple[str, ...]:
         """The allowed media hosts as a tuple."""
         return tuple(h.strip() for h in self.allowed_hosts.split(",") if h.strip())
+
+    @property
+    def reviewer_list(self) -> tuple[int | str, ...]:
+        """The reviewers: emails, or user ids (digits)."""
+        names = (n.strip() for n in self.reviewers.split(","))
+        return tuple(int(n) if n.isdigit() else n for n in names if n)
 
     def secret(self) -> str:
         """The webhook secret: from the environment, else one kept in the data dir (made once)."""

@@ -23,7 +23,7 @@ from ls_cleanlab.studio.project_setup import ProjectSetup
 from ls_cleanlab.studio.push import Progress, PushReport
 from ls_cleanlab.studio.schema import LabelSchema, parse_label_config
 from ls_cleanlab.studio.session import StudioSession
-from ls_cleanlab.studio.users import read_user_names
+from ls_cleanlab.studio.users import read_user_names, read_users
 
 __all__ = ["FetchResult", "Progress", "PushReport", "StudioClient"]
 
@@ -127,6 +127,10 @@ class StudioClient(ProjectSetup):
         if not isinstance(config, str):
             raise StudioRequestError(f"project {project} answered without a label_config.")
         return config
+
+    def users(self) -> list[dict[str, Any]]:
+        """The users the token may list (``id``, ``email``, names); raises when it may not."""
+        return read_users(self.session)
 
     def user_names(self) -> dict[int, str]:
         """User id -> ``"First Last <email>"`` (:mod:`~ls_cleanlab.studio.users`); ``{}`` when

@@ -31,13 +31,16 @@ class ProjectSetup:
         filters: Mapping[str, Any] | None = None,
         ordering: Sequence[str] = (),
         hidden_columns: Mapping[str, Any] | None = None,
+        columns_width: Mapping[str, int] | None = None,
     ) -> int:
         """Create or update the Data Manager view (tab) called ``title``; returns its id.
 
         ``filters`` is Label Studio's filter object (``{"conjunction": "and", "items": [...]}``,
         items like ``{"filter": "filter:tasks:predictions_score", "operator": "less",
         "type": "Number", "value": 0.5}``); ``ordering`` e.g. ``["-tasks:predictions_score"]``.
-        A view with the same title is updated, never duplicated.
+        ``hidden_columns`` is ``{"explore": [...], "labeling": [...]}`` of column keys
+        (``tasks:id``, ``tasks:data.image``), ``columns_width`` pixels by column key. A view with
+        the same title is updated, never duplicated.
         """
         data: dict[str, Any] = {
             "title": title,
@@ -46,6 +49,8 @@ class ProjectSetup:
         }
         if hidden_columns is not None:
             data["hiddenColumns"] = dict(hidden_columns)
+        if columns_width is not None:
+            data["columnsWidth"] = dict(columns_width)
         body = {"project": int(project), "data": data}
         for view in self.views(project):
             if view.get("data", {}).get("title") == title:

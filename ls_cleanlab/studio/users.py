@@ -15,10 +15,10 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from ls_cleanlab.errors import StudioError
+from ls_cleanlab.errors import StudioError, StudioRequestError
 from ls_cleanlab.studio.session import StudioSession
 
-__all__ = ["annotator_name", "display_name", "read_user_names"]
+__all__ = ["annotator_name", "display_name", "read_user_names", "read_users"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,22 +47,28 @@ def _say_once(url: str, why: str) -> None:
     )
 
 
+def read_users(session: StudioSession) -> list[dict[str, Any]]:
+    """The users the token may list (``id``, ``email``, ``first_name``, ``last_name`` ...);
+    raises :class:`~ls_cleanlab.errors.StudioError` when they cannot be read."""
+    answer = session.json("GET", "/api/users/")
+    if isinstance(answer, Mapping):  # a paginated answer
+        answer = answer.get("results")
+    if not isinstance(answer, list):
+        raise StudioRequestError("/api/users/ did not answer with a list of users.")
+    return [dict(user) for user in answer if isinstance(user, Mapping)]
+
+
 def read_user_names(session: StudioSession) -> dict[int, str]:
     """User id -> :func:`display_name` for every user the token may list; ``{}`` (ids stand,
     said once per Label Studio in the log) when users cannot be read."""
     try:
-        answer = session.json("GET", "/api/users/")
+        answer = read_users(session)
     except StudioError as exc:
         _say_once(session.url, str(exc).splitlines()[0])
         return {}
-    if isinstance(answer, Mapping):  # a paginated answer
-        answer = answer.get("results")
-    if not isinstance(answer, list):
-        _say_once(session.url, "the answer is not a list of users")
-        return {}
     names: dict[int, str] = {}
     for user in answer:
-        if isinstance(user, Mapping) and isinstance(user.get("id"), int):
+        if isinstance(user.get("id"), int):
             names[int(user["id"])] = display_name(user)
     return names
 

@@ -281,3 +281,33 @@ def test_an_unreachable_server_exits_3(tmp_path: Path) -> None:
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"ls-cleanlab {__version__}"
+
+
+def test_reviewers_annotations_are_gold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--reviewer`` (user ids offline) or ``$LS_CLEANLAB_REVIEWERS``: the summary counts the
+    reviewed tasks and each annotator's matches on them; annotators.csv gets the counts."""
+    from tests.pipeline.test_gold import CONFIG, probs, tasks
+
+    export = tmp_path / "export.json"
+    export.write_text(
+        json.dumps(tasks({0: {"by": 9, "label": "good"}, 1: {"by": 9, "label": "good"}}))
+    )
+    np.save(tmp_path / "probs.npy", probs())
+    config = tmp_path / "config.xml"
+    config.write_text(CONFIG)
+    common = (export, "--label-config", config, "--pred-probs", tmp_path / "probs.npy")
+    code, stdout, stderr = run("audit", *common, "--out", tmp_path / "a", "--reviewer", "9",
+                               "--json")  # fmt: skip
+    assert code == 0, stderr
+    gold = json.loads(stdout)["gold"]
+    counts = [(a["annotator"], a["n_gold"], a["n_correct"]) for a in gold["annotators"]]
+    assert gold["tasks"] == 2 and counts == [(1, 2, 1), (2, 2, 1)]
+    header = (tmp_path / "a" / "annotators.csv").read_text().splitlines()[0].split(",")
+    assert {"n_gold", "n_correct", "gold_accuracy"} <= set(header)
+    monkeypatch.setenv("LS_CLEANLAB_REVIEWERS", "9")
+    code, stdout, stderr = run("audit", *common, "--out", tmp_path / "b")
+    assert code == 0, stderr
+    assert "Reviewed (gold) tasks: 2, out of every tab." in stdout
+    monkeypatch.setenv("LS_CLEANLAB_REVIEWERS", "lead@example.com")
+    code, _, stderr = run("audit", *common, "--out", tmp_path / "c")
+    assert code == 2 and "need Label Studio to find their user ids" in stderr

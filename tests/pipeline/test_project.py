@@ -128,7 +128,8 @@ def test_queue_views_hide_all_but_the_useful_columns() -> None:
     assert view["hidden_columns"] == {
         "explore": ["tasks:data.source", "tasks:inner_id", "tasks:predictions_model_versions",
                     "tasks:updated_by"],
-        "labeling": ["tasks:data.source", "tasks:inner_id", "tasks:predictions_results",
+        "labeling": ["tasks:data.image", "tasks:data.source", "tasks:inner_id",
+                     "tasks:predictions_score",
                      "tasks:predictions_model_versions", "tasks:annotators", "tasks:updated_by",
                      "tasks:total_annotations"],
     }  # fmt: skip

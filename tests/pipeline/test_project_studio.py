@@ -13,7 +13,14 @@ import pytest
 from ls_cleanlab import StudioClient
 from ls_cleanlab.audit import RulesError
 from ls_cleanlab.model import ModelStore
-from ls_cleanlab.pipeline import QUEUES, AuditOptions, run_project_audit
+from ls_cleanlab.pipeline import (
+    QUEUES,
+    AuditOptions,
+    Workspace,
+    refresh_project,
+    run_project_audit,
+    save_audit_state,
+)
 from ls_cleanlab.testing.admin import Admin
 from ls_cleanlab.testing.label_studio import Studio
 from ls_cleanlab.testing.synthetic_images import CLASSES, make_images
@@ -104,19 +111,14 @@ def test_run_project_audit_pushes_the_queues(
         assert set(hidden["explore"]) | set(hidden["labeling"]) <= columns
         assert columns - set(hidden["explore"]) == shown
         assert columns - set(hidden["labeling"]) == {
-            "tasks:data.image", "tasks:id", "tasks:predictions_score"
+            "tasks:id", "tasks:predictions_results"
         }  # fmt: skip
-    # the careful annotator is right everywhere, so the satisficer's omissions are
-    # disagreements the consensus corrects: the worst task of that tab shows its reasons first
-    disagree = next(q for q in QUEUES if q.key == "disagree")
-    worst = view_tasks(admin, project, result.views[disagree.title])[0]
+        assert view["data"]["columnsWidth"] == {"tasks:predictions_results": 360}
+    first = next(q for q in QUEUES if q.key != "uncertain" and len(result.queues[q.key]))
+    worst = view_tasks(admin, project, result.views[first.title])[0]
     cell = str(worst["predictions_results"])  # Label Studio drops the quotes for the cell
     assert cell.startswith("[{value: {choices: ["), cell[:200]
-    assert (
-        cell.index("meta: {reasons: [")
-        < cell.index("queues: [lscl:disagree")
-        < cell.index("from_name")
-    )
+    assert cell.index("meta: {reasons: [") < cell.index("queues: [lscl:") < cell.index("from_name")
     # the model was saved for this project and version; the snapshot enables incremental fetches
     assert ModelStore(tmp_path / "models").versions(project) == ["ls-cleanlab"]
     assert (tmp_path / "projects" / str(project) / "tasks.json.gz").is_file()
@@ -136,6 +138,29 @@ def test_run_project_audit_pushes_the_queues(
     # annotations untouched by either run
     total = sum(len(t["annotations"]) for t in client.fetch_tasks(project).tasks)
     assert total == 81
+
+    # reviewed tasks leave the tabs at the next incremental refresh (the webhook's path): one
+    # annotated by a reviewer (named by email), one annotation marked as ground truth
+    save_audit_state(Workspace(tmp_path), result)
+    flagged = [t for key in ("errors", "missing", "disagree") for t in result.queues[key]]
+    reviewed, marked = list(dict.fromkeys(int(t) for t in flagged))[:2]
+    reviewer = admin.user("reviewer.pipeline@example.com", "Rita", "Review")
+    admin.annotate(reviewed, [CLASSES[0]], completed_by=reviewer)
+    admin.annotate(marked, [CLASSES[1]], ground_truth=True)
+    options = AuditOptions(local_files_root=str(studio.local_files_root), n_folds=4,
+                           reviewers=("Reviewer.Pipeline@example.com",))  # fmt: skip
+    done = refresh_project(client, project, workspace=Workspace(tmp_path), options=options)
+    assert done.audit is not None and done.audit.gold is not None
+    gold = set(done.audit.task_ids[done.audit.gold].tolist())
+    assert gold == {reviewed, marked}
+    for view in result.views.values():
+        shown = [t["id"] for t in view_tasks(admin, project, view)]
+        assert reviewed not in shown and marked not in shown
+    stored = {p["task"]: p for p in admin.predictions(project)}
+    assert stored[reviewed]["result"][0]["value"]["choices"] == [CLASSES[0]]
+    assert stored[marked]["score"] == 0.0
+    accuracy = done.audit.gold_accuracy.set_index("annotator")
+    assert accuracy.loc[labelled_project["careful"], "n_gold"] == 2
 
 
 def test_bad_rules_are_refused_before_anything_is_fetched(

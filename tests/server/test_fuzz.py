@@ -26,7 +26,7 @@ CHECKS = [
     checks.response_schema_conformance,
 ]
 PATHS = ["/health", "/setup", "/predict", "/webhook", "/versions", "/jobs", "/jobs/{job_id}",
-         "/metrics"]  # fmt: skip
+         "/metrics", "/report/{project}"]  # fmt: skip
 
 
 @pytest.mark.parametrize("mode", ["positive", "negative"])

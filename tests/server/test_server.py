@@ -196,6 +196,21 @@ def test_basic_auth(make_client: Callable[..., TestClient]) -> None:
     assert api.post("/webhook", json=event, headers=signed(api)).status_code == 200
 
 
+def test_the_report_is_served_behind_the_same_auth(make_client: Callable[..., TestClient]) -> None:
+    api = make_client(basic_auth_user="studio", basic_auth_pass="correct-horse")
+    good = basic("studio", "correct-horse")
+    assert api.get("/report/5").status_code == 401
+    missing = api.get("/report/5", headers=good)
+    assert missing.status_code == 404 and "start training" in missing.json()["detail"]
+    path = api.app.state.backend.workspace.report(5)  # type: ignore[attr-defined]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("<html><body>the report</body></html>", encoding="utf-8")
+    found = api.get("/report/5", headers=good)
+    assert found.status_code == 200 and found.text.endswith("the report</body></html>")
+    assert found.headers["content-type"].startswith("text/html")
+    assert api.get("/report/0", headers=good).status_code == 422
+
+
 def test_settings_refuse_unsafe_values(tmp_path: Any) -> None:
     with pytest.raises(ValueError, match="BASIC_AUTH_PASS"):
         Settings(data_dir=tmp_path, basic_auth_user="u")

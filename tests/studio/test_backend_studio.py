@@ -233,6 +233,22 @@ def test_label_studio_drives_the_backend(
     print(f"annotation -> queue in {elapsed:.1f} s; refresh {refresh['summary']}")
     assert elapsed < 15
 
+    # the report of the last audit is served, its link in the audit job's summary
+    assert job["summary"]["report"] == f"/report/{project}"
+    page = requests.get(f"{backend}{job['summary']['report']}", timeout=10)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert f"<title>ls-cleanlab audit: project {project}</title>" in page.text
+
+    # a ground-truth annotation settles a task in a tab: through the webhook it leaves every tab
+    def tabs_of(task: int) -> list[str]:
+        ours = _ours(admin.call("GET", f"/api/tasks/{task}/"), admin)
+        return list(ours["result"][0]["meta"]["queues"]) if ours else []
+
+    settled_task = next(t for t in ids[:80] if tabs_of(t))
+    labels = truth[ids.index(settled_task)]
+    admin.annotate(settled_task, labels, from_name="topics", to_name="text", ground_truth=True)
+    wait_for(lambda: not tabs_of(settled_task), 30, "the reviewed task to leave every tab")
+
 
 def _setup_at(data_dir: Path, project: int) -> float:
     """When the backend last recorded a /setup of ``project`` (read-only, beside the server)."""

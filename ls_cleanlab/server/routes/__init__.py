@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ls_cleanlab.server.routes import health, jobs, metrics, predict, setup, webhook
+from ls_cleanlab.server.routes import health, jobs, metrics, predict, report, setup, webhook
 
 __all__ = ["ROUTERS"]
 
@@ -16,4 +16,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     webhook.router,
     jobs.router,
     metrics.router,
+    report.router,
 )
