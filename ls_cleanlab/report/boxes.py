@@ -22,6 +22,7 @@ import numpy as np
 from ls_cleanlab.errors import MediaError
 from ls_cleanlab.report import figures
 from ls_cleanlab.report.links import left_out_section, task_link
+from ls_cleanlab.report.page import BASE_CSS, CHECK_IMAGES
 
 if TYPE_CHECKING:
     from ls_cleanlab.media import MediaFetcher
@@ -35,27 +36,17 @@ _THUMB = 360  # thumbnail width in pixels
 _COLOURS = {"agreed": (46, 204, 113), "missed": (243, 156, 18), "found": (52, 152, 219)}
 _WRONG = (231, 76, 60)
 
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:0;color:#222;background:#fafafa}
-main{max-width:1180px;margin:0 auto;padding:1.2em 1.6em}
-h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.15em;margin-top:1.8em;border-bottom:1px solid #ddd}
-.meta{color:#666;font-size:.9em}.cards{display:flex;flex-wrap:wrap;gap:.8em;margin:1em 0}
-.card{background:#fff;border:1px solid #e3e3e3;border-radius:6px;padding:.6em 1em;min-width:8em}
-.card b{display:block;font-size:1.5em}img.chart{max-width:100%;background:#fff;margin:.4em 0}
-table{border-collapse:collapse;background:#fff;font-size:.85em;margin:.5em 0}
-th,td{border:1px solid #e3e3e3;padding:.3em .5em;text-align:left;vertical-align:top}
-th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.flag{color:#b03a2e;font-weight:600}.kind{font-weight:600}.missing{color:#b9770e}
+_CSS = (
+    BASE_CSS
+    + """.flag{color:#b03a2e;font-weight:600}.kind{font-weight:600}.missing{color:#b9770e}
 .swapped,.badly_placed,.spurious{color:#b03a2e}.disagreement{color:#6c3483}
 .note{color:#555;font-size:.9em}.ref{font-family:monospace;font-size:.75em;color:#777}
 .legend span{display:inline-block;margin-right:1.2em}
 .swatch{display:inline-block;width:.9em;height:.9em;border:2px solid;margin-right:.3em;
 vertical-align:middle;background:#6b7a55}
 """
-_CHECK_IMAGES = (
-    '<script>window.addEventListener("load",()=>{for(const i of document.images)'
-    '{if(!i.naturalWidth)console.error("broken image: "+(i.id||i.alt))}})</script>'
 )
+_CHECK_IMAGES = CHECK_IMAGES
 
 
 def _e(value: Any) -> str:

@@ -26,6 +26,7 @@ from ls_cleanlab.errors import MediaError
 from ls_cleanlab.report import figures as figures
 from ls_cleanlab.report.annotators import annotators_section
 from ls_cleanlab.report.links import left_out_section, task_link
+from ls_cleanlab.report.page import BASE_CSS, CHECK_IMAGES
 from ls_cleanlab.report.parts import chart as _chart
 from ls_cleanlab.report.parts import escape as _e
 from ls_cleanlab.report.parts import number as _num
@@ -41,29 +42,19 @@ _GIVE_UP = 3
 _THUMB = (112, 112)
 _SNIPPET = 280
 
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:0;color:#222;background:#fafafa}
-main{max-width:1180px;margin:0 auto;padding:1.2em 1.6em}
-h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.15em;margin-top:1.8em;border-bottom:1px solid #ddd}
-.meta{color:#666;font-size:.9em}.cards{display:flex;flex-wrap:wrap;gap:.8em;margin:1em 0}
-.card{background:#fff;border:1px solid #e3e3e3;border-radius:6px;padding:.6em 1em;min-width:8em}
-.card b{display:block;font-size:1.5em}img.chart{max-width:100%;background:#fff;margin:.4em 0}
-table{border-collapse:collapse;background:#fff;font-size:.85em;margin:.5em 0}
-th,td{border:1px solid #e3e3e3;padding:.3em .5em;text-align:left;vertical-align:top}
-th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}
-table.mini td{border:none;padding:0 .3em;font-size:.8em;text-align:center;min-width:2.2em}
+_CSS = (
+    BASE_CSS
+    + """table.mini td{border:none;padding:0 .3em;font-size:.8em;text-align:center;min-width:2.2em}
 .flag{color:#b03a2e;font-weight:600}.kind{font-weight:600}.missing{color:#b9770e}
 .spurious,.rule{color:#b03a2e}.disagreement{color:#6c3483}.outlier{color:#555}
 .snippet{max-width:22em;white-space:pre-wrap;font-size:.85em;color:#333}
 .ref{font-family:monospace;font-size:.75em;color:#777;word-break:break-all;max-width:14em}
 .note{color:#555;font-size:.9em}
 """
+)
 #: The page's only script: a broken inline image shows up as a console error (the browser test
 #: reads the console).
-_CHECK_IMAGES = (
-    '<script>window.addEventListener("load",()=>{for(const i of document.images)'
-    '{if(!i.naturalWidth)console.error("broken image: "+(i.id||i.alt))}})</script>'
-)
+_CHECK_IMAGES = CHECK_IMAGES
 
 
 def _thumbnail(fetcher: MediaFetcher, ref: str) -> str:
