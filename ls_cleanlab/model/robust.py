@@ -44,13 +44,24 @@ import numpy as np
 from ls_cleanlab.confident import find_label_issues, multilabel_issue_matrix
 from ls_cleanlab.errors import InvalidLabelsError
 from ls_cleanlab.model.classifiers import OneVsRestLogistic, SoftmaxLogistic, checked_proba
-from ls_cleanlab.model.cross_val import best_f1_thresholds, out_of_sample_probs
+from ls_cleanlab.model.cross_val import (
+    Targets,
+    best_f1_thresholds,
+    fit_model,
+    out_of_sample_probs,
+)
 from ls_cleanlab.model.folds import stratified_folds
-from ls_cleanlab.model.inputs import as_features, as_label_matrix, check_n_folds
+from ls_cleanlab.model.inputs import as_features, as_label_matrix, check_n_folds, dense_rows
 from ls_cleanlab.model.trained import TrainedModel, train_model
 from ls_cleanlab.validation import check_int
 
-__all__ = ["NoiseRobustFit", "doubted_cells", "fit_weighted_fold", "train_noise_robust"]
+__all__ = [
+    "NoiseRobustFit",
+    "doubted_cells",
+    "fit_weighted",
+    "fit_weighted_fold",
+    "train_noise_robust",
+]
 
 Progress = Callable[[int, int], Any]
 
@@ -101,39 +112,49 @@ def doubted_cells(labels: np.ndarray, probs: np.ndarray, multi_label: bool) -> n
     return (flags != 0) & both_ways[:, None]
 
 
+def fit_weighted(
+    X: Any, matrix: np.ndarray, kept: np.ndarray, rows: np.ndarray | None, multi_label: bool
+) -> Any:
+    """The default logistic regression fitted on ``rows`` (all when None) with cell weights 1
+    where ``kept`` and 0 elsewhere: the final fit, or a fold's, as one executor task. ``X`` on
+    disk is read here (as float64, like features in memory), so the driver holds no copy."""
+    x = dense_rows(X, rows)
+    labels = matrix if rows is None else matrix[rows]
+    weight = (kept if rows is None else kept[rows]).astype(np.float64)
+    if multi_label:
+        return OneVsRestLogistic().fit(x, labels.astype(np.int64), cell_weight=weight)
+    k = matrix.shape[1]
+    return SoftmaxLogistic(n_classes=k).fit(
+        x, np.argmax(labels, axis=1), sample_weight=weight[:, 0]
+    )
+
+
 def fit_weighted_fold(
     X: Any,
     matrix: np.ndarray,
-    weight: np.ndarray,
+    kept: np.ndarray,
     train: np.ndarray,
     test: np.ndarray,
     multi_label: bool,
 ) -> np.ndarray:
-    """Probabilities for the ``test`` rows of the default logistic regression fitted on the
-    ``train`` rows with cell weights (0 leaves a cell out): one fold, as one executor task."""
+    """Probabilities for the ``test`` rows of :func:`fit_weighted` on the ``train`` rows: one
+    fold, as one executor task (``kept`` travels as booleans, an eighth of the weights)."""
+    fitted = fit_weighted(X, matrix, kept, train, multi_label)
     k = matrix.shape[1]
-    if multi_label:
-        fitted: Any = OneVsRestLogistic().fit(
-            X[train], matrix[train].astype(np.int64), cell_weight=weight[train]
-        )
-    else:
-        fitted = SoftmaxLogistic(n_classes=k).fit(
-            X[train], np.argmax(matrix[train], axis=1), sample_weight=weight[train, 0]
-        )
-    return checked_proba(fitted, X[test], n_classes=k, multi_label=multi_label)
+    return checked_proba(fitted, dense_rows(X, test), n_classes=k, multi_label=multi_label)
 
 
 def _weighted_oos(
     X: Any,
     matrix: np.ndarray,
-    weight: np.ndarray,
+    kept: np.ndarray,
     fold_of: np.ndarray,
     multi_label: bool,
     executor: Executor | None,
 ) -> np.ndarray:
     probs = np.empty(matrix.shape, dtype=np.float64)
     tests = [np.flatnonzero(fold_of == f) for f in np.unique(fold_of)]
-    jobs = [(X, matrix, weight, np.flatnonzero(~np.isin(np.arange(len(matrix)), test)), test,
+    jobs = [(X, matrix, kept, np.flatnonzero(~np.isin(np.arange(len(matrix)), test)), test,
              multi_label) for test in tests]  # fmt: skip
     if executor is None:
         results: Any = (fit_weighted_fold(*job) for job in jobs)
@@ -152,8 +173,7 @@ def _refit(
     multi_label: bool,
     executor: Executor | None,
 ) -> np.ndarray:
-    weight = (~left_out).astype(np.float64)
-    return _weighted_oos(X, matrix, weight, fold_of, multi_label, executor)
+    return _weighted_oos(X, matrix, ~left_out, fold_of, multi_label, executor)
 
 
 def _kept_thresholds(matrix: np.ndarray, probs: np.ndarray, kept: np.ndarray) -> np.ndarray:
@@ -256,22 +276,28 @@ def train_noise_robust(
         raise InvalidLabelsError(
             f"oos_probs has shape {probs.shape} but labels give {matrix.shape}."
         )
-    plain = train_model(X, labels, class_names=names, oos_probs=probs, seed=seed,
-                        encoder=encoder, extractor=extractor)  # fmt: skip
+    first = probs
     left_out, noise, done, probs = _rounds(
         X, matrix, probs, fold_of, multi_label, rounds_max, executor, progress
     )
-    if done == 0:
+    if done == 0:  # the plain model, fitted on every cell
+        fitted = _run(executor, fit_model, X, Targets.pack(matrix, multi_label), None)
+        plain = train_model(X, labels, class_names=names, oos_probs=first, seed=seed,
+                            encoder=encoder, extractor=extractor, fitted=fitted)  # fmt: skip
         return NoiseRobustFit(plain, np.zeros_like(left_out), tuple(noise), 0, probs)
-    weight = (~left_out).astype(np.float64)
-    if multi_label:
-        fitted: Any = OneVsRestLogistic().fit(X, matrix.astype(np.int64), cell_weight=weight)
-    else:
-        fitted = SoftmaxLogistic(n_classes=k).fit(
-            X, np.argmax(matrix, axis=1), sample_weight=weight[:, 0]
-        )
+    fitted = _run(executor, fit_weighted, X, matrix, ~left_out, None, multi_label)
     model = replace(
-        plain, model=fitted, thresholds=_kept_thresholds(matrix, probs, ~left_out),
+        train_model(X, labels, class_names=names, oos_probs=probs, seed=seed, encoder=encoder,
+                    extractor=extractor, fitted=fitted),
+        thresholds=_kept_thresholds(matrix, probs, ~left_out),
         n_train=int((~left_out).any(axis=1).sum()),
     )  # fmt: skip
     return NoiseRobustFit(model, left_out, tuple(noise), done, probs)
+
+
+def _run(executor: Executor | None, function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` here, or as one task of ``executor`` (features on disk are read
+    there)."""
+    if executor is None:
+        return function(*args)
+    return executor.submit(function, *args).result()

@@ -222,8 +222,11 @@ class Classification:
         # gold is the truth, not one more vote (unless nothing else is left to audit)
         crowd = ann.subset(~gold.annotation) if not gold.annotation.all() else ann
         labelled = (np.bincount(crowd.task, minlength=len(rows)) > 0) | gold.tasks
+        # one array of the audited rows' probabilities, shared (a copy only when rows were
+        # skipped): at a million tasks and 50 classes each copy is 400 MB
+        probs = found.probs if len(rows) == len(found.probs) else found.probs[rows]
         audit = run_audit(
-            found.probs[rows], crowd, class_names=list(schema.classes), rules=rules,
+            probs, crowd, class_names=list(schema.classes), rules=rules,
             multi_label=schema.multi_label, options=options, executor=executor, work_dir=work,
         )  # fmt: skip
         audit = with_gold(audit, gold)
@@ -235,7 +238,7 @@ class Classification:
         seconds["final model"] = time.perf_counter() - start
         start = time.perf_counter()
         task_ids = table.task_ids[rows]
-        members = queue_members(audit, labelled, annotations=crowd, pred_probs=found.probs[rows])
+        members = queue_members(audit, labelled, annotations=crowd, pred_probs=probs)
         members = {key: m[~gold.tasks[m]] for key, m in members.items()}  # reviewed: in no tab
         chosen = None
         if trained is not None and found.features is not None and (~labelled).any():
@@ -254,7 +257,7 @@ class Classification:
         reasons = _skip_reasons(table, schema, found.skipped, fetcher)
         return ProjectAudit(
             project=project, schema=schema, table=table, task_ids=task_ids, labelled=labelled,
-            pred_probs=found.probs[rows], audit=audit,
+            pred_probs=probs, audit=audit,
             queues={key: task_ids[members[key]] for key in members}, predictions=predictions,
             skipped=skipped, source=found.source, model_version=version, run=options.run_id,
             seconds=seconds, trained=trained, skip_reasons=reasons, gold=gold.tasks,
@@ -278,9 +281,9 @@ def final_model(
     train = rows[labelled]
     audited = np.asarray(audit.consensus)[labelled]
     target = audited if schema.multi_label else np.argmax(audited, axis=1)
-    X = found.features  # its labelled rows in memory: the noise-robust fit indexes them
+    X = found.features  # on disk its rows stay there: each fit reads them where it runs
     fit = train_noise_robust(
-        X.take(train) if isinstance(X, DiskArray) else X[train], target,
+        X.select(train) if isinstance(X, DiskArray) else X[train], target,
         class_names=schema.classes, oos_probs=found.probs[train],
         n_folds=options.n_folds, seed=options.seed, encoder=found.trained.encoder,
         extractor=found.trained.extractor, executor=executor,
