@@ -21,6 +21,7 @@ Prediction JSON is :mod:`ls_cleanlab.studio.predictions`'s.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -175,7 +176,7 @@ def read_tasks(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> TaskT
             f"read_tasks reads classification (Choices) annotations; this schema is of kind "
             f"{schema.kind!r}."
         )
-    rows = _AnnotationRows()
+    rows = _AnnotationRows(schema.class_index())
     ids: list[int] = []
     data: list[dict[str, Any]] = []
     seen: set[int] = set()
@@ -233,21 +234,26 @@ class _Dropped:
 
 @dataclass
 class _AnnotationRows:
-    """Annotation rows as they are read: one entry per annotation, in reading order."""
+    """Annotation rows as they are read: one entry per annotation, in reading order, compact
+    (a million tasks' annotations are read in a few hundred MB): numbers in typed arrays, each
+    annotation's choices as a tuple of class indices (the strings themselves only when one is
+    not a class of the schema)."""
 
-    task: list[int] = field(default_factory=list)
-    user: list[int] = field(default_factory=list)
-    choices: list[list[str]] = field(default_factory=list)
-    lead_time: list[float] = field(default_factory=list)
+    position: Mapping[str, int]
+    task: array = field(default_factory=lambda: array("q"))
+    user: array = field(default_factory=lambda: array("q"))
+    choices: list[tuple[int, ...] | list[str]] = field(default_factory=list)
+    lead_time: array = field(default_factory=lambda: array("d"))
     created_at: list[Any] = field(default_factory=list)
     order: list[Any] = field(default_factory=list)  # updated_at, else created_at
-    ground_truth: list[bool] = field(default_factory=list)
+    ground_truth: bytearray = field(default_factory=bytearray)
 
     def add(self, row: int, user: int, chosen: list[str], annotation: Mapping[str, Any]) -> None:
         created = annotation.get("created_at")
         self.task.append(row)
         self.user.append(user)
-        self.choices.append(chosen)
+        known = all(c in self.position for c in chosen)
+        self.choices.append(tuple(self.position[c] for c in chosen) if known else chosen)
         self.lead_time.append(_number(annotation.get("lead_time")))
         self.created_at.append(created)
         self.order.append(annotation.get("updated_at") or created)
@@ -259,29 +265,29 @@ class _AnnotationRows:
         annotator's latest annotation counts even when it is left out: older ones never stand
         in for it."""
         position = schema.class_index()
-        task_index = np.asarray(self.task, dtype=np.int64)
-        users = np.asarray(self.user, dtype=np.int64)
+        task_index = np.frombuffer(self.task, dtype=np.int64)
+        users = np.frombuffer(self.user, dtype=np.int64)
         latest = Annotations.latest_per_annotator(task_index, users, np.asarray(self.order, object))
         unknown: Counter[str] = Counter()
         keep: list[int] = []
         unknown_rows = no_choice = 0
         for r in latest.tolist():
-            strangers = [c for c in self.choices[r] if c not in position]
-            if strangers:
-                unknown.update(strangers)
+            chosen = self.choices[r]
+            if isinstance(chosen, list):  # holds a choice that is not a class
+                unknown.update(c for c in chosen if c not in position)
                 unknown_rows += 1
-            elif not schema.multi_label and len(set(self.choices[r])) != 1:
+            elif not schema.multi_label and len(set(chosen)) != 1:
                 no_choice += 1
             else:
                 keep.append(r)
         labels = np.zeros((len(keep), schema.n_classes), dtype=np.int8)
         for i, r in enumerate(keep):
-            labels[i, [position[c] for c in self.choices[r]]] = 1
+            labels[i, list(self.choices[r])] = 1
         table = Annotations(
             task=task_index[keep], annotator=users[keep], labels=labels,
-            lead_time=np.asarray(self.lead_time, dtype=np.float64)[keep],
+            lead_time=np.frombuffer(self.lead_time, dtype=np.float64)[keep],
             created_at=np.asarray(self.created_at, dtype=object)[keep],
-            ground_truth=np.asarray(self.ground_truth, dtype=bool)[keep],
+            ground_truth=np.frombuffer(self.ground_truth, dtype=bool)[keep],
         )  # fmt: skip
         dropped = _Dropped(unknown, unknown_rows, no_choice, len(self.task) - len(latest))
         return table, dropped
