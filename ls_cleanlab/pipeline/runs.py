@@ -165,12 +165,21 @@ def stale_versions(client: StudioClient, project: int, base: str, *, keep: str) 
     return tuple(sorted(v for v in found if v != keep and is_ours(v, base)))
 
 
+#: Seconds :func:`remove_runs` waits per prediction of a run (Label Studio deletes about 50 a
+#: second on SQLite; a tenth of that leaves room for a busy server).
+REMOVE_SECONDS_PER_PREDICTION = 0.2
+
+
 def remove_runs(client: StudioClient, project: int, versions: Sequence[str]) -> int:
     """Delete the predictions of ``versions`` (one request each: Label Studio deletes a version
-    in one transaction, one prediction at a time); returns how many were deleted."""
+    in one transaction, one prediction at a time, and answers at the end: 20,000 took longer
+    than the session's 300 s, so the wait grows with the run's size); returns how many were
+    deleted."""
     deleted = 0
+    sizes = client.model_versions(project)
     for version in versions:
-        count = client.delete_predictions(project, version)
+        wait = max(client.session.timeout, REMOVE_SECONDS_PER_PREDICTION * sizes.get(version, 0))
+        count = client.delete_predictions(project, version, timeout=wait)
         logger.info("removed %d predictions of %s from project %d", count, version, project)
         deleted += count
     return deleted

@@ -333,9 +333,12 @@ class StudioClient(ProjectSetup):
             task_ids=task_ids, chunk_size=chunk_size, progress=progress,
         )  # fmt: skip
 
-    def delete_predictions(self, project: int, model_version: str) -> int:
-        """Delete the predictions of one model version; returns how many were deleted."""
-        return push.delete_predictions(self.session, project, model_version)
+    def delete_predictions(
+        self, project: int, model_version: str, timeout: float | None = None
+    ) -> int:
+        """Delete the predictions of one model version; returns how many were deleted
+        (``timeout``: seconds to wait for Label Studio's answer, default the session's)."""
+        return push.delete_predictions(self.session, project, model_version, timeout)
 
     def model_versions(self, project: int) -> dict[str, int]:
         """The project's prediction model versions and how many predictions each has."""

@@ -230,12 +230,17 @@ def model_versions(session: StudioSession, project: int) -> dict[str, int] | Non
     return {str(v): int(c or 0) for v, c in answer.items()}
 
 
-def delete_predictions(session: StudioSession, project: int, model_version: str) -> int:
-    """Delete the predictions of one model version; returns how many were deleted."""
+def delete_predictions(
+    session: StudioSession, project: int, model_version: str, timeout: float | None = None
+) -> int:
+    """Delete the predictions of one model version; returns how many were deleted. Label
+    Studio answers when the last one is gone (about 20 ms each): ``timeout`` overrides the
+    session's wait for large versions."""
     answer = session.json(
         "DELETE",
         f"/api/projects/{int(project)}/model-versions/",
         json={"model_version": model_version},
+        timeout=timeout,
     )
     if isinstance(answer, Mapping):
         return int(answer.get("deleted_predictions", 0) or 0)

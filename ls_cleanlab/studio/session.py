@@ -199,13 +199,16 @@ class StudioSession:
 
     # -- requests -------------------------------------------------------------------------------
 
-    def _send(self, method: str, path: str, kwargs: dict[str, Any]) -> requests.Response:
+    def _send(
+        self, method: str, path: str, kwargs: dict[str, Any], timeout: float | None = None
+    ) -> requests.Response:
         """One request with retries; authentication is the caller's business."""
         url = f"{self.url}{path}"
+        read = timeout or self.timeout
         attempt = 0
         while True:
             try:
-                response = self._http.request(method, url, timeout=(10, self.timeout), **kwargs)
+                response = self._http.request(method, url, timeout=(10, read), **kwargs)
             except requests.RequestException as exc:
                 retry = (
                     method in _IDEMPOTENT
@@ -240,15 +243,17 @@ class StudioSession:
         json: Any = None,
         params: Any = None,
         stream: bool = False,
+        timeout: float | None = None,
     ) -> requests.Response:
         """Send an authenticated request; raise a :class:`~ls_cleanlab.errors.StudioError` on
-        any answer that is not 2xx."""
+        any answer that is not 2xx. ``timeout`` (seconds to wait for the answer) overrides the
+        session's for this request."""
         kwargs: dict[str, Any] = {"params": params, "stream": stream}
         if json is not None:
             kwargs["json"] = json
         for attempt in range(2):
             kwargs["headers"] = {"Authorization": self._auth_header()}
-            response = self._send(method, path, kwargs)
+            response = self._send(method, path, kwargs, timeout)
             if response.status_code == 401 and self.personal and attempt == 0:
                 self._access = None  # the access token expired: refresh once
                 continue

@@ -5,6 +5,7 @@ rounds stop when the estimated noise stops falling, and the weighted classifiers
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError
 from ls_cleanlab.model import out_of_sample_probs, train_model, train_noise_robust
 from ls_cleanlab.model.classifiers import OneVsRestLogistic, SoftmaxLogistic, _logistic
 from ls_cleanlab.model.robust import doubted_cells
+from ls_cleanlab.ondisk import DiskArray
 
 NAMES = ("a", "b", "c", "d")
 
@@ -105,6 +107,24 @@ def test_an_executor_gives_the_same_model() -> None:
         pooled = train_noise_robust(x, noisy, class_names=NAMES, executor=pool)
     np.testing.assert_array_equal(alone.left_out, pooled.left_out)
     np.testing.assert_allclose(alone.model.predict(x).probs, pooled.model.predict(x).probs)
+
+
+@pytest.mark.parametrize("max_rounds", [0, 3])
+def test_features_on_disk_fit_where_the_executor_runs_to_the_same_bits(
+    tmp_path: Path, max_rounds: int
+) -> None:
+    x, truth = separable(400, seed=8)
+    noisy = swapped(truth, 0.3, seed=9)
+    x32 = x.astype(np.float32)
+    alone = train_noise_robust(x32, noisy, class_names=NAMES, max_rounds=max_rounds)
+    on_disk = DiskArray.save(tmp_path / "x.npy", x32).select(np.arange(len(x)))
+    with ThreadPoolExecutor(2) as pool:
+        pooled = train_noise_robust(on_disk, noisy, class_names=NAMES, executor=pool,
+                                    max_rounds=max_rounds)  # fmt: skip
+    assert pooled.rounds == alone.rounds and (pooled.rounds > 0) == (max_rounds > 0)
+    np.testing.assert_array_equal(alone.left_out, pooled.left_out)
+    np.testing.assert_array_equal(alone.model.thresholds, pooled.model.thresholds)
+    np.testing.assert_array_equal(alone.model.predict(x).probs, pooled.model.predict(x).probs)
 
 
 def test_single_label_data() -> None:

@@ -64,6 +64,13 @@ def test_a_dask_audit_equals_the_in_process_one(
         there = _audit(project, engine.executor, tmp_path / "there")
         ran = task_stats(engine.executor)
     _same(here, there)
+    # the audit's per-task arrays came back as files the driver maps read-only (still readable
+    # after the run directory was removed), not as copies in its memory
+    for name in ("cell_scores", "present", "consensus", "suggested", "priority"):
+        mapped = getattr(there.audit, name)
+        assert isinstance(mapped, np.memmap) and not mapped.flags.writeable, name
+    assert isinstance(there.audit.consensus_detail.posterior, np.memmap)
+    assert not list((tmp_path / "there").iterdir())
     # the failures and their kinds came back from the workers' fetchers
     assert here.skipped == there.skipped and set(here.skipped) == {558, 559}
     assert here.skip_reasons == there.skip_reasons
