@@ -139,13 +139,15 @@ def audit_from_disk(
     audited = audit_labels(probs.take(), annotations=table, **kwargs)
     if out_dir is None:
         return audited
-    folder, stub = Path(out_dir), np.zeros(0)
+    folder = Path(out_dir)
+    stub: dict[str, Any] = dict.fromkeys(SPILLED, np.zeros(0))
+    stub_detail: dict[str, Any] = dict.fromkeys(SPILLED_CONSENSUS, np.zeros(0))
     for name in SPILLED:
         np.save(folder / f"audit-{name}.npy", getattr(audited, name))
     for name in SPILLED_CONSENSUS:
         np.save(folder / f"audit-consensus-{name}.npy", getattr(audited.consensus_detail, name))
-    detail = replace(audited.consensus_detail, **dict.fromkeys(SPILLED_CONSENSUS, stub))
-    return replace(audited, consensus_detail=detail, **dict.fromkeys(SPILLED, stub))
+    detail = replace(audited.consensus_detail, **stub_detail)
+    return replace(audited, consensus_detail=detail, **stub)
 
 
 def mapped_audit(audited: LabelAudit, folder: Path) -> LabelAudit:
@@ -155,6 +157,7 @@ def mapped_audit(audited: LabelAudit, folder: Path) -> LabelAudit:
     def load(name: str) -> np.ndarray:
         return np.load(folder / f"audit-{name}.npy", mmap_mode="r")
 
-    detail = replace(audited.consensus_detail,
-                     **{name: load(f"consensus-{name}") for name in SPILLED_CONSENSUS})  # fmt: skip
-    return replace(audited, consensus_detail=detail, **{name: load(name) for name in SPILLED})
+    arrays: dict[str, Any] = {name: load(name) for name in SPILLED}
+    detail_arrays: dict[str, Any] = {name: load(f"consensus-{name}") for name in SPILLED_CONSENSUS}
+    detail = replace(audited.consensus_detail, **detail_arrays)
+    return replace(audited, consensus_detail=detail, **arrays)

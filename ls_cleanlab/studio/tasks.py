@@ -282,7 +282,7 @@ class _AnnotationRows:
                 keep.append(r)
         labels = np.zeros((len(keep), schema.n_classes), dtype=np.int8)
         for i, r in enumerate(keep):
-            labels[i, list(self.choices[r])] = 1
+            labels[i, np.asarray(self.choices[r], dtype=np.int64)] = 1
         table = Annotations(
             task=task_index[keep], annotator=users[keep], labels=labels,
             lead_time=np.frombuffer(self.lead_time, dtype=np.float64)[keep],
