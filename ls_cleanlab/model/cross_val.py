@@ -215,15 +215,18 @@ def best_f1_thresholds(labels: Any, probs: Any) -> np.ndarray:
         raise InvalidLabelsError(
             f"labels give shape {matrix.shape} but probs has shape {probs.shape}."
         )
-    order = np.argsort(-probs, axis=0, kind="stable")
-    ranked = np.take_along_axis(probs, order, axis=0)  # (N, K), descending per column
-    true_pos = np.cumsum(np.take_along_axis(matrix, order, axis=0), axis=0)
-    positives = true_pos[-1]
-    kept = np.arange(1, len(probs) + 1)[:, None]
-    f1 = 2.0 * true_pos / (kept + positives[None, :])
-    last_of_run = np.ones_like(ranked, dtype=np.bool_)  # a cut point keeps all tied rows
-    last_of_run[:-1] = ranked[:-1] != ranked[1:]
-    f1[~last_of_run] = -1.0
-    best = np.argmax(f1, axis=0)  # first maximum = highest threshold
-    thresholds = ranked[best, np.arange(probs.shape[1])]
-    return np.where(positives > 0, thresholds, np.inf)
+    out = np.full(probs.shape[1], np.inf)
+    kept = np.arange(1, len(probs) + 1)
+    for c in range(probs.shape[1]):  # a class at a time: temporaries of N, not of (N, K)
+        order = np.argsort(-probs[:, c], kind="stable")
+        ranked = probs[order, c]  # descending
+        true_pos = np.cumsum(matrix[order, c])
+        positives = true_pos[-1] if len(true_pos) else 0
+        if positives <= 0:
+            continue
+        f1 = 2.0 * true_pos / (kept + positives)
+        last_of_run = np.ones(len(ranked), dtype=np.bool_)  # a cut point keeps all tied rows
+        last_of_run[:-1] = ranked[:-1] != ranked[1:]
+        f1[~last_of_run] = -1.0
+        out[c] = ranked[np.argmax(f1)]  # first maximum = highest threshold
+    return out
