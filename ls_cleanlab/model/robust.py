@@ -112,35 +112,28 @@ def doubted_cells(labels: np.ndarray, probs: np.ndarray, multi_label: bool) -> n
     return (flags != 0) & both_ways[:, None]
 
 
-def fit_weighted(
-    X: Any, matrix: np.ndarray, kept: np.ndarray, rows: np.ndarray | None, multi_label: bool
-) -> Any:
+def fit_weighted(X: Any, labels: Targets, kept: Targets, rows: np.ndarray | None) -> Any:
     """The default logistic regression fitted on ``rows`` (all when None) with cell weights 1
-    where ``kept`` and 0 elsewhere: the final fit, or a fold's, as one executor task. ``X`` on
-    disk is read here (as float64, like features in memory), so the driver holds no copy."""
+    where ``kept`` and 0 elsewhere: the final fit, or a fold's, as one executor task. The labels
+    and the kept cells travel packed to bits (:class:`~ls_cleanlab.model.cross_val.Targets`),
+    and ``X`` on disk is read here (as float64, like features in memory), so neither the task
+    nor the driver holds an ``(N, K)`` array or the training rows."""
     x = dense_rows(X, rows)
-    labels = matrix if rows is None else matrix[rows]
-    weight = (kept if rows is None else kept[rows]).astype(np.float64)
-    if multi_label:
-        return OneVsRestLogistic().fit(x, labels.astype(np.int64), cell_weight=weight)
-    k = matrix.shape[1]
-    return SoftmaxLogistic(n_classes=k).fit(
-        x, np.argmax(labels, axis=1), sample_weight=weight[:, 0]
+    weight = kept.values(rows).astype(np.float64)
+    if labels.multi_label:
+        return OneVsRestLogistic().fit(x, labels.values(rows), cell_weight=weight)
+    return SoftmaxLogistic(n_classes=labels.n_classes).fit(
+        x, labels.values(rows), sample_weight=weight[:, 0]
     )
 
 
 def fit_weighted_fold(
-    X: Any,
-    matrix: np.ndarray,
-    kept: np.ndarray,
-    train: np.ndarray,
-    test: np.ndarray,
-    multi_label: bool,
+    X: Any, labels: Targets, kept: Targets, train: np.ndarray, test: np.ndarray
 ) -> np.ndarray:
     """Probabilities for the ``test`` rows of :func:`fit_weighted` on the ``train`` rows: one
-    fold, as one executor task (``kept`` travels as booleans, an eighth of the weights)."""
-    fitted = fit_weighted(X, matrix, kept, train, multi_label)
-    k = matrix.shape[1]
+    fold, as one executor task."""
+    fitted = fit_weighted(X, labels, kept, train)
+    k, multi_label = labels.n_classes, labels.multi_label
     return checked_proba(fitted, dense_rows(X, test), n_classes=k, multi_label=multi_label)
 
 
@@ -154,8 +147,9 @@ def _weighted_oos(
 ) -> np.ndarray:
     probs = np.empty(matrix.shape, dtype=np.float64)
     tests = [np.flatnonzero(fold_of == f) for f in np.unique(fold_of)]
-    jobs = [(X, matrix, kept, np.flatnonzero(~np.isin(np.arange(len(matrix)), test)), test,
-             multi_label) for test in tests]  # fmt: skip
+    labels, cells = Targets.pack(matrix, multi_label), Targets.pack(kept, True)
+    jobs = [(X, labels, cells, np.flatnonzero(~np.isin(np.arange(len(matrix)), test)), test)
+            for test in tests]  # fmt: skip
     if executor is None:
         results: Any = (fit_weighted_fold(*job) for job in jobs)
     else:
@@ -285,7 +279,8 @@ def train_noise_robust(
         plain = train_model(X, labels, class_names=names, oos_probs=first, seed=seed,
                             encoder=encoder, extractor=extractor, fitted=fitted)  # fmt: skip
         return NoiseRobustFit(plain, np.zeros_like(left_out), tuple(noise), 0, probs)
-    fitted = _run(executor, fit_weighted, X, matrix, ~left_out, None, multi_label)
+    packed = Targets.pack(matrix, multi_label), Targets.pack(~left_out, True)
+    fitted = _run(executor, fit_weighted, X, *packed, None)
     model = replace(
         train_model(X, labels, class_names=names, oos_probs=probs, seed=seed, encoder=encoder,
                     extractor=extractor, fitted=fitted),
