@@ -90,3 +90,16 @@ def test_predictions_fill_the_text_area_when_the_project_has_it(enabled: bool) -
     if enabled:
         plain = parse_label_config(CONFIG)
         assert check_prediction(plain, with_reasons_[0]) != []
+
+
+def test_the_command_needs_a_choice_and_a_studio(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from ls_cleanlab.cli.main import EXIT_BAD_INPUT, main
+
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    err = io.StringIO()
+    assert main(["reasons", "--project", "3"], stderr=err) == EXIT_BAD_INPUT  # neither flag
+    assert main(["reasons", "--project", "3", "--enable", "--disable"], stderr=err) == 2
+    assert main(["reasons", "--project", "3", "--enable"], stderr=err) == EXIT_BAD_INPUT
+    assert "no Label Studio URL given" in err.getvalue()
