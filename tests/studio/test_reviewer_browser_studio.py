@@ -194,12 +194,15 @@ def test_a_reviewer_works_through_the_tabs(
     from selenium.webdriver.common.action_chains import ActionChains
 
     area = driver.find_element("css selector", "[data-testid='textarea-control']")
-    driver.set_window_size(1500, 1150)
-    driver.execute_script("arguments[0].scrollIntoView({block: 'end'})", area)
     ActionChains(driver).move_to_element(area).perform()
+    driver.execute_script(  # the labeling view scrolled to its end, where the reasons are
+        "let e = arguments[0];"
+        "while (e && e.scrollHeight <= e.clientHeight + 1) e = e.parentElement;"
+        "if (e) e.scrollTop = e.scrollHeight;",
+        area,
+    )
     time.sleep(1)
     driver.save_screenshot(str(ARTIFACTS / "task-own-reasons.png"))
-    driver.set_window_size(1500, 950)
 
     # a reviewer's ground truth arrives through the API; the refresh takes the task off the tab
     labels = [CLASSES[k] for k in np.flatnonzero(reviewed["truth"][task])]
