@@ -15,6 +15,7 @@ config byte for byte (Label Studio accepts it even when annotations carry the te
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ls_cleanlab.errors import LabelConfigError
@@ -72,17 +73,17 @@ def without_reasons(config: str) -> str:
 
 def enable_reasons(client: StudioClient, project: int) -> bool:
     """Add the reasons text area to ``project``'s config; returns whether it changed."""
-    config = client.label_config(project)
-    changed = with_reasons(config)
-    if changed != config:
-        client.set_label_config(project, changed)
-    return changed != config
+    return _rewrite(client, project, with_reasons)
 
 
 def disable_reasons(client: StudioClient, project: int) -> bool:
     """Remove the reasons text area from ``project``'s config; returns whether it changed."""
+    return _rewrite(client, project, without_reasons)
+
+
+def _rewrite(client: StudioClient, project: int, change: Callable[[str], str]) -> bool:
     config = client.label_config(project)
-    changed = without_reasons(config)
+    changed = change(config)
     if changed != config:
         client.set_label_config(project, changed)
     return changed != config
