@@ -13,7 +13,7 @@ import numpy as np
 from ls_cleanlab.audit import LabelAudit
 from ls_cleanlab.cli import box_output
 from ls_cleanlab.cli.left_out import print_left_out
-from ls_cleanlab.pipeline import QUEUES, ProjectAudit, queue_expected, skip_report
+from ls_cleanlab.pipeline import QUEUES, ProjectAudit, queue_expected, queue_precision, skip_report
 from ls_cleanlab.pipeline.gold import gold_counts
 from ls_cleanlab.report import task_link
 from ls_cleanlab.studio import annotator_name
@@ -180,6 +180,7 @@ def audit_summary(
         },
         "queues": {q.key: len(result.queues.get(q.key, ())) for q in QUEUES},
         "expected": queue_expected(audit),
+        "expected_precision": queue_precision(audit),
         "top_classes": _top_classes(audit),
         "annotators_of_concern": _concerns(audit, result.annotator_names),
         "gold": _gold(result),
@@ -216,11 +217,13 @@ def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
     print(f"Issues: {issues['total']} on {issues['tasks']} tasks ({kinds}).", file=out)
     titles = {q.key: q.title for q in QUEUES}
     expected = summary.get("expected", {})
+    precision = summary.get("expected_precision", {})
 
     def tab(key: str, size: int) -> str:
         if key not in expected:
             return f"{titles[key]} {size}"
-        return f"{titles[key]} {size} (about {expected[key]:.0f} expected in all)"
+        mostly = f", {precision[key]:.0%} of them expected real" if key in precision else ""
+        return f"{titles[key]} {size} (about {expected[key]:.0f} expected in all{mostly})"
 
     print(
         "Review queues: " + ", ".join(tab(k, v) for k, v in summary["queues"].items()),
