@@ -282,3 +282,30 @@ def test_one_annotator_tabs_keep_confident_learnings_flags(multi_label: bool) ->
     fixed = res.suggested[np.flatnonzero(cl)]
     truth_rows = (truth if multi_label else np.eye(k, dtype=bool)[truth_class])[np.flatnonzero(cl)]
     assert (fixed == truth_rows).all(axis=1).mean() >= 0.8
+
+
+def test_tab_thresholds_cut_at_the_expected_counts() -> None:
+    from ls_cleanlab.audit.expected import SURE, TaskProbabilities, tab_thresholds
+
+    rng = np.random.default_rng(5)
+    n = 400
+    missing, spurious = rng.beta(0.3, 3.0, n), rng.beta(0.2, 4.0, n)
+    wrong = 1 - (1 - missing) * (1 - spurious)
+    labelled = rng.random(n) < 0.9
+    probs = TaskProbabilities(wrong, missing, spurious)
+    cut = tab_thresholds(probs, labelled, multi_label=True, threshold=None)
+    in_missing = labelled & (missing >= cut["missing"])
+    in_errors = in_missing | (labelled & (spurious >= cut["spurious"]))
+    assert in_missing.sum() == max(
+        round(missing[labelled].sum()), (missing[labelled] >= SURE).sum()
+    )
+    assert abs(int(in_errors.sum()) - round(wrong[labelled].sum())) <= 1
+    assert (missing[labelled & (missing >= SURE)] >= cut["missing"]).all()
+    # nothing expected wrong: empty tabs; a fixed threshold is used as given
+    none = TaskProbabilities(np.zeros(n), np.zeros(n), np.zeros(n))
+    empty = tab_thresholds(none, labelled, multi_label=True, threshold=None)
+    assert all(t > 0 for t in empty.values())
+    assert tab_thresholds(probs, labelled, True, 0.7) == {"missing": 0.7, "spurious": 0.7}
+    one = TaskProbabilities(spurious, spurious, spurious)  # single-label: all three alike
+    single = tab_thresholds(one, labelled, multi_label=False, threshold=None)
+    assert (labelled & (spurious >= single["spurious"])).sum() == round(spurious[labelled].sum())
