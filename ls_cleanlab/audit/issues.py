@@ -145,13 +145,12 @@ def issue_table(
     A task whose probability of missing a class (``ev.tasks.missing``) is at least
     ``thresholds["missing"]`` (:func:`ls_cleanlab.audit.expected.tab_thresholds`) gets
     ``missing`` rows for its absent cells that explain it (scoring at least
-    :data:`CELL_SHARE` of its worst absent cell); likewise ``spurious`` for present cells
-    (``thresholds["spurious"]``)
-    (single-label: the given class, "probably wrong"). With several annotators, the other
-    tasks' cells on which the annotators split, or on which all of them contradict the
-    consensus, are ``disagreement``: the consensus is confident there, so these are feedback
-    for annotators, not errors. Rule violations are ``rule``; flagged tasks are ``outlier``
-    (no class). Sorted by score, highest first.
+    :data:`CELL_SHARE` of its worst absent cell); likewise ``spurious`` for present cells, at
+    ``thresholds["spurious"]`` (single-label: the given class, "probably wrong"). With several
+    annotators, the other tasks' cells on which the annotators split, or on which all of them
+    contradict the consensus, are ``disagreement``: the consensus is confident there, so these
+    are feedback for annotators, not errors. Rule violations are ``rule``; flagged tasks are
+    ``outlier`` (no class). Sorted by score, highest first.
     """
     import pandas as pd
 
