@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import io
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -42,29 +41,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from _measure import Speed, macro_auroc
 from PIL import Image
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 TARGET_AUROC = 0.89
 TARGET_IMAGES_PER_SECOND = 100
-
-
-@dataclass(frozen=True)
-class Speed:
-    """Items per second (wall clock) and CPU milliseconds per item (all threads)."""
-
-    per_second: float
-    cpu_ms: float
-
-    @staticmethod
-    def of(work: Callable[[], Any], items: int) -> tuple[Any, Speed]:
-        start, cpu = time.perf_counter(), time.process_time()
-        result = work()
-        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-        return result, Speed(items / wall, 1000 * cpu / items)
-
-    def __add__(self, other: Speed) -> Speed:
-        return Speed(1 / (1 / self.per_second + 1 / other.per_second), self.cpu_ms + other.cpu_ms)
 
 
 @dataclass(frozen=True)
@@ -75,14 +57,6 @@ class Row:
     width: int
     speed: Speed
     auroc: float
-
-
-def macro_auroc(truth: np.ndarray, probs: np.ndarray) -> float:
-    """Mean AUROC over the classes that have both positives and negatives."""
-    from sklearn.metrics import roc_auc_score
-
-    classes = [k for k in range(truth.shape[1]) if 0 < truth[:, k].sum() < len(truth)]
-    return float(np.mean([roc_auc_score(truth[:, k], probs[:, k]) for k in classes]))
 
 
 def quality(features: Any, train: np.ndarray, truth: np.ndarray) -> float:

@@ -43,15 +43,12 @@ from __future__ import annotations
 import argparse
 import io
 import tempfile
-import time
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import _datasets as data
 import numpy as np
+from _measure import Speed, macro_auroc
 from PIL import Image
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
@@ -60,21 +57,6 @@ TARGET_AUROC = 0.89
 NOISE_FLOOR = 0.10  # the robust model must win from this much noise up
 TOLERANCE = 0.005  # and lose at most this much below it
 SECTIONS = ("speed", "quality", "text", "robust", "detection")
-
-
-@dataclass(frozen=True)
-class Cost:
-    """Items per second (wall clock) and CPU milliseconds per item (all threads)."""
-
-    per_second: float
-    cpu_ms: float
-
-    @staticmethod
-    def of(work: Callable[[], Any], items: int) -> tuple[Any, Cost]:
-        start, cpu = time.perf_counter(), time.process_time()
-        result = work()
-        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-        return result, Cost(items / wall, 1000 * cpu / max(items, 1))
 
 
 def verdict(ok: bool) -> str:
@@ -101,13 +83,6 @@ def write_pngs(images: np.ndarray, folder: Path) -> list[str]:
     return refs
 
 
-def macro_auroc(truth: np.ndarray, probs: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    classes = [k for k in range(truth.shape[1]) if 0 < truth[:, k].sum() < len(truth)]
-    return float(np.mean([roc_auc_score(truth[:, k], probs[:, k]) for k in classes]))
-
-
 # -- 1 and 2: images ------------------------------------------------------------------------------
 
 
@@ -130,11 +105,11 @@ def speed(images: np.ndarray) -> dict[str, np.ndarray]:
         for label, embedder in (("default", default), ("descriptors", "descriptors")):
             image_features(refs[:16], fetcher, embedder=embedder)  # warm up
             with FeatureCache(Path(tmp) / f"{label}.sqlite", embedders_dir=graphs) as cache:
-                cold, cold_cost = Cost.of(
+                cold, cold_cost = Speed.of(
                     lambda e=embedder, c=cache: image_features(refs, fetcher, cache=c, embedder=e),
                     n,
                 )
-                warm, warm_cost = Cost.of(
+                warm, warm_cost = Speed.of(
                     lambda e=embedder, c=cache: image_features(refs, fetcher, cache=c, embedder=e),
                     n,
                 )
@@ -163,7 +138,7 @@ def quality(features: dict[str, np.ndarray], arrays: dict[str, np.ndarray], raw:
         pixels = arrays["X"].reshape(len(truth), -1).astype(np.float32)
         sets["raw pixels"] = standardize(pixels, np.ones(len(truth), dtype=bool))
     for label, x in sets.items():
-        probs, cost = Cost.of(lambda x=x: out_of_sample_probs(x, noisy), 1)
+        probs, cost = Speed.of(lambda x=x: out_of_sample_probs(x, noisy), 1)
         print(f"{label:34s} AUROC {macro_auroc(truth, probs):.4f}   ({1 / cost.per_second:.1f} s)")
         if label == "default":
             auroc = macro_auroc(truth, probs)
@@ -198,12 +173,12 @@ def text(root: Path, limit: int | None) -> None:
           "macro AUROC against the workers' majority vote")  # fmt: skip
     keep = vote.sum(axis=0) >= 5  # relations the vote gives at least five times
     vote = vote[:, keep]
-    tfidf, tfidf_cost = Cost.of(lambda: tfidf_features(texts), len(texts))
+    tfidf, tfidf_cost = Speed.of(lambda: tfidf_features(texts), len(texts))
     rows = [("TF-IDF", tfidf.features, tfidf_cost)]
     embedder = find_text_embedder("auto")
     if embedder is not None:
         embedder.embed(texts[:8])  # warm up
-        both, cost = Cost.of(lambda: text_and_sentence_features(texts, embedder), len(texts))
+        both, cost = Speed.of(lambda: text_and_sentence_features(texts, embedder), len(texts))
         rows.append((f"default: TF-IDF + {embedder.name.split(':')[0]}", both.features, cost))
     aurocs = {}
     for label, x, cost in rows:

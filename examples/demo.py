@@ -20,6 +20,7 @@ import argparse
 import io
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -203,23 +204,61 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="ls-cleanlab demo on a real Label Studio")
-    parser.add_argument("--tasks", type=int, default=600)
+def parse_args(description: str, tasks: int, data: Path, argv: list[str] | None) -> Any:
+    """The options both demos take; ``tasks`` and ``data`` are the defaults."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--tasks", type=int, default=tasks)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", type=Path, default=ROOT / "demo-data")
+    parser.add_argument("--data", type=Path, default=data)
     parser.add_argument("--port", type=int, default=8080, help="Label Studio's port (0: any)")
     parser.add_argument("--backend-port", type=int, default=9090, help="the backend's (0: any)")
     parser.add_argument("--exit", action="store_true", help="stop after the audit")
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
-    args = parser.parse_args(argv)
-    quiet = args.json
-    data = args.data.resolve()
-    if data.exists():
-        import shutil
+    return parser.parse_args(argv)
 
-        shutil.rmtree(data)  # a fresh demo each time: Label Studio's data lives here too
+
+def fresh_data(path: Path) -> Path:
+    """An empty ``path``: a fresh demo each time, Label Studio's data lives there too."""
+    data = path.resolve()
+    if data.exists():
+        shutil.rmtree(data)
     data.mkdir(parents=True)
+    return data
+
+
+def links(studio: Studio, project: int, views: dict[str, int]) -> dict[str, Any]:
+    """The project's and each tab's address in Label Studio."""
+    base = f"{studio.url}/projects/{project}/data"
+    return {
+        "project_url": base,
+        "tabs": {title: f"{base}?tab={view}" for title, view in views.items()},
+    }
+
+
+def finish(studio: Studio, scores: dict[str, Any], args: Any, summary: Any) -> None:
+    """Print the scores (JSON, or ``summary``'s words) and, unless ``--exit``, wait for Ctrl-C."""
+    if args.json:
+        print(json.dumps(scores))
+    else:
+        print_links(studio, scores)
+        summary(scores)
+        print("\nPress Ctrl-C to stop Label Studio and the backend.")
+    if not args.exit:
+        wait_for_ctrl_c()
+
+
+def print_links(studio: Studio, scores: dict[str, Any]) -> None:
+    print(f"\nLabel Studio: {studio.url}   login {EMAIL} / {PASSWORD}")
+    print(f"Project:      {scores['project_url']}")
+    for title, url in scores["tabs"].items():
+        print(f"  {title:24s} {url}")
+    print(f"Report:       file://{scores['report']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args("ls-cleanlab demo on a real Label Studio", 600, ROOT / "demo-data", argv)
+    quiet = args.json
+    data = fresh_data(args.data)
     say("starting Label Studio (the first start takes a minute) ...", quiet)
     with running_label_studio(data / "label-studio", port=args.port or None) as studio:
         admin = Admin(studio.url, studio.legacy_token)
@@ -255,26 +294,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             scores = score(result, setup)
             scores["report"] = str(report)
-            scores["project_url"] = f"{studio.url}/projects/{project}/data"
-            scores["tabs"] = {
-                title: f"{studio.url}/projects/{project}/data?tab={view}"
-                for title, view in result.views.items()
-            }
-            if args.json:
-                print(json.dumps(scores))
-            else:
-                print_summary(studio, scores)
-            if not args.exit:
-                wait_for_ctrl_c()
+            scores.update(links(studio, project, result.views))
+            finish(studio, scores, args, print_summary)
     return 0
 
 
-def print_summary(studio: Studio, scores: dict[str, Any]) -> None:
-    print(f"\nLabel Studio: {studio.url}   login {EMAIL} / {PASSWORD}")
-    print(f"Project:      {scores['project_url']}")
-    for title, url in scores["tabs"].items():
-        print(f"  {title:24s} {url}")
-    print(f"Report:       file://{scores['report']}")
+def print_summary(scores: dict[str, Any]) -> None:
     print(
         f"\nOf the top {scores['top']} tasks in 'Likely label errors', "
         f"{scores['top_with_consensus_error']} hold a wrong consensus of their annotators "
@@ -297,7 +322,6 @@ def print_summary(studio: Studio, scores: dict[str, Any]) -> None:
         else scores["satisficing_flagged"]
     )
     print(f"Flagged for search satisficing: {flagged}.")
-    print("\nPress Ctrl-C to stop Label Studio and the backend.")
 
 
 def wait_for_ctrl_c() -> None:

@@ -24,10 +24,7 @@
 
 from __future__ import annotations
 
-import argparse
 import io
-import json
-import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -40,7 +37,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 
-from demo import free_port, running_backend, say, wait_for_ctrl_c  # noqa: E402
+from demo import finish, free_port, fresh_data, links, parse_args, running_backend, say  # noqa: E402
 
 from ls_cleanlab import MediaFetcher, StudioClient  # noqa: E402
 from ls_cleanlab.model.detector import iou_matrix  # noqa: E402
@@ -54,7 +51,7 @@ from ls_cleanlab.testing.aerial_boxes import (  # noqa: E402
     label_config,
     make_aerial_scenes,
 )
-from ls_cleanlab.testing.label_studio import EMAIL, PASSWORD, Studio, running_label_studio  # noqa: E402
+from ls_cleanlab.testing.label_studio import Studio, running_label_studio  # noqa: E402
 from ls_cleanlab.testing.scenes import Scenes, annotate_scenes  # noqa: E402
 
 HABITS = ("satisficer", "sloppy", "careful")
@@ -322,45 +319,23 @@ def run_demo(
             "tab_tasks": tab_tasks,
             "satisficer": "satisficer",
             "report": str(report),
-            "project_url": f"{studio.url}/projects/{project}/data",
-            "tabs": {t: f"{studio.url}/projects/{project}/data?tab={v}" for t, v in views.items()},
+            **links(studio, project, views),
         })  # fmt: skip
     return scores
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="ls-cleanlab bounding-box demo")
-    parser.add_argument("--tasks", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", type=Path, default=ROOT / "demo-data-boxes")
-    parser.add_argument("--port", type=int, default=8080, help="Label Studio's port (0: any)")
-    parser.add_argument("--backend-port", type=int, default=9090, help="the backend's (0: any)")
-    parser.add_argument("--exit", action="store_true", help="stop after the audit")
-    parser.add_argument("--json", action="store_true", help="print the scores as JSON")
-    args = parser.parse_args(argv)
-    data = args.data.resolve()
-    if data.exists():
-        shutil.rmtree(data)  # a fresh demo each time: Label Studio's data lives here too
-    data.mkdir(parents=True)
+    args = parse_args("ls-cleanlab bounding-box demo", 300, ROOT / "demo-data-boxes", argv)
+    data = fresh_data(args.data)
     say("starting Label Studio (the first start takes a minute) ...", args.json)
     with running_label_studio(data / "label-studio", port=args.port or None) as studio:
         scores = run_demo(studio, data, n_tasks=args.tasks, seed=args.seed,
                           backend_port=args.backend_port, quiet=args.json)  # fmt: skip
-        if args.json:
-            print(json.dumps(scores))
-        else:
-            print_summary(studio, scores)
-        if not args.exit:
-            wait_for_ctrl_c()
+        finish(studio, scores, args, print_summary)
     return 0
 
 
-def print_summary(studio: Studio, scores: dict[str, Any]) -> None:
-    print(f"\nLabel Studio: {studio.url}   login {EMAIL} / {PASSWORD}")
-    print(f"Project:      {scores['project_url']}")
-    for title, url in scores["tabs"].items():
-        print(f"  {title:24s} {url}")
-    print(f"Report:       file://{scores['report']}")
+def print_summary(scores: dict[str, Any]) -> None:
     print(f"\nDetector boxes from {scores['source']}. Precision of each tab against the truth:")
     titles = {"missing": "Likely missing boxes", "wrong": "Likely wrong boxes",
               "disagree": "Annotators disagree"}  # fmt: skip
@@ -380,7 +355,6 @@ def print_summary(studio: Studio, scores: dict[str, Any]) -> None:
     print(f"The backend's /predict on the {pre['tasks']} unlabelled tasks: {pre['boxes']} boxes, "
           f"precision {pre['precision']:.0%}, recall {pre['recall']:.0%}.")  # fmt: skip
     print(f"Annotations untouched: {'yes' if scores['annotations_untouched'] else 'NO'}.")
-    print("\nPress Ctrl-C to stop Label Studio and the backend.")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ as an ``(N, K)`` boolean matrix, features as float64 dense or CSR, fold ids and 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import scipy.sparse as sp
@@ -99,17 +99,9 @@ def as_features(features: Any, n: int | None = None) -> Any:
     if X.ndim != 2 or X.shape[1] == 0:
         raise InvalidOptionError(f"features must be 2-D (N, D) with D >= 1, got {X.shape}.")
     if not np.isfinite(values).all():
-        bad = np.unique(X.nonzero()[0][~np.isfinite(X.data)] if sp.issparse(X) else
-                        np.flatnonzero(~np.isfinite(X).all(axis=1)))  # fmt: skip
-        raise InvalidOptionError(
-            f"features contain NaN or infinite values in rows {bad[:5].tolist()}"
-            f"{' and more' if len(bad) > 5 else ''}; impute or drop them first."
-        )
-    if n is not None and X.shape[0] != n:
-        raise InvalidLabelsError(
-            f"features has {X.shape[0]} rows but labels has {n}; they must match, one row per "
-            "labelled task."
-        )
+        _not_finite(np.unique(X.nonzero()[0][~np.isfinite(X.data)] if sp.issparse(X) else
+                              np.flatnonzero(~np.isfinite(X).all(axis=1))))  # fmt: skip
+    _check_rows(X.shape[0], n)
     return X
 
 
@@ -119,17 +111,24 @@ def _checked_on_disk(X: DiskArray, n: int | None) -> DiskArray:
     for start, stop in X.chunks():
         finite = np.isfinite(X.take(slice(start, stop))).all(axis=1)
         if not finite.all():
-            bad = start + np.flatnonzero(~finite)
-            raise InvalidOptionError(
-                f"features contain NaN or infinite values in rows {bad[:5].tolist()}"
-                f"{' and more' if len(bad) > 5 else ''}; impute or drop them first."
-            )
-    if n is not None and X.shape[0] != n:
+            _not_finite(start + np.flatnonzero(~finite))
+    _check_rows(X.shape[0], n)
+    return X
+
+
+def _not_finite(bad: np.ndarray) -> NoReturn:
+    raise InvalidOptionError(
+        f"features contain NaN or infinite values in rows {bad[:5].tolist()}"
+        f"{' and more' if len(bad) > 5 else ''}; impute or drop them first."
+    )
+
+
+def _check_rows(rows: int, n: int | None) -> None:
+    if n is not None and rows != n:
         raise InvalidLabelsError(
-            f"features has {X.shape[0]} rows but labels has {n}; they must match, one row per "
+            f"features has {rows} rows but labels has {n}; they must match, one row per "
             "labelled task."
         )
-    return X
 
 
 def dense_rows(X: Any, rows: np.ndarray | None = None) -> Any:

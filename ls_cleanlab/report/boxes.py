@@ -22,7 +22,7 @@ import numpy as np
 from ls_cleanlab.errors import MediaError
 from ls_cleanlab.report import figures
 from ls_cleanlab.report.links import left_out_section, task_link
-from ls_cleanlab.report.page import BASE_CSS, CHECK_IMAGES
+from ls_cleanlab.report.page import BASE_CSS, html_page
 
 if TYPE_CHECKING:
     from ls_cleanlab.media import MediaFetcher
@@ -46,7 +46,6 @@ _CSS = (
 vertical-align:middle;background:#6b7a55}
 """
 )
-_CHECK_IMAGES = CHECK_IMAGES
 
 
 def _e(value: Any) -> str:
@@ -269,14 +268,4 @@ def render_box_report(
         ("issues-section", "Top tasks", _tasks(result, studio_url, fetcher, top)),
         ("left-out", "Left out", left_out_section(result, studio_url)),
     ]
-    body = "\n".join(
-        f'<section id="sec-{key}"><h2>{_e(heading)}</h2>\n{content}</section>'
-        for key, heading, content in sections
-    )
-    extra = "".join(f'<p class="note">{_e(n)}</p>' for n in notes)
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>"
-        f'<h1>{_e(title)}</h1><p class="meta">{meta}</p>{extra}\n{body}</main>'
-        f"{_CHECK_IMAGES}</body></html>\n"
-    )
+    return html_page(title, meta, notes, sections, _CSS)

@@ -26,7 +26,7 @@ from ls_cleanlab.errors import MediaError
 from ls_cleanlab.report import figures as figures
 from ls_cleanlab.report.annotators import annotators_section
 from ls_cleanlab.report.links import left_out_section, task_link
-from ls_cleanlab.report.page import BASE_CSS, CHECK_IMAGES
+from ls_cleanlab.report.page import BASE_CSS, html_page
 from ls_cleanlab.report.parts import chart as _chart
 from ls_cleanlab.report.parts import escape as _e
 from ls_cleanlab.report.parts import number as _num
@@ -54,7 +54,6 @@ _CSS = (
 )
 #: The page's only script: a broken inline image shows up as a console error (the browser test
 #: reads the console).
-_CHECK_IMAGES = CHECK_IMAGES
 
 
 def _thumbnail(fetcher: MediaFetcher, ref: str) -> str:
@@ -324,17 +323,7 @@ def render_report(
         ("annotators-section", "Annotators", annotators_section(result)),
         ("issues-section", "Top issues", _issues(result, studio_url, fetcher, top)),
     ]
-    body = "\n".join(
-        f'<section id="sec-{key}"><h2>{_e(heading)}</h2>\n{content}</section>'
-        for key, heading, content in sections
-    )
-    extra = "".join(f'<p class="note">{_e(n)}</p>' for n in notes)
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>"
-        f'<h1>{_e(title)}</h1><p class="meta">{meta}</p>{extra}\n{body}</main>'
-        f"{_CHECK_IMAGES}</body></html>\n"
-    )
+    return html_page(title, meta, notes, sections, _CSS)
 
 
 def write_report(result: ProjectAudit, path: str | Path, **options: Any) -> Path:

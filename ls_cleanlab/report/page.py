@@ -1,4 +1,9 @@
-"""What every report page shares: the base style sheet and the broken-image check."""
+"""What every report page shares: the base style sheet, the broken-image check and the shell."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
 
 #: The page layout, cards and tables; each report appends the rules of its own columns.
 BASE_CSS = """
@@ -18,3 +23,25 @@ CHECK_IMAGES = (
     '<script>window.addEventListener("load",()=>{for(const i of document.images)'
     '{if(!i.naturalWidth)console.error("broken image: "+(i.id||i.alt))}})</script>'
 )
+
+
+def html_page(
+    title: str, meta: str, notes: Sequence[str], sections: Sequence[tuple[str, str, str]], css: str
+) -> str:
+    """A whole report page: ``title`` (escaped), ``meta`` (HTML), ``notes`` (escaped) and the
+    ``(key, heading, content)`` sections (headings escaped, content HTML) in order."""
+
+    def e(value: str) -> str:
+        return html.escape(value, quote=True)
+
+    body = "\n".join(
+        f'<section id="sec-{key}"><h2>{e(heading)}</h2>\n{content}</section>'
+        for key, heading, content in sections
+    )
+    extra = "".join(f'<p class="note">{e(n)}</p>' for n in notes)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{e(title)}</title><style>{css}</style></head><body><main>"
+        f'<h1>{e(title)}</h1><p class="meta">{meta}</p>{extra}\n{body}</main>'
+        f"{CHECK_IMAGES}</body></html>\n"
+    )
