@@ -138,7 +138,8 @@ def _count(n: int, noun: str) -> str:
 def _options(args: argparse.Namespace, from_version: str | None) -> AuditOptions:
     if args.folds < 2:
         raise InvalidOptionError(f"--folds must be at least 2, got {args.folds}.")
-    check_threshold(args.threshold, "--threshold")
+    if args.threshold is not None:
+        check_threshold(args.threshold, "--threshold")
     sources = {
         "--from-model-version": args.from_model_version,
         "--pred-probs": args.pred_probs,

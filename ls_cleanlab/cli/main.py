@@ -129,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     _feature_arguments(audit)
     audit.add_argument("--folds", type=int, default=5, help="cross-validation folds")
     audit.add_argument("--seed", type=int, default=0)
-    audit.add_argument("--threshold", type=float, default=0.5, help="issue threshold in (0, 1)")
+    audit.add_argument("--threshold", type=float, help="fixed issue probability in (0, 1); "
+                       "default: each error tab as large as its expected count")  # fmt: skip
     audit.add_argument("--local-files-root", metavar="DIR",
                        help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT if readable")  # fmt: skip
     audit.add_argument(

@@ -16,7 +16,7 @@ from ls_cleanlab.cli.fields import fmt as _fmt
 from ls_cleanlab.cli.fields import issues_csv_frame, with_names
 from ls_cleanlab.cli.fields import plain as _plain
 from ls_cleanlab.cli.left_out import print_left_out
-from ls_cleanlab.pipeline import QUEUES, ProjectAudit, queue_expected, skip_report
+from ls_cleanlab.pipeline import QUEUES, ProjectAudit, queue_expected, queue_precision, skip_report
 from ls_cleanlab.pipeline.gold import gold_counts
 from ls_cleanlab.studio import annotator_name
 
@@ -174,6 +174,7 @@ def audit_summary(
         },
         "queues": {q.key: len(result.queues.get(q.key, ())) for q in QUEUES},
         "expected": queue_expected(audit),
+        "expected_precision": queue_precision(audit),
         "top_classes": _top_classes(audit),
         "annotators_of_concern": _concerns(audit, result.annotator_names),
         "gold": _gold(result),
@@ -210,11 +211,13 @@ def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
     print(f"Issues: {issues['total']} on {issues['tasks']} tasks ({kinds}).", file=out)
     titles = {q.key: q.title for q in QUEUES}
     expected = summary.get("expected", {})
+    precision = summary.get("expected_precision", {})
 
     def tab(key: str, size: int) -> str:
         if key not in expected:
             return f"{titles[key]} {size}"
-        return f"{titles[key]} {size} (about {expected[key]:.0f} expected in all)"
+        mostly = f", {precision[key]:.0%} of them expected real" if key in precision else ""
+        return f"{titles[key]} {size} (about {expected[key]:.0f} expected in all{mostly})"
 
     print(
         "Review queues: " + ", ".join(tab(k, v) for k, v in summary["queues"].items()),

@@ -146,9 +146,8 @@ def audit_box_table(
     annotations = reindex_boxes(table.annotations, rows)
     detections = [evidence.predictions[r] for r in rows] if evidence is not None else None
     audit = audit_boxes(annotations, detections)
-    review = review_boxes(
-        audit, annotations, detections, schema.classes, threshold=options.threshold
-    )
+    threshold = 0.5 if options.threshold is None else options.threshold  # boxes: a fixed bar
+    review = review_boxes(audit, annotations, detections, schema.classes, threshold=threshold)
     labelled = (
         np.asarray(annotations.seen.any(axis=1))
         if annotations.n_annotators
