@@ -340,6 +340,29 @@ def below_vote(records: list[dict]) -> list[str]:
     return out
 
 
+def tab_balance(records: list[dict], tab: str) -> str:
+    """How the tab's size compares with the real problems, over cells with at least
+    MIN_PROBLEMS of them: median size / problems, mean precision, recall, their minimum, and
+    the best minimum any threshold on our probabilities reaches."""
+    rows = [
+        r["tabs"][tab]
+        for r in records
+        if tab in r.get("tabs", {}) and r["tabs"][tab]["problems"] >= rm.MIN_PROBLEMS
+    ]
+    if not rows:
+        return f"{tab} tab: no cell with {rm.MIN_PROBLEMS}+ problems"
+    ratio = float(np.median([t["size"] / t["problems"] for t in rows]))
+    prec = [t["precision"] if np.isfinite(t["precision"]) else 0.0 for t in rows]
+    rec = [t["recall"] for t in rows]
+    low = [min(p, r) for p, r in zip(prec, rec, strict=True)]
+    best = [t.get("best_reachable", float("nan")) for t in rows]
+    return (
+        f"{tab} tab over {len(rows)} cells with {rm.MIN_PROBLEMS}+ problems: size/problems "
+        f"median {ratio:.2f}, precision {np.mean(prec):.2f}, recall {np.mean(rec):.2f}, "
+        f"min(P, R) {np.mean(low):.2f} (best reachable {np.nanmean(best):.2f})"
+    )
+
+
 def print_summary(records: list[dict]) -> None:
     s = summarize(records)
     print(
@@ -353,6 +376,8 @@ def print_summary(records: list[dict]) -> None:
         print(f"   {key:18s} {c['pass']:5d} {c['fail']:5d}   {worst}")
     below = below_vote(records)
     print(f"   below plain vote + cleanlab in {len(below)} cells: " + "; ".join(below))
+    for tab in ("errors", "missing"):
+        print("   " + tab_balance(records, tab))
     for tab in ("errors", "missing"):
         failing = [r for r in records if not r["targets"].get(f"{tab} recall", {"pass": 1})["pass"]]
         short = [r for r in failing if r["tabs"][tab].get("best_reachable", 1.0) < rm.TAB_TARGET]

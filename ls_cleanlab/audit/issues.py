@@ -133,7 +133,7 @@ def _kind_cells(ev: Evidence, task_p: np.ndarray, side: np.ndarray, threshold: f
 def issue_table(
     ev: Evidence,
     *,
-    threshold: float,
+    thresholds: dict[str, float],
     violations: RuleViolations,
     outlier_score: np.ndarray | None,
     outlier_flagged: np.ndarray | None,
@@ -143,13 +143,14 @@ def issue_table(
     (whether cleanlab's confident learning flags the cell too), reason.
 
     A task whose probability of missing a class (``ev.tasks.missing``) is at least
-    ``threshold`` gets ``missing`` rows for its absent cells that explain it (scoring at least
-    :data:`CELL_SHARE` of its worst absent cell); likewise ``spurious`` for present cells
-    (single-label: the given class, "probably wrong"). With several annotators, the other
-    tasks' cells on which the annotators split, or on which all of them contradict the
-    consensus, are ``disagreement``: the consensus is confident there, so these are feedback
-    for annotators, not errors. Rule violations are ``rule``; flagged tasks are ``outlier``
-    (no class). Sorted by score, highest first.
+    ``thresholds["missing"]`` (:func:`ls_cleanlab.audit.expected.tab_thresholds`) gets
+    ``missing`` rows for its absent cells that explain it (scoring at least
+    :data:`CELL_SHARE` of its worst absent cell); likewise ``spurious`` for present cells, at
+    ``thresholds["spurious"]`` (single-label: the given class, "probably wrong"). With several
+    annotators, the other tasks' cells on which the annotators split, or on which all of them
+    contradict the consensus, are ``disagreement``: the consensus is confident there, so these
+    are feedback for annotators, not errors. Rule violations are ``rule``; flagged tasks are
+    ``outlier`` (no class). Sorted by score, highest first.
     """
     import pandas as pd
 
@@ -174,7 +175,7 @@ def issue_table(
     for kind, task_p, side in kinds:
         if ev.single_label and kind == "missing":
             continue  # in single-label data the wrong given class carries the issue
-        mask = _kind_cells(ev, task_p, side, threshold)
+        mask = _kind_cells(ev, task_p, side, thresholds[kind])
         error_task |= mask.any(axis=1)
         i, k = np.nonzero(mask & ~ruled)
         add(i, k, kind, ev.cell_scores[i, k], _cell_reasons(ev, i, k, kind))
@@ -234,3 +235,21 @@ def _finish(frame: Any, ev: Evidence) -> Any:
     frame = frame.astype({"task": np.int64, "class_index": np.int64, "score": np.float64})
     frame = frame.astype({"class": object, "reason": object})
     return frame[columns].reset_index(drop=True)
+
+
+def tab_precision(frame: Any, tasks: TaskProbabilities, multi_label: bool) -> dict[str, float]:
+    """Expected precision of the "Likely label errors" tab (``"errors"``: tasks with a
+    ``missing``, ``spurious`` or ``rule`` row) and, multi-label, of "Likely missing labels"
+    (``"missing"``): the mean probability that its tasks have its problem; NaN when empty."""
+    kind = frame["kind"].astype(str).to_numpy()
+    task = frame["task"].to_numpy(dtype=np.int64)
+    tabs: dict[str, tuple[tuple[str, ...], np.ndarray]] = {
+        "errors": (("missing", "spurious", "rule"), tasks.wrong)
+    }
+    if multi_label:
+        tabs["missing"] = (("missing",), tasks.missing)
+    out = {}
+    for key, (kinds, p) in tabs.items():
+        rows = np.unique(task[np.isin(kind, kinds)])
+        out[key] = float(p[rows].mean()) if len(rows) else float("nan")
+    return out

@@ -7,13 +7,14 @@ its measured reliability). For every cell it estimates the probability ``P(prese
 class is truly present, and scores the cell by the probability that its audited value is wrong:
 a calibrated probability (:mod:`ls_cleanlab.audit.scoring`, :mod:`ls_cleanlab.audit.expected`).
 
-A task is an issue of kind ``missing`` when the probability that its audited labels miss a class
-is at least ``threshold`` (``spurious``: hold a wrong one); the default 0.5 flags tasks more
-likely wrong than right, so a tab's expected precision is at least 0.5 (its mean probability,
-``LabelAudit.expected_precision``). Tasks whose annotators split on a class the consensus is
-sure of are ``disagreement``: annotator feedback, not errors. ``expected_issues`` estimates how
-many tasks of each kind are wrong in all, as confident learning's ``num_label_issues`` does for
-one annotator. With one annotation per task nothing measures the model's calibration, so the
+A task is an issue of kind ``missing`` (``spurious``) when the probability that its audited
+labels miss a class (hold a wrong one) reaches a threshold, by default chosen per run so that
+each error tab holds the expected number of tasks with its problem (``expected_issues``), where
+its expected precision, ``LabelAudit.expected_precision``, equals its expected recall
+(:mod:`ls_cleanlab.audit.expected`); a fixed ``threshold`` overrides it. Tasks whose
+annotators split on a class the consensus is sure of are ``disagreement``: annotator feedback,
+not errors. ``expected_issues`` is as confident learning's ``num_label_issues`` for one
+annotator. With one annotation per task nothing measures the model's calibration, so the
 cells confident learning flags join the issues too (and the suggestions, and the expected
 counts): the tabs are never smaller than cleanlab's (README, "One annotator per task").
 """
@@ -29,10 +30,11 @@ import numpy as np
 from ls_cleanlab import validation
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators import Agreement, Consensus, agreement, annotator_table, consensus
+from ls_cleanlab.annotators.gold import Gold
 from ls_cleanlab.audit import inputs
 from ls_cleanlab.audit import issues as _issues
 from ls_cleanlab.audit.bias import ALPHA, annotator_bias, class_bias
-from ls_cleanlab.audit.expected import expected_issues, task_probabilities
+from ls_cleanlab.audit.expected import expected_issues, tab_thresholds, task_probabilities
 from ls_cleanlab.audit.outliers import outlier_scores
 from ls_cleanlab.audit.rules import find_violations, load_rules
 from ls_cleanlab.audit.scoring import Scores, priority_of, score_several, score_single
@@ -90,6 +92,9 @@ class LabelAudit:
         class (``"missing"``, multi-label) or hold a wrong one (``"spurious"``).
     task_wrong : ndarray, shape (n,)
         The probability that each task's audited labels are wrong somewhere.
+    thresholds, expected_precision : dict of str to float
+        The probability a ``missing`` and a ``spurious`` issue needed; per error tab
+        (``"errors"``, ``"missing"``), the mean probability that its tasks have its problem.
     """
 
     priority: np.ndarray
@@ -107,6 +112,8 @@ class LabelAudit:
     multi_label: bool
     expected_issues: dict[str, float]
     task_wrong: np.ndarray
+    thresholds: dict[str, float]
+    expected_precision: dict[str, float]
 
 
 def audit_labels(
@@ -119,9 +126,10 @@ def audit_labels(
     features: Any = None,
     multi_label: bool | None = None,
     consensus_method: ConsensusMethod = "calibrated",
-    threshold: float = 0.5,
+    threshold: float | None = None,
     n_tasks: int | None = None,
     seed: int = 0,
+    gold: Gold | None = None,
 ) -> LabelAudit:
     """Audit the labels of a classification project; see the module docstring for the method.
 
@@ -148,14 +156,16 @@ def audit_labels(
         How several annotators' labels are combined (:func:`ls_cleanlab.annotators.consensus`).
         The default ``"calibrated"`` gives calibrated cell scores; ``"crowdlab"`` is cleanlab's
         CROWDLAB (single-label: exactly), ``"majority"`` a vote.
-    threshold : float in (0, 1)
+    threshold : float in (0, 1), optional
         A task is a ``missing`` (``spurious``) issue when the probability that its audited
-        labels miss a class (hold a wrong one) is at least this; 0.5 flags tasks more likely
-        wrong than right.
+        labels miss a class (hold a wrong one) is at least this. Default: chosen per run so
+        that each error tab holds the expected number of tasks with its problem.
     n_tasks : int, optional
         Number of tasks when neither ``pred_probs`` nor ``labels`` gives it.
     seed : int
         Seeds every random choice (row sampling, permutation tests).
+    gold : Gold, optional
+        Known truth of some tasks, not among ``annotations`` (see ``annotators.consensus``).
     """
     method = validation.check_option(consensus_method, CONSENSUS_METHODS, "consensus_method")
     _check_threshold(threshold)
@@ -175,21 +185,22 @@ def audit_labels(
             "without pred_probs the audit needs several annotators on shared tasks; no task has "
             "more than one annotation. Pass out-of-sample pred_probs."
         )
-    if not several:
-        method = "majority"  # one annotation per task needs no vote
-    cons = consensus(ann, n, probs, method=method, multi_label=multi_label)
+    method = method if several else "majority"  # one annotation per task needs no vote
+    cons = consensus(ann, n, probs, method=method, multi_label=multi_label, gold=gold)
     given = cons.labels.astype(bool)
     if several:
         scores = score_several(cons, probs)
     else:
         scores = score_single(given, cons.annotated, probs, multi_label, seed)  # type: ignore[arg-type]
     context = _Context(
-        probs, ann, cons, names, multi_label, several, votes, counts, float(threshold), seed, named
+        probs, ann, cons, names, multi_label, several, votes, counts, threshold, seed, named
     )
     return _audit(context, scores, load_rules(rules, names), features_array)
 
 
 def _check_threshold(threshold: Any) -> None:
+    if threshold is None:
+        return
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating)):
         raise InvalidOptionError(f"threshold must be a number in (0, 1), got {threshold!r}.")
     if not 0 < threshold < 1:
@@ -232,7 +243,7 @@ class _Context:
     several: bool
     votes: np.ndarray
     counts: np.ndarray
-    threshold: float
+    threshold: float | None
     seed: int
     named: bool
 
@@ -250,12 +261,8 @@ def _expected(c: _Context, tasks: Any, confident: np.ndarray | None) -> dict[str
     flags = _single_flags(c, confident)
     if flags is not None:
         given = c.cons.labels.astype(bool)
-        counts = {
-            "errors": flags.any(axis=1).sum(),
-            "spurious": (flags & given).any(axis=1).sum(),
-            "missing": (flags & ~given).any(axis=1).sum(),
-        }
-        out = {kind: max(value, float(counts[kind])) for kind, value in out.items()}
+        sides = {"errors": flags, "spurious": flags & given, "missing": flags & ~given}
+        out = {kind: max(v, float(sides[kind].any(axis=1).sum())) for kind, v in out.items()}
     return out
 
 
@@ -348,9 +355,10 @@ def _audit(c: _Context, scores: Scores, rule_set: Any, features: np.ndarray | No
         confident=confident,
         tasks=tasks,
     )
+    thresholds = tab_thresholds(tasks, labelled, c.multi_label, c.threshold)
     issues = _issues.issue_table(
         evidence,
-        threshold=c.threshold,
+        thresholds=thresholds,
         violations=violations,
         outlier_score=score,
         outlier_flagged=flagged,
@@ -387,4 +395,6 @@ def _audit(c: _Context, scores: Scores, rule_set: Any, features: np.ndarray | No
         multi_label=c.multi_label,
         expected_issues=_expected(c, tasks, confident),
         task_wrong=wrong,
+        thresholds=thresholds,
+        expected_precision=_issues.tab_precision(issues, tasks, c.multi_label),
     )

@@ -138,7 +138,8 @@ def _count(n: int, noun: str) -> str:
 def _options(args: argparse.Namespace, from_version: str | None) -> AuditOptions:
     if args.folds < 2:
         raise InvalidOptionError(f"--folds must be at least 2, got {args.folds}.")
-    check_threshold(args.threshold, "--threshold")
+    if args.threshold is not None:
+        check_threshold(args.threshold, "--threshold")
     sources = {
         "--from-model-version": args.from_model_version,
         "--pred-probs": args.pred_probs,
@@ -365,7 +366,7 @@ def annotators(args: argparse.Namespace, url: str | None, key: str | None) -> di
     if schema.kind == "boxes":  # the annotators' boxes alone: no detector
         boxes = audit_tasks(tasks, schema, options=AuditOptions(dry_run=True), project=args.project)
         return {"kind": "boxes", "project": args.project, "tasks": len(boxes.table.task_ids),
-                "annotators": box_annotators_summary(boxes.audit),
+                "annotators": box_annotators_summary(boxes.audit, names),
                 "satisficers": [a["annotator"] for a in box_annotators_summary(boxes.audit)
                                 if "satisficing" in a["flags"]]}  # fmt: skip
     table = read_tasks(tasks, schema)

@@ -23,6 +23,7 @@ from ls_cleanlab.pipeline.queues import (
     Queue,
     queue_expected,
     queue_members,
+    queue_precision,
     queue_predictions,
     queue_view,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "fetch_with_snapshot",
     "queue_expected",
     "queue_members",
+    "queue_precision",
     "queue_predictions",
     "queue_view",
     "refresh_project",

@@ -16,6 +16,7 @@ their own.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
@@ -105,6 +106,11 @@ class Boxes:
                 "rules (implies/excludes between classes) apply to classification projects, "
                 "not to bounding boxes; drop --rules."
             )
+        if options.reviewers:
+            logging.getLogger("ls_cleanlab").warning(
+                "reviewers (--reviewer, LS_CLEANLAB_REVIEWERS) are gold in classification projects "
+                "only: in this bounding-box project their boxes count as one more annotator's."
+            )
         seconds: dict[str, float] = {}
         table = read_boxes(tasks, schema)
         n = len(table.task_ids)
@@ -140,9 +146,8 @@ def audit_box_table(
     annotations = reindex_boxes(table.annotations, rows)
     detections = [evidence.predictions[r] for r in rows] if evidence is not None else None
     audit = audit_boxes(annotations, detections)
-    review = review_boxes(
-        audit, annotations, detections, schema.classes, threshold=options.threshold
-    )
+    threshold = 0.5 if options.threshold is None else options.threshold  # boxes: a fixed bar
+    review = review_boxes(audit, annotations, detections, schema.classes, threshold=threshold)
     labelled = (
         np.asarray(annotations.seen.any(axis=1))
         if annotations.n_annotators

@@ -55,7 +55,8 @@ class AuditOptions:
     choices_name : str, optional
         The Choices tag to audit when the config has several.
     n_folds, seed, threshold
-        Cross-validation folds, the seed, and the audit's issue threshold.
+        Cross-validation folds, the seed, and the audit's issue threshold (None: each error
+        tab holds the number of tasks the audit expects to have its problem).
     allowed_hosts : tuple of str
         Media hosts besides Label Studio's (names, ``*.domain``, IPs, CIDR networks).
     local_files_root : str, optional
@@ -92,7 +93,7 @@ class AuditOptions:
     choices_name: str | None = None
     n_folds: int = 5
     seed: int = 0
-    threshold: float = 0.5
+    threshold: float | None = None
     allowed_hosts: tuple[str, ...] = ()
     local_files_root: str | None = None
     dry_run: bool = False
@@ -104,7 +105,8 @@ class AuditOptions:
     def __post_init__(self) -> None:
         check_int(self.n_folds, "n_folds", low=2)
         check_int(self.seed, "seed", low=0)
-        check_threshold(self.threshold)
+        if self.threshold is not None:
+            check_threshold(self.threshold)
         check_bool(self.dry_run, "dry_run")
         for who in self.reviewers:
             if (

@@ -18,8 +18,8 @@ The queues:
 
 =======================  ===================================================================
 ``Likely label errors``  labelled tasks whose audited labels are probably wrong: a label
-                         missing or spurious (probability at least the audit's threshold), or
-                         a rule broken
+                         missing or spurious, or a rule broken; by default as many tasks as
+                         the audit expects to be wrong (its threshold fixes a probability)
 ``Likely missing labels`` labelled tasks probably missing a label
 ``Annotators disagree``  the other tasks on which the annotators split, or all overruled by
                          the consensus: the consensus is confident there (annotator feedback)
@@ -50,6 +50,7 @@ __all__ = [
     "hidden_columns",
     "queue_expected",
     "queue_members",
+    "queue_precision",
     "queue_predictions",
     "queue_view",
     "run_marker",
@@ -83,6 +84,14 @@ def queue_expected(audit: LabelAudit) -> dict[str, float]:
     leaves problems out."""
     expected = audit.expected_issues
     return {key: round(expected[key], 1) for key in ("errors", "missing") if key in expected}
+
+
+def queue_precision(audit: LabelAudit) -> dict[str, float]:
+    """Per review tab of errors, its expected precision: the mean probability that its tasks
+    have its problem (:attr:`~ls_cleanlab.audit.LabelAudit.expected_precision`), rounded to
+    0.01; a tab that is empty is left out."""
+    shown = audit.expected_precision.items()
+    return {key: round(value, 2) for key, value in shown if np.isfinite(value)}
 
 
 def queue_members(

@@ -123,16 +123,21 @@ def _overview(result: ProjectAudit) -> str:
 
 def _tabs(result: ProjectAudit) -> str:
     """Each review tab's size beside the tasks expected to have its problem in all."""
-    from ls_cleanlab.pipeline import QUEUES, queue_expected
+    from ls_cleanlab.pipeline import QUEUES, queue_expected, queue_precision
 
     expected = queue_expected(result.audit)
+    precision = queue_precision(result.audit)
     rows = []
     for q in QUEUES:
         shown = f"{expected[q.key]:.0f}" if q.key in expected else ""
+        real = f"{precision[q.key]:.0%}" if q.key in precision else ""
         size = len(result.queues.get(q.key, ()))
-        cells = f'<td class="num">{size}</td><td class="num">{shown}</td>'
+        cells = "".join(f'<td class="num">{v}</td>' for v in (size, real, shown))
         rows.append(f"<tr><td>{_e(q.title)}</td>{cells}</tr>")
-    head = "<tr><th>review tab</th><th>tasks</th><th>expected with the problem, in all</th></tr>"
+    head = (
+        "<tr><th>review tab</th><th>tasks</th><th>expected real</th>"
+        "<th>expected with the problem, in all</th></tr>"
+    )
     return f'<table class="tabs">{head}{"".join(rows)}</table>'
 
 
@@ -260,7 +265,7 @@ def render_report(
     top: int = 100,
     title: str | None = None,
     notes: Sequence[str] = (),
-    threshold: float = 0.5,
+    threshold: float | None = None,
 ) -> str:
     """The report's HTML.
 
@@ -276,8 +281,9 @@ def render_report(
     title : str, optional
     notes : sequence of str
         Lines shown under the title (e.g. "the schema was inferred").
-    threshold : float
-        The audit's issue threshold, marked on the quality histogram.
+    threshold : float, optional
+        The issue threshold marked on the quality histogram; default the lower of the two
+        the audit applied (``LabelAudit.thresholds``).
 
     Bounding-box audits get their own report (:mod:`ls_cleanlab.report.boxes`).
     """
@@ -296,6 +302,8 @@ def render_report(
         f"{len(audit.class_names)} classes"
     )
     quality = 1.0 - audit.priority[result.labelled]
+    if threshold is None:
+        threshold = min(min(audit.thresholds.values()), 1.0)
     sections = [
         ("overview", "Overview", _overview(result)),
         ("left-out", "Left out", left_out_section(result, studio_url)),

@@ -33,6 +33,7 @@ from ls_cleanlab.pipeline import (
     FoldCheckpoints,
     ProjectAudit,
     queue_expected,
+    queue_precision,
     run_project_audit,
     skip_report,
     task_kind,
@@ -281,11 +282,15 @@ def _flagged(result: ProjectAudit) -> dict[str, Any]:
 
 def _summary(result: ProjectAudit) -> dict[str, Any]:
     """A job's summary: tasks audited, what was left out by reason, queue sizes, the tasks
-    expected to have each error tab's problem in all (:func:`queue_expected`), source."""
+    expected to have each error tab's problem in all (:func:`queue_expected`) and the share of
+    each tab's tasks expected to have it (:func:`queue_precision`), source."""
     left_out = skip_report(result)
     return {"tasks": len(result.task_ids), "skipped": len(result.skipped),
             "skipped_reasons": left_out.counts(),
             "unknown_choices": dict(left_out.unknown_choices),
             "queues": _queues(result),
             "expected": queue_expected(result.audit) if result.schema.kind != "boxes" else {},
+            "expected_precision": (
+                queue_precision(result.audit) if result.schema.kind != "boxes" else {}
+            ),
             "source": result.source}  # fmt: skip

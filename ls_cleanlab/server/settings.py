@@ -88,8 +88,8 @@ class Settings(BaseSettings):
     model_version: str = Field(
         default="ls-cleanlab", validation_alias=_env("LS_CLEANLAB_MODEL_VERSION")
     )
-    threshold: float = Field(
-        default=0.5, gt=0, lt=1, validation_alias=_env("LS_CLEANLAB_THRESHOLD")
+    threshold: float | None = Field(
+        default=None, gt=0, lt=1, validation_alias=_env("LS_CLEANLAB_THRESHOLD")
     )
     n_folds: int = Field(default=5, ge=2, le=20, validation_alias=_env("LS_CLEANLAB_N_FOLDS"))
     allowed_hosts: str = Field(default="", validation_alias=_env("LS_CLEANLAB_ALLOWED_HOSTS"))

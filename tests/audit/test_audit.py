@@ -244,13 +244,18 @@ def test_single_label_priority_is_cleanlab_self_confidence() -> None:
         res.priority, 1 - get_label_quality_scores(labels, probs), atol=1e-12
     )
     wrong = res.issues[res.issues["kind"] == "spurious"]
-    doubtful = res.cell_scores[np.arange(300), labels] >= 0.5  # calibrated P(given class wrong)
-    assert set(wrong["task"]) == set(np.flatnonzero(doubtful))
+    p_wrong = res.cell_scores[np.arange(300), labels]  # calibrated P(given class wrong)
+    doubtful = p_wrong >= 0.5
+    given = np.eye(4, dtype=bool)[labels]
+    by_flag = confident_cells(given, np.ones(300, bool), probs, False).any(axis=1)
+    # the default tab: every task more likely wrong than right, at least the expected number of
+    # wrong tasks, and (one annotator) every task confident learning flags
+    cut = res.thresholds["spurious"]
+    assert cut <= 0.5 and (p_wrong >= cut).sum() >= round(p_wrong.sum())
+    assert set(wrong["task"]) == set(np.flatnonzero((p_wrong >= cut) | by_flag))
     assert wrong["reason"].str.contains("probably wrong").all()
     # suggested: the most probable class; where only confident learning doubts the given
     # class (one annotator), the model's class
-    given = np.eye(4, dtype=bool)[labels]
-    by_flag = confident_cells(given, np.ones(300, bool), probs, False).any(axis=1)
     best = res.present.argmax(axis=1)
     best = np.where(by_flag & (best == labels), probs.argmax(axis=1), best)
     np.testing.assert_array_equal(

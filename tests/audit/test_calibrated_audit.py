@@ -74,15 +74,49 @@ def test_several_annotators_scores_are_calibrated_probabilities(several: Any) ->
         assert array.min() >= 0 and array.max() <= 1
 
 
-def test_flagged_tasks_are_mostly_real(several: Any) -> None:
-    truth, _, _, res = several
+def test_fixed_threshold_flags_tasks_mostly_real(several: Any) -> None:
+    truth, ann, probs, _ = several
+    res = audit_labels(probs, annotations=ann, threshold=0.5)
     cons = res.consensus.astype(bool)
     flagged = issue_tasks(res, ("missing", "spurious"))
     wrong = np.flatnonzero((cons != truth).any(axis=1))
     if len(flagged) >= 10:
         assert len(flagged & set(wrong.tolist())) / len(flagged) >= 0.5
-    probs = task_probabilities(cons, res.cell_scores, multi_label=True)
-    assert all(max(probs.missing[t], probs.spurious[t]) >= 0.5 for t in flagged)
+    task_p = task_probabilities(cons, res.cell_scores, multi_label=True)
+    assert all(max(task_p.missing[t], task_p.spurious[t]) >= 0.5 for t in flagged)
+    assert res.thresholds == {"missing": 0.5, "spurious": 0.5}
+
+
+def _precision_recall(flagged: set[int], problem: np.ndarray) -> tuple[float, float]:
+    hits = len(flagged & set(np.flatnonzero(problem).tolist()))
+    return hits / max(len(flagged), 1), hits / max(int(problem.sum()), 1)
+
+
+def test_default_tabs_hold_the_expected_count(several: Any) -> None:
+    """By default each error tab holds about as many tasks as the audit expects to have its
+    problem, its precision is about the expected precision it reports, and it balances
+    precision and recall far better than a fixed bar of 0.5, which admits almost nothing
+    where the consensus is the most probable labelling."""
+    truth, ann, probs, res = several
+    fixed = audit_labels(probs, annotations=ann, threshold=0.5)
+    cons = res.consensus.astype(bool)
+    problems = {"errors": (cons != truth).any(axis=1), "missing": (truth & ~cons).any(axis=1)}
+    kinds = {"errors": ("missing", "spurious", "rule"), "missing": ("missing",)}
+    for tab, problem in problems.items():
+        flagged = issue_tasks(res, kinds[tab])
+        expected = res.expected_issues[tab]
+        assert abs(len(flagged) - expected) <= max(2.0, 0.1 * expected)
+        precision, recall = _precision_recall(flagged, problem)
+        assert precision == pytest.approx(res.expected_precision[tab], abs=0.15)
+        chance = (
+            res.task_wrong
+            if tab == "errors"
+            else task_probabilities(cons, res.cell_scores, multi_label=True).missing
+        )
+        assert res.expected_precision[tab] == pytest.approx(chance[sorted(flagged)].mean())
+        old_p, old_r = _precision_recall(issue_tasks(fixed, kinds[tab]), problem)
+        assert recall > old_r + 0.2
+        assert min(precision, recall) > min(old_p, old_r) + 0.2
 
 
 def test_one_slip_is_feedback_not_an_error() -> None:
@@ -248,3 +282,30 @@ def test_one_annotator_tabs_keep_confident_learnings_flags(multi_label: bool) ->
     fixed = res.suggested[np.flatnonzero(cl)]
     truth_rows = (truth if multi_label else np.eye(k, dtype=bool)[truth_class])[np.flatnonzero(cl)]
     assert (fixed == truth_rows).all(axis=1).mean() >= 0.8
+
+
+def test_tab_thresholds_cut_at_the_expected_counts() -> None:
+    from ls_cleanlab.audit.expected import SURE, TaskProbabilities, tab_thresholds
+
+    rng = np.random.default_rng(5)
+    n = 400
+    missing, spurious = rng.beta(0.3, 3.0, n), rng.beta(0.2, 4.0, n)
+    wrong = 1 - (1 - missing) * (1 - spurious)
+    labelled = rng.random(n) < 0.9
+    probs = TaskProbabilities(wrong, missing, spurious)
+    cut = tab_thresholds(probs, labelled, multi_label=True, threshold=None)
+    in_missing = labelled & (missing >= cut["missing"])
+    in_errors = in_missing | (labelled & (spurious >= cut["spurious"]))
+    assert in_missing.sum() == max(
+        round(missing[labelled].sum()), (missing[labelled] >= SURE).sum()
+    )
+    assert abs(int(in_errors.sum()) - round(wrong[labelled].sum())) <= 1
+    assert (missing[labelled & (missing >= SURE)] >= cut["missing"]).all()
+    # nothing expected wrong: empty tabs; a fixed threshold is used as given
+    none = TaskProbabilities(np.zeros(n), np.zeros(n), np.zeros(n))
+    empty = tab_thresholds(none, labelled, multi_label=True, threshold=None)
+    assert all(t > 0 for t in empty.values())
+    assert tab_thresholds(probs, labelled, True, 0.7) == {"missing": 0.7, "spurious": 0.7}
+    one = TaskProbabilities(spurious, spurious, spurious)  # single-label: all three alike
+    single = tab_thresholds(one, labelled, multi_label=False, threshold=None)
+    assert (labelled & (spurious >= single["spurious"])).sum() == round(spurious[labelled].sum())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ls_cleanlab.pipeline import QUEUES, AuditOptions, audit_tasks, queue_expected
+from ls_cleanlab.pipeline import QUEUES, AuditOptions, audit_tasks, queue_expected, queue_precision
 from ls_cleanlab.server.jobs import _summary
 from ls_cleanlab.studio import parse_label_config
 from ls_cleanlab.testing.synthetic_images import CLASSES, annotation
@@ -37,4 +37,9 @@ def test_job_summary_shows_expected_issues_per_error_tab() -> None:
     assert set(summary["expected"]) == {"errors", "missing"}
     assert summary["expected"]["errors"] == round(result.audit.expected_issues["errors"], 1)
     assert summary["expected"]["missing"] > 0  # a quarter of the labels are missing
+    # ... and the share of each error tab's tasks expected to have its problem
+    precision = summary["expected_precision"]
+    assert precision == queue_precision(result.audit) and set(precision) == {"errors", "missing"}
+    errors = np.isin(np.asarray(result.task_ids), result.queues["errors"])
+    assert precision["errors"] == round(float(result.audit.task_wrong[errors].mean()), 2)
     assert set(summary["queues"]) == {q.key for q in QUEUES}
