@@ -33,7 +33,7 @@ from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.queues import QUEUES, Queue, queue_members, queue_predictions
 from ls_cleanlab.pipeline.runs import run_version
 from ls_cleanlab.pipeline.skips import task_skip_reason
-from ls_cleanlab.pipeline.stages import fit_models, predict_rows, run_audit
+from ls_cleanlab.pipeline.stages import fit_models, next_rows, predict_rows, run_audit
 from ls_cleanlab.studio import LabelSchema, TaskTable, read_tasks
 
 __all__ = ["Classification", "Probabilities", "majority_vote", "probabilities"]
@@ -239,7 +239,10 @@ class Classification:
         seconds["final model"] = time.perf_counter() - start
         start = time.perf_counter()
         task_ids = table.task_ids[rows]
-        members = queue_members(audit, labelled, annotations=crowd, pred_probs=probs)
+        wanted = next_rows(probs, crowd, labelled, multi_label=schema.multi_label,
+                           executor=executor, work_dir=work)  # fmt: skip
+        members = queue_members(audit, labelled, annotations=crowd, pred_probs=probs,
+                                next_rows=wanted)  # fmt: skip
         members = {key: m[~gold.tasks[m]] for key, m in members.items()}  # reviewed: in no tab
         chosen = None
         if trained is not None and found.features is not None and (~labelled).any():

@@ -100,6 +100,7 @@ def queue_members(
     *,
     annotations: Annotations | None = None,
     pred_probs: np.ndarray | None = None,
+    next_rows: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Rows (task positions) of each queue, in review order (worst first).
 
@@ -111,13 +112,20 @@ def queue_members(
     annotations, pred_probs : optional
         The audit's annotations and probabilities, for "Needs another annotator" (empty without
         them).
+    next_rows : np.ndarray, optional
+        That tab's rows, computed elsewhere (on a worker: :func:`~ls_cleanlab.pipeline.stages.
+        next_rows`).
     """
     issues = audit.issues
     members: dict[str, np.ndarray] = {}
     for queue in QUEUES:
         if queue.key == "next":  # its own module: the value of one more annotation
-            members[queue.key] = next_annotator_rows(
-                pred_probs, labelled, annotations, multi_label=audit.multi_label
+            members[queue.key] = (
+                next_annotator_rows(
+                    pred_probs, labelled, annotations, multi_label=audit.multi_label
+                )
+                if next_rows is None
+                else next_rows
             )
             continue
         if queue.key == "uncertain":

@@ -28,9 +28,10 @@ from ls_cleanlab.model import TrainedModel, out_of_sample_probs, train_model
 from ls_cleanlab.model.cross_val import Targets, fit_model
 from ls_cleanlab.model.inputs import as_label_matrix
 from ls_cleanlab.ondisk import DiskArray
+from ls_cleanlab.pipeline.next_annotator import next_annotator_rows
 from ls_cleanlab.pipeline.options import AuditOptions, Progress
 
-__all__ = ["Predicted", "fit_models", "mapped_audit", "predict_rows", "run_audit"]
+__all__ = ["Predicted", "fit_models", "mapped_audit", "next_rows", "predict_rows", "run_audit"]
 
 
 def fit_models(
@@ -98,6 +99,10 @@ def predict_rows(
     return Predicted(probs, chosen)
 
 
+#: What :func:`run_audit` writes to the run directory for a worker (and :func:`next_rows` reuses).
+PROBS_FILE, ANNOTATIONS_FILE = "audit-probs.npy", "audit-annotations.pickle"
+
+
 def run_audit(
     probs: np.ndarray,
     annotations: Annotations,
@@ -117,8 +122,8 @@ def run_audit(
                               "seed": options.seed, "gold": gold}  # fmt: skip
     if executor is None:
         return audit_labels(probs, annotations=annotations, **kwargs)
-    on_disk = DiskArray.save(work_dir / "audit-probs.npy", probs)
-    table = work_dir / "audit-annotations.pickle"
+    on_disk = DiskArray.save(work_dir / PROBS_FILE, probs)
+    table = work_dir / ANNOTATIONS_FILE
     table.write_bytes(pickle.dumps(annotations, protocol=pickle.HIGHEST_PROTOCOL))
     found = executor.submit(audit_from_disk, on_disk, str(table), kwargs, str(work_dir))
     return mapped_audit(found.result(), work_dir)
@@ -163,3 +168,32 @@ def mapped_audit(audited: LabelAudit, folder: Path) -> LabelAudit:
     detail_arrays: dict[str, Any] = {name: load(f"consensus-{name}") for name in SPILLED_CONSENSUS}
     detail = replace(audited.consensus_detail, **detail_arrays)
     return replace(audited, consensus_detail=detail, **arrays)
+
+
+def next_rows(
+    probs: np.ndarray,
+    annotations: Annotations,
+    labelled: np.ndarray,
+    *,
+    multi_label: bool,
+    executor: Executor | None,
+    work_dir: Path,
+) -> np.ndarray:
+    """The "Needs another annotator" rows (:func:`~ls_cleanlab.pipeline.next_annotator.
+    next_annotator_rows`): here, or as one task of ``executor`` reading the inputs
+    :func:`run_audit` wrote (its EM holds a dozen ``(n, K)`` arrays: 6 GB at a million tasks
+    of 50 classes, which the driver must not)."""
+    if executor is None:
+        return next_annotator_rows(probs, labelled, annotations, multi_label=multi_label)
+    found = executor.submit(next_rows_from_disk, DiskArray.open(work_dir / PROBS_FILE),
+                            str(work_dir / ANNOTATIONS_FILE), labelled, multi_label)  # fmt: skip
+    rows: np.ndarray = found.result()
+    return rows
+
+
+def next_rows_from_disk(
+    probs: DiskArray, annotations: str, labelled: np.ndarray, multi_label: bool
+) -> np.ndarray:
+    """:func:`next_rows` on a worker (one executor task)."""
+    table = pickle.loads(Path(annotations).read_bytes())  # our own file, written by run_audit
+    return next_annotator_rows(probs.take(), labelled, table, multi_label=multi_label)

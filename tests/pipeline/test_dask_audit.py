@@ -77,7 +77,8 @@ def test_a_dask_audit_equals_the_in_process_one(
     assert set(there.skip_reasons.values()) == {"media_bad_image", "media_not_found"}
     # every stage ran on a worker
     names = {s.name for s in ran}
-    assert {"describe_media", "fit_fold", "fit_model", "audit_from_disk"} <= names
+    assert {"describe_media", "fit_fold", "fit_model", "audit_from_disk",
+            "next_rows_from_disk"} <= names  # fmt: skip
     assert any("predict" in name for name in names)
     assert all(s.worker.startswith("tcp://") for s in ran)
 
