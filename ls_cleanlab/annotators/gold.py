@@ -110,19 +110,40 @@ class Known:
         out[self.units] = np.where(self.truth > 0, 0.0, LOG_ZERO)
         return out
 
+    def _matches(self, votes: Votes) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of ``votes`` on gold tasks (mask) and, for each, which of its cells
+        ``(R, K)`` equal the gold label."""
+        rows = self.units[votes.task]
+        where = np.cumsum(self.units) - 1
+        same = votes.labels[rows] == (self.truth[where[votes.task[rows]]] > 0)
+        return rows, same
+
+    def _measured(
+        self, votes: Votes, score: np.ndarray, rows: np.ndarray, others: np.ndarray
+    ) -> np.ndarray:
+        """``(M,)`` each annotator's mean ``score`` over its gold rows, with
+        :data:`PSEUDO_GOLD` pseudo-rows at ``others``."""
+        m = votes.n_annotators
+        n_gold = np.bincount(votes.annotator[rows], minlength=m)
+        total = np.bincount(votes.annotator[rows], weights=score, minlength=m)
+        result: np.ndarray = (total + PSEUDO_GOLD * others) / (n_gold + PSEUDO_GOLD)
+        return result
+
     def agreement(self, votes: Votes, others: np.ndarray) -> np.ndarray:
         """``(M,)`` each annotator's share of gold tasks it labelled exactly right, with
         :data:`PSEUDO_GOLD` pseudo-tasks at ``others`` ``(M,)`` (its agreement with the other
         annotators): where an annotator has gold tasks it is measured against gold, elsewhere
         (and as the tie-breaker of a few gold tasks) against its peers."""
-        rows = self.units[votes.task]
-        where = np.cumsum(self.units) - 1
-        hit = (votes.labels[rows] == (self.truth[where[votes.task[rows]]] > 0)).all(axis=1)
-        m = votes.n_annotators
-        n_gold = np.bincount(votes.annotator[rows], minlength=m)
-        n_hit = np.bincount(votes.annotator[rows], weights=hit, minlength=m)
-        result: np.ndarray = (n_hit + PSEUDO_GOLD * others) / (n_gold + PSEUDO_GOLD)
-        return result
+        rows, same = self._matches(votes)
+        return self._measured(votes, np.asarray(same.all(axis=1)), rows, others)
+
+    def disagreement(self, votes: Votes, others: np.ndarray) -> np.ndarray:
+        """``(M,)`` multi-label: each annotator's share of the cells (task, class) of its gold
+        tasks that differ from the gold label, with :data:`PSEUDO_GOLD` pseudo-tasks at
+        ``others`` ``(M,)`` (its disagreement with the other annotators), as
+        :meth:`agreement` measures single-label annotators."""
+        rows, same = self._matches(votes)
+        return self._measured(votes, np.asarray(1.0 - same.mean(axis=1)), rows, others)
 
     def clamp_label(self, label: np.ndarray) -> np.ndarray:
         """Consensus ``label`` with the gold tasks' gold label: ``(U,)`` class indices (single
