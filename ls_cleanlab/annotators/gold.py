@@ -26,7 +26,7 @@ import numpy as np
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators.votes import Votes
 
-__all__ = ["Gold", "Known", "find_gold", "gold_accuracy", "known_units"]
+__all__ = ["Gold", "Known", "find_gold", "gold_accuracy", "gold_rows", "known_units"]
 
 #: Log-odds standing for certainty in a clamped multi-label posterior (sigmoid rounds to 0 or 1).
 CERTAIN_LOGIT = 40.0
@@ -164,32 +164,48 @@ def known_units(gold: Gold | None, votes: Votes) -> Known | None:
     return Known(units, truth, votes.restrict(units))
 
 
-def find_gold(ann: Annotations, n_tasks: int, reviewers: Collection[Any] = ()) -> Gold:
-    """The gold annotations among ``ann`` (ground truth, or by one of ``reviewers``) and the
-    gold label of each of the ``n_tasks`` tasks."""
-    marked = np.zeros(len(ann), dtype=bool)
-    if ann.ground_truth is not None:
-        starred = np.asarray(ann.ground_truth, dtype=bool)
+def gold_rows(
+    task: np.ndarray,
+    annotator: np.ndarray,
+    ground_truth: np.ndarray | None,
+    created_at: np.ndarray | None,
+    n_tasks: int,
+    reviewers: Collection[Any] = (),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which of the ``(A,)`` annotations are gold (ground truth on a task that also has
+    unmarked annotations, or by one of ``reviewers``), and the row of each gold task's gold
+    annotation (its latest; the last row when times tie or are unknown), by ascending task."""
+    marked = np.zeros(len(task), dtype=bool)
+    if ground_truth is not None:
+        starred = np.asarray(ground_truth, dtype=bool)
         # Label Studio marks every annotation imported with its task as ground truth: a mark
         # counts only on a task that also has unmarked annotations (a reviewer's star)
         unmarked = np.zeros(n_tasks, dtype=bool)
-        unmarked[ann.task[~starred]] = True
-        marked |= starred & unmarked[ann.task]
+        unmarked[task[~starred]] = True
+        marked |= starred & unmarked[task]
     if len(reviewers):
-        marked |= np.isin(ann.annotator, np.asarray(list(reviewers), dtype=ann.annotator.dtype))
+        marked |= np.isin(annotator, np.asarray(list(reviewers), dtype=annotator.dtype))
+    rows = np.flatnonzero(marked)
+    if not len(rows):
+        return marked, rows
+    when = created_at[rows] if created_at is not None else np.zeros(len(rows))
+    when = np.nan_to_num(when, nan=-np.inf)
+    # latest per task: sort by (task, time, row) and keep each task's last
+    picked = rows[np.lexsort((rows, when, task[rows]))]
+    last = np.r_[task[picked][1:] != task[picked][:-1], True]
+    return marked, picked[last]
+
+
+def find_gold(ann: Annotations, n_tasks: int, reviewers: Collection[Any] = ()) -> Gold:
+    """The gold annotations among ``ann`` (ground truth, or by one of ``reviewers``) and the
+    gold label of each of the ``n_tasks`` tasks."""
+    marked, chosen = gold_rows(
+        ann.task, ann.annotator, ann.ground_truth, ann.created_at, n_tasks, reviewers
+    )
     tasks = np.zeros(n_tasks, dtype=bool)
     labels = np.zeros((n_tasks, ann.n_classes), dtype=np.int8)
-    rows = np.flatnonzero(marked)
-    if len(rows):
-        when = ann.created_at[rows] if ann.created_at is not None else np.zeros(len(rows))
-        when = np.nan_to_num(when, nan=-np.inf)
-        # latest per task: sort by (task, time, row) and keep each task's last
-        order = np.lexsort((rows, when, ann.task[rows]))
-        picked = rows[order]
-        last = np.r_[ann.task[picked][1:] != ann.task[picked][:-1], True]
-        chosen = picked[last]
-        tasks[ann.task[chosen]] = True
-        labels[ann.task[chosen]] = ann.labels[chosen]
+    tasks[ann.task[chosen]] = True
+    labels[ann.task[chosen]] = ann.labels[chosen]
     return Gold(marked, tasks, labels)
 
 
