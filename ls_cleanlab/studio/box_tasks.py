@@ -53,14 +53,12 @@ _ROTATION_TOLERANCE = 1e-3  # degrees
 @dataclass(frozen=True, eq=False)
 class KeptAnnotations:
     """The annotations a :class:`BoxTable` keeps (each annotator's latest of a task), one row
-    each: for telling reviewed tasks (gold) apart.
+    each, for telling reviewed tasks (gold) apart.
 
     Attributes
     ----------
-    task : np.ndarray of int64, shape (S,)
-        The task's row.
-    user : np.ndarray of int64, shape (S,)
-        The Label Studio user id.
+    task, user : np.ndarray of int64, shape (S,)
+        The task's row and the Label Studio user id.
     ground_truth : np.ndarray of bool, shape (S,)
         Marked as ground truth.
     created_at : np.ndarray of float, shape (S,)
