@@ -77,11 +77,14 @@ def find_box_gold(table: BoxTable, reviewers: Collection[Any] = ()) -> BoxGold:
     ann = table.annotations
     kept = table.kept
     tasks = np.zeros(n, dtype=bool)
+    none = BoxGold(tasks, _pairs(ann, np.zeros(len(ann.image), dtype=bool), _NONE), ann)
     if kept is None or not len(kept.task):
-        return BoxGold(tasks, _pairs(ann, np.zeros(len(ann.image), dtype=bool), _NONE), ann)
+        return none
     marked, chosen = gold_rows(
         kept.task, kept.user, kept.ground_truth, kept.created_at, n, reviewers
     )
+    if not marked.any():  # the table as read: an audit without gold is unchanged
+        return none
     tasks[kept.task[chosen]] = True
     width = int(max(kept.user.max(initial=0), ann.annotator.max(initial=0))) + 1
     pair = ann.image.astype(np.int64) * width + ann.annotator.astype(np.int64)
