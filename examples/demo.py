@@ -43,6 +43,7 @@ from aerial import CLASSES, make_scenes, simulate_annotations  # noqa: E402
 
 from ls_cleanlab import MediaFetcher, StudioClient  # noqa: E402
 from ls_cleanlab.pipeline.project import AuditOptions, run_project_audit  # noqa: E402
+from ls_cleanlab.studio.reasons_control import enable_reasons  # noqa: E402
 from ls_cleanlab.testing.admin import Admin  # noqa: E402
 from ls_cleanlab.testing.label_studio import EMAIL, PASSWORD, Studio, running_label_studio  # noqa: E402
 
@@ -269,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
             StudioClient(studio.url, studio.personal_token) as client,
         ):
             client.ensure_ml_backend(project, backend)
+            # each task's reasons in its labeling view: opt-in (ls-cleanlab reasons --enable)
+            enable_reasons(client, project)
 
             def progress(stage: str, done: int, total: int) -> None:
                 if done == 0 or done == total:
@@ -322,6 +325,10 @@ def print_summary(scores: dict[str, Any]) -> None:
         else scores["satisficing_flagged"]
     )
     print(f"Flagged for search satisficing: {flagged}.")
+    print(
+        "Open a tab, then a task: its reasons are under the choices on the ls-cleanlab "
+        "prediction's tab (screenshots: docs/review-tab.png, docs/review-task.png)."
+    )
 
 
 def wait_for_ctrl_c() -> None:

@@ -32,11 +32,16 @@ with the vote, 0.47 without; Enron in such pairs 1.00 and 0.45). Also tried ther
 better overall: expected Jaccard from the rates alone, balanced accuracy from the rates (as the
 Dawid-Skene baseline ranks), the posterior without the model (CrowdTruth with its TF-IDF model
 0.81 against 0.78, but Birds in pairs -0.15 against 0.77).
+
+Gold (:class:`~.gold.Known`) is known truth: its tasks' posterior is the gold label in every
+round, and the first rates of annotators with a few gold tasks are estimated on them alone (as
+in :mod:`.dawid_skene`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -48,6 +53,9 @@ from ls_cleanlab.annotators.rates import (
     dirichlet_confusion,
 )
 from ls_cleanlab.annotators.votes import Votes, key_means
+
+if TYPE_CHECKING:
+    from ls_cleanlab.annotators.gold import Known
 
 __all__ = [
     "BinaryFit",
@@ -123,10 +131,13 @@ def _binary_rounds(
     tol: float,
     tau: float,
     omega: float = 1.0,
+    known: Known | None = None,
+    anchor: bool = False,
 ) -> tuple[BinaryFit, np.ndarray, np.ndarray]:
     """EM rounds from ``posterior``; returns the fit, its prior and its evidence. The prior
     is the prevalence plus ``omega`` times what the calibrated model adds to it; the
-    annotators' evidence is weighted by ``tau``."""
+    annotators' evidence is weighted by ``tau``. Gold tasks are clamped to ``known``; with
+    ``anchor`` the first rates come from them alone."""
     logit = prior = evidence = np.zeros_like(posterior)
     se = fp = np.zeros((votes.n_annotators, posterior.shape[1]))
     calibration = None
@@ -134,12 +145,17 @@ def _binary_rounds(
     for _ in range(rounds):
         it += 1
         se, fp = binary_rates(votes, posterior)
+        if anchor and known is not None and it == 1:
+            gold_se, gold_fp = binary_rates(known.votes, known.truth)
+            se, fp = known.anchor(se, gold_se), known.anchor(fp, gold_fp)
         prior, calibration = _binary_prior(posterior, x, calibration)
         if omega < 1.0 and calibration is not None and calibration.used:
             base = _prevalence_logit(posterior)
             prior = base + omega * (prior - base)
         evidence = binary_evidence(votes, se, fp)
         logit = prior + tau * evidence
+        if known is not None:
+            logit = known.clamp_logit(logit)
         new = _sigmoid(logit)
         change = float(np.mean(np.abs(new - posterior))) if new.size else 0.0
         posterior = new
@@ -155,18 +171,26 @@ def _prevalence_logit(posterior: np.ndarray) -> np.ndarray:
 
 
 def binary_em(
-    votes: Votes, start: np.ndarray, probs: np.ndarray | None, max_iter: int, tol: float
+    votes: Votes,
+    start: np.ndarray,
+    probs: np.ndarray | None,
+    max_iter: int,
+    tol: float,
+    known: Known | None = None,
 ) -> BinaryFit:
-    """Fit the multi-label model by EM from the soft labels ``start`` ``(U, K)``; then weigh
-    the model and the annotators' evidence as the held-out votes call for (:mod:`.tempering`)."""
+    """Fit the multi-label model by EM from the soft labels ``start`` ``(U, K)``, gold tasks
+    clamped to ``known``; then weigh the model and the annotators' evidence as the held-out
+    votes call for (:mod:`.tempering`)."""
     x = None if probs is None else model_source.model_logits(probs)
-    fit, prior, evidence = _binary_rounds(votes, start, x, max_iter, tol, 1.0)
+    if known is not None:
+        start = known.clamp(start)
+    fit, prior, evidence = _binary_rounds(votes, start, x, max_iter, tol, 1.0, 1.0, known, True)
     base = _prevalence_logit(fit.posterior)
     model = prior if fit.calibration is not None else None
     omega, tau = tempering.binary_weights(votes, base, model, evidence, fit.se, fit.fp)
     if omega >= 1.0 and tau >= 1.0:
         return fit
-    again, _, _ = _binary_rounds(votes, fit.posterior, x, max_iter, tol, tau, omega)
+    again, _, _ = _binary_rounds(votes, fit.posterior, x, max_iter, tol, tau, omega, known)
     return replace(again, n_iter=fit.n_iter + again.n_iter, model_share=omega)
 
 
@@ -248,8 +272,10 @@ def _multiclass_rounds(
     rounds: int,
     tol: float,
     tau: float,
+    known: Known | None = None,
 ) -> tuple[MulticlassFit, np.ndarray, np.ndarray]:
-    """EM rounds from ``posterior``; returns the fit, its prior and its evidence."""
+    """EM rounds from ``posterior``; returns the fit, its prior and its evidence. Gold tasks
+    are clamped to ``known``, and the first confusion matrices come from them alone."""
     y = votes.class_index()
     k = posterior.shape[1]
     log_post = prior = evidence = np.zeros_like(posterior)
@@ -260,9 +286,13 @@ def _multiclass_rounds(
     for _ in range(rounds):
         it += 1
         confusion = rates(votes, posterior)
+        if known is not None and it == 1:
+            confusion = known.anchor(confusion, rates(known.votes, known.truth))
         prior, calibration = _multiclass_prior(posterior, log_probs)
         evidence = votes.task_sums(np.log(confusion)[votes.annotator, :, y])
         log_post = _normalize(prior + tau * evidence)
+        if known is not None:
+            log_post = known.clamp_log(log_post)
         new = np.exp(log_post)
         change = float(np.mean(np.abs(new - posterior))) if new.size else 0.0
         posterior = new
@@ -273,12 +303,20 @@ def _multiclass_rounds(
 
 
 def multiclass_em(
-    votes: Votes, start: np.ndarray, probs: np.ndarray | None, max_iter: int, tol: float
+    votes: Votes,
+    start: np.ndarray,
+    probs: np.ndarray | None,
+    max_iter: int,
+    tol: float,
+    known: Known | None = None,
 ) -> MulticlassFit:
-    """Fit the single-label model by EM from the soft labels ``start`` ``(U, K)``, weighted as
-    :func:`binary_em` is, the temperature on the whole posterior (:mod:`.tempering`)."""
+    """Fit the single-label model by EM from the soft labels ``start`` ``(U, K)``, gold tasks
+    clamped to ``known``, weighted as :func:`binary_em` is, the temperature on the whole
+    posterior (:mod:`.tempering`)."""
     log_probs = None if probs is None else np.log(np.clip(probs, model_source.CLIP, None))
-    fit, prior, evidence = _multiclass_rounds(votes, start, log_probs, max_iter, tol, 1.0)
+    if known is not None:
+        start = known.clamp(start)
+    fit, prior, evidence = _multiclass_rounds(votes, start, log_probs, max_iter, tol, 1.0, known)
     base = np.log(np.clip(fit.posterior.mean(axis=0), EPS, None))
     model = prior if fit.calibration is not None else None
     omega, tau = tempering.multiclass_weights(votes, base, model, evidence, fit.confusion)
@@ -286,6 +324,8 @@ def multiclass_em(
         return fit
     shift = 0.0 if model is None else omega * (model - base)
     log_post = _normalize(tau * (base + shift + evidence))
+    if known is not None:
+        log_post = known.clamp_log(log_post)
     return MulticlassFit(log_post, fit.confusion, fit.calibration, fit.n_iter, tau, omega)
 
 

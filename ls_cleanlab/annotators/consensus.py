@@ -42,6 +42,13 @@ total weight; ``s_j`` alone for an annotator who shares no task. ``majority``: `
 balanced accuracy ``(se_j + sp_j) / 2`` pooled over classes. Annotators who share no task with
 another get the mean of the others under ``majority`` (NaN if no two annotators share a task).
 
+Gold (``gold=``, :func:`~ls_cleanlab.annotators.gold.find_gold`: a reviewer's or a ground-truth
+annotation, kept out of ``annotations``) is known truth for every method: an annotated gold
+task's consensus and posterior are its gold label, Dawid-Skene and the calibrated EM clamp it in
+every round and take the annotators' first rates from the gold tasks alone, and CROWDLAB
+measures each annotator's agreement against gold where it labelled gold tasks. Without gold the
+results are those of the methods above, bit for bit.
+
 :func:`agreement` measures agreement without any consensus: mean pairwise Jaccard indices and
 Krippendorff's alpha (:mod:`.agreement`). :func:`annotator_table` summarizes each
 annotator against a consensus. :func:`multiannotator_quality` takes and returns cleanlab's formats.
@@ -56,6 +63,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from ls_cleanlab.annotations import Annotations, check_annotations
+from ls_cleanlab.annotators.gold import Gold, known_units
 from ls_cleanlab.annotators.runners import RUNNERS, Raw
 from ls_cleanlab.annotators.votes import Votes
 from ls_cleanlab.errors import (
@@ -142,6 +150,7 @@ def consensus(
     multi_label: bool | None = None,
     max_iter: int = 100,
     tol: float = 1e-4,
+    gold: Gold | None = None,
 ) -> Consensus:
     """Consensus labels, their quality and annotator quality from several annotators.
 
@@ -161,6 +170,9 @@ def consensus(
     max_iter, tol : int, float
         Dawid-Skene stops after ``max_iter`` EM rounds or when the posteriors move less than
         ``tol`` on average in one round.
+    gold : Gold, optional
+        Known truth of some tasks (:func:`~ls_cleanlab.annotators.gold.find_gold`), its
+        annotations not among ``annotations``; see the module docstring.
 
     Returns
     -------
@@ -185,6 +197,7 @@ def consensus(
         raise InvalidOptionError(f"max_iter must be an integer >= 1, got {max_iter!r}.")
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol > 0:
         raise InvalidOptionError(f"tol must be a number > 0, got {tol!r}.")
+    _check_gold(gold, n, annotations.n_classes, multi)
     votes = Votes.from_annotations(annotations)
     if method == "crowdlab" and probs is None:
         method = "majority"
@@ -198,7 +211,8 @@ def consensus(
     if votes.n_units == 0:
         raw = _empty(annotations)
     else:
-        raw = RUNNERS[(method, multi)](votes, sub, int(max_iter), float(tol))
+        known = known_units(gold, votes)
+        raw = RUNNERS[(method, multi)](votes, sub, int(max_iter), float(tol), known)
     return _scatter(raw, votes, annotations, n, probs, method, multi)
 
 
@@ -266,6 +280,28 @@ def _check_probs(pred_probs: Any, n: int, k: int) -> np.ndarray | None:
             f"have {k} classes; pass one row per task and one column per class, ({n}, {k})."
         )
     return probs
+
+
+def _check_gold(gold: Any, n: int, k: int, multi: bool) -> None:
+    if gold is None:
+        return
+    if not isinstance(gold, Gold):
+        raise InvalidOptionError(
+            f"gold must be the Gold returned by find_gold(), got {type(gold).__name__}."
+        )
+    if gold.tasks.shape != (n,) or gold.labels.shape != (n, k):
+        raise InvalidAnnotationsError(
+            f"gold covers {gold.labels.shape[0]} tasks and {gold.labels.shape[1]} classes but "
+            f"there are {n} tasks and {k} classes; call find_gold with the same tasks."
+        )
+    if not multi:
+        sizes = gold.labels[gold.tasks].sum(axis=1)
+        if (sizes != 1).any():
+            task = int(np.flatnonzero(gold.tasks)[np.flatnonzero(sizes != 1)[0]])
+            raise InvalidAnnotationsError(
+                f"single-label gold needs exactly one class per gold task; task {task} has "
+                f"{int(sizes[sizes != 1][0])}."
+            )
 
 
 def _multi_label(annotations: Annotations, probs: np.ndarray | None, multi_label: Any) -> bool:

@@ -14,6 +14,10 @@ annotations, and ``e_0`` the error of always answering the most common consensus
 * posterior ``P(k | i) = (w_M p_ik + sum_j w_j [A if y_ij = k else (1 - A)/(K - 1)])
   / (w_M + sum_j w_j)``.
 
+With gold (:class:`~.gold.Known`), the gold tasks' consensus and posterior are their gold label
+and ``agree_j`` is measured against gold where ``j`` labelled gold tasks
+(:meth:`~.gold.Known.agreement`); without gold nothing changes.
+
 Sums run over a task's annotations in annotator order and means use numpy's own reductions on
 the same arrays as cleanlab, so values are bit-equal and exact ties are detected identically.
 """
@@ -21,11 +25,14 @@ the same arrays as cleanlab, so values are bit-equal and exact ties are detected
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ls_cleanlab.annotators.votes import Votes, key_means
+
+if TYPE_CHECKING:
+    from ls_cleanlab.annotators.gold import Known
 
 __all__ = [
     "ConsensusStats",
@@ -145,6 +152,7 @@ def consensus_stats(
     score: Any = None,
     *,
     packed: bool = False,
+    known: Known | None = None,
 ) -> ConsensusStats:
     """cleanlab's ``_get_consensus_stats`` for consensus ``label``; ``score(labels, probs)``
     scores labels against probabilities (self-confidence by default); ``probs`` is needed for
@@ -153,7 +161,8 @@ def consensus_stats(
     ``packed=True`` reproduces cleanlab 2.9.0's ``quality_method="agreement"`` posterior, whose
     ``value_counts`` of float labels puts the counts of a task's chosen classes in the first
     columns (``[1, 1, 1]`` of 3 classes counts as ``[3, 0, 0]``) unless all classes occur;
-    only :func:`ls_cleanlab.annotators.multiannotator_quality` asks for it."""
+    only :func:`ls_cleanlab.annotators.multiannotator_quality` asks for it. ``known`` (gold) is
+    clamped into the posterior and measures the annotator weights (CROWDLAB only)."""
     y = votes.class_index()
     hits = np.bincount(votes.task, weights=(y == label[votes.task]), minlength=votes.n_units)
     agreement = hits / votes.count
@@ -163,7 +172,7 @@ def consensus_stats(
     if quality_method == "crowdlab":
         assert probs is not None
         posterior, model_weight, weights = _crowdlab_posterior(
-            votes, probs, label, agreement, counts
+            votes, probs, label, agreement, counts, known
         )
         quality = (
             posterior[np.arange(len(label)), label] if score is None else score(label, posterior)
@@ -194,7 +203,12 @@ def packed_counts(counts: np.ndarray) -> np.ndarray:
 
 
 def _crowdlab_posterior(
-    votes: Votes, probs: np.ndarray, label: np.ndarray, agreement: np.ndarray, counts: np.ndarray
+    votes: Votes,
+    probs: np.ndarray,
+    label: np.ndarray,
+    agreement: np.ndarray,
+    counts: np.ndarray,
+    known: Known | None = None,
 ) -> tuple[np.ndarray, float, np.ndarray]:
     k = probs.shape[1]
     multi = votes.count != 1
@@ -202,7 +216,10 @@ def _crowdlab_posterior(
     unlikely = (1 - likely) / (k - 1)
     sub = label[multi]
     base_error = np.clip(np.mean(sub != np.argmax(np.bincount(sub, minlength=k))), CLIP, None)
-    weights = np.clip(1 - ((1 - agreement_with_annotators(votes, counts)) / base_error), CLIP, None)
+    agree = agreement_with_annotators(votes, counts)
+    if known is not None:
+        agree = known.agreement(votes, agree)
+    weights = np.clip(1 - ((1 - agree) / base_error), CLIP, None)
     model_error = np.mean(np.argmax(probs[multi], axis=1) != sub)
     model_weight = np.max([(1 - (model_error / base_error)), CLIP]) * np.sqrt(np.mean(votes.count))
     posterior = probs * model_weight
@@ -216,6 +233,8 @@ def _crowdlab_posterior(
         total[votes.task[rows]] += w
     total = total + model_weight
     posterior /= total[:, None]
+    if known is not None:
+        posterior = known.clamp(posterior)
     return posterior, float(model_weight), weights
 
 

@@ -25,13 +25,23 @@ over-confident model that made the consensus worse than a majority vote.)
 EM starts from the vote shares (a soft majority vote) and stops when the posteriors move less
 than ``tol`` on average in one round (the largest move shrinks much more slowly: EM converges
 linearly, and a few cells near 0.5 keep drifting long after the rest has settled).
+
+With gold (:class:`~.gold.Known`), a gold task's posterior is its gold label in every round and
+the first M-step reads the gold tasks alone for annotators with a few of them (semi-supervised
+EM, Raykar et al. 2010 sec. 5): they start rated by how they did on known truth, not by
+agreement with a majority that may be wrong; without gold nothing changes.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ls_cleanlab.annotators.votes import Votes, key_sums
+
+if TYPE_CHECKING:
+    from ls_cleanlab.annotators.gold import Known
 
 __all__ = [
     "balanced_accuracy",
@@ -117,16 +127,27 @@ def binary_model_evidence(probs: np.ndarray, se: np.ndarray, sp: np.ndarray) -> 
 
 
 def binary_em(
-    votes: Votes, start: np.ndarray, probs: np.ndarray | None, max_iter: int, tol: float
+    votes: Votes,
+    start: np.ndarray,
+    probs: np.ndarray | None,
+    max_iter: int,
+    tol: float,
+    known: Known | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Run EM from ``start`` ``(U, K)``; returns posterior, se, sp and the iterations used."""
-    posterior = start
+    """Run EM from ``start`` ``(U, K)``, gold tasks clamped to ``known``; returns posterior,
+    se, sp and the iterations used."""
+    posterior = start if known is None else known.clamp(start)
     se, sp, prevalence = binary_m_step(votes, posterior)
+    if known is not None:  # first rates from the gold tasks
+        gold_se, gold_sp, _ = binary_m_step(known.votes, known.truth)
+        se, sp = known.anchor(se, gold_se), known.anchor(sp, gold_sp)
     extra = None
     for it in range(1, max_iter + 1):
         if probs is not None:
             extra = binary_model_evidence(probs, *binary_model_m_step(posterior, probs))
         new = binary_e_step(votes, se, sp, prevalence, extra)
+        if known is not None:
+            new = known.clamp(new)
         done = _mean_change(new, posterior) < tol
         posterior = new
         se, sp, prevalence = binary_m_step(votes, posterior)
@@ -179,17 +200,27 @@ def multiclass_model_m_step(posterior: np.ndarray, probs: np.ndarray) -> np.ndar
 
 
 def multiclass_em(
-    votes: Votes, start: np.ndarray, probs: np.ndarray | None, max_iter: int, tol: float
+    votes: Votes,
+    start: np.ndarray,
+    probs: np.ndarray | None,
+    max_iter: int,
+    tol: float,
+    known: Known | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Run EM from ``start`` ``(U, K)``; returns posterior, confusion and iterations used."""
-    posterior = start
+    """Run EM from ``start`` ``(U, K)``, gold tasks clamped to ``known``; returns posterior,
+    confusion and iterations used."""
+    posterior = start if known is None else known.clamp(start)
     confusion, prior = multiclass_m_step(votes, posterior)
+    if known is not None:  # first rates from the gold tasks
+        confusion = known.anchor(confusion, multiclass_m_step(known.votes, known.truth)[0])
     extra = None
     for it in range(1, max_iter + 1):
         if probs is not None:
             log_model = np.log(multiclass_model_m_step(posterior, probs))  # [c, l]
             extra = probs @ log_model.T  # sum_l p_il log P(model says l | z = c)
         new = multiclass_e_step(votes, confusion, prior, extra)
+        if known is not None:
+            new = known.clamp(new)
         done = _mean_change(new, posterior) < tol
         posterior = new
         confusion, prior = multiclass_m_step(votes, posterior)

@@ -7,6 +7,12 @@ marked is read as imported, not reviewed. A task's gold label is its latest gold
 ``created_at``; the last row when times are unknown). :func:`gold_accuracy` then says, per
 annotator, on how many gold tasks their own (non-gold) annotation matched the gold label
 exactly, the plain count behind an accuracy a project lead can check by hand.
+
+The consensus algorithms take gold as known truth (:class:`Known`, semi-supervised
+Dawid-Skene as in Raykar et al. 2010, sec. 5, and CROWDLAB's agreement measured against it):
+a gold task's posterior is its gold label in every round, and the annotators' first rates are
+estimated on the gold tasks alone, so a few gold tasks can overturn a majority that is
+systematically wrong before EM settles on it (README, "Reviewers and gold").
 """
 
 from __future__ import annotations
@@ -18,8 +24,18 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab.annotations import Annotations
+from ls_cleanlab.annotators.votes import Votes
 
-__all__ = ["Gold", "find_gold", "gold_accuracy"]
+__all__ = ["Gold", "Known", "find_gold", "gold_accuracy", "known_units"]
+
+#: Log-odds standing for certainty in a clamped multi-label posterior (sigmoid rounds to 0 or 1).
+CERTAIN_LOGIT = 40.0
+#: Gold tasks an annotator needs for its first rates to come from them.
+ANCHOR_VOTES = 5
+#: Weight of an annotator's agreement with its peers beside its gold tasks, in gold tasks.
+PSEUDO_GOLD = 2.0
+#: A finite log-probability whose exponential is exactly 0.
+LOG_ZERO = -1000.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +60,87 @@ class Gold:
     def any(self) -> bool:
         """Whether any task has a gold label."""
         return bool(self.tasks.any())
+
+
+@dataclass(frozen=True, eq=False)
+class Known:
+    """Gold labels of the ``U`` annotated tasks of :class:`~.votes.Votes`, for the consensus
+    algorithms.
+
+    Attributes
+    ----------
+    units : np.ndarray of bool, shape (U,)
+        Annotated tasks with a gold label.
+    truth : np.ndarray of float, shape (G, K)
+        Their gold labels, in the order of ``units``.
+    votes : Votes
+        The annotations of the ``G`` gold tasks alone (where the first rates are estimated).
+    """
+
+    units: np.ndarray
+    truth: np.ndarray
+    votes: Votes
+
+    def anchor(self, full: np.ndarray, from_gold: np.ndarray) -> np.ndarray:
+        """Annotator rates ``(M, ...)``: ``from_gold``'s rows (estimated on the gold tasks) for
+        annotators with at least :data:`ANCHOR_VOTES` gold tasks, ``full``'s (on all tasks)
+        for the others, whose few gold answers say too little."""
+        m = self.votes.n_annotators
+        enough = np.bincount(self.votes.annotator, minlength=m) >= ANCHOR_VOTES
+        return np.where(enough.reshape((m,) + (1,) * (full.ndim - 1)), from_gold, full)
+
+    def clamp(self, posterior: np.ndarray) -> np.ndarray:
+        """``posterior`` ``(U, K)`` with the gold tasks' rows set to their gold label (a copy)."""
+        out = np.array(posterior, dtype=np.float64, copy=True)
+        out[self.units] = self.truth
+        return out
+
+    def clamp_logit(self, logit: np.ndarray) -> np.ndarray:
+        """Multi-label posterior log-odds ``(U, K)`` with the gold rows certain:
+        :data:`CERTAIN_LOGIT` where the gold label is present, minus it elsewhere (finite, so
+        sums and differences stay defined)."""
+        out = np.array(logit, dtype=np.float64, copy=True)
+        out[self.units] = np.where(self.truth > 0, CERTAIN_LOGIT, -CERTAIN_LOGIT)
+        return out
+
+    def clamp_log(self, log_posterior: np.ndarray) -> np.ndarray:
+        """Single-label normalized log-posterior ``(U, K)`` with the gold rows certain (0 at
+        the gold class, :data:`LOG_ZERO` elsewhere, whose exponential is 0)."""
+        out = np.array(log_posterior, dtype=np.float64, copy=True)
+        out[self.units] = np.where(self.truth > 0, 0.0, LOG_ZERO)
+        return out
+
+    def agreement(self, votes: Votes, others: np.ndarray) -> np.ndarray:
+        """``(M,)`` each annotator's share of gold tasks it labelled exactly right, with
+        :data:`PSEUDO_GOLD` pseudo-tasks at ``others`` ``(M,)`` (its agreement with the other
+        annotators): where an annotator has gold tasks it is measured against gold, elsewhere
+        (and as the tie-breaker of a few gold tasks) against its peers."""
+        rows = self.units[votes.task]
+        where = np.cumsum(self.units) - 1
+        hit = (votes.labels[rows] == (self.truth[where[votes.task[rows]]] > 0)).all(axis=1)
+        m = votes.n_annotators
+        n_gold = np.bincount(votes.annotator[rows], minlength=m)
+        n_hit = np.bincount(votes.annotator[rows], weights=hit, minlength=m)
+        result: np.ndarray = (n_hit + PSEUDO_GOLD * others) / (n_gold + PSEUDO_GOLD)
+        return result
+
+    def clamp_label(self, label: np.ndarray) -> np.ndarray:
+        """Consensus ``label`` with the gold tasks' gold label: ``(U,)`` class indices (single
+        label) or ``(U, K)`` sets (a copy)."""
+        out = np.array(label, copy=True)
+        out[self.units] = self.truth.argmax(axis=1) if out.ndim == 1 else self.truth > 0
+        return out
+
+
+def known_units(gold: Gold | None, votes: Votes) -> Known | None:
+    """The gold of the annotated tasks of ``votes``; None without gold among them."""
+    if gold is None:
+        return None
+    units = gold.tasks[votes.tasks]
+    if not units.any():
+        return None
+    truth = gold.labels[votes.tasks[units]].astype(np.float64)
+    return Known(units, truth, votes.restrict(units))
 
 
 def find_gold(ann: Annotations, n_tasks: int, reviewers: Collection[Any] = ()) -> Gold:

@@ -19,16 +19,23 @@ for a consensus ``c_ik`` (first the majority vote, then the posterior's best lab
   ``[p_ik >= 0.5]`` against the consensus;
 * posterior ``P(k present | i) = (v_k p_ik + sum_j w_j [A_k if y_ijk else 1 - A_k])
   / (v_k + sum_j w_j)``.
+
+Gold tasks (:class:`~.gold.Known`) keep their gold label and posterior; the annotator weights
+stay agreement with the peers here (the single-label CROWDLAB measures them against gold).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ls_cleanlab.annotators.votes import Votes, key_means
 from ls_cleanlab.confident.scores import exponential_moving_average
+
+if TYPE_CHECKING:
+    from ls_cleanlab.annotators.gold import Known
 
 __all__ = ["BinaryStats", "crowdlab", "majority", "set_quality"]
 
@@ -106,12 +113,19 @@ def majority(votes: Votes, probs: np.ndarray | None) -> np.ndarray:
     return label
 
 
-def crowdlab(votes: Votes, probs: np.ndarray) -> BinaryStats:
-    """Per-class CROWDLAB: majority vote, posterior, best label, posterior again."""
+def crowdlab(votes: Votes, probs: np.ndarray, known: Known | None = None) -> BinaryStats:
+    """Per-class CROWDLAB: majority vote, posterior, best label, posterior again; gold tasks
+    (``known``) keep their gold label and posterior."""
     first = majority(votes, probs)
+    if known is not None:
+        first = known.clamp_label(first)
     post, _, _ = _posterior(votes, probs, first)
     label = np.where(post == 0.5, first, post > 0.5)
+    if known is not None:
+        label = known.clamp_label(label)
     post, model_weight, weights = _posterior(votes, probs, label)
+    if known is not None:
+        post = known.clamp(post)
     quality = set_quality(label, post)
     own = set_quality(votes.labels, post, votes.task)
     m = votes.n_annotators

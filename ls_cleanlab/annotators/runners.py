@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from ls_cleanlab.annotators import crowdlab as _crowdlab
 from ls_cleanlab.annotators import dawid_skene as _dawid_skene
 from ls_cleanlab.annotators import multilabel as _multilabel
 from ls_cleanlab.annotators.votes import Votes, key_means
+
+if TYPE_CHECKING:
+    from ls_cleanlab.annotators.gold import Known
 
 __all__ = ["RUNNERS", "Raw"]
 
@@ -36,7 +40,7 @@ class Raw:
     temperature: float | None = None
 
 
-Runner = Callable[[Votes, "np.ndarray | None", int, float], Raw]
+Runner = Callable[[Votes, "np.ndarray | None", int, float, "Known | None"], Raw]
 
 
 def _one_hot(label: np.ndarray, k: int) -> np.ndarray:
@@ -57,12 +61,16 @@ def _per_annotator_mean(votes: Votes, values: np.ndarray) -> np.ndarray:
     return key_means(values, votes.annotator, votes.n_annotators)
 
 
-def crowdlab_single(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float) -> Raw:
+def crowdlab_single(
+    votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float, known: Known | None
+) -> Raw:
     assert probs is not None
     first = _crowdlab.majority(votes, probs)
-    stats = _crowdlab.consensus_stats(votes, probs, first, "crowdlab")
+    if known is not None:
+        first = known.clamp_label(first)
+    stats = _crowdlab.consensus_stats(votes, probs, first, "crowdlab", known=known)
     label = _crowdlab.best_quality(first, stats.posterior)
-    stats = _crowdlab.consensus_stats(votes, probs, label, "crowdlab")
+    stats = _crowdlab.consensus_stats(votes, probs, label, "crowdlab", known=known)
     quality = _crowdlab.annotator_quality(votes, stats, "crowdlab")
     own = _per_annotator_mean(votes, stats.label_quality)
     return Raw(
@@ -75,22 +83,28 @@ def crowdlab_single(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: 
     )
 
 
-def majority_single(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float) -> Raw:
+def majority_single(
+    votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float, known: Known | None
+) -> Raw:
     label = _crowdlab.majority(votes, probs)
+    if known is not None:
+        label = known.clamp_label(label)
     stats = _crowdlab.consensus_stats(votes, None, label, "agreement")
     quality = _crowdlab.annotator_quality(votes, stats, "agreement")
     return Raw(
         label=_one_hot(label, votes.n_classes),
-        posterior=stats.posterior,
+        posterior=stats.posterior if known is None else known.clamp(stats.posterior),
         quality=stats.quality,
         annotator_quality=_fill_mean(quality),
     )
 
 
-def dawid_skene_single(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float) -> Raw:
+def dawid_skene_single(
+    votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float, known: Known | None
+) -> Raw:
     counts = _crowdlab.vote_counts(votes)
     start = counts / votes.count[:, None]
-    post, _, n_iter = _dawid_skene.multiclass_em(votes, start, probs, max_iter, tol)
+    post, _, n_iter = _dawid_skene.multiclass_em(votes, start, probs, max_iter, tol, known)
     top = post == post.max(axis=1, keepdims=True)
     label = np.where(
         top.sum(axis=1) == 1, np.argmax(post, axis=1), _crowdlab.majority(votes, probs)
@@ -105,9 +119,11 @@ def dawid_skene_single(votes: Votes, probs: np.ndarray | None, max_iter: int, to
     )
 
 
-def crowdlab_multi(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float) -> Raw:
+def crowdlab_multi(
+    votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float, known: Known | None
+) -> Raw:
     assert probs is not None
-    stats = _multilabel.crowdlab(votes, probs)
+    stats = _multilabel.crowdlab(votes, probs, known)
     assert stats.model_weight is not None
     return Raw(
         label=stats.label,
@@ -120,9 +136,13 @@ def crowdlab_multi(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: f
     )
 
 
-def majority_multi(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float) -> Raw:
+def majority_multi(
+    votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float, known: Known | None
+) -> Raw:
     label = _multilabel.majority(votes, probs)
     post = _multilabel.yes_votes(votes) / votes.count[:, None]
+    if known is not None:
+        label, post = known.clamp_label(label), known.clamp(post)
     return Raw(
         label=label,
         posterior=post,
@@ -131,9 +151,11 @@ def majority_multi(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: f
     )
 
 
-def dawid_skene_multi(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float) -> Raw:
+def dawid_skene_multi(
+    votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float, known: Known | None
+) -> Raw:
     start = _multilabel.yes_votes(votes) / votes.count[:, None]
-    post, _, _, n_iter = _dawid_skene.binary_em(votes, start, probs, max_iter, tol)
+    post, _, _, n_iter = _dawid_skene.binary_em(votes, start, probs, max_iter, tol, known)
     label = np.where(post == 0.5, _multilabel.majority(votes, probs), post > 0.5)
     return Raw(
         label=label,
@@ -144,9 +166,11 @@ def dawid_skene_multi(votes: Votes, probs: np.ndarray | None, max_iter: int, tol
     )
 
 
-def calibrated_single(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float) -> Raw:
+def calibrated_single(
+    votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float, known: Known | None
+) -> Raw:
     start = _crowdlab.vote_counts(votes) / votes.count[:, None]
-    fit = _calibrated.multiclass_em(votes, start, probs, max_iter, tol)
+    fit = _calibrated.multiclass_em(votes, start, probs, max_iter, tol, known)
     post = fit.posterior
     top = post == post.max(axis=1, keepdims=True)
     label = np.where(
@@ -167,9 +191,11 @@ def calibrated_single(votes: Votes, probs: np.ndarray | None, max_iter: int, tol
     )
 
 
-def calibrated_multi(votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float) -> Raw:
+def calibrated_multi(
+    votes: Votes, probs: np.ndarray | None, max_iter: int, tol: float, known: Known | None
+) -> Raw:
     start = _multilabel.yes_votes(votes) / votes.count[:, None]
-    fit = _calibrated.binary_em(votes, start, probs, max_iter, tol)
+    fit = _calibrated.binary_em(votes, start, probs, max_iter, tol, known)
     post = fit.posterior
     label = np.where(post == 0.5, _multilabel.majority(votes, probs), post > 0.5)
     slope: np.ndarray | None = None

@@ -109,6 +109,24 @@ class Votes:
             return self.incidence.T @ per_task
         return key_sums(per_task[self.task], self.annotator, self.n_annotators)
 
+    def restrict(self, units: np.ndarray) -> Votes:
+        """The votes of the annotated tasks where ``units`` ``(U,)`` is True, renumbered
+        ``0..U'-1`` (annotator codes kept)."""
+        rows = units[self.task]
+        kept = np.flatnonzero(units)
+        count = self.count[kept]
+        return Votes(
+            task=(np.cumsum(units) - 1)[self.task[rows]],
+            annotator=self.annotator[rows],
+            labels=self.labels[rows],
+            tasks=self.tasks[kept],
+            count=count,
+            starts=np.concatenate(([0], np.cumsum(count)[:-1])).astype(np.int64),
+            rank=self.rank[rows],
+            order=self.order[rows],
+            n_annotators=self.n_annotators,
+        )
+
     @property
     def n_units(self) -> int:
         """U, the number of annotated tasks."""

@@ -30,6 +30,7 @@ import numpy as np
 from ls_cleanlab import validation
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators import Agreement, Consensus, agreement, annotator_table, consensus
+from ls_cleanlab.annotators.gold import Gold
 from ls_cleanlab.audit import inputs
 from ls_cleanlab.audit import issues as _issues
 from ls_cleanlab.audit.bias import ALPHA, annotator_bias, class_bias
@@ -128,6 +129,7 @@ def audit_labels(
     threshold: float | None = None,
     n_tasks: int | None = None,
     seed: int = 0,
+    gold: Gold | None = None,
 ) -> LabelAudit:
     """Audit the labels of a classification project; see the module docstring for the method.
 
@@ -162,6 +164,8 @@ def audit_labels(
         Number of tasks when neither ``pred_probs`` nor ``labels`` gives it.
     seed : int
         Seeds every random choice (row sampling, permutation tests).
+    gold : Gold, optional
+        Known truth of some tasks, not among ``annotations`` (see ``annotators.consensus``).
     """
     method = validation.check_option(consensus_method, CONSENSUS_METHODS, "consensus_method")
     _check_threshold(threshold)
@@ -181,9 +185,8 @@ def audit_labels(
             "without pred_probs the audit needs several annotators on shared tasks; no task has "
             "more than one annotation. Pass out-of-sample pred_probs."
         )
-    if not several:
-        method = "majority"  # one annotation per task needs no vote
-    cons = consensus(ann, n, probs, method=method, multi_label=multi_label)
+    method = method if several else "majority"  # one annotation per task needs no vote
+    cons = consensus(ann, n, probs, method=method, multi_label=multi_label, gold=gold)
     given = cons.labels.astype(bool)
     if several:
         scores = score_several(cons, probs)

@@ -4,25 +4,23 @@ dispatches here when the audit's schema is of kind ``"boxes"``."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
-
+from ls_cleanlab.cli.fields import as_float, fmt, issues_csv_frame, plain, with_names
 from ls_cleanlab.cli.left_out import print_left_out
 from ls_cleanlab.pipeline import ProjectAudit, skip_report
 from ls_cleanlab.pipeline.box_queues import BOX_QUEUES
 from ls_cleanlab.pipeline.box_review import BoxReview
-from ls_cleanlab.report import task_link
-from ls_cleanlab.studio import BoxTable
+from ls_cleanlab.studio import BoxTable, annotator_name
 
 __all__ = [
     "box_annotators_summary",
     "box_audit_summary",
     "print_box_annotators",
     "print_box_audit",
+    "satisficer_names",
     "write_box_tables",
 ]
 
@@ -30,24 +28,17 @@ _METRICS = ("quality", "recall", "precision", "localization", "box_noise", "sati
             "satisficing_p")  # fmt: skip
 
 
-def _float(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
-
-
-def box_annotators_summary(review: BoxReview) -> list[dict[str, Any]]:
-    """One entry per annotator: measures against the consensus, and flags."""
+def box_annotators_summary(
+    review: BoxReview, names: Mapping[int, str] | None = None
+) -> list[dict[str, Any]]:
+    """One entry per annotator: its id and name (``names``: user id to name, as
+    :func:`~ls_cleanlab.studio.annotator_name` shows them), measures against the consensus, and
+    flags."""
     rows = []
     for _, row in review.annotators.iterrows():
-        entry: dict[str, Any] = {"annotator": _plain(row["annotator"])}
-        entry.update({name: _float(row[name]) for name in _METRICS})
+        who = plain(row["annotator"])
+        entry: dict[str, Any] = {"annotator": who, "name": annotator_name(who, names)}
+        entry.update({name: as_float(row[name]) for name in _METRICS})
         entry["n_tasks"], entry["n_boxes"] = int(row["n_tasks"]), int(row["n_boxes"])
         entry["flags"] = [f for f in str(row["flags"]).split(", ") if f]
         rows.append(entry)
@@ -118,9 +109,9 @@ def box_audit_summary(
             }
             for _, row in classes.iterrows()
         ],
-        "annotators": box_annotators_summary(review),
+        "annotators": box_annotators_summary(review, result.annotator_names),
         "satisficers": [
-            _plain(a)
+            plain(a)
             for a in review.annotators["annotator"][review.annotators["satisficer"].astype(bool)]
         ],
         "files": {name: str(path) for name, path in files.items()},
@@ -131,23 +122,20 @@ def box_audit_summary(
     }
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
 def print_box_annotators(rows: list[dict[str, Any]], out: IO[str]) -> None:
-    """The annotator table of a box project."""
+    """The annotator table of a box project, by name."""
+    width = max([12, *(len(str(r.get("name", r["annotator"]))) for r in rows)])
     print(
-        f"  {'annotator':<12} {'quality':>7} {'recall':>6} {'prec.':>6} {'IoU':>5} "
+        f"  {'annotator':<{width}} {'quality':>7} {'recall':>6} {'prec.':>6} {'IoU':>5} "
         f"{'noise':>6} {'drop':>5} {'p':>8} {'tasks':>5} {'boxes':>5}  flags",
         file=out,
     )
     for r in sorted(rows, key=lambda r: (r["quality"] is None, r["quality"] or 0.0)):
         p = "–" if r["satisficing_p"] is None else f"{r['satisficing_p']:.1e}"
         print(
-            f"  {r['annotator']!s:<12} {_fmt(r['quality'], 3):>7} {_fmt(r['recall'], 2):>6} "
-            f"{_fmt(r['precision'], 2):>6} {_fmt(r['localization'], 2):>5} "
-            f"{_fmt(r['box_noise'], 3):>6} {_fmt(r['satisficing'], 2):>5} {p:>8} "
+            f"  {r.get('name', r['annotator'])!s:<{width}} {fmt(r['quality'], 3):>7} "
+            f"{fmt(r['recall'], 2):>6} {fmt(r['precision'], 2):>6} {fmt(r['localization'], 2):>5} "
+            f"{fmt(r['box_noise'], 3):>6} {fmt(r['satisficing'], 2):>5} {p:>8} "
             f"{r['n_tasks']:>5} {r['n_boxes']:>5}  {', '.join(r['flags'])}",
             file=out,
         )
@@ -157,6 +145,12 @@ def print_box_annotators(rows: list[dict[str, Any]], out: IO[str]) -> None:
         "its Cochran-Armitage p-value)",
         file=out,
     )
+
+
+def satisficer_names(summary: Mapping[str, Any]) -> list[str]:
+    """The names of the annotators a summary flags for search satisficing."""
+    named = {r["annotator"]: r.get("name", r["annotator"]) for r in summary["annotators"]}
+    return [str(named.get(a, a)) for a in summary["satisficers"]]
 
 
 def print_box_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
@@ -181,7 +175,7 @@ def print_box_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
           file=out)  # fmt: skip
     print("Annotators:", file=out)
     print_box_annotators(summary["annotators"], out)
-    flagged = summary["satisficers"]
+    flagged = satisficer_names(summary)
     print(
         "Flagged for search satisficing (stops after the first objects): "
         + (", ".join(str(a) for a in flagged) if flagged else "nobody") + ".",
@@ -202,19 +196,14 @@ def print_box_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
 def write_box_tables(
     result: ProjectAudit[BoxReview], out: Path, studio_url: str | None
 ) -> dict[str, Path]:
-    """``issues.csv``, ``annotators.csv`` and ``classes.csv`` of a box audit in ``out``."""
+    """``issues.csv``, ``annotators.csv`` (with names) and ``classes.csv`` of a box audit in
+    ``out``."""
     review = result.audit
-    issues = review.issues.copy()
-    rows = issues["task"].to_numpy(dtype=np.int64)
-    issues.insert(0, "task_id", result.task_ids[rows])
-    issues.insert(1, "priority", review.priority[rows])
-    issues = issues.drop(columns=["task"])
-    issues["link"] = [
-        task_link(studio_url, result.project, int(t)) or "" for t in issues["task_id"]
-    ]
-    issues = issues.sort_values(["priority", "score"], ascending=False, kind="stable")
+    issues = issues_csv_frame(review.issues, result.task_ids, review.priority, result.project,
+                              studio_url)  # fmt: skip
     files = {name: out / name for name in ("issues.csv", "annotators.csv", "classes.csv")}
     issues.to_csv(files["issues.csv"], index=False)
-    review.annotators.to_csv(files["annotators.csv"], index=False)
+    with_names(review.annotators, result.annotator_name).to_csv(files["annotators.csv"],
+                                                                index=False)  # fmt: skip
     review.classes.to_csv(files["classes.csv"], index=False)
     return files

@@ -366,7 +366,7 @@ def annotators(args: argparse.Namespace, url: str | None, key: str | None) -> di
     if schema.kind == "boxes":  # the annotators' boxes alone: no detector
         boxes = audit_tasks(tasks, schema, options=AuditOptions(dry_run=True), project=args.project)
         return {"kind": "boxes", "project": args.project, "tasks": len(boxes.table.task_ids),
-                "annotators": box_annotators_summary(boxes.audit),
+                "annotators": box_annotators_summary(boxes.audit, names),
                 "satisficers": [a["annotator"] for a in box_annotators_summary(boxes.audit)
                                 if "satisficing" in a["flags"]]}  # fmt: skip
     table = read_tasks(tasks, schema)

@@ -2,8 +2,9 @@
 
 ``ls-cleanlab audit --project ID`` audits a Label Studio project (and pushes the review queues
 unless ``--dry-run``); ``ls-cleanlab audit EXPORT.json`` audits a JSON export offline;
-``ls-cleanlab annotators`` shows annotator quality and agreement; ``ls-cleanlab serve`` runs the
-ML backend. Settings: ``LABEL_STUDIO_URL`` / ``LABEL_STUDIO_API_KEY`` or ``--url`` / ``--api-key``.
+``ls-cleanlab annotators`` shows annotator quality and agreement; ``ls-cleanlab reasons`` adds
+(or removes) the reasons text area of the labeling view; ``ls-cleanlab serve`` runs the ML
+backend. Settings: ``LABEL_STUDIO_URL`` / ``LABEL_STUDIO_API_KEY`` or ``--url`` / ``--api-key``.
 
 Exit codes: 0 done, 1 unexpected failure, 2 bad input, 3 Label Studio unreachable or refused the
 key. Errors are one ``error:`` line and one ``fix:`` line on stderr (the traceback too with
@@ -15,15 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 import traceback
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from ls_cleanlab.cli.logs import warnings_on
+from ls_cleanlab.cli.reasons import add_reasons_arguments, run_reasons
 from ls_cleanlab.cli.reviewers import add_reviewer_argument
 from ls_cleanlab.errors import (
     EngineError,
@@ -148,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     annotators = commands.add_parser("annotators", help="annotator quality and agreement")
     _source(annotators)
+    reasons = commands.add_parser("reasons", help="show each task's reasons when it is opened")
+    add_reasons_arguments(reasons)
+    _connection(reasons)
 
     # the server's own arguments (shared with python -m ls_cleanlab.server and backend/_wsgi.py);
     # the module imports no web framework
@@ -317,32 +321,6 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@contextmanager
-def _warnings_on(err: IO[str], debug: bool) -> Iterator[None]:
-    """The package's warnings as ``warning:`` lines on ``err`` while the command runs; records
-    carrying an exception show its type, the traceback only with ``debug``."""
-    from ls_cleanlab.server.command import BriefFormatter
-
-    class Lines(BriefFormatter):
-        def format(self, record: logging.LogRecord) -> str:
-            text = logging.Formatter.format(self, record) if debug else super().format(record)
-            return f"warning: {text}"  # the command's own error is the one error: line
-
-    logger = logging.getLogger("ls_cleanlab")
-    handler = logging.StreamHandler(err)
-    handler.setFormatter(Lines("%(message)s"))
-    saved = (logger.level, logger.propagate)
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO if debug else logging.WARNING)
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(saved[0])
-        logger.propagate = saved[1]
-
-
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -366,11 +344,15 @@ def main(
             return _serve(args)
         from ls_cleanlab.cli import commands as _cli_commands
 
-        _check_source(args)
+        if args.command != "reasons":
+            _check_source(args)
         url, key = _settings(args, required=args.project is not None)
-        with _warnings_on(err, debug):
-            if args.command == "audit":
-                summary: dict[str, Any] = _cli_commands.audit(args, url, key, err)
+        with warnings_on(err, debug):
+            summary: dict[str, Any]
+            if args.command == "reasons":
+                summary = run_reasons(args, url, key)
+            elif args.command == "audit":
+                summary = _cli_commands.audit(args, url, key, err)
             else:
                 summary = _cli_commands.annotators(args, url, key)
     except (LsCleanlabError, StudioRequestError) as error:
@@ -386,6 +368,8 @@ def main(
         print(json.dumps(summary, indent=2, default=str), file=out)
     elif args.command == "audit":
         _cli_output.print_audit(summary, out)
+    elif args.command == "reasons":
+        print(summary["message"], file=out)
     else:
         _cli_output.print_annotators(summary, out)
     return EXIT_OK

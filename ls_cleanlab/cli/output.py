@@ -3,7 +3,6 @@ the CSV tables. Private to :mod:`ls_cleanlab.cli.main`; nothing here talks to La
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -12,10 +11,13 @@ import numpy as np
 
 from ls_cleanlab.audit import LabelAudit
 from ls_cleanlab.cli import box_output
+from ls_cleanlab.cli.fields import as_float as _float
+from ls_cleanlab.cli.fields import fmt as _fmt
+from ls_cleanlab.cli.fields import issues_csv_frame, with_names
+from ls_cleanlab.cli.fields import plain as _plain
 from ls_cleanlab.cli.left_out import print_left_out
 from ls_cleanlab.pipeline import QUEUES, ProjectAudit, queue_expected, queue_precision, skip_report
 from ls_cleanlab.pipeline.gold import gold_counts
-from ls_cleanlab.report import task_link
 from ls_cleanlab.studio import annotator_name
 
 __all__ = [
@@ -70,14 +72,6 @@ class StageBars:
         if self.bar is not None:
             self.bar.close()
         self.bar, self.stage = None, None
-
-
-def _float(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _concerns(audit: LabelAudit, names: Mapping[int, str]) -> list[dict[str, Any]]:
@@ -270,10 +264,6 @@ def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
         print(f"Wrote {name}: {path}", file=out)
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
 def write_tables(result: ProjectAudit, out: Path, studio_url: str | None) -> dict[str, Path]:
     """``issues.csv``, ``annotators.csv`` and ``classes.csv`` in ``out``."""
     if result.schema.kind == "boxes":
@@ -281,23 +271,14 @@ def write_tables(result: ProjectAudit, out: Path, studio_url: str | None) -> dic
     import pandas as pd
 
     audit = result.audit
-    issues = audit.issues.copy()
-    rows = issues["task"].to_numpy(dtype=np.int64)
-    issues.insert(0, "task_id", result.task_ids[rows])
-    issues.insert(1, "priority", audit.priority[rows])
-    issues = issues.drop(columns=["task"])
-    issues["link"] = [
-        task_link(studio_url, result.project, int(t)) or "" for t in issues["task_id"]
-    ]
-    issues = issues.sort_values(["priority", "score"], ascending=False, kind="stable")
+    issues = issues_csv_frame(audit.issues, result.task_ids, audit.priority, result.project,
+                              studio_url)  # fmt: skip
     files = {"issues.csv": out / "issues.csv"}
     issues.to_csv(files["issues.csv"], index=False)
     annotators = audit.annotators if audit.annotators is not None else pd.DataFrame()
     if result.gold_accuracy is not None and "annotator" in annotators.columns:
         annotators = annotators.merge(result.gold_accuracy, on="annotator", how="left")
-    if "annotator" in annotators.columns:
-        annotators = annotators.copy()
-        annotators.insert(1, "name", [result.annotator_name(a) for a in annotators["annotator"]])
+    annotators = with_names(annotators, result.annotator_name)
     files["annotators.csv"] = out / "annotators.csv"
     annotators.to_csv(files["annotators.csv"], index=False)
     files["classes.csv"] = out / "classes.csv"
@@ -313,10 +294,6 @@ def _gold(result: ProjectAudit) -> dict[str, Any]:
         for who, n_gold, n_correct, accuracy in gold_counts(result)
     ]  # fmt: skip
     return {"tasks": tasks, "annotators": rows}
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 def annotators_summary(audit: LabelAudit, names: Mapping[int, str] | None = None) -> dict[str, Any]:
@@ -362,7 +339,7 @@ def print_annotators(summary: Mapping[str, Any], out: IO[str]) -> None:
     if summary.get("kind") == "boxes":
         print(f"Annotators of {summary['tasks']} tasks (bounding boxes, no detector):", file=out)
         box_output.print_box_annotators(summary["annotators"], out)
-        flagged = ", ".join(str(a) for a in summary["satisficers"]) or "nobody"
+        flagged = ", ".join(box_output.satisficer_names(summary)) or "nobody"
         print(f"Flagged for search satisficing: {flagged}.", file=out)
         return
     rows = summary["annotators"]

@@ -16,6 +16,7 @@ their own.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
@@ -104,6 +105,11 @@ class Boxes:
             raise InvalidOptionError(
                 "rules (implies/excludes between classes) apply to classification projects, "
                 "not to bounding boxes; drop --rules."
+            )
+        if options.reviewers:
+            logging.getLogger("ls_cleanlab").warning(
+                "reviewers (--reviewer, LS_CLEANLAB_REVIEWERS) are gold in classification projects "
+                "only: in this bounding-box project their boxes count as one more annotator's."
             )
         seconds: dict[str, float] = {}
         table = read_boxes(tasks, schema)

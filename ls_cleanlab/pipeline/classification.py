@@ -225,6 +225,7 @@ class Classification:
         audit = run_audit(
             found.probs[rows], crowd, class_names=list(schema.classes), rules=rules,
             multi_label=schema.multi_label, options=options, executor=executor, work_dir=work,
+            gold=gold if crowd is not ann else None,
         )  # fmt: skip
         audit = with_gold(audit, gold)
         seconds["audit"] = time.perf_counter() - start

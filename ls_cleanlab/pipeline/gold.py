@@ -3,9 +3,10 @@
 A gold task's consensus and suggested labels are its gold label, it has no issue and no review
 priority, so its prediction carries no tab's marker and it leaves every review tab at the next
 audit or incremental refresh (the webhook's path). Its other annotations are not votes against
-the gold: the audit's consensus and annotator quality come from the annotators' own annotations,
-and :func:`~ls_cleanlab.annotators.gold.gold_accuracy` counts per annotator how often they
-matched the gold label.
+the gold: the gold is known truth to the consensus (annotators' rates and weights are measured
+against it, :mod:`ls_cleanlab.annotators.gold`), and
+:func:`~ls_cleanlab.annotators.gold.gold_accuracy` counts per annotator how often they matched
+the gold label.
 
 Reviewers are named by email (``--reviewer``, ``LS_CLEANLAB_REVIEWERS``) or user id;
 :func:`resolve_reviewers` turns emails into Label Studio user ids.

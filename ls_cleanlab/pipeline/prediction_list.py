@@ -16,6 +16,7 @@ import numpy as np
 
 from ls_cleanlab.audit import LabelAudit
 from ls_cleanlab.studio import LabelSchema, prediction_json
+from ls_cleanlab.studio.predictions import reasons_result
 
 __all__ = ["BLOCK", "QueuePredictions"]
 
@@ -116,14 +117,18 @@ class QueuePredictions(Sequence[dict[str, Any]]):
             model_version=self.model_version,
         )
         result = prediction["result"][0]
+        reasons = self._reasons(row)
         meta = {
-            "reasons": self._reasons(row),
+            "reasons": reasons,
             "queues": [marker for marker, mask in self._markers if mask[row]],
             "scores": {name: round(float(p), 4) for name, p in zip(names, present, strict=True)},
         }
         # the Data Manager's "Prediction results" column shows the JSON as stored: the suggested
         # labels, the reasons and the tabs come first so the cell reads as words
         prediction["result"][0] = {"value": result.pop("value"), "meta": meta, **result}
+        if self.schema.reasons_to is not None and reasons:
+            # the project opted in (ls-cleanlab reasons --enable): the labeling view shows them
+            prediction["result"].append(reasons_result(self.schema, reasons))
         return prediction
 
     def for_run(self, run: str, model_version: str) -> QueuePredictions:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab.annotations import Annotations
+from ls_cleanlab.annotators.gold import Gold
 from ls_cleanlab.audit import LabelAudit, Rules, audit_labels
 from ls_cleanlab.model import TrainedModel, out_of_sample_probs, train_model
 from ls_cleanlab.model.cross_val import Targets, fit_model
@@ -105,12 +106,13 @@ def run_audit(
     options: AuditOptions,
     executor: Executor | None,
     work_dir: Path,
+    gold: Gold | None = None,
 ) -> LabelAudit:
-    """``audit_labels`` of the audited rows: here, or as one task of ``executor`` reading its
-    inputs from ``work_dir``."""
+    """``audit_labels`` of the audited rows (``gold``: their known truth): here, or as one task
+    of ``executor`` reading its inputs from ``work_dir``."""
     kwargs: dict[str, Any] = {"class_names": class_names, "rules": rules,
                               "multi_label": multi_label, "threshold": options.threshold,
-                              "seed": options.seed}  # fmt: skip
+                              "seed": options.seed, "gold": gold}  # fmt: skip
     if executor is None:
         return audit_labels(probs, annotations=annotations, **kwargs)
     on_disk = DiskArray.save(work_dir / "audit-probs.npy", probs)

@@ -157,8 +157,8 @@ def _overview(result: ProjectAudit[BoxReview]) -> str:
     return "\n".join(out)
 
 
-def _annotators(review: BoxReview) -> str:
-    frame = review.annotators
+def _annotators(result: ProjectAudit[BoxReview]) -> str:
+    frame = result.audit.annotators
     if len(frame) == 0:
         return '<p class="note">No annotators.</p>'
     columns = (
@@ -171,7 +171,8 @@ def _annotators(review: BoxReview) -> str:
         cells = "".join(f'<td class="num">{_num(row[c], d)}</td>' for c, d in columns)
         flags = f'<span class="flag">{_e(row["flags"])}</span>' if row["flags"] else ""
         rows.append(
-            f'<tr class="annotator-row"><td>{_e(row["annotator"])}</td>{cells}<td>{flags}</td></tr>'
+            f'<tr class="annotator-row"><td>{_e(result.annotator_name(row["annotator"]))}</td>'
+            f"{cells}<td>{flags}</td></tr>"
         )
     note = (
         '<p class="note">Against the consensus objects: quality is the F1 of recall (objects '
@@ -263,7 +264,7 @@ def render_box_report(
     )
     sections = [
         ("overview", "Overview", _overview(result)),
-        ("annotators-section", "Annotators", _annotators(review)),
+        ("annotators-section", "Annotators", _annotators(result)),
         ("classes", "Classes", _classes(review)),
         ("issues-section", "Top tasks", _tasks(result, studio_url, fetcher, top)),
         ("left-out", "Left out", left_out_section(result, studio_url)),

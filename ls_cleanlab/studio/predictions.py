@@ -14,9 +14,9 @@ import numpy as np
 
 from ls_cleanlab.errors import InvalidTasksError
 from ls_cleanlab.studio.box_predictions import check_box_prediction
-from ls_cleanlab.studio.schema import LabelSchema
+from ls_cleanlab.studio.schema import REASONS_CONTROL, LabelSchema
 
-__all__ = ["check_prediction", "prediction_json", "predictions_json"]
+__all__ = ["check_prediction", "prediction_json", "predictions_json", "reasons_result"]
 
 
 def prediction_json(
@@ -134,6 +134,8 @@ def check_prediction(schema: LabelSchema, prediction: Any) -> list[str]:
         return [*problems, "'result' must be a list"]
     known = set(schema.classes)
     for item in results:
+        if _reasons_result(schema, item):
+            continue
         if not isinstance(item, Mapping) or item.get("from_name") != schema.from_name:
             name = item.get("from_name") if isinstance(item, Mapping) else item
             problems.append(f"result for {name!r} is not the {schema.from_name!r} Choices tag")
@@ -151,3 +153,25 @@ def check_prediction(schema: LabelSchema, prediction: Any) -> list[str]:
         if not schema.multi_label and len(chosen) != 1:
             problems.append(f"single-label {schema.from_name!r} needs one choice, got {chosen}")
     return problems
+
+
+def reasons_result(schema: LabelSchema, reasons: Sequence[str]) -> dict[str, Any]:
+    """The result that shows ``reasons`` in the config's reasons text area (``schema`` must
+    have one, see :data:`~ls_cleanlab.studio.schema.REASONS_CONTROL`)."""
+    return {"from_name": REASONS_CONTROL, "to_name": schema.reasons_to, "type": "textarea",
+            "value": {"text": [str(r) for r in reasons]}}  # fmt: skip
+
+
+def _reasons_result(schema: LabelSchema, item: Any) -> bool:
+    """Whether ``item`` is a well-formed result of the config's reasons text area."""
+    if schema.reasons_to is None or not isinstance(item, Mapping):
+        return False
+    value = item.get("value")
+    text = value.get("text") if isinstance(value, Mapping) else None
+    return (
+        item.get("from_name") == REASONS_CONTROL
+        and item.get("to_name") == schema.reasons_to
+        and item.get("type") == "textarea"
+        and isinstance(text, list)
+        and all(isinstance(t, str) for t in text)
+    )

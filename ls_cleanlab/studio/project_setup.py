@@ -58,6 +58,11 @@ class ProjectSetup:
                 return int(answer["id"])
         return int(self.session.json("POST", "/api/dm/views/", json=body)["id"])
 
+    def set_label_config(self, project: int, config: str) -> None:
+        """Replace ``project``'s labeling config (Label Studio refuses one its annotations do not
+        fit, with a 400 naming them)."""
+        self.session.json("PATCH", f"/api/projects/{int(project)}/", json={"label_config": config})
+
     def columns(self, project: int) -> list[dict[str, Any]]:
         """The Data Manager's columns of the project (``id``, ``title``, ``type``, ``parent``
         ``"data"`` for task data ...)."""

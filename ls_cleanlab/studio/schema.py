@@ -9,17 +9,24 @@ parser in :data:`_PARSERS`, which also sets the schema's task ``kind``:
 * ``Choices`` on ``Image``, ``Text`` or ``HyperText``: ``"classification"`` (multi-label with
   ``choice="multiple"``);
 * ``RectangleLabels`` on ``Image``: ``"boxes"`` (bounding boxes, one class per box).
+
+A ``TextArea`` named :data:`REASONS_CONTROL` (ls-cleanlab's own, added by ``ls-cleanlab reasons
+--enable``, :mod:`ls_cleanlab.studio.reasons_control`) is never a label: the schema only notes
+that it is there (``reasons_to``), so predictions carry each task's reasons into it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ls_cleanlab.errors import LabelConfigError
 
-__all__ = ["SUPPORTED_OBJECT_TAGS", "LabelSchema", "parse_label_config"]
+__all__ = ["REASONS_CONTROL", "SUPPORTED_OBJECT_TAGS", "LabelSchema", "parse_label_config"]
+
+#: The name of ls-cleanlab's read-only reasons ``TextArea`` in a labeling config.
+REASONS_CONTROL = "ls_cleanlab_reasons"
 
 #: Object tags whose data the audit can use (images and texts).
 SUPPORTED_OBJECT_TAGS: tuple[str, ...] = ("Image", "Text", "HyperText")
@@ -47,6 +54,9 @@ class LabelSchema:
         The task kind the config describes, which picks how projects of it are audited
         (:mod:`ls_cleanlab.pipeline.kinds`): ``"classification"`` for a ``Choices`` tag,
         ``"boxes"`` for ``RectangleLabels``.
+    reasons_to : str or None
+        The object tag of the config's :data:`REASONS_CONTROL` text area (classification
+        only), where predictions put each task's reasons; None without it.
     """
 
     from_name: str
@@ -56,6 +66,7 @@ class LabelSchema:
     classes: tuple[str, ...]
     multi_label: bool
     kind: str = "classification"
+    reasons_to: str | None = None
 
     @property
     def n_classes(self) -> int:
@@ -130,7 +141,11 @@ def parse_label_config(config: str, choices_name: str | None = None) -> LabelSch
         choices = [c for c in supported if c.tag == "Choices"]
         multi = [c for c in choices if c.attr.get("choice") == "multiple"]
         control = (multi or choices or supported)[0]
-    return _PARSERS[control.tag](control)
+    schema = _PARSERS[control.tag](control)
+    ours = [c for c in controls if c.tag == "TextArea" and c.name == REASONS_CONTROL]
+    if ours and schema.kind == "classification" and len(ours[0].to_name) == 1:
+        schema = replace(schema, reasons_to=str(ours[0].to_name[0]))
+    return schema
 
 
 def _schema_of(control: Any) -> LabelSchema:

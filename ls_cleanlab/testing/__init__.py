@@ -5,6 +5,7 @@
 * :mod:`.admin`: :class:`Admin`, raw API calls for setting projects up, and label configs;
 * :mod:`.synthetic_images`: :func:`make_images`, multi-label images with known truth;
 * :mod:`.simulate`: simulated projects and annotator habits (satisficing, carelessness).
+* :mod:`.gold_crowd`: a crowd whose majority is systematically wrong, and gold on a few tasks.
 
 Nothing in :mod:`ls_cleanlab` imports this package (an import-linter contract keeps it so), and
 importing it loads none of ``requests``, Pillow or a Label Studio: each is imported when used.

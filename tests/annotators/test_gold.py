@@ -3,8 +3,14 @@ several), and annotators are counted against it by hand-checkable exact matches.
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from ls_cleanlab.annotations import Annotations
-from ls_cleanlab.annotators.gold import find_gold, gold_accuracy
+from ls_cleanlab.annotators import consensus
+from ls_cleanlab.annotators.gold import Gold, find_gold, gold_accuracy
+from ls_cleanlab.errors import InvalidAnnotationsError, InvalidOptionError
+from ls_cleanlab.testing.gold_crowd import biased_crowd, gold_on
 
 
 def small() -> Annotations:
@@ -48,3 +54,64 @@ def test_accuracy_on_gold_counts_exact_matches() -> None:
     plain = ann.subset([0, 1, 3, 4, 6, 7])  # no reviewer, no ground truth
     no_gold = gold_accuracy(plain, find_gold(plain, 5))
     assert no_gold["n_gold"].tolist() == [0, 0] and no_gold["gold_accuracy"].isna().all()
+
+
+# -- gold as known truth in the consensus ------------------------------------------------------
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(np.argsort(np.argsort(a)), np.argsort(np.argsort(b)))[0, 1])
+
+
+@pytest.mark.parametrize("method", ["dawid_skene", "calibrated", "crowdlab"])
+def test_a_few_gold_tasks_overturn_a_wrong_majority(method: str) -> None:
+    crowd = biased_crowd(seed=3)
+    ann, n = crowd.annotations, len(crowd.truth)
+    order = np.argsort(ann.annotator_ids)  # quality in annotator id order 0..m-1
+    alone = consensus(ann, n, crowd.probs, method=method)
+    gold = gold_on(crowd, 0.05, seed=4)
+    told = consensus(ann, n, crowd.probs, method=method, gold=gold)
+    # without gold the swapping majority looks best; with 5% gold the careful annotators do
+    assert _spearman(alone.annotator_quality[order], crowd.accuracy) < 0
+    assert _spearman(told.annotator_quality[order], crowd.accuracy) > 0.6
+    rest = ~gold.tasks
+    right_alone = np.mean(alone.labels.argmax(axis=1)[rest] == crowd.truth[rest])
+    right_told = np.mean(told.labels.argmax(axis=1)[rest] == crowd.truth[rest])
+    assert right_told > right_alone + 0.2
+    # the gold tasks' consensus and posterior are their gold label
+    on = gold.tasks
+    assert (told.labels[on] == gold.labels[on]).all()
+    assert np.array_equal(told.posterior[on], gold.labels[on].astype(float))
+
+
+@pytest.mark.parametrize("method", ["dawid_skene", "calibrated", "crowdlab", "majority"])
+@pytest.mark.parametrize("multi_label", [False, True], ids=["single", "multi"])
+def test_gold_clamps_and_an_empty_gold_changes_nothing(method: str, multi_label: bool) -> None:
+    crowd = biased_crowd(seed=5, n=200)
+    ann, n = crowd.annotations, len(crowd.truth)
+    probs = crowd.probs
+    plain = consensus(ann, n, probs, method=method, multi_label=multi_label)
+    empty = gold_on(crowd, 0.0, seed=0)
+    same = consensus(ann, n, probs, method=method, multi_label=multi_label, gold=empty)
+    for field in ("labels", "posterior", "quality", "annotator_quality"):
+        assert np.array_equal(getattr(plain, field), getattr(same, field), equal_nan=True)
+    gold = gold_on(crowd, 0.1, seed=6)
+    told = consensus(ann, n, probs, method=method, multi_label=multi_label, gold=gold)
+    assert (told.labels[gold.tasks] == gold.labels[gold.tasks]).all()
+    assert np.allclose(told.posterior[gold.tasks], gold.labels[gold.tasks])
+    assert np.isfinite(told.annotator_quality).all()
+
+
+def test_gold_is_checked() -> None:
+    crowd = biased_crowd(seed=1, n=30)
+    ann, n = crowd.annotations, len(crowd.truth)
+    with pytest.raises(InvalidOptionError, match="find_gold"):
+        consensus(ann, n, crowd.probs, gold=np.zeros(n))  # type: ignore[arg-type]
+    short = Gold(np.zeros(len(ann), dtype=bool), np.zeros(5, dtype=bool), np.zeros((5, 3)))
+    with pytest.raises(InvalidAnnotationsError, match="gold covers 5 tasks"):
+        consensus(ann, n, crowd.probs, gold=short)
+    two = gold_on(crowd, 1.0, seed=0)
+    labels = two.labels.copy()
+    labels[7] = [1, 1, 0]
+    with pytest.raises(InvalidAnnotationsError, match="task 7 has 2"):
+        consensus(ann, n, crowd.probs, gold=Gold(two.annotation, two.tasks, labels))

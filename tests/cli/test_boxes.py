@@ -105,3 +105,45 @@ def test_bad_box_options_exit_2(export: dict[str, Path], extra: list[str], match
     code, _, err = run("audit", str(export["dir"] / "export.json"), "--out",
                        str(export["dir"] / "bad"), *extra)  # fmt: skip
     assert code == 2 and match in err
+
+
+def test_box_annotators_appear_by_name(export: dict[str, Path], tmp_path: Path) -> None:
+    import dataclasses
+
+    import pandas as pd
+
+    from ls_cleanlab.cli import box_output
+    from ls_cleanlab.pipeline import AuditOptions, audit_tasks
+    from ls_cleanlab.report import render_report
+    from ls_cleanlab.studio import parse_label_config
+
+    tasks = json.loads((export["dir"] / "export.json").read_text())
+    schema = parse_label_config((export["dir"] / "config.xml").read_text())
+    result = audit_tasks(tasks, schema, options=AuditOptions(dry_run=True))
+    sam = "Sam Satisficer <sam@example.com>"
+    named = dataclasses.replace(result, annotator_names={11: sam})
+    summary = box_output.box_audit_summary(named, files={}, schema_inferred=False, dry_run=True)
+    assert summary["satisficers"] == [11]  # ids in JSON, names beside them
+    assert {r["annotator"]: r["name"] for r in summary["annotators"]} == {11: sam, 12: "12",
+                                                                          13: "13"}  # fmt: skip
+    out = io.StringIO()
+    box_output.print_box_audit(summary, out)
+    assert f"Flagged for search satisficing (stops after the first objects): {sam}." in (
+        out.getvalue()
+    )
+    assert f"  {sam} " in out.getvalue()  # the table's row
+    files = box_output.write_box_tables(named, tmp_path, None)
+    table = pd.read_csv(files["annotators.csv"])
+    assert list(table.columns[:2]) == ["annotator", "name"]
+    assert table.set_index("annotator").loc[11, "name"] == sam
+    assert "Sam Satisficer &lt;sam@example.com&gt;</td>" in render_report(named, top=1)
+
+
+def test_reviewers_of_a_box_project_are_said_to_be_ignored(export: dict[str, Path]) -> None:
+    folder = export["dir"]
+    code, _, err = run("audit", str(folder / "export.json"), "--reviewer", "13", "--dry-run",
+                       "--out", str(folder / "reviewed"))  # fmt: skip
+    assert code == 0, err
+    assert "warning: reviewers (--reviewer, LS_CLEANLAB_REVIEWERS) are gold in classification " in (
+        err
+    )

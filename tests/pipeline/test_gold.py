@@ -109,3 +109,12 @@ def test_the_report_shows_accuracy_on_gold_with_counts() -> None:
     assert len(rows) == 2  # annotators 1 and 2 labelled the reviewed tasks; 3 did not
     assert '<td>1</td><td class="num">2</td><td class="num">1</td>' in rows[0]
     assert "2 tasks have a gold label" in text
+
+
+def test_annotators_are_measured_against_gold() -> None:
+    # the model sides with annotator 2 on the disputed texts 0-3; the reviewer with annotator 1
+    plain = audit({}).audit.annotators.set_index("annotator")["quality"]
+    assert plain[2] > plain[1]
+    review = {i: {"by": REVIEWER, "label": "bad" if i % 2 == 0 else "good"} for i in range(4)}
+    told = audit(review, reviewers=(REVIEWER,)).audit.annotators.set_index("annotator")["quality"]
+    assert told[1] > told[2]

@@ -1,8 +1,10 @@
 """The reviewer's loop in a real browser (Debian's ``chromium`` and ``chromedriver`` driven by
 selenium): log in to a real Label Studio, open each review tab, check its columns and its first
 tasks' order, open a task and see the tab's reasons in the task list beside it (widened once, as
-Label Studio remembers); after a ground-truth annotation arrives
-through the API and the project is refreshed, the task leaves the tab (polled for up to 10 s).
+Label Studio remembers) and, the project having opted in (``ls-cleanlab reasons --enable``), the
+task's own reasons in the labeling view on the ls-cleanlab prediction's tab; after a ground-truth
+annotation arrives through the API and the project is refreshed, the task leaves the tab (polled
+for up to 10 s); ``ls-cleanlab reasons --disable`` then restores the labeling config exactly.
 Screenshots are kept in ``test-artifacts/`` (gitignored)."""
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import pytest
 
 from ls_cleanlab import StudioClient
+from ls_cleanlab.cli.main import main
 from ls_cleanlab.pipeline import (
     QUEUES,
     AuditOptions,
@@ -108,6 +111,8 @@ def reviewed(studio: Studio, admin: Admin, client: StudioClient,
     for i, image in enumerate(images):
         image.save(folder / f"{i}.png")
     project = admin.project("reviewer in a browser", CONFIG)
+    cli = ["--project", str(project), "--url", studio.url, "--api-key", studio.personal_token]
+    assert main(["reasons", "--enable", *cli]) == 0  # the reasons in the labeling view
     storage = {"project": project, "path": str(folder), "title": "images", "use_blob_urls": True}
     admin.call("POST", "/api/storages/localfiles", json=storage)  # so the browser gets them
     ids = admin.import_tasks(
@@ -124,7 +129,17 @@ def reviewed(studio: Studio, admin: Admin, client: StudioClient,
     result = run_project_audit(client, project, options=options, data_dir=data)
     save_audit_state(Workspace(data), result)
     return {"project": project, "result": result, "data": data, "options": options,
-            "truth": dict(zip(ids, truth, strict=True))}  # fmt: skip
+            "truth": dict(zip(ids, truth, strict=True)), "cli": cli}  # fmt: skip
+
+
+def open_prediction(browser: Any) -> bool:
+    """Select the prediction's tab among a task's annotations in the labeling view (a real
+    click: Label Studio ignores a scripted one)."""
+    picture = "[class*='annotation-button__userpic_prediction']"
+    found = browser.find_elements("css selector", picture)
+    if found:
+        found[0].click()
+    return bool(found)
 
 
 def test_a_reviewer_works_through_the_tabs(
@@ -168,6 +183,26 @@ def test_a_reviewer_works_through_the_tabs(
     wait_for(lambda: reason in text(driver), 90, "the next task's reasons beside the task")
     time.sleep(2)  # the image and the prediction settle
     driver.save_screenshot(str(ARTIFACTS / "task-reasons.png"))
+    # the task's own reasons, in the labeling view on the ls-cleanlab prediction's tab
+    own = next(p for p in result.predictions if p["task"] == task)["result"][0]["meta"]["reasons"]
+    assert own and len(next(p for p in result.predictions if p["task"] == task)["result"]) == 2
+    wait_for(lambda: open_prediction(driver), 30, "the prediction's tab of the open task")
+    shown = wait_for(lambda: all(r in text(driver) for r in own) and text(driver), 30,
+                     "the task's reasons in the labeling view")  # fmt: skip
+    assert "Why ls-cleanlab put this task in a review tab" in shown
+    # for the screenshot: the reasons in view, the pointer off the tab (its tooltip gone)
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    area = driver.find_element("css selector", "[data-testid='textarea-control']")
+    ActionChains(driver).move_to_element(area).perform()
+    driver.execute_script(  # the labeling view scrolled to its end, where the reasons are
+        "let e = arguments[0];"
+        "while (e && e.scrollHeight <= e.clientHeight + 1) e = e.parentElement;"
+        "if (e) e.scrollTop = e.scrollHeight;",
+        area,
+    )
+    time.sleep(1)
+    driver.save_screenshot(str(ARTIFACTS / "task-own-reasons.png"))
 
     # a reviewer's ground truth arrives through the API; the refresh takes the task off the tab
     labels = [CLASSES[k] for k in np.flatnonzero(reviewed["truth"][task])]
@@ -182,3 +217,7 @@ def test_a_reviewer_works_through_the_tabs(
 
     wait_for(gone, 10, "the reviewed task to leave its tab", every=1.0)
     driver.save_screenshot(str(ARTIFACTS / f"tab-{queue.key}-after-review.png"))
+
+    # opting out restores the labeling config byte for byte, annotations and all
+    assert main(["reasons", "--disable", *reviewed["cli"]]) == 0
+    assert client.label_config(project) == CONFIG
