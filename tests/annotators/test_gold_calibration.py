@@ -4,7 +4,12 @@ the one under which the gold labels are most likely, not the one the held-out vo
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from ls_cleanlab import audit_labels
+from ls_cleanlab.annotations import Annotations
+from ls_cleanlab.annotators import consensus
+from ls_cleanlab.annotators.gold import Gold
 from ls_cleanlab.annotators.tempering import (
     MIN_GOLD_CELLS,
     gold_binary_weights,
@@ -54,3 +59,53 @@ def test_gold_temperature_follows_how_often_the_confident_posterior_is_wrong() -
     _, tau = gold_multiclass_weights(np.zeros(3), None, evidence, units, np.eye(3)[y]) or (0, 0)
     right = float(np.mean(y == favoured))  # calibrated: softmax odds exp(4 tau) = right / wrong
     assert abs(tau - np.log(right / ((1 - right) / 2)) / 4) < 0.01
+
+
+def _shared_mistakes(seed: int, n: int = 1500, k: int = 3) -> tuple[Annotations, np.ndarray]:
+    """Five of twelve annotators per task; on a fifth of the tasks (hard ones) each picks the
+    same wrong class with probability 0.65, elsewhere each is right with probability 0.85: the
+    votes agree on the hard tasks' mistakes, so no temperature of the votes foresees them."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, k, n)
+    shared = (truth + rng.integers(1, k, n)) % k
+    hard = rng.random(n) < 0.2
+    task = np.repeat(np.arange(n), 5)
+    who = np.argsort(rng.random((n, 12)), axis=1)[:, :5].ravel()
+    true = truth[task]
+    right = rng.random(len(task)) < np.where(hard[task], 0.35, 0.85)
+    other = np.where(hard[task], shared[task], (true + rng.integers(1, k, len(task))) % k)
+    labels = np.eye(k, dtype=np.int8)[np.where(right, true, other)]
+    return Annotations(task=task, annotator=who, labels=labels), truth
+
+
+def _ece(scores: np.ndarray, wrong: np.ndarray, bins: int = 15) -> float:
+    which = np.minimum((scores.ravel() * bins).astype(np.int64), bins - 1)
+    gap = np.bincount(which, scores.ravel(), bins) - np.bincount(which, wrong.ravel(), bins)
+    return float(np.abs(gap).sum() / scores.size)
+
+
+def test_gold_fixes_the_calibration_of_a_crowd_that_shares_its_mistakes() -> None:
+    ann, truth = _shared_mistakes(0)
+    n, k = len(truth), 3
+    gold_tasks = np.random.default_rng(1).random(n) < 0.05
+    gold_labels = np.eye(k, dtype=np.int8)[truth] * gold_tasks[:, None].astype(np.int8)
+    gold = Gold(np.zeros(len(ann), dtype=bool), gold_tasks, gold_labels)
+    plain = audit_labels(annotations=ann, n_tasks=n, multi_label=False)
+    known = audit_labels(annotations=ann, n_tasks=n, multi_label=False, gold=gold)
+    rest = ~gold_tasks
+    errors = []
+    for res in (plain, known):
+        wrong = res.consensus.astype(bool)[rest] != np.eye(k, dtype=bool)[truth][rest]
+        errors.append(_ece(res.cell_scores[rest], wrong))
+    assert errors[0] > 0.06  # the votes alone leave the scores over-confident
+    assert errors[1] < 0.045 and errors[1] < errors[0] / 2
+    # too little gold (under MIN_GOLD_CELLS cells) keeps the votes' temperature
+    few = np.zeros(n, dtype=bool)
+    few[np.flatnonzero(gold_tasks)[:3]] = True
+    little = Gold(gold.annotation, few, gold_labels * few[:, None].astype(np.int8))
+    votes_only = consensus(ann, n, None, method="calibrated", multi_label=False, gold=little)
+    no_gold = consensus(ann, n, None, method="calibrated", multi_label=False)
+    assert votes_only.temperature == pytest.approx(no_gold.temperature, abs=0.05)
+    fitted = consensus(ann, n, None, method="calibrated", multi_label=False, gold=gold)
+    assert no_gold.temperature is not None and fitted.temperature is not None
+    assert fitted.temperature < no_gold.temperature - 0.2  # gold tempers the votes more
