@@ -27,6 +27,9 @@ tab must be mostly real even where its kind of error is rare); single annotator 
 missing-label evidence (no drops, satisficing or co-occurrence in the data): exactly cleanlab's
 ranking.
 
+The real crowd sets run once more with 5% of their tasks gold (:mod:`_gold_variant`): the
+calibration error of the cell scores on the other tasks, with and without gold.
+
 Tabs are read from the library's queue definitions when it has them (``ls_cleanlab.queues``),
 else: errors = missing, spurious, rule, disagreement; missing = missing.
 
@@ -47,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import _baselines as baselines
+import _gold_variant as gold_variant
 import _robust_metrics as rm
 import numpy as np
 import pandas as pd
@@ -76,7 +80,7 @@ def tab_kinds() -> tuple[dict[str, tuple[str, ...]], str]:
     return DEFAULT_TABS, "built-in default"
 
 
-def run_ours(case: Case, seed: int) -> Any:
+def run_ours(case: Case, seed: int, gold: Any = None) -> Any:
     from ls_cleanlab import Annotations, audit_labels
 
     if not case.several and len(np.unique(case.annotator)) == 1:
@@ -85,6 +89,8 @@ def run_ours(case: Case, seed: int) -> Any:
         return audit_labels(case.pred_probs, labels=given, class_names=case.class_names, seed=seed)
     ann = Annotations(task=case.task, annotator=case.annotator, labels=case.labels.astype(np.int8))
     kwargs: dict[str, Any] = {"annotations": ann, "class_names": case.class_names, "seed": seed}
+    if gold is not None:
+        kwargs["gold"] = gold
     if case.pred_probs is None:
         kwargs["n_tasks"] = case.n
     if case.single_label:
@@ -208,6 +214,10 @@ def evaluate(case: Case, seed: int, tabs: dict[str, tuple[str, ...]]) -> tuple[d
         }
     rec["issue_kinds"] = res.issues["kind"].astype(str).value_counts().to_dict()
     rec["targets"] = judge(rec, case)
+    if gold_variant.gold_cell(case.name) and case.truth is not None and case.several:
+        start = time.perf_counter()
+        rec["gold"] = gold_variant.gold_record(case, res, seed, run_ours)
+        timing["gold"] = time.perf_counter() - start
     return rec, timing
 
 
@@ -436,6 +446,7 @@ def main() -> None:
             f"{rec['annotators']} annotators, model AUROC {auc}, wrong annotations {wrong}"
         )
     print_summary(records)
+    gold_variant.print_gold(records)
     total = time.perf_counter() - wall
     slowest = sorted(timings.items(), key=lambda kv: -sum(kv[1].values()))[:3]
     print(

@@ -19,7 +19,7 @@ import numpy as np
 from ls_cleanlab.errors import InvalidAnnotationsError
 from ls_cleanlab.validation import check_int
 
-__all__ = ["Annotations", "check_annotations"]
+__all__ = ["Annotations", "as_seconds", "check_annotations"]
 
 
 def _rows(mask: np.ndarray, limit: int = 5) -> str:
@@ -35,7 +35,7 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _as_seconds(values: Any, name: str, size: int) -> np.ndarray | None:
+def as_seconds(values: Any, name: str, size: int) -> np.ndarray | None:
     """Times as float64 seconds: numbers as given; datetimes and ISO strings since the epoch."""
     if values is None:
         return None
@@ -190,7 +190,7 @@ class Annotations:
 
     @staticmethod
     def _times(values: Any, name: str, size: int) -> np.ndarray | None:
-        out = _as_seconds(values, name, size)
+        out = as_seconds(values, name, size)
         return None if out is None else _frozen(out)
 
     # -- constructors -------------------------------------------------------------------------
@@ -352,7 +352,7 @@ class Annotations:
         frame_task = np.asarray(task)
         _, codes = np.unique(np.asarray(annotator), return_inverse=True)
         codes = codes.reshape(-1)
-        times = _as_seconds(created_at, "created_at", len(frame_task))
+        times = as_seconds(created_at, "created_at", len(frame_task))
         if times is None:
             raise InvalidAnnotationsError("latest_per_annotator needs created_at times.")
         times = np.where(np.isnan(times), -np.inf, times)

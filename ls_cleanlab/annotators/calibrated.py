@@ -35,7 +35,9 @@ Dawid-Skene baseline ranks), the posterior without the model (CrowdTruth with it
 
 Gold (:class:`~.gold.Known`) is known truth: its tasks' posterior is the gold label in every
 round, and the first rates of annotators with a few gold tasks are estimated on them alone (as
-in :mod:`.dawid_skene`).
+in :mod:`.dawid_skene`). With enough gold (:data:`.tempering.MIN_GOLD_CELLS` cells, the
+consensus wrong on some), the model's weight and the temperature are fitted to the gold labels
+rather than to the held-out votes (:mod:`.tempering`).
 """
 
 from __future__ import annotations
@@ -180,14 +182,19 @@ def binary_em(
 ) -> BinaryFit:
     """Fit the multi-label model by EM from the soft labels ``start`` ``(U, K)``, gold tasks
     clamped to ``known``; then weigh the model and the annotators' evidence as the held-out
-    votes call for (:mod:`.tempering`)."""
+    votes (or, with enough of it, the gold) call for (:mod:`.tempering`)."""
     x = None if probs is None else model_source.model_logits(probs)
     if known is not None:
         start = known.clamp(start)
     fit, prior, evidence = _binary_rounds(votes, start, x, max_iter, tol, 1.0, 1.0, known, True)
     base = _prevalence_logit(fit.posterior)
     model = prior if fit.calibration is not None else None
-    omega, tau = tempering.binary_weights(votes, base, model, evidence, fit.se, fit.fp)
+    gold = (
+        None
+        if known is None
+        else tempering.gold_binary_weights(base, model, evidence, known.units, known.truth)
+    )
+    omega, tau = gold or tempering.binary_weights(votes, base, model, evidence, fit.se, fit.fp)
     if omega >= 1.0 and tau >= 1.0:
         return fit
     again, _, _ = _binary_rounds(votes, fit.posterior, x, max_iter, tol, tau, omega, known)
@@ -319,7 +326,12 @@ def multiclass_em(
     fit, prior, evidence = _multiclass_rounds(votes, start, log_probs, max_iter, tol, 1.0, known)
     base = np.log(np.clip(fit.posterior.mean(axis=0), EPS, None))
     model = prior if fit.calibration is not None else None
-    omega, tau = tempering.multiclass_weights(votes, base, model, evidence, fit.confusion)
+    gold = (
+        None
+        if known is None
+        else tempering.gold_multiclass_weights(base, model, evidence, known.units, known.truth)
+    )
+    omega, tau = gold or tempering.multiclass_weights(votes, base, model, evidence, fit.confusion)
     if omega >= 1.0 and tau >= 1.0:
         return fit
     shift = 0.0 if model is None else omega * (model - base)

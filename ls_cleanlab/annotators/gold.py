@@ -26,7 +26,7 @@ import numpy as np
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators.votes import Votes
 
-__all__ = ["Gold", "Known", "find_gold", "gold_accuracy", "known_units"]
+__all__ = ["Gold", "Known", "find_gold", "gold_accuracy", "gold_rows", "known_units"]
 
 #: Log-odds standing for certainty in a clamped multi-label posterior (sigmoid rounds to 0 or 1).
 CERTAIN_LOGIT = 40.0
@@ -110,19 +110,40 @@ class Known:
         out[self.units] = np.where(self.truth > 0, 0.0, LOG_ZERO)
         return out
 
+    def _matches(self, votes: Votes) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of ``votes`` on gold tasks (mask) and, for each, which of its cells
+        ``(R, K)`` equal the gold label."""
+        rows = self.units[votes.task]
+        where = np.cumsum(self.units) - 1
+        same = votes.labels[rows] == (self.truth[where[votes.task[rows]]] > 0)
+        return rows, same
+
+    def _measured(
+        self, votes: Votes, score: np.ndarray, rows: np.ndarray, others: np.ndarray
+    ) -> np.ndarray:
+        """``(M,)`` each annotator's mean ``score`` over its gold rows, with
+        :data:`PSEUDO_GOLD` pseudo-rows at ``others``."""
+        m = votes.n_annotators
+        n_gold = np.bincount(votes.annotator[rows], minlength=m)
+        total = np.bincount(votes.annotator[rows], weights=score, minlength=m)
+        result: np.ndarray = (total + PSEUDO_GOLD * others) / (n_gold + PSEUDO_GOLD)
+        return result
+
     def agreement(self, votes: Votes, others: np.ndarray) -> np.ndarray:
         """``(M,)`` each annotator's share of gold tasks it labelled exactly right, with
         :data:`PSEUDO_GOLD` pseudo-tasks at ``others`` ``(M,)`` (its agreement with the other
         annotators): where an annotator has gold tasks it is measured against gold, elsewhere
         (and as the tie-breaker of a few gold tasks) against its peers."""
-        rows = self.units[votes.task]
-        where = np.cumsum(self.units) - 1
-        hit = (votes.labels[rows] == (self.truth[where[votes.task[rows]]] > 0)).all(axis=1)
-        m = votes.n_annotators
-        n_gold = np.bincount(votes.annotator[rows], minlength=m)
-        n_hit = np.bincount(votes.annotator[rows], weights=hit, minlength=m)
-        result: np.ndarray = (n_hit + PSEUDO_GOLD * others) / (n_gold + PSEUDO_GOLD)
-        return result
+        rows, same = self._matches(votes)
+        return self._measured(votes, np.asarray(same.all(axis=1)), rows, others)
+
+    def disagreement(self, votes: Votes, others: np.ndarray) -> np.ndarray:
+        """``(M,)`` multi-label: each annotator's share of the cells (task, class) of its gold
+        tasks that differ from the gold label, with :data:`PSEUDO_GOLD` pseudo-tasks at
+        ``others`` ``(M,)`` (its disagreement with the other annotators), as
+        :meth:`agreement` measures single-label annotators."""
+        rows, same = self._matches(votes)
+        return self._measured(votes, np.asarray(1.0 - same.mean(axis=1)), rows, others)
 
     def clamp_label(self, label: np.ndarray) -> np.ndarray:
         """Consensus ``label`` with the gold tasks' gold label: ``(U,)`` class indices (single
@@ -143,32 +164,48 @@ def known_units(gold: Gold | None, votes: Votes) -> Known | None:
     return Known(units, truth, votes.restrict(units))
 
 
-def find_gold(ann: Annotations, n_tasks: int, reviewers: Collection[Any] = ()) -> Gold:
-    """The gold annotations among ``ann`` (ground truth, or by one of ``reviewers``) and the
-    gold label of each of the ``n_tasks`` tasks."""
-    marked = np.zeros(len(ann), dtype=bool)
-    if ann.ground_truth is not None:
-        starred = np.asarray(ann.ground_truth, dtype=bool)
+def gold_rows(
+    task: np.ndarray,
+    annotator: np.ndarray,
+    ground_truth: np.ndarray | None,
+    created_at: np.ndarray | None,
+    n_tasks: int,
+    reviewers: Collection[Any] = (),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which of the ``(A,)`` annotations are gold (ground truth on a task that also has
+    unmarked annotations, or by one of ``reviewers``), and the row of each gold task's gold
+    annotation (its latest; the last row when times tie or are unknown), by ascending task."""
+    marked = np.zeros(len(task), dtype=bool)
+    if ground_truth is not None:
+        starred = np.asarray(ground_truth, dtype=bool)
         # Label Studio marks every annotation imported with its task as ground truth: a mark
         # counts only on a task that also has unmarked annotations (a reviewer's star)
         unmarked = np.zeros(n_tasks, dtype=bool)
-        unmarked[ann.task[~starred]] = True
-        marked |= starred & unmarked[ann.task]
+        unmarked[task[~starred]] = True
+        marked |= starred & unmarked[task]
     if len(reviewers):
-        marked |= np.isin(ann.annotator, np.asarray(list(reviewers), dtype=ann.annotator.dtype))
+        marked |= np.isin(annotator, np.asarray(list(reviewers), dtype=annotator.dtype))
+    rows = np.flatnonzero(marked)
+    if not len(rows):
+        return marked, rows
+    when = created_at[rows] if created_at is not None else np.zeros(len(rows))
+    when = np.nan_to_num(when, nan=-np.inf)
+    # latest per task: sort by (task, time, row) and keep each task's last
+    picked = rows[np.lexsort((rows, when, task[rows]))]
+    last = np.r_[task[picked][1:] != task[picked][:-1], True]
+    return marked, picked[last]
+
+
+def find_gold(ann: Annotations, n_tasks: int, reviewers: Collection[Any] = ()) -> Gold:
+    """The gold annotations among ``ann`` (ground truth, or by one of ``reviewers``) and the
+    gold label of each of the ``n_tasks`` tasks."""
+    marked, chosen = gold_rows(
+        ann.task, ann.annotator, ann.ground_truth, ann.created_at, n_tasks, reviewers
+    )
     tasks = np.zeros(n_tasks, dtype=bool)
     labels = np.zeros((n_tasks, ann.n_classes), dtype=np.int8)
-    rows = np.flatnonzero(marked)
-    if len(rows):
-        when = ann.created_at[rows] if ann.created_at is not None else np.zeros(len(rows))
-        when = np.nan_to_num(when, nan=-np.inf)
-        # latest per task: sort by (task, time, row) and keep each task's last
-        order = np.lexsort((rows, when, ann.task[rows]))
-        picked = rows[order]
-        last = np.r_[ann.task[picked][1:] != ann.task[picked][:-1], True]
-        chosen = picked[last]
-        tasks[ann.task[chosen]] = True
-        labels[ann.task[chosen]] = ann.labels[chosen]
+    tasks[ann.task[chosen]] = True
+    labels[ann.task[chosen]] = ann.labels[chosen]
     return Gold(marked, tasks, labels)
 
 

@@ -20,8 +20,10 @@ for a consensus ``c_ik`` (first the majority vote, then the posterior's best lab
 * posterior ``P(k present | i) = (v_k p_ik + sum_j w_j [A_k if y_ijk else 1 - A_k])
   / (v_k + sum_j w_j)``.
 
-Gold tasks (:class:`~.gold.Known`) keep their gold label and posterior; the annotator weights
-stay agreement with the peers here (the single-label CROWDLAB measures them against gold).
+Gold tasks (:class:`~.gold.Known`) keep their gold label and posterior, and ``d_j`` is measured
+against gold where ``j`` labelled gold tasks (its share of gold cells it got wrong, with a few
+pseudo-tasks at its disagreement with its peers, :meth:`~.gold.Known.disagreement`), so a few
+gold tasks can outweigh a majority that is systematically wrong; without gold nothing changes.
 """
 
 from __future__ import annotations
@@ -119,11 +121,11 @@ def crowdlab(votes: Votes, probs: np.ndarray, known: Known | None = None) -> Bin
     first = majority(votes, probs)
     if known is not None:
         first = known.clamp_label(first)
-    post, _, _ = _posterior(votes, probs, first)
+    post, _, _ = _posterior(votes, probs, first, known)
     label = np.where(post == 0.5, first, post > 0.5)
     if known is not None:
         label = known.clamp_label(label)
-    post, model_weight, weights = _posterior(votes, probs, label)
+    post, model_weight, weights = _posterior(votes, probs, label, known)
     if known is not None:
         post = known.clamp(post)
     quality = set_quality(label, post)
@@ -149,7 +151,7 @@ def agreement_with(votes: Votes, label: np.ndarray) -> np.ndarray:
 
 
 def _posterior(
-    votes: Votes, probs: np.ndarray, label: np.ndarray
+    votes: Votes, probs: np.ndarray, label: np.ndarray, known: Known | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     yes = yes_votes(votes)
     count = votes.count[:, None]
@@ -158,7 +160,7 @@ def _posterior(
     likely = agree[multi].mean(axis=0)  # (K,)
     prevalence = label[multi].mean(axis=0)
     base = np.maximum(np.minimum(prevalence, 1 - prevalence), CLIP)
-    weights = _annotator_weights(votes, yes, float(base.mean()))
+    weights = _annotator_weights(votes, yes, float(base.mean()), known)
     model_error = ((probs[multi] >= 0.5) != label[multi]).mean(axis=0)
     model_weight = np.maximum(1 - model_error / base, CLIP) * np.sqrt(np.mean(votes.count))
     w = weights[votes.annotator]
@@ -172,9 +174,12 @@ def _posterior(
     return np.clip(post, 0.0, 1.0), model_weight, weights
 
 
-def _annotator_weights(votes: Votes, yes: np.ndarray, base: float) -> np.ndarray:
+def _annotator_weights(
+    votes: Votes, yes: np.ndarray, base: float, known: Known | None = None
+) -> np.ndarray:
     """``(M,)`` ``max(1 - d_j / base, 1e-6)``: ``d_j`` the share of (other annotator, class)
-    pairs on ``j``'s tasks where the other annotator's vote differs from ``j``'s."""
+    pairs on ``j``'s tasks where the other annotator's vote differs from ``j``'s, measured
+    against gold where ``j`` labelled gold tasks (``known``)."""
     # annotation a of task t disagrees with sum_k [y_ak (n_t - yes_tk) + (1 - y_ak) yes_tk]
     # others = S_t + n_t |y_a| - 2 sum_k y_ak yes_tk, with S_t = sum_k yes_tk
     n = votes.count[votes.task]
@@ -188,9 +193,11 @@ def _annotator_weights(votes: Votes, yes: np.ndarray, base: float) -> np.ndarray
     bad = np.bincount(votes.annotator, weights=disagree, minlength=m)
     rate = np.full(m, np.nan)
     np.divide(bad, pairs, out=rate, where=pairs > 0)
-    known = ~np.isnan(rate)
-    if known.any():
-        rate[~known] = rate[known].mean()
+    seen = ~np.isnan(rate)
+    if seen.any():
+        rate[~seen] = rate[seen].mean()
     else:
         rate[:] = 0.0
+    if known is not None:
+        rate = known.disagreement(votes, rate)
     return np.maximum(1 - rate / base, CLIP)

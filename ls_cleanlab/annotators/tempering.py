@@ -16,6 +16,14 @@ smaller ``tau`` predicts it better. On data whose annotators are independent giv
 (the simulations) ``tau`` stays at 1. This is the tempered ("power") likelihood of composite
 likelihood inference (Varin, Reid & Firth 2011, Statistica Sinica 21), with the weight picked
 by predictive fit rather than by asymptotics.
+
+The held-out votes can only see how the annotators agree with each other. Where a whole crowd
+shares a mistake (some items are read the same wrong way by most workers) no temperature chosen
+from the votes foresees it. Known truth does: with gold tasks (:mod:`.gold`) holding at least
+:data:`MIN_GOLD_CELLS` cells, on some of which the consensus is right and on some wrong,
+``(omega, tau)`` are chosen instead by the log-likelihood of the gold labels under the posterior
+of those tasks' annotations and model (:func:`gold_binary_weights`,
+:func:`gold_multiclass_weights`), so the cell scores mean what they say on that project.
 """
 
 from __future__ import annotations
@@ -26,11 +34,21 @@ import numpy as np
 
 from ls_cleanlab.annotators.votes import Votes
 
-__all__ = ["MAX_ROWS", "binary_weights", "golden_max", "multiclass_weights"]
+__all__ = [
+    "MAX_ROWS",
+    "MIN_GOLD_CELLS",
+    "binary_weights",
+    "gold_binary_weights",
+    "gold_multiclass_weights",
+    "golden_max",
+    "multiclass_weights",
+]
 
 #: Annotations used to choose the temperature (an even stride through them beyond this).
 MAX_ROWS = 10_000
 LOW = 0.05
+#: Gold cells (gold tasks x classes) needed before the weights are fitted to gold.
+MIN_GOLD_CELLS = 30
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 
 
@@ -125,5 +143,60 @@ def multiclass_weights(
         t = np.exp(z)
         t /= t.sum(axis=1, keepdims=True)
         return float(np.log((t * likely).sum(axis=1)).sum())
+
+    return _ascend(loglik, model is not None)
+
+
+def _both_outcomes(right: np.ndarray) -> bool:
+    """Enough gold cells, the consensus right on some and wrong on others: without a wrong
+    one gold cannot say how far to trust a confident posterior."""
+    return right.size >= MIN_GOLD_CELLS and bool(right.any()) and not bool(right.all())
+
+
+def gold_binary_weights(
+    base: np.ndarray,
+    model: np.ndarray | None,
+    evidence: np.ndarray,
+    units: np.ndarray,
+    truth: np.ndarray,
+) -> tuple[float, float] | None:
+    """``(omega, tau)`` of :func:`binary_weights` chosen by the log-likelihood of the gold
+    labels ``truth`` ``(G, K)`` of the tasks ``units`` ``(U,)`` bool; None when gold cannot
+    measure them (:data:`MIN_GOLD_CELLS`, both outcomes)."""
+    present = truth > 0
+    rest = evidence[units]
+    shift = np.zeros_like(rest) if model is None else model[units] - base
+    if not _both_outcomes((base + shift + rest > 0) == present):
+        return None
+    sign = np.where(present, -1.0, 1.0)
+
+    def loglik(omega: float, tau: float) -> float:
+        return -float(np.logaddexp(0.0, sign * (base + omega * shift + tau * rest)).sum())
+
+    return _ascend(loglik, model is not None)
+
+
+def gold_multiclass_weights(
+    base: np.ndarray,
+    model: np.ndarray | None,
+    evidence: np.ndarray,
+    units: np.ndarray,
+    truth: np.ndarray,
+) -> tuple[float, float] | None:
+    """``(omega, tau)`` of :func:`multiclass_weights` chosen by the log-likelihood of the gold
+    classes (``truth`` ``(G, K)`` one-hot) of the tasks ``units``; None as in
+    :func:`gold_binary_weights` (a task's cells are right or wrong together)."""
+    y = truth.argmax(axis=1)
+    rest = evidence[units]
+    shift = np.zeros_like(rest) if model is None else model[units] - base
+    right = (base + shift + rest).argmax(axis=1) == y
+    if not _both_outcomes(np.repeat(right, truth.shape[1])):
+        return None
+    rows = np.arange(len(y))
+
+    def loglik(omega: float, tau: float) -> float:
+        z = tau * (base + omega * shift + rest)
+        z = z - z.max(axis=1, keepdims=True)
+        return float((z[rows, y] - np.log(np.exp(z).sum(axis=1))).sum())
 
     return _ascend(loglik, model is not None)

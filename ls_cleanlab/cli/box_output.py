@@ -18,8 +18,10 @@ from ls_cleanlab.studio import BoxTable, annotator_name
 __all__ = [
     "box_annotators_summary",
     "box_audit_summary",
+    "box_gold_summary",
     "print_box_annotators",
     "print_box_audit",
+    "print_box_gold",
     "satisficer_names",
     "write_box_tables",
 ]
@@ -114,12 +116,45 @@ def box_audit_summary(
             plain(a)
             for a in review.annotators["annotator"][review.annotators["satisficer"].astype(bool)]
         ],
+        "gold": box_gold_summary(result),
         "files": {name: str(path) for name, path in files.items()},
         "dry_run": dry_run,
         "push": push,
         "views": dict(result.views),
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
     }
+
+
+def box_gold_summary(result: ProjectAudit[BoxReview]) -> dict[str, Any]:
+    """Reviewed (gold) images and, per annotator who annotated some, the gold boxes it drew
+    (recall) and its boxes there that are gold ones (precision), with the counts."""
+    tasks = int(result.gold.sum()) if result.gold is not None else 0
+    table = result.gold_accuracy
+    rows = []
+    if table is not None:
+        for _, row in table[table["n_gold"] > 0].iterrows():
+            who = plain(row["annotator"])
+            rows.append({
+                "annotator": who, "name": result.annotator_name(who),
+                "n_gold": int(row["n_gold"]), "gold_boxes": int(row["gold_boxes"]),
+                "found": int(row["gold_found"]), "recall": as_float(row["gold_recall"]),
+                "drawn": int(row["gold_drawn"]), "precision": as_float(row["gold_precision"]),
+            })  # fmt: skip
+    return {"tasks": tasks, "annotators": rows}
+
+
+def print_box_gold(gold: Mapping[str, Any], out: IO[str]) -> None:
+    """The reviewed images' lines of the box summary (nothing without gold)."""
+    if not gold.get("tasks"):
+        return
+    print(f"Reviewed (gold) images: {gold['tasks']}, out of every tab. Boxes on them:", file=out)
+    for a in gold["annotators"]:
+        print(
+            f"  {a['name']!s:<12} found {a['found']} of {a['gold_boxes']} gold boxes (recall "
+            f"{fmt(a['recall'], 2)}), {a['found']} of its {a['drawn']} boxes gold (precision "
+            f"{fmt(a['precision'], 2)}) on {a['n_gold']} images",
+            file=out,
+        )
 
 
 def print_box_annotators(rows: list[dict[str, Any]], out: IO[str]) -> None:
@@ -181,6 +216,7 @@ def print_box_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
         + (", ".join(str(a) for a in flagged) if flagged else "nobody") + ".",
         file=out,
     )  # fmt: skip
+    print_box_gold(summary.get("gold") or {}, out)
     push = summary["push"]
     if push is not None:
         print(f"Pushed {push['created']} of {push['sent']} predictions as model version "

@@ -27,6 +27,7 @@ from ls_cleanlab.pipeline.box_queues import BOX_QUEUES
 from ls_cleanlab.pipeline.box_review import BoxReview
 from ls_cleanlab.pipeline.box_sources import BoxEvidence, empty_predictions
 from ls_cleanlab.pipeline.boxes import audit_box_table
+from ls_cleanlab.pipeline.gold import resolve_reviewers
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.partial_push import PARTIAL_PUSH_LIMIT, Refresh, push_some
 from ls_cleanlab.pipeline.runs import current_run, new_run_id, publish_run
@@ -106,6 +107,7 @@ def refresh_box_project(
     if state is None or schema.kind != "boxes":
         return Refresh(None, reason="no box audit of this project yet: start training first")
     known, has_detector, source = state
+    options = resolve_reviewers(client, options)
     tasks = fetch_with_snapshot(client, project, workspace, progress)
     table = read_boxes(tasks, schema)
     evidence = None

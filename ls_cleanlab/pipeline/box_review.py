@@ -258,16 +258,24 @@ def review_boxes(
     class_names: Sequence[str],
     *,
     threshold: float = 0.5,
+    settled: np.ndarray | None = None,
 ) -> BoxReview:
-    """The task-level view of ``audit`` (see the module docstring)."""
+    """The task-level view of ``audit`` (see the module docstring); tasks ``settled`` (bool,
+    ``(m,)``: reviewed, :mod:`.box_gold`) have no finding and priority zero."""
     names = [str(n) for n in class_names]
     issues = _issues(audit, annotations, names, threshold)
+    priority = np.clip(audit.image_scores, 0.0, 1.0)
+    if settled is not None and settled.any():
+        if len(issues):
+            drop = settled[issues["task"].to_numpy(dtype=np.int64)]
+            issues = issues[~drop].reset_index(drop=True)
+        priority = np.where(settled, 0.0, priority)
     return BoxReview(
         boxes=audit,
         annotations=annotations,
         detections=detections,
         class_names=names,
-        priority=np.clip(audit.image_scores, 0.0, 1.0),
+        priority=priority,
         issues=issues,
         annotators=_annotators(audit),
         classes=_classes(audit, issues, names),

@@ -16,7 +16,6 @@ their own.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
@@ -30,9 +29,11 @@ from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
 from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.pipeline.box_detector import MAX_FOLDS, detector_evidence
+from ls_cleanlab.pipeline.box_gold import find_box_gold, gold_box_accuracy, with_box_gold
 from ls_cleanlab.pipeline.box_queues import BOX_QUEUES, box_queue_members, box_queue_predictions
 from ls_cleanlab.pipeline.box_review import BoxReview, reindex_boxes, review_boxes
 from ls_cleanlab.pipeline.box_sources import BoxEvidence, boxes_from_coco, boxes_from_version
+from ls_cleanlab.pipeline.gold import reviewer_ids
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.queues import Queue
 from ls_cleanlab.pipeline.runs import run_version
@@ -106,11 +107,6 @@ class Boxes:
                 "rules (implies/excludes between classes) apply to classification projects, "
                 "not to bounding boxes; drop --rules."
             )
-        if options.reviewers:
-            logging.getLogger("ls_cleanlab").warning(
-                "reviewers (--reviewer, LS_CLEANLAB_REVIEWERS) are gold in classification projects "
-                "only: in this bounding-box project their boxes count as one more annotator's."
-            )
         seconds: dict[str, float] = {}
         table = read_boxes(tasks, schema)
         n = len(table.task_ids)
@@ -143,16 +139,18 @@ def audit_box_table(
     rows = np.flatnonzero(evidence.ok) if evidence is not None else np.arange(n)
     if len(rows) == 0:
         raise InvalidTasksError("no task could be audited: no image has detector boxes.")
-    annotations = reindex_boxes(table.annotations, rows)
+    gold = find_box_gold(table, reviewer_ids(options))
+    annotations = reindex_boxes(gold.crowd, rows)  # a gold annotation is the truth, not a vote
     detections = [evidence.predictions[r] for r in rows] if evidence is not None else None
     audit = audit_boxes(annotations, detections)
     threshold = 0.5 if options.threshold is None else options.threshold  # boxes: a fixed bar
-    review = review_boxes(audit, annotations, detections, schema.classes, threshold=threshold)
-    labelled = (
-        np.asarray(annotations.seen.any(axis=1))
-        if annotations.n_annotators
-        else np.zeros(len(rows), dtype=bool)
-    )
+    review = review_boxes(audit, annotations, detections, schema.classes, threshold=threshold,
+                          settled=gold.tasks[rows])  # fmt: skip
+    accuracy = gold_box_accuracy(gold) if gold.any else None
+    review = with_box_gold(review, gold, rows, accuracy)
+    labelled = gold.tasks[rows].copy()
+    if annotations.n_annotators:
+        labelled |= np.asarray(annotations.seen.any(axis=1))
     members = box_queue_members(review, labelled)
     task_ids = table.task_ids[rows]
     version = run_version(options.model_version, options.run_id)
@@ -170,4 +168,5 @@ def audit_box_table(
         skipped=skipped, source=evidence.source if evidence is not None else "annotators",
         model_version=version, run=options.run_id,
         trained=evidence.detector if evidence is not None else None,
+        gold=gold.tasks[rows] if gold.any else None, gold_accuracy=accuracy,
     )  # fmt: skip

@@ -181,7 +181,33 @@ def _annotators(result: ProjectAudit[BoxReview]) -> str:
         "images, with its Cochran-Armitage p-value. A satisficer (flagged) stops after the first "
         "objects.</p>"
     )
-    return f'<table id="annotators">{"".join(rows)}</table>{note}'
+    return f'<table id="annotators">{"".join(rows)}</table>{note}{_gold(result)}'
+
+
+def _gold(result: ProjectAudit[BoxReview]) -> str:
+    """Each annotator's boxes on the images a reviewer (or ground truth) settled."""
+    table = result.gold_accuracy
+    if table is None or result.gold is None:
+        return ""
+    rows = ["<tr><th>annotator</th><th>gold images</th><th>gold boxes</th><th>found</th>"
+            "<th>recall</th><th>its boxes</th><th>precision</th></tr>"]  # fmt: skip
+    for _, row in table[table["n_gold"] > 0].iterrows():
+        rows.append(
+            f'<tr class="gold-row"><td>{_e(result.annotator_name(row["annotator"]))}</td>'
+            + "".join(f'<td class="num">{int(row[c])}</td>'
+                      for c in ("n_gold", "gold_boxes", "gold_found"))
+            + f'<td class="num">{_num(row["gold_recall"], 3)}</td>'
+            f'<td class="num">{int(row["gold_drawn"])}</td>'
+            f'<td class="num">{_num(row["gold_precision"], 3)}</td></tr>'
+        )  # fmt: skip
+    note = (
+        f'<p class="note">{int(result.gold.sum())} images have gold boxes (a reviewer\'s or a '
+        "ground-truth annotation): out of every tab, their suggested boxes the gold ones. An "
+        "annotator's box finds a gold box of the same class at IoU 0.5 or more, one to one: "
+        "recall is the share of gold boxes found, precision the share of its boxes that found "
+        "one.</p>"
+    )
+    return f'<h3>Boxes on reviewed images</h3>{note}<table id="gold">{"".join(rows)}</table>'
 
 
 def _classes(review: BoxReview) -> str:

@@ -14,7 +14,7 @@
 """
 
 from ls_cleanlab.studio.box_predictions import Box, box_prediction_json, check_box_prediction
-from ls_cleanlab.studio.box_tasks import BoxReport, BoxTable, read_boxes
+from ls_cleanlab.studio.box_tasks import BoxReport, BoxTable, KeptAnnotations, read_boxes
 from ls_cleanlab.studio.client import FetchResult, StudioClient
 from ls_cleanlab.studio.export import (
     ExportFile,
@@ -36,6 +36,7 @@ __all__ = [
     "BoxTable",
     "ExportFile",
     "FetchResult",
+    "KeptAnnotations",
     "LabelSchema",
     "PushReport",
     "StudioClient",

@@ -37,17 +37,38 @@ from typing import Any
 
 import numpy as np
 
-from ls_cleanlab.annotations import Annotations
+from ls_cleanlab.annotations import Annotations, as_seconds
 from ls_cleanlab.detection import BoxAnnotations
 from ls_cleanlab.errors import InvalidTasksError
 from ls_cleanlab.studio.schema import LabelSchema
 from ls_cleanlab.studio.tasks import task_parts
 
-__all__ = ["BoxReport", "BoxTable", "parse_box", "read_boxes"]
+__all__ = ["BoxReport", "BoxTable", "KeptAnnotations", "parse_box", "read_boxes"]
 
 #: Smallest kept box side, in percent of the image side.
 MIN_SIDE = 1e-3
 _ROTATION_TOLERANCE = 1e-3  # degrees
+
+
+@dataclass(frozen=True, eq=False)
+class KeptAnnotations:
+    """The annotations a :class:`BoxTable` keeps (each annotator's latest of a task), one row
+    each, for telling reviewed tasks (gold) apart.
+
+    Attributes
+    ----------
+    task, user : np.ndarray of int64, shape (S,)
+        The task's row and the Label Studio user id.
+    ground_truth : np.ndarray of bool, shape (S,)
+        Marked as ground truth.
+    created_at : np.ndarray of float, shape (S,)
+        Last update (else creation) in seconds since the epoch, NaN when unknown.
+    """
+
+    task: np.ndarray
+    user: np.ndarray
+    ground_truth: np.ndarray
+    created_at: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -107,6 +128,8 @@ class BoxTable:
     annotation_ids : np.ndarray of int64, shape (B,)
         The Label Studio annotation of each box (-1 when it has no id).
     report : BoxReport
+    kept : KeptAnnotations or None
+        The annotations kept, boxes or not (None: unknown, no gold can be found).
     """
 
     task_ids: np.ndarray
@@ -115,6 +138,7 @@ class BoxTable:
     sizes: np.ndarray
     annotation_ids: np.ndarray
     report: BoxReport
+    kept: KeptAnnotations | None = None
 
 
 def _fail(message: str) -> InvalidTasksError:
@@ -327,9 +351,14 @@ def _table(
 ) -> BoxTable:
     task_index = np.asarray(rows.annotation_task, dtype=np.int64)
     users = np.asarray(rows.annotation_user, dtype=np.int64)
-    latest = Annotations.latest_per_annotator(
-        task_index, users, np.asarray(rows.annotation_order, dtype=object)
-    )
+    order = np.asarray(rows.annotation_order, dtype=object)
+    latest = Annotations.latest_per_annotator(task_index, users, order)
+    truth = np.asarray(rows.annotation_truth, dtype=bool)
+    times = as_seconds(order, "created_at", len(order))
+    kept = KeptAnnotations(
+        task=task_index[latest], user=users[latest], ground_truth=truth[latest],
+        created_at=(times if times is not None else np.full(len(order), np.nan))[latest],
+    )  # fmt: skip
     image, who, boxes, labels, annotation_ids = [], [], [], [], []
     for r in latest.tolist():
         for box, label in rows.annotation_boxes[r]:
@@ -354,7 +383,7 @@ def _table(
         skipped=skipped,
         duplicates_dropped=len(task_index) - len(latest),
         drafts_ignored=drafts,
-        ground_truth=int(np.asarray(rows.annotation_truth, dtype=bool)[latest].sum()),
+        ground_truth=int(truth[latest].sum()),
         bad_boxes=MappingProxyType(dict(bad.most_common())),
         unknown_labels=MappingProxyType(dict(unknown.most_common())),
         clipped=clipped,
@@ -366,4 +395,5 @@ def _table(
         sizes=np.asarray(sizes, dtype=np.float64).reshape(-1, 2),
         annotation_ids=np.asarray(annotation_ids, dtype=np.int64),
         report=report,
+        kept=kept,
     )

@@ -10,7 +10,7 @@ from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators import consensus
 from ls_cleanlab.annotators.gold import Gold, find_gold, gold_accuracy
 from ls_cleanlab.errors import InvalidAnnotationsError, InvalidOptionError
-from ls_cleanlab.testing.gold_crowd import biased_crowd, gold_on
+from ls_cleanlab.testing.gold_crowd import biased_crowd, biased_multilabel_crowd, gold_on
 
 
 def small() -> Annotations:
@@ -82,6 +82,23 @@ def test_a_few_gold_tasks_overturn_a_wrong_majority(method: str) -> None:
     on = gold.tasks
     assert (told.labels[on] == gold.labels[on]).all()
     assert np.array_equal(told.posterior[on], gold.labels[on].astype(float))
+
+
+def test_multilabel_crowdlab_weighs_annotators_against_gold() -> None:
+    crowd = biased_multilabel_crowd(seed=1)
+    ann, n = crowd.annotations, len(crowd.truth)
+    order = np.argsort(ann.annotator_ids)
+    alone = consensus(ann, n, crowd.probs, method="crowdlab", multi_label=True)
+    gold = gold_on(crowd, 0.05, seed=11)
+    told = consensus(ann, n, crowd.probs, method="crowdlab", multi_label=True, gold=gold)
+    # the majority swapping classes 1 and 2 wins the votes; gold cells show who is right
+    assert _spearman(alone.annotator_quality[order], crowd.accuracy) < 0
+    assert _spearman(told.annotator_quality[order], crowd.accuracy) > 0.6
+    rest = ~gold.tasks
+    right_alone = np.mean(alone.labels[rest] == crowd.truth[rest])
+    right_told = np.mean(told.labels[rest] == crowd.truth[rest])
+    assert right_told > right_alone + 0.15
+    assert (told.labels[gold.tasks] == gold.labels[gold.tasks]).all()
 
 
 @pytest.mark.parametrize("method", ["dawid_skene", "calibrated", "crowdlab", "majority"])

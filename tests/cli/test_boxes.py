@@ -139,11 +139,36 @@ def test_box_annotators_appear_by_name(export: dict[str, Path], tmp_path: Path) 
     assert "Sam Satisficer &lt;sam@example.com&gt;</td>" in render_report(named, top=1)
 
 
-def test_reviewers_of_a_box_project_are_said_to_be_ignored(export: dict[str, Path]) -> None:
+def test_a_reviewers_boxes_are_gold_in_a_box_project(export: dict[str, Path]) -> None:
+    """``--reviewer 13``: the careful annotator's boxes are every image's truth, the images
+    leave the tabs, and the others are counted against them in the summary, the annotator CSV
+    and the report."""
+    import pandas as pd
+
+    from ls_cleanlab.cli import box_output
+
     folder = export["dir"]
-    code, _, err = run("audit", str(folder / "export.json"), "--reviewer", "13", "--dry-run",
-                       "--out", str(folder / "reviewed"))  # fmt: skip
+    out_dir = folder / "reviewed"
+    code, out, err = run("audit", str(folder / "export.json"), "--reviewer", "13", "--dry-run",
+                         "--out", str(out_dir), "--json")  # fmt: skip
     assert code == 0, err
-    assert "warning: reviewers (--reviewer, LS_CLEANLAB_REVIEWERS) are gold in classification " in (
-        err
-    )
+    assert "reviewers" not in err  # no warning that they are ignored
+    summary = json.loads(out)
+    assert summary["gold"]["tasks"] == 60 and summary["issues"]["total"] == 0
+    assert set(summary["queues"].values()) == {0}
+    gold = {a["annotator"]: a for a in summary["gold"]["annotators"]}
+    assert set(gold) == {11, 12}  # the reviewer is the gold, not an annotator
+    assert gold[11]["n_gold"] == gold[12]["n_gold"] == 60
+    assert gold[11]["gold_boxes"] == gold[12]["gold_boxes"] > 0
+    assert gold[11]["recall"] == pytest.approx(gold[11]["found"] / gold[11]["gold_boxes"])
+    assert gold[11]["recall"] < 0.7 < gold[12]["recall"]  # the satisficer misses boxes
+    table = pd.read_csv(out_dir / "annotators.csv").set_index("annotator")
+    assert set(table.index) == {11, 12}
+    assert table.loc[11, "gold_found"] == gold[11]["found"]
+    assert {"gold_recall", "gold_precision", "gold_boxes", "gold_drawn"} <= set(table.columns)
+    text = io.StringIO()
+    box_output.print_box_audit(summary, text)
+    assert "Reviewed (gold) images: 60, out of every tab." in text.getvalue()
+    assert f"found {gold[11]['found']} of {gold[11]['gold_boxes']} gold boxes" in text.getvalue()
+    page = (out_dir / "report.html").read_text()
+    assert 'id="gold"' in page and page.count('class="gold-row"') == 2

@@ -1,11 +1,13 @@
 """A bounding-box project on a real Label Studio: the audit trains a detector on the project's
 images, pushes one box prediction per task and fills the three box tabs; annotations and other
 model versions are untouched; bad boxes are counted; another version's boxes can be the
-evidence; a new annotation is picked up by a refresh; new tasks get the detector's boxes."""
+evidence; a new annotation is picked up by a refresh, and a reviewer's takes its image out of
+every tab; new tasks get the detector's boxes."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +174,26 @@ def test_a_box_audit_fills_the_tabs_and_leaves_annotations_alone(
         assert sorted(t["id"] for t in shown) == sorted(done.audit.queues[queue.key].tolist())
     assert bool(done.audit.labelled[list(done.audit.task_ids).index(ids[-1])])
     assert len(_annotations(client, project)) == len(before) + 1
+
+    # a reviewer's boxes are the image's truth: the next refresh takes it out of every tab
+    lead = admin.user("lead.boxes@example.com")
+    reviewed = int(done.audit.queues["missing"][0])
+    row = ids.index(reviewed)
+    mine = aerial.truth_image == row
+    truth = rectangle_results(aerial.truth_boxes[mine], aerial.truth_labels[mine],
+                              size=aerial.size)  # fmt: skip
+    admin.call("POST", f"/api/tasks/{reviewed}/annotations/",
+               json={"result": truth, "completed_by": lead})  # fmt: skip
+    gold = replace(options, reviewers=("lead.boxes@example.com",))
+    again = refresh_project(client, project, workspace=Workspace(tmp_path), options=gold)
+    assert again.audit is not None and again.audit.gold is not None
+    for queue in BOX_QUEUES:
+        shown = [t["id"] for t in _view_tasks(admin, project, result.views[queue.title])]
+        assert reviewed not in shown and reviewed not in again.audit.queues[queue.key].tolist()
+    counted = again.audit.gold_accuracy.set_index("annotator")
+    seen = counted[counted["n_gold"] > 0]
+    assert lead not in counted.index and len(seen) and (seen["n_gold"] == 1).all()
+    assert (seen["gold_boxes"] == len(truth)).all()
 
 
 def test_another_model_versions_boxes_as_evidence(
