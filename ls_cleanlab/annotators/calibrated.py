@@ -42,12 +42,14 @@ rather than to the held-out votes (:mod:`.tempering`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ls_cleanlab.annotators import model_source, tempering
+from ls_cleanlab.annotators.estep import BinaryEvidence, BinaryPrior, binary_e_step, sigmoid
 from ls_cleanlab.annotators.rates import (
     FEW_CLASSES,
     binary_rates,
@@ -74,8 +76,7 @@ __all__ = [
 EPS = 1e-6
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
+_sigmoid = sigmoid
 
 
 @dataclass(frozen=True)
@@ -95,34 +96,26 @@ class BinaryFit:
         return _sigmoid(self.logit)
 
 
-def _log_ratios(se: np.ndarray, fp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(M, K)`` log-likelihood ratios of a "present" and of an "absent" vote."""
-    return np.log(se) - np.log(fp), np.log1p(-se) - np.log1p(-fp)
-
-
 def binary_evidence(votes: Votes, se: np.ndarray, fp: np.ndarray) -> np.ndarray:
     """``(U, K)`` sum of the annotators' log-likelihood ratios on each task."""
-    present, absent = _log_ratios(se, fp)
-    u, k = votes.n_units, se.shape[1]
-    rows, cols = votes.marked
-    shift = (present - absent)[votes.annotator[rows], cols]
-    marked = np.bincount(votes.task[rows] * k + cols, weights=shift, minlength=u * k)
-    return votes.spread_to_tasks(absent) + marked.reshape(u, k)
+    return BinaryEvidence(votes, se, fp).full()
 
 
 def _binary_prior(
     posterior: np.ndarray,
     x: np.ndarray | None,
-    previous: model_source.BinaryCalibration | None = None,
-) -> tuple[np.ndarray, model_source.BinaryCalibration | None]:
-    """``(U, K)`` (or ``(K,)``) prior log-odds: the calibrated model, else the prevalence;
+    previous: model_source.BinaryCalibration | None,
+    omega: float,
+) -> tuple[BinaryPrior, model_source.BinaryCalibration | None]:
+    """The prior: the calibrated model (its share weighted by ``omega``), else the prevalence;
     and the calibration (also when the model failed its test: it starts the next fit)."""
     if x is not None:
         calibration = model_source.binary_calibration(x, posterior, previous)
         if calibration.used:
-            return calibration.logits(x), calibration
-        return _prevalence_logit(posterior), calibration
-    return _prevalence_logit(posterior), None
+            base = _prevalence_logit(posterior) if omega < 1.0 else np.zeros(0)
+            return BinaryPrior(base, calibration, omega), calibration
+        return BinaryPrior(_prevalence_logit(posterior)), calibration
+    return BinaryPrior(_prevalence_logit(posterior)), None
 
 
 def _binary_rounds(
@@ -135,12 +128,14 @@ def _binary_rounds(
     omega: float = 1.0,
     known: Known | None = None,
     anchor: bool = False,
-) -> tuple[BinaryFit, np.ndarray, np.ndarray]:
-    """EM rounds from ``posterior``; returns the fit, its prior and its evidence. The prior
-    is the prevalence plus ``omega`` times what the calibrated model adds to it; the
-    annotators' evidence is weighted by ``tau``. Gold tasks are clamped to ``known``; with
-    ``anchor`` the first rates come from them alone."""
-    logit = prior = evidence = np.zeros_like(posterior)
+    logit: np.ndarray | None = None,
+) -> BinaryFit:
+    """EM rounds from ``posterior``, which they update in place (the caller's own array), as
+    ``logit`` (allocated when None). The prior is the prevalence plus ``omega`` times what the
+    calibrated model adds to it; the annotators' evidence is weighted by ``tau``. Gold tasks are
+    clamped to ``known``; with ``anchor`` the first rates come from them alone. The E-step runs
+    a block of tasks at a time (:mod:`.estep`)."""
+    logit = np.zeros_like(posterior) if logit is None else logit
     se = fp = np.zeros((votes.n_annotators, posterior.shape[1]))
     calibration = None
     it = 0
@@ -150,26 +145,30 @@ def _binary_rounds(
         if anchor and known is not None and it == 1:
             gold_se, gold_fp = binary_rates(known.votes, known.truth)
             se, fp = known.anchor(se, gold_se), known.anchor(fp, gold_fp)
-        prior, calibration = _binary_prior(posterior, x, calibration)
-        if omega < 1.0 and calibration is not None and calibration.used:
-            base = _prevalence_logit(posterior)
-            prior = base + omega * (prior - base)
-        evidence = binary_evidence(votes, se, fp)
-        logit = prior + tau * evidence
-        if known is not None:
-            logit = known.clamp_logit(logit)
-        new = _sigmoid(logit)
-        change = float(np.mean(np.abs(new - posterior))) if new.size else 0.0
-        posterior = new
+        prior, calibration = _binary_prior(posterior, x, calibration, omega)
+        evidence = BinaryEvidence(votes, se, fp)
+        change = binary_e_step(prior, evidence, x, tau, known, posterior, logit)
         if change < tol:
             break
     used = calibration if calibration is not None and calibration.used else None
-    return BinaryFit(logit, se, fp, used, it, tau), prior, evidence
+    return BinaryFit(logit, se, fp, used, it, tau)
 
 
 def _prevalence_logit(posterior: np.ndarray) -> np.ndarray:
     mean = np.clip(posterior.mean(axis=0), EPS, 1 - EPS)
     return np.log(mean) - np.log1p(-mean)
+
+
+class _TaskRows:
+    """Rows of a ``(U, K)`` array made for the tasks asked for (an index or a mask), so the
+    weights below never need the whole array."""
+
+    def __init__(self, make: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.make = make
+
+    def __getitem__(self, index: np.ndarray) -> np.ndarray:
+        index = np.asarray(index)
+        return self.make(np.flatnonzero(index) if index.dtype == bool else index)
 
 
 def binary_em(
@@ -184,21 +183,28 @@ def binary_em(
     clamped to ``known``; then weigh the model and the annotators' evidence as the held-out
     votes (or, with enough of it, the gold) call for (:mod:`.tempering`)."""
     x = None if probs is None else model_source.model_logits(probs)
-    if known is not None:
-        start = known.clamp(start)
-    fit, prior, evidence = _binary_rounds(votes, start, x, max_iter, tol, 1.0, 1.0, known, True)
-    base = _prevalence_logit(fit.posterior)
-    model = prior if fit.calibration is not None else None
+    posterior = known.clamp(start) if known is not None else np.array(start, dtype=np.float64)
+    del start
+    fit = _binary_rounds(votes, posterior, x, max_iter, tol, 1.0, 1.0, known, True)
+    base = _prevalence_logit(posterior)
+    calibration = fit.calibration
+    model = None
+    if calibration is not None and x is not None:
+        model = _TaskRows(lambda tasks: calibration.logits(x[tasks]))
+    evidence = BinaryEvidence(votes, fit.se, fit.fp).full()
     gold = (
         None
         if known is None
         else tempering.gold_binary_weights(base, model, evidence, known.units, known.truth)
     )
     omega, tau = gold or tempering.binary_weights(votes, base, model, evidence, fit.se, fit.fp)
+    del evidence
     if omega >= 1.0 and tau >= 1.0:
         return fit
-    again, _, _ = _binary_rounds(votes, fit.posterior, x, max_iter, tol, tau, omega, known)
-    return replace(again, n_iter=fit.n_iter + again.n_iter, model_share=omega)
+    n_iter, logit = fit.n_iter, fit.logit
+    del fit  # its log-odds are the next rounds' buffer
+    again = _binary_rounds(votes, posterior, x, max_iter, tol, tau, omega, known, logit=logit)
+    return replace(again, n_iter=n_iter + again.n_iter, model_share=omega)
 
 
 def expected_jaccard(labels: np.ndarray, logit: np.ndarray) -> np.ndarray:

@@ -78,11 +78,11 @@ def check_features(features: Any, n: int) -> np.ndarray | None:
 
 
 def vote_matrix(ann: Annotations, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(n, K)`` annotations marking each class, and ``(n,)`` annotations per task."""
+    """``(n, K)`` int32 annotations marking each class, and ``(n,)`` annotations per task."""
     k = ann.n_classes
     rows, cols = np.nonzero(ann.labels)
-    votes = np.bincount(ann.task[rows] * k + cols, minlength=n * k).reshape(n, k)
-    return votes, np.bincount(ann.task, minlength=n)
+    votes = np.bincount(ann.task[rows] * k + cols, minlength=n * k).astype(np.int32)
+    return votes.reshape(n, k), np.bincount(ann.task, minlength=n)
 
 
 def confident_cells(
