@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ls_cleanlab.annotations import Annotations
+from ls_cleanlab.annotators.blocks import keyed_sums, row_blocks
 from ls_cleanlab.annotators.consensus import Consensus
 from ls_cleanlab.annotators.multilabel import jaccard, set_quality
-from ls_cleanlab.annotators.blocks import keyed_sums, row_blocks
 from ls_cleanlab.annotators.votes import Votes, key_means
 from ls_cleanlab.errors import InvalidAnnotationsError, InvalidOptionError, InvalidPredProbsError
 from ls_cleanlab.validation import as_pred_probs

@@ -115,8 +115,11 @@ class Votes:
         ``(U, K)``."""
         if self.incidence is not None:
             return self.incidence.T @ per_task
-        k = per_task.shape[1]
-        return keyed_sums(lambda rows: per_task[self.task[rows]], self.annotator, self.n_annotators, k)
+
+        def rows_of(rows: slice) -> np.ndarray:
+            return per_task[self.task[rows]]
+
+        return keyed_sums(rows_of, self.annotator, self.n_annotators, per_task.shape[1])
 
     def restrict(self, units: np.ndarray) -> Votes:
         """The votes of the annotated tasks where ``units`` ``(U,)`` is True, renumbered
@@ -219,5 +222,5 @@ def key_means(values: np.ndarray, key: np.ndarray, n_groups: int) -> np.ndarray:
 
 def key_sums(values: np.ndarray, key: np.ndarray, n_groups: int) -> np.ndarray:
     """``(G, K)`` float sums of the rows of ``values`` ``(A, K)`` with each ``key`` in
-    ``[0, G)``: sequential sums, no BLAS, a block of rows at a time (:func:`~.blocks.keyed_sums`)."""
+    ``[0, G)``: sequential sums, no BLAS, a block of rows at a time (:func:`.keyed_sums`)."""
     return keyed_sums(lambda rows: values[rows], key, n_groups, values.shape[1])
