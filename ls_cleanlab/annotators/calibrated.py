@@ -181,10 +181,10 @@ def binary_em(
 ) -> BinaryFit:
     """Fit the multi-label model by EM from the soft labels ``start`` ``(U, K)``, gold tasks
     clamped to ``known``; then weigh the model and the annotators' evidence as the held-out
-    votes (or, with enough of it, the gold) call for (:mod:`.tempering`)."""
+    votes (or, with enough of it, the gold) call for (:mod:`.tempering`). A float ``start``
+    becomes the posterior, updated in place (no copy of a ``(U, K)`` array)."""
     x = None if probs is None else model_source.model_logits(probs)
-    posterior = known.clamp(start) if known is not None else np.array(start, dtype=np.float64)
-    del start
+    posterior = known.clamp(start) if known is not None else np.asarray(start, dtype=np.float64)
     fit = _binary_rounds(votes, posterior, x, max_iter, tol, 1.0, 1.0, known, True)
     base = _prevalence_logit(posterior)
     calibration = fit.calibration

@@ -196,7 +196,6 @@ def calibrated_multi(
 ) -> Raw:
     start = _multilabel.yes_votes(votes) / votes.count[:, None]
     fit = _calibrated.binary_em(votes, start, probs, max_iter, tol, known)
-    del start  # binary_em keeps its own copy
     post = fit.posterior
     label = np.where(post == 0.5, _multilabel.majority(votes, probs), post > 0.5)
     slope: np.ndarray | None = None

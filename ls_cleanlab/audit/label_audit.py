@@ -372,7 +372,7 @@ def _audit(c: _Context, scores: Scores, rule_set: Any, features: np.ndarray | No
         annotators = annotators_frame(table, bias, c.ann, present, ALPHA)
     classes = classes_frame(
         c.names,
-        class_bias(given[labelled], present[labelled]),
+        class_bias(given, present, np.flatnonzero(labelled)),
         issues,
         agree,
         cell_scores,

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from ls_cleanlab.annotators.blocks import row_blocks
+
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators import Agreement
 from ls_cleanlab.audit.bias import AnnotatorBias, ClassBias
@@ -23,7 +25,10 @@ def _expected_counts(ann: Annotations, present: np.ndarray) -> tuple[np.ndarray,
     """Per annotator: mean own label count minus the expected count on the same tasks, and the
     sign-test p-value that the annotator gives fewer labels than expected."""
     m = ann.n_annotators
-    diff = ann.labels.sum(axis=1) - present[ann.task].sum(axis=1)
+    expected = np.empty(len(ann))
+    for rows in row_blocks(len(ann), ann.n_classes):  # not an (A, K) copy of present
+        expected[rows] = present[ann.task[rows]].sum(axis=1)
+    diff = ann.labels.sum(axis=1) - expected
     who = ann.annotator_index
     mean = np.bincount(who, weights=diff, minlength=m) / np.maximum(
         np.bincount(who, minlength=m), 1
