@@ -37,14 +37,15 @@ from ls_cleanlab.annotators.votes import Votes
 
 __all__ = [
     "MAX_ROWS",
-    "Rows",
     "MIN_GOLD_CELLS",
+    "Rows",
     "binary_weights",
     "gold_binary_weights",
     "gold_multiclass_weights",
     "golden_max",
     "multiclass_weights",
 ]
+
 
 class Rows(Protocol):
     """Rows of a ``(U, K)`` array by an index or a mask: the array, or an object that makes

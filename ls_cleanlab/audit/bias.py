@@ -258,9 +258,7 @@ class ClassBias:
     under_labelled: np.ndarray
 
 
-def class_bias(
-    given: np.ndarray, present: np.ndarray, rows: np.ndarray | None = None
-) -> ClassBias:
+def class_bias(given: np.ndarray, present: np.ndarray, rows: np.ndarray | None = None) -> ClassBias:
     """Availability bias per class from given labels and the probability of presence.
 
     Parameters

@@ -7,10 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ls_cleanlab.annotators.blocks import row_blocks
-
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators import Agreement
+from ls_cleanlab.annotators.blocks import row_blocks
 from ls_cleanlab.audit.bias import AnnotatorBias, ClassBias
 from ls_cleanlab.audit.stats import sign_test
 
