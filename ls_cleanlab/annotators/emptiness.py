@@ -60,7 +60,7 @@ Evidence = Callable[[Votes, np.ndarray, np.ndarray], np.ndarray]
 PRIOR_TASKS = 1.0
 #: EM rounds on ``E`` at most, and the largest change of ``E`` that stops them.
 MAX_ROUNDS = 100
-TOL = 1e-8
+TOL = 1e-6
 #: Rounds of :func:`refit` at most, and the mean change of the cells that stops them (the
 #: tolerance of :func:`.calibrated.binary_em`).
 REFIT_ROUNDS = 50
@@ -81,18 +81,29 @@ class EmptySetPosterior:
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
+    out = np.tanh(0.5 * z)
+    out += 1.0
+    out *= 0.5
+    return out
 
 
-def _implied_empty(votes: Votes, t: np.ndarray, se: np.ndarray, fp: np.ndarray) -> np.ndarray:
+def _implied_empty(
+    votes: Votes, t: np.ndarray, scale: np.ndarray, se: np.ndarray, fp: np.ndarray
+) -> np.ndarray:
     """``(A,)`` ``B_ij``: probability of an empty set under the per-class rates when each class
-    is present with probability ``t`` ``(U, K)`` (the posterior given a non-empty truth)."""
+    is present with probability ``t * scale`` (``(U, K)`` times ``(U,)``: the posterior given
+    a non-empty truth); one annotator and at most :data:`ROWS` rows at a time."""
     out = np.empty(len(votes.task))
-    for start in range(0, len(out), ROWS):
-        rows = slice(start, start + ROWS)
-        j, tt = votes.annotator[rows], t[votes.task[rows]]
-        marked = se[j] * tt + fp[j] * (1.0 - tt)
-        out[rows] = np.exp(np.log1p(-np.minimum(marked, 1.0 - _CLIP)).sum(axis=1))
+    for j, mine in enumerate(votes.by_annotator()):
+        for start in range(0, len(mine), ROWS):
+            rows = mine[start : start + ROWS]
+            task = votes.task[rows]
+            marked = t[task]
+            marked *= scale[task, None]
+            np.clip(marked, 0.0, 1.0, out=marked)
+            marked *= se[j] - fp[j]
+            marked += fp[j]  # P(j marks the class): in (0, 1), the rates being clipped
+            out[rows] = np.exp(np.log1p(-marked).sum(axis=1))
     return out
 
 
@@ -102,15 +113,10 @@ def _rate(hits: np.ndarray, weight: np.ndarray, prior: np.ndarray) -> np.ndarray
     return np.clip(rate, _CLIP, 1.0 - _CLIP)
 
 
-def _log_ratio(empty: np.ndarray, measured: np.ndarray, implied: np.ndarray) -> np.ndarray:
-    """``(A,)`` log-likelihood of each set's emptiness under the measured rate over the implied
-    one."""
-    implied = np.clip(implied, _CLIP, 1.0 - _CLIP)
-    return np.where(
-        empty,
-        np.log(measured) - np.log(implied),
-        np.log1p(-measured) - np.log1p(-implied),
-    )
+def _log_lik(empty: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """Log-likelihood of each set's emptiness (``empty``) when sets are empty at ``rate``."""
+    rate = np.clip(rate, _CLIP, 1.0 - _CLIP)
+    return np.where(empty, np.log(rate), np.log1p(-rate))
 
 
 def empty_set_posterior(
@@ -144,14 +150,20 @@ def refit(
     empty = ~votes.labels.any(axis=1)
     if not empty.any():
         return None
-    prior = logit - temperature * evidence(votes, se, fp)
+    prior = evidence(votes, se, fp)
+    prior *= -temperature
+    prior += logit  # the fit's log-odds without the annotators' evidence
     read = _read(votes, empty, logit, se, fp, temperature)
     for _ in range(REFIT_ROUNDS):
         se, fp = binary_rates(votes, read.cells)
-        new = _read(
-            votes, empty, prior + temperature * evidence(votes, se, fp), se, fp, temperature
-        )
-        change = float(np.mean(np.abs(new.cells - read.cells)))
+        logit = evidence(votes, se, fp)
+        logit *= temperature
+        logit += prior
+        new = _read(votes, empty, logit, se, fp, temperature)
+        del logit
+        moved = read.cells  # no longer needed: holds the change
+        moved -= new.cells
+        change = float(np.abs(moved).mean())
         read = new
         if change < REFIT_TOL:
             break
@@ -167,14 +179,38 @@ def _read(
     temperature: float,
 ) -> EmptySetPosterior:
     """:func:`empty_set_posterior` where ``empty`` ``(A,)`` marks the empty sets."""
-    m, j, task = votes.n_annotators, votes.annotator, votes.task
-    log_p0 = np.minimum(-np.logaddexp(0.0, logit).sum(axis=1), -_TINY)
+    log_p0 = np.empty(len(logit))
+    for start in range(0, len(logit), ROWS):
+        rows = slice(start, start + ROWS)
+        log_p0[rows] = -np.logaddexp(0.0, logit[rows]).sum(axis=1)
+    log_p0 = np.minimum(log_p0, -_TINY)
     not_p0 = -np.expm1(log_p0)  # P(some class present), accurately near 0
     t = _sigmoid(logit)
     implied_alpha = np.exp(np.log1p(-fp).sum(axis=1))  # A_j
-    implied_beta = _implied_empty(votes, np.clip(t / not_p0[:, None], 0.0, 1.0), se, fp)
-    base = log_p0 - np.log(not_p0)
-    p_empty = np.exp(log_p0)
+    implied_beta = _implied_empty(votes, t, 1.0 / not_p0, se, fp)
+    p_empty = _emptiness_em(
+        votes, empty, log_p0 - np.log(not_p0), implied_alpha, implied_beta, temperature
+    )
+    t *= ((1.0 - p_empty) / not_p0)[:, None]  # the cells, in place
+    return EmptySetPosterior(cells=np.clip(t, 0.0, 1.0, out=t), empty=p_empty)
+
+
+def _emptiness_em(
+    votes: Votes,
+    empty: np.ndarray,
+    base: np.ndarray,
+    implied_alpha: np.ndarray,
+    implied_beta: np.ndarray,
+    temperature: float,
+) -> np.ndarray:
+    """``(U,)`` ``E`` by EM from the per-class model's log-odds ``base`` of an empty truth, with
+    the rates ``A_j`` ``(M,)`` and ``B_ij`` ``(A,)`` it implies (module docstring)."""
+    m, j, task = votes.n_annotators, votes.annotator, votes.task
+    # the implied part of each set's log-likelihood ratio stays fixed; only alpha, beta move
+    implied = _log_lik(empty, implied_beta) - _log_lik(empty, implied_alpha[j])
+    start = base + temperature * np.bincount(task, weights=implied, minlength=len(base))
+    key = 2 * j + empty
+    p_empty = _sigmoid(base)
     for _ in range(MAX_ROUNDS):
         e = p_empty[task]
         weight_e = np.bincount(j, weights=e, minlength=m)
@@ -186,14 +222,12 @@ def _read(
             weight_s,
             np.divide(prior_beta, weight_s, out=np.zeros(m), where=weight_s > 0),
         )
-        shift = _log_ratio(empty, alpha[j], implied_alpha[j]) - _log_ratio(
-            empty, beta[j], implied_beta
-        )
-        votes_e = np.bincount(task, weights=shift, minlength=len(base))
-        new = _sigmoid(base + temperature * votes_e)
+        # (M, 2): log-likelihood ratio of a non-empty [0] and an empty [1] set
+        ratio = np.stack([np.log1p(-alpha) - np.log1p(-beta), np.log(alpha) - np.log(beta)], 1)
+        measured = np.bincount(task, weights=ratio.ravel()[key], minlength=len(base))
+        new = _sigmoid(start + temperature * measured)
         change = float(np.abs(new - p_empty).max())
         p_empty = new
         if change < TOL:
             break
-    cells = np.clip(t * ((1.0 - p_empty) / not_p0)[:, None], 0.0, 1.0)
-    return EmptySetPosterior(cells=cells, empty=p_empty)
+    return p_empty
