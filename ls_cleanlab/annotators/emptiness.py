@@ -119,6 +119,11 @@ def _log_lik(empty: np.ndarray, rate: np.ndarray) -> np.ndarray:
     return np.where(empty, np.log(rate), np.log1p(-rate))
 
 
+def _empty_sets(votes: Votes) -> np.ndarray:
+    """``(A,)`` bool: the annotations that mark no class."""
+    return np.asarray(~votes.labels.any(axis=1), dtype=bool)
+
+
 def empty_set_posterior(
     votes: Votes, logit: np.ndarray, se: np.ndarray, fp: np.ndarray, temperature: float = 1.0
 ) -> EmptySetPosterior | None:
@@ -126,7 +131,7 @@ def empty_set_posterior(
     ``fp`` ``(M, K)`` whose evidence is weighted by ``temperature`` (:mod:`.tempering`), with
     each set's emptiness read as a vote of the same weight (module docstring); None when no
     annotator left a set empty."""
-    empty = ~votes.labels.any(axis=1)
+    empty = _empty_sets(votes)
     if not empty.any():
         return None
     return _read(votes, empty, logit, se, fp, temperature)
@@ -147,7 +152,7 @@ def refit(
     fit's log-odds without the annotators' evidence) kept, so that the rates stop counting a
     careless annotator's spurious label on an empty task as a find. None when no annotator
     left a set empty."""
-    empty = ~votes.labels.any(axis=1)
+    empty = _empty_sets(votes)
     if not empty.any():
         return None
     prior = evidence(votes, se, fp)
@@ -179,7 +184,7 @@ def _read(
     temperature: float,
 ) -> EmptySetPosterior:
     """:func:`empty_set_posterior` where ``empty`` ``(A,)`` marks the empty sets."""
-    log_p0 = np.empty(len(logit))
+    log_p0: np.ndarray = np.empty(len(logit))
     for start in range(0, len(logit), ROWS):
         rows = slice(start, start + ROWS)
         log_p0[rows] = -np.logaddexp(0.0, logit[rows]).sum(axis=1)
