@@ -23,14 +23,11 @@ from ls_cleanlab.pipeline import (
 )
 from ls_cleanlab.testing.admin import Admin
 from ls_cleanlab.testing.label_studio import Studio
-from ls_cleanlab.testing.synthetic_images import CLASSES, make_images
+from ls_cleanlab.testing.synthetic_images import CLASSES, label_config, make_images
 
 pytestmark = pytest.mark.studio
 
-CONFIG = (
-    '<View><Image name="image" value="$image"/><Choices name="tags" toName="image" '
-    'choice="multiple">' + "".join(f'<Choice value="{c}"/>' for c in CLASSES) + "</Choices></View>"
-)
+CONFIG = label_config("tags")  # the name Admin.annotate writes
 
 
 def view_tasks(admin: Admin, project: int, view: int) -> list[dict[str, Any]]:
