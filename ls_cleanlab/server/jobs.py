@@ -53,8 +53,6 @@ __all__ = ["JobRunner"]
 
 logger = logging.getLogger("ls_cleanlab")
 
-#: Above this many changed predictions a refresh replaces the whole model version at once.
-PARTIAL_PUSH_LIMIT = 200
 ClientFactory = Callable[[int], StudioClient]
 
 

@@ -195,6 +195,23 @@ def test_a_box_audit_fills_the_tabs_and_leaves_annotations_alone(
     assert lead not in counted.index and len(seen) and (seen["n_gold"] == 1).all()
     assert (seen["gold_boxes"] == len(truth)).all()
 
+    # above the refresh's partial limit (here: any change) it publishes a new run instead; the
+    # project's version and the tabs follow it, the earlier run is left for the cleanup
+    other = next(t for t in ids if t != reviewed)
+    admin.call("POST", f"/api/tasks/{other}/annotations/",
+               json={"result": truth, "completed_by": satisficer})  # fmt: skip
+    burst = refresh_project(client, project, workspace=Workspace(tmp_path), options=gold,
+                            partial_limit=0)  # fmt: skip
+    assert burst.audit is not None and burst.audit.run not in (None, result.run)
+    assert burst.stale_versions == (result.model_version,)
+    version = burst.audit.model_version
+    assert admin.call("GET", f"/api/projects/{project}/")["model_version"] == version
+    mine = [p["task"] for p in admin.predictions(project) if p["model_version"] == version]
+    assert sorted(mine) == sorted(ids)
+    for queue in BOX_QUEUES:
+        shown = sorted(t["id"] for t in _view_tasks(admin, project, result.views[queue.title]))
+        assert shown == sorted(burst.audit.queues[queue.key].tolist())
+
 
 def test_another_model_versions_boxes_as_evidence(
     studio: Studio, client: StudioClient, box_project: dict[str, Any], tmp_path: Path

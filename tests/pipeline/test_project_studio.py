@@ -159,6 +159,21 @@ def test_run_project_audit_pushes_the_queues(
     accuracy = done.audit.gold_accuracy.set_index("annotator")
     assert accuracy.loc[labelled_project["careful"], "n_gold"] == 2
 
+    # more changes than a refresh replaces one by one (here: any) publish a new run; the
+    # project's version and every tab follow it at once, the earlier run is left for the cleanup
+    admin.annotate(ids[46], [CLASSES[2]], completed_by=labelled_project["careful"])
+    burst = refresh_project(client, project, workspace=Workspace(tmp_path), options=options,
+                            partial_limit=0)  # fmt: skip
+    assert burst.audit is not None and burst.audit.run not in (None, result.run)
+    assert burst.stale_versions == (result.model_version,)
+    version = burst.audit.model_version
+    assert admin.call("GET", f"/api/projects/{project}/")["model_version"] == version
+    mine = [p["task"] for p in admin.predictions(project) if p["model_version"] == version]
+    assert sorted(mine) == sorted(burst.audit.task_ids.tolist()) and ids[46] in mine
+    for queue in QUEUES:
+        shown = sorted(t["id"] for t in view_tasks(admin, project, result.views[queue.title]))
+        assert shown == sorted(burst.audit.queues[queue.key].tolist())  # the new run's alone
+
 
 def test_bad_rules_are_refused_before_anything_is_fetched(
     client: StudioClient, labelled_project: dict[str, Any], tmp_path: Path
