@@ -73,15 +73,11 @@ def refresh_project(
     progress: Progress | None = None,
     partial_limit: int = PARTIAL_PUSH_LIMIT,
 ) -> Refresh:
-    """Re-audit ``project`` from its stored probabilities and push the predictions that changed.
-
-    New tasks are scored by the project's trained model (``options.model_version``); tasks it
-    cannot score (no model yet, no media) wait for the next full audit. Up to
-    ``partial_limit`` changed predictions are replaced one by one in the current run; above it
-    the refresh publishes a new run (:func:`~.runs.publish_run`) and returns the earlier runs'
-    versions for the cleanup. Box projects are refreshed by
-    :func:`.box_refresh.refresh_box_project`.
-    """
+    """Re-audit ``project`` from its stored probabilities and push the predictions that changed:
+    one by one in the current run, or above ``partial_limit`` of them as a new run (the earlier
+    runs' versions returned for the cleanup). New tasks are scored by the project's trained
+    model (``options.model_version``); those it cannot score (no model yet, no media) wait for
+    the next full audit. Box projects: :func:`.box_refresh.refresh_box_project`."""
     if workspace.box_state(project).is_file():
         return refresh_box_project(
             client, project, workspace=workspace, options=options, cache=cache,

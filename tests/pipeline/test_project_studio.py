@@ -30,13 +30,6 @@ pytestmark = pytest.mark.studio
 CONFIG = label_config("tags")  # the name Admin.annotate writes
 
 
-def view_tasks(admin: Admin, project: int, view: int) -> list[dict[str, Any]]:
-    answer = admin.call(
-        "GET", "/api/tasks/", params={"project": project, "view": view, "page_size": 500}
-    )
-    return list(answer["tasks"])
-
-
 @pytest.fixture(scope="module")
 def labelled_project(studio: Studio, admin: Admin) -> dict[str, Any]:
     """50 image tasks as local files: 40 labelled by a careful and a satisficing annotator."""
@@ -92,7 +85,7 @@ def test_run_project_audit_pushes_the_queues(
     assert result.stale_versions == ()
     assert set(result.views) == {q.title for q in QUEUES}
     for queue in QUEUES:
-        shown = view_tasks(admin, project, result.views[queue.title])
+        shown = admin.view_tasks(project, result.views[queue.title])
         # the tab holds exactly the queue (ties in score may come in either order)
         assert sorted(t["id"] for t in shown) == sorted(result.queues[queue.key].tolist())
         scores = [stored[t["id"]]["score"] for t in shown]
@@ -112,7 +105,7 @@ def test_run_project_audit_pushes_the_queues(
         }  # fmt: skip
         assert view["data"]["columnsWidth"] == {"tasks:predictions_results": 360}
     first = next(q for q in QUEUES if q.key != "uncertain" and len(result.queues[q.key]))
-    worst = view_tasks(admin, project, result.views[first.title])[0]
+    worst = admin.view_tasks(project, result.views[first.title])[0]
     cell = str(worst["predictions_results"])  # Label Studio drops the quotes for the cell
     assert cell.startswith("[{value: {choices: ["), cell[:200]
     assert cell.index("meta: {reasons: [") < cell.index("queues: [lscl:") < cell.index("from_name")
@@ -151,7 +144,7 @@ def test_run_project_audit_pushes_the_queues(
     gold = set(done.audit.task_ids[done.audit.gold].tolist())
     assert gold == {reviewed, marked}
     for view in result.views.values():
-        shown = [t["id"] for t in view_tasks(admin, project, view)]
+        shown = [t["id"] for t in admin.view_tasks(project, view)]
         assert reviewed not in shown and marked not in shown
     stored = {p["task"]: p for p in admin.predictions(project)}
     assert stored[reviewed]["result"][0]["value"]["choices"] == [CLASSES[0]]
@@ -166,13 +159,10 @@ def test_run_project_audit_pushes_the_queues(
                             partial_limit=0)  # fmt: skip
     assert burst.audit is not None and burst.audit.run not in (None, result.run)
     assert burst.stale_versions == (result.model_version,)
-    version = burst.audit.model_version
-    assert admin.call("GET", f"/api/projects/{project}/")["model_version"] == version
-    mine = [p["task"] for p in admin.predictions(project) if p["model_version"] == version]
-    assert sorted(mine) == sorted(burst.audit.task_ids.tolist()) and ids[46] in mine
-    for queue in QUEUES:
-        shown = sorted(t["id"] for t in view_tasks(admin, project, result.views[queue.title]))
-        assert shown == sorted(burst.audit.queues[queue.key].tolist())  # the new run's alone
+    version, predicted, shown = admin.current_run(project, result.views)
+    assert version == burst.audit.model_version and ids[46] in predicted
+    assert predicted == sorted(burst.audit.task_ids.tolist())
+    assert shown == {q.title: sorted(burst.audit.queues[q.key].tolist()) for q in QUEUES}
 
 
 def test_bad_rules_are_refused_before_anything_is_fetched(
