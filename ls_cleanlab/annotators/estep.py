@@ -14,6 +14,7 @@ is one block), never depending on where the audit runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,7 +26,7 @@ from ls_cleanlab.annotators.votes import Votes
 if TYPE_CHECKING:
     from ls_cleanlab.annotators.gold import Known
 
-__all__ = ["BinaryEvidence", "BinaryPrior", "binary_e_step", "sigmoid"]
+__all__ = ["BinaryEvidence", "BinaryPrior", "TaskRows", "binary_e_step", "sigmoid"]
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -112,3 +113,15 @@ def binary_e_step(
         posterior[tasks] = new
         logit[tasks] = z
     return total / posterior.size if posterior.size else 0.0
+
+
+class TaskRows:
+    """Rows of a ``(U, K)`` array made for the tasks asked for (an index or a mask), so the
+    temperature search (:mod:`.tempering`) never needs the whole array."""
+
+    def __init__(self, make: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.make = make
+
+    def __getitem__(self, index: np.ndarray) -> np.ndarray:
+        index = np.asarray(index)
+        return self.make(np.flatnonzero(index) if index.dtype == bool else index)

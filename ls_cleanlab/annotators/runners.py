@@ -196,6 +196,7 @@ def calibrated_multi(
 ) -> Raw:
     start = _multilabel.yes_votes(votes) / votes.count[:, None]
     fit = _calibrated.binary_em(votes, start, probs, max_iter, tol, known)
+    del start  # binary_em's posterior, updated in place: fit.posterior is its copy
     post = fit.posterior
     label = np.where(post == 0.5, _multilabel.majority(votes, probs), post > 0.5)
     slope: np.ndarray | None = None
