@@ -165,8 +165,9 @@ class Annotations:
             _, where, count = np.unique(pair, return_index=True, return_counts=True)
             if (count > 1).any():
                 dup = where[count > 1][0]
+                who = annotator[dup].item() if annotator.dtype.kind != "O" else annotator[dup]
                 raise InvalidAnnotationsError(
-                    f"annotator {annotator[dup]!r} annotated task {task[dup]} more than once "
+                    f"annotator {who!r} annotated task {task[dup]} more than once "
                     f"({int((count - 1).sum())} duplicate rows in all); keep one annotation per "
                     "annotator and task (Annotations.latest_per_annotator does that)."
                 )

@@ -60,7 +60,11 @@ def test_datetime64_and_numbers_agree() -> None:
         pytest.param({"task": [0.5, 1]}, "integer task indices", id="task-float"),
         pytest.param({"annotator": ["a", None]}, "missing in rows 1", id="annotator-none"),
         pytest.param({"annotator": ["a"]}, "one id per row", id="annotator-length"),
-        pytest.param({"task": [3, 3], "annotator": ["a", "a"]}, "task 3 more than once", id="dup"),
+        pytest.param(
+            {"task": [3, 3], "annotator": ["a", "a"]},
+            "annotator 'a' annotated task 3 more than once",
+            id="dup",
+        ),
         pytest.param({"lead_time": [1.0, -2.0]}, "negative in rows 1", id="lead-negative"),
         pytest.param({"created_at": ["yesterday", "x"]}, "ISO 8601", id="created-garbage"),
         pytest.param({"ground_truth": [True]}, r"shape \(2,\)", id="gt-length"),
