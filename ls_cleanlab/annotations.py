@@ -29,6 +29,11 @@ def _rows(mask: np.ndarray, limit: int = 5) -> str:
     return f"{shown}{more}"
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value, so a message shows ``'a'``, not ``np.str_('a')``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _frozen(array: np.ndarray) -> np.ndarray:
     array = np.ascontiguousarray(array)
     array.flags.writeable = False
@@ -165,9 +170,8 @@ class Annotations:
             _, where, count = np.unique(pair, return_index=True, return_counts=True)
             if (count > 1).any():
                 dup = where[count > 1][0]
-                who = annotator[dup].item() if annotator.dtype.kind != "O" else annotator[dup]
                 raise InvalidAnnotationsError(
-                    f"annotator {who!r} annotated task {task[dup]} more than once "
+                    f"annotator {_plain(annotator[dup])!r} annotated task {task[dup]} more than once "
                     f"({int((count - 1).sum())} duplicate rows in all); keep one annotation per "
                     "annotator and task (Annotations.latest_per_annotator does that)."
                 )

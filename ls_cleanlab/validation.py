@@ -313,10 +313,14 @@ def _shown(value: Any) -> str:
 def check_int(value: Any, name: str, *, low: int | None = None, high: int | None = None) -> int:
     """Return ``value`` as an ``int`` if it is an integer (not a bool) in ``[low, high]``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise InvalidOptionError(f"{name} must be an integer{_range(low, high)}, got {_shown(value)}.")
+        raise InvalidOptionError(
+            f"{name} must be an integer{_range(low, high)}, got {_shown(value)}."
+        )
     number = int(value)
     if (low is not None and number < low) or (high is not None and number > high):
-        raise InvalidOptionError(f"{name} must be an integer{_range(low, high)}, got {_shown(value)}.")
+        raise InvalidOptionError(
+            f"{name} must be an integer{_range(low, high)}, got {_shown(value)}."
+        )
     return number
 
 
