@@ -329,6 +329,10 @@ def test_embeddings_file_npy_and_npz(tmp_path: Path) -> None:
     subset = standardize(vectors, np.array([True, True, False, True]))
     np.testing.assert_allclose(by_id.features, subset, atol=1e-6)
 
+    np.savez(tmp_path / "off.npz", task_ids=np.array([1013, 1011]), embeddings=vectors[:2])
+    with pytest.raises(InvalidOptionError, match=r"none of the 4 tasks \(ids 10\.\.13\) is "
+                       r"among its task_ids \(ids 1011\.\.1013\)"):  # fmt: skip
+        load_embeddings(tmp_path / "off.npz", [10, 11, 12, 13])
     with pytest.raises(InvalidOptionError, match="one row per task \\(3\\)"):
         load_embeddings(tmp_path / "e.npy", [1, 2, 3])
     np.savez(tmp_path / "bad.npz", vectors=vectors)
