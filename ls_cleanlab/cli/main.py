@@ -34,6 +34,7 @@ from ls_cleanlab.errors import (
     InvalidTasksError,
     LabelConfigError,
     LsCleanlabError,
+    NotEnoughLabelsError,
     StudioAuthError,
     StudioRequestError,
     StudioUnreachableError,
@@ -256,6 +257,12 @@ _FIXES: tuple[tuple[type[BaseException], int, str], ...] = (
         LabelConfigError,
         EXIT_BAD_INPUT,
         "pass --label-config with the project's labeling config, or --choices NAME.",
+    ),
+    (
+        NotEnoughLabelsError,
+        EXIT_BAD_INPUT,
+        "label more tasks, or give probabilities: --pred-probs FILE.npy or --from-model-version "
+        "V; for features that failed, see --local-files-root, --allowed-host, --embeddings-file.",
     ),
     (InvalidTasksError, EXIT_BAD_INPUT, "correct the task JSON named above, or export again."),
     (

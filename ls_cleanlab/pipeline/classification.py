@@ -23,7 +23,7 @@ import numpy as np
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators.gold import find_gold, gold_accuracy
 from ls_cleanlab.audit import LabelAudit, Rules
-from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
+from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError, NotEnoughLabelsError
 from ls_cleanlab.features import FeatureCache, prediction_probs, task_features
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import TrainedModel, train_noise_robust
@@ -124,23 +124,20 @@ def probabilities(
         if progress is not None:
             progress("features", done, total)
 
+    given, labelled = majority_vote(table, k, schema.multi_label)
+    gold = find_gold(table.annotations, n, reviewer_ids(options))
+    given = np.where(gold.tasks[:, None], gold.labels, given)  # a gold label is the target
+    labelled = labelled | gold.tasks
+    need = max(2 * options.n_folds, 10)
+    _check_enough(table, labelled, np.ones(n, dtype=bool), {}, need)  # before any features
     feats = task_features(
         table, schema, fetcher=fetcher, cache=cache, embedder=options.embedder,
         text_embedder=options.text_embedder, embedding_field=options.embedding_field,
         embeddings_file=options.embeddings_file, executor=executor, progress=report,
         store_dir=work_dir,
     )  # fmt: skip
-    given, labelled = majority_vote(table, k, schema.multi_label)
-    gold = find_gold(table.annotations, n, reviewer_ids(options))
-    given = np.where(gold.tasks[:, None], gold.labels, given)  # a gold label is the target
-    labelled = labelled | gold.tasks
     train = np.flatnonzero(labelled & feats.ok)
-    if len(train) < max(2 * options.n_folds, 10):
-        raise InvalidTasksError(
-            f"only {len(train)} labelled tasks have features; the model needs at least "
-            f"{max(2 * options.n_folds, 10)}. Label more tasks, or pass probabilities "
-            "(from_model_version or pred_probs)."
-        )
+    _check_enough(table, labelled, feats.ok, feats.skipped, need)
     X = feats.features
     target = given[train] if schema.multi_label else np.argmax(given[train], axis=1)
     oos, trained = fit_models(
@@ -293,6 +290,29 @@ def final_model(
         extractor=found.trained.extractor, executor=executor,
     )  # fmt: skip
     return fit.model
+
+
+def _check_enough(
+    table: TaskTable, labelled: np.ndarray, ok: np.ndarray, skipped: Mapping[int, str], need: int
+) -> None:
+    """Refuse to fit the model on fewer than ``need`` labelled tasks with features, saying
+    whether labels or features are short (and why the first labelled task has none)."""
+    n_labelled, n_train = int(labelled.sum()), int((labelled & ok).sum())
+    if n_train >= need:
+        return
+    ask = "Label more tasks, or pass probabilities (from_model_version or pred_probs)."
+    if n_labelled < need:
+        raise NotEnoughLabelsError(
+            f"only {n_labelled} of the {len(labelled)} tasks are labelled (with an annotation "
+            f"that is used); the model needs at least {need}. {ask}"
+        )
+    row = int(np.flatnonzero(labelled & ~ok)[0])
+    why = skipped.get(row, "no features")
+    raise NotEnoughLabelsError(
+        f"only {n_train} of the {n_labelled} labelled tasks have features (task "
+        f"{int(table.task_ids[row])}: {why}); the model needs at least {need}. Make the "
+        f"features available, or pass probabilities (from_model_version or pred_probs)."
+    )
 
 
 def _skip_reasons(

@@ -59,6 +59,12 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, text in files.items():
         (root / name).write_text(text)
     (root / "latin1.json").write_bytes('[{"id": 1, "data": {"t": "caf\xe9"}}]'.encode("latin-1"))
+    (root / "unlabelled.json").write_text(
+        json.dumps(
+            [{"id": i + 1, "data": {"image": f"/x/{i}.png"}, "annotations": []} for i in range(N)]
+        )
+    )
+    np.savez(root / "ids-off.npz", task_ids=np.arange(N) + 500, embeddings=np.ones((N, 3)))
     (root / "one-annotator.json").write_text(json.dumps(
         [{"id": i, "data": {"image": "/x"}, "annotations": [annotation(1, truth[i])]}
          for i in range(N)]))  # fmt: skip
@@ -143,6 +149,11 @@ PROBES: dict[str, Probe] = {
     "source-neither": (["audit"], 2, "either --project ID or an EXPORT.json"),
     "studio-unreachable": (["audit", "--project", "3", "--url", "http://127.0.0.1:1",
                             "--api-key", "k"], 3, "could not reach Label Studio"),
+    "nothing-labelled": (["audit", "{root}/unlabelled.json", "--label-config",
+                          "{root}/config.xml"], 2, "only 0 of the 12 tasks are labelled"),
+    "embeddings-ids-off": (["audit", "{root}/export.json", "--embeddings-file",
+                            "{root}/ids-off.npz"], 2,
+                           "none of the 12 tasks (ids 1..12) is among its task_ids (ids 500..511)"),
     "annotators-without-shared-tasks": (["annotators", "{root}/one-annotator.json"], 2,
                                         "annotator"),
 }  # fmt: skip
