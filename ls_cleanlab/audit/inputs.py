@@ -10,7 +10,7 @@ import numpy as np
 
 from ls_cleanlab import validation
 from ls_cleanlab.annotations import Annotations
-from ls_cleanlab.confident.issues import find_label_issues, multilabel_issue_matrix
+from ls_cleanlab.confident.issues import find_label_issues, issue_matrix_where_defined
 from ls_cleanlab.errors import InvalidAnnotationsError, InvalidLabelsError, InvalidOptionError
 
 __all__ = ["as_annotations", "check_features", "class_names", "confident_cells", "vote_matrix"]
@@ -89,7 +89,8 @@ def confident_cells(
     given: np.ndarray, labelled: np.ndarray, probs: np.ndarray | None, multi_label: bool
 ) -> np.ndarray | None:
     """Cells confident learning flags (cleanlab's default filter), or None without a model or
-    where it cannot run (a class given on every task, as cleanlab refuses too)."""
+    where it cannot run (single-label tasks all of one class). Multi-label, a class given on
+    every task gets no flags and the others keep theirs (cleanlab refuses the whole input)."""
     if probs is None or not labelled.any():
         return None
     out = np.zeros(given.shape, dtype=bool)
@@ -98,7 +99,7 @@ def confident_cells(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # small classes: nothing flagged there
             if multi_label:
-                out[rows] = multilabel_issue_matrix(given[rows], probs[rows]) != 0
+                out[rows] = issue_matrix_where_defined(given[rows], probs[rows]) != 0
             else:
                 wrong = find_label_issues(given[rows].argmax(axis=1), probs[rows])
                 out[rows[wrong]] = given[rows[wrong]]

@@ -7,6 +7,7 @@ import pytest
 
 from ls_cleanlab import Annotations
 from ls_cleanlab.audit import audit_labels
+from ls_cleanlab.confident import issue_matrix_where_defined
 
 
 @pytest.mark.parametrize("multi_label", [False, True], ids=["single", "multi"])
@@ -21,3 +22,18 @@ def test_no_annotations_at_all_leaves_every_task_unlabelled(multi_label: bool) -
     assert (res.priority == 0).all()
     expected = probs >= 0.5 if multi_label else np.eye(3)[probs.argmax(axis=1)]
     np.testing.assert_array_equal(res.suggested, expected)
+
+
+def test_a_class_given_on_every_task_leaves_confident_learning_to_the_others() -> None:
+    rng = np.random.default_rng(1)
+    probs = rng.random((120, 4))
+    labels = (rng.random((120, 4)) < probs).astype(int)
+    labels[:, 1] = 1
+    res = audit_labels(probs, labels=labels)
+    flagged = res.issues[res.issues["confident_learning"]]
+    others = [0, 2, 3]
+    expected = issue_matrix_where_defined(labels, probs) != 0
+    assert len(flagged) and set(flagged["class_index"]) <= set(others)
+    assert set(zip(flagged["task"], flagged["class_index"], strict=True)) <= set(
+        zip(*np.nonzero(expected), strict=True)
+    )
