@@ -171,9 +171,9 @@ class Annotations:
             if (count > 1).any():
                 dup = where[count > 1][0]
                 raise InvalidAnnotationsError(
-                    f"annotator {_plain(annotator[dup])!r} annotated task {task[dup]} more than once "
-                    f"({int((count - 1).sum())} duplicate rows in all); keep one annotation per "
-                    "annotator and task (Annotations.latest_per_annotator does that)."
+                    f"annotator {_plain(annotator[dup])!r} annotated task {task[dup]} more than "
+                    f"once ({int((count - 1).sum())} duplicate rows in all); keep one annotation "
+                    "per annotator and task (Annotations.latest_per_annotator does that)."
                 )
         ground_truth = None
         if self.ground_truth is not None:
