@@ -23,7 +23,12 @@ import numpy as np
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators.gold import find_gold, gold_accuracy
 from ls_cleanlab.audit import LabelAudit, Rules
-from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError, NotEnoughLabelsError
+from ls_cleanlab.errors import (
+    InvalidOptionError,
+    InvalidTasksError,
+    LabelConfigError,
+    NotEnoughLabelsError,
+)
 from ls_cleanlab.features import FeatureCache, prediction_probs, task_features
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import TrainedModel, train_noise_robust
@@ -179,6 +184,12 @@ class Classification:
         project: int | None = None,
     ) -> ProjectAudit:
         """Audit task JSON, writing nothing (see :func:`ls_cleanlab.pipeline.audit_tasks`)."""
+        if not schema.multi_label and schema.n_classes < 2:
+            raise LabelConfigError(
+                f"the single-label Choices tag {schema.from_name!r} has one choice "
+                f"({schema.classes[0]!r}): there is nothing to choose between. Add the other "
+                'choices, or make it choice="multiple" to audit whether the label is present.'
+            )
         table = read_tasks(tasks, schema)
         if len(table.task_ids) == 0:
             raise InvalidTasksError("there are no tasks to audit.")

@@ -311,6 +311,13 @@ def infer_schema(
             f"cannot tell which task data field the tag {from_name!r} labels (to_name {to_name!r}"
             f", data fields {sorted(fields)[:10]}); pass the project's label config."
         )
+    seen_classes = sorted(classes[(from_name, to_name)])
+    if len(seen_classes) == 1:
+        raise LabelConfigError(
+            f"every choice of {from_name!r} in the tasks is {seen_classes[0]!r}, so a schema "
+            "inferred from them has a single class and nothing to tell apart; pass the "
+            "project's label config, whose Choices name the other classes."
+        )
     values = [
         task["data"][data_key]
         for task in tasks[:50]
@@ -322,7 +329,7 @@ def infer_schema(
         to_name=to_name,
         object_tag="Image" if image else "Text",
         data_key=data_key,
-        classes=tuple(sorted(classes[(from_name, to_name)])),
+        classes=tuple(seen_classes),
         multi_label=multi[(from_name, to_name)],
     )
 

@@ -53,6 +53,8 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "latin1.json": "",
         "not-xml.xml": "<View><Choices",
         "no-choices.xml": '<View><Text name="t" value="$t"/></View>',
+        "one-choice.xml": '<View><Image name="image" value="$image"/><Choices name="objects" '
+        'toName="image"><Choice value="sun"/></Choices></View>',
         "rules.yaml": "implies:\n  sun: [airport]\n",
         "broken-rules.yaml": "implies: [: :\n",
     }
@@ -96,6 +98,9 @@ PROBES: dict[str, Probe] = {
                        2, "XML"),
     "config-without-choices": (["audit", "{root}/export.json", "--label-config",
                                 "{root}/no-choices.xml"], 2, "Choices"),
+    "config-one-single-choice": (["audit", "{root}/export.json", "--label-config",
+                                  "{root}/one-choice.xml"], 2,
+                                 "single-label Choices tag 'objects' has one choice ('sun')"),
     "choices-unknown": (["audit", "{root}/export.json", "--choices", "nope"], 2, "'nope'"),
     "rules-unknown-class": (["audit", "{root}/export.json", "--rules", "{root}/rules.yaml"], 2,
                             "airport"),
