@@ -220,7 +220,7 @@ def prediction_probs(
 
     Raises
     ------
-    InvalidTasksError
+    InvalidOptionError
         When no task has a prediction of ``model_version`` (the message lists the versions seen).
     """
     index = schema.class_index()
@@ -245,7 +245,7 @@ def prediction_probs(
         else:
             ok[row] = True
     if not ok.any() and model_version not in seen:
-        raise InvalidTasksError(
+        raise InvalidOptionError(
             f"no task has a prediction of model_version {model_version!r}; versions present: "
             f"{sorted(seen) or 'none'}."
         )

@@ -385,7 +385,7 @@ def test_prediction_probs_multi_label() -> None:
     np.testing.assert_allclose(result.features[4], [0, 0.4, 0])  # the newest one
     assert "model_version 'v1'" in result.skipped[2]
     assert "['horse']" in result.skipped[3]
-    with pytest.raises(InvalidTasksError, match="versions present: \\['v1', 'v2'\\]"):
+    with pytest.raises(InvalidOptionError, match="versions present: \\['v1', 'v2'\\]"):
         prediction_probs(tasks, schema, "v3")
 
 
