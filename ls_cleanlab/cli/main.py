@@ -256,7 +256,8 @@ _FIXES: tuple[tuple[type[BaseException], int, str], ...] = (
     (
         LabelConfigError,
         EXIT_BAD_INPUT,
-        "pass --label-config with the project's labeling config, or --choices NAME.",
+        "ls-cleanlab needs a <Choices> (or <RectangleLabels>) tag: name one of several with "
+        "--choices NAME; for an export, pass the project's config with --label-config.",
     ),
     (
         NotEnoughLabelsError,

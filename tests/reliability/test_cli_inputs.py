@@ -164,6 +164,13 @@ PROBES: dict[str, Probe] = {
 }  # fmt: skip
 
 
+#: name -> what its ``fix:`` line must say, where the generic fix of its error type misleads.
+FIXES = {
+    "config-without-choices": "needs a <Choices> (or <RectangleLabels>) tag",
+    "nothing-labelled": "label more tasks, or give probabilities: --pred-probs FILE.npy",
+}
+
+
 @pytest.mark.parametrize("name", list(PROBES))
 def test_bad_input(name: str, root: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
@@ -177,6 +184,8 @@ def test_bad_input(name: str, root: Path, monkeypatch: pytest.MonkeyPatch, tmp_p
     assert traceback_free(stderr), stderr
     error = next(line for line in stderr.splitlines() if line.startswith("error: "))
     assert cause in error, stderr
+    fix = next(line for line in stderr.splitlines() if line.startswith("fix: "))
+    assert FIXES.get(name, "") in fix, stderr
 
 
 def test_the_environment_url_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
