@@ -257,7 +257,12 @@ class Annotations:
         position = {name: k for k, name in enumerate(class_names)}
         matrix = np.zeros((len(frame), len(class_names)), dtype=np.int8)
         for row, value in enumerate(frame[labels_column].tolist()):
-            names = [value] if isinstance(value, str) else list(value)
+            names = [value] if isinstance(value, str) else value
+            if not isinstance(names, (Sequence, np.ndarray, set, frozenset)):
+                raise InvalidAnnotationsError(
+                    f"row {row} of the annotations table has {labels_column} {value!r}, not a "
+                    "class name or a list of them; an empty label set is an empty list []."
+                )
             for name in names:
                 if name not in position:
                     raise InvalidAnnotationsError(

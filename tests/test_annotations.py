@@ -110,6 +110,15 @@ def test_frame_round_trip() -> None:
         Annotations.from_frame(pd.DataFrame({"task": [0], "labels": [["x"]]}), "xyz")
 
 
+@pytest.mark.parametrize("cell", [None, float("nan"), 3], ids=["none", "nan", "int"])
+def test_a_frame_cell_that_is_not_labels_is_named(cell: object) -> None:
+    frame = pd.DataFrame({"task": [0, 1], "annotator": [1, 1], "labels": [["x"], cell]})
+    with pytest.raises(InvalidAnnotationsError, match=r"row 1 .* not a class name or a list"):
+        Annotations.from_frame(frame, ["x", "y"])
+    frame["labels"] = [["x"], np.array(["y"])]  # lists read back from parquet are arrays
+    assert Annotations.from_frame(frame, ["x", "y"]).labels.tolist() == [[1, 0], [0, 1]]
+
+
 def test_from_labels_and_subset() -> None:
     ann = Annotations.from_labels(np.eye(3, dtype=int))
     assert ann.n_annotators == 1 and list(ann.task) == [0, 1, 2]
