@@ -67,13 +67,18 @@ def check_features(features: Any, n: int) -> np.ndarray | None:
     """``(n, d)`` finite float features, or None."""
     if features is None:
         return None
-    array = np.asarray(features, dtype=np.float64)
+    try:
+        array = np.asarray(features, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidOptionError(f"features must hold numbers: {exc}.") from exc
     if array.ndim != 2 or len(array) != n:
         raise InvalidOptionError(
             f"features must have shape ({n}, d), one row per task; got {array.shape}."
         )
-    if not np.isfinite(array).all():
-        raise InvalidOptionError("features contain NaN or infinite values.")
+    bad = ~np.isfinite(array).all(axis=1)
+    if bad.any():
+        rows = validation.examples(np.flatnonzero(bad))
+        raise InvalidOptionError(f"features contain NaN or infinite values in rows {rows}.")
     return array
 
 

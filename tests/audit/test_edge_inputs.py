@@ -8,6 +8,7 @@ import pytest
 from ls_cleanlab import Annotations
 from ls_cleanlab.audit import audit_labels
 from ls_cleanlab.confident import issue_matrix_where_defined
+from ls_cleanlab.errors import InvalidOptionError
 
 
 @pytest.mark.parametrize("multi_label", [False, True], ids=["single", "multi"])
@@ -37,3 +38,16 @@ def test_a_class_given_on_every_task_leaves_confident_learning_to_the_others() -
     assert set(zip(flagged["task"], flagged["class_index"], strict=True)) <= set(
         zip(*np.nonzero(expected), strict=True)
     )
+
+
+@pytest.mark.parametrize(
+    ("features", "match"),
+    [
+        pytest.param([[0.0, 1.0]] * 3 + [[np.nan, 1.0], [0.0, np.inf]], "in rows 3, 4", id="nan"),
+        pytest.param([["a", "b"]] * 5, "features must hold numbers", id="strings"),
+    ],
+)
+def test_bad_features_name_the_rows(features: list, match: str) -> None:
+    probs = np.random.default_rng(2).dirichlet(np.ones(2), 5)
+    with pytest.raises(InvalidOptionError, match=match):
+        audit_labels(probs, labels=np.array([0, 1, 0, 1, 0]), features=features)
