@@ -19,6 +19,7 @@ from typing import Any, overload
 
 from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError, LabelConfigError
 from ls_cleanlab.studio.schema import LabelSchema
+from ls_cleanlab.studio.tasks import task_parts
 
 __all__ = ["ExportFile", "infer_schema", "iter_export", "load_export", "prediction_versions"]
 
@@ -123,9 +124,11 @@ class _ExportReader:
             if first == "":
                 raise self._invalid("Expecting value", self.pos)
             value = self._value()  # report what the file holds, as a whole-file parse would
+            lines = isinstance(value, dict) and self._skip_space() == "{"
             raise InvalidTasksError(
-                f"export file {str(self.path)!r} holds a JSON {type(value).__name__}, not the "
-                "list of tasks of a Label Studio JSON export."
+                f"export file {str(self.path)!r} holds a JSON {type(value).__name__}"
+                f"{' and more after it (JSON lines?)' if lines else ''}, not the list of tasks "
+                "of a Label Studio JSON export."
             )
         self.pos += 1
         position = 0
@@ -286,6 +289,9 @@ def infer_schema(
     if not pairs and any(True for _ in _choice_results(tasks, "rectanglelabels")):
         return _infer_boxes(tasks, choices_name)
     if not pairs:
+        first = next(iter(tasks), None)
+        if isinstance(first, Mapping) and not isinstance(first.get("data"), Mapping):
+            task_parts(first, 0, set())  # a JSON-MIN export: say so rather than "no choices"
         where = f" for the Choices tag {choices_name!r}" if choices_name else ""
         raise LabelConfigError(
             f"the tasks hold no choices results{where}, so the labeling schema cannot be "

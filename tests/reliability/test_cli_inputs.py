@@ -45,6 +45,8 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "no-id.json": '[{"data": {"image": "/x.png"}}]',
         "twice.json": '[{"id": 1, "data": {}}, {"id": 1, "data": {}}]',
         "no-data.json": '[{"id": 1}]',
+        "json-min.json": '[{"id": 1, "image": "/x.png", "objects": "sun", "annotator": 1}]',
+        "json-lines.json": '{"id": 1, "data": {}}\n{"id": 2, "data": {}}\n',
         "no-user.json": json.dumps([{"id": 1, "data": {"image": "/x"}, "annotations": [{}]}]),
         "bad-result.json": json.dumps(
             [{"id": 1, "data": {"image": "/x"}, "annotations": [{"completed_by": 1, "result": 3}]}]
@@ -81,6 +83,10 @@ PROBES: dict[str, Probe] = {
     "export-not-utf8": (["audit", "{root}/latin1.json"], 2, "cannot read export file"),
     "export-not-a-list": (["audit", "{root}/dict.json"], 2, "not the list of tasks"),
     "export-item-not-object": (["audit", "{root}/numbers.json"], 2, "item 0 is a int"),
+    "export-json-min": (["audit", "{root}/json-min.json"], 2,
+                        "sit at the top level, as in a JSON-MIN or CSV export"),
+    "export-json-lines": (["audit", "{root}/json-lines.json"], 2,
+                          "holds a JSON dict and more after it (JSON lines?)"),
     "task-without-id": (["audit", "{root}/no-id.json", "--label-config", "{root}/config.xml"], 2,
                         "no integer 'id'"),
     "task-twice": (["audit", "{root}/twice.json", "--label-config", "{root}/config.xml"], 2,
