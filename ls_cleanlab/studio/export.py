@@ -272,8 +272,8 @@ def infer_schema(
     Raises
     ------
     LabelConfigError
-        When there is no ``choices`` result, several tags and no ``choices_name``, or no task
-        data field to read.
+        When there is no ``choices`` result, several tags and no ``choices_name``, one class,
+        or no task data field to read (InvalidTasksError: a first task that is malformed).
     """
     pairs: Counter[tuple[str, str]] = Counter()
     classes: dict[tuple[str, str], set[str]] = {}
@@ -289,9 +289,8 @@ def infer_schema(
     if not pairs and any(True for _ in _choice_results(tasks, "rectanglelabels")):
         return _infer_boxes(tasks, choices_name)
     if not pairs:
-        first = next(iter(tasks), None)
-        if isinstance(first, Mapping) and not isinstance(first.get("data"), Mapping):
-            task_parts(first, 0, set())  # a JSON-MIN export: say so rather than "no choices"
+        if isinstance(first := next(iter(tasks), None), Mapping):
+            task_parts(first, 0, set())  # a malformed or JSON-MIN export is named as such
         where = f" for the Choices tag {choices_name!r}" if choices_name else ""
         raise LabelConfigError(
             f"the tasks hold no choices results{where}, so the labeling schema cannot be "
