@@ -326,7 +326,7 @@ def _audit_export(
     _check_rules(args.rules, schema)
     version = args.from_model_version
     if version is None and args.pred_probs is None and args.predictions is None:
-        counts = prediction_versions(tasks)
+        counts = prediction_versions(tasks, schema.from_name)
         if counts:
             best, covered = counts.most_common(1)[0]
             if covered >= PREDICTION_COVERAGE * len(tasks):

@@ -21,7 +21,7 @@ from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError, LabelConfi
 from ls_cleanlab.studio.schema import LabelSchema
 from ls_cleanlab.studio.tasks import task_parts
 
-__all__ = ["ExportFile", "infer_schema", "iter_export", "load_export", "prediction_versions"]
+__all__ = ["ExportFile", "infer_schema", "iter_export", "load_export"]
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -337,22 +337,6 @@ def infer_schema(
         classes=tuple(seen_classes),
         multi_label=multi[(from_name, to_name)],
     )
-
-
-def prediction_versions(tasks: Sequence[Mapping[str, Any]]) -> Counter[str]:
-    """How many tasks hold a prediction of each ``model_version``."""
-    counts: Counter[str] = Counter()
-    for task in tasks:
-        predictions = task.get("predictions")
-        if not isinstance(predictions, list):
-            continue
-        versions = {
-            str(p.get("model_version"))
-            for p in predictions
-            if isinstance(p, Mapping) and p.get("model_version") not in (None, "")
-        }
-        counts.update(versions)
-    return counts
 
 
 def _infer_boxes(tasks: Sequence[Mapping[str, Any]], name: str | None) -> LabelSchema:

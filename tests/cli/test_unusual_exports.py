@@ -75,3 +75,19 @@ def test_the_agreement_matrix_of_many_annotators_keeps_the_busiest(crowd: Path) 
     assert first.split()[-1] == "1"  # the annotator of every task is kept
     code, json_out, _ = run_cli("annotators", crowd, "--json")
     assert len(json.loads(json_out)["pairwise"]["names"]) == 61
+
+
+def test_predictions_of_another_tag_are_not_taken_for_the_audits(
+    crowd: Path, tmp_path: Path
+) -> None:
+    tasks = json.loads(crowd.read_text())
+    for task in tasks:  # another model labelled another tag of the project
+        result = {"from_name": "sentiment", "to_name": "text", "type": "choices",
+                  "value": {"choices": ["positive"]}}  # fmt: skip
+        task["predictions"] = [{"model_version": "other", "score": 0.9, "result": [result]}]
+    export = tmp_path / "predicted.json"
+    export.write_text(json.dumps(tasks))
+    code, stdout, stderr = run_cli("audit", export, "--choices", "topic", "--text-embedder",
+                                   "none", "--json", "--out", tmp_path / "out")  # fmt: skip
+    assert code == 0, stderr
+    assert json.loads(stdout)["source"] == "model:tfidf"

@@ -37,6 +37,8 @@ def test_single_label_text() -> None:
     assert schema.classes == ("negative", "ok", "positive") and not schema.multi_label
     assert schema.object_tag == "Text"
     assert prediction_versions(tasks) == {"m": 1}
+    assert prediction_versions(tasks, "sentiment") == {"m": 1}
+    assert prediction_versions(tasks, "another_tag") == {}
 
 
 def test_multi_label_images_and_the_only_data_field() -> None:
