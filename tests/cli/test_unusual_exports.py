@@ -91,3 +91,15 @@ def test_predictions_of_another_tag_are_not_taken_for_the_audits(
                                    "none", "--json", "--out", tmp_path / "out")  # fmt: skip
     assert code == 0, stderr
     assert json.loads(stdout)["source"] == "model:tfidf"
+
+
+def test_python_warnings_become_warning_lines_once_each(crowd: Path, tmp_path: Path) -> None:
+    small = tmp_path / "small.json"
+    small.write_text(json.dumps(json.loads(crowd.read_text())[:12]))  # few tasks per class
+    code, _, stderr = run_cli("audit", small, "--text-embedder", "none",
+                              "--out", tmp_path / "out")  # fmt: skip
+    assert code == 0, stderr
+    lines = stderr.splitlines()
+    assert any("fewer than n_folds=5" in line for line in lines), stderr
+    assert all(line.startswith("warning: ") for line in lines), stderr
+    assert len(lines) == len(set(lines)), stderr
