@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 from PIL import Image, ImageDraw
 
-from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
+from ls_cleanlab.errors import ExtractorUnavailableError, InvalidOptionError, InvalidTasksError
 from ls_cleanlab.features import (
     DescriptorEmbedder,
     FeatureCache,
@@ -22,11 +22,12 @@ from ls_cleanlab.features import (
     load_embeddings,
     prediction_probs,
     standardize,
+    task_features,
     text_features,
 )
 from ls_cleanlab.features.descriptors import SIDE, describe, descriptor_size, srgb_to_lab
 from ls_cleanlab.media import MediaFetcher
-from ls_cleanlab.studio import parse_label_config
+from ls_cleanlab.studio import parse_label_config, read_tasks
 from ls_cleanlab.testing.synthetic_images import encode, make_images
 
 
@@ -292,6 +293,26 @@ def test_text_skips_empty_and_strips_html() -> None:
     assert result.features.shape[0] == 4 and result.features[1].nnz == 0
     plain = text_features(["<b>goal</b> match", "vote law"])
     assert plain.features.shape[1] > result.features.shape[1]  # tags became n-grams
+
+
+def test_encoded_texts_are_decoded_and_linked_ones_refused() -> None:
+    config = (
+        '<View><Text name="t" value="$body" encoding="{}"/><Choices name="c" toName="t">'
+        '<Choice value="x"/><Choice value="y"/></Choices></View>'
+    )
+    table = read_tasks(
+        [{"id": i + 1, "data": {"body": body}} for i, body in enumerate(
+            [base64.b64encode("goal match café".encode()).decode(), "not base64!", None])],
+        parse_label_config(config.format("base64unicode")),
+    )  # fmt: skip
+    schema = parse_label_config(config.format("base64unicode"))
+    found = task_features(table, schema, text_embedder="none")
+    assert found.ok.tolist() == [True, False, False]
+    plain = text_features(["goal match café", "", ""])
+    assert found.features[0].nnz == plain.features[0].nnz > 0
+    linked = parse_label_config(config.replace('encoding="{}"', 'valueType="url"'))
+    with pytest.raises(ExtractorUnavailableError, match="loads its text from a URL"):
+        task_features(table, linked, text_embedder="none")
 
 
 def test_text_hashing_for_large_corpora() -> None:
