@@ -183,7 +183,7 @@ def audit_labels(
     if probs is None and not several:
         raise InvalidAnnotationsError(
             "without pred_probs the audit needs several annotators on shared tasks; no task has "
-            "more than one annotation. Pass out-of-sample pred_probs."
+            f"more than one annotation ({len(ann)} in all). Pass out-of-sample pred_probs."
         )
     method = method if several else "majority"  # one annotation per task needs no vote
     cons = consensus(ann, n, probs, method=method, multi_label=multi_label, gold=gold)
