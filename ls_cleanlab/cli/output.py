@@ -372,7 +372,7 @@ def print_annotators(summary: Mapping[str, Any], out: IO[str]) -> None:
 def _print_pairwise(pairwise: Mapping[str, Any], out: IO[str]) -> None:
     """The agreement matrix; of many annotators, the :data:`TOP_MATRIX` sharing the most tasks."""
     names = pairwise["names"]
-    shown = np.arange(len(names))
+    shown: np.ndarray = np.arange(len(names))
     note = ""
     if len(names) > TOP_MATRIX:
         shared = np.asarray(pairwise["shared_tasks"]).sum(axis=1)
