@@ -108,7 +108,13 @@ def _task_id(task: Any, position: int) -> int:
         raise _fail(f"task #{position} is a {type(task).__name__}, not a JSON object.")
     value = task.get("id")
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(f"task #{position} has no integer 'id' (got {value!r}).")
+        hint = (
+            "; every task of a Label Studio export has one, so this may be a file of tasks to "
+            "import: import it, then export the project in JSON format"
+            if "id" not in task
+            else ""
+        )
+        raise _fail(f"task #{position} has no integer 'id' (got {value!r}){hint}.")
     return value
 
 
