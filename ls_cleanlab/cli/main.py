@@ -30,7 +30,9 @@ from ls_cleanlab.errors import (
     EngineError,
     ExtractorUnavailableError,
     InvalidAnnotationsError,
+    InvalidLabelsError,
     InvalidOptionError,
+    InvalidPredProbsError,
     InvalidTasksError,
     LabelConfigError,
     LsCleanlabError,
@@ -240,7 +242,7 @@ def _check_source(args: argparse.Namespace) -> None:
         )
 
 
-_FIXES: tuple[tuple[type[BaseException], int, str], ...] = (
+_FIXES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], int, str], ...] = (
     (
         StudioAuthError,
         EXIT_STUDIO,
@@ -273,6 +275,12 @@ _FIXES: tuple[tuple[type[BaseException], int, str], ...] = (
         "--from-model-version).",
     ),
     (InvalidOptionError, EXIT_BAD_INPUT, "correct the option or file named above (see --help)."),
+    (
+        (InvalidPredProbsError, InvalidLabelsError),
+        EXIT_BAD_INPUT,
+        "give probabilities that fit the project: one row per task and one column per class, "
+        "rows summing to 1 for a single-label tag.",
+    ),
     (
         EngineError,
         EXIT_BAD_INPUT,

@@ -40,6 +40,7 @@ from ls_cleanlab.pipeline.runs import run_version
 from ls_cleanlab.pipeline.skips import task_skip_reason
 from ls_cleanlab.pipeline.stages import fit_models, next_rows, predict_rows, run_audit
 from ls_cleanlab.studio import LabelSchema, TaskTable, read_tasks
+from ls_cleanlab.validation import ROW_SUM_TOLERANCE
 
 __all__ = ["Classification", "Probabilities", "majority_vote", "probabilities"]
 
@@ -122,6 +123,14 @@ def probabilities(
             raise InvalidOptionError(
                 f"pred_probs holds values that are not finite numbers (NaN or infinite), the "
                 f"first in row {row} (task {int(table.task_ids[row])})."
+            )
+        sums = probs.sum(axis=1) if not schema.multi_label else np.ones(n)
+        if not np.allclose(sums, 1.0, atol=ROW_SUM_TOLERANCE):
+            row = int(np.flatnonzero(~np.isclose(sums, 1.0, atol=ROW_SUM_TOLERANCE))[0])
+            raise InvalidOptionError(
+                f"pred_probs rows must sum to 1 for the single-label tag {schema.from_name!r} "
+                f"(softmax probabilities); row {row} (task {int(table.task_ids[row])}) sums to "
+                f"{sums[row]:.6g}. Per-class probabilities fit a multi-label tag only."
             )
         return Probabilities(probs.astype(np.float64), np.ones(n, dtype=bool), {}, "pred_probs")
 

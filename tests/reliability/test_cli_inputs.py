@@ -55,6 +55,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "latin1.json": "",
         "not-xml.xml": "<View><Choices",
         "no-choices.xml": '<View><Text name="t" value="$t"/></View>',
+        "single.xml": LABEL_CONFIG.replace(' choice="multiple"', ""),
         "one-choice.xml": '<View><Image name="image" value="$image"/><Choices name="objects" '
         'toName="image"><Choice value="sun"/></Choices></View>',
         "rules.yaml": "implies:\n  sun: [airport]\n",
@@ -129,6 +130,9 @@ PROBES: dict[str, Probe] = {
                             2, "2-D array"),
     "probs-wrong-shape": (["audit", "{root}/export.json", "--pred-probs", "{root}/narrow.npy"],
                           2, "shape (12, 5)"),
+    "probs-rows-not-summing": (["audit", "{root}/export.json", "--label-config",
+                                "{root}/single.xml", "--pred-probs", "{root}/probs.npy"], 2,
+                               "pred_probs rows must sum to 1 for the single-label tag 'objects'"),
     "probs-and-version": (["audit", "{root}/export.json", "--pred-probs", "{root}/probs.npy",
                            "--from-model-version", "v"], 2, "not both"),
     "folds-one": (["audit", "{root}/export.json", "--folds", "1"], 2, "--folds must be at least 2"),
