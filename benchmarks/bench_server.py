@@ -27,12 +27,9 @@ from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.server import Settings, create_app
 from ls_cleanlab.server.auth import SECRET_HEADER
 from ls_cleanlab.studio import parse_label_config
-from ls_cleanlab.testing.synthetic_images import CLASSES, make_images
+from ls_cleanlab.testing.synthetic_images import LABEL_CONFIG as CONFIG
+from ls_cleanlab.testing.synthetic_images import annotation, make_images
 
-CONFIG = (
-    '<View><Image name="image" value="$image"/><Choices name="objects" toName="image" '
-    'choice="multiple">' + "".join(f'<Choice value="{c}"/>' for c in CLASSES) + "</Choices></View>"
-)
 N = 300
 
 
@@ -43,10 +40,7 @@ def prepare(root: Path) -> tuple[Settings, list[dict[str, Any]]]:
     tasks = []
     for i, (image, labels) in enumerate(zip(images, truth, strict=True)):
         image.save(media / f"{i}.png")
-        chosen = [CLASSES[k] for k in np.flatnonzero(labels)]
-        result = [{"from_name": "objects", "to_name": "image", "type": "choices",
-                   "value": {"choices": chosen}}]  # fmt: skip
-        annotations = [{"completed_by": 1, "result": result}] if i < 240 else []
+        annotations = [annotation(1, labels)] if i < 240 else []
         tasks.append({"id": i + 1, "data": {"image": f"/data/local-files/?d={i}.png"},
                       "annotations": annotations})  # fmt: skip
     settings = Settings(data_dir=root / "data", local_files_root=str(media),

@@ -99,9 +99,11 @@ def refresh_box_project(
     options: AuditOptions,
     cache: FeatureCache | None = None,
     progress: Progress | None = None,
+    partial_limit: int = PARTIAL_PUSH_LIMIT,
 ) -> Refresh:
-    """Re-audit a box project from its stored detector boxes; push the predictions that changed
-    (``cache`` is unused: the detector reads pixels, not cached features)."""
+    """Re-audit a box project from its stored detector boxes; push the predictions that changed,
+    or above ``partial_limit`` of them publish a new run (as :func:`.refresh.refresh_project`;
+    ``cache`` is unused: the detector reads pixels, not cached features)."""
     schema = client.label_schema(project, options.choices_name)
     state = _stored(workspace, project, schema.n_classes)
     if state is None or schema.kind != "boxes":
@@ -136,7 +138,7 @@ def refresh_box_project(
     changed = [p for p in result.predictions if pushed.get(str(p["task"])) != box_signature(p)]
     gone = set(pushed) - {str(p["task"]) for p in result.predictions}
     stale: tuple[str, ...] = ()
-    if len(changed) + len(gone) > PARTIAL_PUSH_LIMIT:
+    if len(changed) + len(gone) > partial_limit:
         # a new run: the same audit, its predictions and markers tagged with the new run
         run = new_run_id()
         result = audit_box_table(

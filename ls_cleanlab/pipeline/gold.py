@@ -27,7 +27,14 @@ if TYPE_CHECKING:
     from ls_cleanlab.pipeline.options import AuditOptions, ProjectAudit
     from ls_cleanlab.studio import StudioClient
 
-__all__ = ["gold_counts", "resolve_reviewers", "reviewer_ids", "with_gold"]
+__all__ = [
+    "GOLD_MEASURES",
+    "gold_counts",
+    "gold_scores",
+    "resolve_reviewers",
+    "reviewer_ids",
+    "with_gold",
+]
 
 
 def with_gold(audit: LabelAudit, gold: Gold) -> LabelAudit:
@@ -93,3 +100,32 @@ def gold_counts(result: ProjectAudit) -> list[tuple[Any, int, int, float]]:
     # not iterrows: a row of numbers would turn the user id into a float
     rows = zip(*columns, strict=True)
     return [(who, int(n), int(right), float(share)) for who, n, right, share in rows]
+
+
+#: Column of ``ProjectAudit.gold_accuracy`` -> the measure it is called by in
+#: :func:`gold_scores`: exact matches in classification, box recall and precision in boxes.
+GOLD_MEASURES = {
+    "gold_accuracy": "accuracy",
+    "gold_recall": "box_recall",
+    "gold_precision": "box_precision",
+}
+
+
+def gold_scores(result: ProjectAudit) -> dict[str, dict[str, float]]:
+    """Each annotator who labelled a gold task, by :meth:`~ProjectAudit.annotator_name`, with
+    the measures of :data:`GOLD_MEASURES` their gold tasks define (a measure with nothing to
+    count is left out), rounded to 0.0001; empty without gold. Classification and box
+    projects alike."""
+    table = result.gold_accuracy
+    if table is None:
+        return {}
+    scores: dict[str, dict[str, float]] = {}
+    for row in table[table["n_gold"] > 0].to_dict("records"):  # records keep the ids int
+        measured = {
+            name: round(float(row[column]), 4)
+            for column, name in GOLD_MEASURES.items()
+            if column in row and np.isfinite(row[column])
+        }
+        if measured:
+            scores[result.annotator_name(row["annotator"])] = measured
+    return scores

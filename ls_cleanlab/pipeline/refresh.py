@@ -71,17 +71,18 @@ def refresh_project(
     options: AuditOptions,
     cache: FeatureCache | None = None,
     progress: Progress | None = None,
+    partial_limit: int = PARTIAL_PUSH_LIMIT,
 ) -> Refresh:
-    """Re-audit ``project`` from its stored probabilities and push the predictions that changed.
-
-    New tasks are scored by the project's trained model (``options.model_version``); tasks it
-    cannot score (no model yet, no media) wait for the next full audit. Box projects are
-    refreshed by :func:`.box_refresh.refresh_box_project`.
-    """
+    """Re-audit ``project`` from its stored probabilities and push the predictions that changed:
+    one by one in the current run, or above ``partial_limit`` of them as a new run (the earlier
+    runs' versions returned for the cleanup). New tasks are scored by the project's trained
+    model (``options.model_version``); those it cannot score (no model yet, no media) wait for
+    the next full audit. Box projects: :func:`.box_refresh.refresh_box_project`."""
     if workspace.box_state(project).is_file():
         return refresh_box_project(
-            client, project, workspace=workspace, options=options, cache=cache, progress=progress
-        )
+            client, project, workspace=workspace, options=options, cache=cache,
+            progress=progress, partial_limit=partial_limit,
+        )  # fmt: skip
     known = _stored_probs(workspace, project)
     if known is None:
         return Refresh(None, reason="no audit of this project yet: start training first")
@@ -118,7 +119,7 @@ def refresh_project(
     gone = set(pushed) - {str(p["task"]) for p in result.predictions}
     _report(progress, "push", 0, len(changed))
     stale: tuple[str, ...] = ()
-    if len(changed) + len(gone) > PARTIAL_PUSH_LIMIT:
+    if len(changed) + len(gone) > partial_limit:
         run = new_run_id()
         version = run_version(options.model_version, run)
         made = result.predictions

@@ -38,6 +38,7 @@ from ls_cleanlab.pipeline import (
     skip_report,
     task_kind,
 )
+from ls_cleanlab.pipeline.gold import gold_scores
 from ls_cleanlab.pipeline.refresh import refresh_project, save_audit_state
 from ls_cleanlab.pipeline.runs import current_run, remove_runs, stale_versions
 from ls_cleanlab.pipeline.workspace import Workspace
@@ -52,8 +53,6 @@ __all__ = ["JobRunner"]
 
 logger = logging.getLogger("ls_cleanlab")
 
-#: Above this many changed predictions a refresh replaces the whole model version at once.
-PARTIAL_PUSH_LIMIT = 200
 ClientFactory = Callable[[int], StudioClient]
 
 
@@ -277,7 +276,11 @@ def _flagged(result: ProjectAudit) -> dict[str, Any]:
             for a, q in zip(table["annotator"], table["quality"], strict=True)
             if np.isfinite(q)
         }
-    return {"queues": flagged, "annotators": quality, "tasks": len(result.task_ids)}
+    boxes = result.schema.kind == "boxes"
+    return {"queues": flagged, "annotators": quality, "tasks": len(result.task_ids),
+            "expected": {} if boxes else queue_expected(result.audit),
+            "gold_tasks": int(np.sum(result.gold)) if result.gold is not None else 0,
+            "gold": gold_scores(result)}  # fmt: skip
 
 
 def _summary(result: ProjectAudit) -> dict[str, Any]:

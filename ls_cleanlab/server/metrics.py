@@ -8,12 +8,18 @@ when scraped:
 * ``ls_cleanlab_queue_size``: jobs queued plus projects waiting for their debounce;
 * ``ls_cleanlab_last_audit_timestamp_seconds{project, kind}``: last full audit or refresh;
 * ``ls_cleanlab_flagged_tasks{project, queue}``: tasks in each review queue after the last audit;
-* ``ls_cleanlab_annotator_quality{project, annotator}``: CROWDLAB quality after the last audit.
+* ``ls_cleanlab_annotator_quality{project, annotator}``: CROWDLAB quality after the last audit;
+* ``ls_cleanlab_expected_tasks{project, queue}``: tasks the last audit expects to have each error
+  tab's problem (beside the tab's size, it shows whether the tab leaves problems out);
+* ``ls_cleanlab_gold_tasks{project}``: tasks with a gold label (reviewed or ground truth);
+* ``ls_cleanlab_annotator_gold{project, annotator, measure}``: each annotator measured on the gold
+  tasks they labelled (``accuracy``; ``box_recall`` and ``box_precision`` in box projects).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -38,7 +44,7 @@ class BackendCollector(Collector):
         yield from self._families()
 
     def collect(self) -> Iterator[Metric]:
-        jobs, queue, audited, flagged, quality = self._families()
+        jobs, queue, audited, flagged, quality, expected, gold_tasks, gold = self._families()
         counts = self.store.job_counts()
         for kind in JOB_KINDS:
             for state in JOB_STATES:
@@ -53,7 +59,24 @@ class BackendCollector(Collector):
                 flagged.add_metric([project, str(name)], int(n))
             for who, value in p["flagged"].get("annotators", {}).items():
                 quality.add_metric([project, str(who)], float(value))
-        yield from (jobs, queue, audited, flagged, quality)
+            self._gold_and_expected(project, p["flagged"], expected, gold_tasks, gold)
+        yield from (jobs, queue, audited, flagged, quality, expected, gold_tasks, gold)
+
+    @staticmethod
+    def _gold_and_expected(
+        project: str,
+        flagged: dict[str, Any],
+        expected: GaugeMetricFamily,
+        gold_tasks: GaugeMetricFamily,
+        gold: GaugeMetricFamily,
+    ) -> None:
+        for name, n in flagged.get("expected", {}).items():
+            expected.add_metric([project, str(name)], float(n))
+        if "gold_tasks" in flagged:  # recorded by audits since gold was measured
+            gold_tasks.add_metric([project], int(flagged["gold_tasks"]))
+        for who, measures in flagged.get("gold", {}).items():
+            for measure, value in measures.items():
+                gold.add_metric([project, str(who), str(measure)], float(value))
 
     @staticmethod
     def _families() -> tuple[GaugeMetricFamily, ...]:
@@ -80,6 +103,21 @@ class BackendCollector(Collector):
                 "ls_cleanlab_annotator_quality",
                 "Annotator quality (CROWDLAB) after the last audit.",
                 labels=["project", "annotator"],
+            ),
+            GaugeMetricFamily(
+                "ls_cleanlab_expected_tasks",
+                "Tasks the last audit expects to have each error tab's problem.",
+                labels=["project", "queue"],
+            ),
+            GaugeMetricFamily(
+                "ls_cleanlab_gold_tasks",
+                "Tasks with a gold label (reviewed or ground truth) at the last audit.",
+                labels=["project"],
+            ),
+            GaugeMetricFamily(
+                "ls_cleanlab_annotator_gold",
+                "Each annotator measured on the gold tasks they labelled.",
+                labels=["project", "annotator", "measure"],
             ),
         )
 

@@ -4,6 +4,7 @@ test. Label configs of the three kinds of project the tests use are here too."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -84,3 +85,18 @@ class Admin:
 
     def predictions(self, project: int) -> list[dict[str, Any]]:
         return list(self.call("GET", "/api/predictions/", params={"project": project}))
+
+    def view_tasks(self, project: int, view: int) -> list[dict[str, Any]]:
+        """The tasks a Data Manager view (tab) shows, as Label Studio's task list answers."""
+        params = {"project": project, "view": view, "page_size": 500}
+        return list(self.call("GET", "/api/tasks/", params=params)["tasks"])
+
+    def current_run(
+        self, project: int, views: Mapping[str, int]
+    ) -> tuple[str, list[int], dict[str, list[int]]]:
+        """The project's model version, the tasks holding a prediction of that version, and the
+        tasks each of ``views`` (title -> view id) shows; task ids sorted."""
+        version = str(self.call("GET", f"/api/projects/{project}/")["model_version"])
+        mine = [p["task"] for p in self.predictions(project) if p["model_version"] == version]
+        shown = {t: sorted(x["id"] for x in self.view_tasks(project, v)) for t, v in views.items()}
+        return version, sorted(mine), shown

@@ -16,14 +16,24 @@ import numpy as np
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["CLASSES", "LABEL_CONFIG", "annotation", "encode", "make_images"]
+__all__ = ["CLASSES", "LABEL_CONFIG", "annotation", "encode", "label_config", "make_images"]
 
 CLASSES = ("sun", "stripes", "grass", "box", "checker")
-#: Label Studio's label config of a multi-label project of these images.
-LABEL_CONFIG = (
-    '<View><Image name="image" value="$image"/><Choices name="objects" toName="image" '
-    'choice="multiple">' + "".join(f'<Choice value="{c}"/>' for c in CLASSES) + "</Choices></View>"
-)
+
+
+def label_config(choices: str = "objects") -> str:
+    """Label Studio's label config of a multi-label project of these images, its ``Choices``
+    named ``choices``."""
+    return (
+        f'<View><Image name="image" value="$image"/><Choices name="{choices}" toName="image" '
+        'choice="multiple">'
+        + "".join(f'<Choice value="{c}"/>' for c in CLASSES)
+        + "</Choices></View>"
+    )
+
+
+#: :func:`label_config` as :func:`annotation` writes it.
+LABEL_CONFIG = label_config()
 
 
 def _patch(kind: int, side: int, rng: np.random.Generator) -> Image.Image:

@@ -12,6 +12,7 @@ import pytest
 
 from ls_cleanlab.pipeline import AuditOptions, audit_tasks
 from ls_cleanlab.pipeline.box_queues import BOX_QUEUES
+from ls_cleanlab.pipeline.gold import gold_scores
 from ls_cleanlab.studio import check_box_prediction, parse_label_config
 from ls_cleanlab.testing.aerial_boxes import (
     label_config,
@@ -117,6 +118,14 @@ def test_annotators_are_counted_against_the_gold_boxes(project: dict[str, Any]) 
     # the annotator table carries the same columns, for annotators.csv
     merged = result.audit.annotators.set_index("annotator")
     assert merged.loc[USERS["careful"], "gold_found"] == table.loc[USERS["careful"], "gold_found"]
+    # and what the server records for /metrics: box recall and precision, by annotator
+    scores = gold_scores(result)
+    assert set(scores) == {result.annotator_name(u) for u in table.index}
+    precision = table.loc[USERS["careful"], "gold_precision"]
+    assert scores[result.annotator_name(USERS["careful"])] == {
+        "box_recall": round(careful, 4),
+        "box_precision": round(precision, 4),
+    }
     # without --reviewer, the reviewer's boxes are one more annotator's
     again = audit_tasks(tasks, project["schema"], options=AuditOptions())
     assert again.gold is None and REVIEWER in set(again.audit.annotators["annotator"])

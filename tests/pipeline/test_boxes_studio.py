@@ -36,13 +36,6 @@ N, LABELLED = 40, 34
 HABITS = ("satisficer", "sloppy", "careful")
 
 
-def _view_tasks(admin: Admin, project: int, view: int) -> list[dict[str, Any]]:
-    answer = admin.call(
-        "GET", "/api/tasks/", params={"project": project, "view": view, "page_size": 500}
-    )
-    return list(answer["tasks"])
-
-
 def _annotations(client: StudioClient, project: int) -> dict[int, Any]:
     return {
         a["id"]: (a["result"], a["updated_at"], a["completed_by"])
@@ -135,7 +128,7 @@ def test_a_box_audit_fills_the_tabs_and_leaves_annotations_alone(
     # the three tabs, each exactly its queue, filled
     assert set(result.views) == {q.title for q in BOX_QUEUES}
     for queue in BOX_QUEUES:
-        shown = _view_tasks(admin, project, result.views[queue.title])
+        shown = admin.view_tasks(project, result.views[queue.title])
         assert sorted(t["id"] for t in shown) == sorted(result.queues[queue.key].tolist())
         assert shown, queue.title
     satisficer = box_project["users"]["satisficer"]
@@ -170,7 +163,7 @@ def test_a_box_audit_fills_the_tabs_and_leaves_annotations_alone(
     after = [p for p in admin.predictions(project) if p["model_version"] == result.model_version]
     assert sorted(p["task"] for p in after) == sorted(ids)
     for queue in BOX_QUEUES:
-        shown = _view_tasks(admin, project, result.views[queue.title])
+        shown = admin.view_tasks(project, result.views[queue.title])
         assert sorted(t["id"] for t in shown) == sorted(done.audit.queues[queue.key].tolist())
     assert bool(done.audit.labelled[list(done.audit.task_ids).index(ids[-1])])
     assert len(_annotations(client, project)) == len(before) + 1
@@ -188,12 +181,25 @@ def test_a_box_audit_fills_the_tabs_and_leaves_annotations_alone(
     again = refresh_project(client, project, workspace=Workspace(tmp_path), options=gold)
     assert again.audit is not None and again.audit.gold is not None
     for queue in BOX_QUEUES:
-        shown = [t["id"] for t in _view_tasks(admin, project, result.views[queue.title])]
+        shown = [t["id"] for t in admin.view_tasks(project, result.views[queue.title])]
         assert reviewed not in shown and reviewed not in again.audit.queues[queue.key].tolist()
     counted = again.audit.gold_accuracy.set_index("annotator")
     seen = counted[counted["n_gold"] > 0]
     assert lead not in counted.index and len(seen) and (seen["n_gold"] == 1).all()
     assert (seen["gold_boxes"] == len(truth)).all()
+
+    # above the refresh's partial limit (here: any change) it publishes a new run instead; the
+    # project's version and the tabs follow it, the earlier run is left for the cleanup
+    other = next(t for t in ids if t != reviewed)
+    admin.call("POST", f"/api/tasks/{other}/annotations/",
+               json={"result": truth, "completed_by": satisficer})  # fmt: skip
+    burst = refresh_project(client, project, workspace=Workspace(tmp_path), options=gold,
+                            partial_limit=0)  # fmt: skip
+    assert burst.audit is not None and burst.audit.run not in (None, result.run)
+    assert burst.stale_versions == (result.model_version,)
+    version, predicted, shown = admin.current_run(project, result.views)
+    assert version == burst.audit.model_version and predicted == sorted(ids)
+    assert shown == {q.title: sorted(burst.audit.queues[q.key].tolist()) for q in BOX_QUEUES}
 
 
 def test_another_model_versions_boxes_as_evidence(

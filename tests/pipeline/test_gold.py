@@ -10,6 +10,7 @@ import pytest
 
 from ls_cleanlab.errors import InvalidOptionError
 from ls_cleanlab.pipeline import AuditOptions, audit_tasks
+from ls_cleanlab.pipeline.gold import gold_scores
 from ls_cleanlab.studio import parse_label_config
 
 CONFIG = (
@@ -81,6 +82,9 @@ def test_a_reviewed_task_leaves_every_tab_with_the_gold_label() -> None:
     assert accuracy.loc[3, "n_gold"] == 0 and np.isnan(accuracy.loc[3, "gold_accuracy"])
     assert REVIEWER not in accuracy.index and 4 not in accuracy.index  # gold, not annotators
     assert set(after.audit.annotators["annotator"]) == {1, 2, 3}
+    # what the server records for /metrics: annotators 1 and 2, by name; 3 saw no gold task
+    assert gold_scores(after) == {"1": {"accuracy": 0.3333}, "2": {"accuracy": 0.6667}}
+    assert gold_scores(before) == {}
 
 
 def test_without_reviewers_only_ground_truth_is_gold() -> None:

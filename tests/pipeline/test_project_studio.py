@@ -23,21 +23,11 @@ from ls_cleanlab.pipeline import (
 )
 from ls_cleanlab.testing.admin import Admin
 from ls_cleanlab.testing.label_studio import Studio
-from ls_cleanlab.testing.synthetic_images import CLASSES, make_images
+from ls_cleanlab.testing.synthetic_images import CLASSES, label_config, make_images
 
 pytestmark = pytest.mark.studio
 
-CONFIG = (
-    '<View><Image name="image" value="$image"/><Choices name="tags" toName="image" '
-    'choice="multiple">' + "".join(f'<Choice value="{c}"/>' for c in CLASSES) + "</Choices></View>"
-)
-
-
-def view_tasks(admin: Admin, project: int, view: int) -> list[dict[str, Any]]:
-    answer = admin.call(
-        "GET", "/api/tasks/", params={"project": project, "view": view, "page_size": 500}
-    )
-    return list(answer["tasks"])
+CONFIG = label_config("tags")  # the name Admin.annotate writes
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +85,7 @@ def test_run_project_audit_pushes_the_queues(
     assert result.stale_versions == ()
     assert set(result.views) == {q.title for q in QUEUES}
     for queue in QUEUES:
-        shown = view_tasks(admin, project, result.views[queue.title])
+        shown = admin.view_tasks(project, result.views[queue.title])
         # the tab holds exactly the queue (ties in score may come in either order)
         assert sorted(t["id"] for t in shown) == sorted(result.queues[queue.key].tolist())
         scores = [stored[t["id"]]["score"] for t in shown]
@@ -115,7 +105,7 @@ def test_run_project_audit_pushes_the_queues(
         }  # fmt: skip
         assert view["data"]["columnsWidth"] == {"tasks:predictions_results": 360}
     first = next(q for q in QUEUES if q.key != "uncertain" and len(result.queues[q.key]))
-    worst = view_tasks(admin, project, result.views[first.title])[0]
+    worst = admin.view_tasks(project, result.views[first.title])[0]
     cell = str(worst["predictions_results"])  # Label Studio drops the quotes for the cell
     assert cell.startswith("[{value: {choices: ["), cell[:200]
     assert cell.index("meta: {reasons: [") < cell.index("queues: [lscl:") < cell.index("from_name")
@@ -154,13 +144,25 @@ def test_run_project_audit_pushes_the_queues(
     gold = set(done.audit.task_ids[done.audit.gold].tolist())
     assert gold == {reviewed, marked}
     for view in result.views.values():
-        shown = [t["id"] for t in view_tasks(admin, project, view)]
+        shown = [t["id"] for t in admin.view_tasks(project, view)]
         assert reviewed not in shown and marked not in shown
     stored = {p["task"]: p for p in admin.predictions(project)}
     assert stored[reviewed]["result"][0]["value"]["choices"] == [CLASSES[0]]
     assert stored[marked]["score"] == 0.0
     accuracy = done.audit.gold_accuracy.set_index("annotator")
     assert accuracy.loc[labelled_project["careful"], "n_gold"] == 2
+
+    # more changes than a refresh replaces one by one (here: any) publish a new run; the
+    # project's version and every tab follow it at once, the earlier run is left for the cleanup
+    admin.annotate(ids[46], [CLASSES[2]], completed_by=labelled_project["careful"])
+    burst = refresh_project(client, project, workspace=Workspace(tmp_path), options=options,
+                            partial_limit=0)  # fmt: skip
+    assert burst.audit is not None and burst.audit.run not in (None, result.run)
+    assert burst.stale_versions == (result.model_version,)
+    version, predicted, shown = admin.current_run(project, result.views)
+    assert version == burst.audit.model_version and ids[46] in predicted
+    assert predicted == sorted(burst.audit.task_ids.tolist())
+    assert shown == {q.title: sorted(burst.audit.queues[q.key].tolist()) for q in QUEUES}
 
 
 def test_bad_rules_are_refused_before_anything_is_fetched(

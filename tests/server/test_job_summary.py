@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ls_cleanlab.pipeline import QUEUES, AuditOptions, audit_tasks, queue_expected, queue_precision
-from ls_cleanlab.server.jobs import _summary
+from ls_cleanlab.server.jobs import _flagged, _summary
 from ls_cleanlab.studio import parse_label_config
 from ls_cleanlab.testing.synthetic_images import CLASSES, annotation
 from ls_cleanlab.testing.synthetic_images import LABEL_CONFIG as CONFIG
@@ -43,3 +43,7 @@ def test_job_summary_shows_expected_issues_per_error_tab() -> None:
     errors = np.isin(np.asarray(result.task_ids), result.queues["errors"])
     assert precision["errors"] == round(float(result.audit.task_wrong[errors].mean()), 2)
     assert set(summary["queues"]) == {q.key for q in QUEUES}
+    # what /metrics reads: the same expected counts, and no gold in this project
+    flagged = _flagged(result)
+    assert flagged["expected"] == summary["expected"]
+    assert flagged["gold_tasks"] == 0 and flagged["gold"] == {}

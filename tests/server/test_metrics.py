@@ -18,6 +18,9 @@ NAMES = {
     "ls_cleanlab_last_audit_timestamp_seconds": {"project", "kind"},
     "ls_cleanlab_flagged_tasks": {"project", "queue"},
     "ls_cleanlab_annotator_quality": {"project", "annotator"},
+    "ls_cleanlab_expected_tasks": {"project", "queue"},
+    "ls_cleanlab_gold_tasks": {"project"},
+    "ls_cleanlab_annotator_gold": {"project", "annotator", "measure"},
 }
 
 
@@ -49,14 +52,20 @@ def test_metrics_parse_and_follow_the_store(api: TestClient) -> None:
     store.start(job.id)
     store.finish(job.id, reason="failed on purpose")
     flagged = {"queues": {"lscl:error": 3, "lscl:missing": 0},
-               "annotators": {"ann@example.com": 0.8125, 'quote"d': 0.5}}  # fmt: skip
+               "annotators": {"ann@example.com": 0.8125, 'quote"d': 0.5},
+               "expected": {"errors": 2.5, "missing": 0.4}, "gold_tasks": 12,
+               "gold": {"ann@example.com": {"accuracy": 0.75}}}  # fmt: skip
     store.audited(7, "ls-cleanlab", flagged, True)
     store.audited(7, "ls-cleanlab", flagged, False)
+    # a project recorded before gold was measured: no gold figures, and no error
+    store.audited(8, "ls-cleanlab", {"queues": {}, "annotators": {}}, True)
 
     after = scrape(api)
     assert after["ls_cleanlab_jobs"][(("kind", "audit"), ("state", "failed"))] == 1
     stamps = after["ls_cleanlab_last_audit_timestamp_seconds"]
-    assert set(stamps) == {(("kind", k), ("project", "7")) for k in ("audit", "refresh")}
+    assert set(stamps) == {(("kind", k), ("project", "7")) for k in ("audit", "refresh")} | {
+        (("kind", "audit"), ("project", "8"))
+    }
     assert all(v > 1.7e9 for v in stamps.values())
     assert after["ls_cleanlab_flagged_tasks"] == {
         (("project", "7"), ("queue", "lscl:error")): 3.0,
@@ -65,6 +74,14 @@ def test_metrics_parse_and_follow_the_store(api: TestClient) -> None:
     assert after["ls_cleanlab_annotator_quality"] == {
         (("annotator", "ann@example.com"), ("project", "7")): 0.8125,
         (("annotator", 'quote"d'), ("project", "7")): 0.5,
+    }
+    assert after["ls_cleanlab_expected_tasks"] == {
+        (("project", "7"), ("queue", "errors")): 2.5,
+        (("project", "7"), ("queue", "missing")): 0.4,
+    }
+    assert after["ls_cleanlab_gold_tasks"] == {(("project", "7"),): 12.0}
+    assert after["ls_cleanlab_annotator_gold"] == {
+        (("annotator", "ann@example.com"), ("measure", "accuracy"), ("project", "7")): 0.75
     }
 
 

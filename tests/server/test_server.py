@@ -295,35 +295,27 @@ def test_predict_images_with_the_audits_model(
     from ls_cleanlab.pipeline import audit_tasks
     from ls_cleanlab.pipeline.workspace import Workspace
     from ls_cleanlab.studio import parse_label_config
-    from ls_cleanlab.testing.synthetic_images import CLASSES, make_images
+    from ls_cleanlab.testing.synthetic_images import CLASSES, LABEL_CONFIG, annotation, make_images
 
     media = tmp_path / "media"
     media.mkdir()
     images, truth = make_images(140, seed=3)
     for i, image in enumerate(images):
         image.save(media / f"{i}.png")
-    config = (
-        '<View><Image name="image" value="$image"/><Choices name="objects" toName="image" '
-        'choice="multiple">' + "".join(f'<Choice value="{c}"/>' for c in CLASSES) + "</Choices>"
-        "</View>"
-    )
     tasks = []
     for i in range(100):
-        chosen = [CLASSES[k] for k in np.flatnonzero(truth[i])]
-        result = [{"from_name": "objects", "to_name": "image", "type": "choices",
-                   "value": {"choices": chosen}}]  # fmt: skip
         tasks.append({"id": i + 1, "data": {"image": f"/data/local-files/?d={i}.png"},
-                      "annotations": [{"completed_by": 1, "result": result}]})  # fmt: skip
+                      "annotations": [annotation(1, truth[i])]})  # fmt: skip
     api = make_client(local_files_root=str(media))
     settings: Settings = api.app.state.backend.settings  # type: ignore[attr-defined]
     with Workspace(settings.data_dir).feature_cache() as cache:
-        audit = audit_tasks(tasks, parse_label_config(config), cache=cache, project=1,
+        audit = audit_tasks(tasks, parse_label_config(LABEL_CONFIG), cache=cache, project=1,
                             fetcher=MediaFetcher(local_files_root=media))  # fmt: skip
     assert audit.trained is not None
     ModelStore(settings.data_dir / "models").save(1, "ls-cleanlab", audit.trained)
 
     body = payload("predict")
-    body["label_config"] = config
+    body["label_config"] = LABEL_CONFIG
     new = [
         {"id": 200 + i, "data": {"image": f"/data/local-files/?d={i}.png"}} for i in range(100, 140)
     ]
@@ -335,7 +327,7 @@ def test_predict_images_with_the_audits_model(
     assert (chosen == truth[100:140].astype(bool)).mean() > 0.9
     # the embedder the model names is built once and kept between requests
     predictor = api.app.state.backend.predictor  # type: ignore[attr-defined]
-    schema = parse_label_config(config)
+    schema = parse_label_config(LABEL_CONFIG)
     kept = predictor.embedder(audit.trained, schema)
     assert kept is predictor.embedder(audit.trained, schema)
     assert kept.name == audit.trained.extractor.name

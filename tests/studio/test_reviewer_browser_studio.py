@@ -30,15 +30,13 @@ from ls_cleanlab.pipeline import (
 )
 from ls_cleanlab.testing.admin import Admin
 from ls_cleanlab.testing.label_studio import EMAIL, PASSWORD, Studio
-from ls_cleanlab.testing.synthetic_images import CLASSES, make_images
+from ls_cleanlab.testing.synthetic_images import CLASSES, label_config, make_images
 
 pytestmark = pytest.mark.studio
 
+CONFIG = label_config("tags")  # the name Admin.annotate writes
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CONFIG = (
-    '<View><Image name="image" value="$image"/><Choices name="tags" toName="image" '
-    'choice="multiple">' + "".join(f'<Choice value="{c}"/>' for c in CLASSES) + "</Choices></View>"
-)
 SHOWN = ("ID", "Annotated by", "Prediction score", "Prediction results", "image")
 HIDDEN = ("Inner ID", "Created at", "Updated at", "Upload filename", "Prediction model versions")
 
