@@ -177,7 +177,11 @@ def _options(args: argparse.Namespace, from_version: str | None) -> AuditOptions
 def _check_rules(rules: str | None, schema: LabelSchema) -> None:
     """Refuse bad rules before any work (the audit would refuse them only at its end)."""
     if rules is not None:
-        load_rules(rules, list(schema.classes))
+        load_rules(
+            rules,
+            list(schema.classes),
+            multi_label=schema.multi_label if schema.kind == "classification" else None,
+        )
 
 
 def _out_dir(path: str) -> Path:

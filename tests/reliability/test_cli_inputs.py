@@ -59,6 +59,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "one-choice.xml": '<View><Image name="image" value="$image"/><Choices name="objects" '
         'toName="image"><Choice value="sun"/></Choices></View>',
         "rules.yaml": "implies:\n  sun: [airport]\n",
+        "implies.yaml": "implies:\n  sun: [grass]\n",
         "broken-rules.yaml": "implies: [: :\n",
     }
     for name, text in files.items():
@@ -111,6 +112,9 @@ PROBES: dict[str, Probe] = {
     "choices-unknown": (["audit", "{root}/export.json", "--choices", "nope"], 2, "'nope'"),
     "rules-unknown-class": (["audit", "{root}/export.json", "--rules", "{root}/rules.yaml"], 2,
                             "airport"),
+    "rules-implies-single-label": (["audit", "{root}/export.json", "--label-config",
+                                    "{root}/single.xml", "--rules", "{root}/implies.yaml"], 2,
+                                   "implies['sun'] needs a multi-label tag"),
     "rules-broken-yaml": (["audit", "{root}/export.json", "--rules", "{root}/broken-rules.yaml"],
                           2, "rules"),
     "rules-missing": (["audit", "{root}/export.json", "--rules", "{root}/none.yaml"], 2, "none"),
