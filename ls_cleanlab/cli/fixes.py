@@ -65,8 +65,9 @@ _FIXES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], int, 
     (
         NotEnoughLabelsError,
         EXIT_BAD_INPUT,
-        "label more tasks, or give probabilities: --pred-probs FILE.npy or --from-model-version "
-        "V; for features that failed, see --local-files-root, --allowed-host, --embeddings-file.",
+        "label more tasks (or lower --folds), or give probabilities: --pred-probs FILE.npy or "
+        "--from-model-version V; for features that failed, see --local-files-root, "
+        "--allowed-host, --embeddings-file.",
     ),
     (InvalidTasksError, EXIT_BAD_INPUT, "correct the task JSON named above, or export again."),
     (

@@ -142,8 +142,7 @@ def probabilities(
     gold = find_gold(table.annotations, n, reviewer_ids(options))
     given = np.where(gold.tasks[:, None], gold.labels, given)  # a gold label is the target
     labelled = labelled | gold.tasks
-    need = max(2 * options.n_folds, 10)
-    _check_enough(table, labelled, np.ones(n, dtype=bool), {}, need)  # before any features
+    _check_enough(table, labelled, np.ones(n, dtype=bool), {}, options.n_folds)  # no features yet
     feats = task_features(
         table, schema, fetcher=fetcher, cache=cache, embedder=options.embedder,
         text_embedder=options.text_embedder, embedding_field=options.embedding_field,
@@ -151,7 +150,7 @@ def probabilities(
         store_dir=work_dir,
     )  # fmt: skip
     train = np.flatnonzero(labelled & feats.ok)
-    _check_enough(table, labelled, feats.ok, feats.skipped, need)
+    _check_enough(table, labelled, feats.ok, feats.skipped, options.n_folds)
     X = feats.features
     target = given[train] if schema.multi_label else np.argmax(given[train], axis=1)
     oos, trained = fit_models(
@@ -313,24 +312,31 @@ def final_model(
 
 
 def _check_enough(
-    table: TaskTable, labelled: np.ndarray, ok: np.ndarray, skipped: Mapping[int, str], need: int
+    table: TaskTable, labelled: np.ndarray, ok: np.ndarray, skipped: Mapping[int, str], folds: int
 ) -> None:
-    """Refuse to fit the model on fewer than ``need`` labelled tasks with features, saying
-    whether labels or features are short (and why the first labelled task has none)."""
+    """Refuse to fit the model on fewer labelled tasks with features than it needs (10, and 2
+    per fold), saying whether labels or features are short (and why the first labelled task
+    has none)."""
+    need = max(2 * folds, 10)
     n_labelled, n_train = int(labelled.sum()), int((labelled & ok).sum())
     if n_train >= need:
         return
-    ask = "Label more tasks, or pass probabilities (from_model_version or pred_probs)."
+    if need > 10:
+        need_text = f"{need} (2 for each of n_folds={folds})"
+        ask = "Label more tasks, use fewer folds, or pass probabilities"
+    else:
+        need_text, ask = str(need), "Label more tasks, or pass probabilities"
+    ask += " (from_model_version or pred_probs)."
     if n_labelled < need:
         raise NotEnoughLabelsError(
             f"only {n_labelled} of the {len(labelled)} tasks are labelled (with an annotation "
-            f"that is used); the model needs at least {need}. {ask}"
+            f"that is used); the model needs at least {need_text}. {ask}"
         )
     row = int(np.flatnonzero(labelled & ~ok)[0])
     why = skipped.get(row, "no features")
     raise NotEnoughLabelsError(
         f"only {n_train} of the {n_labelled} labelled tasks have features (task "
-        f"{int(table.task_ids[row])}: {why}); the model needs at least {need}. Make the "
+        f"{int(table.task_ids[row])}: {why}); the model needs at least {need_text}. Make the "
         f"features available, or pass probabilities (from_model_version or pred_probs)."
     )
 

@@ -24,8 +24,8 @@ from ls_cleanlab.errors import (
                      "rows summing to 1 for a single-label tag", id="pred-probs"),
         pytest.param(InvalidLabelsError("labels[3] = 9"), EXIT_BAD_INPUT,
                      "one row per task and one column per class", id="labels"),
-        pytest.param(NotEnoughLabelsError("only 3 of 40"), EXIT_BAD_INPUT, "label more tasks",
-                     id="not-enough-labels"),
+        pytest.param(NotEnoughLabelsError("only 3 of 40"), EXIT_BAD_INPUT,
+                     "label more tasks (or lower --folds)", id="not-enough-labels"),
         pytest.param(RuntimeError("boom"), EXIT_FAILED, "report it", id="unexpected"),
     ],
 )  # fmt: skip

@@ -70,6 +70,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
             [{"id": i + 1, "data": {"image": f"/x/{i}.png"}, "annotations": []} for i in range(N)]
         )
     )
+    np.savez(root / "ids.npz", task_ids=np.arange(N) + 1, embeddings=np.eye(N)[:, :4])
     np.savez(root / "ids-off.npz", task_ids=np.arange(N) + 500, embeddings=np.ones((N, 3)))
     (root / "one-annotator.json").write_text(json.dumps(
         [{"id": i, "data": {"image": "/x"}, "annotations": [annotation(1, truth[i])]}
@@ -139,6 +140,9 @@ PROBES: dict[str, Probe] = {
                                "pred_probs rows must sum to 1 for the single-label tag 'objects'"),
     "probs-and-version": (["audit", "{root}/export.json", "--pred-probs", "{root}/probs.npy",
                            "--from-model-version", "v"], 2, "not both"),
+    "folds-above-labelled": (["audit", "{root}/export.json", "--embeddings-file",
+                              "{root}/ids.npz", "--folds", "7"], 2,
+                             "needs at least 14 (2 for each of n_folds=7)"),
     "folds-one": (["audit", "{root}/export.json", "--folds", "1"], 2, "--folds must be at least 2"),
     "threshold-above-one": (["audit", "{root}/export.json", "--threshold", "1.5"], 2,
                             "--threshold"),
@@ -181,7 +185,7 @@ PROBES: dict[str, Probe] = {
 #: name -> what its ``fix:`` line must say, where the generic fix of its error type misleads.
 FIXES = {
     "config-without-choices": "needs a <Choices> (or <RectangleLabels>) tag",
-    "nothing-labelled": "label more tasks, or give probabilities: --pred-probs FILE.npy",
+    "nothing-labelled": "label more tasks (or lower --folds), or give probabilities",
 }
 
 
