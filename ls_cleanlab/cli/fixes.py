@@ -16,11 +16,14 @@ from ls_cleanlab.errors import (
     InvalidTasksError,
     LabelConfigError,
     LsCleanlabError,
+    MediaError,
     MissingExtraError,
     NotEnoughLabelsError,
     StudioAuthError,
+    StudioError,
     StudioRequestError,
     StudioUnreachableError,
+    WeightsError,
 )
 
 __all__ = [
@@ -78,6 +81,16 @@ _FIXES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], int, 
     ),
     (InvalidOptionError, EXIT_BAD_INPUT, "correct the option or file named above (see --help)."),
     (
+        WeightsError,
+        EXIT_FAILED,
+        "reinstall the package the message names (its pinned files failed their check).",
+    ),
+    (
+        MediaError,
+        EXIT_BAD_INPUT,
+        "check the media reference named above (--local-files-root, --allowed-host, --url).",
+    ),
+    (
         MissingExtraError,
         EXIT_BAD_INPUT,
         "install what the message names, or choose other features (--embedder, "
@@ -101,6 +114,7 @@ _FIXES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], int, 
         "install the embedder or restore the file named above, or choose other features "
         "(--embedder, --embedding-field, --embeddings-file).",
     ),
+    (StudioError, EXIT_STUDIO, "check the URL and key, and that Label Studio is running."),
 )
 
 
@@ -116,15 +130,14 @@ def _request_fix(error: StudioRequestError) -> str:
 def report_error(error: BaseException, err: IO[str], debug: bool) -> int:
     code, fix = EXIT_FAILED, "run again with --debug for the traceback, and report it."
     message = f"unexpected {type(error).__name__}: {error}"
-    for kind, kind_code, kind_fix in _FIXES:
-        if isinstance(error, kind):
-            code, message = kind_code, str(error)
-            fix = str(getattr(error, "fix", "") or kind_fix)
-            break
+    if isinstance(error, StudioRequestError):  # before StudioError's row: the fix by status
+        code, message, fix = EXIT_BAD_INPUT, str(error), _request_fix(error)
     else:
-        if isinstance(error, StudioRequestError):
-            code, message = EXIT_BAD_INPUT, str(error)
-            fix = _request_fix(error)
+        for kind, kind_code, kind_fix in _FIXES:
+            if isinstance(error, kind):
+                code, message = kind_code, str(error)
+                fix = str(getattr(error, "fix", "") or kind_fix)
+                break
     if debug:
         traceback.print_exception(type(error), error, error.__traceback__, file=err)
     print(f"error: {' '.join(message.split())}", file=err)  # one line

@@ -35,3 +35,16 @@ def test_each_error_gets_its_code_and_fix(error: Exception, code: int, fix: str)
     lines = err.getvalue().splitlines()
     assert lines[0] == f"error: {error}" if code != EXIT_FAILED else "boom" in lines[0]
     assert lines[1].startswith("fix: ") and fix in lines[1]
+
+
+def test_every_error_of_ours_has_a_fix_of_its_own() -> None:
+    import ls_cleanlab.errors as errors
+
+    kinds = [cls for cls in vars(errors).values()
+             if isinstance(cls, type) and issubclass(cls, errors.LsCleanlabError)
+             and cls is not errors.LsCleanlabError]  # fmt: skip
+    for kind in kinds:
+        error = kind("what went wrong", "refused") if kind is errors.MediaError else kind("x")
+        err = io.StringIO()
+        report_error(error, err, debug=False)
+        assert "report it" not in err.getvalue(), kind.__name__
