@@ -28,7 +28,7 @@ from ls_cleanlab.pipeline import (
     audit_tasks,
     run_project_audit,
 )
-from ls_cleanlab.pipeline.runs import remove_runs
+from ls_cleanlab.pipeline.runs import is_ours, remove_runs
 from ls_cleanlab.report import write_report
 from ls_cleanlab.studio import (
     ExportFile,
@@ -331,6 +331,8 @@ def _audit_export(
     version = args.from_model_version
     if version is None and args.pred_probs is None and args.predictions is None:
         counts = prediction_versions(tasks, schema.from_name)
+        for ours in [v for v in counts if is_ours(v, args.model_version)]:
+            del counts[ours]  # an earlier audit's suggestions are no model of the labels
         if counts:
             best, covered = counts.most_common(1)[0]
             if covered >= PREDICTION_COVERAGE * len(tasks):

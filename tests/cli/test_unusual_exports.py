@@ -77,6 +77,23 @@ def test_the_agreement_matrix_of_many_annotators_keeps_the_busiest(crowd: Path) 
     assert len(json.loads(json_out)["pairwise"]["names"]) == 61
 
 
+def test_an_earlier_audits_predictions_are_not_taken_for_a_model(
+    crowd: Path, tmp_path: Path
+) -> None:
+    tasks = json.loads(crowd.read_text())
+    for task in tasks:  # exported after an audit: our suggestions, scored by review priority
+        result = {"from_name": "topic", "to_name": "text", "type": "choices",
+                  "value": {"choices": ["sports"]}}  # fmt: skip
+        ours = {"model_version": "ls-cleanlab-20261129102329fec4", "score": 0.2, "result": [result]}
+        task["predictions"] = [ours]
+    export = tmp_path / "audited.json"
+    export.write_text(json.dumps(tasks))
+    code, stdout, stderr = run_cli("audit", export, "--text-embedder", "none", "--json",
+                                   "--out", tmp_path / "out")  # fmt: skip
+    assert code == 0, stderr
+    assert json.loads(stdout)["source"] == "model:tfidf"
+
+
 def test_predictions_of_another_tag_are_not_taken_for_the_audits(
     crowd: Path, tmp_path: Path
 ) -> None:
