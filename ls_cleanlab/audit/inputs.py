@@ -20,6 +20,10 @@ def class_names(names: Sequence[str] | None, k: int) -> list[str]:
     """``K`` unique class names as strings; default ``"0"``, ``"1"``, ..."""
     if names is None:
         return [str(c) for c in range(k)]
+    if isinstance(names, str):
+        raise InvalidOptionError(
+            f"class_names must be a sequence of names, got the string {names[:40]!r}."
+        )
     out = [str(c) for c in names]
     if len(out) != k:
         raise InvalidOptionError(f"class_names has {len(out)} names for {k} classes.")
@@ -47,7 +51,13 @@ def as_annotations(
     if labels is None:
         raise InvalidLabelsError("pass labels or annotations: there is nothing to audit.")
     array = np.asarray(labels, dtype=object) if isinstance(labels, list) else np.asarray(labels)
-    if array.ndim == 1 and array.dtype.kind in "iu":
+    if array.ndim == 1 and any(isinstance(v, str) for v in array[:100].tolist()):
+        raise InvalidLabelsError(
+            f"labels hold class names ({array[0]!r} ...); pass class indices 0..K-1 in the "
+            "order of class_names, e.g. [class_names.index(name) for name in labels]."
+        )
+    flat = array.ndim == 1 and len(array) and all(_is_index(v) for v in array.tolist())
+    if array.ndim == 1 and (array.dtype.kind in "iu" or flat):  # a plain list of ints too
         if k is None:
             raise InvalidLabelsError("single-label class indices need pred_probs or class_names.")
         single = validation.as_single_labels(labels, n, k)
@@ -61,6 +71,10 @@ def as_annotations(
         )
     matrix = validation.as_multilabel(labels, n, k, against="pred_probs")
     return Annotations.from_labels(matrix), False
+
+
+def _is_index(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def check_features(features: Any, n: int) -> np.ndarray | None:

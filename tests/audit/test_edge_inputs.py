@@ -8,7 +8,7 @@ import pytest
 from ls_cleanlab import Annotations
 from ls_cleanlab.audit import audit_labels
 from ls_cleanlab.confident import issue_matrix_where_defined
-from ls_cleanlab.errors import InvalidOptionError
+from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError
 
 
 @pytest.mark.parametrize("multi_label", [False, True], ids=["single", "multi"])
@@ -51,3 +51,32 @@ def test_bad_features_name_the_rows(features: list, match: str) -> None:
     probs = np.random.default_rng(2).dirichlet(np.ones(2), 5)
     with pytest.raises(InvalidOptionError, match=match):
         audit_labels(probs, labels=np.array([0, 1, 0, 1, 0]), features=features)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        pytest.param({"labels": [0, 1, 2], "class_names": "abc"}, InvalidOptionError,
+                     "class_names must be a sequence of names, got the string 'abc'",
+                     id="names-as-one-string"),
+        pytest.param({"labels": ["a", "b", "c"], "class_names": ["a", "b", "c"]},
+                     InvalidLabelsError, "labels hold class names", id="labels-as-names"),
+        pytest.param({"labels": np.array(["a", "b", "c"]), "class_names": ["a", "b", "c"]},
+                     InvalidLabelsError, "labels hold class names", id="labels-as-name-array"),
+    ],
+)  # fmt: skip
+def test_names_where_indices_belong_are_named(
+    kwargs: dict, error: type[Exception], match: str
+) -> None:
+    probs = np.random.default_rng(3).dirichlet(np.ones(3), 3)
+    with pytest.raises(error, match=match):
+        audit_labels(probs, **kwargs)
+
+
+def test_a_plain_list_of_class_indices_is_single_label() -> None:
+    probs = np.random.default_rng(4).dirichlet(np.ones(3), 30)
+    given = [int(c) for c in np.random.default_rng(5).integers(0, 3, 30)]
+    from_list = audit_labels(probs, labels=given)
+    from_array = audit_labels(probs, labels=np.array(given))
+    np.testing.assert_array_equal(from_list.priority, from_array.priority)
+    assert not from_list.multi_label
