@@ -13,7 +13,14 @@ from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.confident.issues import find_label_issues, issue_matrix_where_defined
 from ls_cleanlab.errors import InvalidAnnotationsError, InvalidLabelsError, InvalidOptionError
 
-__all__ = ["as_annotations", "check_features", "class_names", "confident_cells", "vote_matrix"]
+__all__ = [
+    "as_annotations",
+    "check_features",
+    "check_options",
+    "class_names",
+    "confident_cells",
+    "vote_matrix",
+]
 
 
 def class_names(names: Sequence[str] | None, k: int) -> list[str]:
@@ -75,6 +82,14 @@ def as_annotations(
 
 def _is_index(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_options(threshold: Any, seed: Any) -> None:
+    """A threshold in (0, 1) or None, and a seed that is a non-negative integer or None."""
+    if threshold is not None:
+        validation.check_threshold(threshold)
+    if seed is not None:
+        validation.check_int(seed, "seed", low=0)
 
 
 def check_features(features: Any, n: int) -> np.ndarray | None:

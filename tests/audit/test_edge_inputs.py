@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,13 @@ def test_a_plain_list_of_class_indices_is_single_label() -> None:
     from_array = audit_labels(probs, labels=np.array(given))
     np.testing.assert_array_equal(from_list.priority, from_array.priority)
     assert not from_list.multi_label
+
+
+@pytest.mark.parametrize(
+    ("seed", "match"),
+    [(1.5, "seed must be an integer >= 0, got 1.5"), (-1, "seed must be an integer >= 0, got -1")],
+)
+def test_a_bad_seed_is_refused_before_any_work(seed: object, match: str) -> None:
+    probs = np.random.default_rng(6).dirichlet(np.ones(3), 10)
+    with pytest.raises(InvalidOptionError, match=re.escape(match)):
+        audit_labels(probs, labels=np.arange(10) % 3, seed=seed)
