@@ -160,10 +160,12 @@ def refit(
     empty = _empty_sets(votes)
     if not empty.any():
         return None
+    read = _read(votes, empty, logit, se, fp, temperature)
+    if float(np.abs(read.cells - _sigmoid(logit)).mean()) < REFIT_TOL:
+        return read  # the empty sets say what the per-class model did: the rates stand
     prior = evidence(votes, se, fp)
     prior *= -temperature
     prior += logit  # the fit's log-odds without the annotators' evidence
-    read = _read(votes, empty, logit, se, fp, temperature)
     for _ in range(REFIT_ROUNDS):
         se, fp = binary_rates(votes, read.cells)
         logit = evidence(votes, se, fp)

@@ -168,7 +168,7 @@ def audit_labels(
         Known truth of some tasks, not among ``annotations`` (see ``annotators.consensus``).
     """
     method = validation.check_option(consensus_method, CONSENSUS_METHODS, "consensus_method")
-    _check_threshold(threshold)
+    inputs.check_options(threshold, seed)
     probs, ann, named, n = _resolve(pred_probs, labels, annotations, class_names, n_tasks)
     k = ann.n_classes
     names = inputs.class_names(class_names, k)
@@ -183,7 +183,7 @@ def audit_labels(
     if probs is None and not several:
         raise InvalidAnnotationsError(
             "without pred_probs the audit needs several annotators on shared tasks; no task has "
-            "more than one annotation. Pass out-of-sample pred_probs."
+            f"more than one annotation ({len(ann)} in all). Pass out-of-sample pred_probs."
         )
     method = method if several else "majority"  # one annotation per task needs no vote
     cons = consensus(ann, n, probs, method=method, multi_label=multi_label, gold=gold)
@@ -196,15 +196,6 @@ def audit_labels(
         probs, ann, cons, names, multi_label, several, votes, counts, threshold, seed, named
     )
     return _audit(context, scores, load_rules(rules, names), features_array)
-
-
-def _check_threshold(threshold: Any) -> None:
-    if threshold is None:
-        return
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating)):
-        raise InvalidOptionError(f"threshold must be a number in (0, 1), got {threshold!r}.")
-    if not 0 < threshold < 1:
-        raise InvalidOptionError(f"threshold must lie in (0, 1), got {threshold!r}.")
 
 
 def _resolve(

@@ -90,7 +90,7 @@ def annotators_frame(
     key = frame["annotator"].map({a: i for i, a in enumerate(bias.annotator_ids)})
     stats = stats.drop(columns="annotator")
     for column in stats.columns:
-        frame[column] = stats[column].to_numpy()[key.to_numpy()]
+        frame[column] = stats[column].to_numpy()[key.to_numpy(dtype=np.int64)]
     return frame.reset_index(drop=True)
 
 
