@@ -29,6 +29,11 @@ def _rows(mask: np.ndarray, limit: int = 5) -> str:
     return f"{shown}{more}"
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value, so a message shows ``'a'``, not ``np.str_('a')``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _frozen(array: np.ndarray) -> np.ndarray:
     array = np.ascontiguousarray(array)
     array.flags.writeable = False
@@ -166,9 +171,9 @@ class Annotations:
             if (count > 1).any():
                 dup = where[count > 1][0]
                 raise InvalidAnnotationsError(
-                    f"annotator {annotator[dup]!r} annotated task {task[dup]} more than once "
-                    f"({int((count - 1).sum())} duplicate rows in all); keep one annotation per "
-                    "annotator and task (Annotations.latest_per_annotator does that)."
+                    f"annotator {_plain(annotator[dup])!r} annotated task {task[dup]} more than "
+                    f"once ({int((count - 1).sum())} duplicate rows in all); keep one annotation "
+                    "per annotator and task (Annotations.latest_per_annotator does that)."
                 )
         ground_truth = None
         if self.ground_truth is not None:
@@ -252,7 +257,12 @@ class Annotations:
         position = {name: k for k, name in enumerate(class_names)}
         matrix = np.zeros((len(frame), len(class_names)), dtype=np.int8)
         for row, value in enumerate(frame[labels_column].tolist()):
-            names = [value] if isinstance(value, str) else list(value)
+            names = [value] if isinstance(value, str) else value
+            if not isinstance(names, (Sequence, np.ndarray, set, frozenset)):
+                raise InvalidAnnotationsError(
+                    f"row {row} of the annotations table has {labels_column} {value!r}, not a "
+                    "class name or a list of them; an empty label set is an empty list []."
+                )
             for name in names:
                 if name not in position:
                     raise InvalidAnnotationsError(

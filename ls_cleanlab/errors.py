@@ -24,6 +24,7 @@ __all__ = [
     "LsCleanlabError",
     "MediaError",
     "MissingExtraError",
+    "NotEnoughLabelsError",
     "StudioAuthError",
     "StudioError",
     "StudioRequestError",
@@ -57,6 +58,11 @@ class InvalidAnnotationsError(LsCleanlabError, ValueError):
 class InvalidTasksError(LsCleanlabError, ValueError):
     """Label Studio task, annotation or prediction JSON is malformed; the message names the task
     and the field."""
+
+
+class NotEnoughLabelsError(InvalidTasksError):
+    """Too few labelled tasks (with features) to fit the model on; the message gives the counts
+    and, when tasks were left out, the first reason."""
 
 
 class LabelConfigError(LsCleanlabError, ValueError):

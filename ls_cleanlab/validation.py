@@ -51,7 +51,7 @@ def check_option(value: Any, valid: Sequence[_T], name: str) -> _T:
     if isinstance(value, str) and value in valid:
         return value  # type: ignore[return-value]
     choices = ", ".join(repr(v) for v in valid)
-    raise InvalidOptionError(f"{name}={value!r} is not supported; choose one of {choices}.")
+    raise InvalidOptionError(f"{name}={_shown(value)} is not supported; choose one of {choices}.")
 
 
 def examples(rows: np.ndarray, limit: int = 5) -> str:
@@ -300,13 +300,27 @@ def _integral_mask(flat: np.ndarray) -> np.ndarray:
 # -- scalars -------------------------------------------------------------------------------------
 
 
+def _shown(value: Any) -> str:
+    """``value`` as an error message shows it: a long repr cut short, a long array by its shape."""
+    text = repr(value)
+    if len(text) <= 80:
+        return text
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    return f"a {type(value).__name__} ({text[:60]}...)"
+
+
 def check_int(value: Any, name: str, *, low: int | None = None, high: int | None = None) -> int:
     """Return ``value`` as an ``int`` if it is an integer (not a bool) in ``[low, high]``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise InvalidOptionError(f"{name} must be an integer{_range(low, high)}, got {value!r}.")
+        raise InvalidOptionError(
+            f"{name} must be an integer{_range(low, high)}, got {_shown(value)}."
+        )
     number = int(value)
     if (low is not None and number < low) or (high is not None and number > high):
-        raise InvalidOptionError(f"{name} must be an integer{_range(low, high)}, got {value!r}.")
+        raise InvalidOptionError(
+            f"{name} must be an integer{_range(low, high)}, got {_shown(value)}."
+        )
     return number
 
 
@@ -322,7 +336,7 @@ def check_real(
     """Return ``value`` as a finite ``float`` in the interval given (closed unless ``open_*``)."""
     bounds = _interval(low, high, open_low, open_high)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise InvalidOptionError(f"{name} must be a number{bounds}, got {value!r}.")
+        raise InvalidOptionError(f"{name} must be a number{bounds}, got {_shown(value)}.")
     x = float(value)
     outside = (
         not math.isfinite(x)
@@ -330,7 +344,7 @@ def check_real(
         or (high is not None and (x >= high if open_high else x > high))
     )
     if outside:
-        raise InvalidOptionError(f"{name} must be a number{bounds}, got {value!r}.")
+        raise InvalidOptionError(f"{name} must be a number{bounds}, got {_shown(value)}.")
     return x
 
 
@@ -342,7 +356,7 @@ def check_threshold(value: Any, name: str = "threshold") -> float:
 def check_bool(value: Any, name: str) -> bool:
     """Return ``value`` if it is ``True`` or ``False`` (numpy booleans included)."""
     if not isinstance(value, (bool, np.bool_)):
-        raise InvalidOptionError(f"{name} must be True or False, got {value!r}.")
+        raise InvalidOptionError(f"{name} must be True or False, got {_shown(value)}.")
     return bool(value)
 
 

@@ -60,7 +60,11 @@ def test_datetime64_and_numbers_agree() -> None:
         pytest.param({"task": [0.5, 1]}, "integer task indices", id="task-float"),
         pytest.param({"annotator": ["a", None]}, "missing in rows 1", id="annotator-none"),
         pytest.param({"annotator": ["a"]}, "one id per row", id="annotator-length"),
-        pytest.param({"task": [3, 3], "annotator": ["a", "a"]}, "task 3 more than once", id="dup"),
+        pytest.param(
+            {"task": [3, 3], "annotator": ["a", "a"]},
+            "annotator 'a' annotated task 3 more than once",
+            id="dup",
+        ),
         pytest.param({"lead_time": [1.0, -2.0]}, "negative in rows 1", id="lead-negative"),
         pytest.param({"created_at": ["yesterday", "x"]}, "ISO 8601", id="created-garbage"),
         pytest.param({"ground_truth": [True]}, r"shape \(2,\)", id="gt-length"),
@@ -104,6 +108,15 @@ def test_frame_round_trip() -> None:
         )
     with pytest.raises(InvalidAnnotationsError, match="no 'annotator' column"):
         Annotations.from_frame(pd.DataFrame({"task": [0], "labels": [["x"]]}), "xyz")
+
+
+@pytest.mark.parametrize("cell", [None, float("nan"), 3], ids=["none", "nan", "int"])
+def test_a_frame_cell_that_is_not_labels_is_named(cell: object) -> None:
+    frame = pd.DataFrame({"task": [0, 1], "annotator": [1, 1], "labels": [["x"], cell]})
+    with pytest.raises(InvalidAnnotationsError, match=r"row 1 .* not a class name or a list"):
+        Annotations.from_frame(frame, ["x", "y"])
+    frame["labels"] = [["x"], np.array(["y"])]  # lists read back from parquet are arrays
+    assert Annotations.from_frame(frame, ["x", "y"]).labels.tolist() == [[1, 0], [0, 1]]
 
 
 def test_from_labels_and_subset() -> None:

@@ -45,6 +45,10 @@ def test_check_int_accepts(value: Any, bounds: dict[str, int], expected: int) ->
         pytest.param(np.float64(3), {}, "n_folds must be an integer, got ", id="numpy-float"),
         pytest.param("3", {}, "n_folds must be an integer, got '3'.", id="string"),
         pytest.param(None, {}, "n_folds must be an integer, got None.", id="none"),
+        pytest.param(
+            np.zeros((40, 3)), {}, "got an array of shape (40, 3).", id="array-by-its-shape"
+        ),
+        pytest.param(list(range(100)), {}, "got a list ([0, 1, 2,", id="long-repr-cut-short"),
         pytest.param(1, {"low": 2}, "n_folds must be an integer >= 2, got 1.", id="below-low"),
         pytest.param(6, {"high": 5}, "n_folds must be an integer <= 5, got 6.", id="above-high"),
         pytest.param(

@@ -75,11 +75,25 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab.annotations import Annotations
+from ls_cleanlab.annotators.active_fit import EPS as _EPS
+from ls_cleanlab.annotators.active_fit import (
+    PRIOR_FALSE_POSITIVE_RATE,
+    PRIOR_SENSITIVITY,
+    TOL,
+    add_votes,
+    fit_multi,
+    logit,
+    sigmoid,
+)
+from ls_cleanlab.annotators.blocks import row_blocks
 from ls_cleanlab.errors import InvalidAnnotationsError, InvalidOptionError
 from ls_cleanlab.validation import check_int, check_real
 
 __all__ = [
+    "PRIOR_FALSE_POSITIVE_RATE",
+    "PRIOR_SENSITIVITY",
     "AnnotationValue",
+    "annotation_cells",
     "annotation_value",
     "cell_error_after_vote",
     "cells_corrected",
@@ -89,15 +103,11 @@ __all__ = [
     "single_label_value",
 ]
 
-#: Prior sensitivity and false-positive rate of a typical annotator, and their weight in
-#: pseudo-annotations.
-PRIOR_SENSITIVITY = 0.9
-PRIOR_FALSE_POSITIVE_RATE = 0.05
+#: Weight of the prior rates (:data:`.active_fit.PRIOR_SENSITIVITY`,
+#: :data:`.active_fit.PRIOR_FALSE_POSITIVE_RATE`) in pseudo-annotations.
 PRIOR_WEIGHT = 10.0
-#: EM iterations for the rates (they settle in a handful), and the change that stops them.
+#: EM iterations for the rates (they settle in a handful; :data:`.active_fit.TOL` stops them).
 MAX_ITER = 50
-TOL = 1e-6
-_EPS = 1e-6  # probabilities are kept in [_EPS, 1 - _EPS] before taking logits
 
 
 @dataclass(frozen=True)
@@ -169,16 +179,13 @@ def annotation_value(
     -------
     AnnotationValue
     """
-    probs = _check_probs(pred_probs, multi_label)
+    probs, ann = _checked(pred_probs, annotations, multi_label)
     weight = check_real(prior_weight, "prior_weight", low=0.0, open_low=True)
     iterations = check_int(max_iter, "max_iter", low=1)
-    ann = None
-    if annotations is not None:
-        ann = _check_annotations(annotations, probs.shape)
-        if len(ann) == 0:
-            ann = None
     if multi_label:
-        pi, sens, fpr = _fit_multi(probs, ann, weight, iterations)
+        z, sens, fpr = fit_multi(probs, ann, weight, iterations)
+        pi = sigmoid(z)
+        del z
         value, soft, right = multi_label_value(pi, sens, fpr)
         cells = cells_corrected(pi, sens, fpr)
     else:
@@ -190,23 +197,36 @@ def annotation_value(
     return AnnotationValue(value, soft, right, pi, sens, fpr, multi_label, cells)
 
 
+def annotation_cells(
+    pred_probs: Any, annotations: Annotations | None = None, *, multi_label: bool = True
+) -> np.ndarray:
+    """``annotation_value(pred_probs, annotations, multi_label=...).cells``, the same to the
+    bit, without the other arrays: multi-label, the posterior is taken a block of tasks at a
+    time from the fit's log-odds."""
+    if not multi_label:
+        return annotation_value(pred_probs, annotations, multi_label=False).cells
+    probs, ann = _checked(pred_probs, annotations, multi_label)
+    z, sens, fpr = fit_multi(probs, ann, PRIOR_WEIGHT, MAX_ITER)
+    cells = np.empty(len(z))
+    for rows in row_blocks(len(z), z.shape[1]):
+        cells[rows] = cells_corrected(sigmoid(z[rows]), sens, fpr)
+    return cells
+
+
+def _checked(
+    pred_probs: Any, annotations: Annotations | None, multi_label: bool
+) -> tuple[np.ndarray, Annotations | None]:
+    """The probabilities and the annotations (None when there are none), checked."""
+    probs = _check_probs(pred_probs, multi_label)
+    ann = None
+    if annotations is not None:
+        ann = _check_annotations(annotations, probs.shape)
+        if len(ann) == 0:
+            ann = None
+    return probs, ann
+
+
 # -- multi-label ----------------------------------------------------------------------------------
-
-
-def _vote_evidence(annotations: Annotations, sens: np.ndarray, fpr: np.ndarray) -> np.ndarray:
-    """Each annotation's log-likelihood ratio per class, (A, K)."""
-    s, f = np.clip(sens, _EPS, 1 - _EPS), np.clip(fpr, _EPS, 1 - _EPS)
-    marked = annotations.labels.astype(np.float64)
-    return marked * np.log(s / f) + (1 - marked) * np.log((1 - s) / (1 - f))
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, _EPS, 1 - _EPS)
-    return np.log(p) - np.log1p(-p)
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
 
 
 def multi_label_posterior(
@@ -214,37 +234,10 @@ def multi_label_posterior(
 ) -> np.ndarray:
     """``P(present | model, votes)`` (n, K): the model's log-odds plus each vote's (see the
     module docs); inputs assumed valid."""
-    logit = _logit(probs)
+    z = logit(probs)
     if annotations is not None:
-        np.add.at(logit, annotations.task, _vote_evidence(annotations, sens, fpr))
-    return _sigmoid(logit)
-
-
-def _fit_multi(
-    probs: np.ndarray, ann: Annotations | None, weight: float, max_iter: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    k = probs.shape[1]
-    sens, fpr = np.full(k, PRIOR_SENSITIVITY), np.full(k, PRIOR_FALSE_POSITIVE_RATE)
-    if ann is None:
-        return multi_label_posterior(probs, None, sens, fpr), sens, fpr
-    shared = np.bincount(ann.task, minlength=len(probs))[ann.task] >= 2
-    marked = ann.labels[shared].astype(np.float64)
-    prior = _logit(probs)
-    for _ in range(max_iter):
-        logit = prior.copy()
-        np.add.at(logit, ann.task, _vote_evidence(ann, sens, fpr))
-        others = _sigmoid(logit[ann.task[shared]])
-        new_sens = ((others * marked).sum(axis=0) + weight * PRIOR_SENSITIVITY) / (
-            others.sum(axis=0) + weight
-        )
-        new_fpr = (((1 - others) * marked).sum(axis=0) + weight * PRIOR_FALSE_POSITIVE_RATE) / (
-            (1 - others).sum(axis=0) + weight
-        )
-        change = max(np.abs(new_sens - sens).max(), np.abs(new_fpr - fpr).max())
-        sens, fpr = new_sens, new_fpr
-        if change < TOL:
-            break
-    return multi_label_posterior(probs, ann, sens, fpr), sens, fpr
+        add_votes(z, annotations, sens, fpr)
+    return sigmoid(z)
 
 
 def cell_error_after_vote(

@@ -15,11 +15,13 @@ multi-label project has the two values present / absent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ls_cleanlab.annotations import Annotations, check_annotations
+from ls_cleanlab.annotators.blocks import column_sums
 from ls_cleanlab.annotators.multilabel import jaccard, yes_votes
 from ls_cleanlab.annotators.votes import Votes
 
@@ -102,13 +104,20 @@ def _alpha(disagreement: np.ndarray, total: np.ndarray, expected: np.ndarray) ->
 
 def alpha_binary(votes: Votes) -> tuple[np.ndarray, float]:
     """Per-class alpha ``(K,)`` and the alpha of all (task, class) cells pooled."""
-    yes = yes_votes(votes).astype(np.float64)
-    m = votes.count.astype(np.float64)[:, None]
-    pairable = votes.count > 1
-    yes, m = yes[pairable], m[pairable]
-    no = m - yes
-    observed = (2 * yes * no / (m - 1)).sum(axis=0)  # (K,) sum_u (m^2 - yes^2 - no^2)/(m-1)
-    ones, zeros = yes.sum(axis=0), no.sum(axis=0)
+    everyone = yes_votes(votes)
+    pairable = np.flatnonzero(votes.count > 1)
+
+    def sums(cells: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+        def block(rows: slice) -> np.ndarray:
+            units = pairable[rows]
+            m = votes.count[units].astype(np.float64)[:, None]
+            return cells(everyone[units].astype(np.float64), m)
+
+        return column_sums(block, len(pairable), votes.n_classes)  # a block of tasks at a time
+
+    # (K,) sum_u (m^2 - yes^2 - no^2)/(m-1)
+    observed = sums(lambda yes, m: 2 * yes * (m - yes) / (m - 1))
+    ones, zeros = sums(lambda yes, m: yes), sums(lambda yes, m: m - yes)
     total = ones + zeros
     per_class = _alpha(observed, total, 2 * ones * zeros)
     pooled = _alpha(

@@ -103,6 +103,16 @@ class Known:
         out[self.units] = np.where(self.truth > 0, CERTAIN_LOGIT, -CERTAIN_LOGIT)
         return out
 
+    def clamp_logit_rows(self, logit: np.ndarray, tasks: slice) -> np.ndarray:
+        """:meth:`clamp_logit` of the block ``tasks`` of the ``U`` tasks, ``logit`` its rows
+        (set in place)."""
+        at = self.units[tasks]
+        if at.any():
+            first = int(np.count_nonzero(self.units[: tasks.start]))
+            truth = self.truth[first : first + int(np.count_nonzero(at))]
+            logit[at] = np.where(truth > 0, CERTAIN_LOGIT, -CERTAIN_LOGIT)
+        return logit
+
     def clamp_log(self, log_posterior: np.ndarray) -> np.ndarray:
         """Single-label normalized log-posterior ``(U, K)`` with the gold rows certain (0 at
         the gold class, :data:`LOG_ZERO` elsewhere, whose exponential is 0)."""

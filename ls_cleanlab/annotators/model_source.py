@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ls_cleanlab.annotators.blocks import row_blocks
+
 __all__ = [
     "GATE_CHI2",
     "SLOPE_PRIOR",
@@ -51,9 +53,12 @@ _HALVINGS = 30
 
 
 def model_logits(probs: np.ndarray) -> np.ndarray:
-    """``logit p`` with ``p`` clipped to ``[CLIP, 1 - CLIP]``."""
-    q = np.clip(probs, CLIP, 1 - CLIP)
-    return np.log(q) - np.log1p(-q)
+    """``logit p`` with ``p`` clipped to ``[CLIP, 1 - CLIP]`` (a block of rows at a time)."""
+    out = np.empty(np.shape(probs))
+    for rows in row_blocks(len(out), int(np.prod(out.shape[1:]))):
+        q = np.clip(probs[rows], CLIP, 1 - CLIP)
+        out[rows] = np.log(q) - np.log1p(-q)
+    return out
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

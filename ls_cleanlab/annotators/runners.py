@@ -196,6 +196,8 @@ def calibrated_multi(
 ) -> Raw:
     start = _multilabel.yes_votes(votes) / votes.count[:, None]
     fit = _calibrated.binary_em(votes, start, probs, max_iter, tol, known)
+    del start  # binary_em's posterior, updated in place: fit.posterior is its copy
+    annotators = _calibrated.binary_quality(votes, fit)  # first: its refit holds (U, K) arrays
     post = fit.posterior
     label = np.where(post == 0.5, _multilabel.majority(votes, probs), post > 0.5)
     slope: np.ndarray | None = None
@@ -207,7 +209,7 @@ def calibrated_multi(
         label=label,
         posterior=post,
         quality=_multilabel.set_quality(label, post),
-        annotator_quality=_calibrated.binary_quality(votes, fit),
+        annotator_quality=annotators,
         model_weight=None if slope is None else float(np.mean(slope)),
         class_model_weight=slope,
         n_iter=fit.n_iter,

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ls_cleanlab.annotations import Annotations
+from ls_cleanlab.annotators.blocks import keyed_sums, row_blocks
 from ls_cleanlab.annotators.consensus import Consensus
 from ls_cleanlab.annotators.multilabel import jaccard, set_quality
-from ls_cleanlab.annotators.votes import Votes, key_means, key_sums
+from ls_cleanlab.annotators.votes import Votes, key_means
 from ls_cleanlab.errors import InvalidAnnotationsError, InvalidOptionError, InvalidPredProbsError
 from ls_cleanlab.validation import as_pred_probs
 
@@ -112,7 +113,7 @@ def _columns(
         "spurious_rate": ratio(total(extra, shared), total(size, shared)),
         "labels_per_task": ratio(total(size), n_tasks.astype(float)),
         "expected_labels_per_task": ratio(
-            total(np.nan_to_num(cons.posterior).sum(axis=1)[task]), n_tasks.astype(float)
+            total(_row_sums(cons.posterior)[task]), n_tasks.astype(float)
         ),
         "n_tasks": n_tasks,
         "n_shared_tasks": n_shared,
@@ -183,13 +184,24 @@ def _mean_lead_time(annotations: Annotations, votes: Votes) -> np.ndarray:
     return key_means(lead[known], votes.annotator[known], m)
 
 
+def _row_sums(posterior: np.ndarray) -> np.ndarray:
+    """``(n,)`` sums of the rows of ``posterior`` with NaN as 0, a block of rows at a time."""
+    out = np.empty(len(posterior))
+    for rows in row_blocks(len(posterior), posterior.shape[1]):
+        out[rows] = np.nan_to_num(posterior[rows]).sum(axis=1)
+    return out
+
+
 def _worst_class(
     votes: Votes, given: np.ndarray, label: np.ndarray, shared: np.ndarray, names: list[Any]
 ) -> list[Any]:
     """Per annotator, the class with most disagreeing cells on shared tasks (lowest index on
     ties); None (a missing value in the table) when it never disagrees."""
     rows = np.flatnonzero(shared)
-    diff = (given[rows] != label[rows]).astype(np.float64)
-    wrong = key_sums(diff, votes.annotator[rows], votes.n_annotators)
+
+    def differ(block: slice) -> np.ndarray:
+        return given[rows[block]] != label[rows[block]]
+
+    wrong = keyed_sums(differ, votes.annotator[rows], votes.n_annotators, given.shape[1])
     worst = np.argmax(wrong, axis=1)
     return [names[c] if wrong[j, c] > 0 else None for j, c in enumerate(worst)]

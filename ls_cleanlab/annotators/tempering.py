@@ -29,6 +29,7 @@ of those tasks' annotations and model (:func:`gold_binary_weights`,
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
@@ -37,12 +38,21 @@ from ls_cleanlab.annotators.votes import Votes
 __all__ = [
     "MAX_ROWS",
     "MIN_GOLD_CELLS",
+    "Rows",
     "binary_weights",
     "gold_binary_weights",
     "gold_multiclass_weights",
     "golden_max",
     "multiclass_weights",
 ]
+
+
+class Rows(Protocol):
+    """Rows of a ``(U, K)`` array by an index or a mask: the array, or an object that makes
+    only the rows asked for (the calibrated EM's model, so the whole array is never held)."""
+
+    def __getitem__(self, index: np.ndarray, /) -> np.ndarray: ...
+
 
 #: Annotations used to choose the temperature (an even stride through them beyond this).
 MAX_ROWS = 10_000
@@ -89,7 +99,7 @@ def _ascend(loglik: Callable[[float, float], float], has_model: bool) -> tuple[f
 def binary_weights(
     votes: Votes,
     base: np.ndarray,
-    model: np.ndarray | None,
+    model: Rows | None,
     evidence: np.ndarray,
     se: np.ndarray,
     fp: np.ndarray,
@@ -155,7 +165,7 @@ def _both_outcomes(right: np.ndarray) -> bool:
 
 def gold_binary_weights(
     base: np.ndarray,
-    model: np.ndarray | None,
+    model: Rows | None,
     evidence: np.ndarray,
     units: np.ndarray,
     truth: np.ndarray,

@@ -9,12 +9,14 @@ annotations happen in cleanlab's order (this matters for exact ties).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
 from ls_cleanlab.annotations import Annotations
+from ls_cleanlab.annotators.blocks import keyed_sums, row_blocks
 
 __all__ = ["Votes", "key_means", "key_sums"]
 
@@ -72,7 +74,10 @@ class Votes:
     @cached_property
     def yes(self) -> np.ndarray:
         """``(U, K)`` int32 number of annotators marking each class present."""
-        return self.task_sums(self.labels.astype(np.int32))
+        out = np.empty((self.n_units, self.n_classes), dtype=np.int32)
+        for tasks, rows in self.task_blocks(self.n_classes):
+            out[tasks] = self.block_task_sums(self.labels[rows].astype(np.int32), tasks, rows)
+        return out
 
     @cached_property
     def marked(self) -> tuple[np.ndarray, np.ndarray]:
@@ -97,17 +102,24 @@ class Votes:
 
     def spread_to_tasks(self, per_annotator: np.ndarray) -> np.ndarray:
         """``(U, K)`` sum over each task's annotations of the annotator's row of
-        ``per_annotator`` ``(M, K)``."""
+        ``per_annotator`` ``(M, K)``; without the dense incidence, a block of tasks at a time."""
         if self.incidence is not None:
             return self.incidence @ per_annotator
-        return self.task_sums(per_annotator[self.annotator])
+        out = np.empty((self.n_units, per_annotator.shape[1]))
+        for tasks, rows in self.task_blocks(per_annotator.shape[1]):
+            out[tasks] = self.block_task_sums(per_annotator[self.annotator[rows]], tasks, rows)
+        return out
 
     def gather_from_tasks(self, per_task: np.ndarray) -> np.ndarray:
         """``(M, K)`` sum over each annotator's annotations of the task's row of ``per_task``
         ``(U, K)``."""
         if self.incidence is not None:
             return self.incidence.T @ per_task
-        return key_sums(per_task[self.task], self.annotator, self.n_annotators)
+
+        def rows_of(rows: slice) -> np.ndarray:
+            return per_task[self.task[rows]]
+
+        return keyed_sums(rows_of, self.annotator, self.n_annotators, per_task.shape[1])
 
     def restrict(self, units: np.ndarray) -> Votes:
         """The votes of the annotated tasks where ``units`` ``(U,)`` is True, renumbered
@@ -146,15 +158,41 @@ class Votes:
         Added in annotator order (sequentially, one rank at a time: a few vectorized passes,
         as many as the largest number of annotations of one task).
         """
-        if len(self.count) and (self.count == self.count[0]).all():  # c annotations per task
-            c = int(self.count[0])
-            return values.reshape(self.n_units, c, *values.shape[1:]).sum(axis=1)
+        if self.same_count:  # c annotations per task
+            return values.reshape(self.n_units, self.same_count, *values.shape[1:]).sum(axis=1)
         ranks = self.by_rank()
         if not ranks:
             return np.zeros((0, *values.shape[1:]), dtype=values.dtype)
         out = values[ranks[0]].copy()
         for rows in ranks[1:]:
             out[self.task[rows]] += values[rows]
+        return out
+
+    @cached_property
+    def same_count(self) -> int:
+        """The number of annotations of every task when it is the same for all, else 0."""
+        same = len(self.count) and (self.count == self.count[0]).all()
+        return int(self.count[0]) if same else 0
+
+    def task_blocks(self, width: int) -> Iterator[tuple[slice, slice]]:
+        """Blocks of consecutive tasks (``width`` cells per annotation) and the rows of their
+        annotations (:func:`~.blocks.row_blocks`)."""
+        per_task = -(-len(self.task) // max(self.n_units, 1))
+        ends = np.append(self.starts, len(self.task))
+        for tasks in row_blocks(self.n_units, width * per_task):
+            yield tasks, slice(int(ends[tasks.start]), int(ends[tasks.stop]))
+
+    def block_task_sums(self, values: np.ndarray, tasks: slice, rows: slice) -> np.ndarray:
+        """:meth:`task_sums` of the block ``tasks``, ``values`` the rows ``rows`` of their
+        annotations: each task's sum the same to the bit (added in annotator order)."""
+        n = tasks.stop - tasks.start
+        if self.same_count:
+            return values.reshape(n, self.same_count, *values.shape[1:]).sum(axis=1)
+        rank, local = self.rank[rows], self.task[rows] - tasks.start
+        out = values[rank == 0]
+        for r in range(1, int(rank.max(initial=0)) + 1):
+            at = rank == r
+            out[local[at]] += values[at]
         return out
 
     def annotator_sums(self, values: np.ndarray) -> np.ndarray:
@@ -184,8 +222,5 @@ def key_means(values: np.ndarray, key: np.ndarray, n_groups: int) -> np.ndarray:
 
 def key_sums(values: np.ndarray, key: np.ndarray, n_groups: int) -> np.ndarray:
     """``(G, K)`` float sums of the rows of ``values`` ``(A, K)`` with each ``key`` in
-    ``[0, G)``: one ``bincount`` over the flattened cells (sequential sums, no BLAS)."""
-    k = values.shape[1]
-    flat = (key[:, None] * k + np.arange(k)).ravel()
-    weights = np.asarray(values, dtype=np.float64).ravel()
-    return np.bincount(flat, weights=weights, minlength=n_groups * k).reshape(n_groups, k)
+    ``[0, G)``: sequential sums, no BLAS, a block of rows at a time (:func:`.keyed_sums`)."""
+    return keyed_sums(lambda rows: values[rows], key, n_groups, values.shape[1])

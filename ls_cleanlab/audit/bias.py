@@ -19,11 +19,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ls_cleanlab.annotations import Annotations
+from ls_cleanlab.annotators.blocks import column_sums, row_blocks
 from ls_cleanlab.annotators.votes import key_means
 from ls_cleanlab.audit.stats import sign_test
 
@@ -162,6 +164,15 @@ def session_positions(times: np.ndarray, gap: float = SESSION_GAP) -> np.ndarray
     return np.arange(len(times)) - first[session]
 
 
+def _errors(ann: Annotations, present: np.ndarray) -> np.ndarray:
+    """``(A,)`` each annotation's summed absolute residual against ``present``, a block of
+    annotations at a time (an ``(A, K)`` residual is 1 GB at a million tasks)."""
+    out = np.empty(len(ann))
+    for rows in row_blocks(len(ann), ann.n_classes):
+        out[rows] = np.abs(ann.labels[rows] - present[ann.task[rows]]).sum(axis=1)
+    return out
+
+
 def annotator_bias(
     ann: Annotations,
     present: np.ndarray | None,
@@ -196,8 +207,7 @@ def annotator_bias(
             per_label = np.where(labels > 0, seconds / labels, np.nan)
     if present is not None and ann.created_at is not None:
         rng = np.random.default_rng(seed)
-        residual = ann.labels - present[ann.task]
-        errors = np.abs(residual).sum(axis=1)
+        errors = _errors(ann, present)
         timed = np.flatnonzero(np.isfinite(ann.created_at))
         order = timed[np.lexsort((ann.created_at[timed], ann.annotator_index[timed]))]
         who = ann.annotator_index[order]
@@ -208,7 +218,7 @@ def annotator_bias(
                 continue
             recent = rows[-MAX_SEQUENCE:]
             anchoring_effect[a], anchoring_p[a], gamblers_p[a] = _anchoring(
-                residual[recent], rng, permutations
+                ann.labels[recent] - present[ann.task[recent]], rng, permutations
             )
             position = session_positions(ann.created_at[rows]).astype(np.float64)
             fatigue_rho[a], fatigue_p[a] = _spearman(position, errors[rows])
@@ -248,22 +258,31 @@ class ClassBias:
     under_labelled: np.ndarray
 
 
-def class_bias(given: np.ndarray, present: np.ndarray) -> ClassBias:
+def class_bias(given: np.ndarray, present: np.ndarray, rows: np.ndarray | None = None) -> ClassBias:
     """Availability bias per class from given labels and the probability of presence.
 
     Parameters
     ----------
     given : ndarray of 0/1, shape (n, K)
-        Labels the audit treats as given, for labelled tasks only.
+        Labels the audit treats as given.
     present : ndarray, shape (n, K)
         Estimated probability that each class is truly present.
+    rows : ndarray of int, optional
+        The labelled tasks (default: every row); read a block at a time, not copied.
     """
-    g = given.astype(bool)
-    n = max(len(g), 1)
-    truly = present.sum(axis=0)
-    missed = np.where(~g, present, 0.0).sum(axis=0)
-    spurious = np.where(g, 1 - present, 0.0).sum(axis=0)
-    counts = g.sum(axis=0)
+    rows = np.arange(len(given)) if rows is None else rows
+    n = max(len(rows), 1)
+
+    def sums(cells: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+        def block(b: slice) -> np.ndarray:
+            return cells(given[rows[b]].astype(bool), present[rows[b]])
+
+        return column_sums(block, len(rows), given.shape[1])  # in row order: the same bits
+
+    truly = sums(lambda g, p: p)
+    missed = sums(lambda g, p: np.where(~g, p, 0.0))
+    spurious = sums(lambda g, p: np.where(g, 1 - p, 0.0))
+    counts = sums(lambda g, p: g).astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         miss_rate = np.where(truly > 0, missed / truly, np.nan)
         spurious_rate = np.where(counts > 0, spurious / counts, np.nan)

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ls_cleanlab.annotators.blocks import row_blocks
+
 __all__ = [
     "TaskProbabilities",
     "count_threshold",
@@ -64,10 +66,13 @@ def task_probabilities(
     if not multi_label:
         wrong = (scores * given).sum(axis=1)
         return TaskProbabilities(wrong, wrong, wrong)
-    log_right = np.log1p(-np.clip(scores, 0.0, 1 - 1e-12))
-    missing = -np.expm1((log_right * ~given).sum(axis=1))
-    spurious = -np.expm1((log_right * given).sum(axis=1))
-    wrong = -np.expm1(log_right.sum(axis=1))
+    n = len(given)
+    wrong, missing, spurious = np.empty(n), np.empty(n), np.empty(n)
+    for rows in row_blocks(n, given.shape[1]):  # each row's sums alone: the same bits
+        log_right = np.log1p(-np.clip(scores[rows], 0.0, 1 - 1e-12))
+        missing[rows] = -np.expm1((log_right * ~given[rows]).sum(axis=1))
+        spurious[rows] = -np.expm1((log_right * given[rows]).sum(axis=1))
+        wrong[rows] = -np.expm1(log_right.sum(axis=1))
     return TaskProbabilities(wrong, missing, spurious)
 
 

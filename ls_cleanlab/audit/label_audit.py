@@ -168,7 +168,7 @@ def audit_labels(
         Known truth of some tasks, not among ``annotations`` (see ``annotators.consensus``).
     """
     method = validation.check_option(consensus_method, CONSENSUS_METHODS, "consensus_method")
-    _check_threshold(threshold)
+    inputs.check_options(threshold, seed)
     probs, ann, named, n = _resolve(pred_probs, labels, annotations, class_names, n_tasks)
     k = ann.n_classes
     names = inputs.class_names(class_names, k)
@@ -183,7 +183,7 @@ def audit_labels(
     if probs is None and not several:
         raise InvalidAnnotationsError(
             "without pred_probs the audit needs several annotators on shared tasks; no task has "
-            "more than one annotation. Pass out-of-sample pred_probs."
+            f"more than one annotation ({len(ann)} in all). Pass out-of-sample pred_probs."
         )
     method = method if several else "majority"  # one annotation per task needs no vote
     cons = consensus(ann, n, probs, method=method, multi_label=multi_label, gold=gold)
@@ -196,15 +196,6 @@ def audit_labels(
         probs, ann, cons, names, multi_label, several, votes, counts, threshold, seed, named
     )
     return _audit(context, scores, load_rules(rules, names), features_array)
-
-
-def _check_threshold(threshold: Any) -> None:
-    if threshold is None:
-        return
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating)):
-        raise InvalidOptionError(f"threshold must be a number in (0, 1), got {threshold!r}.")
-    if not 0 < threshold < 1:
-        raise InvalidOptionError(f"threshold must lie in (0, 1), got {threshold!r}.")
 
 
 def _resolve(
@@ -328,8 +319,8 @@ def _audit(c: _Context, scores: Scores, rule_set: Any, features: np.ndarray | No
     labelled = c.cons.annotated
     given = c.cons.labels.astype(bool)
     present = scores.present
-    cell_scores = scores.cell_scores.copy()
-    ranking = scores.ranking.copy()
+    cell_scores = scores.cell_scores  # the audit's own arrays: the rules raise them in place
+    ranking = scores.ranking
     violations = find_violations(given & labelled[:, None], rule_set, present)
     at = (violations.task, violations.cls)
     cell_scores[at] = np.maximum(cell_scores[at], RULE_SCORE)
@@ -372,7 +363,7 @@ def _audit(c: _Context, scores: Scores, rule_set: Any, features: np.ndarray | No
         annotators = annotators_frame(table, bias, c.ann, present, ALPHA)
     classes = classes_frame(
         c.names,
-        class_bias(given[labelled], present[labelled]),
+        class_bias(given, present, np.flatnonzero(labelled)),
         issues,
         agree,
         cell_scores,

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ls_cleanlab.annotators.blocks import row_blocks
+
 __all__ = ["OutlierScores", "outlier_scores"]
 
 #: Modified z-score above which a task is flagged.
@@ -58,6 +60,14 @@ def _far_out(raw: np.ndarray) -> np.ndarray:
 
 
 def _entropy(pred_probs: np.ndarray, single_label: bool) -> np.ndarray:
+    """``(n,)`` entropy of each row, a block of rows at a time."""
+    out = np.empty(len(pred_probs))
+    for rows in row_blocks(len(pred_probs), pred_probs.shape[1]):
+        out[rows] = _row_entropy(pred_probs[rows], single_label)
+    return out
+
+
+def _row_entropy(pred_probs: np.ndarray, single_label: bool) -> np.ndarray:
     p = np.clip(pred_probs, 1e-12, 1.0)
     if single_label:
         return -(p * np.log2(p)).sum(axis=1)

@@ -60,14 +60,15 @@ def _class_index(name: Any, position: Mapping[str, int], where: str) -> int:
     return position[name]
 
 
-def load_rules(rules: Any, class_names: Sequence[str]) -> Rules:
+def load_rules(rules: Any, class_names: Sequence[str], *, multi_label: bool | None = None) -> Rules:
     """Read rules from a dict, a YAML file path, or an existing :class:`Rules`.
 
     Raises
     ------
     RulesError
-        On an unknown key, a malformed entry or a class not in ``class_names``; the message names
-        the entry.
+        On an unknown key, a malformed entry, a class not in ``class_names``, or an ``implies``
+        rule for a tag known to be single-label (``multi_label=False``), where every task given
+        its class would break it; the message names the entry.
     """
     if rules is None:
         return Rules()
@@ -119,6 +120,12 @@ def load_rules(rules: Any, class_names: Sequence[str]) -> Rules:
         if len(set(members)) != len(members):
             raise RulesError(f"excludes[{g}] names a class twice.")
         excludes.append(members)
+    if multi_label is False and implies:
+        name = class_names[implies[0][0]]
+        raise RulesError(
+            f"implies[{name!r}] needs a multi-label tag: on a single-label one each task has one "
+            f"class, so every task given {name!r} would break it. Drop the rule."
+        )
     return Rules(implies=tuple(implies), excludes=tuple(excludes))
 
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators import Consensus
+from ls_cleanlab.annotators.blocks import row_blocks
 from ls_cleanlab.annotators.calibrated import fixed_prior_em
 from ls_cleanlab.annotators.votes import Votes
 from ls_cleanlab.audit.satisficing import cell_evidence, logit, sigmoid
@@ -61,10 +62,15 @@ def score_several(cons: Consensus, probs: np.ndarray | None) -> Scores:
     """Scores from the consensus of several annotators (module docstring)."""
     n, k = cons.labels.shape
     labelled = cons.annotated
-    present = np.zeros((n, k)) if probs is None else probs.copy()
-    present[labelled] = cons.posterior[labelled]
+    if probs is None:
+        present = np.zeros((n, k))
+        present[labelled] = cons.posterior[labelled]
+    else:  # the consensus's posterior is the model's probabilities on the other tasks
+        present = cons.posterior
     given = cons.labels.astype(bool)
-    scores = np.where(given, 1.0 - present, present)
+    scores = np.empty((n, k))
+    for rows in row_blocks(n, k):
+        scores[rows] = np.where(given[rows], 1.0 - present[rows], present[rows])
     scores[~labelled] = 0.0
     return Scores(present=present, cell_scores=scores, ranking=scores)
 

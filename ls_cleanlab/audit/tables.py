@@ -9,6 +9,7 @@ import numpy as np
 
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators import Agreement
+from ls_cleanlab.annotators.blocks import row_blocks
 from ls_cleanlab.audit.bias import AnnotatorBias, ClassBias
 from ls_cleanlab.audit.stats import sign_test
 
@@ -23,7 +24,10 @@ def _expected_counts(ann: Annotations, present: np.ndarray) -> tuple[np.ndarray,
     """Per annotator: mean own label count minus the expected count on the same tasks, and the
     sign-test p-value that the annotator gives fewer labels than expected."""
     m = ann.n_annotators
-    diff = ann.labels.sum(axis=1) - present[ann.task].sum(axis=1)
+    expected = np.empty(len(ann))
+    for rows in row_blocks(len(ann), ann.n_classes):  # not an (A, K) copy of present
+        expected[rows] = present[ann.task[rows]].sum(axis=1)
+    diff = ann.labels.sum(axis=1) - expected
     who = ann.annotator_index
     mean = np.bincount(who, weights=diff, minlength=m) / np.maximum(
         np.bincount(who, minlength=m), 1
@@ -86,7 +90,7 @@ def annotators_frame(
     key = frame["annotator"].map({a: i for i, a in enumerate(bias.annotator_ids)})
     stats = stats.drop(columns="annotator")
     for column in stats.columns:
-        frame[column] = stats[column].to_numpy()[key.to_numpy()]
+        frame[column] = stats[column].to_numpy()[key.to_numpy(dtype=np.int64)]
     return frame.reset_index(drop=True)
 
 

@@ -28,7 +28,7 @@ from ls_cleanlab.pipeline import (
     audit_tasks,
     run_project_audit,
 )
-from ls_cleanlab.pipeline.runs import remove_runs
+from ls_cleanlab.pipeline.runs import is_ours, remove_runs
 from ls_cleanlab.report import write_report
 from ls_cleanlab.studio import (
     ExportFile,
@@ -177,7 +177,11 @@ def _options(args: argparse.Namespace, from_version: str | None) -> AuditOptions
 def _check_rules(rules: str | None, schema: LabelSchema) -> None:
     """Refuse bad rules before any work (the audit would refuse them only at its end)."""
     if rules is not None:
-        load_rules(rules, list(schema.classes))
+        load_rules(
+            rules,
+            list(schema.classes),
+            multi_label=schema.multi_label if schema.kind == "classification" else None,
+        )
 
 
 def _out_dir(path: str) -> Path:
@@ -326,7 +330,9 @@ def _audit_export(
     _check_rules(args.rules, schema)
     version = args.from_model_version
     if version is None and args.pred_probs is None and args.predictions is None:
-        counts = prediction_versions(tasks)
+        counts = prediction_versions(tasks, schema.from_name)
+        for ours in [v for v in counts if is_ours(v, args.model_version)]:
+            del counts[ours]  # an earlier audit's suggestions are no model of the labels
         if counts:
             best, covered = counts.most_common(1)[0]
             if covered >= PREDICTION_COVERAGE * len(tasks):

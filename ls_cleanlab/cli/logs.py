@@ -1,8 +1,10 @@
-"""The package's log records as ``warning:`` lines of the command. Private to :mod:`.main`."""
+"""The package's log records and Python warnings as ``warning:`` lines of the command. Private
+to :mod:`.main`."""
 
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
@@ -12,8 +14,9 @@ __all__ = ["warnings_on"]
 
 @contextmanager
 def warnings_on(err: IO[str], debug: bool) -> Iterator[None]:
-    """The package's warnings as ``warning:`` lines on ``err`` while the command runs; records
-    carrying an exception show its type, the traceback only with ``debug``."""
+    """The package's log records and Python warnings as ``warning:`` lines on ``err`` while the
+    command runs (a warning repeated word for word, once); records carrying an exception show
+    its type, the traceback only with ``debug``."""
     from ls_cleanlab.server.command import BriefFormatter
 
     class Lines(BriefFormatter):
@@ -28,8 +31,18 @@ def warnings_on(err: IO[str], debug: bool) -> Iterator[None]:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO if debug else logging.WARNING)
     logger.propagate = False
+    shown: set[str] = set()
+
+    def show(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+        line = f"warning: {message}" + (f" ({category.__name__})" if debug else "")
+        if line not in shown:  # the same warning from each fold or stage, once
+            shown.add(line)
+            print(line, file=err)
+
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.showwarning = show
+            yield
     finally:
         logger.removeHandler(handler)
         logger.setLevel(saved[0])

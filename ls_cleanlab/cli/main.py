@@ -18,38 +18,24 @@ import argparse
 import json
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from ls_cleanlab.cli.fixes import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_STUDIO,
+    UsageError,
+    report_error,
+)
 from ls_cleanlab.cli.logs import warnings_on
 from ls_cleanlab.cli.reasons import add_reasons_arguments, run_reasons
 from ls_cleanlab.cli.reviewers import add_reviewer_argument
-from ls_cleanlab.errors import (
-    EngineError,
-    ExtractorUnavailableError,
-    InvalidAnnotationsError,
-    InvalidOptionError,
-    InvalidTasksError,
-    LabelConfigError,
-    LsCleanlabError,
-    StudioAuthError,
-    StudioRequestError,
-    StudioUnreachableError,
-)
+from ls_cleanlab.errors import LsCleanlabError, StudioRequestError
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "EXIT_STUDIO", "build_parser", "main"]
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STUDIO = 0, 1, 2, 3
-
-
-class UsageError(LsCleanlabError):
-    """Bad command-line input; carries the fix to show."""
-
-    def __init__(self, message: str, fix: str) -> None:
-        super().__init__(message)
-        self.fix = fix
 
 
 def _connection(parser: argparse.ArgumentParser) -> None:
@@ -239,75 +225,6 @@ def _check_source(args: argparse.Namespace) -> None:
         )
 
 
-_FIXES: tuple[tuple[type[BaseException], int, str], ...] = (
-    (
-        StudioAuthError,
-        EXIT_STUDIO,
-        "check the API key (--api-key or LABEL_STUDIO_API_KEY); copy one from Account & Settings.",
-    ),
-    (
-        StudioUnreachableError,
-        EXIT_STUDIO,
-        "check the URL (--url or LABEL_STUDIO_URL) and that Label Studio is running, then run "
-        "the command again: it replaces its model version's predictions and tabs whole.",
-    ),
-    (UsageError, EXIT_BAD_INPUT, ""),
-    (
-        LabelConfigError,
-        EXIT_BAD_INPUT,
-        "pass --label-config with the project's labeling config, or --choices NAME.",
-    ),
-    (InvalidTasksError, EXIT_BAD_INPUT, "correct the task JSON named above, or export again."),
-    (
-        InvalidAnnotationsError,
-        EXIT_BAD_INPUT,
-        "audit with probabilities instead: ls-cleanlab audit (a model, --pred-probs or "
-        "--from-model-version).",
-    ),
-    (InvalidOptionError, EXIT_BAD_INPUT, "correct the option or file named above (see --help)."),
-    (
-        EngineError,
-        EXIT_BAD_INPUT,
-        "check --dask (or LS_CLEANLAB_DASK_SCHEDULER) and the workers named above: each needs "
-        "this ls-cleanlab, the media and the data dir (README: Running on a Dask cluster).",
-    ),
-    (
-        ExtractorUnavailableError,
-        EXIT_BAD_INPUT,
-        "install the embedder or restore the file named above, or choose other features "
-        "(--embedder, --embedding-field, --embeddings-file).",
-    ),
-)
-
-
-def _request_fix(error: StudioRequestError) -> str:
-    """The fix for a request Label Studio rejected, by its status."""
-    if error.status == 404:
-        return "check the project id (--project) and that your user may see that project."
-    if error.status is not None and 400 <= error.status < 500:
-        return "Label Studio refused the request named above; check the project's settings."
-    return "check that --url (or LABEL_STUDIO_URL) points at Label Studio itself."
-
-
-def _report_error(error: BaseException, err: IO[str], debug: bool) -> int:
-    code, fix = EXIT_FAILED, "run again with --debug for the traceback, and report it."
-    message = f"unexpected {type(error).__name__}: {error}"
-    for kind, kind_code, kind_fix in _FIXES:
-        if isinstance(error, kind):
-            code, message = kind_code, str(error)
-            fix = str(getattr(error, "fix", "") or kind_fix)
-            break
-    else:
-        if isinstance(error, StudioRequestError):
-            code, message = EXIT_BAD_INPUT, str(error)
-            fix = _request_fix(error)
-    if debug:
-        traceback.print_exception(type(error), error, error.__traceback__, file=err)
-    print(f"error: {' '.join(message.split())}", file=err)  # one line
-    print(f"fix: {fix}", file=err)
-    return code
-
-
 def _serve(args: argparse.Namespace) -> int:
     from ls_cleanlab.server.command import serve
 
@@ -356,12 +273,12 @@ def main(
             else:
                 summary = _cli_commands.annotators(args, url, key)
     except (LsCleanlabError, StudioRequestError) as error:
-        return _report_error(error, err, debug)
+        return report_error(error, err, debug)
     except KeyboardInterrupt:
         print("error: interrupted.", file=err)
         return EXIT_FAILED
     except Exception as error:  # one line and a hint, not a traceback, unless --debug
-        return _report_error(error, err, debug)
+        return report_error(error, err, debug)
     from ls_cleanlab.cli import output as _cli_output
 
     if args.json:

@@ -34,6 +34,8 @@ __all__ = [
 CONCERN_QUALITY = 0.7
 #: Classes listed in a summary.
 TOP = 5
+#: Annotators in a printed agreement matrix, and of concern listed in a summary.
+TOP_MATRIX = 12
 
 FLAG_MEANINGS = {
     "satisficing": "gives fewer labels than co-annotators (or than expected) on the same tasks",
@@ -239,8 +241,11 @@ def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
     concerns = summary["annotators_of_concern"]
     if concerns:
         print("Annotators of concern:", file=out)
-        for a in concerns:
-            print(f"  {a['name']:<12} {', '.join(a['concerns'])}", file=out)
+        for a in concerns[:TOP_MATRIX]:
+            tasks = f"{a['n_tasks']} task{'s' if a['n_tasks'] != 1 else ''}"
+            print(f"  {a['name']:<12} {', '.join(a['concerns'])} ({tasks})", file=out)
+        if len(concerns) > TOP_MATRIX:
+            print(f"  ... and {len(concerns) - TOP_MATRIX} more in annotators.csv", file=out)
     else:
         print("Annotators of concern: none.", file=out)
     gold = summary.get("gold") or {"tasks": 0}
@@ -356,19 +361,31 @@ def print_annotators(summary: Mapping[str, Any], out: IO[str]) -> None:
             f"{_fmt(r['labels_per_task'], 2):>6}  {', '.join(r['flags'])}",
             file=out,
         )
-    pairwise = summary["pairwise"]
-    if pairwise is not None:
-        names = pairwise["names"]
-        print(
-            f"\nPairwise agreement (mean Jaccard on shared tasks; Krippendorff's alpha "
-            f"{_fmt(pairwise['alpha'], 2)}):",
-            file=out,
-        )
-        print(" " * 5 + "".join(f"{f'#{i}':>7}" for i in range(1, len(names) + 1)), file=out)
-        for i, (name, line) in enumerate(zip(names, pairwise["agreement"], strict=True), 1):
-            cells = "".join(f"{_fmt(v, 2):>7}" for v in line)
-            print(f"{f'#{i}':<5}{cells}  {name}", file=out)
+    if summary["pairwise"] is not None:
+        _print_pairwise(summary["pairwise"], out)
     if summary["flags"]:
         print("\nFlags:", file=out)
         for flag, meaning in summary["flags"].items():
             print(f"  {flag}: {meaning}", file=out)
+
+
+def _print_pairwise(pairwise: Mapping[str, Any], out: IO[str]) -> None:
+    """The agreement matrix; of many annotators, the :data:`TOP_MATRIX` sharing the most tasks."""
+    names = pairwise["names"]
+    shown: np.ndarray = np.arange(len(names))
+    note = ""
+    if len(names) > TOP_MATRIX:
+        shared = np.asarray(pairwise["shared_tasks"]).sum(axis=1)
+        shown = np.sort(np.argsort(-shared, kind="stable")[:TOP_MATRIX])
+        note = (
+            f"; the {TOP_MATRIX} of {len(names)} annotators sharing the most tasks, --json has all"
+        )
+    print(
+        f"\nPairwise agreement (mean Jaccard on shared tasks; Krippendorff's alpha "
+        f"{_fmt(pairwise['alpha'], 2)}{note}):",
+        file=out,
+    )
+    print(" " * 5 + "".join(f"{f'#{i}':>7}" for i in range(1, len(shown) + 1)), file=out)
+    for i, row in enumerate(shown, 1):
+        cells = "".join(f"{_fmt(pairwise['agreement'][row][col], 2):>7}" for col in shown)
+        print(f"{f'#{i}':<5}{cells}  {names[row]}", file=out)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-__all__ = ["add_reasons_arguments", "run_reasons"]
+__all__ = ["add_reasons_arguments", "reasons_message", "run_reasons"]
 
 
 def add_reasons_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,10 +33,20 @@ def run_reasons(args: argparse.Namespace, url: str | None, key: str | None) -> d
     with StudioClient(url, key, retries=2) as client:
         change = enable_reasons if args.enable else disable_reasons
         changed = change(client, args.project)
-    state = "shows" if args.enable else "no longer shows"
-    done = "now" if changed else "already"
-    message = f"project {args.project} {done} {state} each task's reasons in the labeling view."
-    if args.enable and changed:
-        message += " The next audit or refresh fills them in."
+    message = reasons_message(args.project, bool(args.enable), changed)
     return {"project": args.project, "reasons_on_task": bool(args.enable), "changed": changed,
             "message": message}  # fmt: skip
+
+
+def reasons_message(project: int, enable: bool, changed: bool) -> str:
+    """What ``reasons --enable`` / ``--disable`` did, in a sentence."""
+    state = {
+        (True, True): "now shows",
+        (True, False): "already shows",
+        (False, True): "no longer shows",
+        (False, False): "did not show",
+    }[(enable, changed)]
+    message = f"project {project} {state} each task's reasons in the labeling view"
+    if enable and changed:
+        return message + ". The next audit or refresh fills them in."
+    return message + ("; nothing changed." if not changed else ".")

@@ -16,6 +16,7 @@ from ls_cleanlab.confident.issues import (
     FILTERS,
     FilterBy,
     find_label_issues,
+    issue_matrix_where_defined,
     multilabel_issue_matrix,
 )
 from ls_cleanlab.confident.joint import (
@@ -58,6 +59,7 @@ __all__ = [
     "estimate_noise_matrices",
     "exponential_moving_average",
     "find_label_issues",
+    "issue_matrix_where_defined",
     "label_quality_scores",
     "label_quality_scores_per_class",
     "multilabel_health_summary",

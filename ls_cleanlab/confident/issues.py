@@ -35,7 +35,7 @@ from ls_cleanlab.confident.joint import (
 )
 from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError, warn_user
 
-__all__ = ["find_label_issues", "multilabel_issue_matrix"]
+__all__ = ["find_label_issues", "issue_matrix_where_defined", "multilabel_issue_matrix"]
 
 
 def find_label_issues(
@@ -157,6 +157,24 @@ def multilabel_issue_matrix(
     out = np.zeros(data.probs.shape, dtype=np.int8)
     flat = out.reshape(-1)
     flat[cells] = np.where(data.given.reshape(-1)[cells], -1, 1)
+    return out
+
+
+def issue_matrix_where_defined(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
+    """:func:`multilabel_issue_matrix` (default filter) on the classes it is defined for.
+
+    A class present in every example has nothing to compare it against and gets no flags, where
+    :func:`multilabel_issue_matrix` refuses the whole input (as cleanlab does); with no other
+    class present anywhere nothing is flagged. Classes are judged independently, so the other
+    classes' flags are exactly those of the full call.
+
+    labels : ndarray of 0/1, shape (N, K); pred_probs : ndarray, shape (N, K).
+    """
+    given = np.asarray(labels, dtype=np.int8)
+    out = np.zeros(given.shape, dtype=np.int8)
+    cols = np.flatnonzero(~given.all(axis=0))
+    if len(cols) and given[:, cols].any():
+        out[:, cols] = multilabel_issue_matrix(given[:, cols], np.asarray(pred_probs)[:, cols])
     return out
 
 

@@ -31,7 +31,7 @@ from ls_cleanlab.features.feature_set import FeatureSet
 from ls_cleanlab.features.images import image_features
 from ls_cleanlab.features.precomputed import field_embeddings, load_embeddings
 from ls_cleanlab.features.sentences import text_and_sentence_features
-from ls_cleanlab.features.texts import text_features
+from ls_cleanlab.features.texts import task_texts, text_features
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.studio import LabelSchema, TaskTable
 
@@ -159,7 +159,7 @@ class Extractor:
         elif self.source == "field":
             found = field_embeddings(table.data, self.name, encoder=encoder, store_dir=store_dir)
         elif self.source == "text":
-            values = [task.get(schema.data_key) for task in table.data]
+            values = task_texts(table.data, schema.data_key, schema.text_encoding)
             sentences = self.embedder(embedder, cache_dir=cache_dir)
             if sentences is None:
                 found = text_features(values, html=self.html, encoder=encoder)

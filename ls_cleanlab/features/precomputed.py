@@ -102,6 +102,8 @@ def load_embeddings(
                 "use an .npz with 'task_ids' to align by id."
             )
         where = np.arange(len(ids)) if found.task_ids is None else align_ids(found.task_ids, ids)
+        if encoder is None and len(ids) and found.task_ids is not None and (where < 0).all():
+            raise InvalidOptionError(_no_id_matches(path, found.task_ids, ids))
         shape = (len(ids), int(found.shape[1]))
         matrix: Any
         if store_dir is not None:
@@ -135,6 +137,15 @@ def load_embeddings(
     features, fitted = scaled(matrix, ok, encoder)
     source = f"file:{path.name}"
     return FeatureSet(features, ok, dict(sorted(skipped.items())), source, encoder=fitted)
+
+
+def _no_id_matches(path: Path, file_ids: np.ndarray, ids: np.ndarray) -> str:
+    """Why an embeddings file fits none of the tasks: both id ranges side by side."""
+    held = f"ids {file_ids.min()}..{file_ids.max()}" if len(file_ids) else "no ids"
+    return (
+        f"{path.name}: none of the {len(ids)} tasks (ids {ids.min()}..{ids.max()}) is among its "
+        f"task_ids ({held}); 'task_ids' must hold the Label Studio task ids."
+    )
 
 
 def _finite_rows(matrix: np.ndarray | DiskArray) -> np.ndarray:
@@ -209,7 +220,7 @@ def prediction_probs(
 
     Raises
     ------
-    InvalidTasksError
+    InvalidOptionError
         When no task has a prediction of ``model_version`` (the message lists the versions seen).
     """
     index = schema.class_index()
@@ -234,7 +245,7 @@ def prediction_probs(
         else:
             ok[row] = True
     if not ok.any() and model_version not in seen:
-        raise InvalidTasksError(
+        raise InvalidOptionError(
             f"no task has a prediction of model_version {model_version!r}; versions present: "
             f"{sorted(seen) or 'none'}."
         )

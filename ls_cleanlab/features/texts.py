@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from ls_cleanlab.errors import ExtractorUnavailableError
 from ls_cleanlab.features.feature_set import FeatureSet
 
-__all__ = ["TextEncoder", "clean_texts", "text_features"]
+__all__ = ["TextEncoder", "clean_texts", "task_texts", "text_features"]
 
 
 _TAG = re.compile(r"<[^>]+>")
@@ -71,6 +74,38 @@ class TextEncoder:
             for part in self.parts_
         ]
         return sp.hstack(blocks, format="csr", dtype=np.float32) / np.sqrt(len(_NGRAMS))
+
+
+def task_texts(data: Sequence[Mapping[str, Any]], key: str, encoding: str | None) -> list[Any]:
+    """The text of each task's data field ``key``, decoded as the config's text object says
+    (:attr:`~ls_cleanlab.studio.LabelSchema.text_encoding`); a value that does not decode is
+    None, so it is skipped with the reason.
+
+    Raises
+    ------
+    ExtractorUnavailableError
+        For ``valueType="url"``: the texts live behind links, which are not fetched.
+    """
+    if encoding == "url":
+        raise ExtractorUnavailableError(
+            f'the text object loads its text from a URL in data[{key!r}] (valueType="url"), '
+            "and ls-cleanlab reads text from the task data only; give features with "
+            "--embedding-field or --embeddings-file, or probabilities (--pred-probs, "
+            "--from-model-version)."
+        )
+    values = [task.get(key) for task in data]
+    if encoding not in ("base64", "base64unicode"):
+        return values
+    return [_decoded(v, "utf-8" if encoding == "base64unicode" else "latin-1") for v in values]
+
+
+def _decoded(value: Any, charset: str) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return base64.b64decode(value, validate=True).decode(charset)
+    except (binascii.Error, UnicodeDecodeError):
+        return None
 
 
 def clean_texts(texts: Sequence[Any], *, html: bool = False) -> tuple[list[str], dict[int, str]]:

@@ -229,7 +229,8 @@ class MediaFetcher:
         elif ref.startswith("/"):
             if self.studio_url is None:
                 raise MediaError(
-                    f"{ref[:100]!r} is relative to Label Studio: give the fetcher studio_url",
+                    f"{ref[:100]!r} is relative to Label Studio: give its URL and key (--url "
+                    "and --api-key; studio_url for a MediaFetcher)",
                     "bad_reference",
                 )
             ref = self.studio_url + ref

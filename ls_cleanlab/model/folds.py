@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab.model.inputs import as_label_matrix, check_n_folds
+from ls_cleanlab.validation import check_int
 
 __all__ = ["stratified_folds"]
 
@@ -52,7 +53,8 @@ def stratified_folds(labels: Any, *, n_folds: int = 5, seed: int = 0) -> np.ndar
     """
     matrix, _ = as_label_matrix(labels)
     n_folds = check_n_folds(n_folds, len(matrix))
-    return _iterative_stratification(matrix, n_folds, np.random.default_rng(seed))
+    rng = np.random.default_rng(check_int(seed, "seed", low=0))
+    return _iterative_stratification(matrix, n_folds, rng)
 
 
 def _iterative_stratification(

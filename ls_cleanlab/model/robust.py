@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from ls_cleanlab.confident import find_label_issues, multilabel_issue_matrix
+from ls_cleanlab.confident import find_label_issues, issue_matrix_where_defined
 from ls_cleanlab.errors import InvalidLabelsError
 from ls_cleanlab.model.classifiers import OneVsRestLogistic, SoftmaxLogistic, checked_proba
 from ls_cleanlab.model.cross_val import (
@@ -107,7 +107,7 @@ def doubted_cells(labels: np.ndarray, probs: np.ndarray, multi_label: bool) -> n
             find_label_issues(np.argmax(labels, axis=1), probs), dtype=bool
         )
         return np.repeat(rows[:, None], labels.shape[1], axis=1)
-    flags = multilabel_issue_matrix(labels.astype(np.int8), probs)
+    flags = issue_matrix_where_defined(labels, probs)
     both_ways = np.asarray((flags < 0).any(axis=1) & (flags > 0).any(axis=1))
     return (flags != 0) & both_ways[:, None]
 

@@ -23,7 +23,12 @@ import numpy as np
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators.gold import find_gold, gold_accuracy
 from ls_cleanlab.audit import LabelAudit, Rules
-from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
+from ls_cleanlab.errors import (
+    InvalidOptionError,
+    InvalidTasksError,
+    LabelConfigError,
+    NotEnoughLabelsError,
+)
 from ls_cleanlab.features import FeatureCache, prediction_probs, task_features
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.model import TrainedModel, train_noise_robust
@@ -35,6 +40,7 @@ from ls_cleanlab.pipeline.runs import run_version
 from ls_cleanlab.pipeline.skips import task_skip_reason
 from ls_cleanlab.pipeline.stages import fit_models, next_rows, predict_rows, run_audit
 from ls_cleanlab.studio import LabelSchema, TaskTable, read_tasks
+from ls_cleanlab.validation import ROW_SUM_TOLERANCE
 
 __all__ = ["Classification", "Probabilities", "majority_vote", "probabilities"]
 
@@ -118,29 +124,33 @@ def probabilities(
                 f"pred_probs holds values that are not finite numbers (NaN or infinite), the "
                 f"first in row {row} (task {int(table.task_ids[row])})."
             )
+        sums = probs.sum(axis=1) if not schema.multi_label else np.ones(n)
+        if not np.allclose(sums, 1.0, atol=ROW_SUM_TOLERANCE):
+            row = int(np.flatnonzero(~np.isclose(sums, 1.0, atol=ROW_SUM_TOLERANCE))[0])
+            raise InvalidOptionError(
+                f"pred_probs rows must sum to 1 for the single-label tag {schema.from_name!r} "
+                f"(softmax probabilities); row {row} (task {int(table.task_ids[row])}) sums to "
+                f"{sums[row]:.6g}. Per-class probabilities fit a multi-label tag only."
+            )
         return Probabilities(probs.astype(np.float64), np.ones(n, dtype=bool), {}, "pred_probs")
 
     def report(done: int, total: int) -> None:
         if progress is not None:
             progress("features", done, total)
 
+    given, labelled = majority_vote(table, k, schema.multi_label)
+    gold = find_gold(table.annotations, n, reviewer_ids(options))
+    given = np.where(gold.tasks[:, None], gold.labels, given)  # a gold label is the target
+    labelled = labelled | gold.tasks
+    _check_enough(table, labelled, np.ones(n, dtype=bool), {}, options.n_folds)  # no features yet
     feats = task_features(
         table, schema, fetcher=fetcher, cache=cache, embedder=options.embedder,
         text_embedder=options.text_embedder, embedding_field=options.embedding_field,
         embeddings_file=options.embeddings_file, executor=executor, progress=report,
         store_dir=work_dir,
     )  # fmt: skip
-    given, labelled = majority_vote(table, k, schema.multi_label)
-    gold = find_gold(table.annotations, n, reviewer_ids(options))
-    given = np.where(gold.tasks[:, None], gold.labels, given)  # a gold label is the target
-    labelled = labelled | gold.tasks
     train = np.flatnonzero(labelled & feats.ok)
-    if len(train) < max(2 * options.n_folds, 10):
-        raise InvalidTasksError(
-            f"only {len(train)} labelled tasks have features; the model needs at least "
-            f"{max(2 * options.n_folds, 10)}. Label more tasks, or pass probabilities "
-            "(from_model_version or pred_probs)."
-        )
+    _check_enough(table, labelled, feats.ok, feats.skipped, options.n_folds)
     X = feats.features
     target = given[train] if schema.multi_label else np.argmax(given[train], axis=1)
     oos, trained = fit_models(
@@ -182,6 +192,12 @@ class Classification:
         project: int | None = None,
     ) -> ProjectAudit:
         """Audit task JSON, writing nothing (see :func:`ls_cleanlab.pipeline.audit_tasks`)."""
+        if not schema.multi_label and schema.n_classes < 2:
+            raise LabelConfigError(
+                f"the single-label Choices tag {schema.from_name!r} has one choice "
+                f"({schema.classes[0]!r}): there is nothing to choose between. Add the other "
+                'choices, or make it choice="multiple" to audit whether the label is present.'
+            )
         table = read_tasks(tasks, schema)
         if len(table.task_ids) == 0:
             raise InvalidTasksError("there are no tasks to audit.")
@@ -293,6 +309,36 @@ def final_model(
         extractor=found.trained.extractor, executor=executor,
     )  # fmt: skip
     return fit.model
+
+
+def _check_enough(
+    table: TaskTable, labelled: np.ndarray, ok: np.ndarray, skipped: Mapping[int, str], folds: int
+) -> None:
+    """Refuse to fit the model on fewer labelled tasks with features than it needs (10, and 2
+    per fold), saying whether labels or features are short (and why the first labelled task
+    has none)."""
+    need = max(2 * folds, 10)
+    n_labelled, n_train = int(labelled.sum()), int((labelled & ok).sum())
+    if n_train >= need:
+        return
+    if need > 10:
+        need_text = f"{need} (2 for each of n_folds={folds})"
+        ask = "Label more tasks, use fewer folds, or pass probabilities"
+    else:
+        need_text, ask = str(need), "Label more tasks, or pass probabilities"
+    ask += " (from_model_version or pred_probs)."
+    if n_labelled < need:
+        raise NotEnoughLabelsError(
+            f"only {n_labelled} of the {len(labelled)} tasks are labelled (with an annotation "
+            f"that is used); the model needs at least {need_text}. {ask}"
+        )
+    row = int(np.flatnonzero(labelled & ~ok)[0])
+    why = skipped.get(row, "no features")
+    raise NotEnoughLabelsError(
+        f"only {n_train} of the {n_labelled} labelled tasks have features (task "
+        f"{int(table.task_ids[row])}: {why}); the model needs at least {need_text}. Make the "
+        f"features available, or pass probabilities (from_model_version or pred_probs)."
+    )
 
 
 def _skip_reasons(

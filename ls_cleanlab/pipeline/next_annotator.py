@@ -2,7 +2,8 @@
 worth more than a first label usually is.
 
 The value of one more annotation (:func:`ls_cleanlab.annotators.active.annotation_value`, its
-``cells``) is the expected number of a task's class decisions one more annotation corrects, on
+``cells``, here from :func:`~ls_cleanlab.annotators.active.annotation_cells`, a block of tasks
+at a time) is the expected number of a task's class decisions one more annotation corrects, on
 one scale for labelled and unlabelled tasks. The tab holds the labelled tasks whose value is at
 least :data:`MIN_VALUE` and at least the median value of a first label on the project's
 unlabelled tasks (when it has some): asking for a second opinion there pays more than labelling
@@ -17,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ls_cleanlab.annotations import Annotations
-from ls_cleanlab.annotators.active import annotation_value
+from ls_cleanlab.annotators.active import annotation_cells
 
 __all__ = ["MIN_VALUE", "next_annotator_rows"]
 
@@ -48,10 +49,11 @@ def next_annotator_rows(
     """
     if pred_probs is None or annotations is None or not labelled.any():
         return np.zeros(0, dtype=np.int64)
-    probs = np.clip(np.nan_to_num(np.asarray(pred_probs, dtype=np.float64)), 0.0, 1.0)
+    probs = np.nan_to_num(np.asarray(pred_probs, dtype=np.float64), copy=True)
+    np.clip(probs, 0.0, 1.0, out=probs)  # one copy of the (n, K) probabilities, no more
     if not multi_label:
         probs = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
-    value = annotation_value(probs, annotations, multi_label=multi_label).cells
+    value = annotation_cells(probs, annotations, multi_label=multi_label)
     floor = MIN_VALUE
     if (~labelled).any():
         floor = max(floor, float(np.median(value[~labelled])))

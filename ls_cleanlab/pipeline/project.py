@@ -42,7 +42,11 @@ def check_plan(schema: LabelSchema, options: AuditOptions) -> tuple[TaskKind, Ru
     """The task kind that audits ``schema`` and the rules checked against its classes; raises
     before any work when either does not fit (an unsupported kind, a rule naming no class)."""
     kind = task_kind(schema)
-    return kind, load_rules(options.rules, list(schema.classes))
+    return kind, load_rules(
+        options.rules,
+        list(schema.classes),
+        multi_label=schema.multi_label if schema.kind == "classification" else None,
+    )
 
 
 def audit_tasks(

@@ -181,8 +181,8 @@ def next_rows(
 ) -> np.ndarray:
     """The "Needs another annotator" rows (:func:`~ls_cleanlab.pipeline.next_annotator.
     next_annotator_rows`): here, or as one task of ``executor`` reading the inputs
-    :func:`run_audit` wrote (its EM holds a dozen ``(n, K)`` arrays: 6 GB at a million tasks
-    of 50 classes, which the driver must not)."""
+    :func:`run_audit` wrote (it runs in blocks of rows, but still holds a few ``(n, K)``
+    arrays: 1.2 GB at a million tasks of 50 classes, which a Dask driver need not)."""
     if executor is None:
         return next_annotator_rows(probs, labelled, annotations, multi_label=multi_label)
     found = executor.submit(next_rows_from_disk, DiskArray.open(work_dir / PROBS_FILE),

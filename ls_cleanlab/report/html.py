@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ls_cleanlab.errors import MediaError
+from ls_cleanlab.features.texts import task_texts
 from ls_cleanlab.report import figures as figures
 from ls_cleanlab.report.annotators import annotators_section
 from ls_cleanlab.report.links import left_out_section, task_link
@@ -76,6 +77,8 @@ class _Media:
     def cell(self, data: dict[str, Any]) -> str:
         value = data.get(self.schema.data_key)
         if self.schema.object_tag != "Image":
+            if self.schema.text_encoding in ("base64", "base64unicode"):  # shown as read
+                value = task_texts([data], self.schema.data_key, self.schema.text_encoding)[0]
             text = str(value) if value is not None else ""
             if len(text) > _SNIPPET:
                 text = text[:_SNIPPET] + "…"

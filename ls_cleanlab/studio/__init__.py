@@ -21,9 +21,13 @@ from ls_cleanlab.studio.export import (
     infer_schema,
     iter_export,
     load_export,
-    prediction_versions,
 )
-from ls_cleanlab.studio.predictions import check_prediction, prediction_json, predictions_json
+from ls_cleanlab.studio.predictions import (
+    check_prediction,
+    prediction_json,
+    prediction_versions,
+    predictions_json,
+)
 from ls_cleanlab.studio.push import PushReport
 from ls_cleanlab.studio.schema import LabelSchema, parse_label_config
 from ls_cleanlab.studio.session import StudioSession

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
-from ls_cleanlab.errors import StudioRequestError
+from ls_cleanlab.errors import InvalidOptionError, StudioRequestError
 from ls_cleanlab.studio import push
 from ls_cleanlab.studio.project_setup import ProjectSetup
 from ls_cleanlab.studio.push import Progress, PushReport
@@ -273,13 +273,23 @@ class StudioClient(ProjectSetup):
         The JSON export lists predictions by id only (Label Studio 1.23.2 serializes them as
         primary keys there), so reading another model's predictions from a full fetch needs them
         listed: one request for the project's predictions, kept for that version. The tasks are
-        copied, not changed.
+        copied, not changed. A version the project has no prediction of raises
+        :class:`InvalidOptionError` listing the versions it has.
         """
         answer = self.session.json("GET", "/api/predictions/", params={"project": int(project)})
         found: dict[int, list[dict[str, Any]]] = {}
+        versions: set[str] = set()
         for item in answer if isinstance(answer, list) else []:
-            if isinstance(item, Mapping) and item.get("model_version") == model_version:
+            if not isinstance(item, Mapping):
+                continue
+            versions.add(str(item.get("model_version")))
+            if item.get("model_version") == model_version:
                 found.setdefault(int(item.get("task", -1)), []).append(dict(item))
+        if model_version not in versions:
+            raise InvalidOptionError(
+                f"project {project} has no prediction of model_version {model_version!r}; its "
+                f"versions: {sorted(versions) or 'none'}."
+            )
         return [{**task, "predictions": found.get(int(task["id"]), [])} for task in tasks]
 
     def check_predictions(

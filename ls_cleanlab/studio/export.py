@@ -19,8 +19,9 @@ from typing import Any, overload
 
 from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError, LabelConfigError
 from ls_cleanlab.studio.schema import LabelSchema
+from ls_cleanlab.studio.tasks import task_parts
 
-__all__ = ["ExportFile", "infer_schema", "iter_export", "load_export", "prediction_versions"]
+__all__ = ["ExportFile", "infer_schema", "iter_export", "load_export"]
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -123,9 +124,11 @@ class _ExportReader:
             if first == "":
                 raise self._invalid("Expecting value", self.pos)
             value = self._value()  # report what the file holds, as a whole-file parse would
+            lines = isinstance(value, dict) and self._skip_space() == "{"
             raise InvalidTasksError(
-                f"export file {str(self.path)!r} holds a JSON {type(value).__name__}, not the "
-                "list of tasks of a Label Studio JSON export."
+                f"export file {str(self.path)!r} holds a JSON {type(value).__name__}"
+                f"{' and more after it (JSON lines?)' if lines else ''}, not the list of tasks "
+                "of a Label Studio JSON export."
             )
         self.pos += 1
         position = 0
@@ -269,8 +272,8 @@ def infer_schema(
     Raises
     ------
     LabelConfigError
-        When there is no ``choices`` result, several tags and no ``choices_name``, or no task
-        data field to read.
+        When there is no ``choices`` result, several tags and no ``choices_name``, one class,
+        or no task data field to read (InvalidTasksError: a first task that is malformed).
     """
     pairs: Counter[tuple[str, str]] = Counter()
     classes: dict[tuple[str, str], set[str]] = {}
@@ -286,6 +289,8 @@ def infer_schema(
     if not pairs and any(True for _ in _choice_results(tasks, "rectanglelabels")):
         return _infer_boxes(tasks, choices_name)
     if not pairs:
+        if isinstance(first := next(iter(tasks), None), Mapping):
+            task_parts(first, 0, set())  # a malformed or JSON-MIN export is named as such
         where = f" for the Choices tag {choices_name!r}" if choices_name else ""
         raise LabelConfigError(
             f"the tasks hold no choices results{where}, so the labeling schema cannot be "
@@ -311,6 +316,13 @@ def infer_schema(
             f"cannot tell which task data field the tag {from_name!r} labels (to_name {to_name!r}"
             f", data fields {sorted(fields)[:10]}); pass the project's label config."
         )
+    seen_classes = sorted(classes[(from_name, to_name)])
+    if len(seen_classes) == 1:
+        raise LabelConfigError(
+            f"every choice of {from_name!r} in the tasks is {seen_classes[0]!r}, so a schema "
+            "inferred from them has a single class and nothing to tell apart; pass the "
+            "project's label config, whose Choices name the other classes."
+        )
     values = [
         task["data"][data_key]
         for task in tasks[:50]
@@ -322,25 +334,9 @@ def infer_schema(
         to_name=to_name,
         object_tag="Image" if image else "Text",
         data_key=data_key,
-        classes=tuple(sorted(classes[(from_name, to_name)])),
+        classes=tuple(seen_classes),
         multi_label=multi[(from_name, to_name)],
     )
-
-
-def prediction_versions(tasks: Sequence[Mapping[str, Any]]) -> Counter[str]:
-    """How many tasks hold a prediction of each ``model_version``."""
-    counts: Counter[str] = Counter()
-    for task in tasks:
-        predictions = task.get("predictions")
-        if not isinstance(predictions, list):
-            continue
-        versions = {
-            str(p.get("model_version"))
-            for p in predictions
-            if isinstance(p, Mapping) and p.get("model_version") not in (None, "")
-        }
-        counts.update(versions)
-    return counts
 
 
 def _infer_boxes(tasks: Sequence[Mapping[str, Any]], name: str | None) -> LabelSchema:

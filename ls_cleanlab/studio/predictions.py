@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,7 +17,13 @@ from ls_cleanlab.errors import InvalidTasksError
 from ls_cleanlab.studio.box_predictions import check_box_prediction
 from ls_cleanlab.studio.schema import REASONS_CONTROL, LabelSchema
 
-__all__ = ["check_prediction", "prediction_json", "predictions_json", "reasons_result"]
+__all__ = [
+    "check_prediction",
+    "prediction_json",
+    "prediction_versions",
+    "predictions_json",
+    "reasons_result",
+]
 
 
 def prediction_json(
@@ -174,4 +181,32 @@ def _reasons_result(schema: LabelSchema, item: Any) -> bool:
         and item.get("type") == "textarea"
         and isinstance(text, list)
         and all(isinstance(t, str) for t in text)
+    )
+
+
+def prediction_versions(
+    tasks: Sequence[Mapping[str, Any]], from_name: str | None = None
+) -> Counter[str]:
+    """How many tasks hold a prediction of each ``model_version``; with ``from_name``, only
+    predictions holding a result of that control tag count (another tag's are no use)."""
+    counts: Counter[str] = Counter()
+    for task in tasks:
+        predictions = task.get("predictions")
+        if not isinstance(predictions, list):
+            continue
+        versions = {
+            str(p.get("model_version"))
+            for p in predictions
+            if isinstance(p, Mapping)
+            and p.get("model_version") not in (None, "")
+            and (from_name is None or _has_result(p, from_name))
+        }
+        counts.update(versions)
+    return counts
+
+
+def _has_result(prediction: Mapping[str, Any], from_name: str) -> bool:
+    results = prediction.get("result")
+    return isinstance(results, list) and any(
+        isinstance(r, Mapping) and r.get("from_name") == from_name for r in results
     )

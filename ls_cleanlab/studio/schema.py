@@ -57,6 +57,10 @@ class LabelSchema:
     reasons_to : str or None
         The object tag of the config's :data:`REASONS_CONTROL` text area (classification
         only), where predictions put each task's reasons; None without it.
+    text_encoding : str or None
+        How a ``Text`` or ``HyperText`` object holds its text when not inline: ``"url"``
+        (``valueType="url"``: the data field is a link to it), ``"base64"`` or
+        ``"base64unicode"`` (its ``encoding``); None for inline text and images.
     """
 
     from_name: str
@@ -67,6 +71,7 @@ class LabelSchema:
     multi_label: bool
     kind: str = "classification"
     reasons_to: str | None = None
+    text_encoding: str | None = None
 
     @property
     def n_classes(self) -> int:
@@ -194,7 +199,19 @@ def _schema_of(control: Any) -> LabelSchema:
         classes=classes,
         multi_label=control.attr.get("choice") == "multiple",
         kind="classification",
+        text_encoding=_text_encoding(obj),
     )
+
+
+def _text_encoding(obj: Any) -> str | None:
+    """``"url"``, ``"base64"`` or ``"base64unicode"`` for a text object whose data field does
+    not hold the text itself (:attr:`LabelSchema.text_encoding`), else None."""
+    if obj.tag == "Image":
+        return None
+    if str(obj.attr.get("valueType", "")).lower() == "url":
+        return "url"
+    encoding = str(obj.attr.get("encoding", "")).lower()
+    return encoding if encoding in ("base64", "base64unicode") else None
 
 
 def _rectangles_schema(control: Any) -> LabelSchema:

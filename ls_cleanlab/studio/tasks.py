@@ -108,7 +108,13 @@ def _task_id(task: Any, position: int) -> int:
         raise _fail(f"task #{position} is a {type(task).__name__}, not a JSON object.")
     value = task.get("id")
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(f"task #{position} has no integer 'id' (got {value!r}).")
+        hint = (
+            "; every task of a Label Studio export has one, so this may be a file of tasks to "
+            "import: import it, then export the project in JSON format"
+            if "id" not in task
+            else ""
+        )
+        raise _fail(f"task #{position} has no integer 'id' (got {value!r}){hint}.")
     return value
 
 
@@ -215,7 +221,14 @@ def task_parts(task: Any, index: int, seen: set[int]) -> tuple[int, dict[str, An
     seen.add(task_id)
     task_data = task.get("data")
     if not isinstance(task_data, Mapping):
-        raise _fail(f"task {task_id} has no 'data' object (got {type(task_data).__name__}).")
+        flat = sorted(str(key) for key in task if key not in ("id", "annotations", "predictions"))
+        hint = (
+            f"; its fields {flat[:5]} sit at the top level, as in a JSON-MIN or CSV export: "
+            "export the project in Label Studio's JSON format"
+            if flat and "data" not in task
+            else ""
+        )
+        raise _fail(f"task {task_id} has no 'data' object (got {type(task_data).__name__}){hint}.")
     annotations = task.get("annotations") or []
     if not isinstance(annotations, list):
         raise _fail(f"task {task_id} has 'annotations' that is not a list.")

@@ -60,6 +60,15 @@ def test_bad_rules_are_named(spec: object, match: str) -> None:
         load_rules(spec, NAMES)
 
 
+def test_implies_needs_a_multi_label_tag() -> None:
+    spec = {"implies": {"runway": ["airport"]}, "excludes": [["indoor", "outdoor"]]}
+    with pytest.raises(RulesError, match=r"implies\['runway'\] needs a multi-label tag"):
+        load_rules(spec, NAMES, multi_label=False)
+    assert load_rules(spec, NAMES, multi_label=True).implies == ((2, 1),)
+    only_excludes = {"excludes": [["indoor", "outdoor"]]}
+    assert load_rules(only_excludes, NAMES, multi_label=False).excludes == ((3, 4),)
+
+
 def test_bad_files(tmp_path: Path) -> None:
     with pytest.raises(RulesError, match="does not exist"):
         load_rules(tmp_path / "missing.yaml", NAMES)

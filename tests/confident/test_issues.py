@@ -14,6 +14,7 @@ from ls_cleanlab.confident import (
     METHODS,
     compute_confident_joint,
     find_label_issues,
+    issue_matrix_where_defined,
     multilabel_issue_matrix,
 )
 from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError, LsCleanlabError
@@ -326,3 +327,26 @@ def test_warnings_point_at_the_caller():
     with pytest.warns(UserWarning, match="min_examples_per_class") as record:
         find_label_issues([[0], [1], [0], []], probs, multi_label=True)
     assert record[0].filename == __file__
+
+
+@pytest.mark.parametrize("constant", [0, 2], ids=["first", "last"])
+def test_a_class_given_everywhere_gets_no_flags_and_the_others_keep_theirs(constant: int) -> None:
+    rng = np.random.default_rng(5)
+    probs = rng.random((150, 4))
+    labels = (rng.random((150, 4)) < probs).astype(np.int8)
+    others = [c for c in range(4) if c != constant]
+    labels[:, constant] = 1
+    with pytest.raises(InvalidLabelsError, match=f"classes \\[{constant}\\]"):
+        multilabel_issue_matrix(labels, probs)
+    got = issue_matrix_where_defined(labels, probs)
+    assert not got[:, constant].any()
+    np.testing.assert_array_equal(
+        got[:, others], multilabel_issue_matrix(labels[:, others], probs[:, others])
+    )
+    assert got.any()
+
+
+def test_nothing_given_anywhere_flags_nothing() -> None:
+    probs = np.random.default_rng(6).random((20, 3))
+    assert not issue_matrix_where_defined(np.zeros((20, 3)), probs).any()
+    assert not issue_matrix_where_defined(np.ones((20, 3)), probs).any()

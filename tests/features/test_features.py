@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 from PIL import Image, ImageDraw
 
-from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
+from ls_cleanlab.errors import ExtractorUnavailableError, InvalidOptionError, InvalidTasksError
 from ls_cleanlab.features import (
     DescriptorEmbedder,
     FeatureCache,
@@ -22,11 +22,12 @@ from ls_cleanlab.features import (
     load_embeddings,
     prediction_probs,
     standardize,
+    task_features,
     text_features,
 )
 from ls_cleanlab.features.descriptors import SIDE, describe, descriptor_size, srgb_to_lab
 from ls_cleanlab.media import MediaFetcher
-from ls_cleanlab.studio import parse_label_config
+from ls_cleanlab.studio import parse_label_config, read_tasks
 from ls_cleanlab.testing.synthetic_images import encode, make_images
 
 
@@ -294,6 +295,26 @@ def test_text_skips_empty_and_strips_html() -> None:
     assert plain.features.shape[1] > result.features.shape[1]  # tags became n-grams
 
 
+def test_encoded_texts_are_decoded_and_linked_ones_refused() -> None:
+    config = (
+        '<View><Text name="t" value="$body" encoding="{}"/><Choices name="c" toName="t">'
+        '<Choice value="x"/><Choice value="y"/></Choices></View>'
+    )
+    table = read_tasks(
+        [{"id": i + 1, "data": {"body": body}} for i, body in enumerate(
+            [base64.b64encode("goal match café".encode()).decode(), "not base64!", None])],
+        parse_label_config(config.format("base64unicode")),
+    )  # fmt: skip
+    schema = parse_label_config(config.format("base64unicode"))
+    found = task_features(table, schema, text_embedder="none")
+    assert found.ok.tolist() == [True, False, False]
+    plain = text_features(["goal match café", "", ""])
+    assert found.features[0].nnz == plain.features[0].nnz > 0
+    linked = parse_label_config(config.replace('encoding="{}"', 'valueType="url"'))
+    with pytest.raises(ExtractorUnavailableError, match="loads its text from a URL"):
+        task_features(table, linked, text_embedder="none")
+
+
 def test_text_hashing_for_large_corpora() -> None:
     corpus, _ = texts(50)
     hashed = text_features(corpus, hashing_above=10)
@@ -329,6 +350,10 @@ def test_embeddings_file_npy_and_npz(tmp_path: Path) -> None:
     subset = standardize(vectors, np.array([True, True, False, True]))
     np.testing.assert_allclose(by_id.features, subset, atol=1e-6)
 
+    np.savez(tmp_path / "off.npz", task_ids=np.array([1013, 1011]), embeddings=vectors[:2])
+    with pytest.raises(InvalidOptionError, match=r"none of the 4 tasks \(ids 10\.\.13\) is "
+                       r"among its task_ids \(ids 1011\.\.1013\)"):  # fmt: skip
+        load_embeddings(tmp_path / "off.npz", [10, 11, 12, 13])
     with pytest.raises(InvalidOptionError, match="one row per task \\(3\\)"):
         load_embeddings(tmp_path / "e.npy", [1, 2, 3])
     np.savez(tmp_path / "bad.npz", vectors=vectors)
@@ -381,7 +406,7 @@ def test_prediction_probs_multi_label() -> None:
     np.testing.assert_allclose(result.features[4], [0, 0.4, 0])  # the newest one
     assert "model_version 'v1'" in result.skipped[2]
     assert "['horse']" in result.skipped[3]
-    with pytest.raises(InvalidTasksError, match="versions present: \\['v1', 'v2'\\]"):
+    with pytest.raises(InvalidOptionError, match="versions present: \\['v1', 'v2'\\]"):
         prediction_probs(tasks, schema, "v3")
 
 

@@ -360,7 +360,7 @@ def test_ipv4_mapped_loopback_is_loopback() -> None:
         ("images/x.png", "not a URL, Label Studio path or data: URI", "bad_reference"),
         (
             "/data/upload/1/x.png",
-            "relative to Label Studio: give the fetcher studio_url",
+            r"relative to Label Studio: give its URL and key \(--url and --api-key; studio_url",
             "bad_reference",
         ),
         ("", "must be a non-empty string", "bad_reference"),

@@ -76,6 +76,9 @@ def test_folds_are_deterministic_and_seeded() -> None:
     _, y = latent_data(300)
     assert np.array_equal(stratified_folds(y, seed=5), stratified_folds(y, seed=5))
     assert not np.array_equal(stratified_folds(y, seed=5), stratified_folds(y, seed=6))
+    for bad in (1.5, -1, "5"):
+        with pytest.raises(InvalidOptionError, match="seed must be an integer >= 0"):
+            stratified_folds(y, seed=bad)
 
 
 @settings(max_examples=40, deadline=None)

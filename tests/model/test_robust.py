@@ -177,3 +177,15 @@ def test_softmax_rows_with_zero_weight_are_left_out() -> None:
     subset = SoftmaxLogistic(n_classes=4).fit(x[20:], y[20:])
     np.testing.assert_allclose(fitted.priors_, subset.priors_)
     np.testing.assert_allclose(fitted.predict_proba(x), subset.predict_proba(x), atol=1e-3)
+
+
+def test_a_class_on_every_task_is_never_doubted_and_does_not_stop_the_fit() -> None:
+    x, truth = separable(n=300)
+    labels = swapped(truth, 0.2)
+    labels[:, 0] = 1  # e.g. a tag every annotator always sets
+    with pytest.warns(UserWarning, match="classes 0 have fewer than n_folds"):
+        probs = out_of_sample_probs(x, labels, seed=0)
+    cells = doubted_cells(labels.astype(bool), probs, multi_label=True)
+    assert not cells[:, 0].any() and cells[:, 1:].any()
+    fit = train_noise_robust(x, labels, class_names=NAMES, oos_probs=probs, seed=0)
+    assert not fit.left_out[:, 0].any() and fit.left_out[:, 1:].any()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ls_cleanlab.audit import RulesError
-from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
+from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError, NotEnoughLabelsError
 from ls_cleanlab.features import image_features
 from ls_cleanlab.features.pretrained.common import default_image_embedder
 from ls_cleanlab.media import MediaFetcher
@@ -167,7 +167,7 @@ def test_probabilities_from_an_array(project: dict[str, Any]) -> None:
 def test_too_few_labelled_tasks_or_none_at_all(project: dict[str, Any], tmp_path: Path) -> None:
     schema = parse_label_config(CONFIG)
     fetcher = MediaFetcher(local_files_root=project["root"])
-    with pytest.raises(InvalidTasksError, match="only 5 labelled tasks have features"):
+    with pytest.raises(NotEnoughLabelsError, match="only 5 of the 25 tasks are labelled"):
         audit_tasks(project["tasks"][115:140], schema, fetcher=fetcher)
     with pytest.raises(InvalidTasksError, match="no tasks to audit"):
         audit_tasks([], schema, fetcher=fetcher)

@@ -45,6 +45,8 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "no-id.json": '[{"data": {"image": "/x.png"}}]',
         "twice.json": '[{"id": 1, "data": {}}, {"id": 1, "data": {}}]',
         "no-data.json": '[{"id": 1}]',
+        "json-min.json": '[{"id": 1, "image": "/x.png", "objects": "sun", "annotator": 1}]',
+        "json-lines.json": '{"id": 1, "data": {}}\n{"id": 2, "data": {}}\n',
         "no-user.json": json.dumps([{"id": 1, "data": {"image": "/x"}, "annotations": [{}]}]),
         "bad-result.json": json.dumps(
             [{"id": 1, "data": {"image": "/x"}, "annotations": [{"completed_by": 1, "result": 3}]}]
@@ -53,12 +55,23 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "latin1.json": "",
         "not-xml.xml": "<View><Choices",
         "no-choices.xml": '<View><Text name="t" value="$t"/></View>',
+        "single.xml": LABEL_CONFIG.replace(' choice="multiple"', ""),
+        "one-choice.xml": '<View><Image name="image" value="$image"/><Choices name="objects" '
+        'toName="image"><Choice value="sun"/></Choices></View>',
         "rules.yaml": "implies:\n  sun: [airport]\n",
+        "implies.yaml": "implies:\n  sun: [grass]\n",
         "broken-rules.yaml": "implies: [: :\n",
     }
     for name, text in files.items():
         (root / name).write_text(text)
     (root / "latin1.json").write_bytes('[{"id": 1, "data": {"t": "caf\xe9"}}]'.encode("latin-1"))
+    (root / "unlabelled.json").write_text(
+        json.dumps(
+            [{"id": i + 1, "data": {"image": f"/x/{i}.png"}, "annotations": []} for i in range(N)]
+        )
+    )
+    np.savez(root / "ids.npz", task_ids=np.arange(N) + 1, embeddings=np.eye(N)[:, :4])
+    np.savez(root / "ids-off.npz", task_ids=np.arange(N) + 500, embeddings=np.ones((N, 3)))
     (root / "one-annotator.json").write_text(json.dumps(
         [{"id": i, "data": {"image": "/x"}, "annotations": [annotation(1, truth[i])]}
          for i in range(N)]))  # fmt: skip
@@ -73,6 +86,10 @@ PROBES: dict[str, Probe] = {
     "export-not-utf8": (["audit", "{root}/latin1.json"], 2, "cannot read export file"),
     "export-not-a-list": (["audit", "{root}/dict.json"], 2, "not the list of tasks"),
     "export-item-not-object": (["audit", "{root}/numbers.json"], 2, "item 0 is a int"),
+    "export-json-min": (["audit", "{root}/json-min.json"], 2,
+                        "sit at the top level, as in a JSON-MIN or CSV export"),
+    "export-json-lines": (["audit", "{root}/json-lines.json"], 2,
+                          "holds a JSON dict and more after it (JSON lines?)"),
     "task-without-id": (["audit", "{root}/no-id.json", "--label-config", "{root}/config.xml"], 2,
                         "no integer 'id'"),
     "task-twice": (["audit", "{root}/twice.json", "--label-config", "{root}/config.xml"], 2,
@@ -90,9 +107,15 @@ PROBES: dict[str, Probe] = {
                        2, "XML"),
     "config-without-choices": (["audit", "{root}/export.json", "--label-config",
                                 "{root}/no-choices.xml"], 2, "Choices"),
+    "config-one-single-choice": (["audit", "{root}/export.json", "--label-config",
+                                  "{root}/one-choice.xml"], 2,
+                                 "single-label Choices tag 'objects' has one choice ('sun')"),
     "choices-unknown": (["audit", "{root}/export.json", "--choices", "nope"], 2, "'nope'"),
     "rules-unknown-class": (["audit", "{root}/export.json", "--rules", "{root}/rules.yaml"], 2,
                             "airport"),
+    "rules-implies-single-label": (["audit", "{root}/export.json", "--label-config",
+                                    "{root}/single.xml", "--rules", "{root}/implies.yaml"], 2,
+                                   "implies['sun'] needs a multi-label tag"),
     "rules-broken-yaml": (["audit", "{root}/export.json", "--rules", "{root}/broken-rules.yaml"],
                           2, "rules"),
     "rules-missing": (["audit", "{root}/export.json", "--rules", "{root}/none.yaml"], 2, "none"),
@@ -112,8 +135,14 @@ PROBES: dict[str, Probe] = {
                             2, "2-D array"),
     "probs-wrong-shape": (["audit", "{root}/export.json", "--pred-probs", "{root}/narrow.npy"],
                           2, "shape (12, 5)"),
+    "probs-rows-not-summing": (["audit", "{root}/export.json", "--label-config",
+                                "{root}/single.xml", "--pred-probs", "{root}/probs.npy"], 2,
+                               "pred_probs rows must sum to 1 for the single-label tag 'objects'"),
     "probs-and-version": (["audit", "{root}/export.json", "--pred-probs", "{root}/probs.npy",
                            "--from-model-version", "v"], 2, "not both"),
+    "folds-above-labelled": (["audit", "{root}/export.json", "--embeddings-file",
+                              "{root}/ids.npz", "--folds", "7"], 2,
+                             "needs at least 14 (2 for each of n_folds=7)"),
     "folds-one": (["audit", "{root}/export.json", "--folds", "1"], 2, "--folds must be at least 2"),
     "threshold-above-one": (["audit", "{root}/export.json", "--threshold", "1.5"], 2,
                             "--threshold"),
@@ -143,9 +172,21 @@ PROBES: dict[str, Probe] = {
     "source-neither": (["audit"], 2, "either --project ID or an EXPORT.json"),
     "studio-unreachable": (["audit", "--project", "3", "--url", "http://127.0.0.1:1",
                             "--api-key", "k"], 3, "could not reach Label Studio"),
+    "nothing-labelled": (["audit", "{root}/unlabelled.json", "--label-config",
+                          "{root}/config.xml"], 2, "only 0 of the 12 tasks are labelled"),
+    "embeddings-ids-off": (["audit", "{root}/export.json", "--embeddings-file",
+                            "{root}/ids-off.npz"], 2,
+                           "none of the 12 tasks (ids 1..12) is among its task_ids (ids 500..511)"),
     "annotators-without-shared-tasks": (["annotators", "{root}/one-annotator.json"], 2,
                                         "annotator"),
 }  # fmt: skip
+
+
+#: name -> what its ``fix:`` line must say, where the generic fix of its error type misleads.
+FIXES = {
+    "config-without-choices": "needs a <Choices> (or <RectangleLabels>) tag",
+    "nothing-labelled": "label more tasks (or lower --folds), or give probabilities",
+}
 
 
 @pytest.mark.parametrize("name", list(PROBES))
@@ -161,6 +202,8 @@ def test_bad_input(name: str, root: Path, monkeypatch: pytest.MonkeyPatch, tmp_p
     assert traceback_free(stderr), stderr
     error = next(line for line in stderr.splitlines() if line.startswith("error: "))
     assert cause in error, stderr
+    fix = next(line for line in stderr.splitlines() if line.startswith("fix: "))
+    assert FIXES.get(name, "") in fix, stderr
 
 
 def test_the_environment_url_is_named(monkeypatch: pytest.MonkeyPatch) -> None:

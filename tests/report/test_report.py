@@ -4,6 +4,7 @@ the rendered DOM, and a screenshot."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import re
 import shutil
@@ -148,6 +149,23 @@ def test_text_report_escapes_user_strings() -> None:
     assert "fig-cooccurrence" in dom.charts  # single-label: given vs suggested classes
     assert dom.issue_rows > 0 and 'class="snippet"' in text
     assert "…" in text  # long texts are cut
+
+
+def test_base64_texts_are_shown_decoded() -> None:
+    config = TEXT_CONFIG.replace('value="$text"', 'value="$text" encoding="base64unicode"')
+    tasks = []
+    for i in range(12):
+        text = base64.b64encode(f"critique n° {i}".encode()).decode()
+        annotations = []
+        for u, chosen in ((1, "good"), (2, "<bad>")):  # they disagree on every task
+            result = {"from_name": "sentiment", "to_name": "text", "type": "choices",
+                      "value": {"choices": [chosen]}}  # fmt: skip
+            annotations.append({"completed_by": u, "result": [result]})
+        tasks.append({"id": i + 1, "data": {"text": text}, "annotations": annotations})
+    probs = np.full((12, 2), 0.5)
+    audit = audit_tasks(tasks, parse_label_config(config), options=AuditOptions(pred_probs=probs))
+    snippets = re.findall(r'class="snippet">([^<]*)<', render_report(audit, top=12))
+    assert snippets and all(s.startswith("critique n° ") for s in snippets)
 
 
 def test_annotators_appear_by_name_where_known() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import pytest
 
 from ls_cleanlab import StudioClient, parse_label_config, read_tasks
 from ls_cleanlab.errors import (
+    InvalidOptionError,
     InvalidTasksError,
     StudioAuthError,
     StudioRequestError,
@@ -238,6 +240,24 @@ def test_predictions_replace_idempotently(admin: Admin, client: StudioClient) ->
     assert len(task["annotations"]) == 1
     listed = client.fetch_tasks(project, method="list").tasks
     assert [t["predictions_score"] for t in listed] == pytest.approx([p["score"] for p in ours])
+
+
+def test_another_models_predictions_are_read_by_version(admin: Admin, client: StudioClient) -> None:
+    project = admin.project("another model", IMAGE_MULTI)
+    ids = admin.import_tasks(project, [{"image": f"https://example.com/{i}.png"} for i in range(3)])
+    schema = client.label_schema(project)
+    theirs = _predictions(schema, ids[:2], "someone-else")
+    admin.call("POST", f"/api/projects/{project}/import/predictions", json=theirs)
+    tasks = client.fetch_tasks(project).tasks
+    got = client.with_predictions(project, tasks, "someone-else")
+    assert [[p["score"] for p in t["predictions"]] for t in got] == [
+        [pytest.approx(theirs[0]["score"])],
+        [pytest.approx(theirs[1]["score"])],
+        [],
+    ]
+    wrong = f"project {project} has no prediction of model_version 'nope'; its versions: "
+    with pytest.raises(InvalidOptionError, match=re.escape(wrong + "['someone-else']")):
+        client.with_predictions(project, tasks, "nope")
 
 
 def test_invalid_predictions_are_reported_and_nothing_is_sent(

@@ -37,6 +37,8 @@ def test_single_label_text() -> None:
     assert schema.classes == ("negative", "ok", "positive") and not schema.multi_label
     assert schema.object_tag == "Text"
     assert prediction_versions(tasks) == {"m": 1}
+    assert prediction_versions(tasks, "sentiment") == {"m": 1}
+    assert prediction_versions(tasks, "another_tag") == {}
 
 
 def test_multi_label_images_and_the_only_data_field() -> None:
@@ -57,8 +59,11 @@ def test_multi_label_images_and_the_only_data_field() -> None:
          "several tags"),
         ([task(1, {"review": "x"}, result(["a"]))], "nope", "for the Choices tag 'nope'"),
         ([task(1, {"a": "x", "b": "y"}, result(["a"], "s", "t"))], None, "which task data field"),
+        ([task(1, {"review": "x"}, result(["a"])), task(2, {"review": "y"}, result(["a"]))], None,
+         "every choice of 'sentiment' in the tasks is 'a', so a schema inferred from them has a "
+         "single class"),
     ],
-    ids=["no-choices", "several-tags", "unknown-tag", "unknown-field"],
+    ids=["no-choices", "several-tags", "unknown-tag", "unknown-field", "one-class"],
 )  # fmt: skip
 def test_what_cannot_be_inferred(tasks: Any, choices: str | None, message: str) -> None:
     with pytest.raises(LabelConfigError, match=message):

@@ -103,3 +103,20 @@ def test_the_command_needs_a_choice_and_a_studio(monkeypatch: pytest.MonkeyPatch
     assert main(["reasons", "--project", "3", "--enable", "--disable"], stderr=err) == 2
     assert main(["reasons", "--project", "3", "--enable"], stderr=err) == EXIT_BAD_INPUT
     assert "no Label Studio URL given" in err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("enable", "changed", "said"),
+    [
+        (True, True, "now shows each task's reasons in the labeling view. The next audit"),
+        (True, False, "already shows each task's reasons in the labeling view; nothing changed."),
+        (False, True, "no longer shows each task's reasons in the labeling view."),
+        (False, False, "did not show each task's reasons in the labeling view; nothing changed."),
+    ],
+)
+def test_the_command_says_what_it_did_in_plain_words(
+    enable: bool, changed: bool, said: str
+) -> None:
+    from ls_cleanlab.cli.reasons import reasons_message
+
+    assert reasons_message(7, enable, changed).startswith(f"project 7 {said}")

@@ -60,8 +60,29 @@ ABC = ('<Choice value="a"/>', '<Choice value="b"/>', '<Choice value="c"/>')
             view(TEXT, '<View><Header value="x"/>', choices("t", "text", *ABC), "</View>"),
             LabelSchema("t", "text", "Text", "text", ("a", "b", "c"), False),
         ),
+        (
+            view('<Text name="text" value="$link" valueType="url"/>', choices("t", "text", *ABC)),
+            LabelSchema("t", "text", "Text", "link", ("a", "b", "c"), False, text_encoding="url"),
+        ),
+        (
+            view(
+                '<HyperText name="p" value="$b64" encoding="base64unicode"/>',
+                choices("t", "p", *ABC),
+            ),
+            LabelSchema(
+                "t", "p", "HyperText", "b64", ("a", "b", "c"), False, text_encoding="base64unicode"
+            ),
+        ),
     ],
-    ids=["image-multi", "text-single", "hypertext-radio", "alias", "nested-view"],
+    ids=[
+        "image-multi",
+        "text-single",
+        "hypertext-radio",
+        "alias",
+        "nested-view",
+        "text-url",
+        "html-base64",
+    ],
 )
 def test_parse(config: str, expected: LabelSchema) -> None:
     assert parse_label_config(config) == expected

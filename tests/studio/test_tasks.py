@@ -194,7 +194,10 @@ def test_webhook_payload_without_task_or_annotation(payload: Any) -> None:
     "tasks, match",
     [
         (["x"], "task #0 is a str"),
-        ([{"data": {}}], r"task #0 has no integer 'id' \(got None\)"),
+        (
+            [{"data": {}}],
+            r"task #0 has no integer 'id' \(got None\); .* may be a file of tasks to import",
+        ),
         ([{"id": True, "data": {}}], "no integer 'id'"),
         ([{"id": "3", "data": {}}], "no integer 'id'"),
         ([task(1), task(1)], "task 1 appears twice"),
