@@ -5,7 +5,8 @@
 * Several annotators per image (:func:`audit_boxes`): boxes matched across annotators
   (:mod:`.matching`), a consensus set of objects (:mod:`.consensus`, :mod:`.localization`),
   annotator recall, precision, localization and satisficing (:mod:`.annotators`), likely
-  missing and likely wrong boxes with reasons (:mod:`.review`).
+  missing and likely wrong boxes with reasons (:mod:`.review`); gold boxes of some images held
+  as known truth in that consensus (:mod:`.gold`).
 
 Layer: below ``audit``, above the confident core; imports numpy, scipy and
 ``ls_cleanlab.errors`` only.
@@ -16,6 +17,7 @@ from ls_cleanlab.detection.audit import BoxAudit, audit_boxes
 from ls_cleanlab.detection.box_annotations import BoxAnnotations
 from ls_cleanlab.detection.consensus import ConsensusBoxes, ObjectModel
 from ls_cleanlab.detection.filter import find_label_issues
+from ls_cleanlab.detection.gold import KnownBoxes
 from ls_cleanlab.detection.rank import (
     compute_badloc_box_scores,
     compute_overlooked_box_scores,
@@ -31,6 +33,7 @@ __all__ = [
     "BoxAnnotations",
     "BoxAudit",
     "ConsensusBoxes",
+    "KnownBoxes",
     "MissingBoxes",
     "ObjectModel",
     "WrongBoxes",

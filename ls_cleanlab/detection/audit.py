@@ -30,6 +30,7 @@ from ls_cleanlab.detection.consensus import (
     class_posterior,
     object_posterior,
 )
+from ls_cleanlab.detection.gold import KnownBoxes, known_candidates
 from ls_cleanlab.detection.localization import box_noise, weighted_boxes
 from ls_cleanlab.detection.matching import match_annotators, match_detector
 from ls_cleanlab.detection.review import (
@@ -104,6 +105,7 @@ def audit_boxes(
     min_confidence: float = 0.05,
     satisficer_alpha: float = 0.01,
     satisficer_min_drop: float = 0.3,
+    known: KnownBoxes | None = None,
 ) -> BoxAudit:
     """Find likely missing and wrong boxes and measure annotators.
 
@@ -121,6 +123,10 @@ def audit_boxes(
         Detector boxes below this confidence are ignored.
     satisficer_alpha, satisficer_min_drop : float in [0, 1]
         See :func:`~.annotators.annotator_quality`.
+    known : KnownBoxes, optional
+        Gold boxes of some images (not among ``annotations``): their candidates are held at
+        what the gold says in the consensus EM (:mod:`.gold`), which measures the annotators
+        against it. Unused with one annotator per image and a detector (cleanlab's scores).
 
     Returns
     -------
@@ -152,7 +158,31 @@ def audit_boxes(
             )
         if n_images and annotations.n_annotators and annotations.seen.sum(axis=1).max() <= 1:
             return _cleanlab_audit(annotations, preds, n_classes)
-    return _consensus_audit(annotations, preds, max(n_classes, 1), options)
+    if known is not None:
+        _check_known(known, n_images)
+    return _consensus_audit(annotations, preds, max(n_classes, 1), options, known)
+
+
+def _check_known(known: KnownBoxes, n_images: int) -> None:
+    if not isinstance(known, KnownBoxes):
+        raise InvalidAnnotationsError(f"known must be a KnownBoxes, got {type(known).__name__}.")
+    images, image = np.asarray(known.images), np.asarray(known.image)
+    if images.dtype != bool or images.shape != (n_images,):
+        raise InvalidAnnotationsError(
+            f"known.images must be a boolean array of the {n_images} images, got dtype "
+            f"{images.dtype} and shape {images.shape}."
+        )
+    g = len(image)
+    if np.shape(known.boxes) != (g, 4) or np.shape(known.labels) != (g,):
+        raise InvalidAnnotationsError(
+            f"known holds {g} gold boxes: boxes must have shape ({g}, 4) and labels ({g},), "
+            f"got {np.shape(known.boxes)} and {np.shape(known.labels)}."
+        )
+    if g and (image.min() < 0 or image.max() >= n_images or not images[image].all()):
+        raise InvalidAnnotationsError(
+            "every gold box must lie on an image marked in known.images (index in "
+            f"[0, {n_images}))."
+        )
 
 
 def _candidates(
@@ -188,8 +218,12 @@ def _consensus_audit(
     preds: FlatBoxes | None,
     n_classes: int,
     options: dict[str, float],
+    known: KnownBoxes | None = None,
 ) -> BoxAudit:
     image, boxes, detector, row_candidate, noise = _candidates(annotations, preds, options)
+    real, gold_label = None, None
+    if known is not None:
+        real, gold_label = known_candidates(known, image, boxes, options["min_iou"])
     n_candidates, n_annotators = len(image), annotations.n_annotators
     has_det = detector >= 0
     det_conf = np.full(n_candidates, np.nan)
@@ -203,11 +237,13 @@ def _consensus_audit(
     drew[row_candidate, annotations.annotator_index] = True
     saw = annotations.seen[image]
     n_images = len(annotations.seen)
-    q, model, _ = object_posterior(drew, saw, det_conf, annotations.seen.sum(0), n_images)
+    q, model, _ = object_posterior(
+        drew, saw, det_conf, annotations.seen.sum(0), n_images, known=real
+    )
     labels = annotations.labels
     posterior, accuracy, det_accuracy = class_posterior(
         row_candidate, annotations.annotator_index, labels, det_label,
-        n_candidates, n_annotators, n_classes,
+        n_candidates, n_annotators, n_classes, known_label=gold_label,
     )  # fmt: skip
     votes = drew.sum(1)
     consensus = ConsensusBoxes(

@@ -22,9 +22,14 @@ votes ``v_ac`` of the annotators ``S`` who saw its image, the posterior odds of 
     lambda_a psi_ann[d_c] (one vote, by a) | lambda_det psi_det[d_c] (no vote) | 0 (more votes)
 
 EM alternates these posteriors with the rates and probabilities they imply (Laplace-smoothed
-counts), starting from the votes. A two-class Dawid-Skene model without this structure lets
-the latent class drift to "objects the satisficer drew" versus the rest, which is why the
-structure is imposed. A candidate is kept when its posterior is at least 0.5.
+counts), starting with every drawn box real (and a detector-only box at its confidence). A
+two-class Dawid-Skene model without this structure lets the latent class drift to "objects the
+satisficer drew" versus the rest, which is why the structure is imposed. With two annotators
+per image a box only one of them drew is either an object the other missed or a spurious box,
+and the counts cannot tell the two apart; so each annotator's spurious rate has a Gamma prior
+(:data:`SPURIOUS_PRIOR`: mean 0.01 boxes per image, weight a tenth of the images it saw) and
+EM starts from "drawn boxes are real", which together keep it from explaining every lone box as
+spurious. A candidate is kept when its posterior is at least 0.5.
 
 The class of an object is estimated with Dawid & Skene's one-coin model: one accuracy per
 annotator (``psi_a``, errors spread evenly over the other classes) and one for the detector. Its
@@ -161,9 +166,17 @@ class _Params:
     phi_false: np.ndarray
 
 
+#: Prior of each annotator's spurious boxes per image: mean, and weight as a share of the
+#: images it saw (a Gamma prior; :func:`_m_step`).
+SPURIOUS_PRIOR = (0.01, 0.1)
+
+
 def _m_step(q: np.ndarray, v: _Votes) -> _Params:
-    """Rates and probabilities implied by the posteriors ``q`` (Laplace-smoothed)."""
-    weight = q[:, None] * v.saw
+    """Rates and probabilities implied by the posteriors ``q`` (Laplace-smoothed; spurious
+    rates shrunk toward :data:`SPURIOUS_PRIOR`)."""
+    mean, weight_share = SPURIOUS_PRIOR
+    weight = weight_share * v.images_seen
+    real = q[:, None] * v.saw
     alone = v.sole >= 0
     spurious = np.bincount(v.sole[alone], 1 - q[alone], v.drew.shape[1])
     false_det = v.n_votes == 0
@@ -173,8 +186,8 @@ def _m_step(q: np.ndarray, v: _Votes) -> _Params:
     det_bins[0] = 0.0  # a false detection always has a box
     return _Params(
         mu=float((q.sum() + 1) / max(v.n_images, 1)),
-        recall=((weight * v.drew).sum(0) + 1) / (weight.sum(0) + 2),
-        spurious=(spurious + 0.5) / np.maximum(v.images_seen, 1),
+        recall=((real * v.drew).sum(0) + 1) / (real.sum(0) + 2),
+        spurious=(spurious + 0.5 + mean * weight) / (np.maximum(v.images_seen, 1) + weight),
         false_det=float(((1 - q[false_det]).sum() + 0.5) / max(v.n_images, 1)),
         phi_real=real_bins / real_bins.sum(),
         phi_spurious=spur_bins / spur_bins.sum(),
@@ -203,6 +216,7 @@ def object_posterior(
     *,
     max_iter: int = 200,
     tol: float = 1e-8,
+    known: np.ndarray | None = None,
 ) -> tuple[np.ndarray, ObjectModel, int]:
     """EM for the object model.
 
@@ -215,6 +229,9 @@ def object_posterior(
     images_seen : ndarray of int, shape (A,)
         Images each annotator annotated.
     n_images : int
+    known : ndarray of float, shape (C,), optional
+        1 or 0 where gold says whether the candidate is real (:mod:`.gold`), NaN elsewhere:
+        held there in every round.
 
     Returns
     -------
@@ -237,7 +254,7 @@ def object_posterior(
         images_seen=np.asarray(images_seen, dtype=np.float64),
         n_images=n_images,
     )
-    q, p, iterations = _fit(votes, detector_confidence, max_iter, tol)
+    q, p, iterations = _fit(votes, detector_confidence, max_iter, tol, known)
     model = ObjectModel(
         objects_per_image=p.mu,
         recall=p.recall,
@@ -254,15 +271,25 @@ def object_posterior(
 
 
 def _fit(
-    votes: _Votes, detector_confidence: np.ndarray, max_iter: int, tol: float
+    votes: _Votes,
+    detector_confidence: np.ndarray,
+    max_iter: int,
+    tol: float,
+    known: np.ndarray | None = None,
 ) -> tuple[np.ndarray, _Params, int]:
-    q = np.where(votes.n_votes >= 2, 1.0, 0.5)
-    q = np.where(votes.n_votes == 0, np.nan_to_num(detector_confidence), q)
+    def hold(q: np.ndarray) -> np.ndarray:
+        return q if known is None else np.where(np.isnan(known), q, known)
+
+    # drawn boxes start as real: with two annotators a box one of them drew alone is a real
+    # object the other missed or a spurious box, which the votes cannot tell apart, and
+    # starting from "undecided" let EM settle on "every lone box is spurious"
+    q = np.where(votes.n_votes >= 1, 1.0, np.nan_to_num(detector_confidence))
+    q = hold(q)
     params = _m_step(q, votes)
     iterations = 0
     while iterations < max_iter and len(q):
         iterations += 1
-        new = _e_step(params, votes)
+        new = hold(_e_step(params, votes))
         params = _m_step(new, votes)
         done = float(np.max(np.abs(new - q))) < tol
         q = new
@@ -281,8 +308,10 @@ def class_posterior(
     n_classes: int,
     *,
     n_iter: int = 50,
+    known_label: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """EM for each candidate's class with one accuracy per annotator and for the detector.
+    """EM for each candidate's class with one accuracy per annotator and for the detector;
+    candidates with a ``known_label`` (gold, -1 elsewhere) hold it in every round.
 
     Returns
     -------
@@ -297,7 +326,15 @@ def class_posterior(
     counts[det_rows, detector_label[det_rows]] += 0.5
     empty = counts.sum(1) == 0
     counts[empty] = 1.0
-    posterior = counts / counts.sum(1, keepdims=True)
+    gold = np.full(n_clusters, -1) if known_label is None else known_label
+    settled = np.flatnonzero(gold >= 0)
+
+    def hold(posterior: np.ndarray) -> np.ndarray:
+        posterior[settled] = 0.0
+        posterior[settled, gold[settled]] = 1.0
+        return posterior
+
+    posterior = hold(counts / counts.sum(1, keepdims=True))
     accuracy: np.ndarray = np.ones(n_annotators)
     detector_accuracy = 1.0
     if n_classes == 1:
@@ -323,5 +360,5 @@ def class_posterior(
         log_post[det_rows, detector_label[det_rows]] += np.log(detector_accuracy) - det_miss
         log_post -= log_post.max(1, keepdims=True)
         posterior = np.exp(log_post)
-        posterior /= posterior.sum(1, keepdims=True)
+        posterior = hold(posterior / posterior.sum(1, keepdims=True))
     return posterior, accuracy, detector_accuracy

@@ -7,7 +7,10 @@ unmarked annotations; a task's gold is its latest gold annotation. A gold annota
 more annotator's boxes: the audit runs on the others (:attr:`BoxGold.crowd`), the image's
 findings and priority are dropped (:func:`~.box_review.review_boxes` with ``settled``) and
 :func:`with_box_gold` makes the gold boxes its suggested boxes, so it leaves every box tab on
-the next audit or refresh. Each annotator's boxes on gold images are matched one to one with
+the next audit or refresh. The consensus EM holds the candidates of gold images at what the
+gold says (:func:`known_boxes`, :mod:`ls_cleanlab.detection.gold`), so the annotators' rates
+it learns there weigh their boxes on every other image. Each annotator's boxes on gold images
+are matched one to one with
 the gold boxes (same class, IoU at least :data:`GOLD_IOU`, best overlaps first): recall is the
 share of gold boxes they drew, precision the share of their boxes that are gold ones, with the
 counts behind both.
@@ -23,11 +26,19 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab.annotators.gold import gold_rows
-from ls_cleanlab.detection import BoxAnnotations
+from ls_cleanlab.detection import BoxAnnotations, KnownBoxes
+from ls_cleanlab.detection.gold import pair_best_first, pairwise_iou
 from ls_cleanlab.pipeline.box_review import BoxReview, SuggestedBoxes
 from ls_cleanlab.studio import BoxTable
 
-__all__ = ["GOLD_IOU", "BoxGold", "find_box_gold", "gold_box_accuracy", "with_box_gold"]
+__all__ = [
+    "GOLD_IOU",
+    "BoxGold",
+    "find_box_gold",
+    "gold_box_accuracy",
+    "known_boxes",
+    "with_box_gold",
+]
 
 #: Overlap at which an annotator's box counts as drawing a gold box (of the same class).
 GOLD_IOU = 0.5
@@ -97,31 +108,24 @@ def find_box_gold(table: BoxTable, reviewers: Collection[Any] = ()) -> BoxGold:
     return BoxGold(tasks, gold_boxes, crowd)
 
 
-def _area(boxes: np.ndarray) -> np.ndarray:
-    return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-
-
 def _matched(drawn: np.ndarray, drawn_labels: np.ndarray, gold: np.ndarray,
              gold_labels: np.ndarray) -> int:  # fmt: skip
     """How many of ``drawn`` boxes pair one to one with ``gold`` boxes of the same class at
     IoU at least :data:`GOLD_IOU`, best overlaps first."""
     if not len(drawn) or not len(gold):
         return 0
-    lo = np.maximum(drawn[:, None, :2], gold[None, :, :2])
-    hi = np.minimum(drawn[:, None, 2:], gold[None, :, 2:])
-    inter = np.prod(np.clip(hi - lo, 0.0, None), axis=2)
-    union = _area(drawn)[:, None] + _area(gold)[None, :] - inter
-    overlap = np.where(drawn_labels[:, None] == gold_labels[None, :], inter / union, 0.0)
-    used_d, used_g, count = set(), set(), 0
-    for flat in np.argsort(-overlap, axis=None, kind="stable"):
-        d, g = divmod(int(flat), len(gold))
-        if overlap[d, g] < GOLD_IOU:
-            break
-        if d not in used_d and g not in used_g:
-            used_d.add(d)
-            used_g.add(g)
-            count += 1
-    return count
+    same = drawn_labels[:, None] == gold_labels[None, :]
+    return len(pair_best_first(np.where(same, pairwise_iou(drawn, gold), 0.0), GOLD_IOU))
+
+
+def known_boxes(gold: BoxGold, rows: np.ndarray) -> KnownBoxes:
+    """The gold of the tasks at ``rows``, numbered as the audit of those rows numbers them."""
+    position = np.full(len(gold.tasks), -1, dtype=np.int64)
+    position[rows] = np.arange(len(rows))
+    truth = gold.boxes
+    mine = position[truth.image] >= 0
+    return KnownBoxes(images=gold.tasks[rows], image=position[truth.image[mine]],
+                      boxes=truth.boxes[mine], labels=truth.labels[mine])  # fmt: skip
 
 
 def gold_box_accuracy(gold: BoxGold) -> Any:

@@ -29,7 +29,12 @@ from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
 from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.pipeline.box_detector import MAX_FOLDS, detector_evidence
-from ls_cleanlab.pipeline.box_gold import find_box_gold, gold_box_accuracy, with_box_gold
+from ls_cleanlab.pipeline.box_gold import (
+    find_box_gold,
+    gold_box_accuracy,
+    known_boxes,
+    with_box_gold,
+)
 from ls_cleanlab.pipeline.box_queues import BOX_QUEUES, box_queue_members, box_queue_predictions
 from ls_cleanlab.pipeline.box_review import BoxReview, reindex_boxes, review_boxes
 from ls_cleanlab.pipeline.box_sources import BoxEvidence, boxes_from_coco, boxes_from_version
@@ -142,7 +147,8 @@ def audit_box_table(
     gold = find_box_gold(table, reviewer_ids(options))
     annotations = reindex_boxes(gold.crowd, rows)  # a gold annotation is the truth, not a vote
     detections = [evidence.predictions[r] for r in rows] if evidence is not None else None
-    audit = audit_boxes(annotations, detections)
+    known = known_boxes(gold, rows) if gold.any else None  # measures the crowd everywhere
+    audit = audit_boxes(annotations, detections, known=known)
     threshold = 0.5 if options.threshold is None else options.threshold  # boxes: a fixed bar
     review = review_boxes(audit, annotations, detections, schema.classes, threshold=threshold,
                           settled=gold.tasks[rows])  # fmt: skip

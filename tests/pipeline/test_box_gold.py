@@ -104,6 +104,10 @@ def test_annotators_are_counted_against_the_gold_boxes(project: dict[str, Any]) 
     tasks = _reviewed(project, rows, star=False)
     result = audit_tasks(tasks, project["schema"], options=AuditOptions(reviewers=(REVIEWER,)))
     table = result.gold_accuracy.set_index("annotator")
+    # the consensus holds the gold images' candidates at what the gold says
+    consensus = result.audit.boxes.consensus
+    on_gold = result.gold[consensus.image]
+    assert on_gold.any() and set(np.unique(consensus.probability[on_gold])) <= {0.0, 1.0}
     n_boxes = sum(len(_truth(project["aerial"], r)) for r in rows)
     assert table["n_gold"].tolist() == [len(rows)] * 3  # every annotator saw every gold image
     assert table["gold_boxes"].tolist() == [n_boxes] * 3
