@@ -226,8 +226,8 @@ def test_errors_tab_holds_the_kinds_that_need_fixing() -> None:
     [
         pytest.param(True, "threshold must be a number", id="bool"),
         pytest.param("0.5", "threshold must be a number", id="string"),
-        pytest.param(0.0, r"threshold must lie in \(0, 1\)", id="zero"),
-        pytest.param(1.5, r"threshold must lie in \(0, 1\)", id="above-one"),
+        pytest.param(0.0, r"threshold must be a number in \(0, 1\), got 0.0", id="zero"),
+        pytest.param(1.5, r"threshold must be a number in \(0, 1\), got 1.5", id="above-one"),
     ],
 )
 def test_threshold_is_checked(threshold: Any, match: str) -> None:
