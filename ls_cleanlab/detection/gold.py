@@ -86,9 +86,9 @@ def known_candidates(
     real = np.where(known.images[image], 0.0, np.nan)
     label = np.full(len(image), -1, dtype=np.int64)
     ours, gold = np.argsort(image, kind="stable"), np.argsort(known.image, kind="stable")
+    on, at = image[ours], known.image[gold]  # sorted once: each image is a slice of them
     for g in np.flatnonzero(known.images).tolist():
-        mine = ours[np.searchsorted(image[ours], g) : np.searchsorted(image[ours], g, "right")]
-        at = known.image[gold]
+        mine = ours[np.searchsorted(on, g) : np.searchsorted(on, g, "right")]
         theirs = gold[np.searchsorted(at, g) : np.searchsorted(at, g, "right")]
         if not len(mine) or not len(theirs):
             continue
