@@ -14,6 +14,7 @@ backend's ``/predict`` for box projects).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -28,6 +29,7 @@ from ls_cleanlab.media import MediaFetcher, decode_image
 from ls_cleanlab.model.detector import BoxDetector, Detections
 from ls_cleanlab.model.detector_fit import out_of_sample_detections
 from ls_cleanlab.pipeline.box_sources import BoxEvidence, empty_predictions
+from ls_cleanlab.pipeline.checkpoint import FoldCheckpoints
 from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.studio import Box, BoxTable, LabelSchema, box_prediction_json
 
@@ -122,6 +124,52 @@ def _as_predictions(found: Detections, size: np.ndarray, k: int) -> list[np.ndar
     return [rows[found.labels == c] for c in range(k)]
 
 
+class _KeptFolds:
+    """The detector's finished folds kept by a :class:`FoldCheckpoints` (a
+    :class:`~ls_cleanlab.model.detector_fit.FoldStore`). A fold is named by what its images hold,
+    not by their positions: each image's bytes, size, consensus boxes and classes and drawn
+    boxes, with the detector's name, classes, seed and pixel limit."""
+
+    def __init__(
+        self,
+        checkpoints: FoldCheckpoints,
+        images: Sequence[bytes],
+        fit_data: Sequence[Sequence[np.ndarray]],
+        setup: Sequence[Any],
+    ) -> None:
+        self.checkpoints = checkpoints
+        self.setup = list(setup)
+        self.images = [
+            hashlib.blake2b(b"".join([data, *(np.ascontiguousarray(a).tobytes() for a in parts)]))
+            .hexdigest()
+            for data, parts in zip(images, fit_data, strict=True)
+        ]  # fmt: skip
+
+    def _parts(self, target: np.ndarray, fit_on: np.ndarray) -> list[Any]:
+        return [*self.setup, "held out", *(self.images[i] for i in target),
+                "fitted on", *(self.images[i] for i in fit_on)]  # fmt: skip
+
+    def load(self, target: np.ndarray, fit_on: np.ndarray) -> list[Detections] | None:
+        arrays = self.checkpoints.load_arrays(self._parts(target, fit_on))
+        if arrays is None or len(arrays.get("counts", ())) != len(target):
+            return None
+        ends = np.cumsum(arrays["counts"])
+        starts = ends - arrays["counts"]
+        return [
+            Detections(arrays["boxes"][a:b], arrays["labels"][a:b], arrays["scores"][a:b])
+            for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
+        ]
+
+    def save(self, target: np.ndarray, fit_on: np.ndarray, found: list[Detections]) -> None:
+        arrays = {
+            "counts": np.array([len(d.labels) for d in found], dtype=np.int64),
+            "boxes": np.vstack([d.boxes.reshape(-1, 4) for d in found]),
+            "labels": np.concatenate([d.labels for d in found]).astype(np.int64),
+            "scores": np.concatenate([d.scores for d in found]).astype(np.float64),
+        }
+        self.checkpoints.save_arrays(self._parts(target, fit_on), arrays)
+
+
 def detector_evidence(
     table: BoxTable,
     schema: LabelSchema,
@@ -166,10 +214,15 @@ def detector_evidence(
         if progress is not None:
             progress("model", done, total)
 
+    fit_data = [(train_boxes[r], train_labels[r], known[r], sizes[r]) for r in rows]
+    store = None
+    if isinstance(executor, FoldCheckpoints):
+        setup = [DETECTOR_NAME, seed, "\n".join(schema.classes), fetcher.max_pixels, MAX_SIDE]
+        store = _KeptFolds(executor, [media[int(r)] for r in rows], fit_data, setup)
     found, detector = out_of_sample_detections(
-        images, len(rows), [train_boxes[r] for r in rows], [train_labels[r] for r in rows],
-        [known[r] for r in rows], sizes[rows], labelled[rows], class_names=schema.classes,
-        n_folds=n_folds, seed=seed, executor=executor, progress=fold_progress,
+        images, len(rows), [d[0] for d in fit_data], [d[1] for d in fit_data],
+        [d[2] for d in fit_data], sizes[rows], labelled[rows], class_names=schema.classes,
+        n_folds=n_folds, seed=seed, executor=executor, progress=fold_progress, store=store,
     )  # fmt: skip
     k = schema.n_classes
     predictions = [empty_predictions(k) for _ in range(n)]
