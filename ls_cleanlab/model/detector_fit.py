@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from ls_cleanlab.errors import InvalidOptionError
 from ls_cleanlab.model.detector import BoxDetector, Detections, WindowImage, iou_matrix
 
-__all__ = ["ImageSource", "fit_detector", "out_of_sample_detections"]
+__all__ = ["FoldStore", "ImageSource", "fit_detector", "out_of_sample_detections"]
 
 #: Images decoded to channels on demand: ``load(i) -> WindowImage`` (e.g. a
 #: :class:`~ls_cleanlab.features.windows.ChannelImage`).
@@ -241,6 +241,18 @@ class _PaddedClassifier:
         return out
 
 
+class FoldStore(Protocol):
+    """Where finished folds of :func:`out_of_sample_detections` are kept, so that a rerun after
+    an interruption fits only the folds that had not finished
+    (:class:`~ls_cleanlab.pipeline.FoldCheckpoints` keeps them on disk). A fold is named by the
+    images it holds out (``target``) and the images its detector fits on (``fit_on``), both
+    indices into the images of the call."""
+
+    def load(self, target: np.ndarray, fit_on: np.ndarray) -> list[Detections] | None: ...
+
+    def save(self, target: np.ndarray, fit_on: np.ndarray, found: list[Detections]) -> None: ...
+
+
 def out_of_sample_detections(
     load: ImageSource,
     n_images: int,
@@ -256,12 +268,15 @@ def out_of_sample_detections(
     fit_final: bool = True,
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
+    store: FoldStore | None = None,
 ) -> tuple[list[Detections | None], BoxDetector | None]:
     """Detections on every image, each by a detector that never saw that image's boxes.
 
     Labelled images are split into ``n_folds`` folds; the detector fitted on the other folds
     detects on each fold. Images nobody labelled get the detector fitted on every labelled
-    image, which is also returned.
+    image, which is also returned. With a ``store``, folds it holds are not fitted again and
+    the others are put in it as they finish (in the calling process: ``executor`` may be a
+    cluster's); the final detector is always fitted.
 
     Returns
     -------
@@ -274,26 +289,33 @@ def out_of_sample_detections(
     train = np.flatnonzero(labelled)
     folds = np.array_split(rng.permutation(train), n_folds)
     jobs = [(fold, np.setdiff1d(train, fold)) for fold in folds if len(fold)]
+    kept = [store.load(*job) if store is not None else None for job in jobs]
     fold_jobs = len(jobs)
     if fit_final or (~labelled).any():
         jobs.append((np.flatnonzero(~labelled), train))
-    total = len(jobs)
+        kept.append(None)
 
-    def run(job: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, list[Detections], Any]:
+    def run(job: tuple[np.ndarray, np.ndarray]) -> tuple[list[Detections], BoxDetector]:
         target, fit_on = job
         detector = fit_detector(
             load, fit_on.tolist(), boxes, labels, known, sizes, class_names=class_names, seed=seed
         )
-        return target, [detector.detect(load(int(i))) for i in target], detector
+        return [detector.detect(load(int(i))) for i in target], detector
 
+    todo = [job for job, found in zip(jobs, kept, strict=True) if found is None]
+    results = iter(executor.map(run, todo) if executor is not None else map(run, todo))
     found: list[Detections | None] = [None] * n_images
-    results = executor.map(run, jobs) if executor is not None else map(run, jobs)
     final = None
-    for done, (target, detections, detector) in enumerate(results, start=1):
-        for i, d in zip(target, detections, strict=True):
+    for done, (job, stored) in enumerate(zip(jobs, kept, strict=True), start=1):
+        detections = stored
+        if detections is None:
+            detections, detector = next(results)
+            if done <= fold_jobs and store is not None:
+                store.save(*job, detections)
+            elif done > fold_jobs:
+                final = detector  # fitted on every labelled image
+        for i, d in zip(job[0], detections, strict=True):
             found[int(i)] = d
-        if done > fold_jobs:
-            final = detector
         if progress is not None:
-            progress(done, total)
+            progress(done, len(jobs))
     return found, final

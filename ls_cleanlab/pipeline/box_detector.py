@@ -14,6 +14,7 @@ backend's ``/predict`` for box projects).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -28,6 +29,7 @@ from ls_cleanlab.media import MediaFetcher, decode_image
 from ls_cleanlab.model.detector import BoxDetector, Detections
 from ls_cleanlab.model.detector_fit import out_of_sample_detections
 from ls_cleanlab.pipeline.box_sources import BoxEvidence, empty_predictions
+from ls_cleanlab.pipeline.checkpoint import FoldCheckpoints
 from ls_cleanlab.pipeline.workspace import Workspace
 from ls_cleanlab.studio import Box, BoxTable, LabelSchema, box_prediction_json
 
@@ -80,32 +82,34 @@ class _Images:
 
 def _fetch_all(
     refs: Sequence[Any], fetcher: MediaFetcher, executor: Executor | None, progress: Progress | None
-) -> tuple[dict[int, bytes], dict[int, str], np.ndarray]:
-    """(bytes by row, failure by row, working sizes (n, 2) NaN where failed)."""
+) -> tuple[dict[int, bytes], dict[int, tuple[str, str | None]], np.ndarray]:
+    """(bytes by row, (failure, its ``MediaError.kind`` or None) by row, working sizes (n, 2)
+    NaN where failed); the kind travels back from a worker, whose fetcher the driver's is not."""
     sizes = np.full((len(refs), 2), np.nan)
     media: dict[int, bytes] = {}
-    failed: dict[int, str] = {}
+    failed: dict[int, tuple[str, str | None]] = {}
 
-    def get(row: int) -> tuple[int, bytes | str, tuple[int, int] | None]:
+    def get(row: int) -> tuple[int, bytes | str, tuple[int, int] | None, str | None]:
         ref = refs[row]
         if not isinstance(ref, str) or not ref.strip():
-            return row, f"no image reference in the task data (got {ref!r:.40})", None
+            return row, f"no image reference in the task data (got {ref!r:.40})", None, None
         try:
             data = fetcher.fetch(ref)
             image = decode_image(data, max_pixels=fetcher.max_pixels)
         except MediaError as error:
-            return row, str(error), None
+            return row, str(error), None, error.kind
         scale = min(1.0, MAX_SIDE / max(image.size))
-        return row, data, (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        return row, data, size, None
 
     pool = executor if executor is not None else ThreadPoolExecutor(max_workers=8)
     try:
-        for done, (row, got, size) in enumerate(pool.map(get, range(len(refs))), start=1):
+        for done, (row, got, size, kind) in enumerate(pool.map(get, range(len(refs))), start=1):
             if isinstance(got, bytes) and size is not None:
                 media[row] = got
                 sizes[row] = size
             else:
-                failed[row] = str(got)
+                failed[row] = (str(got), kind)
             if progress is not None and (done % 50 == 0 or done == len(refs)):
                 progress("features", done, len(refs))
     finally:
@@ -120,6 +124,52 @@ def _as_predictions(found: Detections, size: np.ndarray, k: int) -> list[np.ndar
     boxes = found.boxes / scale
     rows = np.hstack([np.clip(boxes, 0, 100), found.scores[:, None]])
     return [rows[found.labels == c] for c in range(k)]
+
+
+class _KeptFolds:
+    """The detector's finished folds kept by a :class:`FoldCheckpoints` (a
+    :class:`~ls_cleanlab.model.detector_fit.FoldStore`). A fold is named by what its images hold,
+    not by their positions: each image's bytes, size, consensus boxes and classes and drawn
+    boxes, with the detector's name, classes, seed and pixel limit."""
+
+    def __init__(
+        self,
+        checkpoints: FoldCheckpoints,
+        images: Sequence[bytes],
+        fit_data: Sequence[Sequence[np.ndarray]],
+        setup: Sequence[Any],
+    ) -> None:
+        self.checkpoints = checkpoints
+        self.setup = list(setup)
+        self.images = [
+            hashlib.blake2b(b"".join([data, *(np.ascontiguousarray(a).tobytes() for a in parts)]))
+            .hexdigest()
+            for data, parts in zip(images, fit_data, strict=True)
+        ]  # fmt: skip
+
+    def _parts(self, target: np.ndarray, fit_on: np.ndarray) -> list[Any]:
+        return [*self.setup, "held out", *(self.images[i] for i in target),
+                "fitted on", *(self.images[i] for i in fit_on)]  # fmt: skip
+
+    def load(self, target: np.ndarray, fit_on: np.ndarray) -> list[Detections] | None:
+        arrays = self.checkpoints.load_arrays(self._parts(target, fit_on))
+        if arrays is None or len(arrays.get("counts", ())) != len(target):
+            return None
+        ends = np.cumsum(arrays["counts"])
+        starts = ends - arrays["counts"]
+        return [
+            Detections(arrays["boxes"][a:b], arrays["labels"][a:b], arrays["scores"][a:b])
+            for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
+        ]
+
+    def save(self, target: np.ndarray, fit_on: np.ndarray, found: list[Detections]) -> None:
+        arrays = {
+            "counts": np.array([len(d.labels) for d in found], dtype=np.int64),
+            "boxes": np.vstack([d.boxes.reshape(-1, 4) for d in found]),
+            "labels": np.concatenate([d.labels for d in found]).astype(np.int64),
+            "scores": np.concatenate([d.scores for d in found]).astype(np.float64),
+        }
+        self.checkpoints.save_arrays(self._parts(target, fit_on), arrays)
 
 
 def detector_evidence(
@@ -166,10 +216,15 @@ def detector_evidence(
         if progress is not None:
             progress("model", done, total)
 
+    fit_data = [(train_boxes[r], train_labels[r], known[r], sizes[r]) for r in rows]
+    store = None
+    if isinstance(executor, FoldCheckpoints):
+        setup = [DETECTOR_NAME, seed, "\n".join(schema.classes), fetcher.max_pixels, MAX_SIDE]
+        store = _KeptFolds(executor, [media[int(r)] for r in rows], fit_data, setup)
     found, detector = out_of_sample_detections(
-        images, len(rows), [train_boxes[r] for r in rows], [train_labels[r] for r in rows],
-        [known[r] for r in rows], sizes[rows], labelled[rows], class_names=schema.classes,
-        n_folds=n_folds, seed=seed, executor=executor, progress=fold_progress,
+        images, len(rows), [d[0] for d in fit_data], [d[1] for d in fit_data],
+        [d[2] for d in fit_data], sizes[rows], labelled[rows], class_names=schema.classes,
+        n_folds=n_folds, seed=seed, executor=executor, progress=fold_progress, store=store,
     )  # fmt: skip
     k = schema.n_classes
     predictions = [empty_predictions(k) for _ in range(n)]
@@ -177,8 +232,10 @@ def detector_evidence(
         detected = found[local[int(r)]]
         if detected is not None:
             predictions[int(r)] = _as_predictions(detected, sizes[r], k)
-    skipped = {r: f"image not loaded: {why}" for r, why in failed.items()}
-    return BoxEvidence(predictions, loaded, skipped, f"detector:{DETECTOR_NAME}", detector)
+    skipped = {r: f"image not loaded: {why}" for r, (why, _) in failed.items()}
+    kinds = {r: kind for r, (_, kind) in failed.items() if kind is not None}
+    return BoxEvidence(predictions, loaded, skipped, f"detector:{DETECTOR_NAME}", detector,
+                       media_kinds=kinds)  # fmt: skip
 
 
 def detect_images(

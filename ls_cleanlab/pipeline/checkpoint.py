@@ -11,6 +11,10 @@ the folds that had not finished; with other inputs (new annotations, other optio
 digests differ and nothing stale is reused. Every other piece of work is handed to the wrapped
 executor (default: a thread pool of 8, the size the feature stage uses by itself).
 
+The box detector's folds are not ``fit_fold`` calls; its pipeline keeps them through
+:meth:`FoldCheckpoints.load_arrays` and :meth:`FoldCheckpoints.save_arrays` (arrays under a
+digest of what the fold is made of, see :mod:`.box_detector`).
+
 Files are written atomically (a fold's file is whole or absent); :meth:`FoldCheckpoints.clear`
 removes them once the audit they belong to has finished.
 """
@@ -22,7 +26,7 @@ import io
 import logging
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -149,9 +153,44 @@ class FoldCheckpoints(Executor):
         except OSError as error:  # a checkpoint is an optimization: the audit goes on
             logger.warning("could not keep a fold checkpoint in %s: %s", self.directory, error)
 
+    def load_arrays(self, parts: Sequence[Any]) -> dict[str, np.ndarray] | None:
+        """Arrays :meth:`save_arrays` kept under the same ``parts`` (values a fold argument may
+        be, or bytes), or None; counted in :attr:`reused`. Folds of work that does not go
+        through :func:`~ls_cleanlab.model.cross_val.fit_fold` (the box detector's) use these."""
+        key = _parts_key(parts)
+        path = self.directory / f"{key}.npz"
+        if key is None or not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                arrays = {name: stored[name] for name in stored.files}
+        except (OSError, ValueError, KeyError) as error:  # unreadable: do the work again
+            logger.warning("ignoring unreadable fold checkpoint %s: %s", path, error)
+            return None
+        with self._lock:
+            self.reused += 1
+        return arrays
+
+    def save_arrays(self, parts: Sequence[Any], arrays: Mapping[str, np.ndarray]) -> None:
+        """Keep ``arrays`` under a digest of ``parts`` (see :meth:`load_arrays`); counted in
+        :attr:`computed`."""
+        with self._lock:
+            self.computed += 1
+        key = _parts_key(parts)
+        if key is None:
+            return
+        buffer = io.BytesIO()
+        np.savez(buffer, **dict(arrays))  # type: ignore[arg-type]
+        try:
+            write_atomic(self.directory / f"{key}.npz", buffer.getvalue())
+        except OSError as error:  # a checkpoint is an optimization: the audit goes on
+            logger.warning("could not keep a fold checkpoint in %s: %s", self.directory, error)
+
     def stored(self) -> int:
         """Fold results on disk now."""
-        return len(list(self.directory.glob("*.npy"))) if self.directory.is_dir() else 0
+        if not self.directory.is_dir():
+            return 0
+        return sum(1 for p in self.directory.iterdir() if p.suffix in (".npy", ".npz"))
 
     def clear(self) -> None:
         """Remove every stored fold (the audit they belong to has finished)."""
@@ -169,6 +208,18 @@ def _key(job: tuple[Any, ...], digests: dict[int, str]) -> str | None:
             if part is None:
                 return None
             digests[id(value)] = part
+        hasher.update(part.encode())
+    return hasher.hexdigest()
+
+
+def _parts_key(parts: Sequence[Any]) -> str | None:
+    """A digest of ``parts`` (bytes, or what :func:`_digest` takes), or None when one cannot be
+    digested."""
+    hasher = hashlib.blake2b(FORMAT + b" arrays", digest_size=20)
+    for value in parts:
+        part = hashlib.blake2b(value).hexdigest() if isinstance(value, bytes) else _digest(value)
+        if part is None:
+            return None
         hasher.update(part.encode())
     return hasher.hexdigest()
 

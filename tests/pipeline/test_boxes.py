@@ -14,7 +14,7 @@ from label_studio_sdk.label_interface import LabelInterface
 
 from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
 from ls_cleanlab.media import MediaFetcher
-from ls_cleanlab.pipeline import KINDS, AuditOptions, audit_tasks, task_kind
+from ls_cleanlab.pipeline import KINDS, AuditOptions, FoldCheckpoints, audit_tasks, task_kind
 from ls_cleanlab.pipeline.box_queues import BOX_QUEUES
 from ls_cleanlab.pipeline.box_refresh import box_signature
 from ls_cleanlab.studio import check_box_prediction, parse_label_config
@@ -247,3 +247,36 @@ def test_signatures_change_with_boxes_scores_and_tabs(audited: Any) -> None:
     assert box_signature(same) == box_signature(first)
     same["score"] = round(first["score"] - 0.1, 4) if first["score"] >= 0.1 else 0.5
     assert box_signature(same) != box_signature(first)
+
+
+class Stop(Exception):
+    """The audit interrupted on purpose."""
+
+
+def test_an_interrupted_box_audit_resumes_from_its_detector_folds(
+    project: dict[str, Any], audited: Any, tmp_path: Path
+) -> None:
+    def interrupt(stage: str, done: int, total: int) -> None:
+        if stage == "model" and done == 2:
+            raise Stop
+
+    def audit(folds: FoldCheckpoints, progress: Any = None) -> Any:
+        try:
+            return audit_tasks(
+                project["tasks"], project["schema"], options=AuditOptions(n_folds=3),
+                fetcher=MediaFetcher(), executor=folds, progress=progress,
+            )  # fmt: skip
+        finally:
+            folds.shutdown()
+
+    stopped = FoldCheckpoints(tmp_path)
+    with pytest.raises(Stop):
+        audit(stopped, interrupt)
+    assert (stopped.computed, stopped.reused, stopped.stored()) == (2, 0, 2)
+    again = FoldCheckpoints(tmp_path)
+    resumed = audit(again)
+    assert (again.computed, again.reused, again.stored()) == (1, 2, 3)
+    assert resumed.source == audited.source
+    np.testing.assert_array_equal(resumed.audit.priority, audited.audit.priority)
+    for queue in BOX_QUEUES:
+        assert resumed.queues[queue.key].tolist() == audited.queues[queue.key].tolist()
