@@ -132,7 +132,8 @@ def box_gold_summary(result: ProjectAudit[BoxReview]) -> dict[str, Any]:
     table = result.gold_accuracy
     rows = []
     if table is not None:
-        for _, row in table[table["n_gold"] > 0].iterrows():
+        # records keep each column's type (iterrows would make an int user id a float)
+        for row in table[table["n_gold"] > 0].to_dict("records"):
             who = plain(row["annotator"])
             rows.append({
                 "annotator": who, "name": result.annotator_name(who),

@@ -82,32 +82,34 @@ class _Images:
 
 def _fetch_all(
     refs: Sequence[Any], fetcher: MediaFetcher, executor: Executor | None, progress: Progress | None
-) -> tuple[dict[int, bytes], dict[int, str], np.ndarray]:
-    """(bytes by row, failure by row, working sizes (n, 2) NaN where failed)."""
+) -> tuple[dict[int, bytes], dict[int, tuple[str, str | None]], np.ndarray]:
+    """(bytes by row, (failure, its ``MediaError.kind`` or None) by row, working sizes (n, 2)
+    NaN where failed); the kind travels back from a worker, whose fetcher the driver's is not."""
     sizes = np.full((len(refs), 2), np.nan)
     media: dict[int, bytes] = {}
-    failed: dict[int, str] = {}
+    failed: dict[int, tuple[str, str | None]] = {}
 
-    def get(row: int) -> tuple[int, bytes | str, tuple[int, int] | None]:
+    def get(row: int) -> tuple[int, bytes | str, tuple[int, int] | None, str | None]:
         ref = refs[row]
         if not isinstance(ref, str) or not ref.strip():
-            return row, f"no image reference in the task data (got {ref!r:.40})", None
+            return row, f"no image reference in the task data (got {ref!r:.40})", None, None
         try:
             data = fetcher.fetch(ref)
             image = decode_image(data, max_pixels=fetcher.max_pixels)
         except MediaError as error:
-            return row, str(error), None
+            return row, str(error), None, error.kind
         scale = min(1.0, MAX_SIDE / max(image.size))
-        return row, data, (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        return row, data, size, None
 
     pool = executor if executor is not None else ThreadPoolExecutor(max_workers=8)
     try:
-        for done, (row, got, size) in enumerate(pool.map(get, range(len(refs))), start=1):
+        for done, (row, got, size, kind) in enumerate(pool.map(get, range(len(refs))), start=1):
             if isinstance(got, bytes) and size is not None:
                 media[row] = got
                 sizes[row] = size
             else:
-                failed[row] = str(got)
+                failed[row] = (str(got), kind)
             if progress is not None and (done % 50 == 0 or done == len(refs)):
                 progress("features", done, len(refs))
     finally:
@@ -230,8 +232,10 @@ def detector_evidence(
         detected = found[local[int(r)]]
         if detected is not None:
             predictions[int(r)] = _as_predictions(detected, sizes[r], k)
-    skipped = {r: f"image not loaded: {why}" for r, why in failed.items()}
-    return BoxEvidence(predictions, loaded, skipped, f"detector:{DETECTOR_NAME}", detector)
+    skipped = {r: f"image not loaded: {why}" for r, (why, _) in failed.items()}
+    kinds = {r: kind for r, (_, kind) in failed.items() if kind is not None}
+    return BoxEvidence(predictions, loaded, skipped, f"detector:{DETECTOR_NAME}", detector,
+                       media_kinds=kinds)  # fmt: skip
 
 
 def detect_images(

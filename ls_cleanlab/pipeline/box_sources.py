@@ -55,6 +55,8 @@ class BoxEvidence:
         The detector fitted here, if any.
     notes : tuple of str
         What the reader should know (unmatched images, unknown categories ...).
+    media_kinds : dict of int to str
+        Row -> the ``MediaError.kind`` of a skipped row whose image failed to load (its reason).
     """
 
     predictions: list[list[np.ndarray]]
@@ -63,6 +65,7 @@ class BoxEvidence:
     source: str = ""
     detector: BoxDetector | None = None
     notes: tuple[str, ...] = ()
+    media_kinds: dict[int, str] = field(default_factory=dict)
 
 
 def empty_predictions(k: int) -> list[np.ndarray]:

@@ -42,6 +42,7 @@ from ls_cleanlab.pipeline.gold import reviewer_ids
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.queues import Queue
 from ls_cleanlab.pipeline.runs import run_version
+from ls_cleanlab.pipeline.skips import task_skip_reason
 from ls_cleanlab.studio import BoxTable, LabelSchema, read_boxes
 
 __all__ = ["Boxes", "audit_box_table", "box_evidence"]
@@ -164,9 +165,11 @@ def audit_box_table(
         schema, task_ids, review, labelled, model_version=version, members=members,
         sizes=table.sizes[rows], run=options.run_id,
     )  # fmt: skip
-    skipped = {}
+    skipped, reasons = {}, {}
     if evidence is not None:
         skipped = {int(table.task_ids[r]): why for r, why in evidence.skipped.items()}
+        reasons = {int(table.task_ids[r]): task_skip_reason(why, evidence.media_kinds.get(r))
+                   for r, why in evidence.skipped.items()}  # fmt: skip
     return ProjectAudit(
         project=project, schema=schema, table=table, task_ids=task_ids, labelled=labelled,
         pred_probs=_class_presence(review, len(rows), schema.n_classes), audit=review,
@@ -175,4 +178,5 @@ def audit_box_table(
         model_version=version, run=options.run_id,
         trained=evidence.detector if evidence is not None else None,
         gold=gold.tasks[rows] if gold.any else None, gold_accuracy=accuracy,
+        skip_reasons=reasons,
     )  # fmt: skip

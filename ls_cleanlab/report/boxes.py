@@ -191,7 +191,7 @@ def _gold(result: ProjectAudit[BoxReview]) -> str:
         return ""
     rows = ["<tr><th>annotator</th><th>gold images</th><th>gold boxes</th><th>found</th>"
             "<th>recall</th><th>its boxes</th><th>precision</th></tr>"]  # fmt: skip
-    for _, row in table[table["n_gold"] > 0].iterrows():
+    for row in table[table["n_gold"] > 0].to_dict("records"):  # iterrows makes ids floats
         rows.append(
             f'<tr class="gold-row"><td>{_e(result.annotator_name(row["annotator"]))}</td>'
             + "".join(f'<td class="num">{int(row[c])}</td>'

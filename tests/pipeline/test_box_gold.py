@@ -5,14 +5,19 @@ gold boxes."""
 from __future__ import annotations
 
 import copy
+import html
+import re
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pytest
 
+from ls_cleanlab.cli.box_output import box_gold_summary
 from ls_cleanlab.pipeline import AuditOptions, audit_tasks
 from ls_cleanlab.pipeline.box_queues import BOX_QUEUES
 from ls_cleanlab.pipeline.gold import gold_scores
+from ls_cleanlab.report import render_report
 from ls_cleanlab.studio import check_box_prediction, parse_label_config
 from ls_cleanlab.testing.aerial_boxes import (
     label_config,
@@ -133,3 +138,19 @@ def test_annotators_are_counted_against_the_gold_boxes(project: dict[str, Any]) 
     # without --reviewer, the reviewer's boxes are one more annotator's
     again = audit_tasks(tasks, project["schema"], options=AuditOptions())
     assert again.gold is None and REVIEWER in set(again.audit.annotators["annotator"])
+
+
+def test_the_gold_table_names_annotators_by_their_user_names(project: dict[str, Any]) -> None:
+    """User ids are ints in a frame of numbers: the CLI summary and the report must still find
+    the annotators' names (a row read with iterrows made each id a float, shown as "11.0")."""
+    rows = list(range(0, N, 5))
+    tasks = _reviewed(project, rows, star=True)
+    result = audit_tasks(tasks, project["schema"], options=AuditOptions())
+    names = {user: f"{habit.title()} Doe <{habit}@example.com>" for habit, user in USERS.items()}
+    result = replace(result, annotator_names=names)
+    summary = box_gold_summary(result)
+    assert {row["name"] for row in summary["annotators"]} == set(names.values())
+    assert {row["annotator"] for row in summary["annotators"]} == set(USERS.values())
+    gold = render_report(result).split('id="gold"')[1].split("</table>")[0]
+    shown = re.findall(r'<tr class="gold-row"><td>([^<]*)</td>', gold)
+    assert sorted(html.unescape(s) for s in shown) == sorted(names.values())

@@ -18,9 +18,11 @@ import pytest
 
 from ls_cleanlab.cli import output
 from ls_cleanlab.pipeline import REASONS, AuditOptions, audit_tasks, skip_report
+from ls_cleanlab.pipeline.box_detector import MIN_IMAGES
 from ls_cleanlab.studio import PushReport, parse_label_config
 from ls_cleanlab.testing.admin import SINGLE
-from ls_cleanlab.testing.aerial_boxes import label_config
+from ls_cleanlab.testing.aerial_boxes import label_config, make_aerial_scenes, task_json
+from ls_cleanlab.testing.scenes import annotate_scenes
 from ls_cleanlab.testing.synthetic_images import LABEL_CONFIG, annotation, make_images
 from tests.reliability.helpers import png_1bit, run_cli, serving
 
@@ -264,3 +266,31 @@ def test_predictions_label_studio_did_not_create_and_unknown_messages() -> None:
         (3,),
         "something nobody planned for",
     )
+
+
+def test_a_box_audit_names_why_an_image_was_left_out(tmp_path: Path) -> None:
+    """With the in-project detector, a box task whose image does not load is left out by the
+    media's reason, as a classification task is (it was "other", its message prefixed)."""
+    rng = np.random.default_rng(3)
+    aerial = make_aerial_scenes(MIN_IMAGES + 2, rng=rng, objects=(1, 3))
+    n = len(aerial.images)
+    scenes = annotate_scenes(
+        aerial.truth_image, aerial.truth_boxes, aerial.truth_labels, n_images=n, n_classes=4,
+        rng=rng, habits=("careful", "sloppy"), seen=np.ones((n, 2), bool), image_size=aerial.size,
+    )  # fmt: skip
+    media = tmp_path / "media"
+    media.mkdir()
+    for i, image in enumerate(aerial.images):
+        image.save(media / f"{i}.png")
+    (media / "broken.png").write_bytes(b"not an image at all")
+    tasks = task_json(aerial, scenes, {"careful": 1, "sloppy": 2})
+    for task in tasks:
+        task["data"]["image"] = f"/data/local-files/?d={task['id'] - 1}.png"
+    tasks[0]["data"]["image"] = "/data/local-files/?d=missing.png"
+    tasks[1]["data"]["image"] = "/data/local-files/?d=broken.png"
+    config = tmp_path / "config.xml"
+    config.write_text(label_config())
+    found = audited(tmp_path, tasks, "--label-config", config, "--local-files-root", media)
+    assert found["json"]["source"].startswith("detector:")
+    entries = {e["reason"]: e["tasks"] for e in found["json"]["skipped_reasons"]}
+    assert entries == {"media_not_found": [1], "media_bad_image": [2]}
