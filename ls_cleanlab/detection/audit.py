@@ -237,9 +237,14 @@ def _consensus_audit(
     drew[row_candidate, annotations.annotator_index] = True
     saw = annotations.seen[image]
     n_images = len(annotations.seen)
+    seen = annotations.seen
+    told = seen.sum(1) >= 3  # images where a lone box is told from a miss without a detector
+    if known is not None:
+        told = told | known.images
     q, model, _ = object_posterior(
-        drew, saw, det_conf, annotations.seen.sum(0), n_images, known=real
-    )
+        drew, saw, det_conf, seen.sum(0), n_images,
+        known=real, checked=seen[told].sum(0), image=image,
+    )  # fmt: skip
     labels = annotations.labels
     posterior, accuracy, det_accuracy = class_posterior(
         row_candidate, annotations.annotator_index, labels, det_label,

@@ -6,8 +6,8 @@ of Dawid & Skene (1979), with the structure of how candidates arise. Per image, 
 points of independent Poisson processes:
 
 * real objects, rate ``mu``; annotator ``a`` who saw the image draws each with probability
-  ``r_a`` (their recall), and the detector's box on it falls in confidence bin ``d`` with
-  probability ``phi_1[d]`` (bin 0: no box);
+  ``r_a`` (their recall; both by crowding, see below), and the detector's box on it falls in
+  confidence bin ``d`` with probability ``phi_1[d]`` (bin 0: no box);
 * spurious boxes of annotator ``a`` (on nothing, or not matching the object), rate
   ``lambda_a``: drawn by ``a`` alone, detector bin ``d`` with probability ``psi_ann[d]``;
 * false detections, rate ``lambda_det``: drawn by no annotator, bin ``d >= 1`` with
@@ -24,12 +24,26 @@ votes ``v_ac`` of the annotators ``S`` who saw its image, the posterior odds of 
 EM alternates these posteriors with the rates and probabilities they imply (Laplace-smoothed
 counts), starting with every drawn box real (and a detector-only box at its confidence). A
 two-class Dawid-Skene model without this structure lets the latent class drift to "objects the
-satisficer drew" versus the rest, which is why the structure is imposed. With two annotators
-per image a box only one of them drew is either an object the other missed or a spurious box,
-and the counts cannot tell the two apart; so each annotator's spurious rate has a Gamma prior
-(:data:`SPURIOUS_PRIOR`: mean 0.01 boxes per image, weight a tenth of the images it saw) and
-EM starts from "drawn boxes are real", which together keep it from explaining every lone box as
-spurious. A candidate is kept when its posterior is at least 0.5.
+satisficer drew" versus the rest, which is why the structure is imposed. Three refinements
+keep the model from explaining boxes as spurious where the evidence cannot say so:
+
+* Recall and ``mu`` are fitted by how crowded the image is (:data:`CROWDING`, the number of
+  other candidates some annotator drew there). A satisficer draws nearly every object of a
+  sparse image and a small share of a crowded one; pooled, the objects annotators agree on come
+  from sparse images, recall looks high, and the lone boxes of crowded images look spurious.
+* With fewer than three annotators on an image and no gold, a box one of them drew alone is an
+  object the other missed or a spurious box, and the counts cannot tell which (a family of
+  rates fits them equally well). There the model does not use recall: of annotator ``a``'s
+  such boxes per image, ``lambda_a`` are spurious and the rest real, and only a detector that
+  passes :func:`detector_is_reliable` says which are which (``psi_ann`` is then learned from the
+  boxes three annotators or gold settle, with a prior that a box on nothing meets no detection).
+  Without such a detector ``lambda_a`` is measured only where it is identified (images with
+  three or more annotators, or gold) and is the prior mean :data:`SPURIOUS_PRIOR` elsewhere, so
+  the audit keeps what either drew unless there is evidence against it.
+* The detector's profile on real objects ``phi_1`` is learned from the candidates annotators
+  drew (detector-only candidates are selected by having a detector box).
+
+A candidate is kept when its posterior is at least 0.5.
 
 The class of an object is estimated with Dawid & Skene's one-coin model: one accuracy per
 annotator (``psi_a``, errors spread evenly over the other classes) and one for the detector. Its
@@ -46,17 +60,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ls_cleanlab.detection._class_model import class_posterior
+from ls_cleanlab.detection._object_em import (
+    CROWDING,
+    DETECTOR_BIN_EDGES,
+    SPURIOUS_PRIOR,
+    detector_bins,
+    detector_is_reliable,
+    fit,
+    votes_of,
+)
+
 __all__ = [
+    "CROWDING",
     "DETECTOR_BIN_EDGES",
+    "SPURIOUS_PRIOR",
     "ConsensusBoxes",
     "ObjectModel",
     "class_posterior",
+    "detector_bins",
+    "detector_is_reliable",
     "object_posterior",
 ]
-
-#: Confidence bins of the detector's evidence: bin 0 is "no detector box", then
-#: [0, .25), [.25, .5), [.5, .75), [.75, .9), [.9, .95), [.95, 1].
-DETECTOR_BIN_EDGES = (0.25, 0.5, 0.75, 0.9, 0.95)
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,9 +131,9 @@ class ObjectModel:
     Attributes
     ----------
     objects_per_image : float
-        ``mu``.
+        ``mu`` over all images.
     recall : ndarray, shape (A,)
-        ``r_a``.
+        ``r_a`` over all images (the model fits it by crowding).
     spurious_per_image : ndarray, shape (A,)
         ``lambda_a``, spurious boxes per image the annotator saw.
     false_detections_per_image : float
@@ -135,78 +160,6 @@ class ObjectModel:
     iterations: int
 
 
-def detector_bins(confidence: np.ndarray) -> np.ndarray:
-    """(C,) bin of each candidate's detector confidence; 0 where it is NaN (no box)."""
-    bins = np.searchsorted(np.array(DETECTOR_BIN_EDGES), np.nan_to_num(confidence), side="right")
-    return np.where(np.isnan(confidence), 0, bins + 1)
-
-
-@dataclass(frozen=True, eq=False)
-class _Votes:
-    """What the object model reads: who drew each candidate and the detector's bin."""
-
-    drew: np.ndarray  # (C, A) bool
-    saw: np.ndarray  # (C, A) bool
-    bins: np.ndarray  # (C,) int
-    n_bins: int
-    sole: np.ndarray  # (C,) the only voter, -1 with zero or several votes
-    n_votes: np.ndarray  # (C,)
-    images_seen: np.ndarray  # (A,) images each annotator annotated
-    n_images: int
-
-
-@dataclass(frozen=True, eq=False)
-class _Params:
-    mu: float
-    recall: np.ndarray
-    spurious: np.ndarray
-    false_det: float
-    phi_real: np.ndarray
-    phi_spurious: np.ndarray
-    phi_false: np.ndarray
-
-
-#: Prior of each annotator's spurious boxes per image: mean, and weight as a share of the
-#: images it saw (a Gamma prior; :func:`_m_step`).
-SPURIOUS_PRIOR = (0.01, 0.1)
-
-
-def _m_step(q: np.ndarray, v: _Votes) -> _Params:
-    """Rates and probabilities implied by the posteriors ``q`` (Laplace-smoothed; spurious
-    rates shrunk toward :data:`SPURIOUS_PRIOR`)."""
-    mean, weight_share = SPURIOUS_PRIOR
-    weight = weight_share * v.images_seen
-    real = q[:, None] * v.saw
-    alone = v.sole >= 0
-    spurious = np.bincount(v.sole[alone], 1 - q[alone], v.drew.shape[1])
-    false_det = v.n_votes == 0
-    real_bins = np.bincount(v.bins, q, v.n_bins) + 1
-    spur_bins = np.bincount(v.bins[alone], 1 - q[alone], v.n_bins) + 1
-    det_bins = np.bincount(v.bins[false_det], 1 - q[false_det], v.n_bins) + 1
-    det_bins[0] = 0.0  # a false detection always has a box
-    return _Params(
-        mu=float((q.sum() + 1) / max(v.n_images, 1)),
-        recall=((real * v.drew).sum(0) + 1) / (real.sum(0) + 2),
-        spurious=(spurious + 0.5 + mean * weight) / (np.maximum(v.images_seen, 1) + weight),
-        false_det=float(((1 - q[false_det]).sum() + 0.5) / max(v.n_images, 1)),
-        phi_real=real_bins / real_bins.sum(),
-        phi_spurious=spur_bins / spur_bins.sum(),
-        phi_false=det_bins / max(det_bins.sum(), 1.0),
-    )
-
-
-def _e_step(p: _Params, v: _Votes) -> np.ndarray:
-    pattern = v.saw * np.where(v.drew, np.log(p.recall), np.log1p(-p.recall))
-    log_real = np.log(p.mu) + pattern.sum(axis=1) + np.log(p.phi_real[v.bins])
-    with np.errstate(divide="ignore"):
-        log_spurious = np.where(
-            v.sole >= 0,
-            np.log(np.append(p.spurious, 1.0)[v.sole]) + np.log(p.phi_spurious[v.bins]),
-            np.where(v.n_votes == 0, np.log(p.false_det) + np.log(p.phi_false[v.bins]), -np.inf),
-        )
-    return 1 / (1 + np.exp(np.clip(log_spurious - log_real, -700, 700)))
-
-
 def object_posterior(
     drew: np.ndarray,
     saw: np.ndarray,
@@ -217,6 +170,8 @@ def object_posterior(
     max_iter: int = 200,
     tol: float = 1e-8,
     known: np.ndarray | None = None,
+    checked: np.ndarray | None = None,
+    image: np.ndarray | None = None,
 ) -> tuple[np.ndarray, ObjectModel, int]:
     """EM for the object model.
 
@@ -232,6 +187,14 @@ def object_posterior(
     known : ndarray of float, shape (C,), optional
         1 or 0 where gold says whether the candidate is real (:mod:`.gold`), NaN elsewhere:
         held there in every round.
+    checked : ndarray of int, shape (A,), optional
+        Images each annotator annotated where a box it drew alone can be told from the others'
+        miss without a detector: three or more annotators, or gold. Elsewhere (two annotators)
+        its spurious rate is not identified, and stays at :data:`SPURIOUS_PRIOR` unless a
+        detector that passes :func:`detector_is_reliable` tells. Default: every image.
+    image : ndarray of int, shape (C,), optional
+        Each candidate's image in ``[0, n_images)``: recall is fitted by how crowded the image
+        is (:data:`CROWDING`). Default: one recall per annotator.
 
     Returns
     -------
@@ -241,23 +204,12 @@ def object_posterior(
         The fitted rates (class fields filled with placeholders; see :func:`class_posterior`).
     iterations : int
     """
-    bins = detector_bins(detector_confidence)
-    n_votes = drew.sum(axis=1)
-    votes = _Votes(
-        drew=drew,
-        saw=saw,
-        bins=bins,
-        # Without any detector evidence the detector terms must cancel: one bin.
-        n_bins=1 if not bins.any() else len(DETECTOR_BIN_EDGES) + 2,
-        sole=np.where(n_votes == 1, drew.argmax(axis=1) if drew.size else 0, -1),
-        n_votes=n_votes,
-        images_seen=np.asarray(images_seen, dtype=np.float64),
-        n_images=n_images,
-    )
-    q, p, iterations = _fit(votes, detector_confidence, max_iter, tol, known)
+    votes = votes_of(drew, saw, detector_bins(detector_confidence), images_seen, n_images,
+                   known, checked, image)  # fmt: skip
+    q, p, iterations = fit(votes, detector_confidence, max_iter, tol, known)
     model = ObjectModel(
-        objects_per_image=p.mu,
-        recall=p.recall,
+        objects_per_image=float(q.sum() + 1) / max(n_images, 1),
+        recall=p.overall_recall,
         spurious_per_image=p.spurious,
         false_detections_per_image=p.false_det,
         detector_given_real=p.phi_real,
@@ -268,97 +220,3 @@ def object_posterior(
         iterations=iterations,
     )
     return q, model, iterations
-
-
-def _fit(
-    votes: _Votes,
-    detector_confidence: np.ndarray,
-    max_iter: int,
-    tol: float,
-    known: np.ndarray | None = None,
-) -> tuple[np.ndarray, _Params, int]:
-    def hold(q: np.ndarray) -> np.ndarray:
-        return q if known is None else np.where(np.isnan(known), q, known)
-
-    # drawn boxes start as real: with two annotators a box one of them drew alone is a real
-    # object the other missed or a spurious box, which the votes cannot tell apart, and
-    # starting from "undecided" let EM settle on "every lone box is spurious"
-    q = np.where(votes.n_votes >= 1, 1.0, np.nan_to_num(detector_confidence))
-    q = hold(q)
-    params = _m_step(q, votes)
-    iterations = 0
-    while iterations < max_iter and len(q):
-        iterations += 1
-        new = hold(_e_step(params, votes))
-        params = _m_step(new, votes)
-        done = float(np.max(np.abs(new - q))) < tol
-        q = new
-        if done:
-            break
-    return q, params, iterations
-
-
-def class_posterior(
-    box_cluster: np.ndarray,
-    box_annotator: np.ndarray,
-    box_label: np.ndarray,
-    detector_label: np.ndarray,
-    n_clusters: int,
-    n_annotators: int,
-    n_classes: int,
-    *,
-    n_iter: int = 50,
-    known_label: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """EM for each candidate's class with one accuracy per annotator and for the detector;
-    candidates with a ``known_label`` (gold, -1 elsewhere) hold it in every round.
-
-    Returns
-    -------
-    posterior : ndarray, shape (C, K)
-    accuracy : ndarray, shape (A,)
-    detector_accuracy : float
-    """
-    has_det = detector_label >= 0
-    det_rows = np.flatnonzero(has_det)
-    counts = np.zeros((n_clusters, n_classes))
-    np.add.at(counts, (box_cluster, box_label), 1.0)
-    counts[det_rows, detector_label[det_rows]] += 0.5
-    empty = counts.sum(1) == 0
-    counts[empty] = 1.0
-    gold = np.full(n_clusters, -1) if known_label is None else known_label
-    settled = np.flatnonzero(gold >= 0)
-
-    def hold(posterior: np.ndarray) -> np.ndarray:
-        posterior[settled] = 0.0
-        posterior[settled, gold[settled]] = 1.0
-        return posterior
-
-    posterior = hold(counts / counts.sum(1, keepdims=True))
-    accuracy: np.ndarray = np.ones(n_annotators)
-    detector_accuracy = 1.0
-    if n_classes == 1:
-        return posterior, accuracy, detector_accuracy
-    for _ in range(n_iter):
-        right = posterior[box_cluster, box_label]
-        accuracy = (np.bincount(box_annotator, right, n_annotators) + 1) / (
-            np.bincount(box_annotator, minlength=n_annotators) + 2
-        )
-        det_right = posterior[det_rows, detector_label[det_rows]]
-        detector_accuracy = float((det_right.sum() + 1) / (len(det_rows) + 2))
-        prior = (posterior.sum(0) + 1) / (n_clusters + n_classes)
-        miss = np.log((1 - accuracy) / (n_classes - 1))
-        log_post = np.tile(np.log(prior), (n_clusters, 1))
-        log_post += np.bincount(box_cluster, miss[box_annotator], n_clusters)[:, None]
-        np.add.at(
-            log_post,
-            (box_cluster, box_label),
-            np.log(accuracy[box_annotator]) - miss[box_annotator],
-        )
-        det_miss = np.log((1 - detector_accuracy) / (n_classes - 1))
-        log_post[det_rows] += det_miss
-        log_post[det_rows, detector_label[det_rows]] += np.log(detector_accuracy) - det_miss
-        log_post -= log_post.max(1, keepdims=True)
-        posterior = np.exp(log_post)
-        posterior = hold(posterior / posterior.sum(1, keepdims=True))
-    return posterior, accuracy, detector_accuracy

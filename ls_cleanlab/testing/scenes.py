@@ -10,7 +10,8 @@ to exercise the math, not to claim anything about a real detector.
 * Annotators, by habit: each true object is drawn with probability ``recall``, each coordinate
   jittered by ``jitter`` times the box side (Gaussian), the class replaced by another with
   probability ``class_error``, plus Poisson(``spurious``) boxes on nothing per image. A
-  satisficer scans the objects in random order and stops after the first 1 or 2.
+  satisficer scans the objects in random order and stops after the first 1 or 2; a spammer
+  draws a fifth of the objects and three boxes on nothing per image.
 * Detector: each true object found with probability ``recall`` (a miss otherwise), jittered by
   ``jitter``, wrong class with probability ``class_error``, confidence ``1 - 0.5 Beta(1, 4)``
   (mean 0.9; a third above cleanlab's 0.95 cut); Poisson(``false_positives``) boxes on
@@ -49,6 +50,7 @@ HABITS = {
     "satisficer": Habit(
         recall=0.97, jitter=0.04, class_error=0.02, spurious=0.02, stops_after=(1, 2)
     ),
+    "spammer": Habit(recall=0.2, jitter=0.1, class_error=0.5, spurious=3.0),
 }
 
 
