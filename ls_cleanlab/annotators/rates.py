@@ -32,11 +32,14 @@ review than that plain form, or ranked workers worse (Product: 0.9275 vs 0.9375 
 Spearman 0.68 vs 0.80). With many classes half an answer per cell would swamp a row (25 of
 them with 50 classes), so there the accuracy on class ``c`` is shrunk like the rates above
 (class accuracy, annotator offset, per class) and its errors spread like everybody's errors on
-that class (:func:`confusion_rates`). Where a class's errors went is itself smoothed with half an
-answer per cell: with one pseudo-error over all cells, the one error of a class that a task's
-own votes showed confirmed itself (34 times as likely as an unseen one) and three-way splits
-looked settled; with 50-200 classes and no model the review order then left up to twice as many
-wrong tasks as ordering by vote share (``tests/annotators/test_many_classes.py``).
+that class (:func:`confusion_rates`). Where a class's errors went is itself smoothed with at
+least half an answer per cell: with one pseudo-error over all cells, the one error of a class
+that a task's own votes showed confirmed itself (34 times as likely as an unseen one) and
+three-way splits looked settled; with 50-200 classes and no model the review order then left up
+to twice as many wrong tasks as ordering by vote share (``tests/annotators/test_many_classes.py``).
+How much more than half an answer is measured (:func:`spread_concentration`): where the errors
+scatter no more than evenly spread ones would, the spread is even; where they gather on a few
+classes (confusable pairs), it follows them.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ __all__ = [
     "confusion_rates",
     "dirichlet_confusion",
     "shrink_rate",
+    "spread_concentration",
 ]
 
 #: Strength of the three shrinkage priors of the multi-label rates, in errors: a Beta prior of
@@ -78,6 +82,8 @@ CONFUSION_EVENTS = 0.5
 #: Up to this many classes, single-label confusion rows get Dawid-Skene's plain smoothing.
 FEW_CLASSES = 10
 EPS = 1e-6
+#: The spread's concentration when the errors scatter no more than evenly spread ones do.
+EVEN = 1e6
 
 
 def _logit(q: np.ndarray) -> np.ndarray:
@@ -151,8 +157,8 @@ def confusion_rates(votes: Votes, posterior: np.ndarray) -> np.ndarray:
     accuracy = 1.0 - _hierarchical(np.maximum(total - correct, 0.0), total, events)
     wrong = counts.sum(axis=0)
     np.fill_diagonal(wrong, 0.0)
-    cells = CONFUSION_EVENTS * max(k - 1, 1)
-    spread = (wrong + CONFUSION_EVENTS) / (wrong.sum(axis=1, keepdims=True) + cells)
+    alpha = max(spread_concentration(wrong), CONFUSION_EVENTS * max(k - 1, 1))
+    spread = (wrong + alpha / max(k - 1, 1)) / (wrong.sum(axis=1, keepdims=True) + alpha)
     np.fill_diagonal(spread, 0.0)  # [c, l]: where class c's errors go, everybody pooled
     # the annotator's own errors on class c, shrunk toward the pooled spread
     own = counts.copy()
@@ -163,6 +169,28 @@ def confusion_rates(votes: Votes, posterior: np.ndarray) -> np.ndarray:
     out = share * (1.0 - accuracy)[:, :, None]
     out[:, np.arange(k), np.arange(k)] = accuracy
     return np.clip(out, EPS, 1.0)
+
+
+def spread_concentration(wrong: np.ndarray) -> float:
+    """The concentration ``alpha`` of a Dirichlet around the even spread that the ``(K, K)``
+    error counts ``wrong[c, l]`` (true ``c``, given ``l``, zero diagonal) show, by moments:
+    Pearson's statistic of the rows against the even spread is ``(K - 2) (n_c + alpha) /
+    (1 + alpha)`` per row of ``n_c`` errors; :data:`EVEN` when the rows scatter no more than
+    that with ``alpha`` infinite, 0 when they gather as much as they can."""
+    k = wrong.shape[0]
+    n = wrong.sum(axis=1)
+    live = n >= 2
+    if k < 3 or not live.any():
+        return EVEN
+    expected = n[live, None] / (k - 1)
+    off = ~np.eye(k, dtype=bool)[live]
+    pearson = float((((wrong[live] - expected) ** 2 / expected)[off]).sum())
+    floor, ceiling = (k - 2) * float(live.sum()), (k - 2) * float(n[live].sum())
+    if pearson <= floor:
+        return EVEN
+    if pearson >= ceiling:
+        return 0.0
+    return min((ceiling - pearson) / (pearson - floor), EVEN)
 
 
 def dirichlet_confusion(votes: Votes, posterior: np.ndarray) -> np.ndarray:

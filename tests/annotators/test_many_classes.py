@@ -57,3 +57,54 @@ def test_a_single_error_does_not_make_its_class_pair_likely() -> None:
     # both levels (pooled spread, the annotator's own) makes it about 5 times as likely as an
     # unseen one; one pseudo-error over all 29 made it 34 times
     assert seen / unseen < 10
+
+
+def errors_table(k: int, per_class: int, target: np.ndarray | None, seed: int) -> Annotations:
+    """Annotator "clean" right on every task of each true class; per class, ``per_class``
+    other annotators err once each, on a class drawn evenly (``target`` None) or on
+    ``target[c]``. Task ``i`` has true class ``i % k`` (one task per annotation)."""
+    rng = np.random.default_rng(seed)
+    task, who, given = [], [], []
+    for c in range(k):
+        for e in range(per_class):
+            t = len(task) // 2
+            others = np.delete(np.arange(k), c)
+            wrong = others[rng.integers(k - 1)] if target is None else target[c]
+            task += [t, t]
+            who += ["clean", f"e{e}"]
+            given += [c, int(wrong)]
+    return Annotations.from_class_indices(np.array(task), np.array(who), np.array(given), k)
+
+
+def truth_of(ann: Annotations, k: int) -> np.ndarray:
+    truth = np.zeros((int(np.max(ann.task)) + 1, k))
+    clean = np.asarray(ann.annotator) == "clean"
+    truth[np.asarray(ann.task)[clean], np.asarray(ann.labels)[clean].argmax(axis=1)] = 1.0
+    return truth
+
+
+def test_evenly_scattered_errors_spread_evenly_for_an_annotator_without_errors() -> None:
+    # 12 classes, 20 errors each scattered at random: a class that drew 4 of them is not
+    # where the next error goes; an annotator with no errors of its own gets an even row (with
+    # half an answer per cell it followed the counts: 9 times as likely on 4 errors as on 0,
+    # 11 on 5; now at most 1.3 at seeds 0-8 and 2.1 at seed 9)
+    k = 12
+    ann = errors_table(k, 20, None, seed=0)
+    votes = Votes.from_annotations(ann)
+    confusion = confusion_rates(votes, truth_of(ann, k))
+    clean = list(ann.annotator_ids).index("clean")
+    for c in range(k):
+        row = np.delete(confusion[clean, c], c)
+        assert row.max() / row.min() < 3.0
+
+
+def test_errors_that_gather_on_a_partner_class_are_followed() -> None:
+    k = 12
+    partner = (np.arange(k) + 1) % k
+    ann = errors_table(k, 20, partner, seed=0)
+    votes = Votes.from_annotations(ann)
+    confusion = confusion_rates(votes, truth_of(ann, k))
+    clean = list(ann.annotator_ids).index("clean")
+    for c in range(k):
+        row = confusion[clean, c]
+        assert row[partner[c]] > 0.5 * (1.0 - row[c])  # most of its error mass
