@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import time
 import warnings
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from ls_cleanlab.server import Settings, create_app
 from ls_cleanlab.server.auth import SECRET_HEADER
 from ls_cleanlab.server.deps import get_settings
 from ls_cleanlab.server.jobs import JobRunner
+from ls_cleanlab.server.routes import webhook
 from tests.server.conftest import payload
 
 EVENTS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED", "TASKS_CREATED"]
@@ -120,6 +122,26 @@ def test_unsigned_events_are_refused(api: TestClient, event: str) -> None:
     assert answer.status_code == 401 and SECRET_HEADER in answer.json()["detail"]
     wrong = api.post("/webhook", json=payload(f"webhook-{event}"), headers={SECRET_HEADER: "x"})
     assert wrong.status_code == 401
+
+
+def test_refused_webhooks_are_explained_in_the_log(
+    api: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Label Studio drops a webhook's answer, so a backend refusing the project's webhooks (one
+    signed by another backend, or before this data dir) stopped the refreshes without a word.
+    The log says why and what to do, once a minute per project, without the secret."""
+    webhook._refused_logged.clear()
+    api.post("/setup", json=payload("setup"))
+    event = payload("webhook-ANNOTATION_CREATED")
+    project = event["project"]["id"]
+    with caplog.at_level(logging.WARNING, logger="ls_cleanlab"):
+        for _ in range(3):
+            answer = api.post("/webhook", json=event, headers={SECRET_HEADER: "s3cr3t-0f-another"})
+            assert answer.status_code == 401
+    refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refused) == 1
+    assert f"'ANNOTATION_CREATED' webhook for project {project}" in refused[0]
+    assert "Settings -> Model" in refused[0] and "s3cr3t" not in refused[0]
 
 
 def test_start_training_answers_with_a_job(api: TestClient) -> None:

@@ -7,7 +7,10 @@ project changed and answer at once (Label Studio waits 1 s); a debounced refresh
 
 from __future__ import annotations
 
-from typing import Annotated
+import logging
+import threading
+import time
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
@@ -21,6 +24,33 @@ __all__ = ["router"]
 router = APIRouter(tags=["Label Studio"], responses=responses(400, 401, 404, 413, 422))
 
 TRAINING = "START_TRAINING"
+
+logger = logging.getLogger("ls_cleanlab")
+
+#: Seconds between two log lines about refused webhooks of one project.
+REFUSED_LOG_EVERY = 60.0
+_refused_logged: dict[Any, float] = {}
+_refused_lock = threading.Lock()
+
+
+def _log_refused(project: Any, action: str) -> None:
+    """Say in the log why a project's webhooks are refused (Label Studio drops the answer, so
+    refreshes otherwise stop without a word), at most once a minute per project."""
+    key = project if isinstance(project, int) else None
+    now = time.monotonic()
+    with _refused_lock:
+        if now - _refused_logged.get(key, -REFUSED_LOG_EVERY) < REFUSED_LOG_EVERY:
+            return
+        if len(_refused_logged) > 1000:  # made-up project ids do not grow it without bound
+            _refused_logged.clear()
+        _refused_logged[key] = now
+    logger.warning(
+        "refused an unsigned %r webhook for project %s: it lacks the %s header this backend "
+        "registers (another backend's, or one registered before this data dir); annotations "
+        "will not refresh the tabs until the model is connected again in Label Studio "
+        "(Settings -> Model), which calls /setup and signs the webhook",
+        action[:40], key, SECRET_HEADER,
+    )  # fmt: skip
 
 
 async def caller_allowed(request: Request, backend: BackendDep, settings: SettingsDep) -> bool:
@@ -46,6 +76,7 @@ def webhook(
     # Without basic auth configured, START_TRAINING comes unsigned (Label Studio posts it like a
     # prediction request, without the webhook's headers).
     if not (allowed or (training and settings.basic_auth_user is None)):
+        _log_refused((body.project or {}).get("id"), body.action)
         detail = f"webhooks must carry the {SECRET_HEADER} header the backend registers"
         raise ApiError(401, "unsigned webhook", detail)
     project = (body.project or {}).get("id")
