@@ -58,6 +58,7 @@ from ls_cleanlab.annotators.estep import (
     binary_e_step,
     sigmoid,
 )
+from ls_cleanlab.annotators.jaccard import expected_jaccard, jaccard_cells, jaccard_rows
 from ls_cleanlab.annotators.rates import (
     FEW_CLASSES,
     binary_rates,
@@ -203,35 +204,6 @@ def binary_em(
     return replace(again, n_iter=n_iter + again.n_iter, model_share=omega)
 
 
-def expected_jaccard(labels: np.ndarray, logit: np.ndarray) -> np.ndarray:
-    """``(R,)`` expected Jaccard index between the sets ``labels`` ``(R, K)`` and a truth whose
-    cells are independently present with log-odds ``logit`` ``(R, K)``, approximated by the
-    ratio of the expected intersection and union; two empty sets agree perfectly (that event is
-    added to both)."""
-    return _jaccard_rows(labels, logit, np.arange(len(labels)))
-
-
-def _jaccard_rows(labels: np.ndarray, logit: np.ndarray, task: np.ndarray) -> np.ndarray:
-    """:func:`expected_jaccard` of the sets ``labels`` ``(A, K)`` against the rows ``task`` of
-    ``logit`` ``(U, K)``, touching each task's row once and each set's present cells only."""
-    none = np.exp(-np.logaddexp(0.0, logit).sum(axis=1))  # P(truth empty)
-    return _jaccard_cells(labels, _sigmoid(logit), none, task)
-
-
-def _jaccard_cells(
-    labels: np.ndarray, t: np.ndarray, none: np.ndarray, task: np.ndarray
-) -> np.ndarray:
-    """:func:`_jaccard_rows` from the probabilities ``t`` ``(U, K)`` that each class is present
-    and ``none`` ``(U,)`` that no class is."""
-    expected = t.sum(axis=1)[task]  # E|truth|
-    rows, cols = np.nonzero(labels)
-    inter = np.bincount(rows, weights=t[task[rows], cols], minlength=len(labels))
-    size = np.bincount(rows, minlength=len(labels))
-    union = size + expected - inter
-    both_empty = np.where(size == 0, none[task], 0.0)
-    return (inter + both_empty) / np.maximum(union + both_empty, EPS)
-
-
 def _per_annotator(votes: Votes, score: np.ndarray) -> np.ndarray:
     """Mean of ``score`` ``(A,)`` over each annotator's shared tasks, or over all its tasks
     when it shares none."""
@@ -247,8 +219,8 @@ def binary_quality(votes: Votes, fit: BinaryFit) -> np.ndarray:
     docstring)."""
     read = emptiness.refit(votes, fit.logit, fit.se, fit.fp, fit.temperature, binary_evidence)
     if read is None:
-        return _per_annotator(votes, _jaccard_rows(votes.labels, fit.logit, votes.task))
-    return _per_annotator(votes, _jaccard_cells(votes.labels, read.cells, read.empty, votes.task))
+        return _per_annotator(votes, jaccard_rows(votes.labels, fit.logit, votes.task))
+    return _per_annotator(votes, jaccard_cells(votes.labels, read.cells, read.empty, votes.task))
 
 
 # -- single-label -------------------------------------------------------------------------------
