@@ -19,7 +19,9 @@ than they are, and a weak or biased model gets a small slope. The consensus is `
 
 Single-label: ``log T_ic = log prior_c + sum_j log C_j[c, y_ij]`` with confusion matrices
 ``C_j`` (:func:`.rates.dirichlet_confusion` with few classes, else
-:func:`.rates.confusion_rates`) and the prior ``softmax(a_c + b log p_ic)``.
+:func:`.rates.confusion_rates`) and the prior ``softmax(a_c + b log p_ic)``. Without a model,
+where a class the vote gives many tasks ends with none, the fit is redone with one-coin
+annotators (:mod:`.collapse`).
 
 Annotator quality is the expected agreement of the annotator's labels with the truth under the
 posterior: the expected Jaccard index of its set (multi-label, :func:`expected_jaccard`) or the
@@ -50,7 +52,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ls_cleanlab.annotators import emptiness, model_source, tempering
+from ls_cleanlab.annotators import collapse, emptiness, model_source, tempering
 from ls_cleanlab.annotators.estep import (
     BinaryEvidence,
     BinaryPrior,
@@ -265,22 +267,28 @@ def _multiclass_rounds(
     tol: float,
     tau: float,
     known: Known | None = None,
+    rates: collapse.Rates | None = None,
+    fixed: np.ndarray | None = None,
 ) -> tuple[MulticlassFit, np.ndarray, np.ndarray]:
     """EM rounds from ``posterior``; returns the fit, its prior and its evidence. Gold tasks
-    are clamped to ``known``, and the first confusion matrices come from them alone."""
+    are clamped to ``known``, and the first confusion matrices come from them alone. ``rates``
+    replaces the M-step of the confusion matrices, ``fixed`` the class prior (no model)."""
     y = votes.class_index()
     k = posterior.shape[1]
     log_post = prior = evidence = np.zeros_like(posterior)
     confusion = np.zeros((votes.n_annotators, k, k))
     calibration = None
-    rates = dirichlet_confusion if k <= FEW_CLASSES else confusion_rates
+    if rates is None:
+        rates = dirichlet_confusion if k <= FEW_CLASSES else confusion_rates
     it = 0
     for _ in range(rounds):
         it += 1
         confusion = rates(votes, posterior)
         if known is not None and it == 1:
             confusion = known.anchor(confusion, rates(known.votes, known.truth))
-        prior, calibration = _multiclass_prior(posterior, log_probs)
+        prior, calibration = (
+            (fixed, None) if fixed is not None else _multiclass_prior(posterior, log_probs)
+        )
         evidence = votes.task_sums(np.log(confusion)[votes.annotator, :, y])
         log_post = _normalize(prior + tau * evidence)
         if known is not None:
@@ -292,6 +300,13 @@ def _multiclass_rounds(
             break
     prior = np.broadcast_to(prior, posterior.shape)
     return MulticlassFit(log_post, confusion, calibration, it, tau), prior, evidence
+
+
+_Rounds = tuple[MulticlassFit, np.ndarray, np.ndarray]
+
+
+def _posterior(rounds: _Rounds) -> np.ndarray:
+    return rounds[0].posterior
 
 
 def multiclass_em(
@@ -308,8 +323,15 @@ def multiclass_em(
     log_probs = None if probs is None else np.log(np.clip(probs, model_source.CLIP, None))
     if known is not None:
         start = known.clamp(start)
-    fit, prior, evidence = _multiclass_rounds(votes, start, log_probs, max_iter, tol, 1.0, known)
-    base = np.log(np.clip(fit.posterior.mean(axis=0), EPS, None))
+
+    def run(rates: collapse.Rates | None, fixed: np.ndarray | None) -> _Rounds:
+        return _multiclass_rounds(votes, start, log_probs, max_iter, tol, 1.0, known, rates, fixed)
+
+    if log_probs is None:  # the class prior is the posterior mean: guard its collapse
+        (fit, prior, evidence), fixed = collapse.guarded(run, start.mean(axis=0), _posterior)
+    else:
+        (fit, prior, evidence), fixed = run(None, None), None
+    base = np.log(np.clip(fit.posterior.mean(axis=0), EPS, None)) if fixed is None else fixed
     model = prior if fit.calibration is not None else None
     gold = (
         None
