@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ls_cleanlab.cli.fields import as_float, fmt, issues_csv_frame, plain, with_names
-from ls_cleanlab.cli.left_out import print_left_out
+from ls_cleanlab.cli.left_out import print_left_out, print_not_audited
 from ls_cleanlab.pipeline import ProjectAudit, skip_report
 from ls_cleanlab.pipeline.box_queues import BOX_QUEUES
 from ls_cleanlab.pipeline.box_review import BoxReview
@@ -79,6 +79,7 @@ def box_audit_summary(
             "data_key": schema.data_key,
             "classes": list(schema.classes),
             "inferred": schema_inferred,
+            "not_audited": list(schema.others),
         },
         "tasks": {
             "read": len(table.task_ids),
@@ -202,6 +203,7 @@ def print_box_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
     if summary["schema"]["inferred"]:
         print("The labeling schema was inferred from the tasks; pass --label-config to use the "
               "project's.", file=out)  # fmt: skip
+    print_not_audited(summary["schema"], out)
     print_left_out(summary["skipped_reasons"], out)
     kinds = ", ".join(f"{k} {v}" for k, v in issues["by_kind"].items()) or "none"
     print(f"Objects: {boxes['objects']}; suggested boxes: {boxes['suggested']}.", file=out)

@@ -1,12 +1,13 @@
 """The "Left out" lines of an audit summary, shared by the classification and the box summary
-(:func:`ls_cleanlab.pipeline.skip_report`, as ``--json``'s ``skipped_reasons``)."""
+(:func:`ls_cleanlab.pipeline.skip_report`, as ``--json``'s ``skipped_reasons``), and the line
+naming the config's tags the audit left alone (``--json``'s ``schema.not_audited``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
-__all__ = ["print_left_out"]
+__all__ = ["print_left_out", "print_not_audited"]
 
 
 def print_left_out(entries: Sequence[Mapping[str, Any]], out: IO[str]) -> None:
@@ -18,3 +19,14 @@ def print_left_out(entries: Sequence[Mapping[str, Any]], out: IO[str]) -> None:
         example = f": {entry['example']}" if entry["example"] else ""
         print(f"  {entry['count']:>6} {entry['items']:<11} {entry['reason']} "
               f"({entry['meaning']}){example}"[:300], file=out)  # fmt: skip
+
+
+def print_not_audited(schema: Mapping[str, Any], out: IO[str]) -> None:
+    """The config's other control tags the audit left alone (nothing when it has one)."""
+    others = schema.get("not_audited") or []
+    if others:
+        print(
+            f"The label config has other tags this audit left alone: {', '.join(others)}; audit "
+            "one of them with --choices NAME.",
+            file=out,
+        )

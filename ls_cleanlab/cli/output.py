@@ -15,7 +15,7 @@ from ls_cleanlab.cli.fields import as_float as _float
 from ls_cleanlab.cli.fields import fmt as _fmt
 from ls_cleanlab.cli.fields import issues_csv_frame, with_names
 from ls_cleanlab.cli.fields import plain as _plain
-from ls_cleanlab.cli.left_out import print_left_out
+from ls_cleanlab.cli.left_out import print_left_out, print_not_audited
 from ls_cleanlab.pipeline import QUEUES, ProjectAudit, queue_expected, queue_precision, skip_report
 from ls_cleanlab.pipeline.gold import gold_counts
 from ls_cleanlab.studio import annotator_name
@@ -156,6 +156,7 @@ def audit_summary(
             "classes": list(schema.classes),
             "multi_label": schema.multi_label,
             "inferred": schema_inferred,
+            "not_audited": list(schema.others),
         },
         "tasks": {
             "read": len(result.table.task_ids),
@@ -208,6 +209,7 @@ def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
             "to use the project's.",
             file=out,
         )
+    print_not_audited(schema, out)
     print_left_out(summary["skipped_reasons"], out)
     kinds = ", ".join(f"{k} {v}" for k, v in issues["by_kind"].items()) or "none"
     print(f"Issues: {issues['total']} on {issues['tasks']} tasks ({kinds}).", file=out)

@@ -70,13 +70,22 @@ SPURIOUS_PRIOR = (0.01, 0.1)
 SPURIOUS_UNDETECTED = 1.0
 
 
-def _m_step(q: np.ndarray, v: Votes) -> Params:
+def _hidden(p: Params, v: Votes) -> np.ndarray:
+    """(C,) real objects like each candidate that nobody drew nor detected, per visible one."""
+    recall = p.recall[v.stratum]
+    missed = np.exp((v.saw * np.log1p(-recall)).sum(axis=1)) * p.phi_real[0]
+    return missed / (1 - missed)
+
+
+def _m_step(q: np.ndarray, v: Votes, hidden: np.ndarray | None = None) -> Params:
     """Rates and probabilities implied by the posteriors ``q`` (Laplace-smoothed; spurious
-    rates shrunk toward :data:`SPURIOUS_PRIOR`)."""
+    rates shrunk toward :data:`SPURIOUS_PRIOR`); ``hidden`` real objects per candidate that
+    nobody saw count as missed by everyone who saw the image."""
     mean, weight_share = SPURIOUS_PRIOR
     weight = weight_share * v.measured_images + 1
-    real = q[:, None] * v.saw
-    found = real * v.drew
+    found = q[:, None] * v.saw * v.drew
+    mass = q if hidden is None else q * (1 + hidden)
+    real = mass[:, None] * v.saw
     overall = (found.sum(0) + 1) / (real.sum(0) + 2)
     # recall by crowding, shrunk toward the annotator's overall recall
     strata = np.zeros((len(v.stratum_images), len(overall)))
@@ -97,7 +106,7 @@ def _m_step(q: np.ndarray, v: Votes) -> Params:
     det_bins = np.bincount(v.bins[false_det], 1 - q[false_det], v.n_bins) + 1
     det_bins[0] = 0.0  # a false detection always has a box
     return Params(
-        mu=(np.bincount(v.stratum, q, len(v.stratum_images)) + 1) / (v.stratum_images + 1),
+        mu=(np.bincount(v.stratum, mass, len(v.stratum_images)) + 1) / (v.stratum_images + 1),
         recall=(strata + 2 * overall) / (seen + 2),
         overall_recall=overall,
         spurious=(spurious + mean * weight) / (v.measured_images + weight),
@@ -224,7 +233,7 @@ def fit(
     while iterations < max_iter and len(q):
         iterations += 1
         new = hold(_e_step(params, votes))
-        params = _m_step(new, votes)
+        params = _m_step(new, votes, _hidden(params, votes))
         done = float(np.max(np.abs(new - q))) < tol
         q = new
         if done:

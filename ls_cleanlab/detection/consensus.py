@@ -24,7 +24,7 @@ votes ``v_ac`` of the annotators ``S`` who saw its image, the posterior odds of 
 EM alternates these posteriors with the rates and probabilities they imply (Laplace-smoothed
 counts), starting with every drawn box real (and a detector-only box at its confidence). A
 two-class Dawid-Skene model without this structure lets the latent class drift to "objects the
-satisficer drew" versus the rest, which is why the structure is imposed. Three refinements
+satisficer drew" versus the rest, which is why the structure is imposed. Four refinements
 keep the model from explaining boxes as spurious where the evidence cannot say so:
 
 * Recall and ``mu`` are fitted by how crowded the image is (:data:`CROWDING`, the number of
@@ -42,6 +42,11 @@ keep the model from explaining boxes as spurious where the evidence cannot say s
   the audit keeps what either drew unless there is evidence against it.
 * The detector's profile on real objects ``phi_1`` is learned from the candidates annotators
   drew (detector-only candidates are selected by having a detector box).
+* Objects nobody drew and the detector missed are never candidates: for each real candidate
+  the M-step adds the expected number of such objects like it (``m / (1 - m)``, ``m`` the
+  chance that everyone who saw the image and the detector missed it), missed by all, to the
+  recall denominators and ``mu``. Without them recall is overstated, most for satisficers, and
+  the lone boxes it does not explain are taken for spurious ones.
 
 A candidate is kept when its posterior is at least 0.5.
 

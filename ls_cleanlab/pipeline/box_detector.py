@@ -239,16 +239,21 @@ def detector_evidence(
 
 
 def detect_images(
-    detector: BoxDetector, refs: Sequence[Any], fetcher: MediaFetcher
+    detector: BoxDetector,
+    refs: Sequence[Any],
+    fetcher: MediaFetcher,
+    failures: dict[int, tuple[str, str]] | None = None,
 ) -> list[list[np.ndarray] | None]:
     """The detector's boxes on each image reference (cleanlab's format, percent); None where the
-    image could not be loaded."""
+    image could not be loaded (and, given ``failures``, index -> (why, ``MediaError.kind``))."""
     out: list[list[np.ndarray] | None] = []
-    for ref in refs:
+    for i, ref in enumerate(refs):
         try:
             pixels = _pixels(fetcher.fetch(str(ref)), fetcher.max_pixels)
         except MediaError as error:
             logger.info("no detector boxes for %s: %s", str(ref)[:80], error)
+            if failures is not None:
+                failures[i] = (f"image not loaded: {error}", error.kind)
             out.append(None)
             continue
         found = detector.detect(channel_image(pixels))

@@ -68,6 +68,10 @@ def save_box_state(workspace: Workspace, result: ProjectAudit[BoxReview]) -> Non
         source=np.array(result.source), row=np.asarray(rows, dtype=np.int64),
         label=np.asarray(classes, dtype=np.int64),
         boxes=np.asarray(corners, dtype=np.float64).reshape(-1, 5),
+        skipped_task=np.array(list(result.skipped), dtype=np.int64),
+        skipped_why=np.array([str(w) for w in result.skipped.values()], dtype=str),
+        skipped_kind=np.array([_kind(result.skip_reasons.get(t, "")) for t in result.skipped],
+                              dtype=str),
     )  # fmt: skip
     write_atomic(workspace.box_state(project), buffer.getvalue())
     workspace.audit_state(project).unlink(missing_ok=True)  # a classification state is stale
@@ -76,8 +80,14 @@ def save_box_state(workspace: Workspace, result: ProjectAudit[BoxReview]) -> Non
     )
 
 
-def _stored(workspace: Workspace, project: int, k: int) -> tuple[dict, bool, str] | None:
-    """(detector boxes by task id, whether there was a detector, source) or None."""
+def _kind(reason: str) -> str:
+    """The ``MediaError.kind`` a skip reason code stands for ("" for other reasons)."""
+    return reason.removeprefix("media_") if reason.startswith("media_") else ""
+
+
+def _stored(workspace: Workspace, project: int, k: int) -> tuple[dict, bool, str, dict] | None:
+    """(detector boxes by task id, whether there was a detector, source, (why, media kind) by
+    task id the audit left out) or None."""
     path = workspace.box_state(project)
     if not path.is_file():
         return None
@@ -88,7 +98,15 @@ def _stored(workspace: Workspace, project: int, k: int) -> tuple[dict, bool, str
         for r in np.unique(rows):
             mine = rows == r
             found[int(ids[r])] = [boxes[mine & (labels == c)] for c in range(k)]
-        return found, bool(saved["has_detector"]), str(saved["source"])
+        left = {}
+        if "skipped_task" in saved.files:  # states saved before the left-out tasks were kept
+            left = {
+                int(t): (str(why), str(kind))
+                for t, why, kind in zip(
+                    saved["skipped_task"], saved["skipped_why"], saved["skipped_kind"], strict=True
+                )
+            }
+        return found, bool(saved["has_detector"]), str(saved["source"]), left
 
 
 def refresh_box_project(
@@ -108,7 +126,7 @@ def refresh_box_project(
     state = _stored(workspace, project, schema.n_classes)
     if state is None or schema.kind != "boxes":
         return Refresh(None, reason="no box audit of this project yet: start training first")
-    known, has_detector, source = state
+    known, has_detector, source, left = state
     options = resolve_reviewers(client, options)
     tasks = fetch_with_snapshot(client, project, workspace, progress)
     table = read_boxes(tasks, schema)
@@ -123,13 +141,26 @@ def refresh_box_project(
                 session=client.session, allowed_hosts=options.allowed_hosts,
                 local_files_root=options.local_files_root,
             ) as fetcher:  # fmt: skip
-                for r, found in zip(new, detect_images(detector, refs, fetcher), strict=True):
+                failed: dict[int, tuple[str, str]] = {}
+                detected = detect_images(detector, refs, fetcher, failed)
+                for i, (r, found) in enumerate(zip(new, detected, strict=True)):
                     if found is not None:
                         known[int(table.task_ids[r])] = found
-        ok = np.array([int(t) in known for t in table.task_ids.tolist()], dtype=bool)
-        predictions = [known.get(int(t), empty_predictions(schema.n_classes))
-                       for t in table.task_ids.tolist()]  # fmt: skip
-        evidence = BoxEvidence(predictions, ok, {}, source)
+                    elif i in failed:
+                        left[int(table.task_ids[r])] = failed[i]
+        ids = table.task_ids.tolist()
+        ok = np.array([int(t) in known for t in ids], dtype=bool)
+        predictions = [known.get(int(t), empty_predictions(schema.n_classes)) for t in ids]
+        # the tasks left out keep their reason (the last audit's, or the new image's failure)
+        out = {r: left.get(int(t), ("no detector boxes", "")) for r, t in enumerate(ids)
+               if not ok[r]}  # fmt: skip
+        evidence = BoxEvidence(
+            predictions,
+            ok,
+            {r: why for r, (why, _) in out.items()},
+            source,
+            media_kinds={r: kind for r, (_, kind) in out.items() if kind},
+        )
     current = current_run(workspace, project, options.model_version)
     result = audit_box_table(
         table, schema, evidence, options=replace(options, run_id=current.run), project=project

@@ -6,7 +6,8 @@
 * :func:`boxes_from_coco`: a COCO-style detections file, either a COCO dataset with scored
   ``annotations`` (``{"images": [...], "categories": [...], "annotations": [...]}``) or a bare
   results list whose items name their class (``category_name``). Images are matched to tasks by
-  file name (Label Studio's upload prefix ignored), else by ``image_id`` = task id; ``bbox`` is
+  file name (Label Studio's upload prefix ignored; the ``images`` entry's ``file_name``, or a
+  detection's own ``file_name`` or string ``image_id``), else by ``image_id`` = task id; ``bbox`` is
   ``[x, y, width, height]`` in pixels, converted to percent with the image size from the file or
   from the task's annotations.
 
@@ -201,10 +202,14 @@ def boxes_from_coco(path: str | Path, table: BoxTable, schema: LabelSchema) -> B
     by_file = {_file_key(d.get(schema.data_key)): r for r, d in enumerate(table.data)}
     by_id = {int(t): r for r, t in enumerate(table.task_ids.tolist())}
 
-    def row_of(image_id: Any) -> int | None:
-        image = images.get(image_id)
-        if image is not None and image.get("file_name") is not None:
-            found = by_file.get(_UPLOAD_PREFIX.sub("", str(image["file_name"]).rsplit("/", 1)[-1]))
+    def row_of(image_id: Any, file_name: Any = None) -> int | None:
+        image = images.get(image_id) if isinstance(image_id, (int, str)) else None
+        if file_name is None and image is not None:
+            file_name = image.get("file_name")
+        if file_name is None and isinstance(image_id, str):  # a list naming images by file
+            file_name = image_id
+        if file_name is not None:
+            found = by_file.get(_UPLOAD_PREFIX.sub("", str(file_name).rsplit("/", 1)[-1]))
             if found is not None:
                 return found
         return by_id.get(image_id) if isinstance(image_id, int) else None
@@ -218,9 +223,9 @@ def boxes_from_coco(path: str | Path, table: BoxTable, schema: LabelSchema) -> B
         if name not in position:
             unknown[name] += 1
             continue
-        row = row_of(det.get("image_id"))
+        row = row_of(det.get("image_id"), det.get("file_name"))
         if row is None:
-            unmatched.add(det.get("image_id"))
+            unmatched.add(str(det.get("file_name", det.get("image_id", "(no image_id)"))))
             continue
         image = images.get(det.get("image_id")) or {}
         width = image.get("width") or table.sizes[row, 0]
@@ -234,8 +239,10 @@ def boxes_from_coco(path: str | Path, table: BoxTable, schema: LabelSchema) -> B
     if not rows:
         raise InvalidOptionError(
             f"predictions file {str(path)!r} has no detection of a known class on a known task "
-            f"(classes of the file not in the config: {sorted(unknown)[:10]}; unmatched images: "
-            f"{len(unmatched)}); check the categories and the image file names or ids."
+            f"(classes of the file not in the config: {sorted(unknown)[:10]}; images that match no "
+            f"task: {len(unmatched)}, e.g. {sorted(unmatched)[:3]}); check the categories and the "
+            "images: a detection names its image by 'image_id' (a task id, an id of the file's "
+            "'images', or a file name) or 'file_name'."
         )
     n = len(table.task_ids)
     listed = {r for r in (row_of(i) for i in images) if r is not None} if images else set(range(n))

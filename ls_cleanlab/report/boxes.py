@@ -33,6 +33,7 @@ __all__ = ["render_box_report"]
 
 _GIVE_UP = 3  # thumbnails stop after this many media failures in a row
 _THUMB = 360  # thumbnail width in pixels
+_FINDINGS = 12  # findings listed per task; the rest are counted (an image may hold hundreds)
 _COLOURS = {"agreed": (46, 204, 113), "missed": (243, 156, 18), "found": (52, 152, 219)}
 _WRONG = (231, 76, 60)
 
@@ -251,12 +252,19 @@ def _tasks(
         task_id = int(result.task_ids[row])
         link = task_link(studio_url, result.project, task_id)
         label = f'<a href="{_e(link)}">{task_id}</a>' if link else str(task_id)
-        found = issues[issues["task"] == row].sort_values("score", ascending=False)
+        found = issues[issues["task"] == row].sort_values("score", ascending=False, kind="stable")
+        shown = found.iloc[:_FINDINGS]
         reasons = "<br>".join(
             f'<span class="kind {_e(kind)}">{_e(kind.replace("_", " "))}</span> ({score:.2f}): '
             f"{_e(why)}"
-            for kind, score, why in zip(found["kind"], found["score"], found["reason"], strict=True)
+            for kind, score, why in zip(shown["kind"], shown["score"], shown["reason"], strict=True)
         )
+        if len(found) > len(shown):
+            counts = found["kind"].iloc[len(shown) :].value_counts()
+            more = ", ".join(f"{n} {str(k).replace('_', ' ')}" for k, n in counts.items())
+            reasons += (
+                f'<br><span class="more">and {len(found) - len(shown)} more ({_e(more)})</span>'
+            )
         in_tabs = ", ".join(q.title for q in BOX_QUEUES if task_id in tabs[q.key])
         cells = [
             f"<td>{label}</td>",

@@ -21,6 +21,7 @@ a traceback never reaches a response, keys and passwords never reach a response 
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -53,6 +54,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     jobs, kept open by the caller; default the one ``settings.dask_scheduler`` names, opened and
     closed with the app."""
     logging.getLogger("ls_cleanlab").setLevel(settings.log_level)
+    _ignore_route_parameter_alarm()
     app = FastAPI(title="ls-cleanlab ML backend", version="1", lifespan=_lifespan)
     app.state.backend = Backend(settings, engine=engine)
     install_error_handlers(app)  # its catch-all is the innermost middleware
@@ -61,3 +63,16 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     return app
+
+
+def _ignore_route_parameter_alarm() -> None:
+    """Ignore pydantic's ``UnsupportedFieldAttributeWarning`` (pydantic 2.12 and later) for the
+    process. FastAPI raises it on every aliased route parameter, a false positive
+    (pydantic#12356) it hides inside ``warnings.catch_warnings()``; that swaps process-wide
+    filters, so a job thread doing the same (Pillow, scikit-learn) could drop FastAPI's and
+    the warning reached the log at a request during an audit."""
+    try:
+        from pydantic.warnings import UnsupportedFieldAttributeWarning
+    except ImportError:  # older pydantic does not warn
+        return
+    warnings.filterwarnings("ignore", category=UnsupportedFieldAttributeWarning, module="pydantic")

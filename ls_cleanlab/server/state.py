@@ -66,7 +66,8 @@ class Backend:
             self.engine = open_engine(self.settings.dask_scheduler)  # EngineError stops the app
             self.jobs.executor = self.engine.executor
         if self.engine is not None:
-            logger.info("audits run on the %s", self.engine.description)
+            where = self.engine.description
+            logger.info("audits run %s", where if where == "in process" else f"on the {where}")
         self.jobs.start()
 
     def close(self) -> None:

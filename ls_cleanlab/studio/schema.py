@@ -61,6 +61,9 @@ class LabelSchema:
         How a ``Text`` or ``HyperText`` object holds its text when not inline: ``"url"``
         (``valueType="url"``: the data field is a link to it), ``"base64"`` or
         ``"base64unicode"`` (its ``encoding``); None for inline text and images.
+    others : tuple of str
+        The config's other control tags an audit could read, not this one (``"RectangleLabels
+        'nature'"``): an audit of one tag leaves them alone, and says so.
     """
 
     from_name: str
@@ -72,6 +75,7 @@ class LabelSchema:
     kind: str = "classification"
     reasons_to: str | None = None
     text_encoding: str | None = None
+    others: tuple[str, ...] = ()
 
     @property
     def n_classes(self) -> int:
@@ -147,6 +151,9 @@ def parse_label_config(config: str, choices_name: str | None = None) -> LabelSch
         multi = [c for c in choices if c.attr.get("choice") == "multiple"]
         control = (multi or choices or supported)[0]
     schema = _PARSERS[control.tag](control)
+    others = tuple(f"{c.tag} {c.name!r}" for c in supported if c is not control)
+    if others:
+        schema = replace(schema, others=others)
     ours = [c for c in controls if c.tag == "TextArea" and c.name == REASONS_CONTROL]
     if ours and schema.kind == "classification" and len(ours[0].to_name) == 1:
         schema = replace(schema, reasons_to=str(ours[0].to_name[0]))

@@ -172,3 +172,28 @@ def test_a_reviewers_boxes_are_gold_in_a_box_project(export: dict[str, Path]) ->
     assert f"found {gold[11]['found']} of {gold[11]['gold_boxes']} gold boxes" in text.getvalue()
     page = (out_dir / "report.html").read_text()
     assert 'id="gold"' in page and page.count('class="gold-row"') == 2
+
+
+def test_the_tags_an_audit_leaves_alone_are_named(export: dict[str, Path]) -> None:
+    """A config with boxes and a per-image Choices: the audit of one tag names the others (it
+    said nothing of them, so a box project audited its Choices without a word)."""
+    folder = export["dir"]
+    config = label_config().replace(
+        "</View>",
+        '<RectangleLabels name="people" toName="image"><Label value="person"/></RectangleLabels>'
+        '<Choices name="scene" toName="image"><Choice value="urban"/></Choices></View>',
+    )
+    (folder / "several.xml").write_text(config)
+    base = ["audit", str(folder / "export.json"), "--label-config", str(folder / "several.xml"),
+            "--choices", "label", "--out", str(folder / "several")]  # fmt: skip
+    code, out, err = run(*base, "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["kind"] == "boxes" and summary["tasks"]["audited"] == 60
+    assert summary["schema"]["not_audited"] == ["RectangleLabels 'people'", "Choices 'scene'"]
+    code, out, err = run(*base)
+    assert code == 0, err
+    assert (
+        "The label config has other tags this audit left alone: RectangleLabels 'people', "
+        "Choices 'scene'; audit one of them with --choices NAME." in out
+    )

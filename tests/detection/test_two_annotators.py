@@ -1,7 +1,8 @@
 """Two annotators per image: a box one of them drew alone is an object the other missed or a
 spurious box, and the votes cannot tell which. The consensus keeps such boxes unless evidence
 that can tell (three annotators, gold, a reliable detector) says otherwise, so it is never
-much worse than keeping every drawn box, and still drops spurious boxes a detector shows."""
+much worse than keeping every drawn box, and still drops spurious boxes a detector shows. Three
+satisficers are identified, but only if the objects none of them drew are accounted for."""
 
 from __future__ import annotations
 
@@ -67,3 +68,22 @@ def test_a_detector_is_trusted_when_it_finds_the_agreed_objects() -> None:
         known = np.where(c.votes >= 2, 1.0, np.nan)
         assert detector_is_reliable(bins, np.zeros_like(c.votes), known) is trusted
     assert not detector_is_reliable(bins[:5], c.votes[:5], None)  # too few to tell
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_three_satisficers_recall_counts_the_objects_nobody_drew(seed: int) -> None:
+    # each draws one or two objects: about a fifth of the objects nobody draws, so recall
+    # measured on the drawn objects alone is too high and the lone boxes look spurious
+    rng = np.random.default_rng(seed)
+    habits = ("satisficer", "satisficer", "satisficer")
+    scenes = simulate_scenes(200, rng=rng, habits=habits, objects=(1, 6))
+    audit = audit_boxes(scenes.annotations)
+    ours, union = keep_accuracy(scenes, audit)
+    assert ours >= union - 0.01
+    ann = scenes.annotations
+    drawn = [
+        len(np.unique(scenes.source[(ann.annotator_index == a) & (scenes.source >= 0)]))
+        for a in range(3)
+    ]
+    truth = np.array(drawn) / len(scenes.truth_image)
+    assert np.abs(audit.model.recall - truth).max() < 0.06  # type: ignore[union-attr]

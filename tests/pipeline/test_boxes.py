@@ -167,6 +167,35 @@ def test_a_coco_predictions_file_is_the_evidence(project: dict[str, Any], tmp_pa
     assert len(missing) > 0 and (missing["score"] > 0.9).mean() > 0.8
 
 
+@pytest.mark.parametrize("key", ["file_name", "image_id"])
+def test_a_list_of_detections_names_its_images_by_file(
+    project: dict[str, Any], tmp_path: Path, key: str
+) -> None:
+    """README: a list of detections (no COCO 'images') matches tasks by file name. Before, only
+    an 'images' entry's file name was read, so such a list matched nothing, and its error
+    counted its images as one ("unmatched images: 1")."""
+    tasks = copy.deepcopy(project["tasks"])
+    for i, task in enumerate(tasks):
+        task["data"]["image"] = f"/data/upload/7/0a1b2c3d-scene_{i}.png"
+    aerial = project["aerial"]
+    detections = [
+        {key: f"scene_{int(i)}.png", "category_name": CLASSES[int(k)], "score": 0.9,
+         "bbox": [b[0], b[1], b[2] - b[0], b[3] - b[1]]}
+        for i, b, k in zip(aerial.truth_image, aerial.truth_boxes, aerial.truth_labels,
+                           strict=True)
+    ]  # fmt: skip
+    path = tmp_path / "detections.json"
+    path.write_text(json.dumps(detections))
+    result = audit_tasks(tasks, project["schema"], options=AuditOptions(predictions_file=path))
+    assert result.source == "file:detections.json"
+    found = result.audit.detections
+    sized = int((aerial.truth_image < LABELLED).sum())  # an unlabelled task's size is unknown
+    assert found is not None and sum(len(a) for per in found for a in per) == sized
+    path.write_text(json.dumps([{**d, key: f"other_{d[key]}"} for d in detections]))
+    with pytest.raises(InvalidOptionError, match=f"images that match no task: {N}, e.g."):
+        audit_tasks(tasks, project["schema"], options=AuditOptions(predictions_file=path))
+
+
 @pytest.mark.parametrize(
     "change, match",
     [
@@ -182,7 +211,7 @@ def test_a_coco_predictions_file_is_the_evidence(project: dict[str, Any], tmp_pa
                     {"image_id": 999999, "category_id": 1, "score": 0.9, "bbox": [1, 2, 3, 4]}
                 ]
             },
-            "unmatched images: 1",
+            r"images that match no task: 1, e\.g\. \['999999'\]",
         ),
     ],
     ids=["unknown-category", "bad-bbox", "no-categories", "unmatched-images"],

@@ -201,6 +201,15 @@ def test_a_box_audit_fills_the_tabs_and_leaves_annotations_alone(
     assert version == burst.audit.model_version and predicted == sorted(ids)
     assert shown == {q.title: sorted(burst.audit.queues[q.key].tolist()) for q in BOX_QUEUES}
 
+    # a new task whose image does not load is left out of a refresh and counted, by its reason
+    # (a refresh counted nothing left out, not even the images the full audit could not load)
+    [lost] = admin.import_tasks(project, [{"image": "/data/local-files/?d=boxes/gone.png"}])
+    later = refresh_project(client, project, workspace=Workspace(tmp_path), options=gold)
+    assert later.audit is not None and lost not in later.audit.task_ids.tolist()
+    assert later.audit.skip_reasons == {lost: "media_not_found"}
+    assert "gone.png" in later.audit.skipped[lost]
+    admin.call("DELETE", f"/api/tasks/{lost}/")  # the project stays the module's
+
 
 def test_another_model_versions_boxes_as_evidence(
     studio: Studio, client: StudioClient, box_project: dict[str, Any], tmp_path: Path
