@@ -19,7 +19,9 @@ than they are, and a weak or biased model gets a small slope. The consensus is `
 
 Single-label: ``log T_ic = log prior_c + sum_j log C_j[c, y_ij]`` with confusion matrices
 ``C_j`` (:func:`.rates.dirichlet_confusion` with few classes, else
-:func:`.rates.confusion_rates`) and the prior ``softmax(a_c + b log p_ic)``.
+:func:`.rates.confusion_rates`) and the prior ``softmax(a_c + b log p_ic)``. Without a model,
+where a class the vote gives many tasks ends with none, the fit is redone with one-coin
+annotators (:mod:`.collapse`).
 
 Annotator quality is the expected agreement of the annotator's labels with the truth under the
 posterior: the expected Jaccard index of its set (multi-label, :func:`expected_jaccard`) or the
@@ -50,7 +52,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ls_cleanlab.annotators import emptiness, model_source, tempering
+from ls_cleanlab.annotators import collapse, emptiness, model_source, tempering
 from ls_cleanlab.annotators.estep import (
     BinaryEvidence,
     BinaryPrior,
@@ -58,6 +60,7 @@ from ls_cleanlab.annotators.estep import (
     binary_e_step,
     sigmoid,
 )
+from ls_cleanlab.annotators.jaccard import expected_jaccard, jaccard_cells, jaccard_rows
 from ls_cleanlab.annotators.rates import (
     FEW_CLASSES,
     binary_rates,
@@ -203,35 +206,6 @@ def binary_em(
     return replace(again, n_iter=n_iter + again.n_iter, model_share=omega)
 
 
-def expected_jaccard(labels: np.ndarray, logit: np.ndarray) -> np.ndarray:
-    """``(R,)`` expected Jaccard index between the sets ``labels`` ``(R, K)`` and a truth whose
-    cells are independently present with log-odds ``logit`` ``(R, K)``, approximated by the
-    ratio of the expected intersection and union; two empty sets agree perfectly (that event is
-    added to both)."""
-    return _jaccard_rows(labels, logit, np.arange(len(labels)))
-
-
-def _jaccard_rows(labels: np.ndarray, logit: np.ndarray, task: np.ndarray) -> np.ndarray:
-    """:func:`expected_jaccard` of the sets ``labels`` ``(A, K)`` against the rows ``task`` of
-    ``logit`` ``(U, K)``, touching each task's row once and each set's present cells only."""
-    none = np.exp(-np.logaddexp(0.0, logit).sum(axis=1))  # P(truth empty)
-    return _jaccard_cells(labels, _sigmoid(logit), none, task)
-
-
-def _jaccard_cells(
-    labels: np.ndarray, t: np.ndarray, none: np.ndarray, task: np.ndarray
-) -> np.ndarray:
-    """:func:`_jaccard_rows` from the probabilities ``t`` ``(U, K)`` that each class is present
-    and ``none`` ``(U,)`` that no class is."""
-    expected = t.sum(axis=1)[task]  # E|truth|
-    rows, cols = np.nonzero(labels)
-    inter = np.bincount(rows, weights=t[task[rows], cols], minlength=len(labels))
-    size = np.bincount(rows, minlength=len(labels))
-    union = size + expected - inter
-    both_empty = np.where(size == 0, none[task], 0.0)
-    return (inter + both_empty) / np.maximum(union + both_empty, EPS)
-
-
 def _per_annotator(votes: Votes, score: np.ndarray) -> np.ndarray:
     """Mean of ``score`` ``(A,)`` over each annotator's shared tasks, or over all its tasks
     when it shares none."""
@@ -247,8 +221,8 @@ def binary_quality(votes: Votes, fit: BinaryFit) -> np.ndarray:
     docstring)."""
     read = emptiness.refit(votes, fit.logit, fit.se, fit.fp, fit.temperature, binary_evidence)
     if read is None:
-        return _per_annotator(votes, _jaccard_rows(votes.labels, fit.logit, votes.task))
-    return _per_annotator(votes, _jaccard_cells(votes.labels, read.cells, read.empty, votes.task))
+        return _per_annotator(votes, jaccard_rows(votes.labels, fit.logit, votes.task))
+    return _per_annotator(votes, jaccard_cells(votes.labels, read.cells, read.empty, votes.task))
 
 
 # -- single-label -------------------------------------------------------------------------------
@@ -293,22 +267,28 @@ def _multiclass_rounds(
     tol: float,
     tau: float,
     known: Known | None = None,
+    rates: collapse.Rates | None = None,
+    fixed: np.ndarray | None = None,
 ) -> tuple[MulticlassFit, np.ndarray, np.ndarray]:
     """EM rounds from ``posterior``; returns the fit, its prior and its evidence. Gold tasks
-    are clamped to ``known``, and the first confusion matrices come from them alone."""
+    are clamped to ``known``, and the first confusion matrices come from them alone. ``rates``
+    replaces the M-step of the confusion matrices, ``fixed`` the class prior (no model)."""
     y = votes.class_index()
     k = posterior.shape[1]
     log_post = prior = evidence = np.zeros_like(posterior)
     confusion = np.zeros((votes.n_annotators, k, k))
     calibration = None
-    rates = dirichlet_confusion if k <= FEW_CLASSES else confusion_rates
+    if rates is None:
+        rates = dirichlet_confusion if k <= FEW_CLASSES else confusion_rates
     it = 0
     for _ in range(rounds):
         it += 1
         confusion = rates(votes, posterior)
         if known is not None and it == 1:
             confusion = known.anchor(confusion, rates(known.votes, known.truth))
-        prior, calibration = _multiclass_prior(posterior, log_probs)
+        prior, calibration = (
+            (fixed, None) if fixed is not None else _multiclass_prior(posterior, log_probs)
+        )
         evidence = votes.task_sums(np.log(confusion)[votes.annotator, :, y])
         log_post = _normalize(prior + tau * evidence)
         if known is not None:
@@ -320,6 +300,13 @@ def _multiclass_rounds(
             break
     prior = np.broadcast_to(prior, posterior.shape)
     return MulticlassFit(log_post, confusion, calibration, it, tau), prior, evidence
+
+
+_Rounds = tuple[MulticlassFit, np.ndarray, np.ndarray]
+
+
+def _posterior(rounds: _Rounds) -> np.ndarray:
+    return rounds[0].posterior
 
 
 def multiclass_em(
@@ -336,8 +323,15 @@ def multiclass_em(
     log_probs = None if probs is None else np.log(np.clip(probs, model_source.CLIP, None))
     if known is not None:
         start = known.clamp(start)
-    fit, prior, evidence = _multiclass_rounds(votes, start, log_probs, max_iter, tol, 1.0, known)
-    base = np.log(np.clip(fit.posterior.mean(axis=0), EPS, None))
+
+    def run(rates: collapse.Rates | None, fixed: np.ndarray | None) -> _Rounds:
+        return _multiclass_rounds(votes, start, log_probs, max_iter, tol, 1.0, known, rates, fixed)
+
+    if log_probs is None:  # the class prior is the posterior mean: guard its collapse
+        (fit, prior, evidence), fixed = collapse.guarded(run, start.mean(axis=0), _posterior)
+    else:
+        (fit, prior, evidence), fixed = run(None, None), None
+    base = np.log(np.clip(fit.posterior.mean(axis=0), EPS, None)) if fixed is None else fixed
     model = prior if fit.calibration is not None else None
     gold = (
         None
