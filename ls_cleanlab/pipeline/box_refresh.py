@@ -128,6 +128,7 @@ def refresh_box_project(
         return Refresh(None, reason="no box audit of this project yet: start training first")
     known, has_detector, source, left = state
     options = resolve_reviewers(client, options)
+    options = replace(options, annotator_names=client.user_names())
     tasks = fetch_with_snapshot(client, project, workspace, progress)
     table = read_boxes(tasks, schema)
     evidence = None

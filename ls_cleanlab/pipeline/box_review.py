@@ -22,7 +22,7 @@ boxes to suggest.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,8 +153,18 @@ def _disagreements(
     return rows
 
 
-def _issues(audit: BoxAudit, ann: BoxAnnotations, names: Sequence[str], threshold: float) -> Any:
+def _issues(
+    audit: BoxAudit,
+    ann: BoxAnnotations,
+    names: Sequence[str],
+    threshold: float,
+    who: Mapping[int, str],
+) -> Any:
     import pandas as pd
+
+    def by(annotator: Any) -> str:
+        known = annotator.item() if hasattr(annotator, "item") else annotator
+        return who[known] if isinstance(known, int) and known in who else f"annotator {known}"
 
     rows: list[dict[str, Any]] = []
     m = audit.missing
@@ -164,7 +174,7 @@ def _issues(audit: BoxAudit, ann: BoxAnnotations, names: Sequence[str], threshol
         rows.append({
             "task": int(m.image[r]), "class": names[k], "class_index": k, "kind": "missing",
             "score": float(m.score[r]),
-            "reason": f"{names[k]!r} not boxed by annotator {ids[m.annotator[r]]}: "
+            "reason": f"{names[k]!r} not boxed by {by(ids[m.annotator[r]])}: "
                       f"{_named(m.reason[r], names)}",
             "annotator": ids[m.annotator[r]].item(), "box": -1, "box_xyxy": m.boxes[r],
         })  # fmt: skip
@@ -174,7 +184,7 @@ def _issues(audit: BoxAudit, ann: BoxAnnotations, names: Sequence[str], threshol
         rows.append({
             "task": int(ann.image[b]), "class": names[k], "class_index": k, "kind": w.kind[b],
             "score": float(w.score[b]),
-            "reason": f"{w.kind[b].replace('_', ' ')} box by annotator {ann.annotator[b]}: "
+            "reason": f"{w.kind[b].replace('_', ' ')} box by {by(ann.annotator[b])}: "
                       f"{_named(w.reason[b], names)}",
             "annotator": ann.annotator[b].item(), "box": int(b), "box_xyxy": ann.boxes[b],
         })  # fmt: skip
@@ -259,11 +269,13 @@ def review_boxes(
     *,
     threshold: float = 0.5,
     settled: np.ndarray | None = None,
+    names: Mapping[int, str] | None = None,
 ) -> BoxReview:
     """The task-level view of ``audit`` (see the module docstring); tasks ``settled`` (bool,
-    ``(m,)``: reviewed, :mod:`.box_gold`) have no finding and priority zero."""
-    names = [str(n) for n in class_names]
-    issues = _issues(audit, annotations, names, threshold)
+    ``(m,)``: reviewed, :mod:`.box_gold`) have no finding and priority zero. A finding's reason
+    names its annotator as ``names`` does (user id -> name), else by id."""
+    classes = [str(n) for n in class_names]
+    issues = _issues(audit, annotations, classes, threshold, names or {})
     priority = np.clip(audit.image_scores, 0.0, 1.0)
     if settled is not None and settled.any():
         if len(issues):
@@ -274,10 +286,10 @@ def review_boxes(
         boxes=audit,
         annotations=annotations,
         detections=detections,
-        class_names=names,
+        class_names=classes,
         priority=priority,
         issues=issues,
         annotators=_annotators(audit),
-        classes=_classes(audit, issues, names),
+        classes=_classes(audit, issues, classes),
         suggested=_suggested(audit, threshold),
     )

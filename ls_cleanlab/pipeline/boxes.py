@@ -152,7 +152,7 @@ def audit_box_table(
     audit = audit_boxes(annotations, detections, known=known)
     threshold = 0.5 if options.threshold is None else options.threshold  # boxes: a fixed bar
     review = review_boxes(audit, annotations, detections, schema.classes, threshold=threshold,
-                          settled=gold.tasks[rows])  # fmt: skip
+                          settled=gold.tasks[rows], names=options.annotator_names)  # fmt: skip
     accuracy = gold_box_accuracy(gold) if gold.any else None
     review = with_box_gold(review, gold, rows, accuracy)
     labelled = gold.tasks[rows].copy()

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -79,6 +79,9 @@ class AuditOptions:
         The run the predictions belong to (:func:`~ls_cleanlab.pipeline.runs.new_run_id`): they
         carry version ``<model_version>-<run_id>`` and markers of that run. None (an offline or
         dry run): version ``model_version`` and the queues' plain markers.
+    annotator_names : mapping of int to str, optional
+        User id -> ``"First Last <email>"``, read from Label Studio by a project audit: a box
+        finding's reason names its annotator so (by id without it).
     """
 
     model_version: str = "ls-cleanlab"
@@ -101,6 +104,7 @@ class AuditOptions:
     noise_robust: bool = True
     work_dir: str | Path | None = None
     run_id: str | None = None
+    annotator_names: Mapping[int, str] | None = None
 
     def __post_init__(self) -> None:
         check_int(self.n_folds, "n_folds", low=2)

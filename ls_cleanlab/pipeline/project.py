@@ -141,6 +141,8 @@ def run_project_audit(
     schema = client.label_schema(project, options.choices_name)
     kind, _ = check_plan(schema, options)
     options = resolve_reviewers(client, options)
+    names = client.user_names()
+    options = dataclasses.replace(options, annotator_names=names)  # a finding names its annotator
     tasks = fetch_with_snapshot(client, project, workspace, progress)
     if options.from_model_version is not None:  # the export lists predictions by id only
         tasks = client.with_predictions(project, tasks, options.from_model_version)
@@ -165,7 +167,7 @@ def run_project_audit(
     if workspace is not None and result.trained is not None:
         _save_trained(workspace, project, options.model_version, result.trained, progress)
     if options.dry_run or options.run_id is None:
-        return dataclasses.replace(result, seconds=seconds, annotator_names=client.user_names())
+        return dataclasses.replace(result, seconds=seconds, annotator_names=names)
     start = time.perf_counter()
     if progress is not None:
         progress("push", 0, len(result.predictions))
@@ -179,5 +181,5 @@ def run_project_audit(
     seconds["push"] = time.perf_counter() - start
     return dataclasses.replace(
         result, push=published.push, views=published.views, seconds=seconds,
-        stale_versions=published.stale, annotator_names=client.user_names(),
+        stale_versions=published.stale, annotator_names=names,
     )  # fmt: skip

@@ -135,6 +135,14 @@ def test_a_box_audit_fills_the_tabs_and_leaves_annotations_alone(
     table = result.audit.annotators.set_index("annotator")
     assert bool(table.loc[satisficer, "satisficer"])
     assert table.loc[satisficer, "recall"] < 0.6 < table["recall"].max()
+    # a finding names its annotator as Label Studio does, in the issues and the pushed reasons
+    name = result.annotator_name(satisficer)
+    assert name.startswith("satisficer.boxes <")
+    missed = result.audit.issues[result.audit.issues["annotator"] == satisficer]
+    assert len(missed) and all(f"by {name}: " in reason for reason in missed["reason"])
+    said = [r for p in ours.values() for r in (p["result"] or [{}])[0].get("meta", {}).get(
+        "reasons", [])]  # fmt: skip
+    assert any(f"by {name}: " in r for r in said) and not any("by annotator " in r for r in said)
 
     # annotations untouched, the detector saved with the version
     assert _annotations(client, project) == before
