@@ -93,6 +93,27 @@ def _describe(controls: list[Any]) -> str:
     return ", ".join(f"<{c.tag} name={c.name!r}>" for c in controls)
 
 
+def _unsupported_hint(controls: list[Any]) -> str:
+    """What the tags of a config ls-cleanlab cannot audit are, said plainly."""
+    tags = {c.tag for c in controls}
+    if "Rectangle" in tags and tags & {"Labels", "Choices"}:
+        return (
+            "; boxes drawn with a <Rectangle> and a separate <Labels> tag are not read: label "
+            "them with one <RectangleLabels> tag"
+        )
+    shapes = sorted(tags & _SHAPES)
+    if shapes:
+        return f"; {', '.join(f'<{t}>' for t in shapes)} regions are not audited"
+    return ""
+
+
+#: Region tags an audit does not read (polygons, masks, points, ellipses, video boxes ...).
+_SHAPES = frozenset({
+    "PolygonLabels", "Polygon", "BrushLabels", "Brush", "KeyPointLabels", "KeyPoint",
+    "EllipseLabels", "Ellipse", "VideoRectangle", "Rectangle", "MagicWand", "BitmaskLabels",
+})  # fmt: skip
+
+
 def _load(config: str) -> Any:
     from label_studio_sdk.label_interface import LabelInterface
 
@@ -135,7 +156,7 @@ def parse_label_config(config: str, choices_name: str | None = None) -> LabelSch
         raise LabelConfigError(
             f"the label config has no <Choices> or <RectangleLabels> tag (found "
             f"{_describe(controls)}); ls-cleanlab audits classification projects (<Choices>) "
-            "and bounding boxes (<RectangleLabels>)."
+            f"and bounding boxes (<RectangleLabels>){_unsupported_hint(controls)}."
         )
     if choices_name is not None:
         picked = [c for c in supported if c.name == choices_name]

@@ -121,6 +121,25 @@ def test_class_index_and_count() -> None:
             r"no <Choices> or <RectangleLabels> tag \(found <PolygonLabels name='poly'>\)",
         ),
         (view(TEXT), None, r"no <Choices> or <RectangleLabels> tag \(found no control tags\)"),
+        (
+            view(
+                IMAGE,
+                '<Labels name="l" toName="image"><Label value="a"/></Labels>',
+                '<Rectangle name="r" toName="image"/>',
+            ),
+            None,
+            r"<Rectangle> and a separate <Labels> tag are not read: label them with one "
+            "<RectangleLabels> tag",
+        ),
+        (
+            view(
+                '<Video name="v" value="$v"/>',
+                '<VideoRectangle name="b" toName="v"/>',
+                '<Labels name="l" toName="v"><Label value="a"/></Labels>',
+            ),
+            None,
+            r"<VideoRectangle> regions are not audited",
+        ),
         (view(TEXT, choices("t", "text", *ABC)), "other", r"tag named 'other'.*Choices 't'"),
         (
             view('<Audio name="audio" value="$audio"/>', choices("t", "audio", *ABC)),
@@ -143,6 +162,8 @@ def test_class_index_and_count() -> None:
         "bad-xml",
         "no-choices",
         "no-controls",
+        "rectangle-and-labels",
+        "video-rectangle",
         "unknown-name",
         "audio",
         "missing-object",
