@@ -6,6 +6,8 @@ satisficers are identified, but only if the objects none of them drew are accoun
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -87,3 +89,31 @@ def test_three_satisficers_recall_counts_the_objects_nobody_drew(seed: int) -> N
     ]
     truth = np.array(drawn) / len(scenes.truth_image)
     assert np.abs(audit.model.recall - truth).max() < 0.06  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_one_annotators_burst_of_boxes_on_one_image_stays_spurious(seed: int) -> None:
+    # three annotators on 40 images; the sloppy one adds 200 small boxes on nothing to one image.
+    # Counted per object, that image outweighed the other 39 and made everybody else's recall
+    # look low there, so the burst became real objects and the careful annotator a satisficer
+    rng = np.random.default_rng(seed)
+    scenes = simulate_scenes(40, rng=rng, habits=("satisficer", "sloppy", "careful"))
+    clean = audit_boxes(scenes.annotations)
+    ann = scenes.annotations
+    corner = rng.uniform(0, 600, (200, 2))
+    burst = dataclasses.replace(
+        ann,
+        image=np.concatenate([ann.image, np.zeros(200, dtype=ann.image.dtype)]),
+        annotator=np.concatenate(
+            [ann.annotator, np.full(200, "sloppy", dtype=ann.annotator.dtype)]
+        ),
+        boxes=np.vstack([ann.boxes, np.hstack([corner, corner + 30])]),
+        labels=np.concatenate([ann.labels, rng.integers(0, scenes.n_classes, 200)]),
+    )
+    audit = audit_boxes(burst)
+    added = audit.candidate[len(ann.image) :]
+    assert audit.consensus.keep[added].mean() < 0.05
+    table = audit.annotators
+    assert table.satisficer.tolist() == clean.annotators.satisficer.tolist()
+    careful = table.annotator.tolist().index("careful")
+    assert table.recall[careful] > 0.9
