@@ -1,7 +1,7 @@
 """An audit on a Dask cluster equals the in-process one: media fetched and described, folds and
 the final model fitted, unlabelled tasks predicted and the audit run on worker processes (every
 argument and result pickled across), with the same probabilities, issues, predictions and skip
-reasons to the bit."""
+reasons to the bit; a box audit's detector folds too, kept for a rerun through the cluster."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from ls_cleanlab.engine import open_engine, task_stats
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.pipeline import AuditOptions, FoldCheckpoints, ProjectAudit, audit_tasks
 from ls_cleanlab.studio import parse_label_config
+from ls_cleanlab.testing.aerial_boxes import label_config as box_config
+from ls_cleanlab.testing.aerial_boxes import make_aerial_scenes, task_json
+from ls_cleanlab.testing.scenes import annotate_scenes
 from ls_cleanlab.testing.synthetic_images import LABEL_CONFIG, annotation, make_images
 
 
@@ -90,3 +93,33 @@ def test_a_dask_audit_equals_the_in_process_one(
             kept = _audit(project, folds, tmp_path / "kept")
         _same(here, kept)
         assert (folds.computed, folds.reused) == ((3, 0) if attempt == 0 else (0, 3))
+
+
+def test_a_box_audit_on_the_cluster_equals_the_in_process_one_and_resumes(
+    dask_cluster: str, tmp_path: Path
+) -> None:
+    # images fetched on the workers, the detector's folds fitted there and kept in the driver
+    rng = np.random.default_rng(4)
+    aerial = make_aerial_scenes(30, rng=rng)
+    seen = np.zeros((30, 3), dtype=bool)
+    seen[:26] = True
+    scenes = annotate_scenes(
+        aerial.truth_image, aerial.truth_boxes, aerial.truth_labels, n_images=30, n_classes=4,
+        rng=rng, seen=seen, image_size=aerial.size,
+    )  # fmt: skip
+    tasks = task_json(aerial, scenes, {"satisficer": 11, "sloppy": 12, "careful": 13})
+    schema = parse_label_config(box_config())
+
+    def audit(executor: Any) -> ProjectAudit:
+        return audit_tasks(tasks, schema, options=AuditOptions(n_folds=3), fetcher=MediaFetcher(),
+                           executor=executor)  # fmt: skip
+
+    here = audit(None)
+    assert here.source.startswith("detector:")
+    for attempt in range(2):
+        with open_engine(dask_cluster) as engine:
+            folds = FoldCheckpoints(tmp_path / "folds", inner=engine.executor)
+            there = audit(folds)
+        assert (folds.computed, folds.reused) == ((3, 0) if attempt == 0 else (0, 3))
+        assert np.array_equal(here.audit.priority, there.audit.priority)
+        assert here.predictions == there.predictions
