@@ -135,40 +135,43 @@ class FoldCheckpoints(Executor):
         return self.directory / f"{key}.npy"
 
     def _load(self, key: str | None) -> np.ndarray | None:
-        if key is None or not self._path(key).is_file():
-            return None
-        try:
-            return np.load(self._path(key), allow_pickle=False)
-        except (OSError, ValueError) as error:  # unreadable: fit the fold again
-            logger.warning("ignoring unreadable fold checkpoint %s: %s", self._path(key), error)
-            return None
+        return None if key is None else self._read(self._path(key), np.load)
 
     def _save(self, key: str | None, value: Any) -> None:
         if key is None or not isinstance(value, np.ndarray) or value.dtype == object:
             return
         buffer = io.BytesIO()
         np.save(buffer, value, allow_pickle=False)
+        self._write(self._path(key), buffer)
+
+    def _read(self, path: Path, read: Callable[..., Any]) -> Any:
+        """``read(path, allow_pickle=False)``, or None when the file is absent or unreadable
+        (then the work is done again)."""
+        if not path.is_file():
+            return None
         try:
-            write_atomic(self._path(key), buffer.getvalue())
+            return read(path, allow_pickle=False)
+        except (OSError, ValueError, KeyError) as error:
+            logger.warning("ignoring unreadable fold checkpoint %s: %s", path, error)
+            return None
+
+    def _write(self, path: Path, buffer: io.BytesIO) -> None:
+        try:
+            write_atomic(path, buffer.getvalue())
         except OSError as error:  # a checkpoint is an optimization: the audit goes on
             logger.warning("could not keep a fold checkpoint in %s: %s", self.directory, error)
 
     def load_arrays(self, parts: Sequence[Any]) -> dict[str, np.ndarray] | None:
         """Arrays :meth:`save_arrays` kept under the same ``parts`` (values a fold argument may
-        be, or bytes), or None; counted in :attr:`reused`. Folds of work that does not go
-        through :func:`~ls_cleanlab.model.cross_val.fit_fold` (the box detector's) use these."""
+        be), or None; counted in :attr:`reused`. Folds of work that does not go through
+        :func:`~ls_cleanlab.model.cross_val.fit_fold` (the box detector's) use these."""
         key = _parts_key(parts)
-        path = self.directory / f"{key}.npz"
-        if key is None or not path.is_file():
+        if key is None:
             return None
-        try:
-            with np.load(path, allow_pickle=False) as stored:
-                arrays = {name: stored[name] for name in stored.files}
-        except (OSError, ValueError, KeyError) as error:  # unreadable: do the work again
-            logger.warning("ignoring unreadable fold checkpoint %s: %s", path, error)
-            return None
-        with self._lock:
-            self.reused += 1
+        arrays = self._read(self.directory / f"{key}.npz", _read_npz)
+        if arrays is not None:
+            with self._lock:
+                self.reused += 1
         return arrays
 
     def save_arrays(self, parts: Sequence[Any], arrays: Mapping[str, np.ndarray]) -> None:
@@ -181,10 +184,7 @@ class FoldCheckpoints(Executor):
             return
         buffer = io.BytesIO()
         np.savez(buffer, **dict(arrays))  # type: ignore[arg-type]
-        try:
-            write_atomic(self.directory / f"{key}.npz", buffer.getvalue())
-        except OSError as error:  # a checkpoint is an optimization: the audit goes on
-            logger.warning("could not keep a fold checkpoint in %s: %s", self.directory, error)
+        self._write(self.directory / f"{key}.npz", buffer)
 
     def stored(self) -> int:
         """Fold results on disk now."""
@@ -212,16 +212,14 @@ def _key(job: tuple[Any, ...], digests: dict[int, str]) -> str | None:
     return hasher.hexdigest()
 
 
+def _read_npz(path: Path, allow_pickle: bool) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=allow_pickle) as stored:
+        return {name: stored[name] for name in stored.files}
+
+
 def _parts_key(parts: Sequence[Any]) -> str | None:
-    """A digest of ``parts`` (bytes, or what :func:`_digest` takes), or None when one cannot be
-    digested."""
-    hasher = hashlib.blake2b(FORMAT + b" arrays", digest_size=20)
-    for value in parts:
-        part = hashlib.blake2b(value).hexdigest() if isinstance(value, bytes) else _digest(value)
-        if part is None:
-            return None
-        hasher.update(part.encode())
-    return hasher.hexdigest()
+    """The digest :func:`_key` makes of ``parts``, marked apart from fold arguments."""
+    return _key(("arrays", *parts), {})
 
 
 def _digest(value: Any) -> str | None:
