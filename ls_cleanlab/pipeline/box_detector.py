@@ -142,10 +142,8 @@ class _KeptFolds:
         self.checkpoints = checkpoints
         self.setup = list(setup)
         self.images = [
-            hashlib.blake2b(b"".join([data, *(np.ascontiguousarray(a).tobytes() for a in parts)]))
-            .hexdigest()
-            for data, parts in zip(images, fit_data, strict=True)
-        ]  # fmt: skip
+            _image_digest(data, parts) for data, parts in zip(images, fit_data, strict=True)
+        ]
 
     def _parts(self, target: np.ndarray, fit_on: np.ndarray) -> list[Any]:
         return [*self.setup, "held out", *(self.images[i] for i in target),
@@ -170,6 +168,17 @@ class _KeptFolds:
             "scores": np.concatenate([d.scores for d in found]).astype(np.float64),
         }
         self.checkpoints.save_arrays(self._parts(target, fit_on), arrays)
+
+
+def _image_digest(data: bytes, arrays: Sequence[np.ndarray]) -> str:
+    """One image's bytes and its arrays, each with its shape so no two splits of the same bytes
+    digest alike."""
+    hasher = hashlib.blake2b(data)
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        hasher.update(f"|{a.dtype.str}{a.shape}|".encode())
+        hasher.update(a.tobytes())
+    return hasher.hexdigest()
 
 
 def detector_evidence(
