@@ -328,7 +328,8 @@ def test_the_ml_backend_form_chooses_the_tag_to_audit(
 ) -> None:
     """A config with two Choices tags, the backend connected with extra params
     ``{"tag": "sentiment"}`` as typed into Label Studio's form: the audit, its tabs and the
-    predictions are the sentiment tag's; a tag the config lacks is refused at connection."""
+    predictions are the sentiment tag's; a tag the config lacks is refused at connection; once
+    the tag changes, refreshes wait for a full audit."""
     mood = {"upbeat": "win great happy", "gloomy": "loss sad awful"}
     rng = np.random.default_rng(4)
     truth = [str(rng.choice(list(mood))) for _ in range(44)]
@@ -356,3 +357,12 @@ def test_the_ml_backend_form_chooses_the_tag_to_audit(
     right = sum(p["result"][0]["value"]["choices"] == [truth[ids.index(p["task"])]]
                 for p in unlabelled)  # fmt: skip
     assert right >= 3, unlabelled
+
+    # extra params cleared: the default tag (topics) from now on; the sentiment audit's state
+    # cannot be refreshed under it, and the refresh job says so instead of failing
+    client.ensure_ml_backend(project, backend, extra_params=None)
+    admin.annotate(ids[41], [truth[41]], from_name="sentiment", to_name="text")
+    refresh = wait_for(lambda: _job_done(backend, project, "refresh"), 30, "the refresh job")
+    assert refresh["state"] == "done", refresh
+    assert "'sentiment'" in refresh["summary"]["skipped"], refresh
+    assert "start training" in refresh["summary"]["skipped"], refresh
