@@ -9,6 +9,7 @@ table packed into :class:`~ls_cleanlab.annotators.votes.Votes`:
 * :mod:`.agreement`: :func:`agreement`, pairwise Jaccard and Krippendorff's alpha;
 * :mod:`.table`: :func:`annotator_table`, one row per annotator against a consensus;
 * :mod:`.multiannotator`: :func:`multiannotator_quality`, cleanlab's multi-annotator formats;
+* :mod:`.ensemble`: :func:`multiannotator_quality_ensemble`, the same with several models;
 * :mod:`.wide`: :func:`majority_vote_label` and :func:`convert_long_to_wide_dataset`, cleanlab's.
 
 cleanlab 2.9.0's ``cleanlab.multiannotator`` functions keep their names here without ``get_``
@@ -18,6 +19,7 @@ cleanlab 2.9.0's ``cleanlab.multiannotator`` functions keep their names here wit
 
 from ls_cleanlab.annotators.agreement import Agreement, agreement
 from ls_cleanlab.annotators.consensus import METHODS, Consensus, Method, consensus
+from ls_cleanlab.annotators.ensemble import multiannotator_quality_ensemble
 from ls_cleanlab.annotators.multiannotator import MultiannotatorQuality, multiannotator_quality
 from ls_cleanlab.annotators.table import annotator_table
 from ls_cleanlab.annotators.wide import convert_long_to_wide_dataset, majority_vote_label
@@ -34,4 +36,5 @@ __all__ = [
     "convert_long_to_wide_dataset",
     "majority_vote_label",
     "multiannotator_quality",
+    "multiannotator_quality_ensemble",
 ]
