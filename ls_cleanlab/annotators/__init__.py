@@ -8,13 +8,19 @@ table packed into :class:`~ls_cleanlab.annotators.votes.Votes`:
   cleanlab-exact), :mod:`.multilabel` (CROWDLAB per class) and :mod:`.dawid_skene` (EM);
 * :mod:`.agreement`: :func:`agreement`, pairwise Jaccard and Krippendorff's alpha;
 * :mod:`.table`: :func:`annotator_table`, one row per annotator against a consensus;
-* :mod:`.multiannotator`: :func:`multiannotator_quality`, cleanlab's multi-annotator formats.
+* :mod:`.multiannotator`: :func:`multiannotator_quality`, cleanlab's multi-annotator formats;
+* :mod:`.wide`: :func:`majority_vote_label` and :func:`convert_long_to_wide_dataset`, cleanlab's.
+
+cleanlab 2.9.0's ``cleanlab.multiannotator`` functions keep their names here without ``get_``
+(``get_label_quality_multiannotator`` is :func:`multiannotator_quality`,
+``get_majority_vote_label`` is :func:`majority_vote_label`).
 """
 
 from ls_cleanlab.annotators.agreement import Agreement, agreement
 from ls_cleanlab.annotators.consensus import METHODS, Consensus, Method, consensus
 from ls_cleanlab.annotators.multiannotator import MultiannotatorQuality, multiannotator_quality
 from ls_cleanlab.annotators.table import annotator_table
+from ls_cleanlab.annotators.wide import convert_long_to_wide_dataset, majority_vote_label
 
 __all__ = [
     "METHODS",
@@ -25,5 +31,7 @@ __all__ = [
     "agreement",
     "annotator_table",
     "consensus",
+    "convert_long_to_wide_dataset",
+    "majority_vote_label",
     "multiannotator_quality",
 ]
