@@ -15,6 +15,7 @@ reduction over the same terms in the same order, so the values are bit-equal.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -34,7 +35,7 @@ from ls_cleanlab.confident.scores import label_quality_scores
 from ls_cleanlab.errors import InvalidOptionError, InvalidPredProbsError
 from ls_cleanlab.validation import as_pred_probs
 
-__all__ = ["multiannotator_quality_ensemble"]
+__all__ = ["by_count", "ensemble_consensus", "multiannotator_quality_ensemble"]
 
 
 def multiannotator_quality_ensemble(
@@ -190,6 +191,15 @@ def _stats(
     )
 
 
+def by_count(votes: Votes) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """For each number ``c`` of annotations per task: the ``(T,)`` tasks with ``c`` and the
+    ``(T, c)`` rows of their annotations in annotator order (so a reduction over the last axis
+    adds each task's terms in cleanlab's order)."""
+    for count in np.unique(votes.count):
+        tasks = np.flatnonzero(votes.count == count)
+        yield tasks, votes.starts[tasks][:, None] + np.arange(count)
+
+
 def _posterior(
     votes: Votes, probs: np.ndarray, label: np.ndarray, agreement: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -213,9 +223,7 @@ def _posterior(
     own = votes.labels
     weighted = np.where(own, likely, unlikely) * weights[votes.annotator][:, None]
     posterior = np.empty((votes.n_units, k))
-    for count in np.unique(votes.count):
-        tasks = np.flatnonzero(votes.count == count)
-        rows = votes.starts[tasks][:, None] + np.arange(count)  # (T, c) annotations in order
+    for tasks, rows in by_count(votes):
         terms = np.concatenate(
             (
                 (probs[:, tasks] * model_weight[:, None, None]).transpose(1, 2, 0),

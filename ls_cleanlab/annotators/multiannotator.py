@@ -101,7 +101,7 @@ def multiannotator_quality(
     votes = wide_votes(labels, probs.shape[1])
     if calibrate_probs:
         probs = temperature_scale(probs, best_temperature(votes, probs))
-    by_method = _consensus_by_method(
+    by_method = consensus_by_method(
         votes, probs, methods, quality_method, label_quality_score_kwargs
     )
     main = by_method[methods[0]]
@@ -166,7 +166,7 @@ def _check_methods(
     return methods
 
 
-def _consensus_by_method(
+def consensus_by_method(
     votes: Votes,
     probs: np.ndarray,
     methods: list[str],
