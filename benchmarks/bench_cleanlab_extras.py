@@ -108,9 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, theirs, ours in multiannotator_cases(n):
         expected, slow = _timed(theirs)
         got, fast = _timed(ours)
-        print(
-            f"{name:36} {fast:8.3f}s {slow:8.3f}s {slow / fast:6.1f}x  {_equal(expected, got)}"
-        )
+        print(f"{name:36} {fast:8.3f}s {slow:8.3f}s {slow / fast:6.1f}x  {_equal(expected, got)}")
 
 
 if __name__ == "__main__":
