@@ -94,8 +94,6 @@ def multiannotator_quality(
     MultiannotatorQuality
         Also a read-only mapping like cleanlab's dict.
     """
-    import pandas as pd
-
     labels, ids, index = read_wide(labels_multiannotator)
     methods = _check_methods(consensus_method, quality_method, return_weights)
     quality_method = check_option(quality_method, QUALITY_METHODS, "quality_method")
@@ -103,26 +101,53 @@ def multiannotator_quality(
     votes = wide_votes(labels, probs.shape[1])
     if calibrate_probs:
         probs = temperature_scale(probs, best_temperature(votes, probs))
-    by_method = _consensus_by_method(
+    by_method = consensus_by_method(
         votes, probs, methods, quality_method, label_quality_score_kwargs
     )
     main = by_method[methods[0]]
     out: dict[str, Any] = {"label_quality": _label_quality(votes, by_method, methods, index)}
-    n, m = labels.shape
-    detailed = np.full((m, n), np.nan).T  # the memory layout of cleanlab's apply_along_axis
-    detailed[votes.task, votes.annotator] = main.label_quality
-    if return_detailed_quality:
-        out["detailed_label_quality"] = pd.DataFrame(detailed, index=index, columns=ids).add_prefix(
-            "quality_annotator_"
+    out.update(
+        quality_frames(
+            votes,
+            main,
+            quality_method,
+            (index, ids),
+            detailed=return_detailed_quality,
+            annotators=return_annotator_stats,
         )
-    if return_annotator_stats:
-        out["annotator_stats"] = annotator_stats_frame(
-            votes, main, quality_method, detailed if return_detailed_quality else None, ids
-        )
+    )
     if return_weights:
         out["model_weight"] = main.model_weight
         out["annotator_weight"] = main.annotator_weight
     return MultiannotatorQuality(**out)
+
+
+def quality_frames(
+    votes: Votes,
+    stats: _crowdlab.ConsensusStats,
+    quality_method: str,
+    names: tuple[Any, Any],
+    *,
+    detailed: bool,
+    annotators: bool,
+) -> dict[str, Any]:
+    """cleanlab's ``detailed_label_quality`` and ``annotator_stats`` frames, those asked for;
+    ``names`` the row index and annotator ids (or None)."""
+    import pandas as pd
+
+    index, ids = names
+    out: dict[str, Any] = {}
+    scores = np.full((votes.n_annotators, votes.n_units), np.nan).T  # cleanlab's memory layout
+    scores[votes.task, votes.annotator] = stats.label_quality
+    if detailed:
+        out["detailed_label_quality"] = pd.DataFrame(scores, index=index, columns=ids).add_prefix(
+            "quality_annotator_"
+        )
+    if annotators:
+        out["annotator_stats"] = annotator_stats_frame(
+            votes, stats, quality_method, scores if detailed else None, ids
+        )
+    return out
 
 
 def _check_methods(
@@ -141,7 +166,7 @@ def _check_methods(
     return methods
 
 
-def _consensus_by_method(
+def consensus_by_method(
     votes: Votes,
     probs: np.ndarray,
     methods: list[str],

@@ -21,6 +21,7 @@ from ls_cleanlab.errors import InvalidAnnotationsError, InvalidOptionError, warn
 from ls_cleanlab.validation import as_pred_probs
 
 __all__ = [
+    "check_against",
     "check_wide",
     "check_wide_labels",
     "convert_long_to_wide_dataset",
@@ -122,11 +123,11 @@ def _probs_for(labels: np.ndarray, pred_probs: Any) -> np.ndarray:
             f"pred_probs must be a NumPy array, got {type(pred_probs).__name__}."
         )
     probs = as_pred_probs(pred_probs, sum_to_one=False)
-    _check_against(labels, probs)
+    check_against(labels, probs)
     return probs
 
 
-def _check_against(labels: np.ndarray, probs: np.ndarray) -> None:
+def check_against(labels: np.ndarray, probs: np.ndarray) -> None:
     if len(probs) != len(labels):
         raise InvalidAnnotationsError(
             f"pred_probs has {len(probs)} rows but labels_multiannotator has {len(labels)}."
@@ -206,7 +207,7 @@ def check_wide(labels: np.ndarray, pred_probs: Any, ids: Any) -> np.ndarray:
             f"pred_probs must be a NumPy array, got {type(pred_probs).__name__}."
         )
     probs = as_pred_probs(pred_probs, sum_to_one=True)
-    _check_against(labels, probs)
+    check_against(labels, probs)
     warn_if_nobody_agrees(labels)
     return probs
 
