@@ -13,7 +13,8 @@ time around two base cells, plus the hard corners.
   replaced by the class's fixed confusable partner), ``satisfice`` (of several labels only one
   is kept), ``drop`` (each label lost, one kept), ``add`` (expected spurious labels per task,
   drawn in proportion to the class weights), ``anchor`` (the label set given on the annotator's
-  previous task is copied).
+  previous task is copied), ``spam`` (the task is not looked at: a random label set of the
+  usual size, drawn in proportion to the class weights).
 * Models: calibrated by construction. A score ``s ~ N(d' z, 1)`` for truth ``z`` gives
   ``P(z = 1 | s) = sigmoid(logit pi_k + d' s - d'^2 / 2)``; ``d'`` sets the quality. ``useless``
   is ``logit pi_k`` plus noise; ``overconfident`` multiplies the medium model's log-odds by 2.5;
@@ -35,11 +36,17 @@ __all__ = [
     "Annotator",
     "Labelled",
     "Regime",
+    "annotate",
+    "class_weights",
     "cv_logistic",
+    "draw_truth",
     "generate",
+    "graded_model",
     "majority_vote",
     "rng_for",
     "simulate",
+    "synthetic_model",
+    "vote_model",
 ]
 
 TOPIC_SIZE = 5
@@ -65,6 +72,7 @@ class Annotator:
     drop: float = 0.0
     add: float = 0.0
     anchor: float = 0.0
+    spam: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -166,12 +174,12 @@ CELLS: tuple[Regime, ...] = (
 # -- truth ----------------------------------------------------------------------------------------
 
 
-def _class_weights(k: int, skew: float, rng: np.random.Generator) -> np.ndarray:
+def class_weights(k: int, skew: float, rng: np.random.Generator) -> np.ndarray:
     rank = rng.permutation(k)
     return (rank + 1.0) ** -skew
 
 
-def _truth(n: int, r: Regime, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def draw_truth(n: int, r: Regime, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     k = r.k
     size = np.minimum(1 + rng.poisson(max(r.cardinality - 1.0, 0.0), n), k)
     logw = np.log(np.broadcast_to(weights, (n, k))).copy()
@@ -293,7 +301,25 @@ def annotate(
         for i in np.flatnonzero(rng.random(n) < who.anchor):
             if i > 0:
                 labels[i] = labels[i - 1]
+    if who.spam:
+        _spam(labels, who.spam, weights, truth.sum(axis=1), rng)
     return labels
+
+
+def _spam(
+    labels: np.ndarray,
+    rate: float,
+    weights: np.ndarray,
+    sizes: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Replace a ``rate`` share of the rows (in place) by random sets of the true sets' sizes."""
+    k = labels.shape[1]
+    logw = np.log(weights)
+    for i in np.flatnonzero(rng.random(len(labels)) < rate):
+        keys = logw + rng.gumbel(size=k)
+        labels[i] = False
+        labels[i, np.argsort(-keys)[: max(int(sizes[i]), 1)]] = True
 
 
 def simulate(
@@ -346,9 +372,18 @@ def synthetic_model(truth: np.ndarray, kind: str, rng: np.random.Generator) -> n
     if kind == "useless":
         return _sigmoid(prior + rng.normal(0.0, 0.5, truth.shape))
     d = MODEL_DPRIME["medium" if kind == "overconfident" else kind]
-    score = d * truth + rng.normal(0.0, 1.0, truth.shape)
-    z = prior + d * score - d * d / 2
-    return _sigmoid(OVERCONFIDENCE * z if kind == "overconfident" else z)
+    return graded_model(truth, d, rng, sharpen=OVERCONFIDENCE if kind == "overconfident" else 1.0)
+
+
+def graded_model(
+    truth: np.ndarray, dprime: float, rng: np.random.Generator, sharpen: float = 1.0
+) -> np.ndarray:
+    """P(class present) (n, K) of separation ``dprime``, calibrated when ``sharpen`` is 1; its
+    log-odds multiplied by ``sharpen`` otherwise (> 1 over-, < 1 underconfident)."""
+    prior = _logit(np.clip(truth.mean(axis=0), 1e-3, 1 - 1e-3))[None, :]
+    score = dprime * truth + rng.normal(0.0, 1.0, truth.shape)
+    z = prior + dprime * score - dprime * dprime / 2
+    return _sigmoid(sharpen * z if sharpen != 1.0 else z)
 
 
 def cv_logistic(
@@ -393,7 +428,7 @@ def majority_vote(
     return (2 * votes > counts) | (tie & broken)
 
 
-def _vote_model(
+def vote_model(
     truth: np.ndarray, task: np.ndarray, labels: np.ndarray, rng: np.random.Generator, seed: int
 ) -> np.ndarray:
     n, k = truth.shape
@@ -407,11 +442,11 @@ def _vote_model(
 def generate(r: Regime, n: int, seed: int) -> Labelled:
     """The data of regime ``r`` with ``n`` tasks, deterministic in ``seed``."""
     rng = rng_for(seed, r.name)
-    weights = _class_weights(r.k, r.skew, rng)
-    truth = _truth(n, r, weights, rng)
+    weights = class_weights(r.k, r.skew, rng)
+    truth = draw_truth(n, r, weights, rng)
     task, who, labels = simulate(truth, r.errors, r.per_task, weights, rng)
     if r.model == "vote":
-        probs = _vote_model(truth, task, labels, rng, seed)
+        probs = vote_model(truth, task, labels, rng, seed)
     else:
         probs = synthetic_model(truth, r.model, rng)
     names = [f"c{j}" for j in range(r.k)]

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import _baselines as baselines
+import _random_regimes as random_regimes
 import _realsets as realsets
 import _regimes as regimes
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
-__all__ = ["QUICK_LIMITS", "SYNTHETIC_TASKS", "Case", "Ctx", "all_cases"]
+__all__ = ["QUICK_LIMITS", "SYNTHETIC_TASKS", "Case", "Ctx", "all_cases", "random_cases"]
 
 SYNTHETIC_TASKS = {"quick": 1000, "full": 3000}
 QUICK_LIMITS = {"mulan": 800, "cifar10n": 1200, "crowdtruth": 800, "single": 2000}
@@ -96,17 +97,23 @@ def _case(name, group, describe, truth, probs, task, who, labels, names, **kw) -
 def synthetic_case(r: regimes.Regime, ctx: Ctx) -> Case:
     n = SYNTHETIC_TASKS["quick" if ctx.quick else "full"]
     d = regimes.generate(r, n, ctx.seed)
+    return _generated_case(
+        f"syn {r.name}", f"synthetic {r.group}", r.describe(), d, cleanlab_equal=r.cleanlab_equal
+    )
+
+
+def _generated_case(name: str, group: str, describe: str, d: regimes.Labelled, **kw) -> Case:
     return _case(
-        f"syn {r.name}",
-        f"synthetic {r.group}",
-        r.describe(),
+        name,
+        group,
+        describe,
         d.truth,
         d.pred_probs,
         d.task,
         d.annotator,
         d.labels,
         d.class_names,
-        cleanlab_equal=r.cleanlab_equal,
+        **kw,
     )
 
 
@@ -247,6 +254,20 @@ def single_label_case(key: str, ctx: Ctx) -> Case:
         single_label=True,
         real=True,
     )
+
+
+def random_case(r: random_regimes.RandomRegime, ctx: Ctx) -> Case:
+    d = random_regimes.generate(r)
+    return _generated_case(r.name, "random", r.describe(), d, single_label=r.single_label)
+
+
+def random_cases(
+    seed: int, count: int, quick: bool, only: int | None = None
+) -> list[tuple[str, Callable[[Ctx], Case]]]:
+    """(name, builder) of random regimes 0..count-1 under ``seed`` (or regime ``only``)."""
+    indices = range(count) if only is None else [only]
+    chosen = [random_regimes.draw(seed, i, quick) for i in indices]
+    return [(r.name, functools.partial(random_case, r)) for r in chosen]
 
 
 def all_cases() -> list[tuple[str, Callable[[Ctx], Case]]]:

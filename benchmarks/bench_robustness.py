@@ -36,6 +36,15 @@ else: errors = missing, spurious, rule, disagreement; missing = missing.
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_robustness.py --quick      # a few minutes
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_robustness.py              # everything
     python benchmarks/bench_robustness.py --only "B " --json /tmp/robust.json
+
+``--random N`` runs N random untuned regimes (:mod:`_random_regimes`: every factor drawn on its
+own, from a wider space) instead of the fixed cells, with the same metrics and targets, and
+prints per target the regimes meeting it and the misses beyond noise with their factors
+(:mod:`_random_report`); crashes, warnings the audit lets out and NaN in its results are
+reported too. A regime is reproducible from its seed and index:
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_robustness.py --random 40 --quick
+    python benchmarks/bench_robustness.py --random-seed 3 --random-only 17 --quick
 """
 
 from __future__ import annotations
@@ -51,10 +60,11 @@ from typing import Any
 
 import _baselines as baselines
 import _gold_variant as gold_variant
+import _random_report as random_report
 import _robust_metrics as rm
 import numpy as np
 import pandas as pd
-from _robust_cases import QUICK_LIMITS, SYNTHETIC_TASKS, Case, Ctx, all_cases
+from _robust_cases import QUICK_LIMITS, SYNTHETIC_TASKS, Case, Ctx, all_cases, random_cases
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 DEFAULT_TABS = {
@@ -114,7 +124,9 @@ def evaluate(case: Case, seed: int, tabs: dict[str, tuple[str, ...]]) -> tuple[d
     """All metrics of one cell (JSON-ready) and its timings."""
     timing: dict[str, float] = {}
     start = time.perf_counter()
-    res = run_ours(case, seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = run_ours(case, seed)
     timing["ours"] = time.perf_counter() - start
     start = time.perf_counter()
     methods = {
@@ -213,6 +225,8 @@ def evaluate(case: Case, seed: int, tabs: dict[str, tuple[str, ...]]) -> tuple[d
             "same_ranking": bool(np.array_equal(ours_rank, base_rank)),
         }
     rec["issue_kinds"] = res.issues["kind"].astype(str).value_counts().to_dict()
+    rec["warnings"] = random_report.warning_lines(caught)
+    rec["nan"] = random_report.nan_fields(res)
     rec["targets"] = judge(rec, case)
     if gold_variant.gold_cell(case.name) and case.truth is not None and case.several:
         start = time.perf_counter()
@@ -406,6 +420,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="write every number to this file")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (machine is shared)")
+    parser.add_argument("--random", type=int, help="run this many random regimes instead")
+    parser.add_argument("--random-seed", type=int, help="seed of the random regimes (--seed)")
+    parser.add_argument("--random-only", type=int, help="run random regime I alone")
     args = parser.parse_args()
 
     import cleanlab
@@ -415,7 +432,12 @@ def main() -> None:
     warnings.simplefilter("ignore", FutureWarning)
     ctx = Ctx(args.data, args.seed, args.quick)
     tabs, source = tab_kinds()
-    chosen = [(n, b) for n, b in all_cases() if not args.only or args.only in n]
+    randomized = args.random is not None or args.random_only is not None
+    if randomized:
+        random_seed = args.seed if args.random_seed is None else args.random_seed
+        chosen = random_cases(random_seed, args.random or 0, args.quick, args.random_only)
+    else:
+        chosen = [(n, b) for n, b in all_cases() if not args.only or args.only in n]
     print(
         f"robustness benchmark: seed={args.seed} quick={args.quick} cleanlab "
         f"{cleanlab.__version__}; {len(chosen)} cells; tabs from {source}: {tabs}"
@@ -432,7 +454,12 @@ def main() -> None:
             start = time.perf_counter()
             case = build(ctx)
             built = time.perf_counter() - start
-            rec, timing = evaluate(case, args.seed, tabs)
+            if randomized:
+                print(f"# {name}: {case.describe}", flush=True)
+            try:
+                rec, timing = evaluate(case, args.seed, tabs)
+            except Exception as exc:  # a crash is a finding: record it, go on
+                rec, timing = random_report.crash_record(case, exc), {}
             timing["data"] = built
             records.append(rec)
             timings[name] = {k: round(v, 3) for k, v in timing.items()}
@@ -447,6 +474,8 @@ def main() -> None:
         )
     print_summary(records)
     gold_variant.print_gold(records)
+    if randomized:
+        random_report.print_random_summary(records, args.quick)
     total = time.perf_counter() - wall
     slowest = sorted(timings.items(), key=lambda kv: -sum(kv[1].values()))[:3]
     print(
@@ -459,6 +488,9 @@ def main() -> None:
                 "seed": args.seed,
                 "quick": args.quick,
                 "only": args.only,
+                "random": args.random,
+                "random_seed": args.random_seed,
+                "random_only": args.random_only,
                 "tabs": tabs,
                 "tab_source": source,
                 "synthetic_tasks": SYNTHETIC_TASKS,

@@ -12,10 +12,12 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from ls_cleanlab.annotators import crowdlab as _crowdlab
+from ls_cleanlab.annotators.temperature import best_temperature, temperature_scale
 from ls_cleanlab.annotators.votes import Votes
+from ls_cleanlab.annotators.wide import check_wide, read_wide, wide_votes
 from ls_cleanlab.confident.scores import label_quality_scores
-from ls_cleanlab.errors import InvalidAnnotationsError, InvalidOptionError, warn_user
-from ls_cleanlab.validation import as_pred_probs, check_option
+from ls_cleanlab.errors import InvalidOptionError
+from ls_cleanlab.validation import check_option
 
 __all__ = ["MultiannotatorQuality", "multiannotator_quality"]
 
@@ -23,8 +25,6 @@ ConsensusMethod = Literal["best_quality", "majority_vote"]
 CONSENSUS_METHODS: tuple[ConsensusMethod, ...] = get_args(ConsensusMethod)
 QualityMethod = Literal["crowdlab", "agreement"]
 QUALITY_METHODS: tuple[QualityMethod, ...] = get_args(QualityMethod)
-_SMALL = 1e-30  # cleanlab's SMALL_CONST for temperature scaling
-_COARSE_TEMPS = (0.1, 0.2, 0.5, 0.8, 1, 2, 3, 5, 8)
 
 
 @dataclass(frozen=True)
@@ -94,35 +94,60 @@ def multiannotator_quality(
     MultiannotatorQuality
         Also a read-only mapping like cleanlab's dict.
     """
-    import pandas as pd
-
-    labels, ids, index = _wide(labels_multiannotator)
+    labels, ids, index = read_wide(labels_multiannotator)
     methods = _check_methods(consensus_method, quality_method, return_weights)
     quality_method = check_option(quality_method, QUALITY_METHODS, "quality_method")
-    probs = _check(labels, pred_probs, ids)
+    probs = check_wide(labels, pred_probs, ids)
+    votes = wide_votes(labels, probs.shape[1])
     if calibrate_probs:
-        probs = _calibrate(labels, probs)
-    votes = _votes(labels, probs.shape[1])
-    by_method = _consensus_by_method(
+        probs = temperature_scale(probs, best_temperature(votes, probs))
+    by_method = consensus_by_method(
         votes, probs, methods, quality_method, label_quality_score_kwargs
     )
     main = by_method[methods[0]]
     out: dict[str, Any] = {"label_quality": _label_quality(votes, by_method, methods, index)}
-    n, m = labels.shape
-    detailed = np.full((m, n), np.nan).T  # the memory layout of cleanlab's apply_along_axis
-    detailed[votes.task, votes.annotator] = main.label_quality
-    if return_detailed_quality:
-        out["detailed_label_quality"] = pd.DataFrame(detailed, index=index, columns=ids).add_prefix(
-            "quality_annotator_"
+    out.update(
+        quality_frames(
+            votes,
+            main,
+            quality_method,
+            (index, ids),
+            detailed=return_detailed_quality,
+            annotators=return_annotator_stats,
         )
-    if return_annotator_stats:
-        out["annotator_stats"] = _annotator_stats(
-            votes, main, quality_method, detailed if return_detailed_quality else None, ids
-        )
+    )
     if return_weights:
         out["model_weight"] = main.model_weight
         out["annotator_weight"] = main.annotator_weight
     return MultiannotatorQuality(**out)
+
+
+def quality_frames(
+    votes: Votes,
+    stats: _crowdlab.ConsensusStats,
+    quality_method: str,
+    names: tuple[Any, Any],
+    *,
+    detailed: bool,
+    annotators: bool,
+) -> dict[str, Any]:
+    """cleanlab's ``detailed_label_quality`` and ``annotator_stats`` frames, those asked for;
+    ``names`` the row index and annotator ids (or None)."""
+    import pandas as pd
+
+    index, ids = names
+    out: dict[str, Any] = {}
+    scores = np.full((votes.n_annotators, votes.n_units), np.nan).T  # cleanlab's memory layout
+    scores[votes.task, votes.annotator] = stats.label_quality
+    if detailed:
+        out["detailed_label_quality"] = pd.DataFrame(scores, index=index, columns=ids).add_prefix(
+            "quality_annotator_"
+        )
+    if annotators:
+        out["annotator_stats"] = annotator_stats_frame(
+            votes, stats, quality_method, scores if detailed else None, ids
+        )
+    return out
 
 
 def _check_methods(
@@ -141,7 +166,7 @@ def _check_methods(
     return methods
 
 
-def _consensus_by_method(
+def consensus_by_method(
     votes: Votes,
     probs: np.ndarray,
     methods: list[str],
@@ -195,13 +220,15 @@ def _label_quality(
     return frame
 
 
-def _annotator_stats(
+def annotator_stats_frame(
     votes: Votes,
     stats: _crowdlab.ConsensusStats,
     quality_method: str,
     detailed: np.ndarray | None,
     ids: Any,
 ) -> Any:
+    """cleanlab's ``annotator_stats`` frame for the consensus ``stats`` (sorted worst first);
+    ``detailed`` ``(N, M)`` the per-annotation scores when they were computed."""
     import pandas as pd
 
     # the same reductions as cleanlab, for bit-equal means: nanmean over the (N, M) detailed
@@ -259,131 +286,3 @@ def _worst_class(votes: Votes, hit: np.ndarray, quality: np.ndarray) -> np.ndarr
     out = np.zeros(votes.n_annotators, dtype=int)
     out[best["annotator"].to_numpy()] = best["label"].to_numpy()
     return out
-
-
-def _wide(labels_multiannotator: Any) -> tuple[np.ndarray, Any, Any]:
-    """The ``(N, M)`` float matrix, annotator ids (or None) and row index (or None)."""
-    import pandas as pd
-
-    if isinstance(labels_multiannotator, pd.DataFrame):
-        try:
-            matrix = labels_multiannotator.replace({pd.NA: np.nan}).astype(float).to_numpy()
-        except (TypeError, ValueError) as exc:
-            raise InvalidAnnotationsError(
-                f"labels_multiannotator must hold class indices or NaN: {exc}"
-            ) from exc
-        return matrix, labels_multiannotator.columns, labels_multiannotator.index
-    if isinstance(labels_multiannotator, np.ndarray):
-        if labels_multiannotator.dtype.kind not in "biuf":
-            raise InvalidAnnotationsError(
-                "labels_multiannotator must hold integer class indices or NaN, got dtype "
-                f"{labels_multiannotator.dtype} (map class names to indices first)."
-            )
-        return labels_multiannotator.astype(np.float64), None, None
-    raise InvalidAnnotationsError(
-        "labels_multiannotator must be a NumPy array or a pandas DataFrame of shape (N, M), "
-        f"got {type(labels_multiannotator).__name__}."
-    )
-
-
-def _check(labels: np.ndarray, pred_probs: Any, ids: Any) -> np.ndarray:
-    """cleanlab's checks of the wide labels and the probabilities, with clearer messages."""
-    if labels.ndim != 2:
-        raise InvalidAnnotationsError(
-            f"labels_multiannotator must be 2-D (examples x annotators), got shape {labels.shape}."
-        )
-    given = ~np.isnan(labels)
-    for axis, what, who in ((1, "examples", "have no labels"), (0, "annotators", "label nothing")):
-        empty = np.flatnonzero(~given.any(axis=axis))
-        if len(empty):
-            names = list(ids[empty]) if (axis == 0 and ids is not None) else empty.tolist()
-            raise InvalidAnnotationsError(
-                f"every example needs a label and every annotator one labelled example; "
-                f"{what} {names[:5]} {who}."
-            )
-    if labels.shape[1] < 2:
-        raise InvalidAnnotationsError(
-            "labels_multiannotator needs at least 2 annotators (columns); with one, use "
-            "label_quality_scores instead."
-        )
-    if (given.sum(axis=1) == 1).all():
-        raise InvalidAnnotationsError(
-            "every example has exactly one label; collapse them into one (N,) array and use "
-            "label_quality_scores instead."
-        )
-    values = labels[given]
-    if not (np.isfinite(values).all() and (values == np.round(values)).all() and values.min() >= 0):
-        raise InvalidAnnotationsError(
-            "labels_multiannotator must hold non-negative integer class indices (or NaN)."
-        )
-    if not isinstance(pred_probs, np.ndarray):
-        raise InvalidOptionError(
-            f"pred_probs must be a NumPy array, got {type(pred_probs).__name__}."
-        )
-    probs = as_pred_probs(pred_probs, sum_to_one=True)
-    if len(probs) != len(labels):
-        raise InvalidAnnotationsError(
-            f"pred_probs has {len(probs)} rows but labels_multiannotator has {len(labels)}."
-        )
-    if values.max() >= probs.shape[1]:
-        raise InvalidAnnotationsError(
-            f"labels_multiannotator holds class {int(values.max())} but pred_probs has only "
-            f"{probs.shape[1]} columns."
-        )
-    pairs = np.sort(np.where(given, labels, -1 - np.arange(labels.shape[1])), axis=1)
-    if not (pairs[:, 1:] == pairs[:, :-1]).any():
-        warn_user("Annotators do not agree on any example. Check input data.")
-    return probs
-
-
-def _votes(labels: np.ndarray, k: int) -> Votes:
-    task, annotator = np.nonzero(~np.isnan(labels))  # row-major: by task, then annotator
-    n, m = labels.shape
-    one_hot = np.zeros((len(task), k), dtype=bool)
-    one_hot[np.arange(len(task)), labels[task, annotator].astype(np.int64)] = True
-    count = np.bincount(task, minlength=n)
-    starts = np.concatenate(([0], np.cumsum(count)[:-1]))
-    return Votes(
-        task=task.astype(np.int64),
-        annotator=annotator.astype(np.int64),
-        labels=one_hot,
-        tasks=np.arange(n, dtype=np.int64),
-        count=count.astype(np.int64),
-        starts=starts.astype(np.int64),
-        rank=np.arange(len(task), dtype=np.int64) - np.repeat(starts, count),
-        order=np.arange(len(task), dtype=np.int64),
-        n_annotators=m,
-    )
-
-
-def _softmax(x: np.ndarray, temperature: float) -> np.ndarray:
-    x = x / max(temperature, 1e-6)
-    e = np.exp(x)
-    return e / np.sum(e, axis=1, keepdims=True)
-
-
-def _calibrate(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """cleanlab's temperature scaling: the temperature whose probabilities best match the
-    annotators' label shares (soft cross-entropy), coarse then fine grid."""
-    k = probs.shape[1]
-    votes = _votes(labels, k)
-    # cleanlab's empirical label distribution has the value_counts quirk too (see packed_counts)
-    shares = _crowdlab.packed_counts(_crowdlab.vote_counts(votes)) / votes.count[:, None]
-    log_probs = np.log(probs, where=probs > 0, out=np.full(probs.shape, -np.inf))
-
-    def loss(temp: float) -> float:
-        clipped = np.clip(_softmax(log_probs, temp), _SMALL, None)
-        return float(np.mean(-np.sum(shares * np.log(clipped), axis=1) / np.log(k)))
-
-    coarse = list(_COARSE_TEMPS)
-    best = int(np.argmin([loss(t) for t in coarse]))
-    fine = np.array([])
-    if best != 0:
-        fine = np.append(np.linspace(coarse[best - 1], coarse[best], 4, endpoint=False), fine)
-    if best != len(coarse) - 1:
-        fine = np.append(fine, np.linspace(coarse[best], coarse[best + 1], 5, endpoint=True))
-    temp = float(fine[np.argmin([loss(t) for t in fine])])
-    clipped = np.clip(probs, _SMALL, None)
-    clipped = clipped / np.sum(clipped, axis=1)[:, np.newaxis]
-    scaled = _softmax(np.log(clipped), temp)
-    return scaled / np.sum(scaled, axis=1)[:, np.newaxis]

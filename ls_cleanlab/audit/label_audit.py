@@ -38,7 +38,11 @@ from ls_cleanlab.audit.expected import expected_issues, tab_thresholds, task_pro
 from ls_cleanlab.audit.outliers import outlier_scores
 from ls_cleanlab.audit.rules import find_violations, load_rules
 from ls_cleanlab.audit.scoring import Scores, priority_of, score_several, score_single
-from ls_cleanlab.audit.tables import annotators_frame, classes_frame
+from ls_cleanlab.audit.tables import (
+    annotators_frame,
+    classes_frame,
+    quality_without_shared_tasks,
+)
 from ls_cleanlab.errors import InvalidAnnotationsError, InvalidOptionError
 
 __all__ = ["RULE_SCORE", "LabelAudit", "audit_labels"]
@@ -359,6 +363,8 @@ def _audit(c: _Context, scores: Scores, rule_set: Any, features: np.ndarray | No
     annotators = None
     if c.named:
         table = annotator_table(c.ann, c.cons, c.probs, c.names)
+        if not c.several:
+            table = quality_without_shared_tasks(table, c.ann, present, c.multi_label)
         bias = annotator_bias(c.ann, present if labelled.any() else None, seed=c.seed)
         annotators = annotators_frame(table, bias, c.ann, present, ALPHA)
     classes = classes_frame(

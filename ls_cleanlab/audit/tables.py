@@ -10,10 +10,11 @@ import numpy as np
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators import Agreement
 from ls_cleanlab.annotators.blocks import row_blocks
+from ls_cleanlab.annotators.jaccard import jaccard_cells
 from ls_cleanlab.audit.bias import AnnotatorBias, ClassBias
 from ls_cleanlab.audit.stats import sign_test
 
-__all__ = ["annotators_frame", "classes_frame"]
+__all__ = ["annotators_frame", "classes_frame", "quality_without_shared_tasks"]
 
 #: Labels per task fewer than co-annotators' (or than expected) before satisficing is flagged.
 SHORTFALL = 0.2
@@ -35,6 +36,33 @@ def _expected_counts(ann: Annotations, present: np.ndarray) -> tuple[np.ndarray,
     fewer = np.bincount(who, weights=diff <= -0.5, minlength=m)
     more = np.bincount(who, weights=diff >= 0.5, minlength=m)
     return mean, sign_test(fewer, more)
+
+
+def quality_without_shared_tasks(
+    table: Any, ann: Annotations, present: np.ndarray, multi_label: bool
+) -> Any:
+    """``table`` with each annotator's ``quality`` measured against the audit's posterior
+    ``present`` ``(n, K)`` where no task has two annotations (the consensus cannot compare
+    annotators there, and left it NaN): the mean over its tasks of the probability its class is
+    right (single-label) or of the expected Jaccard index of its set (multi-label), as the
+    calibrated consensus measures quality; sorted again, worst first."""
+    t = np.clip(present, 1e-12, 1.0 - 1e-12)
+    if multi_label:
+        none = np.exp(np.log1p(-t).sum(axis=1))
+        score = np.empty(len(ann))
+        for rows in row_blocks(len(ann), ann.n_classes):
+            score[rows] = jaccard_cells(ann.labels[rows], t, none, ann.task[rows])
+    else:
+        score = t[ann.task, ann.labels.argmax(axis=1)]
+    m = ann.n_annotators
+    who = ann.annotator_index
+    quality = np.bincount(who, weights=score, minlength=m) / np.maximum(
+        np.bincount(who, minlength=m), 1
+    )
+    frame = table.copy()
+    key = frame["annotator"].map({a: i for i, a in enumerate(ann.annotator_ids)})
+    frame["quality"] = quality[key.to_numpy(dtype=np.int64)]
+    return frame.sort_values("quality", kind="stable").reset_index(drop=True)
 
 
 def annotators_frame(

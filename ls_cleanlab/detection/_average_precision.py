@@ -24,7 +24,7 @@ from ls_cleanlab.detection._boxes import FlatBoxes
 from ls_cleanlab.detection._constants import AP_IOU_THRESHOLDS, AP_SCALE_FACTOR
 from ls_cleanlab.detection._objectlab import Pairs
 
-__all__ = ["class_average_precision"]
+__all__ = ["class_average_precision", "true_positive_counts"]
 
 _EPS32 = np.finfo(np.float32).eps
 
@@ -116,4 +116,24 @@ def class_average_precision(
             ap = _area_average_precision(tp, by_confidence, int(given_per_class[k]))
             aps.append(np.array([ap], dtype=np.float32))
         out[k] = np.mean(aps) * AP_SCALE_FACTOR
+    return out
+
+
+def true_positive_counts(
+    labels: FlatBoxes, preds: FlatBoxes, pairs: Pairs, n_classes: int
+) -> np.ndarray:
+    """``(T, K)`` int64: at each IoU threshold of :data:`AP_IOU_THRESHOLDS` and for each class,
+    the predicted boxes that are true positives under the matching above (cleanlab's
+    ``_calculate_true_positives_false_positives`` summed over images). Each covers one given
+    box, so false positives are the other predicted boxes and false negatives the other given
+    boxes. ``pairs`` as in :func:`class_average_precision`."""
+    assert preds.confidence is not None
+    best_iou_all, owner_all = _best_given_box(labels, preds, pairs)
+    out = np.zeros((len(AP_IOU_THRESHOLDS), n_classes), dtype=np.int64)
+    for k in range(n_classes):
+        members = np.flatnonzero(preds.classes == k)
+        rank = _rank_in_image(preds.image[members], preds.confidence[members])
+        for t, threshold in enumerate(AP_IOU_THRESHOLDS):
+            tp = _true_positives(owner_all[members], best_iou_all[members], rank, threshold)
+            out[t, k] = int(tp.sum())
     return out

@@ -92,3 +92,28 @@ def test_a_bad_seed_is_refused_before_any_work(seed: object, match: str) -> None
     probs = np.random.default_rng(6).dirichlet(np.ones(3), 10)
     with pytest.raises(InvalidOptionError, match=re.escape(match)):
         audit_labels(probs, labels=np.arange(10) % 3, seed=seed)
+
+
+@pytest.mark.parametrize("multi_label", [False, True], ids=["single", "multi"])
+def test_annotators_sharing_no_task_are_ranked_against_the_model(multi_label: bool) -> None:
+    # Label Studio's default: every task labelled once, by one of several annotators. The
+    # consensus cannot compare them; the audit's posterior (model + labels) can.
+    rng = np.random.default_rng(3)
+    n, k = 600, 5
+    truth = rng.integers(0, k, n)
+    onehot = np.eye(k, dtype=bool)[truth]
+    if multi_label:
+        onehot |= rng.random((n, k)) < 0.15
+        probs = np.clip(np.where(onehot, 0.85, 0.1) + rng.normal(0, 0.05, (n, k)), 0.01, 0.99)
+    else:
+        probs = rng.dirichlet(np.ones(k), n) * 0.3 + 0.7 * onehot
+    who = np.array(["careful", "sloppy", "random"], dtype=object)[np.arange(n) % 3]
+    labels = onehot.copy()
+    wrong = (who == "sloppy") & (rng.random(n) < 0.25) | (who == "random")
+    labels[wrong] = np.eye(k, dtype=bool)[rng.integers(0, k, wrong.sum())]
+    ann = Annotations(task=np.arange(n), annotator=who, labels=labels.astype(np.int8))
+    res = audit_labels(probs, annotations=ann, multi_label=multi_label)
+    quality = res.annotators.set_index("annotator")["quality"]
+    assert np.isfinite(quality).all() and ((quality >= 0) & (quality <= 1)).all()
+    assert quality["careful"] > quality["sloppy"] > quality["random"]
+    assert list(res.annotators["annotator"]) == ["random", "sloppy", "careful"]
