@@ -99,8 +99,9 @@ class BinaryFit:
     fp: np.ndarray  # (M, K)
     calibration: model_source.BinaryCalibration | None
     n_iter: int
-    temperature: float = 1.0  # weight of the annotators' summed evidence (:mod:`.tempering`)
+    temperature: float = 1.0  # mean weight of an answer (:mod:`.tempering`)
     model_share: float = 1.0  # weight of the calibrated model beyond the prevalence
+    dependence: float = 0.0  # rho: an answer on a task of n weighs 1 / (1 + (n - 1) rho)
 
     @property
     def posterior(self) -> np.ndarray:
@@ -135,7 +136,7 @@ def _binary_rounds(
     x: np.ndarray | None,
     rounds: int,
     tol: float,
-    tau: float,
+    rho: float,
     omega: float = 1.0,
     known: Known | None = None,
     anchor: bool = False,
@@ -143,12 +144,14 @@ def _binary_rounds(
 ) -> BinaryFit:
     """EM rounds from ``posterior``, which they update in place (the caller's own array), as
     ``logit`` (allocated when None). The prior is the prevalence plus ``omega`` times what the
-    calibrated model adds to it; the annotators' evidence is weighted by ``tau``. Gold tasks are
+    calibrated model adds to it; the annotators' evidence on a task is weighted as ``rho`` says
+    for its number of answers (:func:`.tempering.task_weights`). Gold tasks are
     clamped to ``known``; with ``anchor`` the first rates come from them alone. The E-step runs
     a block of tasks at a time (:mod:`.estep`)."""
     logit = np.zeros_like(posterior) if logit is None else logit
     se = fp = np.zeros((votes.n_annotators, posterior.shape[1]))
     calibration = None
+    tau = tempering.task_weights(votes.count, rho) if rho > 0.0 else 1.0
     it = 0
     for _ in range(rounds):
         it += 1
@@ -162,7 +165,9 @@ def _binary_rounds(
         if change < tol:
             break
     used = calibration if calibration is not None and calibration.used else None
-    return BinaryFit(logit, se, fp, used, it, tau)
+    return BinaryFit(
+        logit, se, fp, used, it, tempering.mean_weight(votes.count, rho), dependence=rho
+    )
 
 
 def _prevalence_logit(posterior: np.ndarray) -> np.ndarray:
@@ -184,25 +189,23 @@ def binary_em(
     becomes the posterior, updated in place (no copy of a ``(U, K)`` array)."""
     x = None if probs is None else model_source.model_logits(probs)
     posterior = known.clamp(start) if known is not None else np.asarray(start, dtype=np.float64)
-    fit = _binary_rounds(votes, posterior, x, max_iter, tol, 1.0, 1.0, known, True)
+    fit = _binary_rounds(votes, posterior, x, max_iter, tol, 0.0, 1.0, known, True)
     base = _prevalence_logit(posterior)
     calibration = fit.calibration
     model = None
     if calibration is not None and x is not None:
         model = TaskRows(lambda tasks: calibration.logits(x[tasks]))
     evidence = BinaryEvidence(votes, fit.se, fit.fp).full()
-    gold = (
-        None
-        if known is None
-        else tempering.gold_binary_weights(base, model, evidence, known.units, known.truth)
+    gold = known and tempering.gold_binary_weights(
+        base, model, evidence, known.units, known.truth, votes.count
     )
-    omega, tau = gold or tempering.binary_weights(votes, base, model, evidence, fit.se, fit.fp)
+    omega, rho = gold or tempering.binary_weights(votes, base, model, evidence, fit.se, fit.fp)
     del evidence
-    if omega >= 1.0 and tau >= 1.0:
+    if omega >= 1.0 and rho <= 0.0:
         return fit
     n_iter, logit = fit.n_iter, fit.logit
     del fit  # its log-odds are the next rounds' buffer
-    again = _binary_rounds(votes, posterior, x, max_iter, tol, tau, omega, known, logit=logit)
+    again = _binary_rounds(votes, posterior, x, max_iter, tol, rho, omega, known, logit=logit)
     return replace(again, n_iter=n_iter + again.n_iter, model_share=omega)
 
 
@@ -219,7 +222,8 @@ def binary_quality(votes: Votes, fit: BinaryFit) -> np.ndarray:
     """``(M,)`` expected Jaccard index of each annotator's sets with the truth under the
     posterior, empty sets read as votes of their own (:func:`.emptiness.refit`; module
     docstring)."""
-    read = emptiness.refit(votes, fit.logit, fit.se, fit.fp, fit.temperature, binary_evidence)
+    weights = tempering.task_weights(votes.count, fit.dependence)
+    read = emptiness.refit(votes, fit.logit, fit.se, fit.fp, weights, binary_evidence)
     if read is None:
         return _per_annotator(votes, jaccard_rows(votes.labels, fit.logit, votes.task))
     return _per_annotator(votes, jaccard_cells(votes.labels, read.cells, read.empty, votes.task))
@@ -238,6 +242,7 @@ class MulticlassFit:
     n_iter: int
     temperature: float = 1.0
     model_share: float = 1.0
+    dependence: float = 0.0
 
     @property
     def posterior(self) -> np.ndarray:
@@ -333,19 +338,21 @@ def multiclass_em(
         (fit, prior, evidence), fixed = run(None, None), None
     base = np.log(np.clip(fit.posterior.mean(axis=0), EPS, None)) if fixed is None else fixed
     model = prior if fit.calibration is not None else None
-    gold = (
-        None
-        if known is None
-        else tempering.gold_multiclass_weights(base, model, evidence, known.units, known.truth)
+    gold = known and tempering.gold_multiclass_weights(
+        base, model, evidence, known.units, known.truth, votes.count
     )
-    omega, tau = gold or tempering.multiclass_weights(votes, base, model, evidence, fit.confusion)
-    if omega >= 1.0 and tau >= 1.0:
+    omega, rho = gold or tempering.multiclass_weights(votes, base, model, evidence, fit.confusion)
+    if omega >= 1.0 and rho <= 0.0:
         return fit
     shift = 0.0 if model is None else omega * (model - base)
+    tau = tempering.task_weights(votes.count, rho)[:, None]
     log_post = _normalize(tau * (base + shift + evidence))
     if known is not None:
         log_post = known.clamp_log(log_post)
-    return MulticlassFit(log_post, fit.confusion, fit.calibration, fit.n_iter, tau, omega)
+    temperature = tempering.mean_weight(votes.count, rho)
+    return MulticlassFit(
+        log_post, fit.confusion, fit.calibration, fit.n_iter, temperature, omega, rho
+    )
 
 
 def fixed_prior_em(

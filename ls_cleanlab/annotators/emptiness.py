@@ -130,10 +130,15 @@ def _empty_sets(votes: Votes) -> np.ndarray:
 
 
 def empty_set_posterior(
-    votes: Votes, logit: np.ndarray, se: np.ndarray, fp: np.ndarray, temperature: float = 1.0
+    votes: Votes,
+    logit: np.ndarray,
+    se: np.ndarray,
+    fp: np.ndarray,
+    temperature: float | np.ndarray = 1.0,
 ) -> EmptySetPosterior | None:
     """The per-class posterior log-odds ``logit`` ``(U, K)`` of a model with rates ``se`` and
-    ``fp`` ``(M, K)`` whose evidence is weighted by ``temperature`` (:mod:`.tempering`), with
+    ``fp`` ``(M, K)`` whose evidence is weighted by ``temperature``, one or per task ``(U,)``
+    (:mod:`.tempering`), with
     each set's emptiness read as a vote of the same weight (module docstring); None when no
     annotator left a set empty."""
     empty = _empty_sets(votes)
@@ -147,12 +152,13 @@ def refit(
     logit: np.ndarray,
     se: np.ndarray,
     fp: np.ndarray,
-    temperature: float,
+    temperature: float | np.ndarray,
     evidence: Evidence,
 ) -> EmptySetPosterior | None:
     """EM of the per-class model with emptiness read as a vote, from a per-class fit (its
     posterior log-odds ``logit`` ``(U, K)``, rates ``se``, ``fp`` ``(M, K)`` and
-    ``temperature``; ``evidence`` computes its annotators' log-likelihood ratios): alternate
+    ``temperature``, one or per task ``(U,)``; ``evidence`` computes its annotators'
+    log-likelihood ratios): alternate
     :func:`empty_set_posterior` and :func:`.rates.binary_rates` on its cells, the prior (the
     fit's log-odds without the annotators' evidence) kept, so that the rates stop counting a
     careless annotator's spurious label on an empty task as a find. None when no annotator
@@ -163,13 +169,14 @@ def refit(
     read = _read(votes, empty, logit, se, fp, temperature)
     if float(np.abs(read.cells - _sigmoid(logit)).mean()) < REFIT_TOL:
         return read  # the empty sets say what the per-class model did: the rates stand
+    column = np.reshape(temperature, (-1, 1))
     prior = evidence(votes, se, fp)
-    prior *= -temperature
+    prior *= -column
     prior += logit  # the fit's log-odds without the annotators' evidence
     for _ in range(REFIT_ROUNDS):
         se, fp = binary_rates(votes, read.cells)
         logit = evidence(votes, se, fp)
-        logit *= temperature
+        logit *= column
         logit += prior
         new = _read(votes, empty, logit, se, fp, temperature)
         del logit
@@ -188,7 +195,7 @@ def _read(
     logit: np.ndarray,
     se: np.ndarray,
     fp: np.ndarray,
-    temperature: float,
+    temperature: float | np.ndarray,
 ) -> EmptySetPosterior:
     """:func:`empty_set_posterior` where ``empty`` ``(A,)`` marks the empty sets."""
     log_p0: np.ndarray = np.empty(len(logit))
@@ -213,7 +220,7 @@ def _emptiness_em(
     base: np.ndarray,
     implied_alpha: np.ndarray,
     implied_beta: np.ndarray,
-    temperature: float,
+    temperature: float | np.ndarray,
 ) -> np.ndarray:
     """``(U,)`` ``E`` by EM from the per-class model's log-odds ``base`` of an empty truth, with
     the rates ``A_j`` ``(M,)`` and ``B_ij`` ``(A,)`` it implies (module docstring)."""

@@ -94,18 +94,19 @@ def binary_e_step(
     prior: BinaryPrior,
     evidence: BinaryEvidence,
     x: np.ndarray | None,
-    tau: float,
+    tau: float | np.ndarray,
     known: Known | None,
     posterior: np.ndarray,
     logit: np.ndarray,
 ) -> float:
     """One E-step, in place: ``logit = prior + tau * evidence`` (gold rows clamped) and
-    ``posterior = sigmoid(logit)``, both ``(U, K)``; returns the posterior's mean absolute
-    change."""
+    ``posterior = sigmoid(logit)``, both ``(U, K)``, ``tau`` one weight or one per task
+    ``(U,)`` (:mod:`.tempering`); returns the posterior's mean absolute change."""
     votes = evidence.votes
     total = 0.0
     for tasks, rows in votes.task_blocks(posterior.shape[1]):
-        z = prior.rows(None if x is None else x[tasks]) + tau * evidence.rows(tasks, rows)
+        weight = tau[tasks, None] if isinstance(tau, np.ndarray) else tau
+        z = prior.rows(None if x is None else x[tasks]) + weight * evidence.rows(tasks, rows)
         if known is not None:
             z = known.clamp_logit_rows(z, tasks)
         new = sigmoid(z)

@@ -360,4 +360,5 @@ def test_golden_max_and_weights_without_shared_tasks() -> None:
     alone = Annotations(task=[0, 1], annotator=["a", "b"], labels=np.ones((2, 2), dtype=np.int8))
     votes = Votes.from_annotations(alone)
     rates = np.full((2, 2), 0.9), np.full((2, 2), 0.1)
-    assert binary_weights(votes, np.zeros(2), None, np.zeros((2, 2)), *rates) == (1.0, 1.0)
+    # (omega, rho): the model at full weight, the votes undiscounted
+    assert binary_weights(votes, np.zeros(2), None, np.zeros((2, 2)), *rates) == (1.0, 0.0)
