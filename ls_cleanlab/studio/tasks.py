@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab.annotations import Annotations
-from ls_cleanlab.errors import InvalidTasksError
+from ls_cleanlab.errors import InvalidTasksError, LabelConfigError
 from ls_cleanlab.studio.schema import LabelSchema
 
 __all__ = ["TaskReport", "TaskTable", "annotation_user", "read_tasks", "task_from_webhook"]
@@ -136,17 +136,25 @@ def annotation_user(annotation: Mapping[str, Any], where: str) -> int | None:
     return user
 
 
-def _choices(annotation: Mapping[str, Any], schema: LabelSchema, where: str) -> list[str]:
+def _choices(
+    annotation: Mapping[str, Any], schema: LabelSchema, where: str, other_tags: Counter[str]
+) -> list[str]:
+    """The annotation's choices of the schema's tag; counts in ``other_tags`` the names of the
+    other tags it holds choices of."""
     result = annotation.get("result")
     if result is None:
         return []
     if not isinstance(result, list):
         raise _fail(f"{where} has a 'result' that is not a list.")
     values: list[str] = []
+    others: set[str] = set()
     for item in result:
         if not isinstance(item, Mapping):
             raise _fail(f"{where} has a result item that is not an object: {item!r}.")
-        if item.get("from_name") != schema.from_name or item.get("type", "choices") != "choices":
+        if item.get("type", "choices") != "choices":
+            continue
+        if item.get("from_name") != schema.from_name:
+            others.add(str(item.get("from_name")))
             continue
         value = item.get("value")
         chosen = value.get("choices") if isinstance(value, Mapping) else None
@@ -156,7 +164,27 @@ def _choices(annotation: Mapping[str, Any], schema: LabelSchema, where: str) -> 
                 f"strings, got {value!r}."
             )
         values.extend(chosen)
+    other_tags.update(others)
     return values
+
+
+def _check_tag_found(table: Annotations, dropped: int, other_tags: Counter[str],
+                     schema: LabelSchema) -> None:  # fmt: skip
+    """Refuse annotations that hold no choice of the audited tag while they hold choices of a
+    tag the label config lacks: the tag was renamed after annotating, and reading every
+    annotation as empty (multi-label) or as no choice (single-label) would audit nothing."""
+    if (len(table) or dropped) == 0 or table.labels.any():
+        return
+    config_tags = {schema.from_name} | {o.split(" ", 1)[-1] for o in schema.others}
+    lost = {name: n for name, n in other_tags.most_common() if repr(name) not in config_tags}
+    if lost:
+        held = ", ".join(f"{name!r} ({n})" for name, n in list(lost.items())[:5])
+        raise LabelConfigError(
+            f"no annotation holds a choice of the Choices tag {schema.from_name!r}, but "
+            f"annotations hold choices of {held}, which the label config does not have: was "
+            "the tag renamed after annotating? Audit with the label config the annotations "
+            "were made with (or give the tag its old name back)."
+        )
 
 
 def _number(value: Any) -> float:
@@ -185,6 +213,9 @@ def read_tasks(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> TaskT
         When a task is not an object, lacks an integer ``id`` or a ``data`` object, appears
         twice, or an annotation lacks ``completed_by`` or has a malformed ``result``; the message
         names the task and annotation.
+    LabelConfigError
+        When no annotation holds a choice of the schema's tag but some hold choices of a tag
+        the label config lacks (the tag was renamed after annotating).
     """
     if schema.kind != "classification":
         raise InvalidTasksError(
@@ -196,6 +227,7 @@ def read_tasks(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> TaskT
     data: list[dict[str, Any]] = []
     seen: set[int] = set()
     skipped = drafts = no_annotator = 0
+    other_tags: Counter[str] = Counter()
     for index, task in enumerate(tasks):
         task_id, task_data, annotations = task_parts(task, index, seen)
         drafts += len(task.get("drafts") or [])
@@ -213,8 +245,9 @@ def read_tasks(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> TaskT
             if user is None:
                 no_annotator += 1
                 continue
-            rows.add(row, user, _choices(annotation, schema, where), annotation)
+            rows.add(row, user, _choices(annotation, schema, where, other_tags), annotation)
     table, counts = rows.annotations(schema)
+    _check_tag_found(table, counts.no_choice, other_tags, schema)
     report = TaskReport(
         n_tasks=len(ids), n_annotations=len(table), skipped=skipped, no_choice=counts.no_choice,
         unknown_choices=MappingProxyType(dict(counts.unknown.most_common())),
