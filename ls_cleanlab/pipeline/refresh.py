@@ -34,9 +34,16 @@ from ls_cleanlab.pipeline.project import audit_tasks
 from ls_cleanlab.pipeline.runs import current_run, new_run_id, publish_run, run_version
 from ls_cleanlab.pipeline.snapshot import fetch_with_snapshot
 from ls_cleanlab.pipeline.workspace import Workspace, write_atomic
-from ls_cleanlab.studio import StudioClient, read_tasks
+from ls_cleanlab.studio import LabelSchema, StudioClient, read_tasks
 
-__all__ = ["PARTIAL_PUSH_LIMIT", "Refresh", "push_some", "refresh_project", "save_audit_state"]
+__all__ = [
+    "PARTIAL_PUSH_LIMIT",
+    "Refresh",
+    "changed_since_audit",
+    "push_some",
+    "refresh_project",
+    "save_audit_state",
+]
 
 logger = logging.getLogger("ls_cleanlab")
 
@@ -49,7 +56,9 @@ def save_audit_state(workspace: Workspace, result: ProjectAudit) -> None:
     project = int(result.project or 0)
     workspace.box_state(project).unlink(missing_ok=True)  # a box state is stale
     buffer = io.BytesIO()
-    np.savez(buffer, task_ids=result.task_ids, probs=result.pred_probs)
+    np.savez(buffer, task_ids=result.task_ids, probs=result.pred_probs,
+             from_name=np.array(result.schema.from_name),
+             classes=np.array(result.schema.classes, dtype=str))  # fmt: skip
     write_atomic(workspace.audit_state(project), buffer.getvalue())
     pushed = {str(p["task"]): _signature(p) for p in result.predictions}
     workspace.write_json(workspace.pushed(project), pushed)
@@ -61,6 +70,33 @@ def _stored_probs(workspace: Workspace, project: int) -> dict[int, np.ndarray] |
         return None
     with np.load(path) as saved:
         return dict(zip(saved["task_ids"].tolist(), saved["probs"], strict=True))
+
+
+def changed_since_audit(workspace: Workspace, project: int, schema: LabelSchema) -> str | None:
+    """Why the project's last full audit cannot be refreshed under ``schema`` (the tag the
+    options choose now, from the config as it is now), or None: it audited boxes and the tag
+    now holds classes or the other way round, or another tag or other classes."""
+    boxes = workspace.box_state(project).is_file()
+    path = workspace.audit_state(project)
+    if not boxes and not path.is_file():
+        return None
+    now = f"the {'boxes' if schema.kind == 'boxes' else 'classes'} of {schema.from_name!r}"
+    again = "start training to audit it"
+    if boxes != (schema.kind == "boxes"):
+        return f"the last full audit was of {'boxes' if boxes else 'classes'}, now {now}: {again}"
+    if boxes:
+        return None
+    with np.load(path) as saved:
+        tag = str(saved["from_name"]) if "from_name" in saved.files else schema.from_name
+        classes = tuple(saved["classes"].tolist()) if "classes" in saved.files else None
+        width = saved["probs"].shape[1]
+    if (
+        tag != schema.from_name
+        or width != len(schema.classes)
+        or (classes is not None and classes != tuple(schema.classes))
+    ):
+        return f"the last full audit was of {width} classes of {tag!r}, now {now}: {again}"
+    return None
 
 
 def refresh_project(
@@ -78,6 +114,10 @@ def refresh_project(
     runs' versions returned for the cleanup). New tasks are scored by the project's trained
     model (``options.model_version``); those it cannot score (no model yet, no media) wait for
     the next full audit. Box projects: :func:`.box_refresh.refresh_box_project`."""
+    schema = client.label_schema(project, options.choices_name)
+    outdated = changed_since_audit(workspace, project, schema)
+    if outdated is not None:
+        return Refresh(None, reason=outdated)
     if workspace.box_state(project).is_file():
         return refresh_box_project(
             client, project, workspace=workspace, options=options, cache=cache,
@@ -87,24 +127,10 @@ def refresh_project(
     if known is None:
         return Refresh(None, reason="no audit of this project yet: start training first")
     current = current_run(workspace, project, options.model_version)
-    schema = client.label_schema(project, options.choices_name)
     options = resolve_reviewers(client, options)
     names = client.user_names()  # before the push: after it, only the state is saved
     tasks = fetch_with_snapshot(client, project, workspace, progress)
-    new = [t for t in tasks if int(t["id"]) not in known]
-    store = ModelStore(workspace.models_dir)
-    if new and store.path(project, options.model_version).is_file():
-        trained = store.load(project, options.model_version)
-        with MediaFetcher(
-            session=client.session,
-            allowed_hosts=options.allowed_hosts,
-            local_files_root=options.local_files_root,
-        ) as fetcher:
-            found = model_features(trained, new, schema, fetcher=fetcher, cache=cache)
-        rows = np.flatnonzero(found.ok)
-        if len(rows):
-            probs = trained.predict(found.features[rows]).probs
-            known.update({int(new[r]["id"]): p for r, p in zip(rows, probs, strict=True)})
+    known.update(_score_new(client, project, tasks, known, schema, workspace, options, cache))
     kept = [t for t in tasks if int(t["id"]) in known]
     _report(progress, "audit", 0, 1)
     order = read_tasks(kept, schema).task_ids
@@ -141,6 +167,36 @@ def refresh_project(
     _report(progress, "save", 1, 1)
     return Refresh(result, pushed=len(changed), tasks=len(kept), waiting=len(tasks) - len(kept),
                    stale_versions=stale)  # fmt: skip
+
+
+def _score_new(
+    client: StudioClient,
+    project: int,
+    tasks: list[dict[str, Any]],
+    known: Mapping[int, np.ndarray],
+    schema: LabelSchema,
+    workspace: Workspace,
+    options: AuditOptions,
+    cache: FeatureCache | None,
+) -> dict[int, np.ndarray]:
+    """The trained model's probabilities of the tasks the last audit did not score, for those
+    whose media it can read (none before a model exists)."""
+    new = [t for t in tasks if int(t["id"]) not in known]
+    store = ModelStore(workspace.models_dir)
+    if not new or not store.path(project, options.model_version).is_file():
+        return {}
+    trained = store.load(project, options.model_version)
+    with MediaFetcher(
+        session=client.session,
+        allowed_hosts=options.allowed_hosts,
+        local_files_root=options.local_files_root,
+    ) as fetcher:
+        found = model_features(trained, new, schema, fetcher=fetcher, cache=cache)
+    rows = np.flatnonzero(found.ok)
+    if not len(rows):
+        return {}
+    probs = trained.predict(found.features[rows]).probs
+    return {int(new[r]["id"]): p for r, p in zip(rows, probs, strict=True)}
 
 
 def _report(progress: Progress | None, stage: str, done: int, total: int) -> None:

@@ -152,7 +152,8 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 async def _domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LsCleanlabError)  # registered for this class only
     status, title = domain_status(exc)
-    if status >= 500:
+    # Label Studio shows a refused /setup as "check the ML backend server console logs"
+    if status >= 500 or request.url.path == "/setup":
         logger.warning("%s %s: %s: %s", request.method, request.url.path, title, exc)
     return error_response(status, title, str(exc))
 

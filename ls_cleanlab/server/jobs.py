@@ -172,12 +172,13 @@ class JobRunner:
         self.store.finish(job.id, summary=summary)
         logger.info("job %d (%s of project %d) done: %s", job.id, job.kind, job.project, summary)
 
-    def _options(self, **changes: Any) -> AuditOptions:
+    def _options(self, project: int) -> AuditOptions:
+        """The settings' options, auditing the control tag the project's /setup chose."""
         s = self.settings
         return AuditOptions(
             model_version=s.model_version, n_folds=s.n_folds, threshold=s.threshold,
             allowed_hosts=s.hosts, local_files_root=s.local_files_root,
-            reviewers=s.reviewer_list, **changes,
+            reviewers=s.reviewer_list, choices_name=self.store.tag(project),
         )  # fmt: skip
 
     def _progress(self, job: Job) -> Callable[[str, int, int], None]:
@@ -215,8 +216,8 @@ class JobRunner:
         try:
             with self.client(job.project) as client:
                 result = run_project_audit(
-                    client, job.project, options=self._options(), data_dir=self.workspace.root,
-                    progress=progress, executor=folds,
+                    client, job.project, options=self._options(job.project),
+                    data_dir=self.workspace.root, progress=progress, executor=folds,
                 )  # fmt: skip
                 studio_url = client.session.url
         finally:
@@ -240,7 +241,7 @@ class JobRunner:
     def _refresh(self, job: Job) -> dict[str, Any]:
         with self.client(job.project) as client:
             done = refresh_project(
-                client, job.project, workspace=self.workspace, options=self._options(),
+                client, job.project, workspace=self.workspace, options=self._options(job.project),
                 cache=self.predictor.cache, progress=self._progress(job),
             )  # fmt: skip
         if done.audit is None:
@@ -286,9 +287,11 @@ def _flagged(result: ProjectAudit) -> dict[str, Any]:
 def _summary(result: ProjectAudit) -> dict[str, Any]:
     """A job's summary: tasks audited, what was left out by reason, queue sizes, the tasks
     expected to have each error tab's problem in all (:func:`queue_expected`) and the share of
-    each tab's tasks expected to have it (:func:`queue_precision`), source."""
+    each tab's tasks expected to have it (:func:`queue_precision`), source, the control tag
+    audited and the config's tags left alone."""
     left_out = skip_report(result)
     return {"tasks": len(result.task_ids), "skipped": len(result.skipped),
+            "tag": result.schema.from_name, "not_audited": list(result.schema.others),
             "skipped_reasons": left_out.counts(),
             "unknown_choices": dict(left_out.unknown_choices),
             "queues": _queues(result),

@@ -98,6 +98,9 @@ class Store:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
         if "resumed" not in columns:  # a data dir from before jobs were resumed
             self._db.execute("ALTER TABLE jobs ADD COLUMN resumed INTEGER NOT NULL DEFAULT 0")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(projects)")}
+        if "tag" not in columns:  # a data dir from before projects chose their tag
+            self._db.execute("ALTER TABLE projects ADD COLUMN tag TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -199,16 +202,25 @@ class Store:
 
     # -- projects ---------------------------------------------------------------------------------
 
-    def set_up(self, project: int, uid: str, hostname: str | None, model_version: str) -> None:
-        """Record a ``/setup`` call (idempotent)."""
+    def set_up(
+        self, project: int, uid: str, hostname: str | None, model_version: str,
+        tag: str | None = None,
+    ) -> None:  # fmt: skip
+        """Record a ``/setup`` call (idempotent): ``tag`` is the control tag its extra params
+        chose (None: the config's default)."""
         with self._tx() as db:
             db.execute(
-                "INSERT INTO projects (project, uid, hostname, model_version, setup_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(project) DO UPDATE SET uid = excluded.uid, "
+                "INSERT INTO projects (project, uid, hostname, model_version, setup_at, tag) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(project) DO UPDATE SET uid = excluded.uid, "
                 "hostname = excluded.hostname, model_version = excluded.model_version, "
-                "setup_at = excluded.setup_at",
-                (int(project), uid, hostname, model_version, time.time()),
+                "setup_at = excluded.setup_at, tag = excluded.tag",
+                (int(project), uid, hostname, model_version, time.time(), tag),
             )
+
+    def tag(self, project: int) -> str | None:
+        """The control tag ``project``'s last ``/setup`` chose, or None."""
+        found = self.project(project)
+        return found.get("tag") if found else None
 
     def project(self, project: int) -> dict[str, Any] | None:
         with self._lock:

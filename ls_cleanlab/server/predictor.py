@@ -52,20 +52,22 @@ class Predictor:
         self.store = ModelStore(workspace.models_dir)
         self.cache = cache
         self._models: dict[tuple[int, str, bool], ProjectModel] = {}
-        self._schemas: dict[str, LabelSchema] = {}
+        self._schemas: dict[tuple[str, str | None], LabelSchema] = {}
         self._embedders: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def schema(self, label_config: str) -> LabelSchema:
-        """The parsed config (parsed once per distinct config)."""
+    def schema(self, label_config: str, tag: str | None = None) -> LabelSchema:
+        """The parsed config, auditing the control tag ``tag`` (None: the default one); parsed
+        once per distinct config and tag."""
+        key = (label_config, tag)
         with self._lock:
-            found = self._schemas.get(label_config)
+            found = self._schemas.get(key)
         if found is None:
-            found = parse_label_config(label_config)
+            found = parse_label_config(label_config, tag)
             with self._lock:
                 if len(self._schemas) > 64:
                     self._schemas.clear()
-                self._schemas[label_config] = found
+                self._schemas[key] = found
         return found
 
     def model(self, project: int, model_version: str) -> TrainedModel | None:

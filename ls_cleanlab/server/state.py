@@ -79,9 +79,13 @@ class Backend:
 
     # -- Label Studio ---------------------------------------------------------------------------
 
-    def set_up(self, project: int, uid: str, hostname: str | None, token: SecretStr | None) -> None:
-        """Record a ``/setup`` call: the project, the credentials it brought, our webhooks."""
-        self.store.set_up(project, uid, hostname, self.settings.model_version)
+    def set_up(
+        self, project: int, uid: str, hostname: str | None, token: SecretStr | None,
+        tag: str | None = None,
+    ) -> None:  # fmt: skip
+        """Record a ``/setup`` call: the project, the control tag its extra params chose, the
+        credentials it brought, our webhooks."""
+        self.store.set_up(project, uid, hostname, self.settings.model_version, tag)
         self.credentials.save(project, Credentials(hostname, token))
         self.register_soon(project)
 

@@ -6,7 +6,7 @@ data, an :class:`~ls_cleanlab.annotations.Annotations` table indexing into those
 :class:`TaskReport` of everything that was left out and why. Rules:
 
 * one row per annotation that is neither skipped (``was_cancelled``) nor a draft (drafts live
-  in ``drafts`` and are ignored);
+  in ``drafts`` and are ignored), nor by a user since deleted (``completed_by`` null), counted;
 * an annotation with no result for the audited ``Choices`` tag is an empty label set, valid in
   multi-label projects; in single-label projects it is left out and counted (``no_choice``);
 * choice values the config does not know (the config changed after annotating) are counted per
@@ -34,7 +34,7 @@ from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.errors import InvalidTasksError
 from ls_cleanlab.studio.schema import LabelSchema
 
-__all__ = ["TaskReport", "TaskTable", "read_tasks", "task_from_webhook"]
+__all__ = ["TaskReport", "TaskTable", "annotation_user", "read_tasks", "task_from_webhook"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,9 @@ class TaskReport:
         Tasks read and annotation rows kept.
     skipped : int
         Annotations skipped by their annotator (``was_cancelled``), left out.
+    no_annotator : int
+        Annotations whose annotator was deleted from Label Studio (``completed_by`` null), left
+        out: nothing tells whose they were, so they cannot be weighed with their annotator's.
     no_choice : int
         Single-label annotations without a choice for the tag, left out.
     unknown_choices : Mapping[str, int]
@@ -70,6 +73,7 @@ class TaskReport:
     duplicates_dropped: int
     ground_truth: int
     drafts_ignored: int
+    no_annotator: int = 0
 
     @property
     def clean(self) -> bool:
@@ -118,7 +122,12 @@ def _task_id(task: Any, position: int) -> int:
     return value
 
 
-def _user_id(annotation: Mapping[str, Any], where: str) -> int:
+def annotation_user(annotation: Mapping[str, Any], where: str) -> int | None:
+    """The annotation's user id, or None when its annotator was deleted from Label Studio
+    (which keeps the annotation with ``completed_by`` null); ``where`` names the annotation
+    in the error raised for a ``completed_by`` that is missing or not a user id."""
+    if "completed_by" in annotation and annotation["completed_by"] is None:
+        return None
     user = annotation.get("completed_by")
     if isinstance(user, Mapping):  # the export can expand users to objects
         user = user.get("id")
@@ -186,7 +195,7 @@ def read_tasks(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> TaskT
     ids: list[int] = []
     data: list[dict[str, Any]] = []
     seen: set[int] = set()
-    skipped = drafts = 0
+    skipped = drafts = no_annotator = 0
     for index, task in enumerate(tasks):
         task_id, task_data, annotations = task_parts(task, index, seen)
         drafts += len(task.get("drafts") or [])
@@ -200,15 +209,18 @@ def read_tasks(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> TaskT
             if annotation.get("was_cancelled"):
                 skipped += 1
                 continue
-            rows.add(row, _user_id(annotation, where), _choices(annotation, schema, where),
-                     annotation)  # fmt: skip
+            user = annotation_user(annotation, where)
+            if user is None:
+                no_annotator += 1
+                continue
+            rows.add(row, user, _choices(annotation, schema, where), annotation)
     table, counts = rows.annotations(schema)
     report = TaskReport(
         n_tasks=len(ids), n_annotations=len(table), skipped=skipped, no_choice=counts.no_choice,
         unknown_choices=MappingProxyType(dict(counts.unknown.most_common())),
         unknown_annotations=counts.unknown_rows, duplicates_dropped=counts.duplicates,
         ground_truth=int(table.ground_truth.sum()) if table.ground_truth is not None else 0,
-        drafts_ignored=drafts,
+        drafts_ignored=drafts, no_annotator=no_annotator,
     )  # fmt: skip
     return TaskTable(np.asarray(ids, dtype=np.int64), tuple(data), table, report)
 

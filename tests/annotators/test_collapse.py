@@ -41,11 +41,38 @@ def test_sparse_crowd_keeps_every_class_and_matches_the_vote() -> None:
     assert np.mean(ours) >= np.mean(vote)
 
 
-def test_collapsed_needs_a_class_the_vote_gives_many_tasks() -> None:
-    share = np.array([0.6, 0.35, 0.05])
-    assert collapsed(share, np.tile([0.98, 0.02, 0.0], (10, 1)))  # 0.02 < 0.1 x 0.35
-    assert not collapsed(share, np.tile([0.9, 0.1, 0.0], (10, 1)))  # the rare class may empty
-    assert not collapsed(share, np.zeros((0, 3)))
+def small_classes(seed: int, n: int = 100) -> tuple[Annotations, np.ndarray]:
+    """Five classes of shares 40/30/20/6/4%, three of nine workers per task (accuracy 0.55 to
+    0.95, errors spread evenly over the other classes)."""
+    rng = np.random.default_rng(seed)
+    truth = rng.choice(5, n, p=[0.4, 0.3, 0.2, 0.06, 0.04])
+    accuracy = np.linspace(0.55, 0.95, 9)
+    who = np.array([rng.choice(9, 3, replace=False) for _ in range(n)]).ravel()
+    task = np.repeat(np.arange(n), 3)
+    wrong = (truth[task] + rng.integers(1, 5, len(task))) % 5
+    labels = np.where(rng.random(len(task)) < accuracy[who], truth[task], wrong)
+    return Annotations.from_class_indices(task, np.array([f"w{j}" for j in who]), labels, 5), truth
+
+
+def test_a_small_class_is_not_emptied_and_the_vote_is_matched_on_every_seed() -> None:
+    # With a class kept only from 10% of the vote up, EM emptied a class of 4-6% of the tasks
+    # on 7 of these 10 seeds (task accuracy 0.81 and 0.83 against the vote's 0.90 and 0.89 at
+    # seeds 0 and 2).
+    for seed in range(10):
+        ann, truth = small_classes(seed)
+        cons = consensus(ann, len(truth), method="calibrated")
+        majority = consensus(ann, len(truth), method="majority").labels
+        assert not collapsed(majority.mean(axis=0), cons.posterior)
+        ours = np.mean(cons.labels.argmax(axis=1) == truth)
+        assert ours >= np.mean(majority.argmax(axis=1) == truth)
+
+
+def test_collapsed_needs_a_class_the_vote_gives_some_tasks() -> None:
+    share = np.array([0.6, 0.35, 0.04, 0.01])
+    assert collapsed(share, np.tile([0.98, 0.02, 0.0, 0.0], (10, 1)))  # 0.02 < 0.1 x 0.35
+    assert collapsed(share, np.tile([0.6, 0.399, 0.001, 0.0], (10, 1)))  # 0.001 < 0.1 x 0.04
+    assert not collapsed(share, np.tile([0.6, 0.36, 0.04, 0.0], (10, 1)))  # under 2% may empty
+    assert not collapsed(share, np.zeros((0, 4)))
 
 
 @pytest.mark.parametrize("rates", [one_coin, common_coin], ids=["one_coin", "common_coin"])

@@ -274,7 +274,7 @@ def test_an_unexpected_error_is_500_without_detail(
     assert not any(record.exc_info for record in caplog.records)
 
 
-def _crash(label_config: str) -> Any:
+def _crash(label_config: str, tag: str | None = None) -> Any:
     raise RuntimeError("secret-in-message")
 
 

@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from ls_cleanlab import StudioClient
+from ls_cleanlab.errors import StudioRequestError
 from ls_cleanlab.pipeline import QUEUES
 from ls_cleanlab.server.auth import SECRET_HEADER, WEBHOOK_ACTIONS
 from ls_cleanlab.testing.admin import TEXT_MULTI, Admin
@@ -312,3 +313,56 @@ def test_setup_credentials_survive_a_restart(
     again = _setup_at(data, project)
     assert again == setup_at or again > refreshes[0]["started_at"], (again, refreshes)
     assert studio.legacy_token not in log.read_text(errors="replace")
+
+
+#: Topics (multi-label, the tag audited by default) and a sentiment tag on each text.
+TOPICS_AND_SENTIMENT = TEXT_MULTI.replace(
+    "</View>",
+    '<Choices name="sentiment" toName="text" choice="single">'
+    '<Choice value="upbeat"/><Choice value="gloomy"/></Choices></View>',
+)
+
+
+def test_the_ml_backend_form_chooses_the_tag_to_audit(
+    admin: Admin, client: StudioClient, backend: str
+) -> None:
+    """A config with two Choices tags, the backend connected with extra params
+    ``{"tag": "sentiment"}`` as typed into Label Studio's form: the audit, its tabs and the
+    predictions are the sentiment tag's; a tag the config lacks is refused at connection; once
+    the tag changes, refreshes wait for a full audit."""
+    mood = {"upbeat": "win great happy", "gloomy": "loss sad awful"}
+    rng = np.random.default_rng(4)
+    truth = [str(rng.choice(list(mood))) for _ in range(44)]
+    made = [f"{mood[m]} {w}" for m, w in zip(truth, texts(44, seed=6)[0], strict=True)]
+    project = admin.project("backend two tags", TOPICS_AND_SENTIMENT)
+    ids = admin.import_tasks(project, [{"text": t} for t in made])
+    for task, label in zip(ids[:40], truth[:40], strict=True):
+        admin.annotate(task, [label], from_name="sentiment", to_name="text")
+
+    # Label Studio refuses the connection, pointing to the backend's log for the reason
+    with pytest.raises(StudioRequestError, match=r"422 Client Error.*/setup"):
+        client.ensure_ml_backend(project, backend, extra_params='{"tag": "mood"}')
+    ml = client.ensure_ml_backend(project, backend, extra_params='{"tag": "sentiment"}')
+    assert admin.call("GET", f"/api/ml/{ml}")["state"] == "CO"
+    admin.call("POST", f"/api/ml/{ml}/train", json={})
+    job = wait_for(lambda: _job_done(backend, project, "audit"), 120, "the audit job")
+    assert job["state"] == "done", job
+    assert job["summary"]["tag"] == "sentiment"
+    assert job["summary"]["not_audited"] == ["Choices 'topics'"]
+    version = admin.call("GET", f"/api/projects/{project}/")["model_version"]
+    ours = [p for p in admin.predictions(project) if p["model_version"] == version]
+    assert {p["task"] for p in ours} == set(ids)
+    assert {r["from_name"] for p in ours for r in p["result"]} == {"sentiment"}
+    unlabelled = [p for p in ours if p["task"] in ids[40:]]
+    right = sum(p["result"][0]["value"]["choices"] == [truth[ids.index(p["task"])]]
+                for p in unlabelled)  # fmt: skip
+    assert right >= 3, unlabelled
+
+    # extra params cleared: the default tag (topics) from now on; the sentiment audit's state
+    # cannot be refreshed under it, and the refresh job says so instead of failing
+    client.ensure_ml_backend(project, backend, extra_params=None)
+    admin.annotate(ids[41], [truth[41]], from_name="sentiment", to_name="text")
+    refresh = wait_for(lambda: _job_done(backend, project, "refresh"), 30, "the refresh job")
+    assert refresh["state"] == "done", refresh
+    assert "'sentiment'" in refresh["summary"]["skipped"], refresh
+    assert "start training" in refresh["summary"]["skipped"], refresh

@@ -129,6 +129,16 @@ def test_skips_are_excluded_and_drafts_ignored() -> None:
     assert table.report.clean
 
 
+def test_annotations_of_deleted_users_are_counted_and_left_out() -> None:
+    tasks = [task(1, annotation(None, result("cat")), annotation(2, result("dog"))),
+             task(2, annotation(None, result("bird")))]  # fmt: skip
+    table = read_tasks(tasks, MULTI)
+    assert rows(table) == [(0, 2, ("dog",))]
+    assert table.report.no_annotator == 2
+    with pytest.raises(InvalidTasksError, match="no user id in 'completed_by'"):
+        read_tasks([task(1, {"id": 3, "result": []})], MULTI)  # missing, not null
+
+
 def test_unknown_choices_are_counted_and_their_annotations_left_out() -> None:
     tasks = [
         task(1, annotation(1, result("cat", "Parrot")), annotation(2, result("Parrot"))),
@@ -205,7 +215,7 @@ def test_webhook_payload_without_task_or_annotation(payload: Any) -> None:
         ([{"id": 1, "data": [1]}], "task 1 has no 'data' object"),
         ([task(1, annotations={"a": 1})], "'annotations' that is not a list"),
         ([{"id": 1, "data": {}, "annotations": ["x"]}], "an annotation that is not an object"),
-        ([task(1, annotation(None, result("cat")))], r"task 1, annotation 1 has no user id"),
+        ([task(1, annotation("alice", result("cat")))], r"task 1, annotation 1 has no user id"),
         ([task(1, annotation({"email": "a@b"}))], "no user id"),
         ([task(1, {"id": 5, "completed_by": 1, "result": {}})], "annotation 5 has a 'result' that"),
         ([task(1, annotation(1, "cat"))], "result item that is not an object"),

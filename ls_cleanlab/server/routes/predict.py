@@ -34,12 +34,13 @@ def predict(body: PredictRequest, backend: BackendDep, settings: SettingsDep) ->
     whose media cannot be read). 409 when the model's feature extractor cannot run here; 502
     or 503 when no task could be read because Label Studio refused the key or is unreachable."""
     check_tasks(body.tasks, settings.max_predict_tasks)
-    schema = backend.predictor.schema(body.label_config)
     if body.project is None:
+        backend.predictor.schema(body.label_config)  # a config we cannot read is still a 422
         version = settings.model_version
         empty = Prediction(result=[], score=0.0, model_version=version)
         return PredictResponse(results=[empty] * len(body.tasks), model_version=version)
     project = project_id(body.project)
+    schema = backend.predictor.schema(body.label_config, backend.store.tag(project))
     version = backend.current_version(project, settings.model_version)  # the same as /setup's
     made = backend.predict(project, body.tasks, schema)
     return PredictResponse.model_validate({"results": made, "model_version": version})
