@@ -282,11 +282,10 @@ def _multiclass_rounds(
     calibration = None
     if rates is None:
         rates = dirichlet_confusion if k <= FEW_CLASSES else confusion_rates
-    measured = MeasuredVotes(votes, known, log_probs is not None)
     it = 0
     for _ in range(rounds):
         it += 1
-        confusion = measured.confusion(rates, posterior)
+        confusion = rates(votes, posterior)
         if known is not None and it == 1:
             confusion = known.anchor(confusion, rates(known.votes, known.truth))
         prior, calibration = (

@@ -155,12 +155,9 @@ def binary_rates(
     return np.maximum(se, fp), fp
 
 
-def confusion_rates(
-    votes: Votes, posterior: np.ndarray, default: np.ndarray | None = None
-) -> np.ndarray:
+def confusion_rates(votes: Votes, posterior: np.ndarray) -> np.ndarray:
     """``(M, K, K)`` confusion matrices ``[j, true c, given l]`` under the posterior ``T``
-    ``(U, K)`` of single-label votes (module docstring); rows sum to 1. ``default`` ``(K, K)``,
-    the confusion matrix whose error rates the rate over all classes is shrunk toward."""
+    ``(U, K)`` of single-label votes (module docstring); rows sum to 1."""
     m, k = votes.n_annotators, posterior.shape[1]
     y = votes.class_index()
     counts = key_sums(posterior[votes.task], votes.annotator * k + y, m * k)
@@ -168,8 +165,7 @@ def confusion_rates(
     total = counts.sum(axis=2)  # (M, K) answers of j on tasks of true class c
     correct = np.einsum("jcc->jc", counts)
     events = (CONFUSION_EVENTS,) * 3
-    prior = None if default is None else 1.0 - np.diagonal(default)
-    accuracy = 1.0 - _hierarchical(np.maximum(total - correct, 0.0), total, events, prior)
+    accuracy = 1.0 - _hierarchical(np.maximum(total - correct, 0.0), total, events)
     wrong = counts.sum(axis=0)
     np.fill_diagonal(wrong, 0.0)
     alpha = max(spread_concentration(wrong), CONFUSION_EVENTS * max(k - 1, 1))
