@@ -34,7 +34,15 @@ from ls_cleanlab.errors import MediaError
 from ls_cleanlab.pipeline.options import ProjectAudit
 from ls_cleanlab.studio import BoxReport, TaskReport
 
-__all__ = ["BOX_REASONS", "REASONS", "Skip", "SkipReport", "skip_report", "task_skip_reason"]
+__all__ = [
+    "BOX_REASONS",
+    "REASONS",
+    "Skip",
+    "SkipReport",
+    "annotation_skips",
+    "skip_report",
+    "task_skip_reason",
+]
 
 Items = Literal["tasks", "annotations", "drafts", "predictions", "boxes"]
 
@@ -194,6 +202,13 @@ def skip_report(result: ProjectAudit) -> SkipReport:
 
 def _values(unknown: Counter[str]) -> str:
     return ", ".join(f"{value!r} x{n}" for value, n in unknown.most_common(5))
+
+
+def annotation_skips(report: TaskReport) -> list[Skip]:
+    """The annotations and drafts :func:`~ls_cleanlab.studio.read_tasks` left out, by reason
+    (what a command that reads annotations alone, such as ``ls-cleanlab annotators``, left
+    out)."""
+    return _annotation_skips(report, Counter(dict(report.unknown_choices)))
 
 
 def _annotation_skips(report: TaskReport, unknown: Counter[str]) -> list[Skip]:
