@@ -61,6 +61,7 @@ from ls_cleanlab.annotators.estep import (
     sigmoid,
 )
 from ls_cleanlab.annotators.jaccard import expected_jaccard, jaccard_cells, jaccard_rows
+from ls_cleanlab.annotators.measured import MeasuredVotes
 from ls_cleanlab.annotators.rates import (
     FEW_CLASSES,
     binary_rates,
@@ -149,10 +150,11 @@ def _binary_rounds(
     logit = np.zeros_like(posterior) if logit is None else logit
     se = fp = np.zeros((votes.n_annotators, posterior.shape[1]))
     calibration = None
+    measured = MeasuredVotes(votes, known, x is not None)
     it = 0
     for _ in range(rounds):
         it += 1
-        se, fp = binary_rates(votes, posterior)
+        se, fp = measured.binary_rates(posterior)
         if anchor and known is not None and it == 1:
             gold_se, gold_fp = binary_rates(known.votes, known.truth)
             se, fp = known.anchor(se, gold_se), known.anchor(fp, gold_fp)
