@@ -61,6 +61,7 @@ from ls_cleanlab.annotators.estep import (
     sigmoid,
 )
 from ls_cleanlab.annotators.jaccard import expected_jaccard, jaccard_cells, jaccard_rows
+from ls_cleanlab.annotators.measured import MeasuredVotes
 from ls_cleanlab.annotators.rates import (
     FEW_CLASSES,
     binary_rates,
@@ -145,17 +146,18 @@ def _binary_rounds(
     """EM rounds from ``posterior``, which they update in place (the caller's own array), as
     ``logit`` (allocated when None). The prior is the prevalence plus ``omega`` times what the
     calibrated model adds to it; the annotators' evidence on a task is weighted as ``rho`` says
-    for its number of answers (:func:`.tempering.task_weights`). Gold tasks are
-    clamped to ``known``; with ``anchor`` the first rates come from them alone. The E-step runs
-    a block of tasks at a time (:mod:`.estep`)."""
+    for its number of answers (:func:`.tempering.task_weights`). Gold tasks are clamped to
+    ``known``; with ``anchor`` the first rates come from them alone. The E-step runs a block of
+    tasks at a time (:mod:`.estep`)."""
     logit = np.zeros_like(posterior) if logit is None else logit
     se = fp = np.zeros((votes.n_annotators, posterior.shape[1]))
     calibration = None
     tau = tempering.task_weights(votes.count, rho) if rho > 0.0 else 1.0
+    measured = MeasuredVotes(votes, known, x is not None)
     it = 0
     for _ in range(rounds):
         it += 1
-        se, fp = binary_rates(votes, posterior)
+        se, fp = measured.binary_rates(posterior)
         if anchor and known is not None and it == 1:
             gold_se, gold_fp = binary_rates(known.votes, known.truth)
             se, fp = known.anchor(se, gold_se), known.anchor(fp, gold_fp)
@@ -349,10 +351,8 @@ def multiclass_em(
     log_post = _normalize(tau * (base + shift + evidence))
     if known is not None:
         log_post = known.clamp_log(log_post)
-    temperature = tempering.mean_weight(votes.count, rho)
-    return MulticlassFit(
-        log_post, fit.confusion, fit.calibration, fit.n_iter, temperature, omega, rho
-    )
+    weight = tempering.mean_weight(votes.count, rho)
+    return MulticlassFit(log_post, fit.confusion, fit.calibration, fit.n_iter, weight, omega, rho)
 
 
 def fixed_prior_em(
