@@ -21,9 +21,8 @@ Single-label: ``log T_ic = log prior_c + sum_j log C_j[c, y_ij]`` with confusion
 ``C_j`` (:func:`.rates.dirichlet_confusion` with few classes, else
 :func:`.rates.confusion_rates`) and the prior ``softmax(a_c + b log p_ic)``. Without a model,
 where a class the vote gives many tasks ends with none, the fit is redone with one-coin
-annotators (:mod:`.collapse`). With many classes and no gold, the cell scores come from the
-posterior with each task's answers out of the confusion rows that judge them
-(:mod:`.held_out`; :attr:`MulticlassFit.score_posterior`); the consensus stays the argmax of ``T``.
+annotators (:mod:`.collapse`). With many classes and no gold, the scores keep ``T``'s order at
+the level of the posterior with each task out of the rates that judge it (:mod:`.held_out`).
 
 Annotator quality is the expected agreement of the annotator's labels with the truth under the
 posterior: the expected Jaccard index of its set (multi-label, :func:`expected_jaccard`) or the
@@ -347,15 +346,16 @@ def multiclass_em(
     )
     omega, tau = gold or tempering.multiclass_weights(votes, base, model, evidence, fit.confusion)
     shift = 0.0 if model is None else omega * (model - base)
-    held = None  # the scores' posterior, each task out of its rows (many classes, no gold)
+    held = None  # the scores' level, each task out of its rows (:mod:`.held_out`)
     if plain[-1] and known is None and start.shape[1] > FEW_CLASSES:
         held = held_out.score_log_posterior(votes, fit.posterior, base + shift)
-    if omega >= 1.0 and tau >= 1.0:
-        return replace(fit, scores=held)
-    log_post = _normalize(tau * (base + shift + evidence))
-    if known is not None:
-        log_post = known.clamp_log(log_post)
-    return MulticlassFit(log_post, fit.confusion, fit.calibration, fit.n_iter, tau, omega, held)
+    if omega < 1.0 or tau < 1.0:
+        log_post = _normalize(tau * (base + shift + evidence))
+        if known is not None:
+            log_post = known.clamp_log(log_post)
+        fit = MulticlassFit(log_post, fit.confusion, fit.calibration, fit.n_iter, tau, omega)
+    scores = None if held is None else held_out.ordered_scores(fit.log_posterior, held)
+    return replace(fit, scores=scores)
 
 
 def fixed_prior_em(

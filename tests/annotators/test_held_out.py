@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ls_cleanlab.annotators import consensus
-from ls_cleanlab.annotators.held_out import held_out_evidence
+from ls_cleanlab.annotators.held_out import held_out_evidence, ordered_scores
 from ls_cleanlab.annotators.rates import confusion_counts
 from ls_cleanlab.annotators.votes import Votes
 
@@ -68,3 +68,22 @@ def test_few_classes_keep_the_full_posterior() -> None:
     chosen = cons.labels.argmax(axis=1)
     np.testing.assert_array_equal(chosen, cons.posterior.argmax(axis=1))
     np.testing.assert_allclose(cons.quality, cons.posterior.max(axis=1))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_scores_keep_the_full_posteriors_order_at_the_held_out_level(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, k = 400, 20
+    full = np.log(np.clip(rng.dirichlet(np.full(k, 0.05), n), 1e-12, None))
+    held = np.log(rng.dirichlet(np.full(k, 0.3), n))
+    out = ordered_scores(full, held)
+    np.testing.assert_allclose(np.exp(out).sum(axis=1), 1.0, rtol=1e-6)
+    rows = np.arange(n)
+    top = full.argmax(axis=1)
+    before, after = 1.0 - np.exp(full[rows, top]), 1.0 - np.exp(out[rows, top])
+    higher = before[:, None] > before[None, :]
+    assert np.all(after[:, None] >= after[None, :], where=higher)
+    # isotonic regression keeps the mean; the interpolation between blocks moves it little
+    held_doubt = 1.0 - np.exp(held[rows, top])
+    assert abs(after.mean() - held_doubt.mean()) < 0.05 * held_doubt.mean()
+    assert abs(after.mean() - before.mean()) > 0.1 * held_doubt.mean()
