@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 import _regimes as regimes
 import numpy as np
 
-__all__ = ["QUICK_TASKS", "RandomRegime", "Worker", "draw", "generate"]
+__all__ = ["QUICK_TASKS", "RandomRegime", "Worker", "ablations", "draw", "generate"]
 
 SINGLE_LABEL_SHARE = 0.35
 QUICK_TASKS = 1000
@@ -86,10 +86,12 @@ class RandomRegime:
     model: str
     dprime: float
     temperature: float
+    removed: str = ""  # the habit or factor an ablation took out (:func:`ablations`)
 
     @property
     def name(self) -> str:
-        return f"random {self.seed}/{self.index}"
+        base = f"random {self.seed}/{self.index}"
+        return f"{base} without {self.removed}" if self.removed else base
 
     def describe(self) -> str:
         habits: dict[str, int] = {}
@@ -194,6 +196,31 @@ def draw(seed: int, index: int, quick: bool = False) -> RandomRegime:
         dprime=float(dprime),
         temperature=temperature,
     )
+
+
+def ablations(r: RandomRegime) -> list[RandomRegime]:
+    """``r`` with one habit or factor taken out at a time (the same data stream otherwise): a
+    miss that goes away without it points at its cause."""
+
+    def without(field: str) -> tuple[Worker, ...]:
+        return tuple(replace(w, who=replace(w.who, **{field: 0.0})) for w in r.workers)
+
+    out = [
+        replace(r, workers=tuple(replace(w, copy=0.0) for w in r.workers), removed="copying"),
+        replace(r, one_answer=0.0, removed="one-answer tasks"),
+        replace(r, per_task=max(r.per_task, 3.0), one_answer=0.0, removed="sparse overlap"),
+    ]
+    for field, label in (
+        ("spam", "spam"),
+        ("anchor", "anchoring"),
+        ("satisfice", "satisficing"),
+        ("add", "added labels"),
+        ("swap", "swaps"),
+    ):
+        out.append(replace(r, workers=without(field), removed=label))
+    if r.model == "graded" and r.temperature != 1.0:
+        out.append(replace(r, temperature=1.0, removed="model miscalibration"))
+    return out
 
 
 # -- data -----------------------------------------------------------------------------------------
@@ -309,7 +336,9 @@ def _softmax_vote_model(truth: np.ndarray, task, labels, rng, seed: int) -> np.n
 def generate(r: RandomRegime) -> regimes.Labelled:
     """The data of regime ``r``: truth, annotations and the model (None when absent)."""
     rng = regimes.rng_for(r.seed, f"random data {r.index}")
-    shape = regimes.Regime(r.name, "random", k=r.k, cardinality=r.cardinality, topics=r.topics)
+    shape = regimes.Regime(
+        f"random {r.seed}/{r.index}", "random", k=r.k, cardinality=r.cardinality, topics=r.topics
+    )
     weights = regimes.class_weights(r.k, r.skew, rng)
     truth = regimes.draw_truth(r.n, shape, weights, rng)
     task, who, labels = _annotations(r, truth, weights, rng)

@@ -86,7 +86,7 @@ def crash_record(case: Any, exc: BaseException) -> dict:
 
 def rerun(name: str, quick: bool) -> str:
     """The command that runs regime ``random S/I`` alone."""
-    seed, index = name.split()[-1].split("/")
+    seed, index = name.split()[1].split("/")
     return (
         "OPENBLAS_NUM_THREADS=1 python benchmarks/bench_robustness.py "
         + ("--quick " if quick else "")

@@ -262,11 +262,15 @@ def random_case(r: random_regimes.RandomRegime, ctx: Ctx) -> Case:
 
 
 def random_cases(
-    seed: int, count: int, quick: bool, only: int | None = None
+    seed: int, count: int, quick: bool, only: int | None = None, ablate: bool = False
 ) -> list[tuple[str, Callable[[Ctx], Case]]]:
-    """(name, builder) of random regimes 0..count-1 under ``seed`` (or regime ``only``)."""
+    """(name, builder) of random regimes 0..count-1 under ``seed`` (or regime ``only``), each
+    followed by its ablations when ``ablate``."""
     indices = range(count) if only is None else [only]
-    chosen = [random_regimes.draw(seed, i, quick) for i in indices]
+    chosen = []
+    for i in indices:
+        r = random_regimes.draw(seed, i, quick)
+        chosen += [r, *random_regimes.ablations(r)] if ablate else [r]
     return [(r.name, functools.partial(random_case, r)) for r in chosen]
 
 

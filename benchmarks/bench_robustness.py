@@ -45,6 +45,11 @@ reported too. A regime is reproducible from its seed and index:
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_robustness.py --random 40 --quick
     python benchmarks/bench_robustness.py --random-seed 3 --random-only 17 --quick
+    python benchmarks/bench_robustness.py --random-seed 0 --random-only 0 --ablate
+
+``--ablate`` follows each random regime with reruns that take one habit or factor out (copying,
+one-answer tasks, sparse overlap, spam, anchoring, satisficing, added labels, swaps, the model's
+miscalibration): a miss that goes away without it points at its cause.
 """
 
 from __future__ import annotations
@@ -423,6 +428,9 @@ def main() -> None:
     parser.add_argument("--random", type=int, help="run this many random regimes instead")
     parser.add_argument("--random-seed", type=int, help="seed of the random regimes (--seed)")
     parser.add_argument("--random-only", type=int, help="run random regime I alone")
+    parser.add_argument(
+        "--ablate", action="store_true", help="rerun each random regime with one habit removed"
+    )
     args = parser.parse_args()
 
     import cleanlab
@@ -435,7 +443,8 @@ def main() -> None:
     randomized = args.random is not None or args.random_only is not None
     if randomized:
         random_seed = args.seed if args.random_seed is None else args.random_seed
-        chosen = random_cases(random_seed, args.random or 0, args.quick, args.random_only)
+        count, only = args.random or 0, args.random_only
+        chosen = random_cases(random_seed, count, args.quick, only, args.ablate)
     else:
         chosen = [(n, b) for n, b in all_cases() if not args.only or args.only in n]
     print(

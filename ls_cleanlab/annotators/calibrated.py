@@ -21,8 +21,7 @@ Single-label: ``log T_ic = log prior_c + sum_j log C_j[c, y_ij]`` with confusion
 ``C_j`` (:func:`.rates.dirichlet_confusion` with few classes, else
 :func:`.rates.confusion_rates`) and the prior ``softmax(a_c + b log p_ic)``. Without a model,
 where a class the vote gives many tasks ends with none, the fit is redone with one-coin
-annotators (:mod:`.collapse`). With many classes and no gold, the scores keep ``T``'s order at
-the level of the posterior with each task out of the rates that judge it (:mod:`.held_out`).
+annotators (:mod:`.collapse`). Many classes, no gold: the scores' level from :mod:`.held_out`.
 
 Annotator quality is the expected agreement of the annotator's labels with the truth under the
 posterior: the expected Jaccard index of its set (multi-label, :func:`expected_jaccard`) or the
@@ -62,6 +61,7 @@ from ls_cleanlab.annotators.estep import (
     sigmoid,
 )
 from ls_cleanlab.annotators.jaccard import expected_jaccard, jaccard_cells, jaccard_rows
+from ls_cleanlab.annotators.measured import MeasuredVotes
 from ls_cleanlab.annotators.rates import (
     FEW_CLASSES,
     binary_rates,
@@ -147,10 +147,11 @@ def _binary_rounds(
     logit = np.zeros_like(posterior) if logit is None else logit
     se = fp = np.zeros((votes.n_annotators, posterior.shape[1]))
     calibration = None
+    measured = MeasuredVotes(votes, known, x is not None)
     it = 0
     for _ in range(rounds):
         it += 1
-        se, fp = binary_rates(votes, posterior)
+        se, fp = measured.binary_rates(posterior)
         if anchor and known is not None and it == 1:
             gold_se, gold_fp = binary_rates(known.votes, known.truth)
             se, fp = known.anchor(se, gold_se), known.anchor(fp, gold_fp)
@@ -346,9 +347,8 @@ def multiclass_em(
     )
     omega, tau = gold or tempering.multiclass_weights(votes, base, model, evidence, fit.confusion)
     shift = 0.0 if model is None else omega * (model - base)
-    held = None  # the scores' level, each task out of its rows (:mod:`.held_out`)
-    if plain[-1] and known is None and start.shape[1] > FEW_CLASSES:
-        held = held_out.score_log_posterior(votes, fit.posterior, base + shift)
+    many = plain[-1] and known is None and start.shape[1] > FEW_CLASSES  # :mod:`.held_out`
+    held = held_out.score_log_posterior(votes, fit.posterior, base + shift) if many else None
     if omega < 1.0 or tau < 1.0:
         log_post = _normalize(tau * (base + shift + evidence))
         if known is not None:

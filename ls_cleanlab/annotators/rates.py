@@ -109,34 +109,48 @@ def shrink_rate(
 
 
 def _hierarchical(
-    errors: np.ndarray, total: np.ndarray, events: tuple[float, float, float]
+    errors: np.ndarray,
+    total: np.ndarray,
+    events: tuple[float, float, float],
+    default: np.ndarray | None = None,
 ) -> np.ndarray:
     """``(M, K)`` rates from ``(M, K)`` expected error counts in ``total`` trials, shrunk
     class -> annotator habit -> annotator and class with the three ``events`` strengths
-    (module docstring)."""
-    return shrink_rate(errors, total, _cell_prior(errors, total, events), events[2])
+    (module docstring). The rate over all classes has a uniform prior worth one error in two
+    trials, or, given ``default`` ``(K,)``, one of that mean per class as strong as the class
+    level's (:mod:`.measured`)."""
+    prior = _cell_prior(errors, total, events, default)
+    return shrink_rate(errors, total, prior, events[2])
 
 
 def _cell_prior(
-    errors: np.ndarray, total: np.ndarray, events: tuple[float, float, float]
+    errors: np.ndarray,
+    total: np.ndarray,
+    events: tuple[float, float, float],
+    default: np.ndarray | None = None,
 ) -> np.ndarray:
     """``(M, K)`` prior mean of each annotator's rate on each class: the class rate shifted by
     the annotator's habit (levels 1 and 2 of :func:`_hierarchical`)."""
-    overall = (errors.sum() + 1.0) / (total.sum() + 2.0)
-    per_class = shrink_rate(
-        errors.sum(axis=0), total.sum(axis=0), np.full(errors.shape[1], overall), events[0]
-    )
+    if default is None:
+        overall = np.full(errors.shape[1], (errors.sum() + 1.0) / (total.sum() + 2.0))
+    else:
+        overall = shrink_rate(errors.sum(), total.sum(), default, events[0])
+    per_class = shrink_rate(errors.sum(axis=0), total.sum(axis=0), overall, events[0])
     expected = total @ per_class  # errors the class rates predict on each annotator's tasks
     seen = total.sum(axis=1)
-    predicted = np.divide(expected, seen, out=np.full(len(seen), overall), where=seen > 0)
+    fallback = np.full(len(seen), float(per_class.mean()) if len(per_class) else 0.5)
+    predicted = np.divide(expected, seen, out=fallback, where=seen > 0)
     pooled = shrink_rate(errors.sum(axis=1), seen, predicted, events[1])
     offset = _logit(pooled) - _logit(predicted)
     return _sigmoid(_logit(per_class)[None, :] + offset[:, None])
 
 
-def binary_rates(votes: Votes, posterior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def binary_rates(
+    votes: Votes, posterior: np.ndarray, default: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Sensitivity and false-positive rate ``(M, K)`` of each annotator on each class under
-    the posterior ``T`` ``(U, K)`` (module docstring)."""
+    the posterior ``T`` ``(U, K)`` (module docstring); ``default``, the miss and false-positive
+    rates ``(K,)`` that the rates over all classes are shrunk toward (else a uniform prior)."""
     m, k = votes.n_annotators, posterior.shape[1]
     positives = votes.gather_from_tasks(posterior)  # sum T over each annotator's tasks
     rows, cols = votes.marked
@@ -148,8 +162,9 @@ def binary_rates(votes: Votes, posterior: np.ndarray) -> tuple[np.ndarray, np.nd
     false = np.maximum(votes.label_sums - hits, 0.0)
     negatives = np.maximum(seen - positives, 0.0)
     events = (CLASS_EVENTS, HABIT_EVENTS, CELL_EVENTS)
-    se = 1.0 - _hierarchical(missed, positives, events)
-    fp = _hierarchical(false, negatives, events)
+    miss0, fp0 = (None, None) if default is None else default
+    se = 1.0 - _hierarchical(missed, positives, events, miss0)
+    fp = _hierarchical(false, negatives, events, fp0)
     se = np.clip(se, EPS, 1 - EPS)
     fp = np.clip(fp, EPS, 1 - EPS)
     return np.maximum(se, fp), fp
@@ -225,11 +240,15 @@ def spread_concentration(wrong: np.ndarray) -> float:
     return min((ceiling - pearson) / (pearson - floor), EVEN)
 
 
-def dirichlet_confusion(votes: Votes, posterior: np.ndarray) -> np.ndarray:
+def dirichlet_confusion(
+    votes: Votes, posterior: np.ndarray, default: np.ndarray | None = None
+) -> np.ndarray:
     """``(M, K, K)`` confusion matrices ``[j, true c, given l]`` under the posterior ``T``,
-    each row's expected counts plus half an answer in every cell (Dawid-Skene's common form)."""
+    each row's expected counts plus half an answer in every cell (Dawid-Skene's common form),
+    or, given ``default`` ``(K, K)``, as many answers spread as its rows are."""
     m, k = votes.n_annotators, posterior.shape[1]
     y = votes.class_index()
     counts = key_sums(posterior[votes.task], votes.annotator * k + y, m * k)
-    counts = counts.reshape(m, k, k).transpose(0, 2, 1) + 0.5  # [j, true c, given l]
+    smoothing = 0.5 if default is None else 0.5 * k * default
+    counts = counts.reshape(m, k, k).transpose(0, 2, 1) + smoothing  # [j, true c, given l]
     return counts / counts.sum(axis=2, keepdims=True)

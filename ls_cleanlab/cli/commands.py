@@ -25,8 +25,10 @@ from ls_cleanlab.pipeline import (
     FoldCheckpoints,
     ProjectAudit,
     Workspace,
+    annotation_skips,
     audit_tasks,
     run_project_audit,
+    skip_report,
 )
 from ls_cleanlab.pipeline.runs import is_ours, remove_runs
 from ls_cleanlab.report import write_report
@@ -374,7 +376,8 @@ def annotators(args: argparse.Namespace, url: str | None, key: str | None) -> di
         return {"kind": "boxes", "project": args.project, "tasks": len(boxes.table.task_ids),
                 "annotators": box_annotators_summary(boxes.audit, names),
                 "satisficers": [a["annotator"] for a in box_annotators_summary(boxes.audit)
-                                if "satisficing" in a["flags"]]}  # fmt: skip
+                                if "satisficing" in a["flags"]],
+                "skipped_reasons": [s.as_json() for s in skip_report(boxes).skips]}  # fmt: skip
     table = read_tasks(tasks, schema)
     result = audit_labels(
         None,
@@ -386,4 +389,5 @@ def annotators(args: argparse.Namespace, url: str | None, key: str | None) -> di
     summary = _cli_output.annotators_summary(result, names)
     summary["project"] = args.project
     summary["tasks"] = len(table.task_ids)
+    summary["skipped_reasons"] = [skip.as_json() for skip in annotation_skips(table.report)]
     return summary

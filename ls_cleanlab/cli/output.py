@@ -342,7 +342,8 @@ def annotators_summary(audit: LabelAudit, names: Mapping[int, str] | None = None
 
 
 def print_annotators(summary: Mapping[str, Any], out: IO[str]) -> None:
-    """The annotator table, the agreement matrix and what the flags mean."""
+    """What was left out, the annotator table, the agreement matrix and what the flags mean."""
+    print_left_out(summary.get("skipped_reasons", []), out)
     if summary.get("kind") == "boxes":
         print(f"Annotators of {summary['tasks']} tasks (bounding boxes, no detector):", file=out)
         box_output.print_box_annotators(summary["annotators"], out)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -193,10 +194,14 @@ class SoftmaxLogistic:
         self.estimator_ = None
         if len(self.present_) > 1:
             template = _logistic(self.C, X)
-            if sample_weight is None:
-                self.estimator_ = template.fit(X, y)
-            else:
-                self.estimator_ = template.fit(X[rows], y[rows], sample_weight=sample_weight[rows])
+            with warnings.catch_warnings():
+                # many classes on few tasks are still classes, not a regression target
+                warnings.filterwarnings("ignore", message="The number of unique classes is")
+                if sample_weight is None:
+                    self.estimator_ = template.fit(X, y)
+                else:
+                    w = sample_weight[rows]
+                    self.estimator_ = template.fit(X[rows], y[rows], sample_weight=w)
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:

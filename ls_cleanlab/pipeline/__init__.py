@@ -28,7 +28,7 @@ from ls_cleanlab.pipeline.queues import (
     queue_view,
 )
 from ls_cleanlab.pipeline.refresh import Refresh, refresh_project, save_audit_state
-from ls_cleanlab.pipeline.skips import REASONS, Skip, SkipReport, skip_report
+from ls_cleanlab.pipeline.skips import REASONS, Skip, SkipReport, annotation_skips, skip_report
 from ls_cleanlab.pipeline.snapshot import fetch_with_snapshot
 from ls_cleanlab.pipeline.workspace import Workspace
 
@@ -46,6 +46,7 @@ __all__ = [
     "SkipReport",
     "TaskKind",
     "Workspace",
+    "annotation_skips",
     "audit_tasks",
     "check_plan",
     "fetch_with_snapshot",

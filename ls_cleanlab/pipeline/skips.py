@@ -6,10 +6,10 @@ An audit never drops input silently. What it leaves out, and why:
   (one reason per :class:`~ls_cleanlab.errors.MediaError` kind), no media or text in the task
   data, no usable embedding, no prediction of the chosen model version, a prediction it cannot
   use;
-* **annotations** not used: skipped by their annotator, holding choices the label config does not
-  know (with each unknown value and how often it occurred), single-label annotations without
-  exactly one choice, and older annotations of an annotator who annotated the task again;
-  **drafts** are never used;
+* **annotations** not used: skipped by their annotator, by a user since deleted, holding
+  choices the label config does not know (with each unknown value and how often it occurred),
+  single-label annotations without exactly one choice, and older annotations of an annotator
+  who annotated the task again; **drafts** are never used;
 * **predictions** Label Studio did not create when they were pushed;
 * **boxes** (box projects) read but not audited: a malformed value, no class or several, a class
   the label config does not know (with each unknown label and how often it occurred), zero area,
@@ -34,7 +34,15 @@ from ls_cleanlab.errors import MediaError
 from ls_cleanlab.pipeline.options import ProjectAudit
 from ls_cleanlab.studio import BoxReport, TaskReport
 
-__all__ = ["BOX_REASONS", "REASONS", "Skip", "SkipReport", "skip_report", "task_skip_reason"]
+__all__ = [
+    "BOX_REASONS",
+    "REASONS",
+    "Skip",
+    "SkipReport",
+    "annotation_skips",
+    "skip_report",
+    "task_skip_reason",
+]
 
 Items = Literal["tasks", "annotations", "drafts", "predictions", "boxes"]
 
@@ -53,6 +61,8 @@ REASONS: Mapping[str, tuple[Items, str]] = MappingProxyType({
     "bad_prediction": ("tasks", "a prediction the audit cannot use"),
     "other": ("tasks", "left out for another reason (see the example)"),
     "cancelled_annotation": ("annotations", "skipped by the annotator (was_cancelled)"),
+    "deleted_annotator": ("annotations", "by a user since deleted from Label Studio "
+                          "(completed_by null)"),
     "unknown_choice": ("annotations", "hold choices the label config does not know"),
     "no_choice": ("annotations", "single-label annotations without exactly one choice"),
     "superseded_annotation": ("annotations", "older annotations by an annotator who annotated "
@@ -194,11 +204,19 @@ def _values(unknown: Counter[str]) -> str:
     return ", ".join(f"{value!r} x{n}" for value, n in unknown.most_common(5))
 
 
+def annotation_skips(report: TaskReport) -> list[Skip]:
+    """The annotations and drafts :func:`~ls_cleanlab.studio.read_tasks` left out, by reason
+    (what a command that reads annotations alone, such as ``ls-cleanlab annotators``, left
+    out)."""
+    return _annotation_skips(report, Counter(dict(report.unknown_choices)))
+
+
 def _annotation_skips(report: TaskReport, unknown: Counter[str]) -> list[Skip]:
     counts = (
         ("unknown_choice", report.unknown_annotations, _values(unknown)),
         ("no_choice", report.no_choice, ""),
         ("cancelled_annotation", report.skipped, ""),
+        ("deleted_annotator", report.no_annotator, ""),
         ("superseded_annotation", report.duplicates_dropped, ""),
         ("draft", report.drafts_ignored, ""),
     )
@@ -211,6 +229,7 @@ def _box_skips(report: BoxReport, unknown: Counter[str]) -> list[Skip]:
              for code, n in sorted(bad, key=lambda item: (-item[1], item[0]))]  # fmt: skip
     counts = (
         ("cancelled_annotation", report.skipped),
+        ("deleted_annotator", report.no_annotator),
         ("superseded_annotation", report.duplicates_dropped),
         ("draft", report.drafts_ignored),
     )

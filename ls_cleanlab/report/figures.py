@@ -8,9 +8,11 @@ matplotlib is imported only when a report is written.
 from __future__ import annotations
 
 import base64
+import functools
 import io
-from collections.abc import Mapping, Sequence
-from typing import Any
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ParamSpec
 
 import numpy as np
 
@@ -26,7 +28,22 @@ __all__ = [
 #: Rows and columns a matrix figure shows at most (the most frequent first).
 MAX_MATRIX = 30
 _BLUE = "#3b6ea5"
+P = ParamSpec("P")
 _RED = "#c0392b"
+
+
+def _no_glyph_warnings(draw: Callable[P, str]) -> Callable[P, str]:
+    """``draw`` without matplotlib's warning per character its font lacks: a class or annotator
+    name with an emoji or a script DejaVu Sans lacks is drawn with a box for it (the report's
+    tables beside the chart show the name whole); a warning per glyph only alarms."""
+
+    @functools.wraps(draw)
+    def quiet(*args: P.args, **kwargs: P.kwargs) -> str:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+            return draw(*args, **kwargs)
+
+    return quiet
 
 
 def _figure(width: float, height: float) -> Any:
@@ -48,6 +65,7 @@ def _short(names: Sequence[str], width: int = 18) -> list[str]:
     return [n if len(n) <= width else n[: width - 1] + "…" for n in names]
 
 
+@_no_glyph_warnings
 def overview_bars(by_kind: Mapping[str, int], queues: Mapping[str, int]) -> str:
     """Issues per kind and tasks per review queue, side by side."""
     figure = _figure(9.0, 2.8)
@@ -69,6 +87,7 @@ def overview_bars(by_kind: Mapping[str, int], queues: Mapping[str, int]) -> str:
     return _png(figure)
 
 
+@_no_glyph_warnings
 def quality_histogram(quality: np.ndarray, threshold: float) -> str:
     """Label quality (1 - review priority) of the labelled tasks."""
     figure = _figure(7.0, 2.8)
@@ -104,6 +123,7 @@ def _matrix(
     return _png(figure)
 
 
+@_no_glyph_warnings
 def cooccurrence_heatmap(labels: np.ndarray, names: Sequence[str]) -> str:
     """Multi-label: ``P(column | row)`` over the labelled tasks' ``(n, K)`` 0/1 labels."""
     counts = labels.sum(axis=0)
@@ -119,6 +139,7 @@ def cooccurrence_heatmap(labels: np.ndarray, names: Sequence[str]) -> str:
     return _matrix(conditional, shown, shown, title, "share of row tasks")
 
 
+@_no_glyph_warnings
 def confusion_heatmap(given: np.ndarray, suggested: np.ndarray, names: Sequence[str]) -> str:
     """Single-label: the share of each given class (row) suggested as each class (column)."""
     k = len(names)
@@ -131,6 +152,7 @@ def confusion_heatmap(given: np.ndarray, suggested: np.ndarray, names: Sequence[
     return _matrix(share, shown, shown, "Given (row) vs suggested (column)", "share of row tasks")
 
 
+@_no_glyph_warnings
 def agreement_heatmap(pairwise: np.ndarray, annotators: Sequence[str]) -> str:
     """Mean pairwise agreement (Jaccard) between annotators on their shared tasks."""
     return _matrix(
@@ -138,6 +160,7 @@ def agreement_heatmap(pairwise: np.ndarray, annotators: Sequence[str]) -> str:
     )
 
 
+@_no_glyph_warnings
 def quality_vs_lead_time(
     quality: np.ndarray, lead_time: np.ndarray, n_tasks: np.ndarray, names: Sequence[str]
 ) -> str:

@@ -41,7 +41,7 @@ from ls_cleanlab.annotations import Annotations, as_seconds
 from ls_cleanlab.detection import BoxAnnotations
 from ls_cleanlab.errors import InvalidTasksError
 from ls_cleanlab.studio.schema import LabelSchema
-from ls_cleanlab.studio.tasks import task_parts
+from ls_cleanlab.studio.tasks import annotation_user, task_parts
 
 __all__ = ["BoxReport", "BoxTable", "KeptAnnotations", "parse_box", "read_boxes"]
 
@@ -81,6 +81,9 @@ class BoxReport:
         Tasks read, annotations kept (including empty ones) and boxes kept.
     skipped : int
         Annotations skipped by their annotator (``was_cancelled``), left out.
+    no_annotator : int
+        Annotations whose annotator was deleted from Label Studio (``completed_by`` null), left
+        out.
     duplicates_dropped : int
         Older annotations of an annotator who annotated the same task again.
     drafts_ignored : int
@@ -104,6 +107,7 @@ class BoxReport:
     bad_boxes: Mapping[str, int]
     unknown_labels: Mapping[str, int]
     clipped: int
+    no_annotator: int = 0
 
     @property
     def n_bad(self) -> int:
@@ -231,15 +235,6 @@ class _Rows:
     annotation_boxes: list[list[tuple[tuple[float, float, float, float], int]]]
 
 
-def _user(annotation: Mapping[str, Any], where: str) -> int:
-    user = annotation.get("completed_by")
-    if isinstance(user, Mapping):
-        user = user.get("id")
-    if isinstance(user, bool) or not isinstance(user, int):
-        raise _fail(f"{where} has no user id in 'completed_by' (got {user!r}).")
-    return user
-
-
 def _result_boxes(
     result: list[Any],
     schema: LabelSchema,
@@ -285,7 +280,8 @@ def read_boxes(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> BoxTa
     ------
     InvalidTasksError
         When the schema is not of kind ``"boxes"``, a task is not an object, lacks an integer
-        ``id`` or a ``data`` object, appears twice, or an annotation lacks ``completed_by`` or
+        ``id`` or a ``data`` object, appears twice, or an annotation's ``completed_by`` is
+        missing or not a user id (null, a deleted user, is left out and counted), or
         has a ``result`` that is not a list of objects; the message names the task and
         annotation. Bad boxes are left out and counted, not raised.
     """
@@ -300,7 +296,7 @@ def read_boxes(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> BoxTa
     rows = _Rows([], [], [], [], [], [])
     bad: Counter[str] = Counter()
     unknown: Counter[str] = Counter()
-    skipped = drafts = clipped = 0
+    skipped = drafts = clipped = no_annotator = 0
     for index, task in enumerate(tasks):
         task_id, task_data, annotations = task_parts(task, index, seen)
         drafts += len(task.get("drafts") or [])
@@ -315,7 +311,10 @@ def read_boxes(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> BoxTa
             if annotation.get("was_cancelled"):
                 skipped += 1
                 continue
-            user = _user(annotation, where)
+            user = annotation_user(annotation, where)
+            if user is None:
+                no_annotator += 1
+                continue
             result = annotation.get("result") or []
             if not isinstance(result, list):
                 raise _fail(f"{where} has a 'result' that is not a list.")
@@ -335,7 +334,7 @@ def read_boxes(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> BoxTa
             )
             rows.annotation_boxes.append(kept)
         sizes.append(size)
-    return _table(ids, data, sizes, rows, bad, unknown, skipped, drafts, clipped)
+    return _table(ids, data, sizes, rows, bad, unknown, (skipped, no_annotator), drafts, clipped)
 
 
 def _table(
@@ -345,10 +344,11 @@ def _table(
     rows: _Rows,
     bad: Counter[str],
     unknown: Counter[str],
-    skipped: int,
+    skipped: tuple[int, int],
     drafts: int,
     clipped: int,
 ) -> BoxTable:
+    """The table; ``skipped``: cancelled annotations, annotations of deleted users."""
     task_index = np.asarray(rows.annotation_task, dtype=np.int64)
     users = np.asarray(rows.annotation_user, dtype=np.int64)
     order = np.asarray(rows.annotation_order, dtype=object)
@@ -380,7 +380,8 @@ def _table(
         n_tasks=len(ids),
         n_annotations=len(latest),
         n_boxes=len(boxes),
-        skipped=skipped,
+        skipped=skipped[0],
+        no_annotator=skipped[1],
         duplicates_dropped=len(task_index) - len(latest),
         drafts_ignored=drafts,
         ground_truth=int(truth[latest].sum()),

@@ -6,7 +6,7 @@ data, an :class:`~ls_cleanlab.annotations.Annotations` table indexing into those
 :class:`TaskReport` of everything that was left out and why. Rules:
 
 * one row per annotation that is neither skipped (``was_cancelled``) nor a draft (drafts live
-  in ``drafts`` and are ignored);
+  in ``drafts`` and are ignored), nor by a user since deleted (``completed_by`` null), counted;
 * an annotation with no result for the audited ``Choices`` tag is an empty label set, valid in
   multi-label projects; in single-label projects it is left out and counted (``no_choice``);
 * choice values the config does not know (the config changed after annotating) are counted per
@@ -31,10 +31,10 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab.annotations import Annotations
-from ls_cleanlab.errors import InvalidTasksError
+from ls_cleanlab.errors import InvalidTasksError, LabelConfigError
 from ls_cleanlab.studio.schema import LabelSchema
 
-__all__ = ["TaskReport", "TaskTable", "read_tasks", "task_from_webhook"]
+__all__ = ["TaskReport", "TaskTable", "annotation_user", "read_tasks", "task_from_webhook"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,9 @@ class TaskReport:
         Tasks read and annotation rows kept.
     skipped : int
         Annotations skipped by their annotator (``was_cancelled``), left out.
+    no_annotator : int
+        Annotations whose annotator was deleted from Label Studio (``completed_by`` null), left
+        out: nothing tells whose they were, so they cannot be weighed with their annotator's.
     no_choice : int
         Single-label annotations without a choice for the tag, left out.
     unknown_choices : Mapping[str, int]
@@ -70,6 +73,7 @@ class TaskReport:
     duplicates_dropped: int
     ground_truth: int
     drafts_ignored: int
+    no_annotator: int = 0
 
     @property
     def clean(self) -> bool:
@@ -118,7 +122,12 @@ def _task_id(task: Any, position: int) -> int:
     return value
 
 
-def _user_id(annotation: Mapping[str, Any], where: str) -> int:
+def annotation_user(annotation: Mapping[str, Any], where: str) -> int | None:
+    """The annotation's user id, or None when its annotator was deleted from Label Studio
+    (which keeps the annotation with ``completed_by`` null); ``where`` names the annotation
+    in the error raised for a ``completed_by`` that is missing or not a user id."""
+    if "completed_by" in annotation and annotation["completed_by"] is None:
+        return None
     user = annotation.get("completed_by")
     if isinstance(user, Mapping):  # the export can expand users to objects
         user = user.get("id")
@@ -127,17 +136,25 @@ def _user_id(annotation: Mapping[str, Any], where: str) -> int:
     return user
 
 
-def _choices(annotation: Mapping[str, Any], schema: LabelSchema, where: str) -> list[str]:
+def _choices(
+    annotation: Mapping[str, Any], schema: LabelSchema, where: str, other_tags: Counter[str]
+) -> list[str]:
+    """The annotation's choices of the schema's tag; counts in ``other_tags`` the names of the
+    other tags it holds choices of."""
     result = annotation.get("result")
     if result is None:
         return []
     if not isinstance(result, list):
         raise _fail(f"{where} has a 'result' that is not a list.")
     values: list[str] = []
+    others: set[str] = set()
     for item in result:
         if not isinstance(item, Mapping):
             raise _fail(f"{where} has a result item that is not an object: {item!r}.")
-        if item.get("from_name") != schema.from_name or item.get("type", "choices") != "choices":
+        if item.get("type", "choices") != "choices":
+            continue
+        if item.get("from_name") != schema.from_name:
+            others.add(str(item.get("from_name")))
             continue
         value = item.get("value")
         chosen = value.get("choices") if isinstance(value, Mapping) else None
@@ -147,7 +164,27 @@ def _choices(annotation: Mapping[str, Any], schema: LabelSchema, where: str) -> 
                 f"strings, got {value!r}."
             )
         values.extend(chosen)
+    other_tags.update(others)
     return values
+
+
+def _check_tag_found(table: Annotations, dropped: int, other_tags: Counter[str],
+                     schema: LabelSchema) -> None:  # fmt: skip
+    """Refuse annotations that hold no choice of the audited tag while they hold choices of a
+    tag the label config lacks: the tag was renamed after annotating, and reading every
+    annotation as empty (multi-label) or as no choice (single-label) would audit nothing."""
+    if (len(table) or dropped) == 0 or table.labels.any():
+        return
+    config_tags = {schema.from_name} | {o.split(" ", 1)[-1] for o in schema.others}
+    lost = {name: n for name, n in other_tags.most_common() if repr(name) not in config_tags}
+    if lost:
+        held = ", ".join(f"{name!r} ({n})" for name, n in list(lost.items())[:5])
+        raise LabelConfigError(
+            f"no annotation holds a choice of the Choices tag {schema.from_name!r}, but "
+            f"annotations hold choices of {held}, which the label config does not have: was "
+            "the tag renamed after annotating? Audit with the label config the annotations "
+            "were made with (or give the tag its old name back)."
+        )
 
 
 def _number(value: Any) -> float:
@@ -176,6 +213,9 @@ def read_tasks(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> TaskT
         When a task is not an object, lacks an integer ``id`` or a ``data`` object, appears
         twice, or an annotation lacks ``completed_by`` or has a malformed ``result``; the message
         names the task and annotation.
+    LabelConfigError
+        When no annotation holds a choice of the schema's tag but some hold choices of a tag
+        the label config lacks (the tag was renamed after annotating).
     """
     if schema.kind != "classification":
         raise InvalidTasksError(
@@ -186,7 +226,8 @@ def read_tasks(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> TaskT
     ids: list[int] = []
     data: list[dict[str, Any]] = []
     seen: set[int] = set()
-    skipped = drafts = 0
+    skipped = drafts = no_annotator = 0
+    other_tags: Counter[str] = Counter()
     for index, task in enumerate(tasks):
         task_id, task_data, annotations = task_parts(task, index, seen)
         drafts += len(task.get("drafts") or [])
@@ -200,15 +241,19 @@ def read_tasks(tasks: Iterable[Mapping[str, Any]], schema: LabelSchema) -> TaskT
             if annotation.get("was_cancelled"):
                 skipped += 1
                 continue
-            rows.add(row, _user_id(annotation, where), _choices(annotation, schema, where),
-                     annotation)  # fmt: skip
+            user = annotation_user(annotation, where)
+            if user is None:
+                no_annotator += 1
+                continue
+            rows.add(row, user, _choices(annotation, schema, where, other_tags), annotation)
     table, counts = rows.annotations(schema)
+    _check_tag_found(table, counts.no_choice, other_tags, schema)
     report = TaskReport(
         n_tasks=len(ids), n_annotations=len(table), skipped=skipped, no_choice=counts.no_choice,
         unknown_choices=MappingProxyType(dict(counts.unknown.most_common())),
         unknown_annotations=counts.unknown_rows, duplicates_dropped=counts.duplicates,
         ground_truth=int(table.ground_truth.sum()) if table.ground_truth is not None else 0,
-        drafts_ignored=drafts,
+        drafts_ignored=drafts, no_annotator=no_annotator,
     )  # fmt: skip
     return TaskTable(np.asarray(ids, dtype=np.int64), tuple(data), table, report)
 

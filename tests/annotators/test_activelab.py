@@ -100,11 +100,11 @@ def test_active_learning_scores_equal_cleanlab(
 
 
 @pytest.mark.parametrize("part", PARTS)
-@given(case=st.integers(2, 4).flatmap(lambda p: labelled_case(models=p)))
-def test_active_learning_scores_ensemble_equal_cleanlab(
-    case: tuple[np.ndarray, np.ndarray, np.ndarray], part: str
-) -> None:
-    wide, probs, unlabeled = case
+@given(data=st.data())
+def test_active_learning_scores_ensemble_equal_cleanlab(data: st.DataObject, part: str) -> None:
+    # cleanlab refuses the unlabelled examples' majority vote of a single model
+    models = data.draw(st.integers(1 if part == "labelled" else 2, 4), label="models")
+    wide, probs, unlabeled = data.draw(labelled_case(models=models), label="case")
     args = arguments(part, wide, probs, unlabeled)
     before = [a.copy() for a in args if a is not None]
     expected = cleanlab_scores(get_active_learning_scores_ensemble, *args)
@@ -114,16 +114,16 @@ def test_active_learning_scores_ensemble_equal_cleanlab(
 
 
 @given(case=labelled_case(models=1))
-def test_one_model_ensemble_is_the_one_model_function(
+def test_one_model_ensemble_scores_unlabelled_examples_as_one_model(
     case: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> None:
-    # cleanlab refuses the unlabelled majority vote of one model; ours is its argmax, and the
-    # scores are the one-model ones (the same numbers summed in another order)
-    wide, probs, unlabeled = case
-    one = quiet(active_learning_scores, wide, probs[0], unlabeled[0])
-    ensemble = quiet(active_learning_scores_ensemble, wide, probs, unlabeled)
-    for want, have in zip(one, ensemble, strict=True):
-        np.testing.assert_allclose(have, want, rtol=0, atol=1e-12)
+    # where cleanlab refuses (one model's majority vote is its argmax), the scores are the
+    # one-model function's: the same numbers summed in another order. (With labelled examples
+    # too, near-ties of the consensus can fall the other way and the scores differ more.)
+    _, _, unlabeled = case
+    _, one = active_learning_scores(pred_probs_unlabeled=unlabeled[0])
+    _, ensemble = active_learning_scores_ensemble(pred_probs_unlabeled=unlabeled)
+    np.testing.assert_allclose(ensemble, one, rtol=0, atol=1e-12)
 
 
 def test_unlabelled_scores_rank_uncertain_examples_first() -> None:

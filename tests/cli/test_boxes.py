@@ -89,6 +89,7 @@ def test_annotators_of_a_box_export(export: dict[str, Path]) -> None:
     assert code == 0, err
     summary: dict[str, Any] = json.loads(out)
     assert summary["kind"] == "boxes" and summary["satisficers"] == [11]
+    assert summary["skipped_reasons"] == []
     code, out, _ = run("annotators", str(export["dir"] / "export.json"))
     assert code == 0 and "Flagged for search satisficing: 11." in out
 
@@ -105,6 +106,18 @@ def test_bad_box_options_exit_2(export: dict[str, Path], extra: list[str], match
     code, _, err = run("audit", str(export["dir"] / "export.json"), "--out",
                        str(export["dir"] / "bad"), *extra)  # fmt: skip
     assert code == 2 and match in err
+
+
+def test_box_annotators_count_what_they_left_out(export: dict[str, Path], tmp_path: Path) -> None:
+    tasks = json.loads((export["dir"] / "export.json").read_text())
+    first = tasks[0]["annotations"][0]
+    tasks[0]["annotations"].append({**first, "id": 999999, "completed_by": None})
+    (tmp_path / "left-out.json").write_text(json.dumps(tasks))
+    code, out, err = run("annotators", str(tmp_path / "left-out.json"), "--json")
+    assert code == 0, err
+    assert [(s["reason"], s["count"]) for s in json.loads(out)["skipped_reasons"]] == [
+        ("deleted_annotator", 1)
+    ]
 
 
 def test_box_annotators_appear_by_name(export: dict[str, Path], tmp_path: Path) -> None:

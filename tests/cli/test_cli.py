@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -258,6 +259,21 @@ def test_annotators_offline(export: dict[str, Any]) -> None:
     matrix = np.array(summary["pairwise"]["agreement"], dtype=float)
     assert matrix.shape == (3, 3) and matrix[0, 1] == 1.0 and matrix[0, 2] < 1.0
     assert "satisficing" in summary["flags"]
+
+
+def test_annotators_counts_what_it_left_out(export: dict[str, Any], tmp_path: Path) -> None:
+    tasks = [dict(t, annotations=list(t["annotations"])) for t in export["tasks"]]
+    tasks[0]["annotations"][0] = {**tasks[0]["annotations"][0], "was_cancelled": True}
+    tasks[1]["annotations"][0] = {**tasks[1]["annotations"][0], "completed_by": None}
+    path = tmp_path / "left-out.json"
+    path.write_text(json.dumps(tasks))
+    code, stdout, stderr = run("annotators", path, "--label-config", export["config"])
+    assert code == 0, stderr
+    assert re.search(r"^ +1 annotations cancelled_annotation", stdout, re.M)
+    assert re.search(r"^ +1 annotations deleted_annotator", stdout, re.M)
+    code, stdout, _ = run("annotators", path, "--label-config", export["config"], "--json")
+    reasons = {s["reason"]: s["count"] for s in json.loads(stdout)["skipped_reasons"]}
+    assert reasons == {"cancelled_annotation": 1, "deleted_annotator": 1}
 
 
 def test_annotators_needs_shared_tasks(export: dict[str, Any], tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ rounds stop when the estimated noise stops falling, and the weighted classifiers
 
 from __future__ import annotations
 
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -177,6 +178,17 @@ def test_softmax_rows_with_zero_weight_are_left_out() -> None:
     subset = SoftmaxLogistic(n_classes=4).fit(x[20:], y[20:])
     np.testing.assert_allclose(fitted.priors_, subset.priors_)
     np.testing.assert_allclose(fitted.predict_proba(x), subset.predict_proba(x), atol=1e-3)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["plain", "weighted"])
+def test_many_classes_on_few_tasks_raise_no_regression_warning(weighted: bool) -> None:
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(96, 4)), np.arange(96) % 60  # 60 classes, 96 tasks in a fold
+    weight = np.ones(96) if weighted else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scikit-learn's "could represent a regression problem"
+        fitted = SoftmaxLogistic(n_classes=60).fit(x, y, sample_weight=weight)
+    assert fitted.predict_proba(x).shape == (96, 60)
 
 
 def test_a_class_on_every_task_is_never_doubted_and_does_not_stop_the_fit() -> None:

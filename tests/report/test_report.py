@@ -10,6 +10,7 @@ import re
 import shutil
 import struct
 import subprocess
+import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import pytest
 
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.pipeline import AuditOptions, ProjectAudit, audit_tasks
-from ls_cleanlab.report import render_report, task_link, write_report
+from ls_cleanlab.report import figures, render_report, task_link, write_report
 from ls_cleanlab.studio import parse_label_config
 from ls_cleanlab.testing.synthetic_images import CLASSES, annotation, make_images
 from ls_cleanlab.testing.synthetic_images import LABEL_CONFIG as CONFIG
@@ -176,6 +177,13 @@ def test_annotators_appear_by_name_where_known() -> None:
     cells = re.findall(r'<tr class="annotator-row"><td>([^<]*)</td>', text)
     assert sorted(cells) == ["3", "Ann &lt;b&gt;Lee&lt;/b&gt; &lt;ann@example.com&gt;",
                              "Bo &lt;bo@x.org&gt;"]  # fmt: skip
+
+
+def test_names_the_font_lacks_are_charted_without_warnings() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib's "Glyph ... missing from font(s)"
+        png = figures.overview_bars({"\U0001f600 joy": 3, "\u2728 spark": 1}, {"errors": 2})
+    assert base64.b64decode(png).startswith(b"\x89PNG")
 
 
 def test_task_link() -> None:

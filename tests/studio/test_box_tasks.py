@@ -145,6 +145,14 @@ def test_right_angles_become_axis_aligned_boxes_and_overhangs_are_clipped() -> N
     assert table.report.clipped == 1
 
 
+def test_annotations_of_deleted_users_are_counted_and_left_out() -> None:
+    deleted = {**annotation(7, rect(10, 10, 20, 20)), "completed_by": None}
+    table = read_boxes([task(1, deleted, annotation(8, rect(50, 50, 10, 10)))],
+                       parse_label_config(CONFIG))  # fmt: skip
+    assert table.annotations.annotator.tolist() == [8]
+    assert (table.report.no_annotator, table.report.n_annotations) == (1, 1)
+
+
 @pytest.mark.parametrize(
     "tasks, match",
     [

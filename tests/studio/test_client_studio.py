@@ -203,6 +203,25 @@ def test_a_changed_config_reports_unknown_choices(
     assert table.report.duplicates_dropped == 1  # the older annotation does not stand in
 
 
+def test_annotations_of_a_deleted_user_are_counted_not_fatal(
+    admin: Admin, client: StudioClient
+) -> None:
+    project = admin.project("deleted annotator", IMAGE_MULTI)
+    ids = admin.import_tasks(project, [{"image": f"https://example.com/{i}.png"} for i in range(2)])
+    leaver = admin.user("leaver@example.com")
+    stayer = admin.user("stayer@example.com")
+    admin.annotate(ids[0], ["Cat"], completed_by=leaver)
+    admin.annotate(ids[0], ["dog"], completed_by=stayer)
+    admin.annotate(ids[1], ["Bird"], completed_by=leaver)
+    admin.call("DELETE", f"/api/users/{leaver}/")  # Label Studio keeps them, completed_by null
+    tasks = client.fetch_tasks(project).tasks
+    assert sum(a["completed_by"] is None for t in tasks for a in t["annotations"]) == 2
+    table = read_tasks(tasks, parse_label_config(IMAGE_MULTI))
+    assert table.report.no_annotator == 2
+    assert table.annotations.annotator.tolist() == [stayer]
+    assert table.annotations.labels.tolist() == [[0, 1, 0]]
+
+
 # -- predictions ---------------------------------------------------------------------------------
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pytest
 
 from ls_cleanlab import parse_label_config, read_tasks
-from ls_cleanlab.errors import InvalidTasksError
+from ls_cleanlab.errors import InvalidTasksError, LabelConfigError
 from ls_cleanlab.studio import (
     check_prediction,
     prediction_json,
@@ -93,7 +94,7 @@ def test_data_is_copied_not_shared() -> None:
 def test_no_result_for_the_tag_is_an_empty_set_in_multi_label() -> None:
     other = result("x", name="comment", to="image")
     tasks = [task(1, annotation(1), annotation(2, other), annotation(3, result()))]
-    table = read_tasks(tasks, MULTI)
+    table = read_tasks(tasks, replace(MULTI, others=("Choices 'comment'",)))
     assert rows(table) == [(0, 1, ()), (0, 2, ()), (0, 3, ())]
 
 
@@ -127,6 +128,28 @@ def test_skips_are_excluded_and_drafts_ignored() -> None:
     assert rows(table) == [(0, 1, ("cat",))]
     assert (table.report.skipped, table.report.drafts_ignored) == (1, 1)
     assert table.report.clean
+
+
+def test_annotations_of_deleted_users_are_counted_and_left_out() -> None:
+    tasks = [task(1, annotation(None, result("cat")), annotation(2, result("dog"))),
+             task(2, annotation(None, result("bird")))]  # fmt: skip
+    table = read_tasks(tasks, MULTI)
+    assert rows(table) == [(0, 2, ("dog",))]
+    assert table.report.no_annotator == 2
+    with pytest.raises(InvalidTasksError, match="no user id in 'completed_by'"):
+        read_tasks([task(1, {"id": 3, "result": []})], MULTI)  # missing, not null
+
+
+@pytest.mark.parametrize("schema", [MULTI, SINGLE], ids=["multi", "single"])
+def test_a_tag_renamed_after_annotating_is_refused_by_name(schema: Any) -> None:
+    renamed = replace(schema, from_name="renamed")
+    old = schema.from_name
+    tasks = [task(1, annotation(1, result(*schema.classes[:1], name=old))),
+             task(2, annotation(2, result(*schema.classes[1:2], name=old)))]  # fmt: skip
+    with pytest.raises(LabelConfigError, match=rf"tag 'renamed'.* of '{old}' \(2\).*renamed"):
+        read_tasks(tasks, renamed)
+    other = replace(renamed, others=(f"Choices {old!r}",))  # the config has both tags
+    assert len(read_tasks(tasks, other).annotations) == (2 if schema.multi_label else 0)
 
 
 def test_unknown_choices_are_counted_and_their_annotations_left_out() -> None:
@@ -205,7 +228,7 @@ def test_webhook_payload_without_task_or_annotation(payload: Any) -> None:
         ([{"id": 1, "data": [1]}], "task 1 has no 'data' object"),
         ([task(1, annotations={"a": 1})], "'annotations' that is not a list"),
         ([{"id": 1, "data": {}, "annotations": ["x"]}], "an annotation that is not an object"),
-        ([task(1, annotation(None, result("cat")))], r"task 1, annotation 1 has no user id"),
+        ([task(1, annotation("alice", result("cat")))], r"task 1, annotation 1 has no user id"),
         ([task(1, annotation({"email": "a@b"}))], "no user id"),
         ([task(1, {"id": 5, "completed_by": 1, "result": {}})], "annotation 5 has a 'result' that"),
         ([task(1, annotation(1, "cat"))], "result item that is not an object"),
