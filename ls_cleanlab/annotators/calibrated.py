@@ -21,7 +21,7 @@ Single-label: ``log T_ic = log prior_c + sum_j log C_j[c, y_ij]`` with confusion
 ``C_j`` (:func:`.rates.dirichlet_confusion` with few classes, else
 :func:`.rates.confusion_rates`) and the prior ``softmax(a_c + b log p_ic)``. Without a model,
 where a class the vote gives many tasks ends with none, the fit is redone with one-coin
-annotators (:mod:`.collapse`).
+annotators (:mod:`.collapse`). Many classes, no gold: the scores' level from :mod:`.held_out`.
 
 Annotator quality is the expected agreement of the annotator's labels with the truth under the
 posterior: the expected Jaccard index of its set (multi-label, :func:`expected_jaccard`) or the
@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ls_cleanlab.annotators import collapse, emptiness, model_source, tempering
+from ls_cleanlab.annotators import collapse, emptiness, held_out, model_source, tempering
 from ls_cleanlab.annotators.estep import (
     BinaryEvidence,
     BinaryPrior,
@@ -61,6 +61,7 @@ from ls_cleanlab.annotators.estep import (
     sigmoid,
 )
 from ls_cleanlab.annotators.jaccard import expected_jaccard, jaccard_cells, jaccard_rows
+from ls_cleanlab.annotators.measured import MeasuredVotes
 from ls_cleanlab.annotators.rates import (
     FEW_CLASSES,
     binary_rates,
@@ -87,9 +88,6 @@ __all__ = [
 EPS = 1e-6
 
 
-_sigmoid = sigmoid
-
-
 @dataclass(frozen=True)
 class BinaryFit:
     """A fitted multi-label model over the ``U`` annotated tasks."""
@@ -104,7 +102,7 @@ class BinaryFit:
 
     @property
     def posterior(self) -> np.ndarray:
-        return _sigmoid(self.logit)
+        return sigmoid(self.logit)
 
 
 def binary_evidence(votes: Votes, se: np.ndarray, fp: np.ndarray) -> np.ndarray:
@@ -149,10 +147,11 @@ def _binary_rounds(
     logit = np.zeros_like(posterior) if logit is None else logit
     se = fp = np.zeros((votes.n_annotators, posterior.shape[1]))
     calibration = None
+    measured = MeasuredVotes(votes, known, x is not None)
     it = 0
     for _ in range(rounds):
         it += 1
-        se, fp = binary_rates(votes, posterior)
+        se, fp = measured.binary_rates(posterior)
         if anchor and known is not None and it == 1:
             gold_se, gold_fp = binary_rates(known.votes, known.truth)
             se, fp = known.anchor(se, gold_se), known.anchor(fp, gold_fp)
@@ -238,10 +237,16 @@ class MulticlassFit:
     n_iter: int
     temperature: float = 1.0
     model_share: float = 1.0
+    scores: np.ndarray | None = None  # (U, K) log posterior of the scores (:mod:`.held_out`)
 
     @property
     def posterior(self) -> np.ndarray:
         return np.exp(self.log_posterior)
+
+    @property
+    def score_posterior(self) -> np.ndarray:
+        """``(U, K)`` the posterior the cell scores come from; its argmax may differ."""
+        return self.posterior if self.scores is None else np.exp(self.scores)
 
 
 def _normalize(logp: np.ndarray) -> np.ndarray:
@@ -323,8 +328,10 @@ def multiclass_em(
     log_probs = None if probs is None else np.log(np.clip(probs, model_source.CLIP, None))
     if known is not None:
         start = known.clamp(start)
+    plain: list[bool] = []  # whether each run estimated full confusion matrices
 
     def run(rates: collapse.Rates | None, fixed: np.ndarray | None) -> _Rounds:
+        plain.append(rates is None)
         return _multiclass_rounds(votes, start, log_probs, max_iter, tol, 1.0, known, rates, fixed)
 
     if log_probs is None:  # the class prior is the posterior mean: guard its collapse
@@ -339,13 +346,16 @@ def multiclass_em(
         else tempering.gold_multiclass_weights(base, model, evidence, known.units, known.truth)
     )
     omega, tau = gold or tempering.multiclass_weights(votes, base, model, evidence, fit.confusion)
-    if omega >= 1.0 and tau >= 1.0:
-        return fit
     shift = 0.0 if model is None else omega * (model - base)
-    log_post = _normalize(tau * (base + shift + evidence))
-    if known is not None:
-        log_post = known.clamp_log(log_post)
-    return MulticlassFit(log_post, fit.confusion, fit.calibration, fit.n_iter, tau, omega)
+    many = plain[-1] and known is None and start.shape[1] > FEW_CLASSES  # :mod:`.held_out`
+    held = held_out.score_log_posterior(votes, fit.posterior, base + shift) if many else None
+    if omega < 1.0 or tau < 1.0:
+        log_post = _normalize(tau * (base + shift + evidence))
+        if known is not None:
+            log_post = known.clamp_log(log_post)
+        fit = MulticlassFit(log_post, fit.confusion, fit.calibration, fit.n_iter, tau, omega)
+    scores = None if held is None else held_out.ordered_scores(fit.log_posterior, held)
+    return replace(fit, scores=scores)
 
 
 def fixed_prior_em(
@@ -366,7 +376,7 @@ def fixed_prior_em(
         prior = model_source.model_logits(probs)
         for _ in range(max_iter):
             se, fp = binary_rates(votes, posterior)
-            new = _sigmoid(prior + binary_evidence(votes, se, fp))
+            new = sigmoid(prior + binary_evidence(votes, se, fp))
             done = float(np.mean(np.abs(new - posterior))) < tol if new.size else True
             posterior = new
             if done:

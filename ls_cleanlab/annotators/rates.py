@@ -44,6 +44,8 @@ classes (confusable pairs), it follows them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ls_cleanlab.annotators.votes import Votes, key_sums
@@ -54,7 +56,9 @@ __all__ = [
     "CONFUSION_EVENTS",
     "FEW_CLASSES",
     "HABIT_EVENTS",
+    "ConfusionCounts",
     "binary_rates",
+    "confusion_counts",
     "confusion_rates",
     "dirichlet_confusion",
     "shrink_rate",
@@ -105,27 +109,48 @@ def shrink_rate(
 
 
 def _hierarchical(
-    errors: np.ndarray, total: np.ndarray, events: tuple[float, float, float]
+    errors: np.ndarray,
+    total: np.ndarray,
+    events: tuple[float, float, float],
+    default: np.ndarray | None = None,
 ) -> np.ndarray:
     """``(M, K)`` rates from ``(M, K)`` expected error counts in ``total`` trials, shrunk
     class -> annotator habit -> annotator and class with the three ``events`` strengths
-    (module docstring)."""
-    overall = (errors.sum() + 1.0) / (total.sum() + 2.0)
-    per_class = shrink_rate(
-        errors.sum(axis=0), total.sum(axis=0), np.full(errors.shape[1], overall), events[0]
-    )
-    expected = total @ per_class  # errors the class rates predict on each annotator's tasks
-    seen = total.sum(axis=1)
-    predicted = np.divide(expected, seen, out=np.full(len(seen), overall), where=seen > 0)
-    pooled = shrink_rate(errors.sum(axis=1), seen, predicted, events[1])
-    offset = _logit(pooled) - _logit(predicted)
-    prior = _sigmoid(_logit(per_class)[None, :] + offset[:, None])
+    (module docstring). The rate over all classes has a uniform prior worth one error in two
+    trials, or, given ``default`` ``(K,)``, one of that mean per class as strong as the class
+    level's (:mod:`.measured`)."""
+    prior = _cell_prior(errors, total, events, default)
     return shrink_rate(errors, total, prior, events[2])
 
 
-def binary_rates(votes: Votes, posterior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _cell_prior(
+    errors: np.ndarray,
+    total: np.ndarray,
+    events: tuple[float, float, float],
+    default: np.ndarray | None = None,
+) -> np.ndarray:
+    """``(M, K)`` prior mean of each annotator's rate on each class: the class rate shifted by
+    the annotator's habit (levels 1 and 2 of :func:`_hierarchical`)."""
+    if default is None:
+        overall = np.full(errors.shape[1], (errors.sum() + 1.0) / (total.sum() + 2.0))
+    else:
+        overall = shrink_rate(errors.sum(), total.sum(), default, events[0])
+    per_class = shrink_rate(errors.sum(axis=0), total.sum(axis=0), overall, events[0])
+    expected = total @ per_class  # errors the class rates predict on each annotator's tasks
+    seen = total.sum(axis=1)
+    fallback = np.full(len(seen), float(per_class.mean()) if len(per_class) else 0.5)
+    predicted = np.divide(expected, seen, out=fallback, where=seen > 0)
+    pooled = shrink_rate(errors.sum(axis=1), seen, predicted, events[1])
+    offset = _logit(pooled) - _logit(predicted)
+    return _sigmoid(_logit(per_class)[None, :] + offset[:, None])
+
+
+def binary_rates(
+    votes: Votes, posterior: np.ndarray, default: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Sensitivity and false-positive rate ``(M, K)`` of each annotator on each class under
-    the posterior ``T`` ``(U, K)`` (module docstring)."""
+    the posterior ``T`` ``(U, K)`` (module docstring); ``default``, the miss and false-positive
+    rates ``(K,)`` that the rates over all classes are shrunk toward (else a uniform prior)."""
     m, k = votes.n_annotators, posterior.shape[1]
     positives = votes.gather_from_tasks(posterior)  # sum T over each annotator's tasks
     rows, cols = votes.marked
@@ -137,38 +162,60 @@ def binary_rates(votes: Votes, posterior: np.ndarray) -> tuple[np.ndarray, np.nd
     false = np.maximum(votes.label_sums - hits, 0.0)
     negatives = np.maximum(seen - positives, 0.0)
     events = (CLASS_EVENTS, HABIT_EVENTS, CELL_EVENTS)
-    se = 1.0 - _hierarchical(missed, positives, events)
-    fp = _hierarchical(false, negatives, events)
+    miss0, fp0 = (None, None) if default is None else default
+    se = 1.0 - _hierarchical(missed, positives, events, miss0)
+    fp = _hierarchical(false, negatives, events, fp0)
     se = np.clip(se, EPS, 1 - EPS)
     fp = np.clip(fp, EPS, 1 - EPS)
     return np.maximum(se, fp), fp
 
 
-def confusion_rates(votes: Votes, posterior: np.ndarray) -> np.ndarray:
-    """``(M, K, K)`` confusion matrices ``[j, true c, given l]`` under the posterior ``T``
-    ``(U, K)`` of single-label votes (module docstring); rows sum to 1."""
+@dataclass(frozen=True)
+class ConfusionCounts:
+    """What :func:`confusion_rates` estimates from, under a posterior ``T``: expected counts
+    and the priors they are shrunk toward (:mod:`.held_out` takes one task out of them)."""
+
+    counts: np.ndarray  # (M, K, K) sum of T over j's answers [j, true c, given l]
+    accuracy_prior: np.ndarray  # (M, K) prior mean of j's error rate on class c
+    spread: np.ndarray  # (K, K) where class c's errors go, everybody pooled; zero diagonal
+    strength: float  # pseudo-answers of the spread in each annotator's own spread
+
+    def confusion(self) -> np.ndarray:
+        """``(M, K, K)`` confusion matrices, rows summing to 1 (module docstring)."""
+        k = self.counts.shape[1]
+        total = self.counts.sum(axis=2)  # (M, K) answers of j on tasks of true class c
+        errors = np.maximum(total - np.einsum("jcc->jc", self.counts), 0.0)
+        accuracy = 1.0 - shrink_rate(errors, total, self.accuracy_prior, CONFUSION_EVENTS)
+        own = self.counts.copy()  # the annotator's own errors, shrunk toward the spread
+        own[:, np.arange(k), np.arange(k)] = 0.0
+        own_total = own.sum(axis=2, keepdims=True)
+        share = (own + self.strength * self.spread[None]) / (own_total + self.strength)
+        out = share * (1.0 - accuracy)[:, :, None]
+        out[:, np.arange(k), np.arange(k)] = accuracy
+        return np.clip(out, EPS, 1.0)
+
+
+def confusion_counts(votes: Votes, posterior: np.ndarray) -> ConfusionCounts:
+    """The expected counts and priors of :func:`confusion_rates`."""
     m, k = votes.n_annotators, posterior.shape[1]
     y = votes.class_index()
     counts = key_sums(posterior[votes.task], votes.annotator * k + y, m * k)
     counts = counts.reshape(m, k, k).transpose(0, 2, 1)  # [j, true c, given l]
-    total = counts.sum(axis=2)  # (M, K) answers of j on tasks of true class c
-    correct = np.einsum("jcc->jc", counts)
-    events = (CONFUSION_EVENTS,) * 3
-    accuracy = 1.0 - _hierarchical(np.maximum(total - correct, 0.0), total, events)
+    total = counts.sum(axis=2)
+    errors = np.maximum(total - np.einsum("jcc->jc", counts), 0.0)
+    prior = _cell_prior(errors, total, (CONFUSION_EVENTS,) * 3)
     wrong = counts.sum(axis=0)
     np.fill_diagonal(wrong, 0.0)
     alpha = max(spread_concentration(wrong), CONFUSION_EVENTS * max(k - 1, 1))
     spread = (wrong + alpha / max(k - 1, 1)) / (wrong.sum(axis=1, keepdims=True) + alpha)
-    np.fill_diagonal(spread, 0.0)  # [c, l]: where class c's errors go, everybody pooled
-    # the annotator's own errors on class c, shrunk toward the pooled spread
-    own = counts.copy()
-    own[:, np.arange(k), np.arange(k)] = 0.0
-    own_total = own.sum(axis=2, keepdims=True)
-    strength = CONFUSION_EVENTS * max(k - 1, 1)
-    share = (own + strength * spread[None]) / (own_total + strength)
-    out = share * (1.0 - accuracy)[:, :, None]
-    out[:, np.arange(k), np.arange(k)] = accuracy
-    return np.clip(out, EPS, 1.0)
+    np.fill_diagonal(spread, 0.0)
+    return ConfusionCounts(counts, prior, spread, CONFUSION_EVENTS * max(k - 1, 1))
+
+
+def confusion_rates(votes: Votes, posterior: np.ndarray) -> np.ndarray:
+    """``(M, K, K)`` confusion matrices ``[j, true c, given l]`` under the posterior ``T``
+    ``(U, K)`` of single-label votes (module docstring); rows sum to 1."""
+    return confusion_counts(votes, posterior).confusion()
 
 
 def spread_concentration(wrong: np.ndarray) -> float:
@@ -193,11 +240,15 @@ def spread_concentration(wrong: np.ndarray) -> float:
     return min((ceiling - pearson) / (pearson - floor), EVEN)
 
 
-def dirichlet_confusion(votes: Votes, posterior: np.ndarray) -> np.ndarray:
+def dirichlet_confusion(
+    votes: Votes, posterior: np.ndarray, default: np.ndarray | None = None
+) -> np.ndarray:
     """``(M, K, K)`` confusion matrices ``[j, true c, given l]`` under the posterior ``T``,
-    each row's expected counts plus half an answer in every cell (Dawid-Skene's common form)."""
+    each row's expected counts plus half an answer in every cell (Dawid-Skene's common form),
+    or, given ``default`` ``(K, K)``, as many answers spread as its rows are."""
     m, k = votes.n_annotators, posterior.shape[1]
     y = votes.class_index()
     counts = key_sums(posterior[votes.task], votes.annotator * k + y, m * k)
-    counts = counts.reshape(m, k, k).transpose(0, 2, 1) + 0.5  # [j, true c, given l]
+    smoothing = 0.5 if default is None else 0.5 * k * default
+    counts = counts.reshape(m, k, k).transpose(0, 2, 1) + smoothing  # [j, true c, given l]
     return counts / counts.sum(axis=2, keepdims=True)

@@ -44,6 +44,7 @@ __all__ = [
     "gold_multiclass_weights",
     "golden_max",
     "multiclass_weights",
+    "score_temperature",
 ]
 
 
@@ -145,7 +146,15 @@ def multiclass_weights(
     y = votes.class_index()[rows]
     rest = evidence[i] - np.log(confusion)[j, :, y]
     shift = np.zeros_like(rest) if model is None else model[i] - base
-    likely = confusion[j, :, y]
+    return _ascend(_predictive(base, shift, rest, confusion[j, :, y]), model is not None)
+
+
+def _predictive(
+    base: np.ndarray, shift: np.ndarray, rest: np.ndarray, likely: np.ndarray
+) -> Callable[[float, float], float]:
+    """Log-likelihood of the held-out single-label votes, ``likely`` ``(R, K)`` each one's
+    probability given each class, ``rest`` the others' evidence, as a function of ``(omega,
+    tau)``."""
 
     def loglik(omega: float, tau: float) -> float:
         z = tau * (base + omega * shift + rest)
@@ -154,7 +163,29 @@ def multiclass_weights(
         t /= t.sum(axis=1, keepdims=True)
         return float(np.log((t * likely).sum(axis=1)).sum())
 
-    return _ascend(loglik, model is not None)
+    return loglik
+
+
+def score_temperature(
+    votes: Votes,
+    base: np.ndarray,
+    shift: np.ndarray | float,
+    held: np.ndarray,
+    entries: Callable[[np.ndarray], np.ndarray],
+) -> float:
+    """``tau`` for single-label scores chosen as :func:`multiclass_weights` chooses it at the
+    fit's model weight (``shift`` ``(U, K)`` its part of the prior, or 0), with each held-out
+    vote's task also out of the confusion rows: ``held`` ``(U, K)`` the evidence and
+    ``entries(rows)`` ``(R, K)`` the log-likelihoods of the annotations ``rows`` so computed
+    (:mod:`.held_out`)."""
+    rows = _rows(votes)
+    if len(rows) == 0:
+        return 1.0
+    i, own = votes.task[rows], entries(rows)
+    offset = np.broadcast_to(shift, held.shape)[i]
+    return golden_max(
+        lambda t: _predictive(base, offset, held[i] - own, np.exp(own))(1.0, t), LOW, 1.0
+    )
 
 
 def _both_outcomes(right: np.ndarray) -> bool:
