@@ -21,7 +21,7 @@ Single-label: ``log T_ic = log prior_c + sum_j log C_j[c, y_ij]`` with confusion
 ``C_j`` (:func:`.rates.dirichlet_confusion` with few classes, else
 :func:`.rates.confusion_rates`) and the prior ``softmax(a_c + b log p_ic)``. Without a model,
 where a class the vote gives many tasks ends with none, the fit is redone with one-coin
-annotators (:mod:`.collapse`).
+annotators (:mod:`.collapse`). Many classes, no gold: the scores' level from :mod:`.held_out`.
 
 Annotator quality is the expected agreement of the annotator's labels with the truth under the
 posterior: the expected Jaccard index of its set (multi-label, :func:`expected_jaccard`) or the
@@ -30,13 +30,8 @@ probability its class is right (single-label), averaged over its tasks with anot
 label set read as a vote of its own (:mod:`.emptiness`: a satisficer's empty set means "nothing
 here" though each of its "absent" votes is weak; without it Birds in satisficer + careless pairs
 ranked 0.00-0.43, with it 0.82-0.98). The posterior keeps the annotator's own vote: with its rates
-estimated from all its work, that vote says how far to trust it, and taking it out left the
-other annotator of a pair alone to judge (robustness benchmark, Spearman with the true quality:
-50 sparse classes in pairs of a satisficer and a careless annotator with a useless model 0.95
-with the vote, 0.47 without; Enron in such pairs 1.00 and 0.45). Also tried there and not
-better overall: expected Jaccard from the rates alone, balanced accuracy from the rates (as the
-Dawid-Skene baseline ranks), the posterior without the model (CrowdTruth with its TF-IDF model
-0.81 against 0.78, but Birds in pairs -0.15 against 0.77).
+estimated from all its work, that vote says how far to trust it; taking it out left the other
+annotator of a pair alone to judge (the measures tried instead are in the README, Robustness).
 
 Gold (:class:`~.gold.Known`) is known truth: its tasks' posterior is the gold label in every
 round, and the first rates of annotators with a few gold tasks are estimated on them alone (as
@@ -52,7 +47,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ls_cleanlab.annotators import collapse, emptiness, model_source, tempering
+from ls_cleanlab.annotators import collapse, emptiness, held_out, model_source, tempering
 from ls_cleanlab.annotators.estep import (
     BinaryEvidence,
     BinaryPrior,
@@ -88,9 +83,6 @@ __all__ = [
 EPS = 1e-6
 
 
-_sigmoid = sigmoid
-
-
 @dataclass(frozen=True)
 class BinaryFit:
     """A fitted multi-label model over the ``U`` annotated tasks."""
@@ -106,7 +98,7 @@ class BinaryFit:
 
     @property
     def posterior(self) -> np.ndarray:
-        return _sigmoid(self.logit)
+        return sigmoid(self.logit)
 
 
 def binary_evidence(votes: Votes, se: np.ndarray, fp: np.ndarray) -> np.ndarray:
@@ -245,10 +237,16 @@ class MulticlassFit:
     temperature: float = 1.0
     model_share: float = 1.0
     dependence: float = 0.0
+    scores: np.ndarray | None = None  # (U, K) log posterior of the scores (:mod:`.held_out`)
 
     @property
     def posterior(self) -> np.ndarray:
         return np.exp(self.log_posterior)
+
+    @property
+    def score_posterior(self) -> np.ndarray:
+        """``(U, K)`` the posterior the cell scores come from; its argmax may differ."""
+        return self.posterior if self.scores is None else np.exp(self.scores)
 
 
 def _normalize(logp: np.ndarray) -> np.ndarray:
@@ -330,8 +328,10 @@ def multiclass_em(
     log_probs = None if probs is None else np.log(np.clip(probs, model_source.CLIP, None))
     if known is not None:
         start = known.clamp(start)
+    plain: list[bool] = []  # whether each run estimated full confusion matrices
 
     def run(rates: collapse.Rates | None, fixed: np.ndarray | None) -> _Rounds:
+        plain.append(rates is None)
         return _multiclass_rounds(votes, start, log_probs, max_iter, tol, 1.0, known, rates, fixed)
 
     if log_probs is None:  # the class prior is the posterior mean: guard its collapse
@@ -344,15 +344,20 @@ def multiclass_em(
         base, model, evidence, known.units, known.truth, votes.count
     )
     omega, rho = gold or tempering.multiclass_weights(votes, base, model, evidence, fit.confusion)
-    if omega >= 1.0 and rho <= 0.0:
-        return fit
     shift = 0.0 if model is None else omega * (model - base)
-    tau = tempering.task_weights(votes.count, rho)[:, None]
-    log_post = _normalize(tau * (base + shift + evidence))
-    if known is not None:
-        log_post = known.clamp_log(log_post)
-    weight = tempering.mean_weight(votes.count, rho)
-    return MulticlassFit(log_post, fit.confusion, fit.calibration, fit.n_iter, weight, omega, rho)
+    many = plain[-1] and known is None and start.shape[1] > FEW_CLASSES  # :mod:`.held_out`
+    held = held_out.score_log_posterior(votes, fit.posterior, base + shift) if many else None
+    if omega < 1.0 or rho > 0.0:
+        tau = tempering.task_weights(votes.count, rho)[:, None]
+        log_post = _normalize(tau * (base + shift + evidence))
+        if known is not None:
+            log_post = known.clamp_log(log_post)
+        weight = tempering.mean_weight(votes.count, rho)
+        fit = MulticlassFit(
+            log_post, fit.confusion, fit.calibration, fit.n_iter, weight, omega, rho
+        )
+    scores = None if held is None else held_out.ordered_scores(fit.log_posterior, held)
+    return replace(fit, scores=scores)
 
 
 def fixed_prior_em(
@@ -373,7 +378,7 @@ def fixed_prior_em(
         prior = model_source.model_logits(probs)
         for _ in range(max_iter):
             se, fp = binary_rates(votes, posterior)
-            new = _sigmoid(prior + binary_evidence(votes, se, fp))
+            new = sigmoid(prior + binary_evidence(votes, se, fp))
             done = float(np.mean(np.abs(new - posterior))) < tol if new.size else True
             posterior = new
             if done:

@@ -44,6 +44,8 @@ classes (confusable pairs), it follows them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ls_cleanlab.annotators.votes import Votes, key_sums
@@ -54,7 +56,9 @@ __all__ = [
     "CONFUSION_EVENTS",
     "FEW_CLASSES",
     "HABIT_EVENTS",
+    "ConfusionCounts",
     "binary_rates",
+    "confusion_counts",
     "confusion_rates",
     "dirichlet_confusion",
     "shrink_rate",
@@ -115,6 +119,18 @@ def _hierarchical(
     (module docstring). The rate over all classes has a uniform prior worth one error in two
     trials, or, given ``default`` ``(K,)``, one of that mean per class as strong as the class
     level's (:mod:`.measured`)."""
+    prior = _cell_prior(errors, total, events, default)
+    return shrink_rate(errors, total, prior, events[2])
+
+
+def _cell_prior(
+    errors: np.ndarray,
+    total: np.ndarray,
+    events: tuple[float, float, float],
+    default: np.ndarray | None = None,
+) -> np.ndarray:
+    """``(M, K)`` prior mean of each annotator's rate on each class: the class rate shifted by
+    the annotator's habit (levels 1 and 2 of :func:`_hierarchical`)."""
     if default is None:
         overall = np.full(errors.shape[1], (errors.sum() + 1.0) / (total.sum() + 2.0))
     else:
@@ -126,8 +142,7 @@ def _hierarchical(
     predicted = np.divide(expected, seen, out=fallback, where=seen > 0)
     pooled = shrink_rate(errors.sum(axis=1), seen, predicted, events[1])
     offset = _logit(pooled) - _logit(predicted)
-    prior = _sigmoid(_logit(per_class)[None, :] + offset[:, None])
-    return shrink_rate(errors, total, prior, events[2])
+    return _sigmoid(_logit(per_class)[None, :] + offset[:, None])
 
 
 def binary_rates(
@@ -155,31 +170,52 @@ def binary_rates(
     return np.maximum(se, fp), fp
 
 
-def confusion_rates(votes: Votes, posterior: np.ndarray) -> np.ndarray:
-    """``(M, K, K)`` confusion matrices ``[j, true c, given l]`` under the posterior ``T``
-    ``(U, K)`` of single-label votes (module docstring); rows sum to 1."""
+@dataclass(frozen=True)
+class ConfusionCounts:
+    """What :func:`confusion_rates` estimates from, under a posterior ``T``: expected counts
+    and the priors they are shrunk toward (:mod:`.held_out` takes one task out of them)."""
+
+    counts: np.ndarray  # (M, K, K) sum of T over j's answers [j, true c, given l]
+    accuracy_prior: np.ndarray  # (M, K) prior mean of j's error rate on class c
+    spread: np.ndarray  # (K, K) where class c's errors go, everybody pooled; zero diagonal
+    strength: float  # pseudo-answers of the spread in each annotator's own spread
+
+    def confusion(self) -> np.ndarray:
+        """``(M, K, K)`` confusion matrices, rows summing to 1 (module docstring)."""
+        k = self.counts.shape[1]
+        total = self.counts.sum(axis=2)  # (M, K) answers of j on tasks of true class c
+        errors = np.maximum(total - np.einsum("jcc->jc", self.counts), 0.0)
+        accuracy = 1.0 - shrink_rate(errors, total, self.accuracy_prior, CONFUSION_EVENTS)
+        own = self.counts.copy()  # the annotator's own errors, shrunk toward the spread
+        own[:, np.arange(k), np.arange(k)] = 0.0
+        own_total = own.sum(axis=2, keepdims=True)
+        share = (own + self.strength * self.spread[None]) / (own_total + self.strength)
+        out = share * (1.0 - accuracy)[:, :, None]
+        out[:, np.arange(k), np.arange(k)] = accuracy
+        return np.clip(out, EPS, 1.0)
+
+
+def confusion_counts(votes: Votes, posterior: np.ndarray) -> ConfusionCounts:
+    """The expected counts and priors of :func:`confusion_rates`."""
     m, k = votes.n_annotators, posterior.shape[1]
     y = votes.class_index()
     counts = key_sums(posterior[votes.task], votes.annotator * k + y, m * k)
     counts = counts.reshape(m, k, k).transpose(0, 2, 1)  # [j, true c, given l]
-    total = counts.sum(axis=2)  # (M, K) answers of j on tasks of true class c
-    correct = np.einsum("jcc->jc", counts)
-    events = (CONFUSION_EVENTS,) * 3
-    accuracy = 1.0 - _hierarchical(np.maximum(total - correct, 0.0), total, events)
+    total = counts.sum(axis=2)
+    errors = np.maximum(total - np.einsum("jcc->jc", counts), 0.0)
+    prior = _cell_prior(errors, total, (CONFUSION_EVENTS,) * 3)
     wrong = counts.sum(axis=0)
     np.fill_diagonal(wrong, 0.0)
     alpha = max(spread_concentration(wrong), CONFUSION_EVENTS * max(k - 1, 1))
     spread = (wrong + alpha / max(k - 1, 1)) / (wrong.sum(axis=1, keepdims=True) + alpha)
-    np.fill_diagonal(spread, 0.0)  # [c, l]: where class c's errors go, everybody pooled
-    # the annotator's own errors on class c, shrunk toward the pooled spread
-    own = counts.copy()
-    own[:, np.arange(k), np.arange(k)] = 0.0
-    own_total = own.sum(axis=2, keepdims=True)
-    strength = CONFUSION_EVENTS * max(k - 1, 1)
-    share = (own + strength * spread[None]) / (own_total + strength)
-    out = share * (1.0 - accuracy)[:, :, None]
-    out[:, np.arange(k), np.arange(k)] = accuracy
-    return np.clip(out, EPS, 1.0)
+    np.fill_diagonal(spread, 0.0)
+    return ConfusionCounts(counts, prior, spread, CONFUSION_EVENTS * max(k - 1, 1))
+
+
+def confusion_rates(votes: Votes, posterior: np.ndarray) -> np.ndarray:
+    """``(M, K, K)`` confusion matrices ``[j, true c, given l]`` under the posterior ``T``
+    ``(U, K)`` of single-label votes (module docstring); rows sum to 1."""
+    return confusion_counts(votes, posterior).confusion()
 
 
 def spread_concentration(wrong: np.ndarray) -> float:

@@ -176,6 +176,7 @@ def calibrated_single(
     label = np.where(
         top.sum(axis=1) == 1, np.argmax(post, axis=1), _crowdlab.majority(votes, probs)
     )
+    post = fit.score_posterior  # the consensus is the full posterior's, the scores may not be
     weight = None
     if probs is not None:
         weight = fit.calibration.temperature * fit.model_share if fit.calibration else 0.0

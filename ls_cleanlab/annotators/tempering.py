@@ -57,6 +57,7 @@ __all__ = [
     "golden_max",
     "mean_weight",
     "multiclass_weights",
+    "score_dependence",
     "task_weights",
 ]
 
@@ -177,8 +178,17 @@ def multiclass_weights(
     y = votes.class_index()[rows]
     rest = evidence[i] - np.log(confusion)[j, :, y]
     shift = np.zeros_like(rest) if model is None else model[i] - base
-    likely = confusion[j, :, y]
-    answers = votes.count[i]
+    return _ascend(
+        _predictive(base, shift, rest, confusion[j, :, y], votes.count[i]), model is not None
+    )
+
+
+def _predictive(
+    base: np.ndarray, shift: np.ndarray, rest: np.ndarray, likely: np.ndarray, answers: np.ndarray
+) -> Callable[[float, float], float]:
+    """Log-likelihood of the held-out single-label votes, ``likely`` ``(R, K)`` each one's
+    probability given each class, ``rest`` the others' evidence, ``answers`` ``(R,)`` the
+    number of answers on each one's task, as a function of ``(omega, rho)``."""
 
     def loglik(omega: float, rho: float) -> float:
         z = task_weights(answers, rho)[:, None] * (base + omega * shift + rest)
@@ -187,7 +197,29 @@ def multiclass_weights(
         t /= t.sum(axis=1, keepdims=True)
         return float(np.log((t * likely).sum(axis=1)).sum())
 
-    return _ascend(loglik, model is not None)
+    return loglik
+
+
+def score_dependence(
+    votes: Votes,
+    base: np.ndarray,
+    shift: np.ndarray | float,
+    held: np.ndarray,
+    entries: Callable[[np.ndarray], np.ndarray],
+) -> float:
+    """``rho`` for single-label scores chosen as :func:`multiclass_weights` chooses it at the
+    fit's model weight (``shift`` ``(U, K)`` its part of the prior, or 0), with each held-out
+    vote's task also out of the confusion rows: ``held`` ``(U, K)`` the evidence and
+    ``entries(rows)`` ``(R, K)`` the log-likelihoods of the annotations ``rows`` so computed
+    (:mod:`.held_out`)."""
+    rows = _rows(votes)
+    if len(rows) == 0:
+        return 0.0
+    i, own = votes.task[rows], entries(rows)
+    offset = np.broadcast_to(shift, held.shape)[i]
+    loglik = _predictive(base, offset, held[i] - own, np.exp(own), votes.count[i])
+    pair = golden_max(lambda t: loglik(1.0, 1.0 / t - 1.0), LOW, 1.0)
+    return 1.0 / pair - 1.0
 
 
 def _both_outcomes(right: np.ndarray) -> bool:

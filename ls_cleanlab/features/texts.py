@@ -69,6 +69,8 @@ class TextEncoder:
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF rows of ``texts`` in the fitted columns."""
+        if not len(texts):  # scikit-learn refuses no rows; the columns are still the fitted ones
+            return self.transform([""])[:0]
         blocks = [
             part.transform(texts) if part is not None else sp.csr_matrix((len(texts), 0))
             for part in self.parts_

