@@ -30,8 +30,7 @@ probability its class is right (single-label), averaged over its tasks with anot
 label set read as a vote of its own (:mod:`.emptiness`: a satisficer's empty set means "nothing
 here" though each of its "absent" votes is weak; without it Birds in satisficer + careless pairs
 ranked 0.00-0.43, with it 0.82-0.98). The posterior keeps the annotator's own vote: with its rates
-estimated from all its work, that vote says how far to trust it; taking it out left the other
-annotator of a pair alone to judge (the measures tried instead are in the README, Robustness).
+estimated from all its work, that vote says how far to trust it (README, Robustness).
 
 Gold (:class:`~.gold.Known`) is known truth: its tasks' posterior is the gold label in every
 round, and the first rates of annotators with a few gold tasks are estimated on them alone (as
@@ -350,11 +349,10 @@ def multiclass_em(
     if omega < 1.0 or rho > 0.0:
         tau = tempering.task_weights(votes.count, rho)[:, None]
         log_post = _normalize(tau * (base + shift + evidence))
-        if known is not None:
-            log_post = known.clamp_log(log_post)
+        log_post = log_post if known is None else known.clamp_log(log_post)
         weight = tempering.mean_weight(votes.count, rho)
-        fit = MulticlassFit(
-            log_post, fit.confusion, fit.calibration, fit.n_iter, weight, omega, rho
+        fit = replace(
+            fit, log_posterior=log_post, temperature=weight, model_share=omega, dependence=rho
         )
     scores = None if held is None else held_out.ordered_scores(fit.log_posterior, held)
     return replace(fit, scores=scores)
