@@ -285,7 +285,7 @@ def infer_schema(
     ------
     LabelConfigError
         When there is no ``choices`` result, several tags and no ``choices_name``, one class,
-        or no task data field to read (InvalidTasksError: no task, or a first task that is malformed).
+        or no task data field to read (InvalidTasksError: no task, or a malformed first task).
     """
     pairs: Counter[tuple[str, str]] = Counter()
     classes: dict[tuple[str, str], set[str]] = {}
