@@ -257,6 +257,18 @@ def _looks_like_image(value: Any) -> bool:
     )
 
 
+def _check_first(tasks: Sequence[Any]) -> None:
+    """Name an empty, malformed or JSON-MIN export as such (rather than as one without
+    choices)."""
+    first = next(iter(tasks), None)
+    if first is None:
+        raise InvalidTasksError(
+            "the export holds no tasks (an empty list): export a project that has tasks."
+        )
+    if isinstance(first, Mapping):
+        task_parts(first, 0, set())
+
+
 def infer_schema(
     tasks: Sequence[Mapping[str, Any]], choices_name: str | None = None
 ) -> LabelSchema:
@@ -273,7 +285,7 @@ def infer_schema(
     ------
     LabelConfigError
         When there is no ``choices`` result, several tags and no ``choices_name``, one class,
-        or no task data field to read (InvalidTasksError: a first task that is malformed).
+        or no task data field to read (InvalidTasksError: no task, or a malformed first task).
     """
     pairs: Counter[tuple[str, str]] = Counter()
     classes: dict[tuple[str, str], set[str]] = {}
@@ -289,8 +301,7 @@ def infer_schema(
     if not pairs and any(True for _ in _choice_results(tasks, "rectanglelabels")):
         return _infer_boxes(tasks, choices_name)
     if not pairs:
-        if isinstance(first := next(iter(tasks), None), Mapping):
-            task_parts(first, 0, set())  # a malformed or JSON-MIN export is named as such
+        _check_first(tasks)
         where = f" for the Choices tag {choices_name!r}" if choices_name else ""
         raise LabelConfigError(
             f"the tasks hold no choices results{where}, so the labeling schema cannot be "

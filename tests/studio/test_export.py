@@ -70,6 +70,11 @@ def test_what_cannot_be_inferred(tasks: Any, choices: str | None, message: str) 
         infer_schema(tasks, choices)
 
 
+def test_an_empty_export_is_named_as_such() -> None:
+    with pytest.raises(InvalidTasksError, match=r"holds no tasks \(an empty list\)"):
+        infer_schema([], None)
+
+
 def test_several_tags_with_a_name() -> None:
     tasks = [task(1, {"review": "x"}, result(["a"]), result(["b", "c"], "other", "review"))]
     schema = infer_schema(tasks, "other")
