@@ -29,7 +29,7 @@ from tests.reliability.helpers import png_1bit, run_cli, serving
 GOOD = 24  # labelled tasks with good media: enough for a two-fold model
 
 
-def choices(user: int, chosen: list[str], **extra: Any) -> dict[str, Any]:
+def choices(user: int | None, chosen: list[str], **extra: Any) -> dict[str, Any]:
     result = [{"from_name": "objects", "to_name": "image", "type": "choices",
                "value": {"choices": chosen}}]  # fmt: skip
     return {"completed_by": user, "result": result, **extra}
@@ -81,6 +81,7 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         tasks[3]["annotations"].insert(0, choices(1, ["box"], updated_at="2020-01-01T00:00:00Z"))
         tasks[3]["annotations"][1]["updated_at"] = "2021-01-01T00:00:00Z"
         tasks[4]["drafts"] = [{"result": [], "user": 4}]
+        tasks[5]["annotations"].append(choices(None, ["sun"]))  # its user was deleted
         config = tmp / "config.xml"
         config.write_text(LABEL_CONFIG)
         return audited(
@@ -184,6 +185,7 @@ EXPECTED: dict[str, tuple[str, int, list[int], str]] = {
     "cancelled_annotation": ("images", 1, [], ""),
     "superseded_annotation": ("images", 1, [], ""),
     "draft": ("images", 1, [], ""),
+    "deleted_annotator": ("images", 1, [], ""),
     "no_prediction": ("predictions", 1, [3000], "no prediction of model_version 'theirs'"),
     "bad_prediction": ("predictions", 1, [3001], "no result for 'objects'"),
     "no_embedding": ("single", 1, [4000], "data['emb'] is missing"),
@@ -221,7 +223,7 @@ def test_unknown_choices_with_their_values(images: dict[str, Any]) -> None:
     assert summary["unknown_choices"] == {"zebra": 2}
     # tasks left out are exactly the bad ones, and every annotation is accounted for
     assert summary["tasks"]["skipped"] == 8 and summary["tasks"]["read"] == GOOD + 8
-    assert summary["annotations"]["left_out"] == 2 + 1 + 1
+    assert summary["annotations"]["left_out"] == 2 + 1 + 1 + 1  # unknown, cancelled, old, deleted
 
 
 def test_unknown_box_labels_with_their_values(boxes: dict[str, Any]) -> None:
