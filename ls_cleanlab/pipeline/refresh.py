@@ -87,14 +87,13 @@ def changed_since_audit(workspace: Workspace, project: int, schema: LabelSchema)
     if boxes:
         return None
     with np.load(path) as saved:
-        tag = str(saved["from_name"]) if "from_name" in saved.files else schema.from_name
-        classes = tuple(saved["classes"].tolist()) if "classes" in saved.files else None
-        width = saved["probs"].shape[1]
-    if (
-        tag != schema.from_name
-        or width != len(schema.classes)
-        or (classes is not None and classes != tuple(schema.classes))
-    ):
+        if "classes" in saved.files:
+            tag, width = str(saved["from_name"]), len(saved["classes"])
+            same = tag == schema.from_name and tuple(saved["classes"].tolist()) == schema.classes
+        else:  # a state from before tags were kept: its probabilities' width is all it says
+            tag, width = schema.from_name, saved["probs"].shape[1]
+            same = width == len(schema.classes)
+    if not same:
         return f"the last full audit was of {width} classes of {tag!r}, now {now}: {again}"
     return None
 
