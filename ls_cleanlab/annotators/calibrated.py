@@ -23,14 +23,7 @@ Single-label: ``log T_ic = log prior_c + sum_j log C_j[c, y_ij]`` with confusion
 where a class the vote gives many tasks ends with none, the fit is redone with one-coin
 annotators (:mod:`.collapse`). Many classes, no gold: the scores' level from :mod:`.held_out`.
 
-Annotator quality is the expected agreement of the annotator's labels with the truth under the
-posterior: the expected Jaccard index of its set (multi-label, :func:`expected_jaccard`) or the
-probability its class is right (single-label), averaged over its tasks with another annotation
-(all its tasks when it has none); multi-label, under the posterior refitted with each empty
-label set read as a vote of its own (:mod:`.emptiness`: a satisficer's empty set means "nothing
-here" though each of its "absent" votes is weak; without it Birds in satisficer + careless pairs
-ranked 0.00-0.43, with it 0.82-0.98). The posterior keeps the annotator's own vote: with its rates
-estimated from all its work, that vote says how far to trust it (README, Robustness).
+Annotator quality from the fit: :mod:`.quality`.
 
 Gold (:class:`~.gold.Known`) is known truth: its tasks' posterior is the gold label in every
 round, and the first rates of annotators with a few gold tasks are estimated on them alone (as
@@ -46,7 +39,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ls_cleanlab.annotators import collapse, emptiness, held_out, model_source, tempering
+from ls_cleanlab.annotators import collapse, held_out, model_source, tempering
 from ls_cleanlab.annotators.estep import (
     BinaryEvidence,
     BinaryPrior,
@@ -54,7 +47,7 @@ from ls_cleanlab.annotators.estep import (
     binary_e_step,
     sigmoid,
 )
-from ls_cleanlab.annotators.jaccard import expected_jaccard, jaccard_cells, jaccard_rows
+from ls_cleanlab.annotators.jaccard import expected_jaccard
 from ls_cleanlab.annotators.measured import MeasuredVotes
 from ls_cleanlab.annotators.rates import (
     FEW_CLASSES,
@@ -62,7 +55,7 @@ from ls_cleanlab.annotators.rates import (
     confusion_rates,
     dirichlet_confusion,
 )
-from ls_cleanlab.annotators.votes import Votes, key_means
+from ls_cleanlab.annotators.votes import Votes
 
 if TYPE_CHECKING:
     from ls_cleanlab.annotators.gold import Known
@@ -72,11 +65,9 @@ __all__ = [
     "MulticlassFit",
     "binary_em",
     "binary_evidence",
-    "binary_quality",
     "expected_jaccard",
     "fixed_prior_em",
     "multiclass_em",
-    "multiclass_quality",
 ]
 
 EPS = 1e-6
@@ -200,26 +191,6 @@ def binary_em(
     del fit  # its log-odds are the next rounds' buffer
     again = _binary_rounds(votes, posterior, x, max_iter, tol, rho, omega, known, logit=logit)
     return replace(again, n_iter=n_iter + again.n_iter, model_share=omega)
-
-
-def _per_annotator(votes: Votes, score: np.ndarray) -> np.ndarray:
-    """Mean of ``score`` ``(A,)`` over each annotator's shared tasks, or over all its tasks
-    when it shares none."""
-    shared = votes.count[votes.task] > 1
-    on_shared = key_means(score[shared], votes.annotator[shared], votes.n_annotators)
-    on_all = key_means(score, votes.annotator, votes.n_annotators)
-    return np.where(np.isnan(on_shared), on_all, on_shared)
-
-
-def binary_quality(votes: Votes, fit: BinaryFit) -> np.ndarray:
-    """``(M,)`` expected Jaccard index of each annotator's sets with the truth under the
-    posterior, empty sets read as votes of their own (:func:`.emptiness.refit`; module
-    docstring)."""
-    weights = tempering.task_weights(votes.count, fit.dependence)
-    read = emptiness.refit(votes, fit.logit, fit.se, fit.fp, weights, binary_evidence)
-    if read is None:
-        return _per_annotator(votes, jaccard_rows(votes.labels, fit.logit, votes.task))
-    return _per_annotator(votes, jaccard_cells(votes.labels, read.cells, read.empty, votes.task))
 
 
 # -- single-label -------------------------------------------------------------------------------
@@ -392,9 +363,3 @@ def fixed_prior_em(
         if done:
             break
     return posterior
-
-
-def multiclass_quality(votes: Votes, fit: MulticlassFit) -> np.ndarray:
-    """``(M,)`` probability that each annotator's class is right under the posterior."""
-    y = votes.class_index()
-    return _per_annotator(votes, fit.posterior[votes.task, y])
