@@ -22,11 +22,14 @@ Single-label: ``log T_ic = log prior_c + sum_j log C_j[c, y_ij]`` with confusion
 :func:`.rates.confusion_rates`) and the prior ``softmax(a_c + b log p_ic)``. Without a model,
 where a class the vote gives many tasks ends with none, the fit is redone with one-coin
 annotators (:mod:`.collapse`). Many classes, no gold: the scores' level from :mod:`.held_out`.
+Without a model, the multi-label rates and the many-class confusion matrices are measured on
+the tasks with two or more answers and the gold (:mod:`.measured`).
 
 Annotator quality is the expected agreement of the annotator's labels with the truth under the
 posterior: the expected Jaccard index of its set (multi-label, :func:`expected_jaccard`) or the
 probability its class is right (single-label), averaged over its tasks with another annotation
-(all its tasks when it has none); multi-label, under the posterior refitted with each empty
+(all its tasks when it has none, or when the rates were measured without the lone answers,
+:mod:`.measured`); multi-label, under the posterior refitted with each empty
 label set read as a vote of its own (:mod:`.emptiness`: a satisficer's empty set means "nothing
 here" though each of its "absent" votes is weak; without it Birds in satisficer + careless pairs
 ranked 0.00-0.43, with it 0.82-0.98). The posterior keeps the annotator's own vote: with its rates
@@ -55,14 +58,14 @@ from ls_cleanlab.annotators.estep import (
     sigmoid,
 )
 from ls_cleanlab.annotators.jaccard import expected_jaccard, jaccard_cells, jaccard_rows
-from ls_cleanlab.annotators.measured import MeasuredVotes
+from ls_cleanlab.annotators.measured import MeasuredVotes, per_annotator
 from ls_cleanlab.annotators.rates import (
     FEW_CLASSES,
     binary_rates,
     confusion_rates,
     dirichlet_confusion,
 )
-from ls_cleanlab.annotators.votes import Votes, key_means
+from ls_cleanlab.annotators.votes import Votes
 
 if TYPE_CHECKING:
     from ls_cleanlab.annotators.gold import Known
@@ -202,15 +205,6 @@ def binary_em(
     return replace(again, n_iter=n_iter + again.n_iter, model_share=omega)
 
 
-def _per_annotator(votes: Votes, score: np.ndarray) -> np.ndarray:
-    """Mean of ``score`` ``(A,)`` over each annotator's shared tasks, or over all its tasks
-    when it shares none."""
-    shared = votes.count[votes.task] > 1
-    on_shared = key_means(score[shared], votes.annotator[shared], votes.n_annotators)
-    on_all = key_means(score, votes.annotator, votes.n_annotators)
-    return np.where(np.isnan(on_shared), on_all, on_shared)
-
-
 def binary_quality(votes: Votes, fit: BinaryFit) -> np.ndarray:
     """``(M,)`` expected Jaccard index of each annotator's sets with the truth under the
     posterior, empty sets read as votes of their own (:func:`.emptiness.refit`; module
@@ -218,8 +212,8 @@ def binary_quality(votes: Votes, fit: BinaryFit) -> np.ndarray:
     weights = tempering.task_weights(votes.count, fit.dependence)
     read = emptiness.refit(votes, fit.logit, fit.se, fit.fp, weights, binary_evidence)
     if read is None:
-        return _per_annotator(votes, jaccard_rows(votes.labels, fit.logit, votes.task))
-    return _per_annotator(votes, jaccard_cells(votes.labels, read.cells, read.empty, votes.task))
+        return per_annotator(votes, jaccard_rows(votes.labels, fit.logit, votes.task))
+    return per_annotator(votes, jaccard_cells(votes.labels, read.cells, read.empty, votes.task))
 
 
 # -- single-label -------------------------------------------------------------------------------
@@ -237,6 +231,7 @@ class MulticlassFit:
     model_share: float = 1.0
     dependence: float = 0.0
     scores: np.ndarray | None = None  # (U, K) log posterior of the scores (:mod:`.held_out`)
+    every: bool = False  # rates measured without the lone answers: quality over every task
 
     @property
     def posterior(self) -> np.ndarray:
@@ -284,10 +279,11 @@ def _multiclass_rounds(
     calibration = None
     if rates is None:
         rates = dirichlet_confusion if k <= FEW_CLASSES else confusion_rates
+    measured = MeasuredVotes(votes, known, log_probs is not None)
     it = 0
     for _ in range(rounds):
         it += 1
-        confusion = rates(votes, posterior)
+        confusion = measured.confusion(rates, posterior)
         if known is not None and it == 1:
             confusion = known.anchor(confusion, rates(known.votes, known.truth))
         prior, calibration = (
@@ -303,7 +299,8 @@ def _multiclass_rounds(
         if change < tol:
             break
     prior = np.broadcast_to(prior, posterior.shape)
-    return MulticlassFit(log_post, confusion, calibration, it, tau), prior, evidence
+    fit = MulticlassFit(log_post, confusion, calibration, it, tau, every=measured.measures(rates))
+    return fit, prior, evidence
 
 
 _Rounds = tuple[MulticlassFit, np.ndarray, np.ndarray]
@@ -397,4 +394,4 @@ def fixed_prior_em(
 def multiclass_quality(votes: Votes, fit: MulticlassFit) -> np.ndarray:
     """``(M,)`` probability that each annotator's class is right under the posterior."""
     y = votes.class_index()
-    return _per_annotator(votes, fit.posterior[votes.task, y])
+    return per_annotator(votes, fit.posterior[votes.task, y], fit.every)
