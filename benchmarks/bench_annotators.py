@@ -7,8 +7,14 @@ N(+-2.5, 1.5)). Prints wall and CPU seconds per call (the machines here are shar
 is the steadier number), the peak traced memory, the consensus accuracy per cell, and the
 correlation between annotator quality and (minus) the true miss rate.
 
+``--single``: a single-label project without a model instead (the many-class path of the
+calibrated consensus with its held-out scores, :mod:`ls_cleanlab.annotators.held_out`): each
+task's class uniform over K, ``--per-task`` of the M annotators answer it, annotator j right
+with a probability between 0.95 and 0.55 and otherwise answering another class at random.
+
     python benchmarks/bench_annotators.py                       # N=100,000, K=50, 3 per task
     python benchmarks/bench_annotators.py --method dawid_skene
+    python benchmarks/bench_annotators.py --single --annotators 30 --method calibrated
 """
 
 from __future__ import annotations
@@ -43,6 +49,33 @@ def make_data(
     return ann, truth, probs, miss
 
 
+def make_single(
+    n: int, k: int, m: int, per_task: int, seed: int
+) -> tuple[Annotations, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, k, n)
+    accuracy = np.linspace(0.95, 0.55, m)
+    who = np.argsort(rng.random((n, m)), axis=1)[:, :per_task].ravel()
+    task = np.repeat(np.arange(n), per_task)
+    right = rng.random(len(task)) < accuracy[who]
+    other = (truth[task] + rng.integers(1, k, len(task))) % k
+    labels = np.where(right, truth[task], other)
+    ann = Annotations.from_class_indices(task, who, labels, k)
+    return ann, truth, 1.0 - accuracy
+
+
+def run_single(args: argparse.Namespace) -> None:
+    ann, truth, error = make_single(args.n, args.k, args.annotators, args.per_task, args.seed)
+    print(f"single-label, no model: N={args.n} K={args.k} M={args.annotators} A={len(ann)}")
+    cons = timed("consensus", lambda: consensus(ann, args.n, method=args.method))
+    chosen = cons.labels.argmax(axis=1)
+    wrong, expected = int((chosen != truth).sum()), float((1.0 - cons.quality).sum())
+    print(f"method used: {cons.method}; {wrong} tasks wrong, {expected:.0f} expected")
+    order = np.argsort(ann.annotator_ids)
+    corr = np.corrcoef(cons.annotator_quality[order], -error)[0, 1]
+    print(f"correlation of annotator quality with -error rate: {corr:.3f}")
+
+
 def timed(label: str, func: Callable[[], Any]) -> Any:
     tracemalloc.start()
     wall, cpu = time.perf_counter(), time.process_time()
@@ -62,7 +95,11 @@ def main() -> None:
     parser.add_argument("--per-task", type=int, default=3)
     parser.add_argument("--method", choices=METHODS, default="crowdlab")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--single", action="store_true", help="single-label, no model")
     args = parser.parse_args()
+    if args.single:
+        run_single(args)
+        return
     ann, truth, probs, miss = make_data(args.n, args.k, args.annotators, args.per_task, args.seed)
     print(f"N={args.n} K={args.k} M={args.annotators} per task={args.per_task} A={len(ann)}")
     cons = timed("consensus", lambda: consensus(ann, args.n, probs, method=args.method))

@@ -25,6 +25,7 @@ __all__ = [
     "MediaError",
     "MissingExtraError",
     "NotEnoughLabelsError",
+    "SmallClassWarning",
     "StudioAuthError",
     "StudioError",
     "StudioRequestError",
@@ -135,6 +136,12 @@ class MediaError(LsCleanlabError, ValueError):
             raise ValueError(f"unknown MediaError kind {kind!r}; use one of {sorted(self.KINDS)}")
         super().__init__(message)
         self.kind = kind
+
+
+class SmallClassWarning(UserWarning):
+    """Some classes have too few examples for confident learning to flag any there
+    (``min_examples_per_class``); the library names them by index, and a caller that knows
+    their names silences this category and names them itself."""
 
 
 def warn_user(message: str, category: type[Warning] = UserWarning) -> None:

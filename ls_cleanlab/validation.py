@@ -36,6 +36,7 @@ __all__ = [
     "check_zero_one",
     "examples",
     "labels_count",
+    "named",
 ]
 
 #: cleanlab accepts probabilities this far outside [0, 1] (floating-point slack).
@@ -58,6 +59,13 @@ def examples(rows: np.ndarray, limit: int = 5) -> str:
     """The first ``limit`` row numbers, for error messages ("3, 8 and 12 more")."""
     shown = ", ".join(str(int(r)) for r in rows[:limit])
     more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return f"{shown}{more}"
+
+
+def named(names: Sequence[str], limit: int = 5) -> str:
+    """The first ``limit`` names quoted, for messages ("'cat', 'dog' and 12 more")."""
+    shown = ", ".join(repr(str(name)) for name in names[:limit])
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
     return f"{shown}{more}"
 
 

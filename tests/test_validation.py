@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 
 from ls_cleanlab.errors import InvalidOptionError, LsCleanlabError
-from ls_cleanlab.validation import check_bool, check_int, check_option, check_real, check_threshold
+from ls_cleanlab.validation import (
+    check_bool,
+    check_int,
+    check_option,
+    check_real,
+    check_threshold,
+    named,
+)
 
 # -- check_int ------------------------------------------------------------------------------------
 
@@ -227,3 +234,16 @@ def test_errors_are_the_packages_own() -> None:
     with pytest.raises(LsCleanlabError):
         check_int("x", "n")
     assert issubclass(InvalidOptionError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["cat"], "'cat'"),
+        (["cat", "猫"], "'cat', '猫'"),
+        ([f"c{i}" for i in range(17)], "'c0', 'c1', 'c2', 'c3', 'c4' and 12 more"),
+    ],
+    ids=["one", "two", "seventeen"],
+)
+def test_named_quotes_the_first_names_and_counts_the_rest(names: list[str], expected: str) -> None:
+    assert named(names) == expected

@@ -134,7 +134,7 @@ def active_learning_scores_ensemble(
     else:
         labels, ids = _labels(labels_multiannotator, pred_probs)
         probs = models_probs(pred_probs, "pred_probs")
-        check_against(labels, probs[0])
+        check_against(labels, probs)
         _same_classes(probs.shape[2], unlabeled)
         if unlabeled is not None and len(unlabeled) != len(probs):
             raise InvalidPredProbsError(

@@ -25,15 +25,7 @@ annotators (:mod:`.collapse`). Many classes, no gold: the scores' level from :mo
 Without a model, the multi-label rates and the many-class confusion matrices are measured on
 the tasks with two or more answers and the gold (:mod:`.measured`).
 
-Annotator quality is the expected agreement of the annotator's labels with the truth under the
-posterior: the expected Jaccard index of its set (multi-label, :func:`expected_jaccard`) or the
-probability its class is right (single-label), averaged over its tasks with another annotation
-(all its tasks when it has none, or when the rates were measured without the lone answers,
-:mod:`.measured`); multi-label, under the posterior refitted with each empty
-label set read as a vote of its own (:mod:`.emptiness`: a satisficer's empty set means "nothing
-here" though each of its "absent" votes is weak; without it Birds in satisficer + careless pairs
-ranked 0.00-0.43, with it 0.82-0.98). The posterior keeps the annotator's own vote: with its rates
-estimated from all its work, that vote says how far to trust it (README, Robustness).
+Annotator quality from the fit: :mod:`.quality`.
 
 Gold (:class:`~.gold.Known`) is known truth: its tasks' posterior is the gold label in every
 round, and the first rates of annotators with a few gold tasks are estimated on them alone (as
@@ -49,7 +41,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ls_cleanlab.annotators import collapse, emptiness, held_out, model_source, tempering
+from ls_cleanlab.annotators import collapse, held_out, model_source, tempering
 from ls_cleanlab.annotators.estep import (
     BinaryEvidence,
     BinaryPrior,
@@ -57,8 +49,8 @@ from ls_cleanlab.annotators.estep import (
     binary_e_step,
     sigmoid,
 )
-from ls_cleanlab.annotators.jaccard import expected_jaccard, jaccard_cells, jaccard_rows
-from ls_cleanlab.annotators.measured import MeasuredVotes, per_annotator
+from ls_cleanlab.annotators.jaccard import expected_jaccard
+from ls_cleanlab.annotators.measured import MeasuredVotes
 from ls_cleanlab.annotators.rates import (
     FEW_CLASSES,
     binary_rates,
@@ -75,11 +67,9 @@ __all__ = [
     "MulticlassFit",
     "binary_em",
     "binary_evidence",
-    "binary_quality",
     "expected_jaccard",
     "fixed_prior_em",
     "multiclass_em",
-    "multiclass_quality",
 ]
 
 EPS = 1e-6
@@ -203,17 +193,6 @@ def binary_em(
     del fit  # its log-odds are the next rounds' buffer
     again = _binary_rounds(votes, posterior, x, max_iter, tol, rho, omega, known, logit=logit)
     return replace(again, n_iter=n_iter + again.n_iter, model_share=omega)
-
-
-def binary_quality(votes: Votes, fit: BinaryFit) -> np.ndarray:
-    """``(M,)`` expected Jaccard index of each annotator's sets with the truth under the
-    posterior, empty sets read as votes of their own (:func:`.emptiness.refit`; module
-    docstring)."""
-    weights = tempering.task_weights(votes.count, fit.dependence)
-    read = emptiness.refit(votes, fit.logit, fit.se, fit.fp, weights, binary_evidence)
-    if read is None:
-        return per_annotator(votes, jaccard_rows(votes.labels, fit.logit, votes.task))
-    return per_annotator(votes, jaccard_cells(votes.labels, read.cells, read.empty, votes.task))
 
 
 # -- single-label -------------------------------------------------------------------------------
@@ -389,9 +368,3 @@ def fixed_prior_em(
         if done:
             break
     return posterior
-
-
-def multiclass_quality(votes: Votes, fit: MulticlassFit) -> np.ndarray:
-    """``(M,)`` probability that each annotator's class is right under the posterior."""
-    y = votes.class_index()
-    return per_annotator(votes, fit.posterior[votes.task, y], fit.every)

@@ -34,7 +34,7 @@ The posterior over label sets is the per-class one re-weighted on the two events
 mass, ``T'_ik = T_ik (1 - E_i) / (1 - P0_i)``. Where no annotator left a set empty there is no
 such vote, and nothing changes (:func:`empty_set_posterior` returns None).
 
-Annotator quality (:func:`.calibrated.binary_quality`) uses this posterior; the consensus stays
+Annotator quality (:func:`.quality.binary_quality`) uses this posterior; the consensus stays
 the per-class one. Used for the consensus too, it fixed the careless labels on empty tasks (Birds
 in pairs: tasks left wrong after reviewing 10% 79 -> 68 at seed 0, 101 -> 70 at seed 1) but
 over-corrected elsewhere: on generated pairs like those of ``tests/annotators/test_emptiness.py``

@@ -26,6 +26,7 @@ from ls_cleanlab.annotators.multiannotator import MultiannotatorQuality, quality
 from ls_cleanlab.annotators.temperature import best_temperature, temperature_scale
 from ls_cleanlab.annotators.votes import Votes
 from ls_cleanlab.annotators.wide import (
+    check_against,
     check_wide_labels,
     read_wide,
     warn_if_nobody_agrees,
@@ -124,17 +125,7 @@ def check_ensemble(labels: np.ndarray, pred_probs: Any, ids: Any) -> np.ndarray:
     copy of the probabilities."""
     check_wide_labels(labels, ids, several=True)
     probs = models_probs(pred_probs, "pred_probs")
-    if probs.shape[1] != len(labels):
-        raise InvalidPredProbsError(
-            f"pred_probs has {probs.shape[1]} examples per model (shape {probs.shape}) but "
-            f"labels_multiannotator has {len(labels)} rows."
-        )
-    top = np.nanmax(labels)
-    if top >= probs.shape[2]:
-        raise InvalidPredProbsError(
-            f"labels_multiannotator holds class {int(top)} but pred_probs has only "
-            f"{probs.shape[2]} classes (shape {probs.shape})."
-        )
+    check_against(labels, probs)
     warn_if_nobody_agrees(labels)
     return probs
 

@@ -21,7 +21,7 @@ them (random regimes 0/4, 12 spammers of 25: Spearman 0.86 -> 0.64; 0/39 accurac
 Single-label, the many-class form (:func:`.rates.confusion_rates`) is measured the same way,
 its accuracy per class shrunk toward the same annotator (:func:`default_confusion`). Annotator
 quality then averages the posterior of each annotator's class over all its tasks
-(:func:`per_annotator` with ``every``), not only over the shared ones: a lone task's posterior
+(:mod:`.quality`), not only over the shared ones: a lone task's posterior
 no longer confirms the annotator's own rates (they were measured elsewhere), so it is the
 model's estimate of whether that answer is right, and over all tasks it estimates the
 annotator's accuracy on all its work, which is what the ranking is about. Over the shared
@@ -47,14 +47,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ls_cleanlab.annotators.rates import binary_rates, confusion_rates
-from ls_cleanlab.annotators.votes import key_means
 
 if TYPE_CHECKING:
     from ls_cleanlab.annotators.collapse import Rates
     from ls_cleanlab.annotators.gold import Known
     from ls_cleanlab.annotators.votes import Votes
 
-__all__ = ["AGREEMENT", "MeasuredVotes", "default_confusion", "default_rates", "per_annotator"]
+__all__ = ["AGREEMENT", "MeasuredVotes", "default_confusion", "default_rates"]
 
 #: The default annotator's labels: the truth with this probability, else a draw from the
 #: prevalences (Cohen's kappa of the annotator with the truth). Any value above 1/2 keeps a lone
@@ -78,18 +77,6 @@ def default_confusion(prevalence: np.ndarray) -> np.ndarray:
     pi = np.clip(prevalence, EPS, None)
     pi = pi / pi.sum()
     return AGREEMENT * np.eye(len(pi)) + (1.0 - AGREEMENT) * pi[None, :]
-
-
-def per_annotator(votes: Votes, score: np.ndarray, every: bool = False) -> np.ndarray:
-    """``(M,)`` mean of ``score`` ``(A,)`` over each annotator's tasks with another answer, or
-    over all its tasks when it has none or with ``every`` (rates measured without the lone
-    answers, module docstring)."""
-    on_all = key_means(score, votes.annotator, votes.n_annotators)
-    if every:
-        return on_all
-    shared = votes.count[votes.task] > 1
-    on_shared = key_means(score[shared], votes.annotator[shared], votes.n_annotators)
-    return np.where(np.isnan(on_shared), on_all, on_shared)
 
 
 class MeasuredVotes:

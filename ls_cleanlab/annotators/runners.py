@@ -16,6 +16,7 @@ from ls_cleanlab.annotators import calibrated as _calibrated
 from ls_cleanlab.annotators import crowdlab as _crowdlab
 from ls_cleanlab.annotators import dawid_skene as _dawid_skene
 from ls_cleanlab.annotators import multilabel as _multilabel
+from ls_cleanlab.annotators import quality as _quality
 from ls_cleanlab.annotators.votes import Votes, key_means
 
 if TYPE_CHECKING:
@@ -184,7 +185,7 @@ def calibrated_single(
         label=_one_hot(label, votes.n_classes),
         posterior=post,
         quality=post[np.arange(len(label)), label],
-        annotator_quality=_calibrated.multiclass_quality(votes, fit),
+        annotator_quality=_quality.multiclass_quality(votes, fit),
         model_weight=weight,
         n_iter=fit.n_iter,
         rates=(fit.confusion,),
@@ -198,7 +199,7 @@ def calibrated_multi(
     start = _multilabel.yes_votes(votes) / votes.count[:, None]
     fit = _calibrated.binary_em(votes, start, probs, max_iter, tol, known)
     del start  # binary_em's posterior, updated in place: fit.posterior is its copy
-    annotators = _calibrated.binary_quality(votes, fit)  # first: its refit holds (U, K) arrays
+    annotators = _quality.binary_quality(votes, fit)  # first: its refit holds (U, K) arrays
     post = fit.posterior
     label = np.where(post == 0.5, _multilabel.majority(votes, probs), post > 0.5)
     slope: np.ndarray | None = None

@@ -128,15 +128,24 @@ def _probs_for(labels: np.ndarray, pred_probs: Any) -> np.ndarray:
 
 
 def check_against(labels: np.ndarray, probs: np.ndarray) -> None:
-    if len(probs) != len(labels):
+    """The wide ``(N, M)`` labels against one model's ``(N, K)`` probabilities or several
+    models' ``(P, N, K)``: as many examples, every class given within the columns. A mismatch
+    is the annotations' (:class:`.InvalidAnnotationsError`, as a single-label ``labels`` that
+    does not fit ``pred_probs`` is the labels'); the probabilities themselves are checked
+    apart."""
+    n, k = probs.shape[-2:]
+    per = " per model" if probs.ndim == 3 else ""
+    if n != len(labels):
         raise InvalidAnnotationsError(
-            f"pred_probs has {len(probs)} rows but labels_multiannotator has {len(labels)}."
+            f"labels_multiannotator has shape {labels.shape} ({len(labels)} examples) but "
+            f"pred_probs has shape {probs.shape} ({n} examples{per}); give one row of "
+            "probabilities per row of labels."
         )
     top = np.nanmax(labels)
-    if top >= probs.shape[1]:
+    if top >= k:
         raise InvalidAnnotationsError(
-            f"labels_multiannotator holds class {int(top)} but pred_probs has only "
-            f"{probs.shape[1]} columns."
+            f"labels_multiannotator (shape {labels.shape}) holds class {int(top)} but pred_probs "
+            f"has shape {probs.shape}: only {k} classes{per}; class indices must be below {k}."
         )
 
 

@@ -8,7 +8,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from ls_cleanlab.cli.fields import as_float, fmt, issues_csv_frame, plain, with_names
+from ls_cleanlab.cli.fields import (
+    as_float,
+    display_width,
+    fmt,
+    issues_csv_frame,
+    pad,
+    plain,
+    with_names,
+)
 from ls_cleanlab.cli.left_out import print_left_out, print_not_audited
 from ls_cleanlab.pipeline import ProjectAudit, skip_report
 from ls_cleanlab.pipeline.box_queues import BOX_QUEUES
@@ -152,16 +160,16 @@ def print_box_gold(gold: Mapping[str, Any], out: IO[str]) -> None:
     print(f"Reviewed (gold) images: {gold['tasks']}, out of every tab. Boxes on them:", file=out)
     for a in gold["annotators"]:
         print(
-            f"  {a['name']!s:<12} found {a['found']} of {a['gold_boxes']} gold boxes (recall "
-            f"{fmt(a['recall'], 2)}), {a['found']} of its {a['drawn']} boxes gold (precision "
-            f"{fmt(a['precision'], 2)}) on {a['n_gold']} images",
+            f"  {pad(str(a['name']), 12)} found {a['found']} of {a['gold_boxes']} gold boxes "
+            f"(recall {fmt(a['recall'], 2)}), {a['found']} of its {a['drawn']} boxes gold "
+            f"(precision {fmt(a['precision'], 2)}) on {a['n_gold']} images",
             file=out,
         )
 
 
 def print_box_annotators(rows: list[dict[str, Any]], out: IO[str]) -> None:
     """The annotator table of a box project, by name."""
-    width = max([12, *(len(str(r.get("name", r["annotator"]))) for r in rows)])
+    width = max([12, *(display_width(str(r.get("name", r["annotator"]))) for r in rows)])
     print(
         f"  {'annotator':<{width}} {'quality':>7} {'recall':>6} {'prec.':>6} {'IoU':>5} "
         f"{'noise':>6} {'drop':>5} {'p':>8} {'tasks':>5} {'boxes':>5}  flags",
@@ -170,7 +178,7 @@ def print_box_annotators(rows: list[dict[str, Any]], out: IO[str]) -> None:
     for r in sorted(rows, key=lambda r: (r["quality"] is None, r["quality"] or 0.0)):
         p = "–" if r["satisficing_p"] is None else f"{r['satisficing_p']:.1e}"
         print(
-            f"  {r.get('name', r['annotator'])!s:<{width}} {fmt(r['quality'], 3):>7} "
+            f"  {pad(str(r.get('name', r['annotator'])), width)} {fmt(r['quality'], 3):>7} "
             f"{fmt(r['recall'], 2):>6} {fmt(r['precision'], 2):>6} {fmt(r['localization'], 2):>5} "
             f"{fmt(r['box_noise'], 3):>6} {fmt(r['satisficing'], 2):>5} {p:>8} "
             f"{r['n_tasks']:>5} {r['n_boxes']:>5}  {', '.join(r['flags'])}",

@@ -12,8 +12,8 @@ import numpy as np
 from ls_cleanlab.audit import LabelAudit
 from ls_cleanlab.cli import box_output
 from ls_cleanlab.cli.fields import as_float as _float
+from ls_cleanlab.cli.fields import display_width, issues_csv_frame, pad, with_names
 from ls_cleanlab.cli.fields import fmt as _fmt
-from ls_cleanlab.cli.fields import issues_csv_frame, with_names
 from ls_cleanlab.cli.fields import plain as _plain
 from ls_cleanlab.cli.left_out import print_left_out, print_not_audited
 from ls_cleanlab.pipeline import QUEUES, ProjectAudit, queue_expected, queue_precision, skip_report
@@ -236,7 +236,7 @@ def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
         )
         for c in summary["top_classes"]:
             print(
-                f"  {c['class'][:24]:<24} {c['issues']:>6} {c['missing']:>7} "
+                f"  {pad(c['class'], 24, cut=True)} {c['issues']:>6} {c['missing']:>7} "
                 f"{c['spurious']:>8} {_fmt(c['miss_rate']):>9} {_fmt(c['spurious_rate']):>10}",
                 file=out,
             )
@@ -245,7 +245,7 @@ def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
         print("Annotators of concern:", file=out)
         for a in concerns[:TOP_MATRIX]:
             tasks = f"{a['n_tasks']} task{'s' if a['n_tasks'] != 1 else ''}"
-            print(f"  {a['name']:<12} {', '.join(a['concerns'])} ({tasks})", file=out)
+            print(f"  {pad(a['name'], 12)} {', '.join(a['concerns'])} ({tasks})", file=out)
         if len(concerns) > TOP_MATRIX:
             print(f"  ... and {len(concerns) - TOP_MATRIX} more in annotators.csv", file=out)
     else:
@@ -255,7 +255,7 @@ def print_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
         print(f"Reviewed (gold) tasks: {gold['tasks']}, out of every tab. Accuracy on them:",
               file=out)  # fmt: skip
         for a in gold["annotators"]:
-            print(f"  {a['name']:<12} {a['n_correct']} of {a['n_gold']}", file=out)
+            print(f"  {pad(a['name'], 12)} {a['n_correct']} of {a['n_gold']}", file=out)
     push = summary["push"]
     if push is not None:
         print(
@@ -351,7 +351,7 @@ def print_annotators(summary: Mapping[str, Any], out: IO[str]) -> None:
         print(f"Flagged for search satisficing: {flagged}.", file=out)
         return
     rows = summary["annotators"]
-    width = max([12, *(len(r["name"]) for r in rows)])
+    width = max([12, *(display_width(r["name"]) for r in rows)])
     print(
         f"{'annotator':<{width}} {'quality':>7} {'agree':>6} {'tasks':>6} {'shared':>6} "
         f"{'lead s':>7} {'labels':>6}  flags",
@@ -359,7 +359,7 @@ def print_annotators(summary: Mapping[str, Any], out: IO[str]) -> None:
     )
     for r in sorted(rows, key=lambda r: (r["quality"] is None, r["quality"] or 0.0)):
         print(
-            f"{r['name']:<{width}} {_fmt(r['quality']):>7} {_fmt(r['agreement'], 2):>6} "
+            f"{pad(r['name'], width)} {_fmt(r['quality']):>7} {_fmt(r['agreement'], 2):>6} "
             f"{r['n_tasks']:>6} {r['n_shared_tasks']:>6} {_fmt(r['mean_lead_time'], 1):>7} "
             f"{_fmt(r['labels_per_task'], 2):>6}  {', '.join(r['flags'])}",
             file=out,

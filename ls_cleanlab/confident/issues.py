@@ -33,9 +33,19 @@ from ls_cleanlab.confident.joint import (
     single_joint,
     single_off_diagonal_count,
 )
-from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError, warn_user
+from ls_cleanlab.errors import (
+    InvalidLabelsError,
+    InvalidOptionError,
+    SmallClassWarning,
+    warn_user,
+)
 
-__all__ = ["find_label_issues", "issue_matrix_where_defined", "multilabel_issue_matrix"]
+__all__ = [
+    "find_label_issues",
+    "issue_matrix_where_defined",
+    "multilabel_issue_matrix",
+    "small_classes",
+]
 
 
 def find_label_issues(
@@ -316,10 +326,17 @@ def _multi_cells(data: BinaryData, opts: Options) -> np.ndarray:
     return scan.candidates[chosen]
 
 
+def small_classes(counts: np.ndarray, min_examples: int) -> np.ndarray:
+    """Indices of the classes with ``counts`` ``(K,)`` between 1 and ``min_examples``: their
+    examples are never flagged (``min_examples_per_class``)."""
+    return np.flatnonzero((counts > 0) & (counts <= min_examples))
+
+
 def _warn_small(counts: np.ndarray, min_examples: int, what: str) -> None:
-    small = np.flatnonzero((counts > 0) & (counts <= min_examples))
+    small = small_classes(counts, min_examples)
     if len(small):
         warn_user(
             f"{what} {small.tolist()} has at most min_examples_per_class={min_examples} "
-            "examples; label issues there are not flagged."
+            "examples; label issues there are not flagged.",
+            SmallClassWarning,
         )

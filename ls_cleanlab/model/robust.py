@@ -34,6 +34,7 @@ tasks): see the README.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
@@ -42,7 +43,8 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab.confident import find_label_issues, issue_matrix_where_defined
-from ls_cleanlab.errors import InvalidLabelsError
+from ls_cleanlab.confident.issues import small_classes
+from ls_cleanlab.errors import InvalidLabelsError, SmallClassWarning, warn_user
 from ls_cleanlab.model.classifiers import OneVsRestLogistic, SoftmaxLogistic, checked_proba
 from ls_cleanlab.model.cross_val import (
     Targets,
@@ -53,7 +55,7 @@ from ls_cleanlab.model.cross_val import (
 from ls_cleanlab.model.folds import stratified_folds
 from ls_cleanlab.model.inputs import as_features, as_label_matrix, check_n_folds, dense_rows
 from ls_cleanlab.model.trained import TrainedModel, train_model
-from ls_cleanlab.validation import check_int
+from ls_cleanlab.validation import check_int, named
 
 __all__ = [
     "NoiseRobustFit",
@@ -91,25 +93,50 @@ class NoiseRobustFit:
     oos_probs: np.ndarray
 
 
-def doubted_cells(labels: np.ndarray, probs: np.ndarray, multi_label: bool) -> np.ndarray:
+def doubted_cells(
+    labels: np.ndarray, probs: np.ndarray, multi_label: bool, names: tuple[str, ...] = ()
+) -> np.ndarray:
     """Cells to leave out: multi-label, the confident-learning flags of tasks flagged both ways
     (a doubted label and an expected one, the trace of a wrong class name); single-label, every
-    class of a flagged task.
+    class of a flagged task. A class given on one task only (or, multi-label, absent from one
+    only) gets no flags: a warning names it, by ``names`` when given.
 
     Parameters
     ----------
     labels : ndarray of bool, shape (N, K)
     probs : ndarray, shape (N, K)
         Out-of-sample probabilities.
+    names : tuple of str, length K, optional
     """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallClassWarning)  # said below, with the names
+        if not multi_label:
+            rows: np.ndarray = np.asarray(
+                find_label_issues(np.argmax(labels, axis=1), probs), dtype=bool
+            )
+        else:
+            flags = issue_matrix_where_defined(labels, probs)
+    present = np.asarray(labels, dtype=bool).sum(axis=0)
+    _warn_small(present, "given on", names)
     if not multi_label:
-        rows: np.ndarray = np.asarray(
-            find_label_issues(np.argmax(labels, axis=1), probs), dtype=bool
-        )
         return np.repeat(rows[:, None], labels.shape[1], axis=1)
-    flags = issue_matrix_where_defined(labels, probs)
+    _warn_small(len(labels) - present, "absent from", names)
     both_ways = np.asarray((flags < 0).any(axis=1) & (flags > 0).any(axis=1))
     return (flags != 0) & both_ways[:, None]
+
+
+def _warn_small(counts: np.ndarray, what: str, names: tuple[str, ...]) -> None:
+    """Warn of the classes :func:`~ls_cleanlab.confident.issues.small_classes` finds in
+    ``counts`` (the library's default ``min_examples_per_class=1``), by name."""
+    small = small_classes(counts, 1)
+    if len(small):
+        shown = [names[c] for c in small] if names else [str(c) for c in small]
+        warn_user(
+            f"classes {named(shown)} are {what} a single task (min_examples_per_class=1): "
+            "confident learning doubts none of their labels there, and the noise-robust model "
+            "keeps them.",
+            SmallClassWarning,
+        )
 
 
 def fit_weighted(X: Any, labels: Targets, kept: Targets, rows: np.ndarray | None) -> Any:
@@ -189,10 +216,12 @@ def _rounds(
     rounds_max: int,
     executor: Executor | None,
     progress: Progress | None,
+    names: tuple[str, ...],
 ) -> tuple[np.ndarray, list[float], int, np.ndarray]:
     """Refit without the doubted cells while the estimated noise falls: the cells left out, the
-    noise of each round, the refits done and the last out-of-sample probabilities."""
-    left_out = doubted_cells(matrix, probs, multi_label)
+    noise of each round, the refits done and the last out-of-sample probabilities (``names``
+    the classes', for warnings)."""
+    left_out = doubted_cells(matrix, probs, multi_label, names)
     noise = [float(left_out.mean())]
     done = 0
     if rounds_max > 0 and left_out.any():
@@ -201,7 +230,7 @@ def _rounds(
         while done < rounds_max:
             if progress is not None:
                 progress(done, rounds_max)
-            flagged = doubted_cells(matrix, probs, multi_label)
+            flagged = doubted_cells(matrix, probs, multi_label, names)
             noise.append(float(flagged.mean()))
             if noise[-1] >= noise[-2] or not flagged.any():
                 break
@@ -272,7 +301,7 @@ def train_noise_robust(
         )
     first = probs
     left_out, noise, done, probs = _rounds(
-        X, matrix, probs, fold_of, multi_label, rounds_max, executor, progress
+        X, matrix, probs, fold_of, multi_label, rounds_max, executor, progress, names
     )
     if done == 0:  # the plain model, fitted on every cell
         fitted = _run(executor, fit_model, X, Targets.pack(matrix, multi_label), None)

@@ -173,6 +173,12 @@ ERRORS = {
         InvalidPredProbsError,
         "1 models but pred_probs has 2",
     ),
+    "ensemble-rows-differ": (
+        active_learning_scores_ensemble,
+        dict(labels_multiannotator=WIDE, pred_probs=np.stack([PROBS[:2]] * 2)),
+        InvalidAnnotationsError,
+        r"pred_probs has shape \(2, 2, 3\) \(2 examples per model\)",
+    ),
     "empty-row": (
         active_learning_scores,
         dict(

@@ -8,8 +8,9 @@ import pytest
 
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators import consensus
-from ls_cleanlab.annotators.calibrated import binary_em, binary_evidence, binary_quality
+from ls_cleanlab.annotators.calibrated import binary_em, binary_evidence
 from ls_cleanlab.annotators.emptiness import empty_set_posterior, refit
+from ls_cleanlab.annotators.quality import binary_quality
 from ls_cleanlab.annotators.votes import Votes
 
 

@@ -117,11 +117,15 @@ NAN_IN_SECOND[1, 2, 0] = np.nan
 ERRORS = {
     "one-model-2d": (dict(pred_probs=PROBS[0]), InvalidPredProbsError, "3-D.*without _ensemble"),
     "list": (dict(pred_probs=PROBS.tolist()), InvalidOptionError, "NumPy array"),
-    "rows": (dict(pred_probs=PROBS[:, :2]), InvalidPredProbsError, "2 examples per model"),
+    "rows": (
+        dict(pred_probs=PROBS[:, :2]),
+        InvalidAnnotationsError,
+        r"\(3 examples\) but pred_probs has shape \(2, 2, 3\) \(2 examples per model\)",
+    ),
     "class-beyond-probs": (
         dict(pred_probs=np.full((2, 3, 2), 0.5)),
-        InvalidPredProbsError,
-        "only 2 classes",
+        InvalidAnnotationsError,
+        r"shape \(3, 3\)\) holds class 2 but pred_probs has shape \(2, 3, 2\): only 2 classes",
     ),
     "nan-in-model-1": (dict(pred_probs=NAN_IN_SECOND), InvalidPredProbsError, r"model 1.*rows 2"),
     "one-annotator": (

@@ -273,11 +273,15 @@ MULTIANNOTATOR_ERRORS = {
         "non-negative",
     ),
     "probs-list": (dict(pred_probs=PROBS3.tolist()), InvalidOptionError, "NumPy array"),
-    "probs-rows": (dict(pred_probs=PROBS3[:2]), InvalidAnnotationsError, "2 rows"),
+    "probs-rows": (
+        dict(pred_probs=PROBS3[:2]),
+        InvalidAnnotationsError,
+        r"but pred_probs has shape \(2, 3\) \(2 examples\)",
+    ),
     "class-beyond-probs": (
         dict(pred_probs=np.full((3, 2), 0.5)),
         InvalidAnnotationsError,
-        "only 2 columns",
+        r"pred_probs has shape \(3, 2\): only 2 classes",
     ),
     "weights-need-crowdlab": (
         dict(return_weights=True, quality_method="agreement"),

@@ -86,12 +86,16 @@ MAJORITY_ERRORS = {
         "integer",
     ),
     "probs-list": (dict(pred_probs=np.full((3, 3), 0.3).tolist()), InvalidOptionError, "NumPy"),
-    "probs-rows": (dict(pred_probs=np.full((2, 3), 0.3)), InvalidAnnotationsError, "2 rows"),
+    "probs-rows": (
+        dict(pred_probs=np.full((2, 3), 0.3)),
+        InvalidAnnotationsError,
+        r"shape \(3, 3\) \(3 examples\) but pred_probs has shape \(2, 3\) \(2 examples\)",
+    ),
     "probs-nan": (dict(pred_probs=np.full((3, 3), np.nan)), InvalidPredProbsError, "NaN"),
     "class-beyond-probs": (
         dict(pred_probs=np.full((3, 2), 0.5)),
         InvalidAnnotationsError,
-        "only 2 columns",
+        r"holds class 2 but pred_probs has shape \(3, 2\): only 2 classes;",
     ),
 }
 

@@ -17,7 +17,12 @@ from ls_cleanlab.confident import (
     issue_matrix_where_defined,
     multilabel_issue_matrix,
 )
-from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError, LsCleanlabError
+from ls_cleanlab.errors import (
+    InvalidLabelsError,
+    InvalidOptionError,
+    LsCleanlabError,
+    SmallClassWarning,
+)
 from tests.confident.strategies import as_lists, multilabel_case, quiet, single_label_case
 
 PRUNING = ["prune_by_noise_rate", "prune_by_class", "both"]
@@ -324,9 +329,9 @@ def test_numpy_scalar_options_are_accepted():
 
 def test_warnings_point_at_the_caller():
     probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.6, 0.4]])
-    with pytest.warns(UserWarning, match="min_examples_per_class") as record:
+    with pytest.warns(SmallClassWarning, match="min_examples_per_class") as record:
         find_label_issues([[0], [1], [0], []], probs, multi_label=True)
-    assert record[0].filename == __file__
+    assert record[0].filename == __file__  # a UserWarning of its own category, callers silence
 
 
 @pytest.mark.parametrize("constant", [0, 2], ids=["first", "last"])

@@ -201,3 +201,44 @@ def test_a_class_on_every_task_is_never_doubted_and_does_not_stop_the_fit() -> N
     assert not cells[:, 0].any() and cells[:, 1:].any()
     fit = train_noise_robust(x, labels, class_names=NAMES, oos_probs=probs, seed=0)
     assert not fit.left_out[:, 0].any() and fit.left_out[:, 1:].any()
+
+
+def lone_classes(k: int, lone: int) -> tuple[np.ndarray, np.ndarray]:
+    """Single-label one-hot labels of ``k`` classes, the last ``lone`` given on one task each,
+    the others on 10 tasks, and probabilities that agree with them."""
+    y = np.concatenate([np.repeat(np.arange(k - lone), 10), np.arange(k - lone, k)])
+    labels = np.eye(k, dtype=bool)[y]
+    return labels, np.where(labels, 0.9, 0.1 / (k - 1))
+
+
+@pytest.mark.parametrize(
+    ("lone", "shown"),
+    [(2, "classes '🐱 lone-0', '🐱 lone-1' are given on a single task"), (8, "and 3 more are")],
+    ids=["two-named", "eight-truncated"],
+)
+def test_a_class_given_once_is_named_in_the_warning(lone: int, shown: str) -> None:
+    labels, probs = lone_classes(3 + lone, lone)
+    names = ("a", "b", "c", *(f"🐱 lone-{i}" for i in range(lone)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        doubted_cells(labels, probs, multi_label=False, names=names)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1  # the library's warning by class number is not repeated
+    assert shown in messages[0] and "min_examples_per_class=1" in messages[0]
+    assert "'a'" not in messages[0]
+
+
+def test_multi_label_names_classes_given_once_and_absent_once() -> None:
+    labels = np.zeros((20, 4), dtype=bool)
+    labels[:10, 0] = labels[10:, 1] = True
+    labels[3, 2] = True  # 'rare' given once
+    labels[:, 3] = True
+    labels[5, 3] = False  # 'nearly all' absent from one task
+    probs = np.where(labels, 0.8, 0.2)
+    names = ("a", "b", "rare", "nearly all")
+    with pytest.warns(UserWarning) as caught:
+        doubted_cells(labels, probs, multi_label=True, names=names)
+    messages = sorted(str(w.message) for w in caught)
+    assert len(messages) == 2
+    assert messages[0].startswith("classes 'nearly all' are absent from a single task")
+    assert messages[1].startswith("classes 'rare' are given on a single task")
