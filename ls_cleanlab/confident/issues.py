@@ -111,7 +111,7 @@ def find_label_issues(
     arithmetic in float32, so its scores, and rarely its ranking, can differ slightly from ours;
     parity is exact for float64.
     """
-    data = _multi_data(labels, pred_probs) if multi_label else _single_data(labels, pred_probs)
+    data = _multi_data(labels, pred_probs) if multi_label else _inputs.single(labels, pred_probs)
     opts = Options.parse(
         k=data.k,
         multi_label=multi_label,
@@ -125,6 +125,7 @@ def find_label_issues(
     )
     if isinstance(data, BinaryData):
         return _multi(data, opts)
+    _inputs.require_two_classes(data, zero_alone=opts.filter_by in (*PRUNING, "confident_learning"))
     return _single(data, opts)
 
 
@@ -195,19 +196,6 @@ def issue_matrix_where_defined(labels: np.ndarray, pred_probs: np.ndarray) -> np
 
 
 # Single-label ---------------------------------------------------------------------------
-
-
-def _single_data(labels: Any, pred_probs: Any) -> SingleData:
-    data = _inputs.single(labels, pred_probs)
-    present = np.flatnonzero(data.label_counts)
-    # cleanlab refuses a single given class, except class 0 alone (it needs that for the
-    # never-present classes of multi-label data); kept so both accept the same inputs.
-    if len(present) < 2 and present.tolist() != [0]:
-        raise InvalidLabelsError(
-            f"all labels are class {int(present[0])}; finding label issues needs at least two "
-            "classes among the given labels."
-        )
-    return data
 
 
 def _single(data: SingleData, opts: Options) -> np.ndarray:
