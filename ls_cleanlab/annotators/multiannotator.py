@@ -75,7 +75,11 @@ def multiannotator_quality(
     arguments: same DataFrames, columns, index, order and values (bit-equal, except means over
     eight or more annotators in one tie-break, which can differ in the last bit). Where cleanlab
     breaks a leftover tie at random we take the lowest class; where it prints, we don't
-    (``verbose`` is accepted and ignored).
+    (``verbose`` is accepted and ignored). With a list of consensus methods the frames describe
+    the first and ``return_weights`` gives the last one's weights, as cleanlab does. An invalid
+    ``label_quality_score_kwargs`` (``adjust_pred_probs`` with ``confidence_weighted_entropy``)
+    is refused even where cleanlab never uses it (``quality_method="agreement"`` without
+    ``return_detailed_quality``) and would not notice.
 
     Parameters
     ----------
@@ -117,8 +121,11 @@ def multiannotator_quality(
         )
     )
     if return_weights:
-        out["model_weight"] = main.model_weight
-        out["annotator_weight"] = main.annotator_weight
+        # cleanlab returns the weights of the last method listed (its loop's last values),
+        # while its frames describe the first
+        last = by_method[methods[-1]]
+        out["model_weight"] = last.model_weight
+        out["annotator_weight"] = last.annotator_weight
     return MultiannotatorQuality(**out)
 
 

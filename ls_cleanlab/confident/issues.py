@@ -19,6 +19,7 @@ problem; an example is flagged when any of its classes is.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -110,7 +111,7 @@ def find_label_issues(
     arithmetic in float32, so its scores, and rarely its ranking, can differ slightly from ours;
     parity is exact for float64.
     """
-    data = _multi_data(labels, pred_probs) if multi_label else _single_data(labels, pred_probs)
+    data = _multi_data(labels, pred_probs) if multi_label else _inputs.single(labels, pred_probs)
     opts = Options.parse(
         k=data.k,
         multi_label=multi_label,
@@ -124,6 +125,7 @@ def find_label_issues(
     )
     if isinstance(data, BinaryData):
         return _multi(data, opts)
+    _inputs.require_two_classes(data, zero_alone=opts.filter_by in (*PRUNING, "confident_learning"))
     return _single(data, opts)
 
 
@@ -184,24 +186,16 @@ def issue_matrix_where_defined(labels: np.ndarray, pred_probs: np.ndarray) -> np
     out = np.zeros(given.shape, dtype=np.int8)
     cols = np.flatnonzero(~given.all(axis=0))
     if len(cols) and given[:, cols].any():
-        out[:, cols] = multilabel_issue_matrix(given[:, cols], np.asarray(pred_probs)[:, cols])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SmallClassWarning)  # it counts the kept columns
+            out[:, cols] = multilabel_issue_matrix(given[:, cols], np.asarray(pred_probs)[:, cols])
+        present = given[:, cols].sum(axis=0)
+        _warn_small(present, 1, "class given present", cols)
+        _warn_small(len(given) - present, 1, "class given absent", cols)
     return out
 
 
 # Single-label ---------------------------------------------------------------------------
-
-
-def _single_data(labels: Any, pred_probs: Any) -> SingleData:
-    data = _inputs.single(labels, pred_probs)
-    present = np.flatnonzero(data.label_counts)
-    # cleanlab refuses a single given class, except class 0 alone (it needs that for the
-    # never-present classes of multi-label data); kept so both accept the same inputs.
-    if len(present) < 2 and present.tolist() != [0]:
-        raise InvalidLabelsError(
-            f"all labels are class {int(present[0])}; finding label issues needs at least two "
-            "classes among the given labels."
-        )
-    return data
 
 
 def _single(data: SingleData, opts: Options) -> np.ndarray:
@@ -332,11 +326,15 @@ def small_classes(counts: np.ndarray, min_examples: int) -> np.ndarray:
     return np.flatnonzero((counts > 0) & (counts <= min_examples))
 
 
-def _warn_small(counts: np.ndarray, min_examples: int, what: str) -> None:
+def _warn_small(
+    counts: np.ndarray, min_examples: int, what: str, classes: np.ndarray | None = None
+) -> None:
+    """Warn of :func:`small_classes`, named by their index in ``classes`` when given."""
     small = small_classes(counts, min_examples)
     if len(small):
+        shown = small if classes is None else classes[small]
         warn_user(
-            f"{what} {small.tolist()} has at most min_examples_per_class={min_examples} "
+            f"{what} {shown.tolist()} has at most min_examples_per_class={min_examples} "
             "examples; label issues there are not flagged.",
             SmallClassWarning,
         )

@@ -188,6 +188,7 @@ def num_label_issues(
     if multi_label:
         return binary_off_diagonal_count(_inputs.multi(labels, pred_probs))
     single = _inputs.single(labels, pred_probs)
+    _inputs.require_two_classes(single, zero_alone=False)
     if method == "off_diagonal":
         return single_off_diagonal_count(single)
     if method == "off_diagonal_calibrated":

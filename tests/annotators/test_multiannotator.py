@@ -112,6 +112,11 @@ OPTIONS = {
     "weights": {"return_weights": True},
     "both-methods": {"consensus_method": ["best_quality", "majority_vote"]},
     "majority-first": {"consensus_method": ["majority_vote", "best_quality"]},
+    # cleanlab's weights are the last method's, its frames the first's
+    "majority-first-weights": {
+        "consensus_method": ["majority_vote", "best_quality"],
+        "return_weights": True,
+    },
     "margin-scores": {"label_quality_score_kwargs": {"method": "normalized_margin"}},
     "entropy-no-detailed": {
         "label_quality_score_kwargs": {"method": "confidence_weighted_entropy"},

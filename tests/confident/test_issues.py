@@ -219,6 +219,26 @@ def test_single_class_given_is_refused():
         find_label_issues([1, 1], probs)
 
 
+ONE_CLASS_PROBS = np.array([[0.2, 0.7, 0.1], [0.6, 0.3, 0.1], [0.5, 0.25, 0.25], [0.1, 0.1, 0.8]])
+
+
+@pytest.mark.parametrize("filter_by", FILTERS)
+@pytest.mark.parametrize("given_class", [0, 1], ids=["all-class-0", "all-class-1"])
+def test_labels_of_one_class_are_refused_where_cleanlab_refuses_them(filter_by, given_class):
+    """cleanlab accepts class 0 alone with its pruning filters and confident_learning only (its
+    low_* filters count issues with num_label_issues, which needs two classes)."""
+    labels = np.full(len(ONE_CLASS_PROBS), given_class)
+    expected, error = _reference_or_error(
+        cleanlab.filter.find_label_issues, labels, ONE_CLASS_PROBS, filter_by=filter_by, n_jobs=1
+    )
+    if error is not None:
+        with pytest.raises(InvalidLabelsError, match=f"all labels are class {given_class}"):
+            quiet(find_label_issues, labels, ONE_CLASS_PROBS, filter_by=filter_by)
+    else:
+        got = quiet(find_label_issues, labels, ONE_CLASS_PROBS, filter_by=filter_by)
+        np.testing.assert_array_equal(got, expected)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
@@ -355,3 +375,15 @@ def test_nothing_given_anywhere_flags_nothing() -> None:
     probs = np.random.default_rng(6).random((20, 3))
     assert not issue_matrix_where_defined(np.zeros((20, 3)), probs).any()
     assert not issue_matrix_where_defined(np.ones((20, 3)), probs).any()
+
+
+def test_where_defined_names_a_small_class_by_its_own_index() -> None:
+    # class 0 on every task is set aside; class 3, given once, keeps its number in the warning
+    rng = np.random.default_rng(0)
+    labels = (rng.random((40, 4)) < 0.5).astype(np.int8)
+    labels[:, 0] = 1
+    labels[:, 3] = 0
+    labels[7, 3] = 1
+    with pytest.warns(SmallClassWarning) as record:
+        issue_matrix_where_defined(labels, rng.random((40, 4)))
+    assert [str(w.message).split(" has")[0] for w in record] == ["class given present [3]"]

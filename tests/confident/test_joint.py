@@ -15,7 +15,7 @@ from ls_cleanlab.confident import (
     estimate_joint,
     num_label_issues,
 )
-from ls_cleanlab.errors import InvalidOptionError
+from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError
 from tests.confident.strategies import as_lists, multilabel_case, quiet, single_label_case
 
 
@@ -110,6 +110,17 @@ def test_multilabel_calibration_and_joint(case, data):
         estimate_joint(given_matrix, probs, multi_label=True, confident_joint=cj),
         cleanlab.count.estimate_joint(lists, probs, multi_label=True, confident_joint=cj),
     )
+
+
+@pytest.mark.parametrize("method", ["off_diagonal", "off_diagonal_calibrated"])
+@pytest.mark.parametrize("given_class", [0, 2])
+def test_num_label_issues_refuses_labels_of_one_class(method, given_class):
+    probs = np.array([[0.2, 0.7, 0.1], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8]])
+    labels = np.full(3, given_class)
+    with pytest.raises(ValueError, match="at least 2 classes"):  # cleanlab's refusal
+        cleanlab.count.num_label_issues(labels, probs, estimation_method=method)
+    with pytest.raises(InvalidLabelsError, match=f"all labels are class {given_class}"):
+        num_label_issues(labels, probs, estimation_method=method)
 
 
 @given(case=single_label_case(), data=st.data())
