@@ -19,6 +19,7 @@ problem; an example is flagged when any of its classes is.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -185,7 +186,12 @@ def issue_matrix_where_defined(labels: np.ndarray, pred_probs: np.ndarray) -> np
     out = np.zeros(given.shape, dtype=np.int8)
     cols = np.flatnonzero(~given.all(axis=0))
     if len(cols) and given[:, cols].any():
-        out[:, cols] = multilabel_issue_matrix(given[:, cols], np.asarray(pred_probs)[:, cols])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SmallClassWarning)  # it counts the kept columns
+            out[:, cols] = multilabel_issue_matrix(given[:, cols], np.asarray(pred_probs)[:, cols])
+        present = given[:, cols].sum(axis=0)
+        _warn_small(present, 1, "class given present", cols)
+        _warn_small(len(given) - present, 1, "class given absent", cols)
     return out
 
 
@@ -320,11 +326,15 @@ def small_classes(counts: np.ndarray, min_examples: int) -> np.ndarray:
     return np.flatnonzero((counts > 0) & (counts <= min_examples))
 
 
-def _warn_small(counts: np.ndarray, min_examples: int, what: str) -> None:
+def _warn_small(
+    counts: np.ndarray, min_examples: int, what: str, classes: np.ndarray | None = None
+) -> None:
+    """Warn of :func:`small_classes`, named by their index in ``classes`` when given."""
     small = small_classes(counts, min_examples)
     if len(small):
+        shown = small if classes is None else classes[small]
         warn_user(
-            f"{what} {small.tolist()} has at most min_examples_per_class={min_examples} "
+            f"{what} {shown.tolist()} has at most min_examples_per_class={min_examples} "
             "examples; label issues there are not flagged.",
             SmallClassWarning,
         )

@@ -375,3 +375,15 @@ def test_nothing_given_anywhere_flags_nothing() -> None:
     probs = np.random.default_rng(6).random((20, 3))
     assert not issue_matrix_where_defined(np.zeros((20, 3)), probs).any()
     assert not issue_matrix_where_defined(np.ones((20, 3)), probs).any()
+
+
+def test_where_defined_names_a_small_class_by_its_own_index() -> None:
+    # class 0 on every task is set aside; class 3, given once, keeps its number in the warning
+    rng = np.random.default_rng(0)
+    labels = (rng.random((40, 4)) < 0.5).astype(np.int8)
+    labels[:, 0] = 1
+    labels[:, 3] = 0
+    labels[7, 3] = 1
+    with pytest.warns(SmallClassWarning) as record:
+        issue_matrix_where_defined(labels, rng.random((40, 4)))
+    assert [str(w.message).split(" has")[0] for w in record] == ["class given present [3]"]
