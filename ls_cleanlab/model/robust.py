@@ -53,9 +53,15 @@ from ls_cleanlab.model.cross_val import (
     out_of_sample_probs,
 )
 from ls_cleanlab.model.folds import stratified_folds
-from ls_cleanlab.model.inputs import as_features, as_label_matrix, check_n_folds, dense_rows
+from ls_cleanlab.model.inputs import (
+    as_features,
+    as_label_matrix,
+    check_n_folds,
+    classes_shown,
+    dense_rows,
+)
 from ls_cleanlab.model.trained import TrainedModel, train_model
-from ls_cleanlab.validation import check_int, named
+from ls_cleanlab.validation import check_int
 
 __all__ = [
     "NoiseRobustFit",
@@ -127,14 +133,14 @@ def doubted_cells(
 
 def _warn_small(counts: np.ndarray, what: str, names: tuple[str, ...]) -> None:
     """Warn of the classes :func:`~ls_cleanlab.confident.issues.small_classes` finds in
-    ``counts`` (the library's default ``min_examples_per_class=1``), by name."""
+    ``counts`` (the library's default ``min_examples_per_class=1``), by name when ``names``
+    are given, else by index."""
     small = small_classes(counts, 1)
     if len(small):
-        shown = [names[c] for c in small] if names else [str(c) for c in small]
         warn_user(
-            f"classes {named(shown)} are {what} a single task (min_examples_per_class=1): "
-            "confident learning doubts none of their labels there, and the noise-robust model "
-            "keeps them.",
+            f"classes {classes_shown(small, names)} are {what} a single task "
+            "(min_examples_per_class=1): confident learning doubts none of their labels there, "
+            "and the noise-robust model keeps them.",
             SmallClassWarning,
         )
 

@@ -242,3 +242,10 @@ def test_multi_label_names_classes_given_once_and_absent_once() -> None:
     assert len(messages) == 2
     assert messages[0].startswith("classes 'nearly all' are absent from a single task")
     assert messages[1].startswith("classes 'rare' are given on a single task")
+
+
+def test_without_names_a_class_given_once_is_shown_by_its_index() -> None:
+    # an index, as the rare-class warning shows one, never quoted as if it were a name
+    labels, probs = lone_classes(5, 2)
+    with pytest.warns(UserWarning, match=r"^classes 3, 4 are given on a single task"):
+        doubted_cells(labels, probs, multi_label=False)
