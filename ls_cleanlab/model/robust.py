@@ -105,7 +105,9 @@ def doubted_cells(
     """Cells to leave out: multi-label, the confident-learning flags of tasks flagged both ways
     (a doubted label and an expected one, the trace of a wrong class name); single-label, every
     class of a flagged task. A class given on one task only (or, multi-label, absent from one
-    only) gets no flags: a warning names it, by ``names`` when given.
+    only) gets no flags: a warning names it, by ``names`` when given. Single-label tasks all of
+    one class other than the first get none either, as in the audit (confident learning refuses
+    them, as cleanlab does).
 
     Parameters
     ----------
@@ -117,9 +119,7 @@ def doubted_cells(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallClassWarning)  # said below, with the names
         if not multi_label:
-            rows: np.ndarray = np.asarray(
-                find_label_issues(np.argmax(labels, axis=1), probs), dtype=bool
-            )
+            rows = _single_label_flags(labels, probs)
         else:
             flags = issue_matrix_where_defined(labels, probs)
     present = np.asarray(labels, dtype=bool).sum(axis=0)
@@ -129,6 +129,17 @@ def doubted_cells(
     _warn_small(len(labels) - present, "absent from", names)
     both_ways = np.asarray((flags < 0).any(axis=1) & (flags > 0).any(axis=1))
     return (flags != 0) & both_ways[:, None]
+
+
+def _single_label_flags(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """``(N,)`` tasks confident learning flags among one-hot ``labels``; none where it cannot
+    run (every task of one class, not class 0: the audit's
+    :func:`~ls_cleanlab.audit.inputs.confident_cells` flags none there either, and the model
+    fitted on them is the plain one)."""
+    try:
+        return np.asarray(find_label_issues(np.argmax(labels, axis=1), probs), dtype=bool)
+    except InvalidLabelsError:
+        return np.zeros(len(labels), dtype=bool)
 
 
 def _warn_small(counts: np.ndarray, what: str, names: tuple[str, ...]) -> None:
