@@ -98,6 +98,12 @@ def find_label_issues(
     ndarray
         ``(N,)`` bool mask, or int64 indices when ``return_indices_ranked_by`` is set.
 
+    Raises
+    ------
+    InvalidLabelsError
+        Single-label ``labels`` all of one class, as cleanlab 2.9.0 refuses them; class 0 alone
+        is accepted by the pruning filters and ``confident_learning``, as there.
+
     Notes
     -----
     Equals cleanlab 2.9.0's ``cleanlab.filter.find_label_issues`` (single-label) and
