@@ -134,11 +134,13 @@ def binary_weights(
     evidence: np.ndarray,
     se: np.ndarray,
     fp: np.ndarray,
+    weight: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """``(omega, rho)`` for multi-label votes: the posterior log-odds are
     ``base + omega (model - base) + tau_n * evidence`` with ``base`` ``(K,)`` the prevalence,
     ``model`` ``(U, K)`` the calibrated model (None without one), ``evidence`` ``(U, K)`` the
-    annotators' summed log-likelihood ratios, ``se``, ``fp`` ``(M, K)`` their rates."""
+    annotators' summed log-likelihood ratios, each vote weighted by ``weight`` ``(A,)`` when
+    given (:mod:`.dependence`), ``se``, ``fp`` ``(M, K)`` their rates."""
     rows = _rows(votes)
     if len(rows) == 0:
         return 1.0, 0.0
@@ -146,7 +148,8 @@ def binary_weights(
     y = votes.labels[rows]
     present = np.log(se) - np.log(fp)
     absent = np.log1p(-se) - np.log1p(-fp)
-    rest = evidence[i] - np.where(y, present[j], absent[j])
+    own = np.where(y, present[j], absent[j])
+    rest = evidence[i] - (own if weight is None else weight[rows, None] * own)
     shift = np.zeros_like(rest) if model is None else model[i] - base
     p_yes, p_no = np.where(y, se[j], 1 - se[j]), np.where(y, fp[j], 1 - fp[j])
     answers = votes.count[i]  # the held-out vote's task: its rest weighs as in its posterior
@@ -165,18 +168,21 @@ def multiclass_weights(
     model: np.ndarray | None,
     evidence: np.ndarray,
     confusion: np.ndarray,
+    weight: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """``(omega, rho)`` for single-label votes: the posterior is
     ``softmax(tau_n * (base + omega (model - base) + evidence))``, ``base`` ``(K,)`` the log
     class prior, ``model`` ``(U, K)`` the calibrated model's log-probabilities, ``evidence``
-    ``(U, K)`` the annotators' summed log-likelihoods, ``confusion`` ``(M, K, K)``. Here the
+    ``(U, K)`` the annotators' summed log-likelihoods (weighted as in :func:`binary_weights`),
+    ``confusion`` ``(M, K, K)``. Here the
     temperature scales the whole posterior, so the consensus (its argmax) is Dawid-Skene's."""
     rows = _rows(votes)
     if len(rows) == 0:
         return 1.0, 0.0
     j, i = votes.annotator[rows], votes.task[rows]
     y = votes.class_index()[rows]
-    rest = evidence[i] - np.log(confusion)[j, :, y]
+    own = np.log(confusion)[j, :, y]
+    rest = evidence[i] - (own if weight is None else weight[rows, None] * own)
     shift = np.zeros_like(rest) if model is None else model[i] - base
     return _ascend(
         _predictive(base, shift, rest, confusion[j, :, y], votes.count[i]), model is not None

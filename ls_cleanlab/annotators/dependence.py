@@ -1,0 +1,227 @@
+"""Pairs of annotators whose votes agree more than their rates predict: one vote, not two.
+
+Private helper of :mod:`ls_cleanlab.annotators`; assumes valid input (``U`` annotated tasks,
+``M`` annotators, ``K`` classes, ``A`` annotations, see :class:`.votes.Votes`).
+
+The consensus of :mod:`.calibrated` takes the annotators as independent given the truth, so a
+worker who copies another (or two who sit together and agree on an answer) counts twice on the
+tasks they share and outvotes the others. The fitted model says how often two annotators
+*should* agree under that independence: on a task ``i`` they share, with ``T`` the fit's prior
+(the model or the prevalence, without any annotator's evidence, so neither the pair nor other
+copies of the same worker predict it),
+
+* multi-label, per class ``k``: ``P_ik = T_ik (se_a se_b + (1 - se_a)(1 - se_b))
+  + (1 - T_ik) (fp_a fp_b + (1 - fp_a)(1 - fp_b))`` (rates of class ``k``);
+* single-label: ``P_i = sum_t T_it sum_l C_a[t, l] C_b[t, l]``.
+
+Summed over the cells they share (``O`` the observed agreements), the pair's excess agreement
+``kappa_ab = sum (O - P) / sum (1 - P)`` is Cohen's kappa with chance replaced by the model's
+prediction: a worker who copies ``b``'s answer with probability ``c`` and otherwise answers on
+its own agrees with probability ``c + (1 - c) P``, so ``kappa = c``, the share of its votes that
+repeat ``b``'s. What every pair shares (items that are hard for everyone, annotators better
+than their average rates on the same items) is not a copy: the median ``kappa`` over the pairs,
+weighted by ``sum (1 - P)``, is taken off each pair's first (a minority of copying pairs does
+not move a median; the common part is :mod:`.tempering`'s). The rest is counted only beyond its
+noise: under independence ``sum (O - P)`` has mean 0 and variance ``sum P (1 - P)``, and
+``rho_ab = max(0, sum (O - P) - 1/2 - z sqrt(sum P (1 - P))) / sum (1 - P)`` is a lower
+confidence bound (the 1/2 a continuity correction: these are counts) with ``z = max(2,
+sqrt(2 ln N))`` for ``N`` pairs (the universal threshold: with independent annotators no pair
+passes, whatever the number of pairs, and nothing changes). Pairs sharing few tasks stay at 0;
+a pair's weight grows with the evidence, so a misfit of the rates that shows as a small excess
+on many cells moves little (on the benchmark's CrowdTruth and a generated crowd the point
+estimate ``kappa`` itself, without the bound, lowered the ranking and the consensus).
+
+A vote then weighs ``w_a = 1 / (1 + sum_b rho_ab)`` over the other annotators ``b`` of its
+task: the design effect ``1 / (1 + (n - 1) rho)`` of :mod:`.tempering` with a correlation per
+pair. A worker and its exact copy weigh 1/2 each, one vote together, while the independent
+annotators of the task keep their full weight. Multi-label, the consensus is refitted with the
+weights and the pairs measured again under its rates (:data:`ROUNDS`); single-label, the
+posterior is recomputed with them. The weights multiply the task's tempering weight, chosen
+after them. Assumptions: the excess is measured under rates that the copies themselves inflate
+(a source and its copy look better than they are, so their predicted agreement is high and the
+bound low: the refit frees the rates and the next round sees more); a worker copied on every
+task it does cannot be told from two perfect annotators (nothing tells a copy from a second
+opinion then); agreement beyond the model's prediction that is specific to a pair is read as
+dependence, so two annotators with the same habit the model does not capture (the same class
+swap) count less too, which is what their votes are worth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Protocol, TypeVar
+
+import numpy as np
+
+from ls_cleanlab.annotators.blocks import row_blocks
+from ls_cleanlab.annotators.estep import BinaryEvidence
+from ls_cleanlab.annotators.votes import Votes
+
+
+class _Fit(Protocol):
+    @property
+    def logit(self) -> np.ndarray: ...
+    @property
+    def se(self) -> np.ndarray: ...
+    @property
+    def fp(self) -> np.ndarray: ...
+
+
+Fit = TypeVar("Fit", bound=_Fit)
+
+__all__ = [
+    "MAX_PAIRS",
+    "ROUNDS",
+    "Agreement",
+    "binary_agreement",
+    "binary_pairs",
+    "multiclass_agreement",
+    "vote_weights",
+]
+
+#: Pairs of annotations on a task measured at most (an even stride through them beyond this).
+MAX_PAIRS = 2_000_000
+#: Rounds of measuring the pairs and refitting the consensus with their weights.
+ROUNDS = 2
+#: Least ``z`` of the lower confidence bound (module docstring).
+MIN_Z = 2.0
+
+#: ``(left, right) -> (observed - predicted, 1 - predicted, predicted (1 - predicted))`` each
+#: ``(P,)``, summed over the cells of the pairs of annotations ``left``, ``right`` ``(P,)``.
+Agreement = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _offsets(votes: Votes) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Rows ``(left, right)`` of the pairs of a task's annotations ``offset`` apart in its
+    order (``left`` the lower annotator code), one offset at a time: all pairs, never all
+    held at once."""
+    count = votes.count[votes.task]
+    for offset in range(1, int(votes.count.max(initial=1))):
+        rows = np.flatnonzero(votes.rank + offset < count)
+        yield rows, rows + offset
+
+
+def _pairs(votes: Votes, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``(left, right)`` of every two annotations of a task, at most ``limit`` of them
+    (an even stride through all)."""
+    found = list(_offsets(votes))
+    if not found:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    a = np.concatenate([left for left, _ in found])
+    b = np.concatenate([right for _, right in found])
+    if len(a) > limit:
+        keep = slice(None, None, -(-len(a) // limit))
+        a, b = a[keep], b[keep]
+    return a, b
+
+
+def _pair_rho(votes: Votes, agreement: Agreement, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted keys ``a * M + b`` of the pairs with ``rho_ab > 0`` and their ``rho``."""
+    left, right = _pairs(votes, MAX_PAIRS)
+    m = votes.n_annotators
+    key = votes.annotator[left] * m + votes.annotator[right]
+    keys, inverse = np.unique(key, return_inverse=True)
+    sums = np.zeros((3, len(keys)))
+    for block in row_blocks(len(left), width):
+        parts = agreement(left[block], right[block])
+        for row, part in zip(sums, parts, strict=True):
+            row += np.bincount(inverse[block], weights=part, minlength=len(keys))
+    excess, room, noise = sums
+    excess = excess - _common(excess, room) * room  # what every pair shares: :mod:`.tempering`
+    z = max(MIN_Z, float(np.sqrt(2.0 * np.log(max(len(keys), 1)))))
+    # a count of agreements: the continuity correction keeps a few shared cells from passing
+    bound = excess - 0.5 - z * np.sqrt(noise)
+    rho = np.clip(np.divide(bound, room, out=np.zeros(len(keys)), where=bound > 0), 0.0, 1.0)
+    dependent = rho > 0
+    return keys[dependent], rho[dependent]
+
+
+def _common(excess: np.ndarray, room: np.ndarray) -> float:
+    """The crowd's common excess agreement: the median of the pairs' ``kappa`` weighted by
+    their ``room`` (a minority of copying pairs does not move it), at least 0."""
+    if not len(room) or room.sum() <= 0:
+        return 0.0
+    kappa = np.divide(excess, room, out=np.zeros(len(room)), where=room > 0)
+    order = np.argsort(kappa, kind="stable")
+    cumulative = np.cumsum(room[order])
+    middle = order[np.searchsorted(cumulative, 0.5 * cumulative[-1])]
+    return max(0.0, float(kappa[middle]))
+
+
+def vote_weights(votes: Votes, agreement: Agreement, width: int) -> np.ndarray | None:
+    """``(A,)`` weight of each vote, ``1 / (1 + sum_b rho_ab)`` over the other annotators of
+    its task (module docstring), the pairs measured by ``agreement`` a block of ``width``
+    cells per pair at a time; None when no pair agrees beyond its rates (nothing changes)."""
+    keys, rho = _pair_rho(votes, agreement, width)
+    if not len(keys):
+        return None
+    m = votes.n_annotators
+    shared = np.zeros(len(votes.task))
+    for left, right in _offsets(votes):
+        key = votes.annotator[left] * m + votes.annotator[right]
+        at = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+        found = keys[at] == key
+        value = np.where(found, rho[at], 0.0)
+        shared += np.bincount(left, weights=value, minlength=len(shared))
+        shared += np.bincount(right, weights=value, minlength=len(shared))
+    return 1.0 / (1.0 + shared)
+
+
+def binary_agreement(votes: Votes, prior: np.ndarray, se: np.ndarray, fp: np.ndarray) -> Agreement:
+    """:data:`Agreement` of a multi-label fit: prior log-odds ``prior`` ``(U, K)`` (the
+    posterior without the annotators' evidence), rates ``se``, ``fp`` ``(M, K)``."""
+
+    def agreement(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a, b = votes.annotator[left], votes.annotator[right]
+        t = 0.5 * (1.0 + np.tanh(0.5 * prior[votes.task[left]]))
+        both_se = se[a] * se[b] + (1 - se[a]) * (1 - se[b])
+        both_fp = fp[a] * fp[b] + (1 - fp[a]) * (1 - fp[b])
+        predicted = t * both_se + (1 - t) * both_fp
+        observed = votes.labels[left] == votes.labels[right]
+        return (
+            (observed - predicted).sum(axis=1),
+            (1 - predicted).sum(axis=1),
+            (predicted * (1 - predicted)).sum(axis=1),
+        )
+
+    return agreement
+
+
+def multiclass_agreement(votes: Votes, log_prior: np.ndarray, confusion: np.ndarray) -> Agreement:
+    """:data:`Agreement` of a single-label fit: ``log_prior`` ``(U, K)`` (normalized),
+    ``confusion`` ``(M, K, K)`` ``[j, true, given]``."""
+    y = votes.class_index()
+
+    def agreement(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a, b = votes.annotator[left], votes.annotator[right]
+        t = np.exp(log_prior[votes.task[left]])
+        t /= t.sum(axis=1, keepdims=True)
+        both = np.einsum("pkl,pkl->pk", confusion[a], confusion[b])
+        predicted = (t * both).sum(axis=1)
+        observed = (y[left] == y[right]).astype(np.float64)
+        return observed - predicted, 1 - predicted, predicted * (1 - predicted)
+
+    return agreement
+
+
+def binary_pairs(
+    votes: Votes, fit: Fit, refit: Callable[[np.ndarray, Fit], Fit]
+) -> tuple[Fit, np.ndarray | None, np.ndarray]:
+    """The votes' weights from the pairs that agree beyond their rates under the multi-label
+    ``fit`` (:class:`.calibrated.BinaryFit`), measured and the consensus refitted with them
+    (``refit(weights, fit)``) :data:`ROUNDS` times:
+    each refit frees the rates from the copies found so far, so the next round sees more of
+    them. Returns the last fit, the weights (None when no pair is dependent: ``fit``
+    unchanged) and its weighted evidence ``(U, K)``."""
+    weight = None
+    evidence = BinaryEvidence(votes, fit.se, fit.fp).full()
+    for _ in range(ROUNDS):
+        prior = fit.logit - evidence  # the fit's log-odds less the annotators' evidence
+        pairs = binary_agreement(votes, prior, fit.se, fit.fp)
+        found = vote_weights(votes, pairs, votes.n_classes)
+        if found is None:
+            break
+        weight = found
+        fit = refit(weight, fit)
+        evidence = BinaryEvidence(votes, fit.se, fit.fp, weight).full()
+    return fit, weight, evidence

@@ -1,0 +1,90 @@
+"""Pairs of annotators who agree beyond their rates count about once (``annotators/dependence``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ls_cleanlab.annotations import Annotations
+from ls_cleanlab.annotators import consensus
+from ls_cleanlab.annotators.dependence import binary_agreement, vote_weights
+from ls_cleanlab.annotators.votes import Votes
+
+K = 10
+PREVALENCE = 0.15
+NOISY = (0.55, 0.08)  # sensitivity, false-positive rate
+CAREFUL = (0.8, 0.03)
+
+
+def _crowd(seed: int, copiers: int, n: int = 1200) -> tuple[Annotations, np.ndarray]:
+    """A noisy annotator labels every task; five careful ones label three of each task; each
+    copier labels 60% of the tasks, giving the noisy one's labels on 90% of them (its own
+    careful ones on the rest). Returns the annotations and the truth ``(n, K)``."""
+    rng = np.random.default_rng(seed)
+    truth = rng.random((n, K)) < PREVALENCE
+
+    def draw(rates: tuple[float, float]) -> np.ndarray:
+        se, fp = rates
+        return np.where(truth, rng.random((n, K)) < se, rng.random((n, K)) < fp)
+
+    noisy = draw(NOISY)
+    tasks, names, labels = [np.arange(n)], [np.full(n, "noisy", object)], [noisy]
+    chosen = np.argsort(rng.random((n, 5)), axis=1)[:, :3]
+    for h in range(5):
+        at = np.flatnonzero((chosen == h).any(axis=1))
+        tasks.append(at)
+        names.append(np.full(len(at), f"careful{h}", object))
+        labels.append(draw(CAREFUL)[at])
+    for c in range(copiers):
+        at = np.flatnonzero(rng.random(n) < 0.6)
+        copied = np.where((rng.random(n) < 0.9)[:, None], noisy, draw(CAREFUL))
+        tasks.append(at)
+        names.append(np.full(len(at), f"copier{c}", object))
+        labels.append(copied[at])
+    ann = Annotations(
+        task=np.concatenate(tasks),
+        annotator=np.concatenate(names),
+        labels=np.vstack(labels).astype(np.int8),
+    )
+    return ann, truth
+
+
+def _weights(ann: Annotations) -> tuple[Votes, np.ndarray | None]:
+    """The vote weights under the true rates and prevalence (what the data say, no fit)."""
+    votes = Votes.from_annotations(ann)
+    rates = {"noisy": NOISY, "copier0": NOISY}
+    ids = list(ann.annotator_ids)
+    se = np.array([[rates.get(a, CAREFUL)[0]] * K for a in ids])
+    fp = np.array([[rates.get(a, CAREFUL)[1]] * K for a in ids])
+    prior = np.full((votes.n_units, K), np.log(PREVALENCE / (1 - PREVALENCE)))
+    return votes, vote_weights(votes, binary_agreement(votes, prior, se, fp), K)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_independent_annotators_get_no_weights(seed: int) -> None:
+    # no pair agrees beyond what its rates predict: nothing changes (None, not ones)
+    ann, _ = _crowd(seed, copiers=0)
+    assert _weights(ann)[1] is None
+
+
+def test_a_copier_and_its_source_share_one_vote() -> None:
+    ann, _ = _crowd(0, copiers=1)
+    votes, weight = _weights(ann)
+    assert weight is not None
+    ids = np.asarray(ann.annotator_ids)[votes.annotator]
+    both = (ids == "noisy") & (np.bincount(votes.task, ids == "copier0")[votes.task] > 0)
+    # 90% copies: each of the pair weighs about 1 / (1 + 0.9); the careful ones keep theirs
+    assert np.all(np.abs(weight[both] - 1 / 1.9) < 0.05)
+    assert np.all(weight[ids == "copier0"] < 0.6)
+    assert np.all(weight[np.char.startswith(ids.astype(str), "careful")] == 1.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_copier_does_not_outvote_the_careful(seed: int) -> None:
+    plain, truth = _crowd(seed, copiers=0)
+    copied, _ = _crowd(seed, copiers=1)
+    alone = consensus(plain, len(truth), method="calibrated").labels.astype(bool)
+    cons = consensus(copied, len(truth), method="calibrated").labels.astype(bool)
+    # counted independently, the copier doubles the noisy annotator: cell accuracy fell from
+    # 0.984 to 0.950; counted once, the consensus is that of the crowd without it
+    assert (cons == truth).mean() >= (alone == truth).mean() - 0.002
