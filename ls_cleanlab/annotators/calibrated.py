@@ -179,8 +179,12 @@ def binary_em(
     posterior = known.clamp(start) if known is not None else np.asarray(start, dtype=np.float64)
     fit = _binary_rounds(votes, posterior, x, max_iter, tol, 0.0, 1.0, known, True)
 
-    def refit(weight: np.ndarray, before: BinaryFit) -> BinaryFit:
+    def refit(weight: np.ndarray, before: BinaryFit) -> BinaryFit | None:
+        saved = posterior.copy()
         again = _binary_rounds(votes, posterior, x, max_iter, tol, 0.0, 1.0, known, weight=weight)
+        if again.n_iter >= max_iter:  # no fixed point near the fit: it stands
+            posterior[:] = saved
+            return None
         return replace(again, n_iter=before.n_iter + again.n_iter)
 
     fit, weight, evidence = dependence.binary_pairs(votes, fit, refit)

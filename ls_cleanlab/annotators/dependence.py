@@ -127,7 +127,7 @@ def _pair_rho(votes: Votes, agreement: Agreement, width: int) -> tuple[np.ndarra
         for row, part in zip(sums, parts, strict=True):
             row += np.bincount(inverse[block], weights=part, minlength=len(keys))
     excess, room, noise = sums
-    excess = excess - _common(excess, room) * room  # what every pair shares: :mod:`.tempering`
+    excess = excess - _shared(keys, m, excess, room) * room  # not a copy (module docstring)
     z = max(MIN_Z, float(np.sqrt(2.0 * np.log(max(len(keys), 1)))))
     # a count of agreements: the continuity correction keeps a few shared cells from passing
     bound = excess - 0.5 - z * np.sqrt(noise)
@@ -146,6 +146,33 @@ def _common(excess: np.ndarray, room: np.ndarray) -> float:
     cumulative = np.cumsum(room[order])
     middle = order[np.searchsorted(cumulative, 0.5 * cumulative[-1])]
     return max(0.0, float(kappa[middle]))
+
+
+def _medians(group: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
+    """``(n,)`` median of ``value`` in each ``group`` (the lower middle; 0 for an empty one)."""
+    order = np.lexsort((value, group))
+    group, value = group[order], value[order]
+    count = np.bincount(group, minlength=n)
+    first = np.concatenate(([0], np.cumsum(count)[:-1]))
+    out = np.zeros(n)
+    seen = count > 0
+    out[seen] = value[first[seen] + (count[seen] - 1) // 2]
+    return out
+
+
+def _shared(keys: np.ndarray, m: int, excess: np.ndarray, room: np.ndarray) -> np.ndarray:
+    """``(P,)`` the excess agreement each pair shares with the crowd, ``u_a u_b``: a common
+    factor (items hard for everyone, annotators whose accuracy follows it) gives the pairs of
+    ``a`` about ``u_a`` times the other's loading, so ``u_a u_b = m_a m_b / c`` with ``m``
+    each annotator's median ``kappa`` over its partners (one per partner: a copy is one of
+    them and moves it little) and ``c`` the crowd's (weighted by the pairs' room)."""
+    common = _common(excess, room)
+    if common <= 0.0:
+        return np.zeros(len(keys))
+    kappa = np.divide(excess, room, out=np.zeros(len(room)), where=room > 0)
+    a, b = keys // m, keys % m
+    each = _medians(np.concatenate((a, b)), np.tile(kappa, 2), m)
+    return np.clip(each[a] * each[b] / common, 0.0, None)
 
 
 def vote_weights(votes: Votes, agreement: Agreement, width: int) -> np.ndarray | None:
@@ -205,11 +232,11 @@ def multiclass_agreement(votes: Votes, log_prior: np.ndarray, confusion: np.ndar
 
 
 def binary_pairs(
-    votes: Votes, fit: Fit, refit: Callable[[np.ndarray, Fit], Fit]
+    votes: Votes, fit: Fit, refit: Callable[[np.ndarray, Fit], Fit | None]
 ) -> tuple[Fit, np.ndarray | None, np.ndarray]:
     """The votes' weights from the pairs that agree beyond their rates under the multi-label
     ``fit`` (:class:`.calibrated.BinaryFit`), measured and the consensus refitted with them
-    (``refit(weights, fit)``) :data:`ROUNDS` times:
+    (``refit(weights, fit)``, None when its EM does not converge) :data:`ROUNDS` times:
     each refit frees the rates from the copies found so far, so the next round sees more of
     them. Returns the last fit, the weights (None when no pair is dependent: ``fit``
     unchanged) and its weighted evidence ``(U, K)``."""
@@ -221,7 +248,9 @@ def binary_pairs(
         found = vote_weights(votes, pairs, votes.n_classes)
         if found is None:
             break
-        weight = found
-        fit = refit(weight, fit)
+        again = refit(found, fit)
+        if again is None:  # EM under these weights found no fit: keep the last one
+            break
+        weight, fit = found, again
         evidence = BinaryEvidence(votes, fit.se, fit.fp, weight).full()
     return fit, weight, evidence
