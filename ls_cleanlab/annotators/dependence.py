@@ -18,30 +18,30 @@ Summed over the cells they share (``O`` the observed agreements), the pair's exc
 ``kappa_ab = sum (O - P) / sum (1 - P)`` is Cohen's kappa with chance replaced by the model's
 prediction: a worker who copies ``b``'s answer with probability ``c`` and otherwise answers on
 its own agrees with probability ``c + (1 - c) P``, so ``kappa = c``, the share of its votes that
-repeat ``b``'s. What every pair shares (items that are hard for everyone, annotators better
-than their average rates on the same items) is not a copy: the median ``kappa`` over the pairs,
-weighted by ``sum (1 - P)``, is taken off each pair's first (a minority of copying pairs does
-not move a median; the common part is :mod:`.tempering`'s). The rest is counted only beyond its
+repeat ``b``'s. What every pair shares is not a copy: a common factor (items hard for
+everyone, annotators whose accuracy follows them; CrowdTruth's prolific workers agree beyond
+their average rates on the same items) gives a pair about ``u_a u_b``, estimated as
+``m_a m_b / c`` with ``m_a`` the median ``kappa`` of ``a`` over its partners (one value per
+partner: a copy is one of them) and ``c`` the crowd's median (weighted by ``sum (1 - P)``);
+that part is :mod:`.tempering`'s and is taken off first. The rest is counted only beyond its
 noise: under independence ``sum (O - P)`` has mean 0 and variance ``sum P (1 - P)``, and
 ``rho_ab = max(0, sum (O - P) - 1/2 - z sqrt(sum P (1 - P))) / sum (1 - P)`` is a lower
 confidence bound (the 1/2 a continuity correction: these are counts) with ``z = max(2,
 sqrt(2 ln N))`` for ``N`` pairs (the universal threshold: with independent annotators no pair
-passes, whatever the number of pairs, and nothing changes). Pairs sharing few tasks stay at 0;
-a pair's weight grows with the evidence, so a misfit of the rates that shows as a small excess
-on many cells moves little (on the benchmark's CrowdTruth and a generated crowd the point
-estimate ``kappa`` itself, without the bound, lowered the ranking and the consensus).
+passes, whatever the number of pairs, and nothing changes). Pairs sharing few tasks stay at 0.
 
 A vote then weighs ``w_a = 1 / (1 + sum_b rho_ab)`` over the other annotators ``b`` of its
 task: the design effect ``1 / (1 + (n - 1) rho)`` of :mod:`.tempering` with a correlation per
 pair. A worker and its exact copy weigh 1/2 each, one vote together, while the independent
-annotators of the task keep their full weight. Multi-label, the consensus is refitted with the
-weights and the pairs measured again under its rates (:data:`ROUNDS`); single-label, the
-posterior is recomputed with them. The weights multiply the task's tempering weight, chosen
-after them. Assumptions: the excess is measured under rates that the copies themselves inflate
-(a source and its copy look better than they are, so their predicted agreement is high and the
-bound low: the refit frees the rates and the next round sees more); a worker copied on every
-task it does cannot be told from two perfect annotators (nothing tells a copy from a second
-opinion then); agreement beyond the model's prediction that is specific to a pair is read as
+annotators of the task keep their full weight. Multi-label, the consensus is refitted by EM
+with the weights and the pairs measured again under its rates (:data:`ROUNDS`; the copies
+inflate the rates they are measured with, the refit frees them); a refit whose EM does not
+converge within its rounds is dropped with its weights (the weights enter the E-step only, the
+rates still count every vote fully, so this EM need not have a fixed point: on a sparse regime
+with one copier of the busiest worker the prevalence drifted tenfold). Single-label, the
+posterior is recomputed with the weights. The weights multiply the task's tempering weight,
+chosen after them. Assumptions: a worker copied on every task it does cannot be told from two
+perfect annotators; agreement beyond the prediction that is specific to a pair is read as
 dependence, so two annotators with the same habit the model does not capture (the same class
 swap) count less too, which is what their votes are worth.
 """
