@@ -25,6 +25,8 @@ Single-label: ``log T_ic = log prior_c + sum_j log C_j[c, y_ij]`` with confusion
 :func:`.rates.confusion_rates`) and the prior ``softmax(a_c + b log p_ic)``. Without a model,
 where a class the vote gives many tasks ends with none, the fit is redone with one-coin
 annotators (:mod:`.collapse`). Many classes, no gold: the scores' level from :mod:`.held_out`.
+Without a model, the multi-label rates and the many-class confusion matrices are measured on
+the tasks with two or more answers and the gold (:mod:`.measured`).
 
 Annotator quality from the fit: :mod:`.quality`.
 
@@ -225,6 +227,7 @@ class MulticlassFit:
     model_share: float = 1.0
     dependence: float = 0.0
     scores: np.ndarray | None = None  # (U, K) log posterior of the scores (:mod:`.held_out`)
+    every: bool = False  # rates measured without the lone answers: quality over every task
 
     @property
     def posterior(self) -> np.ndarray:
@@ -272,10 +275,11 @@ def _multiclass_rounds(
     calibration = None
     if rates is None:
         rates = dirichlet_confusion if k <= FEW_CLASSES else confusion_rates
+    measured = MeasuredVotes(votes, known, log_probs is not None)
     it = 0
     for _ in range(rounds):
         it += 1
-        confusion = rates(votes, posterior)
+        confusion = measured.confusion(rates, posterior)
         if known is not None and it == 1:
             confusion = known.anchor(confusion, rates(known.votes, known.truth))
         prior, calibration = (
@@ -291,7 +295,8 @@ def _multiclass_rounds(
         if change < tol:
             break
     prior = np.broadcast_to(prior, posterior.shape)
-    return MulticlassFit(log_post, confusion, calibration, it, tau), prior, evidence
+    fit = MulticlassFit(log_post, confusion, calibration, it, tau, every=measured.measures(rates))
+    return fit, prior, evidence
 
 
 _Rounds = tuple[MulticlassFit, np.ndarray, np.ndarray]

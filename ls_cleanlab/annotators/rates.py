@@ -195,15 +195,18 @@ class ConfusionCounts:
         return np.clip(out, EPS, 1.0)
 
 
-def confusion_counts(votes: Votes, posterior: np.ndarray) -> ConfusionCounts:
-    """The expected counts and priors of :func:`confusion_rates`."""
+def confusion_counts(
+    votes: Votes, posterior: np.ndarray, default: np.ndarray | None = None
+) -> ConfusionCounts:
+    """The expected counts and priors of :func:`confusion_rates`; ``default`` ``(K,)``, the
+    error rate per true class that the rate over all classes is shrunk toward."""
     m, k = votes.n_annotators, posterior.shape[1]
     y = votes.class_index()
     counts = key_sums(posterior[votes.task], votes.annotator * k + y, m * k)
     counts = counts.reshape(m, k, k).transpose(0, 2, 1)  # [j, true c, given l]
     total = counts.sum(axis=2)
     errors = np.maximum(total - np.einsum("jcc->jc", counts), 0.0)
-    prior = _cell_prior(errors, total, (CONFUSION_EVENTS,) * 3)
+    prior = _cell_prior(errors, total, (CONFUSION_EVENTS,) * 3, default)
     wrong = counts.sum(axis=0)
     np.fill_diagonal(wrong, 0.0)
     alpha = max(spread_concentration(wrong), CONFUSION_EVENTS * max(k - 1, 1))
@@ -212,10 +215,13 @@ def confusion_counts(votes: Votes, posterior: np.ndarray) -> ConfusionCounts:
     return ConfusionCounts(counts, prior, spread, CONFUSION_EVENTS * max(k - 1, 1))
 
 
-def confusion_rates(votes: Votes, posterior: np.ndarray) -> np.ndarray:
+def confusion_rates(
+    votes: Votes, posterior: np.ndarray, default: np.ndarray | None = None
+) -> np.ndarray:
     """``(M, K, K)`` confusion matrices ``[j, true c, given l]`` under the posterior ``T``
-    ``(U, K)`` of single-label votes (module docstring); rows sum to 1."""
-    return confusion_counts(votes, posterior).confusion()
+    ``(U, K)`` of single-label votes (module docstring); rows sum to 1. ``default`` as in
+    :func:`confusion_counts`."""
+    return confusion_counts(votes, posterior, default).confusion()
 
 
 def spread_concentration(wrong: np.ndarray) -> float:

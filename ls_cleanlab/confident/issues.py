@@ -67,8 +67,9 @@ def find_label_issues(
     Parameters
     ----------
     labels : array_like
-        Single-label: ``(N,)`` class indices in ``0..K-1``. Multi-label: an ``(N, K)`` 0/1
-        matrix or N lists of class indices, e.g. ``[[0, 2], [1], []]``.
+        Single-label: ``(N,)`` class indices in ``0..K-1`` of two classes or more (or class 0
+        alone with the pruning filters and ``confident_learning``, as cleanlab). Multi-label:
+        an ``(N, K)`` 0/1 matrix or N lists of class indices, e.g. ``[[0, 2], [1], []]``.
     pred_probs : array_like of shape (N, K)
         Out-of-sample predicted probabilities (from cross-validation). Single-label rows sum
         to 1; multi-label entries are independent per-class probabilities.

@@ -176,6 +176,11 @@ def num_label_issues(
     Returns
     -------
     int
+
+    Raises
+    ------
+    InvalidLabelsError
+        Single-label ``labels`` all of one class (class 0 too), as cleanlab 2.9.0 refuses them.
     """
     method = validation.check_option(estimation_method, ESTIMATION_METHODS, "estimation_method")
     if confident_joint is not None and (multi_label or method != "off_diagonal_custom"):

@@ -3,6 +3,7 @@ as an ``(N, K)`` boolean matrix, features as float64 dense or CSR, fold ids and 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import numpy as np
@@ -10,13 +11,14 @@ import scipy.sparse as sp
 
 from ls_cleanlab.errors import InvalidLabelsError, InvalidOptionError, warn_user
 from ls_cleanlab.ondisk import DiskArray
-from ls_cleanlab.validation import check_int, check_zero_one, examples
+from ls_cleanlab.validation import check_int, check_zero_one, examples, named
 
 __all__ = [
     "as_features",
     "as_label_matrix",
     "check_folds",
     "check_n_folds",
+    "classes_shown",
     "dense_rows",
     "warn_rare",
 ]
@@ -152,15 +154,22 @@ def check_folds(folds: Any, n: int) -> np.ndarray:
     return arr.astype(np.int64)
 
 
+def classes_shown(classes: np.ndarray, names: Sequence[str] | None, limit: int = 5) -> str:
+    """Classes ``classes`` (indices) for a message: their ``names`` quoted when given
+    (:func:`~ls_cleanlab.validation.named`), else their indices."""
+    if names:
+        return named([names[c] for c in classes.tolist()], limit)
+    return examples(classes, limit)
+
+
 def warn_rare(matrix: np.ndarray, n_folds: int, names: tuple[str, ...] | None) -> None:
+    """Warn of the classes of ``matrix`` ``(N, K)`` with fewer than ``n_folds`` positive (or
+    negative) rows, by their ``names`` when given."""
     positives = matrix.sum(axis=0)
     rare = np.flatnonzero((positives < n_folds) | (len(matrix) - positives < n_folds))
     if len(rare):
-        shown = ", ".join(
-            f"{c} ({names[c]!r})" if names else str(c) for c in rare[:10].tolist()
-        ) + (" ..." if len(rare) > 10 else "")
         warn_user(
-            f"classes {shown} have fewer than n_folds={n_folds} positive (or negative) rows; "
-            "folds that lack them predict a smoothed prior for them, so their out-of-sample "
-            "probabilities carry little information."
+            f"classes {classes_shown(rare, names, limit=10)} have fewer than n_folds={n_folds} "
+            "positive (or negative) rows; folds that lack them predict a smoothed prior for "
+            "them, so their out-of-sample probabilities carry little information."
         )

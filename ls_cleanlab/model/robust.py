@@ -53,9 +53,15 @@ from ls_cleanlab.model.cross_val import (
     out_of_sample_probs,
 )
 from ls_cleanlab.model.folds import stratified_folds
-from ls_cleanlab.model.inputs import as_features, as_label_matrix, check_n_folds, dense_rows
+from ls_cleanlab.model.inputs import (
+    as_features,
+    as_label_matrix,
+    check_n_folds,
+    classes_shown,
+    dense_rows,
+)
 from ls_cleanlab.model.trained import TrainedModel, train_model
-from ls_cleanlab.validation import check_int, named
+from ls_cleanlab.validation import check_int
 
 __all__ = [
     "NoiseRobustFit",
@@ -99,7 +105,9 @@ def doubted_cells(
     """Cells to leave out: multi-label, the confident-learning flags of tasks flagged both ways
     (a doubted label and an expected one, the trace of a wrong class name); single-label, every
     class of a flagged task. A class given on one task only (or, multi-label, absent from one
-    only) gets no flags: a warning names it, by ``names`` when given.
+    only) gets no flags: a warning names it, by ``names`` when given. Single-label tasks all of
+    one class other than the first get none either, as in the audit (confident learning refuses
+    them, as cleanlab does).
 
     Parameters
     ----------
@@ -111,9 +119,7 @@ def doubted_cells(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallClassWarning)  # said below, with the names
         if not multi_label:
-            rows: np.ndarray = np.asarray(
-                find_label_issues(np.argmax(labels, axis=1), probs), dtype=bool
-            )
+            rows = _single_label_flags(labels, probs)
         else:
             flags = issue_matrix_where_defined(labels, probs)
     present = np.asarray(labels, dtype=bool).sum(axis=0)
@@ -125,16 +131,27 @@ def doubted_cells(
     return (flags != 0) & both_ways[:, None]
 
 
+def _single_label_flags(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """``(N,)`` tasks confident learning flags among one-hot ``labels``; none where it cannot
+    run (every task of one class, not class 0: the audit's
+    :func:`~ls_cleanlab.audit.inputs.confident_cells` flags none there either, and the model
+    fitted on them is the plain one)."""
+    try:
+        return np.asarray(find_label_issues(np.argmax(labels, axis=1), probs), dtype=bool)
+    except InvalidLabelsError:
+        return np.zeros(len(labels), dtype=bool)
+
+
 def _warn_small(counts: np.ndarray, what: str, names: tuple[str, ...]) -> None:
     """Warn of the classes :func:`~ls_cleanlab.confident.issues.small_classes` finds in
-    ``counts`` (the library's default ``min_examples_per_class=1``), by name."""
+    ``counts`` (the library's default ``min_examples_per_class=1``), by name when ``names``
+    are given, else by index."""
     small = small_classes(counts, 1)
     if len(small):
-        shown = [names[c] for c in small] if names else [str(c) for c in small]
         warn_user(
-            f"classes {named(shown)} are {what} a single task (min_examples_per_class=1): "
-            "confident learning doubts none of their labels there, and the noise-robust model "
-            "keeps them.",
+            f"classes {classes_shown(small, names)} are {what} a single task "
+            "(min_examples_per_class=1): confident learning doubts none of their labels there, "
+            "and the noise-robust model keeps them.",
             SmallClassWarning,
         )
 

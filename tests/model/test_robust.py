@@ -242,3 +242,20 @@ def test_multi_label_names_classes_given_once_and_absent_once() -> None:
     assert len(messages) == 2
     assert messages[0].startswith("classes 'nearly all' are absent from a single task")
     assert messages[1].startswith("classes 'rare' are given on a single task")
+
+
+def test_without_names_a_class_given_once_is_shown_by_its_index() -> None:
+    # an index, as the rare-class warning shows one, never quoted as if it were a name
+    labels, probs = lone_classes(5, 2)
+    with pytest.warns(UserWarning, match=r"^classes 3, 4 are given on a single task"):
+        doubted_cells(labels, probs, multi_label=False)
+
+
+def test_single_label_tasks_all_of_one_class_leave_nothing_out() -> None:
+    # confident learning refuses one class other than class 0 (as cleanlab does); the audit
+    # flags nothing there, and the final model of such a project failed the whole audit with
+    # "all labels are class 1" where the same labels under class 0 gave the plain model
+    x, _ = separable(n=60)
+    for label in (0, 2):
+        fit = train_noise_robust(x, np.full(60, label), class_names=NAMES[:3], seed=0)
+        assert fit.rounds == 0 and not fit.left_out.any()
