@@ -146,7 +146,7 @@ def _binary_rounds(
     it = 0
     for _ in range(rounds):
         it += 1
-        se, fp = measured.binary_rates(posterior)
+        se, fp = measured.binary_rates(posterior, weight)
         if anchor and known is not None and it == 1:
             gold_se, gold_fp = binary_rates(known.votes, known.truth)
             se, fp = known.anchor(se, gold_se), known.anchor(fp, gold_fp)
@@ -184,7 +184,7 @@ def binary_em(
     def refit(weight: np.ndarray, before: BinaryFit) -> BinaryFit | None:
         saved = posterior.copy()
         again = _binary_rounds(votes, posterior, x, max_iter, tol, 0.0, 1.0, known, weight=weight)
-        if again.n_iter >= max_iter:  # no fixed point near the fit: it stands
+        if again.n_iter >= max_iter:  # no fixed point near the fit: it stands (:mod:`.dependence`)
             posterior[:] = saved
             return None
         return replace(again, n_iter=before.n_iter + again.n_iter)
