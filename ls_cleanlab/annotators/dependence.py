@@ -20,15 +20,24 @@ prediction: a worker who copies ``b``'s answer with probability ``c`` and otherw
 its own agrees with probability ``c + (1 - c) P``, so ``kappa = c``, the share of its votes that
 repeat ``b``'s. What every pair shares is not a copy: a common factor (items hard for
 everyone, annotators whose accuracy follows them; CrowdTruth's prolific workers agree beyond
-their average rates on the same items) gives a pair about ``u_a u_b``, estimated as
-``m_a m_b / c`` with ``m_a`` the median ``kappa`` of ``a`` over its partners (one value per
-partner: a copy is one of them) and ``c`` the crowd's median (weighted by ``sum (1 - P)``);
-that part is :mod:`.tempering`'s and is taken off first. The rest is counted only beyond its
+their average rates on the same items) gives a pair about ``u_a u_b``, the loadings estimated
+as ``u_a = m_a / sqrt(c)`` with ``m_a`` the median ``kappa`` of ``a`` over its partners (one
+value per partner: a copy is one of them) and ``c`` the crowd's median (weighted by
+``sum (1 - P)``); that part is :mod:`.tempering`'s and is taken off first. A loading is a
+correlation with the factor, at most 1: beyond it (a Heywood case of factor analysis) most of
+``a``'s partners agree with it beyond any common factor, as where a worker is copied by most
+of the others it meets, and its loading is taken as the crowd's median ``sqrt(c)`` (read as
+its own, ``m_a m_b / c`` reached 2-3 in a pool of 14 with 7 copiers of one worker and hid
+them). The rest is counted only beyond its
 noise: under independence ``sum (O - P)`` has mean 0 and variance ``sum P (1 - P)``, and
-``rho_ab = max(0, sum (O - P) - 1/2 - z sqrt(sum P (1 - P))) / sum (1 - P)`` is a lower
-confidence bound (the 1/2 a continuity correction: these are counts) with ``z = max(2,
-sqrt(2 ln N))`` for ``N`` pairs (the universal threshold: with independent annotators no pair
-passes, whatever the number of pairs, and nothing changes). Pairs sharing few tasks stay at 0.
+``rho_ab = max(0, sum (O - P) - 1/2 - z sqrt(V)) / sum (1 - P)`` is a lower confidence bound
+(the 1/2 a continuity correction: these are counts) with ``z = max(2, sqrt(2 ln N))`` for ``N``
+pairs (the universal threshold: with independent annotators no pair passes, whatever the
+number of pairs, and nothing changes). ``V`` is the larger of the cells' ``sum P (1 - P)`` and
+the sum over the shared tasks of each task's ``(sum (O - P))^2`` (the cluster-robust variance,
+a task the unit): a task's cells are one label set, not independent draws, so pairs sharing few
+tasks stay at 0 however many classes each task has (two shared tasks of 55 classes, a spammer
+and a worker with 21 answers, had passed at ``rho`` 0.34 and their refit moved the whole fit).
 
 A vote then weighs ``w_a = 1 / (1 + sum_b rho_ab)`` over the other annotators ``b`` of its
 task: the design effect ``1 / (1 + (n - 1) rho)`` of :mod:`.tempering` with a correlation per
@@ -38,18 +47,27 @@ with the weights and the pairs measured again under its rates (:data:`ROUNDS`; t
 inflate the rates they are measured with, the refit frees them). The weights enter both
 steps of that EM: the E-step sums weighted log-likelihoods and the M-step
 (:func:`.rates.binary_rates`) counts each vote as much, so EM ascends one objective, the
-weighted (composite) log-likelihood ``sum_i log sum_z prior(z) prod_j P(y_ij | z)^w_ij``.
-A refit whose EM still has not converged within its rounds is dropped with its weights: on a
-sparse regime without a model (119 classes, 45% of the tasks answered once, one copier of the
-busiest worker, weights below 1 on 150 of 2257 votes) that EM leaves the unweighted fit's
-fixed point and every annotator's sensitivity slides from 0.45-0.88 to about 0.25, the
-prevalence six times up (with the weights in the E-step only it drifted the same way).
-Single-label, the
-posterior is recomputed with the weights. The weights multiply the task's tempering weight,
-chosen after them. Assumptions: a worker copied on every task it does cannot be told from two
-perfect annotators; agreement beyond the prediction that is specific to a pair is read as
-dependence, so two annotators with the same habit the model does not capture (the same class
-swap) count less too, which is what their votes are worth.
+weighted (composite) log-likelihood ``sum_i log sum_z prior(z) prod_j P(y_ij | z)^w_ij``, and
+the held-out votes that choose the model's share and ``rho`` (:mod:`.tempering`) count by their
+weights too: counted once each, a copied vote was foretold by its source in the rest and the
+copies lowered the model's share (a strong model, 0.74 -> 0.66, 150 lone tasks' cells wrong).
+A refit whose EM still has not converged within its rounds is dropped with its weights, as
+the first fit stops where its posteriors move less than ``tol``, near the vote it starts from.
+That is not the weights' doing: on a sparse regime without a model (119 classes, 45% of the
+tasks answered once, a 90% copier of the busiest worker found at ``rho`` 0.62 on their 75
+shared tasks) the unweighted EM without the copier, let run, slides the same way (every
+sensitivity from 0.45-0.88 to about 0.2, 24 classes called present on most tasks). With at
+most two answers on most shared tasks a class's rates are not identified (three parameters,
+two degrees of freedom), only held by the pooled shrinkage of :mod:`.rates`, and the lone
+answers feed the prevalence (``marks / se``) but not the rates; the copier's agreeing answers
+had held the fit, and at weight 0.62 they no longer do. The prevalence measured on the shared
+tasks too stops that slide there but not the ridge (a generated crowd then drifts toward too
+few labels, and the regime those rates were measured for fell from 0.919 to 0.833).
+Single-label, the posterior is recomputed with the weights. The weights multiply the task's
+tempering weight, chosen after them. Assumptions: a worker copied on every task it does cannot
+be told from two perfect annotators; agreement beyond the prediction that is specific to a
+pair is read as dependence, so two annotators with the same habit the model does not capture
+(the same class swap) count less too, which is what their votes are worth.
 """
 
 from __future__ import annotations
@@ -127,16 +145,17 @@ def _pair_rho(votes: Votes, agreement: Agreement, width: int) -> tuple[np.ndarra
     m = votes.n_annotators
     key = votes.annotator[left] * m + votes.annotator[right]
     keys, inverse = np.unique(key, return_inverse=True)
-    sums = np.zeros((3, len(keys)))
+    sums = np.zeros((4, len(keys)))
     for block in row_blocks(len(left), width):
         parts = agreement(left[block], right[block])
-        for row, part in zip(sums, parts, strict=True):
+        for row, part in zip(sums, (*parts, parts[0] ** 2), strict=True):
             row += np.bincount(inverse[block], weights=part, minlength=len(keys))
-    excess, room, noise = sums
+    excess, room, noise, tasks = sums
     excess = excess - _shared(keys, m, excess, room) * room  # not a copy (module docstring)
     z = max(MIN_Z, float(np.sqrt(2.0 * np.log(max(len(keys), 1)))))
-    # a count of agreements: the continuity correction keeps a few shared cells from passing
-    bound = excess - 0.5 - z * np.sqrt(noise)
+    # a count of agreements: the continuity correction keeps a few shared cells from passing;
+    # a task's cells are one label set, not independent: the variance is also taken per task
+    bound = excess - 0.5 - z * np.sqrt(np.maximum(noise, tasks))
     rho = np.clip(np.divide(bound, room, out=np.zeros(len(keys)), where=bound > 0), 0.0, 1.0)
     dependent = rho > 0
     return keys[dependent], rho[dependent]
@@ -169,16 +188,22 @@ def _medians(group: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
 def _shared(keys: np.ndarray, m: int, excess: np.ndarray, room: np.ndarray) -> np.ndarray:
     """``(P,)`` the excess agreement each pair shares with the crowd, ``u_a u_b``: a common
     factor (items hard for everyone, annotators whose accuracy follows it) gives the pairs of
-    ``a`` about ``u_a`` times the other's loading, so ``u_a u_b = m_a m_b / c`` with ``m``
-    each annotator's median ``kappa`` over its partners (one per partner: a copy is one of
-    them and moves it little) and ``c`` the crowd's (weighted by the pairs' room)."""
+    ``a`` about ``u_a`` times the other's loading, so ``u_a = m_a / sqrt(c)`` with ``m`` each
+    annotator's median ``kappa`` over its partners (one per partner: a copy is one of them and
+    moves it little) and ``c`` the crowd's (weighted by the pairs' room), the median loading
+    squared. A loading is a correlation with the factor, at most 1; beyond it (a Heywood case)
+    the annotator's median partner agrees with it beyond any common factor, so most of its
+    partners depend on it (a worker copied by most of the others it meets) and its loading is
+    taken as the crowd's median, ``sqrt(c)``."""
     common = _common(excess, room)
     if common <= 0.0:
         return np.zeros(len(keys))
     kappa = np.divide(excess, room, out=np.zeros(len(room)), where=room > 0)
     a, b = keys // m, keys % m
     each = _medians(np.concatenate((a, b)), np.tile(kappa, 2), m)
-    return np.clip(each[a] * each[b] / common, 0.0, None)
+    root = np.sqrt(common)
+    loading = np.where(each > root, root, np.clip(each, 0.0, None) / root)
+    return loading[a] * loading[b]
 
 
 def vote_weights(votes: Votes, agreement: Agreement, width: int) -> np.ndarray | None:

@@ -140,7 +140,8 @@ def binary_weights(
     ``base + omega (model - base) + tau_n * evidence`` with ``base`` ``(K,)`` the prevalence,
     ``model`` ``(U, K)`` the calibrated model (None without one), ``evidence`` ``(U, K)`` the
     annotators' summed log-likelihood ratios, each vote weighted by ``weight`` ``(A,)`` when
-    given (:mod:`.dependence`), ``se``, ``fp`` ``(M, K)`` their rates."""
+    given (:mod:`.dependence`), in the evidence and as a held-out vote (the weighted likelihood
+    the posterior is), ``se``, ``fp`` ``(M, K)`` their rates."""
     rows = _rows(votes)
     if len(rows) == 0:
         return 1.0, 0.0
@@ -153,11 +154,12 @@ def binary_weights(
     shift = np.zeros_like(rest) if model is None else model[i] - base
     p_yes, p_no = np.where(y, se[j], 1 - se[j]), np.where(y, fp[j], 1 - fp[j])
     answers = votes.count[i]  # the held-out vote's task: its rest weighs as in its posterior
+    counts = 1.0 if weight is None else weight[rows, None]
 
     def loglik(omega: float, rho: float) -> float:
         tau = task_weights(answers, rho)[:, None]
         t = 0.5 * (1.0 + np.tanh(0.5 * (base + omega * shift + tau * rest)))
-        return float(np.log(t * p_yes + (1 - t) * p_no).sum())
+        return float((counts * np.log(t * p_yes + (1 - t) * p_no)).sum())
 
     return _ascend(loglik, model is not None)
 
@@ -184,24 +186,33 @@ def multiclass_weights(
     own = np.log(confusion)[j, :, y]
     rest = evidence[i] - (own if weight is None else weight[rows, None] * own)
     shift = np.zeros_like(rest) if model is None else model[i] - base
+    counts = None if weight is None else weight[rows]
     return _ascend(
-        _predictive(base, shift, rest, confusion[j, :, y], votes.count[i]), model is not None
+        _predictive(base, shift, rest, confusion[j, :, y], votes.count[i], counts),
+        model is not None,
     )
 
 
 def _predictive(
-    base: np.ndarray, shift: np.ndarray, rest: np.ndarray, likely: np.ndarray, answers: np.ndarray
+    base: np.ndarray,
+    shift: np.ndarray,
+    rest: np.ndarray,
+    likely: np.ndarray,
+    answers: np.ndarray,
+    counts: np.ndarray | None = None,
 ) -> Callable[[float, float], float]:
     """Log-likelihood of the held-out single-label votes, ``likely`` ``(R, K)`` each one's
     probability given each class, ``rest`` the others' evidence, ``answers`` ``(R,)`` the
-    number of answers on each one's task, as a function of ``(omega, rho)``."""
+    number of answers on each one's task, each vote's term counted ``counts`` ``(R,)`` times
+    (its weight, :mod:`.dependence`; else once), as a function of ``(omega, rho)``."""
 
     def loglik(omega: float, rho: float) -> float:
         z = task_weights(answers, rho)[:, None] * (base + omega * shift + rest)
         z = z - z.max(axis=1, keepdims=True)
         t = np.exp(z)
         t /= t.sum(axis=1, keepdims=True)
-        return float(np.log((t * likely).sum(axis=1)).sum())
+        each = np.log((t * likely).sum(axis=1))
+        return float(each.sum() if counts is None else (counts * each).sum())
 
     return loglik
 
