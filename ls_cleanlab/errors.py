@@ -141,7 +141,8 @@ class MediaError(LsCleanlabError, ValueError):
 class SmallClassWarning(UserWarning):
     """Some classes have too few examples for confident learning to flag any there
     (``min_examples_per_class``); the library names them by index, and a caller that knows
-    their names silences this category and names them itself."""
+    their names passes ``warn=False`` (:func:`~ls_cleanlab.confident.single_label_issues`,
+    :func:`~ls_cleanlab.confident.issue_matrix_where_defined`) and names them itself."""
 
 
 def warn_user(message: str, category: type[Warning] = UserWarning) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,7 +9,7 @@ import numpy as np
 
 from ls_cleanlab import validation
 from ls_cleanlab.annotations import Annotations
-from ls_cleanlab.confident.issues import find_label_issues, issue_matrix_where_defined
+from ls_cleanlab.confident.issues import issue_matrix_where_defined, single_label_issues
 from ls_cleanlab.errors import InvalidAnnotationsError, InvalidLabelsError, InvalidOptionError
 
 __all__ = [
@@ -130,13 +129,12 @@ def confident_cells(
     out = np.zeros(given.shape, dtype=bool)
     rows = np.flatnonzero(labelled)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # small classes: nothing flagged there
-            if multi_label:
-                out[rows] = issue_matrix_where_defined(given[rows], probs[rows]) != 0
-            else:
-                wrong = find_label_issues(given[rows].argmax(axis=1), probs[rows])
-                out[rows[wrong]] = given[rows[wrong]]
+        # warn=False: small classes have nothing flagged, which the audit does not report
+        if multi_label:
+            out[rows] = issue_matrix_where_defined(given[rows], probs[rows], warn=False) != 0
+        else:
+            wrong = single_label_issues(given[rows].argmax(axis=1), probs[rows], warn=False)
+            out[rows[wrong]] = given[rows[wrong]]
     except InvalidLabelsError:
         return None
     return out

@@ -21,9 +21,17 @@ __all__ = [
     "with_names",
 ]
 
-ZWJ, EMOJI_STYLE = "\u200d", "\ufe0f"
+ZWJ, EMOJI_STYLE, SOFT_HYPHEN = "\u200d", "\ufe0f", "\u00ad"
 SKIN_TONES = range(0x1F3FB, 0x1F400)
 FLAG_LETTERS = range(0x1F1E6, 0x1F200)
+#: Hangul vowel and final jamo (U+1160-11FF, Extended-B U+D7B0-D7FF), the fillers, the tags and
+#: the variation selectors supplement: letters or unassigned, yet drawn within a syllable or not
+#: at all
+_ZERO_RANGES = (range(0x1160, 0x1200), range(0xD7B0, 0xD800), range(0xE0000, 0xE1000))
+_ZERO_CODES = frozenset({0x2028, 0x2029, 0x3164, 0xFFA0})
+#: Format characters that print: Arabic number signs, Syriac abbreviation, Kaithi number signs
+_PREPENDED = frozenset({*range(0x0600, 0x0606), 0x06DD, 0x070F, 0x0890, 0x0891, 0x08E2,
+                        0x110BD, 0x110CD})  # fmt: skip
 
 
 def as_float(value: Any) -> float | None:
@@ -70,28 +78,60 @@ def with_names(frame: Any, name: Any) -> Any:
 
 
 def _cell_widths(text: str) -> list[int]:
-    """The columns each character of ``text`` takes in a terminal: 2 for East Asian wide and
-    full-width characters and emoji, 0 for combining marks and format characters, a skin tone
-    after an emoji or a character joined to the one before (ZWJ sequences), 1 more for a narrow
-    symbol shown as emoji (``U+FE0F``), one flag (two regional letters) 2."""
+    """The columns each character of ``text`` takes in a terminal, by the ``wcwidth``
+    convention: 2 for East Asian wide and full-width characters, emoji and a skin tone on its
+    own; 0 for marks, format characters except the soft hyphen (1), Hangul vowel and final jamo,
+    a skin tone after an emoji, and a character joined by ZWJ to an emoji before it; 1 more for a
+    narrow symbol or digit shown as emoji (``U+FE0F``); one flag (two regional letters) 2."""
     out: list[int] = []
+    base = 0  # the code of the last character with a width
     joined = flag = False
     for ch in text:
         code = ord(ch)
-        if ch == EMOJI_STYLE and out and out[-1] == 1:
-            out[-1], width = 2, 0
-        elif unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
-            width = 0
-        elif joined or (code in SKIN_TONES and [w for w in out if w][-1:] == [2]):
-            width = 0
+        width = 0
+        if ch == EMOJI_STYLE:
+            if out and out[-1] == 1 and _emoji_style(chr(base)):
+                out[-1] = 2
+        elif joined:
+            pass  # drawn within the emoji it is joined to
+        elif code in SKIN_TONES:
+            width = 0 if _pictograph(base) else 2
         elif code in FLAG_LETTERS:
             width, flag = (0 if flag else 2), not flag
-        else:
+        elif not _zero_width(ch):
             width = 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-        joined = ch == ZWJ
+        joined = ch == ZWJ and (_pictograph(base) or base in FLAG_LETTERS)
         flag = flag and code in FLAG_LETTERS
+        base = code if width else base
         out.append(width)
     return out
+
+
+def _zero_width(ch: str) -> bool:
+    code = ord(ch)
+    if ch == SOFT_HYPHEN or code in _PREPENDED:
+        return False
+    return (
+        unicodedata.category(ch) in ("Mn", "Me", "Cf")
+        or code in _ZERO_CODES
+        or any(code in zero for zero in _ZERO_RANGES)
+    )
+
+
+def _pictograph(code: int) -> bool:
+    """An emoji a skin tone or ZWJ attaches to: Unicode's Extended_Pictographic, by its blocks
+    (miscellaneous symbols, dingbats, arrows and the U+1F000-1FAFF planes)."""
+    return (
+        (0x2600 <= code <= 0x27BF or 0x2B00 <= code <= 0x2BFF or 0x1F000 <= code <= 0x1FAFF)
+        and code not in SKIN_TONES
+        and code not in FLAG_LETTERS
+    )
+
+
+def _emoji_style(ch: str) -> bool:
+    """Whether ``U+FE0F`` after ``ch`` asks for an emoji (emoji-variation-sequences.txt lists
+    symbols, digits, ``#`` and ``*``, never letters)."""
+    return ch in "#*0123456789\u203c\u2049" or unicodedata.category(ch) in ("So", "Sm")
 
 
 def display_width(text: str) -> int:

@@ -18,6 +18,7 @@ from ls_cleanlab.confident.issues import (
     find_label_issues,
     issue_matrix_where_defined,
     multilabel_issue_matrix,
+    single_label_issues,
 )
 from ls_cleanlab.confident.joint import (
     calibrate_confident_joint,
@@ -67,5 +68,6 @@ __all__ = [
     "num_label_issues",
     "overall_multilabel_health_score",
     "rank_classes_by_multilabel_quality",
+    "single_label_issues",
     "softmin",
 ]

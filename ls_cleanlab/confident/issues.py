@@ -19,7 +19,6 @@ problem; an example is flagged when any of its classes is.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -45,6 +44,7 @@ __all__ = [
     "find_label_issues",
     "issue_matrix_where_defined",
     "multilabel_issue_matrix",
+    "single_label_issues",
     "small_classes",
 ]
 
@@ -166,14 +166,20 @@ def multilabel_issue_matrix(
         min_examples_per_class=min_examples_per_class,
         confident_joint=confident_joint,
     )
-    cells = _multi_cells(data, opts)
+    return _signs(data, _multi_cells(data, opts))
+
+
+def _signs(data: BinaryData, cells: np.ndarray) -> np.ndarray:
+    """``(N, K)`` int8: at the flat ``cells``, -1 where the class is given, +1 where not."""
     out = np.zeros(data.probs.shape, dtype=np.int8)
     flat = out.reshape(-1)
     flat[cells] = np.where(data.given.reshape(-1)[cells], -1, 1)
     return out
 
 
-def issue_matrix_where_defined(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
+def issue_matrix_where_defined(
+    labels: np.ndarray, pred_probs: np.ndarray, *, warn: bool = True
+) -> np.ndarray:
     """:func:`multilabel_issue_matrix` (default filter) on the classes it is defined for.
 
     A class present in every example has nothing to compare it against and gets no flags, where
@@ -182,24 +188,38 @@ def issue_matrix_where_defined(labels: np.ndarray, pred_probs: np.ndarray) -> np
     classes' flags are exactly those of the full call.
 
     labels : ndarray of 0/1, shape (N, K); pred_probs : ndarray, shape (N, K).
+    warn : bool
+        False leaves the :class:`~ls_cleanlab.errors.SmallClassWarning` unsaid, for a caller that
+        names the classes itself (silencing it with ``warnings.catch_warnings`` would change
+        every thread's warning filters).
     """
     given = np.asarray(labels, dtype=np.int8)
     out = np.zeros(given.shape, dtype=np.int8)
     cols = np.flatnonzero(~given.all(axis=0))
     if len(cols) and given[:, cols].any():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SmallClassWarning)  # it counts the kept columns
-            out[:, cols] = multilabel_issue_matrix(given[:, cols], np.asarray(pred_probs)[:, cols])
+        data = _multi_data(given[:, cols], np.asarray(pred_probs)[:, cols])
+        opts = Options.parse(k=data.k, multi_label=True, filter_by="prune_by_noise_rate")
+        out[:, cols] = _signs(data, _multi_cells(data, opts, warn=False))
         present = given[:, cols].sum(axis=0)
-        _warn_small(present, 1, "class given present", cols)
-        _warn_small(len(given) - present, 1, "class given absent", cols)
+        if warn:  # by the column in ``labels``, not in the kept ones
+            _warn_small(present, 1, "class given present", cols)
+            _warn_small(len(given) - present, 1, "class given absent", cols)
     return out
+
+
+def single_label_issues(labels: Any, pred_probs: Any, *, warn: bool = True) -> np.ndarray:
+    """:func:`find_label_issues` with its defaults on single-label data, ``(N,)`` bool; ``warn``
+    as in :func:`issue_matrix_where_defined`."""
+    data = _inputs.single(labels, pred_probs)
+    opts = Options.parse(k=data.k, multi_label=False, filter_by="prune_by_noise_rate")
+    _inputs.require_two_classes(data, zero_alone=True)
+    return _single(data, opts, warn=warn)
 
 
 # Single-label ---------------------------------------------------------------------------
 
 
-def _single(data: SingleData, opts: Options) -> np.ndarray:
+def _single(data: SingleData, opts: Options, *, warn: bool = True) -> np.ndarray:
     n = len(data.labels)
     mask = np.zeros(n, dtype=np.bool_)
     if opts.filter_by in LOW_SCORE:
@@ -213,7 +233,8 @@ def _single(data: SingleData, opts: Options) -> np.ndarray:
         cj = opts.confident_joint
         if cj is None:
             cj = single_joint(data, calibrate=True)[0]
-        _warn_small(data.label_counts, opts.min_examples, "class")
+        if warn:
+            _warn_small(data.label_counts, opts.min_examples, "class")
         pcm = _counts.prune_counts(
             cj,
             data.label_counts,
@@ -287,8 +308,8 @@ def _multi_low_score(data: BinaryData, opts: Options) -> np.ndarray:
     return flagged[np.argsort(_multi_quality(subset, opts.rank_by, opts.adjust_for_rank))]
 
 
-def _multi_cells(data: BinaryData, opts: Options) -> np.ndarray:
-    """Flat indices ``row * K + class`` of the flagged cells."""
+def _multi_cells(data: BinaryData, opts: Options, *, warn: bool = True) -> np.ndarray:
+    """Flat indices ``row * K + class`` of the flagged cells; ``warn`` of small classes."""
     computed, scan = binary_joint(data, calibrate=True)
     if opts.filter_by == "confident_learning":
         return scan.candidates[scan.off_diagonal]
@@ -297,8 +318,9 @@ def _multi_cells(data: BinaryData, opts: Options) -> np.ndarray:
         predicted = data.probs.reshape(-1)[cells] > _binary.boundaries()[2]
         return cells[predicted != data.given.reshape(-1)[cells]]
     counts = data.label_counts
-    _warn_small(counts[:, 1], opts.min_examples, "class given present")
-    _warn_small(counts[:, 0], opts.min_examples, "class given absent")
+    if warn:
+        _warn_small(counts[:, 1], opts.min_examples, "class given present")
+        _warn_small(counts[:, 0], opts.min_examples, "class given absent")
     removal = opts.num_to_remove
     pcm = _counts.prune_counts(
         computed if opts.confident_joint is None else opts.confident_joint,

@@ -6,7 +6,6 @@ Public through :mod:`ls_cleanlab.media.fetcher` (:func:`~ls_cleanlab.media.fetch
 from __future__ import annotations
 
 import io
-import warnings
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -27,7 +26,9 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.
         The encoded image (PNG, JPEG, GIF, WebP, TIFF, ... whatever Pillow reads).
     max_pixels : int
         Largest width × height accepted; checked from the header before pixels are decoded.
-        Pillow itself refuses more than twice its global ``MAX_IMAGE_PIXELS`` whatever this says.
+        Pillow itself refuses more than twice its global ``MAX_IMAGE_PIXELS`` whatever this says,
+        and above it warns (``DecompressionBombWarning``, left alone: silencing it would change
+        the warning filters of every thread); raise ``PIL.Image.MAX_IMAGE_PIXELS`` with this.
 
     Returns
     -------
@@ -44,18 +45,16 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise MediaError(f"image data must be bytes, not {type(data).__name__}", "bad_image")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # ours decides
-            with Image.open(io.BytesIO(data)) as image:
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise MediaError(
-                        f"decompression bomb: {width}x{height} = {width * height} pixels > "
-                        f"{max_pixels} limit",
-                        "too_large",
-                    )
-                image.load()
-                return _to_rgb(ImageOps.exif_transpose(image))
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise MediaError(
+                    f"decompression bomb: {width}x{height} = {width * height} pixels > "
+                    f"{max_pixels} limit",
+                    "too_large",
+                )
+            image.load()
+            return _to_rgb(ImageOps.exif_transpose(image))
     except MediaError:
         raise
     except Image.DecompressionBombError as exc:  # over twice Pillow's global limit

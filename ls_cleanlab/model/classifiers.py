@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import os
 import threading
-import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -118,6 +117,26 @@ def _logistic(C: float | None, X: Any) -> LogisticRegression:
     return LogisticRegression(C=scaled, solver="lbfgs", max_iter=MAX_ITER, tol=1e-4)
 
 
+def _fit_classes(
+    template: LogisticRegression, X: Any, y: np.ndarray, weight: np.ndarray | None
+) -> LogisticRegression:
+    """``template`` fitted on ``(X, y)`` weighted by ``weight`` (None: all 1).
+
+    scikit-learn warns that ``y`` may be a regression target when more than half of over 20
+    rows have a class of their own; many classes on few tasks are still classes. Such a fit is
+    run on the rows twice at half weight: the same weighted likelihood and penalty (scikit-learn
+    scales both by the total weight), so the same optimum, with the warning's condition false.
+    Silencing the warning with ``warnings.catch_warnings`` would swap the filters of every
+    thread (the server fits in threads) and could drop or leak another thread's warnings.
+    """
+    n = len(y)
+    if n <= 20 or len(np.unique(y)) <= round(0.5 * n):
+        return template.fit(X, y) if weight is None else template.fit(X, y, sample_weight=weight)
+    half = np.full(n, 0.5) if weight is None else np.asarray(weight, dtype=np.float64) / 2
+    twice = sp.vstack([X, X], format="csr") if sp.issparse(X) else np.concatenate([X, X])
+    return template.fit(twice, np.concatenate([y, y]), sample_weight=np.concatenate([half, half]))
+
+
 class OneVsRestLogistic:
     """One binary logistic regression per class (multi-label).
 
@@ -194,14 +213,11 @@ class SoftmaxLogistic:
         self.estimator_ = None
         if len(self.present_) > 1:
             template = _logistic(self.C, X)
-            with warnings.catch_warnings():
-                # many classes on few tasks are still classes, not a regression target
-                warnings.filterwarnings("ignore", message="The number of unique classes is")
-                if sample_weight is None:
-                    self.estimator_ = template.fit(X, y)
-                else:
-                    w = sample_weight[rows]
-                    self.estimator_ = template.fit(X[rows], y[rows], sample_weight=w)
+            if sample_weight is None:
+                self.estimator_ = _fit_classes(template, X, y, None)
+            else:
+                w = sample_weight[rows]
+                self.estimator_ = _fit_classes(template, X[rows], y[rows], w)
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:

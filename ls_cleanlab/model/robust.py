@@ -34,7 +34,6 @@ tasks): see the README.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
@@ -42,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from ls_cleanlab.confident import find_label_issues, issue_matrix_where_defined
+from ls_cleanlab.confident import issue_matrix_where_defined, single_label_issues
 from ls_cleanlab.confident.issues import small_classes
 from ls_cleanlab.errors import InvalidLabelsError, SmallClassWarning, warn_user
 from ls_cleanlab.model.classifiers import OneVsRestLogistic, SoftmaxLogistic, checked_proba
@@ -116,12 +115,10 @@ def doubted_cells(
         Out-of-sample probabilities.
     names : tuple of str, length K, optional
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SmallClassWarning)  # said below, with the names
-        if not multi_label:
-            rows = _single_label_flags(labels, probs)
-        else:
-            flags = issue_matrix_where_defined(labels, probs)
+    if not multi_label:  # warn=False: said below, with the names
+        rows = _single_label_flags(labels, probs)
+    else:
+        flags = issue_matrix_where_defined(labels, probs, warn=False)
     present = np.asarray(labels, dtype=bool).sum(axis=0)
     _warn_small(present, "given on", names)
     if not multi_label:
@@ -137,7 +134,7 @@ def _single_label_flags(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
     :func:`~ls_cleanlab.audit.inputs.confident_cells` flags none there either, and the model
     fitted on them is the plain one)."""
     try:
-        return np.asarray(find_label_issues(np.argmax(labels, axis=1), probs), dtype=bool)
+        return single_label_issues(np.argmax(labels, axis=1), probs, warn=False)
     except InvalidLabelsError:
         return np.zeros(len(labels), dtype=bool)
 

@@ -8,11 +8,10 @@ matplotlib is imported only when a report is written.
 from __future__ import annotations
 
 import base64
-import functools
 import io
-import warnings
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ParamSpec
+from typing import Any
 
 import numpy as np
 
@@ -28,22 +27,47 @@ __all__ = [
 #: Rows and columns a matrix figure shows at most (the most frequent first).
 MAX_MATRIX = 30
 _BLUE = "#3b6ea5"
-P = ParamSpec("P")
 _RED = "#c0392b"
+_MISSING = "\u25a1"  # WHITE SQUARE
 
 
-def _no_glyph_warnings(draw: Callable[P, str]) -> Callable[P, str]:
-    """``draw`` without matplotlib's warning per character its font lacks: a class or annotator
-    name with an emoji or a script DejaVu Sans lacks is drawn with a box for it (the report's
-    tables beside the chart show the name whole); a warning per glyph only alarms."""
+def _label(text: str) -> str:
+    """``text`` as a chart draws it: each ``$`` escaped (a name is never mathtext, and
+    ``$\\frac$`` would not even parse), and each character none of the chart's fonts has, with
+    the marks and the ZWJ-joined characters that go with it, as one ``□``, the box matplotlib
+    would draw, without its warning per missing glyph (silencing that with
+    ``warnings.catch_warnings`` would change the warning filters of every thread). The report's
+    tables beside the chart show the name whole."""
+    has = _glyph_check()
+    out: list[str] = []
+    boxed = joined = False
+    for ch in text:
+        category = unicodedata.category(ch)
+        mark = category in ("Mn", "Me", "Cf", "Sk")
+        if boxed and (mark or joined):
+            pass  # drawn within the box
+        elif mark and (category == "Cf" or "VARIATION SELECTOR" in unicodedata.name(ch, "")):
+            out.append(ch)  # drawn as nothing, font or not
+        else:
+            boxed = not has(ch)
+            out.append(_MISSING if boxed else "\\$" if ch == "$" else ch)
+        joined = ch == "\u200d"
+    return "".join(out)
 
-    @functools.wraps(draw)
-    def quiet(*args: P.args, **kwargs: P.kwargs) -> str:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
-            return draw(*args, **kwargs)
 
-    return quiet
+def _glyph_check() -> Callable[[str], bool]:
+    """Whether one of the fonts matplotlib draws chart text with (one per family of
+    ``rcParams["font.family"]``, as its font fallback chooses them) has a character."""
+    from matplotlib.font_manager import FontProperties, findfont, get_font
+
+    paths = []
+    for family in FontProperties().get_family():
+        try:
+            paths.append(findfont(FontProperties(family=family), fallback_to_default=False))
+        except ValueError:  # a family not installed: matplotlib skips it too
+            continue
+    fonts = [get_font(path) for path in paths or [findfont(FontProperties())]]
+    return lambda ch: ch.isascii() or any(font.get_char_index(ord(ch)) for font in fonts)
 
 
 def _figure(width: float, height: float) -> Any:
@@ -62,10 +86,9 @@ def _png(figure: Any) -> str:
 
 
 def _short(names: Sequence[str], width: int = 18) -> list[str]:
-    return [n if len(n) <= width else n[: width - 1] + "…" for n in names]
+    return [_label(n if len(n) <= width else n[: width - 1] + "…") for n in names]
 
 
-@_no_glyph_warnings
 def overview_bars(by_kind: Mapping[str, int], queues: Mapping[str, int]) -> str:
     """Issues per kind and tasks per review queue, side by side."""
     figure = _figure(9.0, 2.8)
@@ -87,7 +110,6 @@ def overview_bars(by_kind: Mapping[str, int], queues: Mapping[str, int]) -> str:
     return _png(figure)
 
 
-@_no_glyph_warnings
 def quality_histogram(quality: np.ndarray, threshold: float) -> str:
     """Label quality (1 - review priority) of the labelled tasks."""
     figure = _figure(7.0, 2.8)
@@ -123,7 +145,6 @@ def _matrix(
     return _png(figure)
 
 
-@_no_glyph_warnings
 def cooccurrence_heatmap(labels: np.ndarray, names: Sequence[str]) -> str:
     """Multi-label: ``P(column | row)`` over the labelled tasks' ``(n, K)`` 0/1 labels."""
     counts = labels.sum(axis=0)
@@ -139,7 +160,6 @@ def cooccurrence_heatmap(labels: np.ndarray, names: Sequence[str]) -> str:
     return _matrix(conditional, shown, shown, title, "share of row tasks")
 
 
-@_no_glyph_warnings
 def confusion_heatmap(given: np.ndarray, suggested: np.ndarray, names: Sequence[str]) -> str:
     """Single-label: the share of each given class (row) suggested as each class (column)."""
     k = len(names)
@@ -152,7 +172,6 @@ def confusion_heatmap(given: np.ndarray, suggested: np.ndarray, names: Sequence[
     return _matrix(share, shown, shown, "Given (row) vs suggested (column)", "share of row tasks")
 
 
-@_no_glyph_warnings
 def agreement_heatmap(pairwise: np.ndarray, annotators: Sequence[str]) -> str:
     """Mean pairwise agreement (Jaccard) between annotators on their shared tasks."""
     return _matrix(
@@ -160,7 +179,6 @@ def agreement_heatmap(pairwise: np.ndarray, annotators: Sequence[str]) -> str:
     )
 
 
-@_no_glyph_warnings
 def quality_vs_lead_time(
     quality: np.ndarray, lead_time: np.ndarray, n_tasks: np.ndarray, names: Sequence[str]
 ) -> str:
@@ -171,7 +189,8 @@ def quality_vs_lead_time(
     size = 20 + 180 * np.sqrt(n_tasks / max(float(n_tasks.max(initial=1)), 1.0))
     axes.scatter(lead_time[ok], quality[ok], s=size[ok], color=_BLUE, alpha=0.7)
     for x, y, name in zip(lead_time[ok], quality[ok], np.asarray(names)[ok], strict=True):
-        axes.annotate(str(name), (x, y), fontsize=7, xytext=(4, 4), textcoords="offset points")
+        shown = _label(str(name))
+        axes.annotate(shown, (x, y), fontsize=7, xytext=(4, 4), textcoords="offset points")
     axes.set_xlabel("mean lead time per task (s)")
     axes.set_ylabel("quality")
     axes.set_ylim(-0.05, 1.05)

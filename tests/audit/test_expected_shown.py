@@ -12,6 +12,7 @@ from ls_cleanlab import audit_labels
 from ls_cleanlab.cli.output import print_audit
 from ls_cleanlab.pipeline import queue_expected, queue_precision
 from ls_cleanlab.report.html import _tabs
+from tests.cli.summaries import audit_summary
 
 
 def an_audit():  # type: ignore[no-untyped-def]
@@ -27,23 +28,15 @@ def test_summary_carries_the_expected_counts_per_tab() -> None:
     expected = queue_expected(audit)
     assert set(expected) == {"errors", "missing"}
     assert expected["errors"] == round(audit.expected_issues["errors"], 1)
-    summary = {
-        "project": 1,
-        "tasks": {"audited": 300, "read": 300, "labelled": 300, "skipped": 0},
-        "source": "pred_probs",
-        "schema": {"inferred": False},
-        "skipped_reasons": [],
-        "unknown_choices": {},
-        "issues": {"total": 5, "tasks": 4, "by_kind": {"missing": 5}},
-        "queues": {"errors": 4, "missing": 4, "disagree": 0, "uncertain": 0},
-        "expected": {"errors": 7.2, "missing": 6.6},
-        "expected_precision": {"errors": 0.55},
-        "top_classes": [],
-        "annotators_of_concern": [],
-        "push": None,
-        "dry_run": True,
-        "files": {},
-    }
+    summary = audit_summary(
+        tasks={"audited": 300, "read": 300, "labelled": 300, "skipped": 0},
+        source="pred_probs",
+        unknown_choices={},
+        issues={"total": 5, "tasks": 4, "by_kind": {"missing": 5}},
+        queues={"errors": 4, "missing": 4, "disagree": 0, "uncertain": 0},
+        expected={"errors": 7.2, "missing": 6.6},
+        expected_precision={"errors": 0.55},
+    )
     out = io.StringIO()
     print_audit(summary, out)
     text = out.getvalue()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
-from typing import Any
+import unicodedata
 
 import pytest
 
 from ls_cleanlab.cli.fields import display_width, pad
 from ls_cleanlab.cli.output import print_annotators, print_audit
+from tests.cli.summaries import audit_summary
 
 WIDTHS = {
     "ascii": ("cat", 3),
@@ -20,6 +21,29 @@ WIDTHS = {
     "zwj-family": ("👨\u200d👩\u200d👧", 2),
     "skin-tone": ("👍🏽", 2),
     "two-flags": ("🇫🇷🇩🇪", 4),
+    # Hangul: a leading consonant jamo is wide, the vowel and final jamo that follow are drawn
+    # within its syllable (U+1160-11FF, Extended-B U+D7B0-D7FF); precomposed syllables are wide
+    "hangul-decomposed": (unicodedata.normalize("NFD", "한국어"), 6),
+    "hangul-precomposed": ("한국어", 6),
+    "hangul-extended-b-final": ("\u1100\u1161\ud7cb", 2),
+    "hangul-fillers": ("\u115f\u1160|\u3164|", 4),  # choseong filler wide, the others zero
+    # a skin tone combines with the emoji before it, and is a wide swatch after anything else
+    "skin-tone-after-letter": ("a\U0001f3fd", 3),
+    "skin-tone-after-cjk": ("猫\U0001f3fd", 4),
+    "skin-tone-alone": ("\U0001f3fd!", 3),
+    "soft-hyphen": ("co\u00adop", 5),  # shown as a hyphen (wcwidth: 1), unlike other Cf
+    "zero-width-space-and-marks": ("a\u200bb\u2060c", 3),
+    "arabic-number-sign": ("\u0600\u0661", 2),  # a format character that prints
+    # variation selectors: none takes a column; U+FE0F widens a narrow symbol or digit only
+    "text-style": ("\u2764\ufe0e", 1),
+    "emoji-style-on-a-letter": ("a\ufe0f", 1),
+    "emoji-style-on-a-wide-emoji": ("\U0001f431\ufe0f", 2),
+    "keycap": ("#\ufe0f\u20e3", 2),
+    "supplement-selector": ("\u845b\U000e0100", 2),  # an ideographic variant
+    "mongolian-selector": ("\u1820\u180b", 1),
+    # ZWJ joins emoji; after a letter only the ZWJ takes no column
+    "zwj-after-cjk": ("猫\u200d猫", 4),
+    "zwj-after-skin-toned-emoji": ("\U0001f44d\U0001f3fd\u200d\U0001f525", 2),
 }
 
 
@@ -36,8 +60,9 @@ def test_display_width_counts_terminal_columns(text: str, width: int) -> None:
         ("🐱cat", 2, "🐱"),
         ("👨\u200d👩\u200d👧x", 2, "👨\u200d👩\u200d👧"),
         ("abc", 2, "ab"),
+        (unicodedata.normalize("NFD", "한국"), 3, unicodedata.normalize("NFD", "한") + " "),
     ],
-    ids=["wide-not-split", "emoji-kept-whole", "zwj-sequence-kept", "ascii"],
+    ids=["wide-not-split", "emoji-kept-whole", "zwj-sequence-kept", "ascii", "jamo-syllable-kept"],
 )
 def test_cut_never_splits_a_character_and_fills_the_width(
     text: str, width: int, expected: str
@@ -59,20 +84,7 @@ def test_class_table_rows_line_up_with_wide_names() -> None:
         | {"miss_rate": 0.5, "spurious_rate": 0.25}
         for i, name in enumerate([*NAMES, "a class name longer than the column of 24"])
     ]
-    summary: dict[str, Any] = {
-        "project": 1,
-        "source": "the model",
-        "tasks": {"audited": 5, "read": 5, "labelled": 5, "skipped": 0},
-        "schema": {"inferred": False},
-        "skipped_reasons": [],
-        "issues": {"total": 0, "tasks": 0, "by_kind": {}},
-        "queues": {},
-        "top_classes": classes,
-        "annotators_of_concern": [],
-        "push": None,
-        "dry_run": True,
-        "files": {},
-    }
+    summary = audit_summary(top_classes=classes)
     out = io.StringIO()
     print_audit(summary, out)
     rows = [line for line in out.getvalue().splitlines() if " 0.500 " in line]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import cleanlab.filter
 import cleanlab.multilabel_classification.filter as cl_multilabel
 import numpy as np
@@ -16,6 +18,7 @@ from ls_cleanlab.confident import (
     find_label_issues,
     issue_matrix_where_defined,
     multilabel_issue_matrix,
+    single_label_issues,
 )
 from ls_cleanlab.errors import (
     InvalidLabelsError,
@@ -387,3 +390,25 @@ def test_where_defined_names_a_small_class_by_its_own_index() -> None:
     with pytest.warns(SmallClassWarning) as record:
         issue_matrix_where_defined(labels, rng.random((40, 4)))
     assert [str(w.message).split(" has")[0] for w in record] == ["class given present [3]"]
+
+
+def test_warn_false_says_nothing_of_small_classes_and_flags_the_same() -> None:
+    rng = np.random.default_rng(1)
+    labels = (rng.random((40, 4)) < 0.5).astype(np.int8)
+    labels[:, 3] = 0
+    labels[7, 3] = 1
+    probs = rng.random((40, 4))
+    with pytest.warns(SmallClassWarning):
+        loud = issue_matrix_where_defined(labels, probs)
+    classes = np.array([0, 1] * 20 + [2])
+    single_probs = rng.dirichlet(np.ones(3), size=len(classes))
+    with pytest.warns(SmallClassWarning):
+        expected = find_label_issues(classes, single_probs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quiet_matrix = issue_matrix_where_defined(labels, probs, warn=False)
+        quiet_single = single_label_issues(classes, single_probs, warn=False)
+    np.testing.assert_array_equal(quiet_matrix, loud)
+    np.testing.assert_array_equal(quiet_single, expected)
+    with pytest.warns(SmallClassWarning):
+        np.testing.assert_array_equal(single_label_issues(classes, single_probs), expected)

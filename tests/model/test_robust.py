@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
@@ -189,6 +190,20 @@ def test_many_classes_on_few_tasks_raise_no_regression_warning(weighted: bool) -
         warnings.simplefilter("error")  # scikit-learn's "could represent a regression problem"
         fitted = SoftmaxLogistic(n_classes=60).fit(x, y, sample_weight=weight)
     assert fitted.predict_proba(x).shape == (96, 60)
+
+
+@pytest.mark.parametrize("dense", [True, False], ids=["dense", "sparse"])
+def test_many_classes_fit_the_same_model_as_scikit_learn(dense: bool) -> None:
+    # the rows twice at half weight: the likelihood scikit-learn maximises, unchanged
+    rng = np.random.default_rng(4)
+    x, y, weight = rng.normal(size=(40, 5)), np.arange(40) % 30, rng.random(40) + 0.5
+    features = x if dense else sp.csr_matrix(x)
+    fitted = SoftmaxLogistic(n_classes=30).fit(features, y, sample_weight=weight)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        direct = _logistic(None, features).fit(features, y, sample_weight=weight)
+    np.testing.assert_allclose(fitted.predict_proba(features), direct.predict_proba(features),
+                               atol=1e-6)  # fmt: skip
 
 
 def test_a_class_on_every_task_is_never_doubted_and_does_not_stop_the_fit() -> None:

@@ -179,11 +179,33 @@ def test_annotators_appear_by_name_where_known() -> None:
                              "Bo &lt;bo@x.org&gt;"]  # fmt: skip
 
 
-def test_names_the_font_lacks_are_charted_without_warnings() -> None:
+NAMES = ["\U0001f600 joy", "\u2728 spark", "猫", "\U0001f44d\U0001f3fd ok", "$\\frac$", "$5 or $6"]
+
+
+def test_names_the_font_lacks_or_with_dollars_are_charted_without_warnings() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib's "Glyph ... missing from font(s)"
-        png = figures.overview_bars({"\U0001f600 joy": 3, "\u2728 spark": 1}, {"errors": 2})
-    assert base64.b64decode(png).startswith(b"\x89PNG")
+        pngs = [
+            figures.overview_bars(dict.fromkeys(NAMES, 1), {"errors": 2}),
+            figures.agreement_heatmap(np.full((6, 6), 0.5), NAMES),
+            figures.quality_vs_lead_time(np.full(6, 0.5), np.arange(6.0), np.ones(6), NAMES),
+        ]
+    assert all(base64.b64decode(png).startswith(b"\x89PNG") for png in pngs)
+
+
+@pytest.mark.parametrize(
+    ("name", "drawn"),
+    [
+        ("plain é", "plain é"),  # in DejaVu Sans, drawn as is
+        ("cost $x$", "cost \\$x\\$"),  # a name, never mathtext
+        ("猫 \U0001f44d\U0001f3fd", "□ □"),  # one box per character the font lacks, marks in it
+        ("\U0001f468\u200d\U0001f469\u200d\U0001f467!", "□!"),  # a ZWJ family, one box
+        ("\u2764\ufe0f", "\u2764\ufe0f"),  # the font's heart, the selector drawn as nothing
+    ],
+    ids=["latin", "dollars", "cjk-and-skin-tone", "zwj-sequence", "variation-selector"],
+)
+def test_chart_labels(name: str, drawn: str) -> None:
+    assert figures._label(name) == drawn
 
 
 def test_task_link() -> None:
