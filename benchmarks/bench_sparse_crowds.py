@@ -14,6 +14,7 @@ the ratio of ours to the vote's accuracy, and the means per cut.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_sparse_crowds.py            # a few minutes
     python benchmarks/bench_sparse_crowds.py --only emotion --seeds 0 --json /tmp/sparse.json
+    python benchmarks/bench_sparse_crowds.py --split     # where ours and the vote part, per cut
 """
 
 from __future__ import annotations
@@ -102,17 +103,53 @@ def _row(rec: dict) -> dict:
     return row
 
 
+def split(case: Case, seed: int) -> np.ndarray:
+    """Where ours and the plurality vote part on one cell: ``(6,)`` counts of tasks with a
+    strict plurality that ours overrules (ours right, vote right) and of ties that ours breaks
+    otherwise than the vote's coin (ours right, coin right)."""
+    import _baselines as baselines
+
+    truth = case.truth.argmax(axis=1)
+    ours = br.run_ours(case, seed).consensus.argmax(axis=1)
+    vote = baselines.vote(
+        case.task, case.annotator, case.labels, case.n, None, single_label=True, seed=seed
+    ).consensus.argmax(axis=1)
+    counts = np.zeros((case.n, case.labels.shape[1]))
+    np.add.at(counts, case.task, case.labels)
+    strict = (counts == counts.max(axis=1, keepdims=True)).sum(axis=1) == 1
+    part = (ours != vote) & (counts.sum(axis=1) > 0)
+    out = []
+    for where in (part & strict, part & ~strict):
+        out += [where.sum(), (where & (ours == truth)).sum(), (where & (vote == truth)).sum()]
+    return np.array(out)
+
+
+def print_split(root: Path, seeds: list[int], only: str | None) -> None:
+    sums: dict[str, np.ndarray] = {}
+    for name, seed, (build, *params) in cases(root, seeds, only):
+        case = build(*params)  # type: ignore[operator]
+        sums[name] = sums.get(name, np.zeros(6, dtype=int)) + split(case, seed)
+    print(f"{'cut':28s} strict plurality overruled: n, ours, vote | ties: n, ours, coin")
+    for name, s in sums.items():
+        print(f"{name:28s} {s[0]:5d} {s[1]:5d} {s[2]:5d} | {s[3]:5d} {s[4]:5d} {s[5]:5d}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--data", type=Path, default=br.DEFAULT_DATA)
     parser.add_argument("--seeds", default="0,1,2", help="seeds of the crowd-set cuts")
     parser.add_argument("--only", help="run the cells whose name contains this substring")
     parser.add_argument("--json", type=Path, help="write every row to this file")
+    parser.add_argument("--split", action="store_true", help="where ours and the vote part")
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
 
     warnings.simplefilter("ignore")
     seeds = [int(s) for s in args.seeds.split(",")]
+    if args.split:
+        with threadpool_limits(1):
+            print_split(args.data, seeds, args.only)
+        return
     tabs, _ = br.tab_kinds()
     rows = []
     print(f"{'cell':28s} seed  acc ours/vote/DS        ours/vote  left10 o/v  rho o/v      ECE o/v")

@@ -27,6 +27,7 @@ from ls_cleanlab.errors import (
     InvalidOptionError,
     InvalidTasksError,
     LabelConfigError,
+    NoTasksError,
     NotEnoughLabelsError,
 )
 from ls_cleanlab.features import FeatureCache, prediction_probs, task_features
@@ -200,7 +201,7 @@ class Classification:
             )
         table = read_tasks(tasks, schema)
         if len(table.task_ids) == 0:
-            raise InvalidTasksError("there are no tasks to audit.")
+            raise NoTasksError(project)
         with scratch_dir(options.work_dir) as work:
             return self._audit(tasks, table, schema, options, rules, fetcher, cache, executor,
                                progress, project, work)  # fmt: skip
