@@ -172,7 +172,9 @@ def _options(args: argparse.Namespace, from_version: str | None) -> AuditOptions
         local_files_root=args.local_files_root,
         dry_run=args.dry_run,
         reviewers=reviewers_given(args.reviewer),
-        work_dir=Workspace(args.data_dir).scratch if args.data_dir else None,
+        work_dir=Workspace(_out_dir(args.data_dir, "--data-dir")).scratch
+        if args.data_dir
+        else None,
     )
 
 
@@ -186,12 +188,12 @@ def _check_rules(rules: str | None, schema: LabelSchema) -> None:
         )
 
 
-def _out_dir(path: str) -> Path:
+def _out_dir(path: str, what: str = "the output directory") -> Path:
     out = Path(path)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InvalidOptionError(f"cannot create the output directory {path!r}: {exc}") from exc
+        raise InvalidOptionError(f"cannot create {what} {path!r}: {exc}") from exc
     return out
 
 

@@ -160,6 +160,8 @@ PROBES: dict[str, Probe] = {
                                  "{root}/none.npz"], 2, "none.npz"),
     "out-under-a-file": (["audit", "{root}/export.json", "--pred-probs", "{root}/probs.npy",
                           "--out", "{root}/a-file/out"], 2, "cannot create the output directory"),
+    "data-dir-under-a-file": (["audit", "{root}/export.json", "--pred-probs", "{root}/probs.npy",
+                               "--data-dir", "{root}/a-file/data"], 2, "cannot create --data-dir"),
     "url-not-http": (["audit", "--project", "3", "--url", "ftp://x", "--api-key", "k"], 2,
                      "--url is not an http:// or https:// URL of a host (scheme 'ftp')"),
     "url-without-host": (["audit", "--project", "3", "--url", "http://", "--api-key", "k"], 2,
