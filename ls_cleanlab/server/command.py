@@ -41,7 +41,9 @@ DEFAULT_PORT = 9090  # what Label Studio users expect of an ML backend
 def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add ``--host``, ``-p/--port``, ``--dask`` and ``--debug`` to ``parser`` (returned)."""
     parser.add_argument("--host", default=DEFAULT_HOST, help="default: %(default)s")
-    parser.add_argument("-p", "--port", type=int, default=DEFAULT_PORT, help="default: %(default)s")
+    parser.add_argument(
+        "-p", "--port", type=_port, default=DEFAULT_PORT, help="default: %(default)s"
+    )
     parser.add_argument(
         "--dask",
         metavar="ADDRESS",
@@ -50,6 +52,17 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
+
+
+def _port(text: str) -> int:
+    """A TCP port, 1 to 65535 (the socket's bind refused others with an OverflowError)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port number from 1 to 65535, not {text!r}")
+    return port
 
 
 class BriefFormatter(logging.Formatter):

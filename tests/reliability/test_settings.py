@@ -69,6 +69,21 @@ def test_each_invalid_setting_is_named_with_its_fix(
     assert fix_line.startswith(f"fix: {variable}: ") and fix in fix_line
 
 
+@pytest.mark.parametrize("port", ["70000", "-1"])
+def test_a_port_out_of_range_is_refused_by_the_parser(
+    port: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setenv("LS_CLEANLAB_DATA_DIR", str(tmp_path))
+    try:
+        code = command.main(["--port", port])  # it was the socket's bind: "unexpected" exit 1
+    except SystemExit as exit:
+        code = exit.code
+    stderr = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in stderr, stderr  # argparse's usage and error
+    assert f"error: argument -p/--port: a port number from 1 to 65535, not '{port}'" in stderr
+
+
 @pytest.mark.parametrize(
     ("settings", "named"),
     [
