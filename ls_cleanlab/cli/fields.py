@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab.report import task_link
+from ls_cleanlab.report.characters import PREPENDED, SKIN_TONES, ZWJ
 
 __all__ = [
     "as_float",
@@ -21,17 +22,13 @@ __all__ = [
     "with_names",
 ]
 
-ZWJ, EMOJI_STYLE, SOFT_HYPHEN = "\u200d", "\ufe0f", "\u00ad"
-SKIN_TONES = range(0x1F3FB, 0x1F400)
+EMOJI_STYLE, SOFT_HYPHEN = "\ufe0f", "\u00ad"
 FLAG_LETTERS = range(0x1F1E6, 0x1F200)
 #: Hangul vowel and final jamo (U+1160-11FF, Extended-B U+D7B0-D7FF), the fillers, the tags and
 #: the variation selectors supplement: letters or unassigned, yet drawn within a syllable or not
 #: at all
 _ZERO_RANGES = (range(0x1160, 0x1200), range(0xD7B0, 0xD800), range(0xE0000, 0xE1000))
 _ZERO_CODES = frozenset({0x2028, 0x2029, 0x3164, 0xFFA0})
-#: Format characters that print: Arabic number signs, Syriac abbreviation, Kaithi number signs
-_PREPENDED = frozenset({*range(0x0600, 0x0606), 0x06DD, 0x070F, 0x0890, 0x0891, 0x08E2,
-                        0x110BD, 0x110CD})  # fmt: skip
 
 
 def as_float(value: Any) -> float | None:
@@ -109,7 +106,7 @@ def _cell_widths(text: str) -> list[int]:
 
 def _zero_width(ch: str) -> bool:
     code = ord(ch)
-    if ch == SOFT_HYPHEN or code in _PREPENDED:
+    if ch == SOFT_HYPHEN or code in PREPENDED:
         return False
     return (
         unicodedata.category(ch) in ("Mn", "Me", "Cf")
