@@ -127,8 +127,9 @@ def _pictograph(code: int) -> bool:
 
 def _emoji_style(ch: str) -> bool:
     """Whether ``U+FE0F`` after ``ch`` asks for an emoji (emoji-variation-sequences.txt lists
-    symbols, digits, ``#`` and ``*``, never letters)."""
-    return ch in "#*0123456789\u203c\u2049" or unicodedata.category(ch) in ("So", "Sm")
+    symbols, digits, ``#``, ``*``, two punctuation marks and one letter, ``U+2139`` ℹ; a few
+    other symbols, e.g. ``+``, are widened here though a terminal draws them narrow)."""
+    return ch in "#*0123456789\u203c\u2049\u2139" or unicodedata.category(ch) in ("So", "Sm")
 
 
 def display_width(text: str) -> int:

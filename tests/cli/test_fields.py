@@ -39,6 +39,8 @@ WIDTHS = {
     "emoji-style-on-a-letter": ("a\ufe0f", 1),
     "emoji-style-on-a-wide-emoji": ("\U0001f431\ufe0f", 2),
     "keycap": ("#\ufe0f\u20e3", 2),
+    # the one letter with an emoji presentation (emoji-variation-sequences.txt): INFORMATION SOURCE
+    "emoji-style-information-letter": ("\u2139\ufe0f", 2),
     "supplement-selector": ("\u845b\U000e0100", 2),  # an ideographic variant
     "mongolian-selector": ("\u1820\u180b", 1),
     # ZWJ joins emoji; after a letter only the ZWJ takes no column
