@@ -19,6 +19,7 @@ __all__ = [
     "issues_csv_frame",
     "pad",
     "plain",
+    "printable",
     "with_names",
 ]
 
@@ -133,14 +134,27 @@ def _emoji_style(ch: str) -> bool:
 
 
 def display_width(text: str) -> int:
-    """The columns ``text`` takes in a terminal (:func:`_cell_widths`)."""
-    return sum(_cell_widths(text))
+    """The columns ``text`` takes in a terminal, shown :func:`printable` (:func:`_cell_widths`)."""
+    return sum(_cell_widths(printable(text)))
+
+
+def printable(text: str) -> str:
+    """``text`` with each control character (C0, DEL, C1; category Cc) shown as its Python
+    escape, ``\\t``, ``\\x1b``: names come from users, and a terminal would act on an escape
+    sequence in one (clear the screen, retitle the window) or jump to a tab stop."""
+    if text.isprintable() or not any(unicodedata.category(ch) == "Cc" for ch in text):
+        return text
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) == "Cc" else ch
+        for ch in text
+    )
 
 
 def pad(text: str, width: int, *, cut: bool = False) -> str:
-    """``text`` padded with spaces to ``width`` columns of a terminal, so a table stays aligned
-    with wide names; with ``cut``, first cut to at most ``width`` columns (never inside a wide
-    character)."""
+    """``text`` (:func:`printable`) padded with spaces to ``width`` columns of a terminal, so a
+    table stays aligned with wide names; with ``cut``, first cut to at most ``width`` columns
+    (never inside a wide character)."""
+    text = printable(text)
     widths = _cell_widths(text)
     used, end = 0, len(text)
     for at, w in enumerate(widths):
