@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ls_cleanlab.report.characters import PREPENDED, SKIN_TONES, ZWJ
+from ls_cleanlab.report.characters import DRAWN_FORMAT, PREPENDED, SKIN_TONES, ZWJ
 
 __all__ = [
     "agreement_heatmap",
@@ -45,8 +45,9 @@ def _label(text: str) -> str:
     boxed = joined = False
     for ch in text:
         category = unicodedata.category(ch)
-        printed = ord(ch) in PREPENDED  # a format character with a glyph of its own
-        mark = (category in ("Mn", "Me", "Cf") and not printed) or ord(ch) in SKIN_TONES
+        code = ord(ch)  # a format character with a glyph of its own is no mark
+        printed = code in PREPENDED or any(code in drawn for drawn in DRAWN_FORMAT)
+        mark = (category in ("Mn", "Me", "Cf") and not printed) or code in SKIN_TONES
         if boxed and (mark or joined):
             pass  # drawn within the box
         elif mark and (category == "Cf" or "VARIATION SELECTOR" in unicodedata.name(ch, "")):

@@ -188,6 +188,7 @@ NAMES = [
     "$5 or $6",
     "\u0600\u0661\u0662",  # a format character that prints
     "tab\there",  # a control without a glyph
+    "\U00013430\U0001bca0",  # format controls a chart draws
 ]
 
 
@@ -213,6 +214,7 @@ def test_names_the_font_lacks_or_with_dollars_are_charted_without_warnings() -> 
         ("\u2764\ufe0f", "\u2764\ufe0f"),  # the font's heart, the selector drawn as nothing
         ("猫^2 猫`", "□^2 □`"),  # modifier symbols after a box are characters, not marks
         ("\u0600\u0661", "□\u0661"),  # the Arabic number sign prints: boxed, not passed on
+        ("a\U00013430b\U0001bca0", "a□b□"),  # Egyptian and shorthand format controls print
         ("a\tb\nc", "a□b\nc"),  # a tab has no glyph; a newline breaks the line
     ],
     ids=[
@@ -223,6 +225,7 @@ def test_names_the_font_lacks_or_with_dollars_are_charted_without_warnings() -> 
         "variation-selector",
         "modifier-symbols",
         "prepended-format-character",
+        "drawn-format-controls",
         "controls",
     ],
 )
