@@ -124,7 +124,9 @@ def test_control_characters_in_names_are_shown_escaped_and_keep_tables_aligned()
     print_annotators({"annotators": rows, "pairwise": pairwise, "flags": {}}, out)
     classes = [{"class": name, "issues": 10, "missing": 1, "spurious": 2}
                | {"miss_rate": 0.5, "spurious_rate": 0.25} for name in HOSTILE]  # fmt: skip
-    print_audit(audit_summary(top_classes=classes), out)
+    left_out = {"count": 1, "items": "annotations", "reason": "unknown_choice"}
+    left_out |= {"meaning": "a choice not in the config", "example": HOSTILE[0]}
+    print_audit(audit_summary(top_classes=classes, skipped_reasons=[left_out]), out)
     text = out.getvalue()
     assert not [ch for ch in text if unicodedata.category(ch) == "Cc" and ch != "\n"]
     assert "Eve\\x1b[2J\\x1b]0;owned\\x07" in text and "tab\\there" in text
