@@ -24,6 +24,7 @@ __all__ = [
     "LsCleanlabError",
     "MediaError",
     "MissingExtraError",
+    "NoTasksError",
     "NotEnoughLabelsError",
     "SmallClassWarning",
     "StudioAuthError",
@@ -59,6 +60,21 @@ class InvalidAnnotationsError(LsCleanlabError, ValueError):
 class InvalidTasksError(LsCleanlabError, ValueError):
     """Label Studio task, annotation or prediction JSON is malformed; the message names the task
     and the field."""
+
+
+class NoTasksError(InvalidTasksError):
+    """There is no task to audit; for a Label Studio project the message names it, and ``fix``
+    says what to do."""
+
+    def __init__(self, project: int | None = None) -> None:
+        where = "there are no tasks" if project is None else f"project {project} has no tasks"
+        super().__init__(f"{where} to audit.")
+        self.fix = (
+            "export a project that has tasks."
+            if project is None
+            else "import tasks into the project in Label Studio (or name another --project), "
+            "then run again."
+        )
 
 
 class NotEnoughLabelsError(InvalidTasksError):

@@ -16,6 +16,9 @@ EM alternates this E-step with the M-steps of :mod:`.rates` and :mod:`.model_sou
 vote shares, until the posteriors move less than ``tol`` on average. The model is one source
 among the annotators: two agreeing annotators outweigh it unless it has proved more reliable
 than they are, and a weak or biased model gets a small slope. The consensus is ``T > 1/2``.
+Annotators who agree with each other beyond what their rates predict (a copier and its
+source) are not independent: their votes are weighted so that such a pair counts about once
+and the fit is redone (:mod:`.dependence`).
 
 Single-label: ``log T_ic = log prior_c + sum_j log C_j[c, y_ij]`` with confusion matrices
 ``C_j`` (:func:`.rates.dirichlet_confusion` with few classes, else
@@ -41,7 +44,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ls_cleanlab.annotators import collapse, held_out, model_source, tempering
+from ls_cleanlab.annotators import collapse, dependence, held_out, model_source, tempering
 from ls_cleanlab.annotators.estep import (
     BinaryEvidence,
     BinaryPrior,
@@ -87,6 +90,7 @@ class BinaryFit:
     temperature: float = 1.0  # mean weight of an answer (:mod:`.tempering`)
     model_share: float = 1.0  # weight of the calibrated model beyond the prevalence
     dependence: float = 0.0  # rho: an answer on a task of n weighs 1 / (1 + (n - 1) rho)
+    vote_weight: np.ndarray | None = None  # (A,) beside it, per pair (:mod:`.dependence`)
 
     @property
     def posterior(self) -> np.ndarray:
@@ -126,6 +130,7 @@ def _binary_rounds(
     known: Known | None = None,
     anchor: bool = False,
     logit: np.ndarray | None = None,
+    weight: np.ndarray | None = None,
 ) -> BinaryFit:
     """EM rounds from ``posterior``, which they update in place (the caller's own array), as
     ``logit`` (allocated when None). The prior is the prevalence plus ``omega`` times what the
@@ -141,19 +146,18 @@ def _binary_rounds(
     it = 0
     for _ in range(rounds):
         it += 1
-        se, fp = measured.binary_rates(posterior)
+        se, fp = measured.binary_rates(posterior, weight)
         if anchor and known is not None and it == 1:
             gold_se, gold_fp = binary_rates(known.votes, known.truth)
             se, fp = known.anchor(se, gold_se), known.anchor(fp, gold_fp)
         prior, calibration = _binary_prior(posterior, x, calibration, omega)
-        evidence = BinaryEvidence(votes, se, fp)
+        evidence = BinaryEvidence(votes, se, fp, weight)
         change = binary_e_step(prior, evidence, x, tau, known, posterior, logit)
         if change < tol:
             break
     used = calibration if calibration is not None and calibration.used else None
-    return BinaryFit(
-        logit, se, fp, used, it, tempering.mean_weight(votes.count, rho), dependence=rho
-    )
+    weight_n = tempering.mean_weight(votes.count, rho)
+    return BinaryFit(logit, se, fp, used, it, weight_n, dependence=rho, vote_weight=weight)
 
 
 def _prevalence_logit(posterior: np.ndarray) -> np.ndarray:
@@ -176,22 +180,35 @@ def binary_em(
     x = None if probs is None else model_source.model_logits(probs)
     posterior = known.clamp(start) if known is not None else np.asarray(start, dtype=np.float64)
     fit = _binary_rounds(votes, posterior, x, max_iter, tol, 0.0, 1.0, known, True)
+
+    def refit(weight: np.ndarray, before: BinaryFit) -> BinaryFit | None:
+        saved = posterior.copy()
+        again = _binary_rounds(votes, posterior, x, max_iter, tol, 0.0, 1.0, known, weight=weight)
+        if again.n_iter >= max_iter:  # no fixed point near the fit: it stands (:mod:`.dependence`)
+            posterior[:] = saved
+            return None
+        return replace(again, n_iter=before.n_iter + again.n_iter)
+
+    fit, weight, evidence = dependence.binary_pairs(votes, fit, refit)
     base = _prevalence_logit(posterior)
     calibration = fit.calibration
     model = None
     if calibration is not None and x is not None:
         model = TaskRows(lambda tasks: calibration.logits(x[tasks]))
-    evidence = BinaryEvidence(votes, fit.se, fit.fp).full()
     gold = known and tempering.gold_binary_weights(
         base, model, evidence, known.units, known.truth, votes.count
     )
-    omega, rho = gold or tempering.binary_weights(votes, base, model, evidence, fit.se, fit.fp)
+    omega, rho = gold or tempering.binary_weights(
+        votes, base, model, evidence, fit.se, fit.fp, weight
+    )
     del evidence
-    if omega >= 1.0 and rho <= 0.0:
+    if omega >= 1.0 and rho <= 0.0 and weight is None:
         return fit
     n_iter, logit = fit.n_iter, fit.logit
     del fit  # its log-odds are the next rounds' buffer
-    again = _binary_rounds(votes, posterior, x, max_iter, tol, rho, omega, known, logit=logit)
+    again = _binary_rounds(
+        votes, posterior, x, max_iter, tol, rho, omega, known, logit=logit, weight=weight
+    )
     return replace(again, n_iter=n_iter + again.n_iter, model_share=omega)
 
 
@@ -315,14 +332,21 @@ def multiclass_em(
         (fit, prior, evidence), fixed = run(None, None), None
     base = np.log(np.clip(fit.posterior.mean(axis=0), EPS, None)) if fixed is None else fixed
     model = prior if fit.calibration is not None else None
+    pairs = dependence.multiclass_agreement(votes, prior, fit.confusion)
+    copies = dependence.vote_weights(votes, pairs, start.shape[1] ** 2)
+    if copies is not None:
+        log_c = np.log(fit.confusion)[votes.annotator, :, votes.class_index()]
+        evidence = votes.task_sums(copies[:, None] * log_c)
     gold = known and tempering.gold_multiclass_weights(
         base, model, evidence, known.units, known.truth, votes.count
     )
-    omega, rho = gold or tempering.multiclass_weights(votes, base, model, evidence, fit.confusion)
+    omega, rho = gold or tempering.multiclass_weights(
+        votes, base, model, evidence, fit.confusion, copies
+    )
     shift = 0.0 if model is None else omega * (model - base)
     many = plain[-1] and known is None and start.shape[1] > FEW_CLASSES  # :mod:`.held_out`
     held = held_out.score_log_posterior(votes, fit.posterior, base + shift) if many else None
-    if omega < 1.0 or rho > 0.0:
+    if omega < 1.0 or rho > 0.0 or copies is not None:
         tau = tempering.task_weights(votes.count, rho)[:, None]
         log_post = _normalize(tau * (base + shift + evidence))
         log_post = log_post if known is None else known.clamp_log(log_post)

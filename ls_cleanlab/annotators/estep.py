@@ -55,15 +55,20 @@ class BinaryPrior:
 
 class BinaryEvidence:
     """The annotators' summed log-likelihood ratios ``(U, K)`` under the rates ``se``, ``fp``
-    ``(M, K)``, computed for a block of tasks on demand."""
+    ``(M, K)``, each vote weighted by ``weight`` ``(A,)`` when given (:mod:`.dependence`),
+    computed for a block of tasks on demand."""
 
-    def __init__(self, votes: Votes, se: np.ndarray, fp: np.ndarray) -> None:
+    def __init__(
+        self, votes: Votes, se: np.ndarray, fp: np.ndarray, weight: np.ndarray | None = None
+    ) -> None:
         present = np.log(se) - np.log(fp)
         self.absent = np.log1p(-se) - np.log1p(-fp)
         self.shift = present - self.absent
         self.votes = votes
+        self.weight = weight
         # the dense incidence's product is BLAS's: whole, so that its bits never depend on blocks
-        self.spread = votes.spread_to_tasks(self.absent) if votes.incidence is not None else None
+        dense = votes.incidence is not None and weight is None
+        self.spread = votes.spread_to_tasks(self.absent) if dense else None
 
     def rows(self, tasks: slice, rows: slice) -> np.ndarray:
         """The evidence of the block ``tasks``, whose annotations are the rows ``rows``."""
@@ -72,11 +77,16 @@ class BinaryEvidence:
         if self.spread is not None:
             spread = self.spread[tasks]
         else:
-            spread = votes.block_task_sums(self.absent[votes.annotator[rows]], tasks, rows)
+            absent = self.absent[votes.annotator[rows]]
+            if self.weight is not None:
+                absent *= self.weight[rows, None]
+            spread = votes.block_task_sums(absent, tasks, rows)
         marked_rows, marked_cols = votes.marked
         lo, hi = np.searchsorted(marked_rows, (rows.start, rows.stop))
         at, cols = marked_rows[lo:hi], marked_cols[lo:hi]
         weights = self.shift[votes.annotator[at], cols]
+        if self.weight is not None:
+            weights = weights * self.weight[at]
         key = (votes.task[at] - tasks.start) * k + cols
         marked = np.bincount(key, weights=weights, minlength=n * k)
         return spread + marked.reshape(n, k)

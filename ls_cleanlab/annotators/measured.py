@@ -94,12 +94,16 @@ class MeasuredVotes:
         self.units = units
         self.measured = votes if units is None else votes.restrict(units)
 
-    def binary_rates(self, posterior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Sensitivity and false-positive rate ``(M, K)`` under the posterior ``(U, K)``."""
+    def binary_rates(
+        self, posterior: np.ndarray, weight: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Sensitivity and false-positive rate ``(M, K)`` under the posterior ``(U, K)``, each
+        vote counted ``weight`` ``(A,)`` times when given (:mod:`.dependence`)."""
         if self.units is None:
-            return binary_rates(self.votes, posterior)
+            return binary_rates(self.votes, posterior, weight=weight)
         default = default_rates(posterior.mean(axis=0))
-        return binary_rates(self.measured, posterior[self.units], default)
+        kept = None if weight is None else weight[self.units[self.votes.task]]
+        return binary_rates(self.measured, posterior[self.units], default, kept)
 
     def confusion(self, rates: Rates, posterior: np.ndarray) -> np.ndarray:
         """``(M, K, K)`` confusion matrices by ``rates`` under the posterior ``(U, K)``: the

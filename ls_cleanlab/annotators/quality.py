@@ -41,6 +41,7 @@ import numpy as np
 
 from ls_cleanlab.annotators import emptiness, tempering
 from ls_cleanlab.annotators.calibrated import BinaryFit, MulticlassFit, binary_evidence
+from ls_cleanlab.annotators.estep import BinaryEvidence
 from ls_cleanlab.annotators.jaccard import jaccard_cells, jaccard_rows
 from ls_cleanlab.annotators.votes import Votes, key_means
 
@@ -52,7 +53,13 @@ def binary_quality(votes: Votes, fit: BinaryFit) -> np.ndarray:
     posterior, empty sets read as votes of their own (:func:`.emptiness.refit`), over the tasks
     the module docstring says."""
     weights = tempering.task_weights(votes.count, fit.dependence)
-    read = emptiness.refit(votes, fit.logit, fit.se, fit.fp, weights, binary_evidence)
+
+    def evidence(votes: Votes, se: np.ndarray, fp: np.ndarray) -> np.ndarray:
+        if fit.vote_weight is None:
+            return binary_evidence(votes, se, fp)
+        return BinaryEvidence(votes, se, fp, fit.vote_weight).full()  # :mod:`.dependence`
+
+    read = emptiness.refit(votes, fit.logit, fit.se, fit.fp, weights, evidence)
     if read is None:
         score = jaccard_rows(votes.labels, fit.logit, votes.task)
     else:

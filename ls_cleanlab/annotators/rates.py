@@ -48,6 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ls_cleanlab.annotators.blocks import keyed_sums
 from ls_cleanlab.annotators.votes import Votes, key_sums
 
 __all__ = [
@@ -146,20 +147,34 @@ def _cell_prior(
 
 
 def binary_rates(
-    votes: Votes, posterior: np.ndarray, default: tuple[np.ndarray, np.ndarray] | None = None
+    votes: Votes,
+    posterior: np.ndarray,
+    default: tuple[np.ndarray, np.ndarray] | None = None,
+    weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sensitivity and false-positive rate ``(M, K)`` of each annotator on each class under
     the posterior ``T`` ``(U, K)`` (module docstring); ``default``, the miss and false-positive
-    rates ``(K,)`` that the rates over all classes are shrunk toward (else a uniform prior)."""
+    rates ``(K,)`` that the rates over all classes are shrunk toward (else a uniform prior);
+    ``weight`` ``(A,)``, what each vote counts for (:mod:`.dependence`; else 1 each): the
+    M-step of the likelihood whose E-step weighs the votes so."""
     m, k = votes.n_annotators, posterior.shape[1]
-    positives = votes.gather_from_tasks(posterior)  # sum T over each annotator's tasks
     rows, cols = votes.marked
     key = votes.annotator[rows] * k + cols
-    hits = np.bincount(key, weights=posterior[votes.task[rows], cols], minlength=m * k)
-    hits = hits.reshape(m, k)  # sum T y
-    seen = np.bincount(votes.annotator, minlength=m).astype(np.float64)[:, None]
+    marked = posterior[votes.task[rows], cols]
+    if weight is None:
+        positives = votes.gather_from_tasks(posterior)  # sum T over each annotator's tasks
+        given = votes.label_sums
+    else:
+        positives = keyed_sums(
+            lambda at: posterior[votes.task[at]] * weight[at, None], votes.annotator, m, k
+        )
+        given = np.bincount(key, weights=weight[rows], minlength=m * k).reshape(m, k)
+        marked = marked * weight[rows]
+    hits = np.bincount(key, weights=marked, minlength=m * k).reshape(m, k)  # sum T y
+    each = np.ones(len(votes.annotator)) if weight is None else weight
+    seen = np.bincount(votes.annotator, weights=each, minlength=m)[:, None]
     missed = np.maximum(positives - hits, 0.0)
-    false = np.maximum(votes.label_sums - hits, 0.0)
+    false = np.maximum(given - hits, 0.0)
     negatives = np.maximum(seen - positives, 0.0)
     events = (CLASS_EVENTS, HABIT_EVENTS, CELL_EVENTS)
     miss0, fp0 = (None, None) if default is None else default

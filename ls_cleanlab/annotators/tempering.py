@@ -153,12 +153,15 @@ def binary_weights(
     evidence: np.ndarray,
     se: np.ndarray,
     fp: np.ndarray,
+    weight: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """``(omega, rho)`` for multi-label votes: the posterior log-odds are
     ``base + omega (model - base) + tau_n * evidence`` with ``base`` ``(K,)`` the prevalence,
     ``model`` ``(U, K)`` the calibrated model (None without one), ``evidence`` ``(U, K)`` the
-    annotators' summed log-likelihood ratios, ``se``, ``fp`` ``(M, K)`` their rates. With a
-    model the answers on tasks answered once are held out too (module docstring)."""
+    annotators' summed log-likelihood ratios, each vote weighted by ``weight`` ``(A,)`` when
+    given (:mod:`.dependence`), in the evidence and as a held-out vote (the weighted likelihood
+    the posterior is), ``se``, ``fp`` ``(M, K)`` their rates. With a model the answers on tasks
+    answered once are held out too (module docstring)."""
     rows = _rows(votes, model is not None)
     if len(rows) == 0:
         return 1.0, 0.0
@@ -166,15 +169,17 @@ def binary_weights(
     y = votes.labels[rows]
     present = np.log(se) - np.log(fp)
     absent = np.log1p(-se) - np.log1p(-fp)
-    rest = evidence[i] - np.where(y, present[j], absent[j])
+    own = np.where(y, present[j], absent[j])
+    rest = evidence[i] - (own if weight is None else weight[rows, None] * own)
     shift = np.zeros_like(rest) if model is None else model[i] - base
     p_yes, p_no = np.where(y, se[j], 1 - se[j]), np.where(y, fp[j], 1 - fp[j])
     answers = votes.count[i]  # the held-out vote's task: its rest weighs as in its posterior
+    counts = 1.0 if weight is None else weight[rows, None]
 
     def loglik(omega: float, rho: float) -> float:
         tau = task_weights(answers, rho)[:, None]
         t = 0.5 * (1.0 + np.tanh(0.5 * (base + omega * shift + tau * rest)))
-        return float(np.log(t * p_yes + (1 - t) * p_no).sum())
+        return float((counts * np.log(t * p_yes + (1 - t) * p_no)).sum())
 
     return _ascend(loglik, model is not None)
 
@@ -185,37 +190,49 @@ def multiclass_weights(
     model: np.ndarray | None,
     evidence: np.ndarray,
     confusion: np.ndarray,
+    weight: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """``(omega, rho)`` for single-label votes: the posterior is
     ``softmax(tau_n * (base + omega (model - base) + evidence))``, ``base`` ``(K,)`` the log
     class prior, ``model`` ``(U, K)`` the calibrated model's log-probabilities, ``evidence``
-    ``(U, K)`` the annotators' summed log-likelihoods, ``confusion`` ``(M, K, K)``. Here the
+    ``(U, K)`` the annotators' summed log-likelihoods (weighted as in :func:`binary_weights`),
+    ``confusion`` ``(M, K, K)``. Here the
     temperature scales the whole posterior, so the consensus (its argmax) is Dawid-Skene's."""
     rows = _rows(votes)
     if len(rows) == 0:
         return 1.0, 0.0
     j, i = votes.annotator[rows], votes.task[rows]
     y = votes.class_index()[rows]
-    rest = evidence[i] - np.log(confusion)[j, :, y]
+    own = np.log(confusion)[j, :, y]
+    rest = evidence[i] - (own if weight is None else weight[rows, None] * own)
     shift = np.zeros_like(rest) if model is None else model[i] - base
+    counts = None if weight is None else weight[rows]
     return _ascend(
-        _predictive(base, shift, rest, confusion[j, :, y], votes.count[i]), model is not None
+        _predictive(base, shift, rest, confusion[j, :, y], votes.count[i], counts),
+        model is not None,
     )
 
 
 def _predictive(
-    base: np.ndarray, shift: np.ndarray, rest: np.ndarray, likely: np.ndarray, answers: np.ndarray
+    base: np.ndarray,
+    shift: np.ndarray,
+    rest: np.ndarray,
+    likely: np.ndarray,
+    answers: np.ndarray,
+    counts: np.ndarray | None = None,
 ) -> Callable[[float, float], float]:
     """Log-likelihood of the held-out single-label votes, ``likely`` ``(R, K)`` each one's
     probability given each class, ``rest`` the others' evidence, ``answers`` ``(R,)`` the
-    number of answers on each one's task, as a function of ``(omega, rho)``."""
+    number of answers on each one's task, each vote's term counted ``counts`` ``(R,)`` times
+    (its weight, :mod:`.dependence`; else once), as a function of ``(omega, rho)``."""
 
     def loglik(omega: float, rho: float) -> float:
         z = task_weights(answers, rho)[:, None] * (base + omega * shift + rest)
         z = z - z.max(axis=1, keepdims=True)
         t = np.exp(z)
         t /= t.sum(axis=1, keepdims=True)
-        return float(np.log((t * likely).sum(axis=1)).sum())
+        each = np.log((t * likely).sum(axis=1))
+        return float(each.sum() if counts is None else (counts * each).sum())
 
     return loglik
 

@@ -18,7 +18,7 @@ from ls_cleanlab.cli import output as _cli_output
 from ls_cleanlab.cli.box_output import box_annotators_summary
 from ls_cleanlab.cli.reviewers import reviewers_given
 from ls_cleanlab.engine import Engine, open_engine
-from ls_cleanlab.errors import InvalidOptionError, StudioError
+from ls_cleanlab.errors import InvalidOptionError, NoTasksError, StudioError
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.pipeline import (
     AuditOptions,
@@ -379,6 +379,8 @@ def annotators(args: argparse.Namespace, url: str | None, key: str | None) -> di
                                 if "satisficing" in a["flags"]],
                 "skipped_reasons": [s.as_json() for s in skip_report(boxes).skips]}  # fmt: skip
     table = read_tasks(tasks, schema)
+    if len(table.task_ids) == 0:  # "needs several annotators" would send one to pred_probs
+        raise NoTasksError(args.project)
     result = audit_labels(
         None,
         annotations=table.annotations,

@@ -141,7 +141,7 @@ def _load_coco(path: str | Path) -> tuple[list[Any], dict[Any, Any], dict[Any, s
     if not file.is_file():
         raise InvalidOptionError(f"predictions file {str(file)!r} does not exist.")
     try:
-        loaded = json.loads(file.read_text(encoding="utf-8"))
+        loaded = json.loads(file.read_bytes())  # UTF-8, or what a byte order mark says
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidOptionError(f"cannot read predictions file {str(file)!r}: {exc}") from exc
     if isinstance(loaded, list):

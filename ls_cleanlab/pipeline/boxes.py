@@ -25,7 +25,7 @@ import numpy as np
 
 from ls_cleanlab.audit import Rules
 from ls_cleanlab.detection import audit_boxes
-from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError
+from ls_cleanlab.errors import InvalidOptionError, InvalidTasksError, NoTasksError
 from ls_cleanlab.features import FeatureCache
 from ls_cleanlab.media import MediaFetcher
 from ls_cleanlab.pipeline.box_detector import MAX_FOLDS, detector_evidence
@@ -117,7 +117,7 @@ class Boxes:
         table = read_boxes(tasks, schema)
         n = len(table.task_ids)
         if n == 0:
-            raise InvalidTasksError("there are no tasks to audit.")
+            raise NoTasksError(project)
         start = time.perf_counter()
         evidence = box_evidence(tasks, table, schema, options, fetcher, executor, progress)
         seconds["features+model"] = time.perf_counter() - start

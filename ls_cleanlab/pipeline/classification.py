@@ -27,6 +27,7 @@ from ls_cleanlab.errors import (
     InvalidOptionError,
     InvalidTasksError,
     LabelConfigError,
+    NoTasksError,
     NotEnoughLabelsError,
 )
 from ls_cleanlab.features import FeatureCache, prediction_probs, task_features
@@ -37,7 +38,7 @@ from ls_cleanlab.pipeline.gold import reviewer_ids, with_gold
 from ls_cleanlab.pipeline.options import AuditOptions, Progress, ProjectAudit
 from ls_cleanlab.pipeline.queues import QUEUES, Queue, queue_members, queue_predictions
 from ls_cleanlab.pipeline.runs import run_version
-from ls_cleanlab.pipeline.skips import task_skip_reason
+from ls_cleanlab.pipeline.skips import annotation_skips, task_skip_reason
 from ls_cleanlab.pipeline.stages import fit_models, next_rows, predict_rows, run_audit
 from ls_cleanlab.studio import LabelSchema, TaskTable, read_tasks
 from ls_cleanlab.validation import ROW_SUM_TOLERANCE
@@ -200,7 +201,7 @@ class Classification:
             )
         table = read_tasks(tasks, schema)
         if len(table.task_ids) == 0:
-            raise InvalidTasksError("there are no tasks to audit.")
+            raise NoTasksError(project)
         with scratch_dir(options.work_dir) as work:
             return self._audit(tasks, table, schema, options, rules, fetcher, cache, executor,
                                progress, project, work)  # fmt: skip
@@ -328,9 +329,12 @@ def _check_enough(
         need_text, ask = str(need), "Label more tasks, or pass probabilities"
     ask += " (from_model_version or pred_probs)."
     if n_labelled < need:
+        left = [f"{s.count} {s.items} ({s.meaning}{', ' if s.example else ''}{s.example})"
+                for s in annotation_skips(table.report) if s.items == "annotations"]  # fmt: skip
         raise NotEnoughLabelsError(
             f"only {n_labelled} of the {len(labelled)} tasks are labelled (with an annotation "
             f"that is used); the model needs at least {need_text}. {ask}"
+            + (f" Left out: {'; '.join(left)}." if left else "")
         )
     row = int(np.flatnonzero(labelled & ~ok)[0])
     why = skipped.get(row, "no features")

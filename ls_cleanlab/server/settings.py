@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ls_cleanlab.engine import parse_address
 from ls_cleanlab.errors import InvalidOptionError
+from ls_cleanlab.media.netpolicy import Allowlist
 from ls_cleanlab.pipeline.workspace import Workspace, write_atomic
 
 __all__ = ["SECRETS", "Settings", "SettingsError", "load_settings"]
@@ -48,6 +49,8 @@ EXPECTED = {
     "LS_CLEANLAB_REGISTER_WEBHOOKS": "true or false",
     "LS_CLEANLAB_DATA_DIR": "a directory the backend may write",
     "LS_CLEANLAB_REVIEWERS": "reviewers' emails (or user ids), comma-separated",
+    "LS_CLEANLAB_ALLOWED_HOSTS": "host names, '*.domain' wildcards, IP addresses or CIDR "
+    "networks, comma-separated, with no scheme, port or path, e.g. images.example.com",
     "BASIC_AUTH": "set both BASIC_AUTH_USER and BASIC_AUTH_PASS (at least 8 characters), or "
     "neither",
 }
@@ -89,7 +92,11 @@ class Settings(BaseSettings):
         default="ls-cleanlab", validation_alias=_env("LS_CLEANLAB_MODEL_VERSION")
     )
     threshold: float | None = Field(
-        default=None, gt=0, lt=1, validation_alias=_env("LS_CLEANLAB_THRESHOLD")
+        default=None,
+        gt=0,
+        lt=1,
+        allow_inf_nan=False,
+        validation_alias=_env("LS_CLEANLAB_THRESHOLD"),
     )
     n_folds: int = Field(default=5, ge=2, le=20, validation_alias=_env("LS_CLEANLAB_N_FOLDS"))
     allowed_hosts: str = Field(default="", validation_alias=_env("LS_CLEANLAB_ALLOWED_HOSTS"))
@@ -102,7 +109,11 @@ class Settings(BaseSettings):
         default=None, validation_alias=_env("LS_CLEANLAB_WEBHOOK_SECRET")
     )
     debounce_seconds: float = Field(
-        default=2.0, ge=0, le=600, validation_alias=_env("LS_CLEANLAB_DEBOUNCE")
+        default=2.0,
+        ge=0,
+        le=600,
+        allow_inf_nan=False,
+        validation_alias=_env("LS_CLEANLAB_DEBOUNCE"),
     )
     max_body_bytes: int = Field(
         default=32 * 2**20, ge=1024, validation_alias=_env("LS_CLEANLAB_MAX_BODY_BYTES")
@@ -131,6 +142,22 @@ class Settings(BaseSettings):
     def _version(cls, value: str) -> str:
         if not value or len(value) > 100 or not all(c.isalnum() or c in "-_." for c in value):
             raise ValueError("must be 1-100 letters, digits, '-', '_' or '.'")
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: str) -> str:
+        """Refused at startup rather than by every job's media fetcher; by position, as an entry
+        may hold a password."""
+        entries = [h for h in value.split(",") if h.strip()]
+        for at, entry in enumerate(entries, 1):
+            try:
+                Allowlist.parse([entry])
+            except InvalidOptionError:
+                raise ValueError(
+                    f"entry {at} of {len(entries)} is not a host name, '*.domain' wildcard, IP "
+                    "address or CIDR network"
+                ) from None
         return value
 
     @field_validator("dask_scheduler")

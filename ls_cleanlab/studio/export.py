@@ -55,8 +55,10 @@ def iter_export(path: str | Path) -> Iterator[dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
         raise InvalidOptionError(f"export file {str(path)!r} does not exist.")
-    try:
-        handle = path.open(encoding="utf-8")
+    try:  # UTF-8, or what a byte order mark says (an export saved again on Windows)
+        with path.open("rb") as raw:
+            encoding = json.detect_encoding(raw.read(4))
+        handle = path.open(encoding=encoding)
     except OSError as exc:
         raise InvalidOptionError(f"cannot read export file {str(path)!r}: {exc}") from exc
     with handle:

@@ -150,6 +150,22 @@ def test_a_missing_project_exits_2(studio: Studio) -> None:
     assert code == 2 and "fix: check the project id" in stderr
 
 
+def test_a_project_without_tasks_says_to_import_some(
+    studio: Studio, admin: Admin, tmp_path: Path
+) -> None:
+    # a Choices name with spaces and umlauts, class names with dollars, as Label Studio takes them
+    config = TEXT_MULTI.replace('name="topics"', 'name="Gefühl der Stimmung"')
+    pid = admin.project("no tasks yet", config.replace('"tech"', '"$x$ cost"'))
+    for command in (["audit", "--out", tmp_path], ["annotators"]):
+        code, stdout, stderr = run(*command, "--project", pid, *connection(studio))
+        assert (code, stdout) == (2, "")
+        assert stderr.splitlines() == [
+            f"error: project {pid} has no tasks to audit.",
+            "fix: import tasks into the project in Label Studio (or name another --project), "
+            "then run again.",
+        ]
+
+
 def test_annotators_of_a_project(studio: Studio, project: dict[str, Any]) -> None:
     code, stdout, stderr = run("annotators", "--project", project["id"], *connection(studio))
     assert code == 0, stderr

@@ -225,6 +225,17 @@ def test_bad_coco_files_are_refused(
                     options=AuditOptions(predictions_file=path))  # fmt: skip
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_coco_file_with_a_byte_order_mark_is_read(
+    project: dict[str, Any], tmp_path: Path, encoding: str
+) -> None:
+    path = _coco(project, tmp_path / "detections.json", categories=[])
+    path.write_text(path.read_text(), encoding=encoding)
+    with pytest.raises(InvalidOptionError, match="names no class"):  # read, then judged
+        audit_tasks(project["tasks"], project["schema"],
+                    options=AuditOptions(predictions_file=path))  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "options, match",
     [

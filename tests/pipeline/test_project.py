@@ -3,6 +3,8 @@ and predictions out; failures in one task's media are skipped, bad options are r
 
 from __future__ import annotations
 
+import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +175,24 @@ def test_too_few_labelled_tasks_or_none_at_all(project: dict[str, Any], tmp_path
         audit_tasks([], schema, fetcher=fetcher)
     with pytest.raises(InvalidOptionError, match="need a MediaFetcher"):
         audit_tasks(project["tasks"], schema)
+
+
+def test_too_few_labelled_tasks_says_what_was_left_out(project: dict[str, Any]) -> None:
+    # the config changed after annotating: every label is one it no longer knows
+    tasks = copy.deepcopy(project["tasks"][:20])
+    for task in tasks:
+        for given in task["annotations"]:
+            for result in given["result"]:
+                result["value"]["choices"] = ["unicorn"]
+    tasks[0]["annotations"][0]["was_cancelled"] = True
+    n = sum(len(t["annotations"]) for t in tasks) - 1
+    fetcher = MediaFetcher(local_files_root=project["root"])
+    left = (
+        f"Left out: {n} annotations (hold choices the label config does not know, 'unicorn' "
+        f"x{n}); 1 annotations (skipped by the annotator (was_cancelled))."
+    )
+    with pytest.raises(NotEnoughLabelsError, match=re.escape(left)):
+        audit_tasks(tasks, parse_label_config(CONFIG), fetcher=fetcher)
 
 
 def test_bad_rules_and_options_are_refused_before_any_work(project: dict[str, Any]) -> None:

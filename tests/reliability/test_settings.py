@@ -23,7 +23,7 @@ ENTRIES = {
 }
 MARKER = "MARKER-7f3a9c-secret-value"
 
-#: variable -> (a bad value, what the error says, what the fix says)
+#: variable[:case] -> (a bad value, what the error says, what the fix says)
 INVALID = {
     "LABEL_STUDIO_URL": ("ftp://studio", "must start with http", "e.g. http://label-studio:8080"),
     "LS_CLEANLAB_BACKEND_URL": ("backend:9090", "must start with http", "ls-cleanlab:9090"),
@@ -35,6 +35,13 @@ INVALID = {
     "LS_CLEANLAB_MAX_BODY_BYTES": ("10", "greater than or equal to 1024", "at least 1024"),
     "LS_CLEANLAB_MAX_PREDICT_TASKS": ("0", "greater than or equal to 1", "at least 1"),
     "LS_CLEANLAB_REGISTER_WEBHOOKS": ("maybe", "valid boolean", "true or false"),
+    "LS_CLEANLAB_THRESHOLD:nan": ("nan", "finite number", "between 0 and 1"),
+    "LS_CLEANLAB_DEBOUNCE:nan": ("NaN", "finite number", "from 0 to 600"),
+    "LS_CLEANLAB_ALLOWED_HOSTS": (
+        "img.example.com,https://cdn.example.com/x",
+        "entry 2 of 2 is not a host name",
+        "no scheme, port or path",
+    ),
 }
 
 
@@ -49,6 +56,7 @@ def test_each_invalid_setting_is_named_with_its_fix(
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     value, error, fix = INVALID[variable]
+    variable = variable.split(":")[0]
     for name in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY", "BASIC_AUTH_USER", "BASIC_AUTH_PASS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LS_CLEANLAB_DATA_DIR", str(tmp_path))

@@ -81,6 +81,17 @@ def test_several_tags_with_a_name() -> None:
     assert schema.from_name == "other" and schema.classes == ("b", "c") and schema.multi_label
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-32"])
+def test_an_export_saved_with_a_byte_order_mark_reads_the_same(
+    tmp_path: Path, encoding: str
+) -> None:
+    # a Windows editor adds a UTF-8 BOM; PowerShell 5's `>` writes UTF-16 with one
+    tasks = [task(1, {"review": "Gefühl 猫 \U0001f600"}), task(2, {"review": "x" * 70_000})]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(tasks, ensure_ascii=False), encoding=encoding)
+    assert load_export(path) == tasks
+
+
 def test_load_export(tmp_path: Path) -> None:
     path = tmp_path / "export.json"
     path.write_text(json.dumps([task(1, {"review": "x"})]))
