@@ -15,6 +15,7 @@ from ls_cleanlab.cli.fields import (
     issues_csv_frame,
     pad,
     plain,
+    printable,
     with_names,
 )
 from ls_cleanlab.cli.left_out import print_left_out, print_not_audited
@@ -224,7 +225,7 @@ def print_box_audit(summary: Mapping[str, Any], out: IO[str]) -> None:
     flagged = satisficer_names(summary)
     print(
         "Flagged for search satisficing (stops after the first objects): "
-        + (", ".join(str(a) for a in flagged) if flagged else "nobody") + ".",
+        + (", ".join(printable(str(a)) for a in flagged) if flagged else "nobody") + ".",
         file=out,
     )  # fmt: skip
     print_box_gold(summary.get("gold") or {}, out)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ls_cleanlab.report import task_link
+from ls_cleanlab.report.characters import PREPENDED, SKIN_TONES, ZWJ
 
 __all__ = [
     "as_float",
@@ -18,20 +19,17 @@ __all__ = [
     "issues_csv_frame",
     "pad",
     "plain",
+    "printable",
     "with_names",
 ]
 
-ZWJ, EMOJI_STYLE, SOFT_HYPHEN = "\u200d", "\ufe0f", "\u00ad"
-SKIN_TONES = range(0x1F3FB, 0x1F400)
+EMOJI_STYLE, SOFT_HYPHEN = "\ufe0f", "\u00ad"
 FLAG_LETTERS = range(0x1F1E6, 0x1F200)
 #: Hangul vowel and final jamo (U+1160-11FF, Extended-B U+D7B0-D7FF), the fillers, the tags and
 #: the variation selectors supplement: letters or unassigned, yet drawn within a syllable or not
 #: at all
 _ZERO_RANGES = (range(0x1160, 0x1200), range(0xD7B0, 0xD800), range(0xE0000, 0xE1000))
 _ZERO_CODES = frozenset({0x2028, 0x2029, 0x3164, 0xFFA0})
-#: Format characters that print: Arabic number signs, Syriac abbreviation, Kaithi number signs
-_PREPENDED = frozenset({*range(0x0600, 0x0606), 0x06DD, 0x070F, 0x0890, 0x0891, 0x08E2,
-                        0x110BD, 0x110CD})  # fmt: skip
 
 
 def as_float(value: Any) -> float | None:
@@ -109,7 +107,7 @@ def _cell_widths(text: str) -> list[int]:
 
 def _zero_width(ch: str) -> bool:
     code = ord(ch)
-    if ch == SOFT_HYPHEN or code in _PREPENDED:
+    if ch == SOFT_HYPHEN or code in PREPENDED:
         return False
     return (
         unicodedata.category(ch) in ("Mn", "Me", "Cf")
@@ -130,19 +128,33 @@ def _pictograph(code: int) -> bool:
 
 def _emoji_style(ch: str) -> bool:
     """Whether ``U+FE0F`` after ``ch`` asks for an emoji (emoji-variation-sequences.txt lists
-    symbols, digits, ``#`` and ``*``, never letters)."""
-    return ch in "#*0123456789\u203c\u2049" or unicodedata.category(ch) in ("So", "Sm")
+    symbols, digits, ``#``, ``*``, two punctuation marks and one letter, ``U+2139`` ℹ; a few
+    other symbols, e.g. ``+``, are widened here though a terminal draws them narrow)."""
+    return ch in "#*0123456789\u203c\u2049\u2139" or unicodedata.category(ch) in ("So", "Sm")
 
 
 def display_width(text: str) -> int:
-    """The columns ``text`` takes in a terminal (:func:`_cell_widths`)."""
-    return sum(_cell_widths(text))
+    """The columns ``text`` takes in a terminal, shown :func:`printable` (:func:`_cell_widths`)."""
+    return sum(_cell_widths(printable(text)))
+
+
+def printable(text: str) -> str:
+    """``text`` with each control character (C0, DEL, C1; category Cc) shown as its Python
+    escape, ``\\t``, ``\\x1b``: names come from users, and a terminal would act on an escape
+    sequence in one (clear the screen, retitle the window) or jump to a tab stop."""
+    if text.isprintable() or not any(unicodedata.category(ch) == "Cc" for ch in text):
+        return text
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) == "Cc" else ch
+        for ch in text
+    )
 
 
 def pad(text: str, width: int, *, cut: bool = False) -> str:
-    """``text`` padded with spaces to ``width`` columns of a terminal, so a table stays aligned
-    with wide names; with ``cut``, first cut to at most ``width`` columns (never inside a wide
-    character)."""
+    """``text`` (:func:`printable`) padded with spaces to ``width`` columns of a terminal, so a
+    table stays aligned with wide names; with ``cut``, first cut to at most ``width`` columns
+    (never inside a wide character)."""
+    text = printable(text)
     widths = _cell_widths(text)
     used, end = 0, len(text)
     for at, w in enumerate(widths):

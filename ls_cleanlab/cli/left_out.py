@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
+from ls_cleanlab.cli.fields import printable
+
 __all__ = ["print_left_out", "print_not_audited"]
 
 
@@ -16,7 +18,7 @@ def print_left_out(entries: Sequence[Mapping[str, Any]], out: IO[str]) -> None:
         return
     print("Left out (nothing is dropped without a count):", file=out)
     for entry in entries:
-        example = f": {entry['example']}" if entry["example"] else ""
+        example = f": {printable(str(entry['example']))}" if entry["example"] else ""  # a choice
         print(f"  {entry['count']:>6} {entry['items']:<11} {entry['reason']} "
               f"({entry['meaning']}){example}"[:300], file=out)  # fmt: skip
 

@@ -12,7 +12,7 @@ import numpy as np
 from ls_cleanlab.audit import LabelAudit
 from ls_cleanlab.cli import box_output
 from ls_cleanlab.cli.fields import as_float as _float
-from ls_cleanlab.cli.fields import display_width, issues_csv_frame, pad, with_names
+from ls_cleanlab.cli.fields import display_width, issues_csv_frame, pad, printable, with_names
 from ls_cleanlab.cli.fields import fmt as _fmt
 from ls_cleanlab.cli.fields import plain as _plain
 from ls_cleanlab.cli.left_out import print_left_out, print_not_audited
@@ -347,7 +347,7 @@ def print_annotators(summary: Mapping[str, Any], out: IO[str]) -> None:
     if summary.get("kind") == "boxes":
         print(f"Annotators of {summary['tasks']} tasks (bounding boxes, no detector):", file=out)
         box_output.print_box_annotators(summary["annotators"], out)
-        flagged = ", ".join(box_output.satisficer_names(summary)) or "nobody"
+        flagged = ", ".join(map(printable, box_output.satisficer_names(summary))) or "nobody"
         print(f"Flagged for search satisficing: {flagged}.", file=out)
         return
     rows = summary["annotators"]
@@ -391,4 +391,4 @@ def _print_pairwise(pairwise: Mapping[str, Any], out: IO[str]) -> None:
     print(" " * 5 + "".join(f"{f'#{i}':>7}" for i in range(1, len(shown) + 1)), file=out)
     for i, row in enumerate(shown, 1):
         cells = "".join(f"{_fmt(pairwise['agreement'][row][col], 2):>7}" for col in shown)
-        print(f"{f'#{i}':<5}{cells}  {names[row]}", file=out)
+        print(f"{f'#{i}':<5}{cells}  {printable(names[row])}", file=out)

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ls_cleanlab.report.characters import DRAWN_FORMAT, PREPENDED, SKIN_TONES, ZWJ
+
 __all__ = [
     "agreement_heatmap",
     "confusion_heatmap",
@@ -43,7 +45,9 @@ def _label(text: str) -> str:
     boxed = joined = False
     for ch in text:
         category = unicodedata.category(ch)
-        mark = category in ("Mn", "Me", "Cf", "Sk")
+        code = ord(ch)  # a format character with a glyph of its own is no mark
+        printed = code in PREPENDED or any(code in drawn for drawn in DRAWN_FORMAT)
+        mark = (category in ("Mn", "Me", "Cf") and not printed) or code in SKIN_TONES
         if boxed and (mark or joined):
             pass  # drawn within the box
         elif mark and (category == "Cf" or "VARIATION SELECTOR" in unicodedata.name(ch, "")):
@@ -51,7 +55,7 @@ def _label(text: str) -> str:
         else:
             boxed = not has(ch)
             out.append(_MISSING if boxed else "\\$" if ch == "$" else ch)
-        joined = ch == "\u200d"
+        joined = ch == ZWJ
     return "".join(out)
 
 
@@ -67,7 +71,11 @@ def _glyph_check() -> Callable[[str], bool]:
         except ValueError:  # a family not installed: matplotlib skips it too
             continue
     fonts = [get_font(path) for path in paths or [findfont(FontProperties())]]
-    return lambda ch: ch.isascii() or any(font.get_char_index(ord(ch)) for font in fonts)
+
+    def has(ch: str) -> bool:  # printable ASCII is in every font, a newline breaks the line
+        return " " <= ch <= "~" or ch == "\n" or any(f.get_char_index(ord(ch)) for f in fonts)
+
+    return has
 
 
 def _figure(width: float, height: float) -> Any:

@@ -39,6 +39,8 @@ WIDTHS = {
     "emoji-style-on-a-letter": ("a\ufe0f", 1),
     "emoji-style-on-a-wide-emoji": ("\U0001f431\ufe0f", 2),
     "keycap": ("#\ufe0f\u20e3", 2),
+    # the one letter with an emoji presentation (emoji-variation-sequences.txt): INFORMATION SOURCE
+    "emoji-style-information-letter": ("\u2139\ufe0f", 2),
     "supplement-selector": ("\u845b\U000e0100", 2),  # an ideographic variant
     "mongolian-selector": ("\u1820\u180b", 1),
     # ZWJ joins emoji; after a letter only the ZWJ takes no column
@@ -106,3 +108,29 @@ def test_annotator_table_rows_line_up_with_wide_names() -> None:
     header = columns_of(lines[0], "quality")
     for line in lines[1:]:
         assert columns_of(line, "0.") == header + len("quality") - len("0.900")
+
+
+HOSTILE = ["Eve\x1b[2J\x1b]0;owned\x07", "tab\there", "del\x7f\x9bc1"]  # any user sets her name
+
+
+def test_control_characters_in_names_are_shown_escaped_and_keep_tables_aligned() -> None:
+    rows = [
+        {"name": name, "quality": 0.9, "agreement": 0.8, "n_tasks": 10}
+        | {"n_shared_tasks": 5, "mean_lead_time": 3.0, "labels_per_task": 1.0, "flags": []}
+        for name in HOSTILE
+    ]
+    pairwise = {"names": HOSTILE, "agreement": [[1.0] * 3] * 3, "alpha": 0.5}
+    out = io.StringIO()
+    print_annotators({"annotators": rows, "pairwise": pairwise, "flags": {}}, out)
+    classes = [{"class": name, "issues": 10, "missing": 1, "spurious": 2}
+               | {"miss_rate": 0.5, "spurious_rate": 0.25} for name in HOSTILE]  # fmt: skip
+    left_out = {"count": 1, "items": "annotations", "reason": "unknown_choice"}
+    left_out |= {"meaning": "a choice not in the config", "example": HOSTILE[0]}
+    print_audit(audit_summary(top_classes=classes, skipped_reasons=[left_out]), out)
+    text = out.getvalue()
+    assert not [ch for ch in text if unicodedata.category(ch) == "Cc" and ch != "\n"]
+    assert "Eve\\x1b[2J\\x1b]0;owned\\x07" in text and "tab\\there" in text
+    lines = text.splitlines()
+    header = columns_of(lines[0], "quality")
+    assert {columns_of(line, "0.900") for line in lines[1:4]} == {header + 2}
+    assert pad("a\tb", 6) == "a\\tb  "

@@ -179,16 +179,27 @@ def test_annotators_appear_by_name_where_known() -> None:
                              "Bo &lt;bo@x.org&gt;"]  # fmt: skip
 
 
-NAMES = ["\U0001f600 joy", "\u2728 spark", "猫", "\U0001f44d\U0001f3fd ok", "$\\frac$", "$5 or $6"]
+NAMES = [
+    "\U0001f600 joy",
+    "\u2728 spark",
+    "猫",
+    "\U0001f44d\U0001f3fd ok",
+    "$\\frac$",
+    "$5 or $6",
+    "\u0600\u0661\u0662",  # a format character that prints
+    "tab\there",  # a control without a glyph
+    "\U00013430\U0001bca0",  # format controls a chart draws
+]
 
 
 def test_names_the_font_lacks_or_with_dollars_are_charted_without_warnings() -> None:
+    n = len(NAMES)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib's "Glyph ... missing from font(s)"
         pngs = [
             figures.overview_bars(dict.fromkeys(NAMES, 1), {"errors": 2}),
-            figures.agreement_heatmap(np.full((6, 6), 0.5), NAMES),
-            figures.quality_vs_lead_time(np.full(6, 0.5), np.arange(6.0), np.ones(6), NAMES),
+            figures.agreement_heatmap(np.full((n, n), 0.5), NAMES),
+            figures.quality_vs_lead_time(np.full(n, 0.5), np.arange(float(n)), np.ones(n), NAMES),
         ]
     assert all(base64.b64decode(png).startswith(b"\x89PNG") for png in pngs)
 
@@ -201,8 +212,22 @@ def test_names_the_font_lacks_or_with_dollars_are_charted_without_warnings() -> 
         ("猫 \U0001f44d\U0001f3fd", "□ □"),  # one box per character the font lacks, marks in it
         ("\U0001f468\u200d\U0001f469\u200d\U0001f467!", "□!"),  # a ZWJ family, one box
         ("\u2764\ufe0f", "\u2764\ufe0f"),  # the font's heart, the selector drawn as nothing
+        ("猫^2 猫`", "□^2 □`"),  # modifier symbols after a box are characters, not marks
+        ("\u0600\u0661", "□\u0661"),  # the Arabic number sign prints: boxed, not passed on
+        ("a\U00013430b\U0001bca0", "a□b□"),  # Egyptian and shorthand format controls print
+        ("a\tb\nc", "a□b\nc"),  # a tab has no glyph; a newline breaks the line
     ],
-    ids=["latin", "dollars", "cjk-and-skin-tone", "zwj-sequence", "variation-selector"],
+    ids=[
+        "latin",
+        "dollars",
+        "cjk-and-skin-tone",
+        "zwj-sequence",
+        "variation-selector",
+        "modifier-symbols",
+        "prepended-format-character",
+        "drawn-format-controls",
+        "controls",
+    ],
 )
 def test_chart_labels(name: str, drawn: str) -> None:
     assert figures._label(name) == drawn
