@@ -17,12 +17,13 @@ Dask is an optional extra (``pip install 'ls-cleanlab[dask]'``), imported only w
 opened.
 """
 
-from ls_cleanlab.engine.address import EngineAddress, parse_address
+from ls_cleanlab.engine.address import ADDRESS_FORMS, EngineAddress, parse_address
 from ls_cleanlab.engine.cluster import Engine, open_engine
 from ls_cleanlab.engine.executor import DaskExecutor, SerialExecutor, TaskStats, task_stats
 from ls_cleanlab.engine.workers import check_workers
 
 __all__ = [
+    "ADDRESS_FORMS",
     "DaskExecutor",
     "Engine",
     "EngineAddress",

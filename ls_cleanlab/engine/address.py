@@ -8,9 +8,13 @@ from typing import Literal
 
 from ls_cleanlab.errors import InvalidOptionError
 
-__all__ = ["EngineAddress", "parse_address"]
+__all__ = ["ADDRESS_FORMS", "EngineAddress", "parse_address"]
 
 _SCHEMES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
+#: The forms :func:`parse_address` accepts, as a fix line says them.
+ADDRESS_FORMS = (
+    "'local', 'local:N' (N workers, 1 to 512) or a scheduler address such as tcp://host:8786"
+)
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ def parse_address(value: str) -> EngineAddress:
         Naming the value and the forms accepted.
     """
     text = value.strip() if isinstance(value, str) else ""
-    forms = "use 'local', 'local:N' (N workers) or a scheduler address such as tcp://host:8786"
+    forms = f"use {ADDRESS_FORMS}"
     if not text:
         raise InvalidOptionError(f"the Dask address is empty; {forms}.")
     if text == "local" or text.startswith("local:"):

@@ -127,10 +127,16 @@ def serve(
     """
     import uvicorn
 
-    from ls_cleanlab.engine import open_engine
+    from ls_cleanlab.engine import ADDRESS_FORMS, open_engine, parse_address
+    from ls_cleanlab.errors import InvalidOptionError
     from ls_cleanlab.server.app import create_app
     from ls_cleanlab.server.settings import SettingsError, load_settings
 
+    if dask is not None:  # named as the option typed, not as the variable it overrides
+        try:
+            parse_address(dask)
+        except InvalidOptionError as error:
+            raise SettingsError(f"--dask: {error}", f"--dask: {ADDRESS_FORMS}") from None
     settings = settings or load_settings(**({"dask_scheduler": dask} if dask else {}))
     configure_logging(settings.log_level, debug)
     # opened before the server starts, so a cluster that cannot run the audits is refused with

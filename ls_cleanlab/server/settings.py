@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ls_cleanlab.engine import parse_address
+from ls_cleanlab.engine import ADDRESS_FORMS, parse_address
 from ls_cleanlab.errors import InvalidOptionError
 from ls_cleanlab.media.netpolicy import Allowlist
 from ls_cleanlab.pipeline.workspace import Workspace, write_atomic
@@ -49,6 +49,7 @@ EXPECTED = {
     "LS_CLEANLAB_REGISTER_WEBHOOKS": "true or false",
     "LS_CLEANLAB_DATA_DIR": "a directory the backend may write",
     "LS_CLEANLAB_REVIEWERS": "reviewers' emails (or user ids), comma-separated",
+    "LS_CLEANLAB_DASK_SCHEDULER": ADDRESS_FORMS,
     "LS_CLEANLAB_ALLOWED_HOSTS": "host names, '*.domain' wildcards, IP addresses or CIDR "
     "networks, comma-separated, with no scheme, port or path, e.g. images.example.com",
     "BASIC_AUTH": "set both BASIC_AUTH_USER and BASIC_AUTH_PASS (at least 8 characters), or "

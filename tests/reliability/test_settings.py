@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +38,11 @@ INVALID = {
     "LS_CLEANLAB_REGISTER_WEBHOOKS": ("maybe", "valid boolean", "true or false"),
     "LS_CLEANLAB_THRESHOLD:nan": ("nan", "finite number", "between 0 and 1"),
     "LS_CLEANLAB_DEBOUNCE:nan": ("NaN", "finite number", "from 0 to 600"),
+    "LS_CLEANLAB_DASK_SCHEDULER": (
+        "local:0",
+        "needs a number of workers in [1, 512]",
+        "'local', 'local:N'",
+    ),
     "LS_CLEANLAB_ALLOWED_HOSTS": (
         "img.example.com,https://cdn.example.com/x",
         "entry 2 of 2 is not a host name",
@@ -105,6 +111,24 @@ def test_pairs_and_the_data_dir(
     assert command.main(["--port", "1"]) == 2
     stderr = capsys.readouterr().err
     assert traceback_free(stderr) and named in stderr and "short7" not in stderr, stderr
+
+
+@pytest.mark.parametrize("entry", ["ls-cleanlab serve", "python -m ls_cleanlab.server"])
+def test_a_bad_dask_option_is_named_as_the_option(entry: str, tmp_path: Path, capsys: Any) -> None:
+    """``--dask local:0`` was blamed on LS_CLEANLAB_DASK_SCHEDULER, which the user never set."""
+    args = ["--port", "1", "--dask", "local:0"]
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LS_CLEANLAB_DATA_DIR", str(tmp_path))
+        env.delenv("LS_CLEANLAB_DASK_SCHEDULER", raising=False)
+        code = cli.main(["serve", *args]) if entry == "ls-cleanlab serve" else command.main(args)
+    stderr = capsys.readouterr().err
+    assert code == 2 and traceback_free(stderr), stderr
+    error_line, fix_line = stderr.splitlines()
+    assert error_line == (
+        "error: --dask: the Dask address 'local:0' needs a number of workers in [1, 512] after "
+        "'local:'."
+    )
+    assert fix_line.startswith("fix: --dask: 'local', 'local:N'") and "tcp://" in fix_line
 
 
 #: each secret set to the marker, with an invalid companion setting (or itself invalid)
