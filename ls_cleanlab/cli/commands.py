@@ -27,6 +27,7 @@ from ls_cleanlab.pipeline import (
     Workspace,
     annotation_skips,
     audit_tasks,
+    check_model_version,
     run_project_audit,
     skip_report,
 )
@@ -231,6 +232,7 @@ def audit(
     show = bool(args.progress or (not args.json and err.isatty()))
     bars = _cli_output.StageBars(err, show)
     check_int(args.top, "--top", low=0)
+    check_model_version(args.model_version, "--model-version")  # LS_CLEANLAB_MODEL_VERSION's rule
     with ExitStack() as stack:
         stack.callback(bars.close)
         engine = stack.enter_context(open_engine(args.dask))

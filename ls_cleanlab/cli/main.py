@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument(
         "--model-version",
         default="ls-cleanlab",
-        help="version our predictions are stored under (default: %(default)s)",
+        help="version our predictions are stored under: 1-100 letters, digits, '-', '_' or "
+        "'.' (default: %(default)s)",
     )
     _feature_arguments(audit)
     audit.add_argument("--folds", type=int, default=5, help="cross-validation folds")

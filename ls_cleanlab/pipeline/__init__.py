@@ -16,7 +16,14 @@
 
 from ls_cleanlab.pipeline.checkpoint import FoldCheckpoints
 from ls_cleanlab.pipeline.kinds import KINDS, TaskKind, task_kind
-from ls_cleanlab.pipeline.options import STAGES, AuditOptions, ProjectAudit
+from ls_cleanlab.pipeline.options import (
+    MODEL_VERSION_RULE,
+    STAGES,
+    AuditOptions,
+    ProjectAudit,
+    check_model_version,
+    is_model_version,
+)
 from ls_cleanlab.pipeline.project import audit_tasks, check_plan, run_project_audit
 from ls_cleanlab.pipeline.queues import (
     QUEUES,
@@ -34,6 +41,7 @@ from ls_cleanlab.pipeline.workspace import Workspace
 
 __all__ = [
     "KINDS",
+    "MODEL_VERSION_RULE",
     "QUEUES",
     "REASONS",
     "STAGES",
@@ -48,8 +56,10 @@ __all__ = [
     "Workspace",
     "annotation_skips",
     "audit_tasks",
+    "check_model_version",
     "check_plan",
     "fetch_with_snapshot",
+    "is_model_version",
     "queue_expected",
     "queue_members",
     "queue_precision",

@@ -17,12 +17,42 @@ from ls_cleanlab.model.detector import BoxDetector
 from ls_cleanlab.studio import BoxTable, LabelSchema, PushReport, TaskTable, annotator_name
 from ls_cleanlab.validation import check_bool, check_int, check_option, check_threshold
 
-__all__ = ["STAGES", "AuditOptions", "AuditT", "Progress", "ProjectAudit"]
+__all__ = [
+    "MODEL_VERSION_RULE",
+    "STAGES",
+    "AuditOptions",
+    "AuditT",
+    "Progress",
+    "ProjectAudit",
+    "check_model_version",
+    "is_model_version",
+]
 
 #: Stages in order, as named in progress reports.
 STAGES = ("fetch", "features", "model", "audit", "save", "push")
 #: ``progress(stage, done, total)``, called as each stage advances.
 Progress = Callable[[str, int, int], None]
+
+#: What our model version may hold (it names our predictions in Label Studio, and each run's as
+#: ``<version>-<run>``): the one rule of ``--model-version``, ``LS_CLEANLAB_MODEL_VERSION`` and
+#: :class:`AuditOptions`.
+MODEL_VERSION_RULE = "1-100 letters, digits, '-', '_' or '.'"
+
+
+def is_model_version(value: Any) -> bool:
+    """True when ``value`` follows :data:`MODEL_VERSION_RULE`."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= 100
+        and all(c.isalnum() or c in "-_." for c in value)
+    )
+
+
+def check_model_version(value: Any, name: str = "model_version") -> str:
+    """``value`` when it follows :data:`MODEL_VERSION_RULE`; else an error naming ``name``."""
+    if not is_model_version(value):
+        raise InvalidOptionError(f"{name} must be {MODEL_VERSION_RULE}, got {value!r}.")
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -33,7 +63,8 @@ class AuditOptions:
     ----------
     model_version : str
         The base of the versions our predictions are stored under: a pushed run's predictions
-        carry ``<model_version>-<run id>`` (:mod:`ls_cleanlab.pipeline.runs`).
+        carry ``<model_version>-<run id>`` (:mod:`ls_cleanlab.pipeline.runs`);
+        :data:`MODEL_VERSION_RULE`.
     from_model_version : str, optional
         Use that model's predictions, already in the project, as probabilities (no model fit).
     pred_probs : path or ndarray, optional

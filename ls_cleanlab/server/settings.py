@@ -27,6 +27,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ls_cleanlab.engine import ADDRESS_FORMS, parse_address
 from ls_cleanlab.errors import InvalidOptionError
 from ls_cleanlab.media.netpolicy import Allowlist
+from ls_cleanlab.pipeline.options import MODEL_VERSION_RULE, is_model_version
 from ls_cleanlab.pipeline.workspace import Workspace, write_atomic
 
 __all__ = ["SECRETS", "Settings", "SettingsError", "load_settings"]
@@ -40,7 +41,7 @@ EXPECTED = {
     "LS_CLEANLAB_BACKEND_URL": "the backend's address as Label Studio reaches it, e.g. "
     "http://ls-cleanlab:9090",
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
-    "LS_CLEANLAB_MODEL_VERSION": "1-100 letters, digits, '-', '_' or '.'",
+    "LS_CLEANLAB_MODEL_VERSION": MODEL_VERSION_RULE,
     "LS_CLEANLAB_THRESHOLD": "a number between 0 and 1, e.g. 0.5",
     "LS_CLEANLAB_N_FOLDS": "a whole number from 2 to 20",
     "LS_CLEANLAB_DEBOUNCE": "seconds from 0 to 600",
@@ -141,8 +142,8 @@ class Settings(BaseSettings):
     @field_validator("model_version")
     @classmethod
     def _version(cls, value: str) -> str:
-        if not value or len(value) > 100 or not all(c.isalnum() or c in "-_." for c in value):
-            raise ValueError("must be 1-100 letters, digits, '-', '_' or '.'")
+        if not is_model_version(value):  # the CLI's --model-version and AuditOptions' rule
+            raise ValueError(f"must be {MODEL_VERSION_RULE}")
         return value
 
     @field_validator("allowed_hosts")

@@ -150,7 +150,10 @@ PROBES: dict[str, Probe] = {
     "top-negative": (["audit", "{root}/export.json", "--top", "-1"], 2, "--top"),
     "seed-negative": (["audit", "{root}/export.json", "--seed", "-1"], 2, "seed"),
     "model-version-blank": (["audit", "{root}/export.json", "--model-version", " "], 2,
-                            "model_version"),
+                            "--model-version must be 1-100 letters"),
+    "model-version-slash": (["audit", "{root}/export.json", "--model-version", "a b/c"], 2,
+                            "--model-version must be 1-100 letters, digits, '-', '_' or '.', "
+                            "got 'a b/c'"),
     "allowed-host-url": (["audit", "{root}/export.json", "--allowed-host", "http://x/"], 2,
                          "'http://x/' is not a host name"),
     "local-root-missing": (["audit", "{root}/export.json", "--local-files-root", "{root}/none"],
