@@ -23,6 +23,7 @@ from ls_cleanlab.features.embedders import (
     ImageEmbedder,
     SentenceEmbedder,
     available_embedders,
+    check_embedder_name,
     find_embedder,
     find_text_embedder,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "SentenceEmbedder",
     "TextEncoder",
     "available_embedders",
+    "check_embedder_name",
     "field_embeddings",
     "find_embedder",
     "find_text_embedder",

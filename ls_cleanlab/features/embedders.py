@@ -53,6 +53,7 @@ __all__ = [
     "SentenceEmbedder",
     "TorchvisionEmbedder",
     "available_embedders",
+    "check_embedder_name",
     "content_digest",
     "find_embedder",
     "find_text_embedder",
@@ -251,6 +252,23 @@ _BUILDERS: dict[str, Callable[[str, Any, Any], ImageEmbedder]] = {
 _AUTO = ("open_clip", IMAGE_EMBEDDER, "torchvision")
 
 
+def check_embedder_name(name: Any) -> str:
+    """``name`` when :func:`find_embedder` knows it (``"auto"``, a registered embedder, or a
+    full name whose first part is one), without building anything: a text project, which never
+    builds an image embedder, refuses an unknown name as early as an image project.
+
+    Raises
+    ------
+    InvalidOptionError
+        Naming the value and the embedders known.
+    """
+    if name != "auto" and (not isinstance(name, str) or name.split(":", 1)[0] not in _BUILDERS):
+        raise InvalidOptionError(
+            f"unknown image embedder {name!r}; choose one of {['auto', *_BUILDERS]}."
+        )
+    return name
+
+
 def find_embedder(
     name: str = "auto",
     weights_path: str | Path | None = None,
@@ -295,11 +313,7 @@ def find_embedder(
                     logger.warning("image embedder %s cannot run here: %s", candidate, error)
         default_image_embedder()  # the one log line, when the extra is missing
         return DescriptorEmbedder()
-    key = name.split(":", 1)[0]
-    if key not in _BUILDERS:
-        raise InvalidOptionError(
-            f"unknown image embedder {name!r}; choose one of {['auto', *_BUILDERS]}."
-        )
+    key = check_embedder_name(name).split(":", 1)[0]
     state = available_embedders()[key]
     if state.startswith("not installed"):
         raise InvalidOptionError(f"image embedder {key!r} is {state}.")

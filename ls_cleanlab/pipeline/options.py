@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from ls_cleanlab.errors import InvalidOptionError
-from ls_cleanlab.features import TEXT_EMBEDDERS
+from ls_cleanlab.features import TEXT_EMBEDDERS, check_embedder_name
 from ls_cleanlab.model import TrainedModel
 from ls_cleanlab.model.detector import BoxDetector
 from ls_cleanlab.studio import BoxTable, LabelSchema, PushReport, TaskTable, annotator_name
@@ -152,14 +152,8 @@ class AuditOptions:
                 raise InvalidOptionError(f"reviewers are user ids or email addresses, got {who!r}.")
         check_bool(self.noise_robust, "noise_robust")
         check_option(self.text_embedder, TEXT_EMBEDDERS, "text_embedder")
-        if not isinstance(self.embedder, str) or not self.embedder.strip():
-            raise InvalidOptionError(
-                f"embedder must be an image embedder's name, got {self.embedder!r}."
-            )
-        if not isinstance(self.model_version, str) or not self.model_version.strip():
-            raise InvalidOptionError(
-                f"model_version must be a non-empty string, got {self.model_version!r}."
-            )
+        check_embedder_name(self.embedder)  # also where no image embedder is built (texts)
+        check_model_version(self.model_version)
 
 
 #: The audit result of a task kind: ``LabelAudit`` (classification), ``BoxReview`` (boxes).

@@ -205,3 +205,7 @@ def test_bad_rules_and_options_are_refused_before_any_work(project: dict[str, An
         AuditOptions(threshold=1.5)
     with pytest.raises(InvalidOptionError, match="n_folds must be an integer >= 2"):
         AuditOptions(n_folds=1)
+    with pytest.raises(InvalidOptionError, match="model_version must be 1-100 letters"):
+        AuditOptions(model_version="my model")
+    with pytest.raises(InvalidOptionError, match=r"unknown image embedder 'clip'; choose one of"):
+        AuditOptions(embedder="clip")

@@ -72,6 +72,18 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     np.savez(root / "ids.npz", task_ids=np.arange(N) + 1, embeddings=np.eye(N)[:, :4])
     np.savez(root / "ids-off.npz", task_ids=np.arange(N) + 500, embeddings=np.ones((N, 3)))
+    (root / "texts.json").write_text(json.dumps(
+        [{"id": i, "data": {"text": f"text {i}"}, "annotations": [{"completed_by": 1, "result": [
+            {"from_name": "topic", "to_name": "text", "type": "choices",
+             "value": {"choices": ["ab"[i % 2]]}}]}]} for i in range(3)]))  # fmt: skip
+    unknown = [annotation(1, truth[i]) for i in range(N)]
+    for given in unknown:
+        given["result"][0]["value"]["choices"] = ["unicorn"]
+    cancelled = [{**annotation(1, truth[i]), "was_cancelled": True} for i in range(N)]
+    for name, given in (("unknown-choices", unknown), ("cancelled", cancelled)):
+        (root / f"{name}.json").write_text(json.dumps(
+            [{"id": i + 1, "data": {"image": f"/x/{i}.png"}, "annotations": [given[i]]}
+             for i in range(N)]))  # fmt: skip
     (root / "one-annotator.json").write_text(json.dumps(
         [{"id": i, "data": {"image": "/x"}, "annotations": [annotation(1, truth[i])]}
          for i in range(N)]))  # fmt: skip
@@ -159,6 +171,9 @@ PROBES: dict[str, Probe] = {
     "local-root-missing": (["audit", "{root}/export.json", "--local-files-root", "{root}/none"],
                            2, "is not a directory"),
     "embedder-unknown": (["audit", "{root}/export.json", "--embedder", "magic"], 2, "magic"),
+    "embedder-unknown-texts": (["audit", "{root}/texts.json", "--embedder", "magic"], 2,
+                               "unknown image embedder 'magic'; choose one of ['auto', "
+                               "'descriptors', 'efficientnet_lite0', 'torchvision', 'open_clip']"),
     "embeddings-file-missing": (["audit", "{root}/export.json", "--embeddings-file",
                                  "{root}/none.npz"], 2, "none.npz"),
     "out-under-a-file": (["audit", "{root}/export.json", "--pred-probs", "{root}/probs.npy",
