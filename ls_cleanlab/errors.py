@@ -79,7 +79,18 @@ class NoTasksError(InvalidTasksError):
 
 class NotEnoughLabelsError(InvalidTasksError):
     """Too few labelled tasks (with features) to fit the model on; the message gives the counts
-    and, when tasks were left out, the first reason."""
+    and, when tasks were left out, the first reason.
+
+    ``causes`` names what to fix, most direct first: ``"labels"`` (too few tasks are labelled;
+    with ``"folds"`` when the folds set how many are needed), ``"features"`` (labelled tasks have
+    none), or the reasons annotations were left out (``"unknown_choice"``, ``"no_choice"``,
+    ``"cancelled_annotation"``, ``"deleted_annotator"``: keys of
+    :data:`ls_cleanlab.pipeline.skips.REASONS`); empty when not known.
+    """
+
+    def __init__(self, message: str, *, causes: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.causes = tuple(causes)
 
 
 class LabelConfigError(LsCleanlabError, ValueError):

@@ -118,6 +118,34 @@ _FIXES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], int, 
 )
 
 
+#: What fixes each cause a :class:`NotEnoughLabelsError` names (its ``causes``).
+_LABELS_FIXES = {
+    "labels": "label more tasks",
+    "folds": "label more tasks (or lower --folds)",
+    "features": "make the features available (see --local-files-root, --allowed-host, "
+    "--embeddings-file)",
+    "unknown_choice": "add the unknown choices named above to the labeling config (an export's "
+    "--label-config), or relabel those annotations",
+    "no_choice": "give each of those single-label annotations exactly one choice",
+    "cancelled_annotation": "annotate the tasks whose annotations were skipped (cancelled "
+    "annotations are never used)",
+    "deleted_annotator": "relabel the tasks whose annotators were deleted (their annotations "
+    "cannot be weighed)",
+}
+
+
+def _labels_fix(error: NotEnoughLabelsError) -> str | None:
+    """The fix of the causes ``error`` names, or None when it names none."""
+    causes = [c for c in error.causes if c in _LABELS_FIXES]
+    if "folds" in causes and "labels" in causes:
+        causes.remove("labels")
+    if not causes:
+        return None
+    fixes = "; ".join(_LABELS_FIXES[cause] for cause in causes)  # one per cause named
+    tail = "or give probabilities: --pred-probs FILE.npy or --from-model-version V."
+    return f"{fixes}{', ' if len(causes) == 1 else '; '}{tail}"
+
+
 def _request_fix(error: StudioRequestError) -> str:
     """The fix for a request Label Studio rejected, by its status."""
     if error.status == 404:
@@ -132,6 +160,8 @@ def report_error(error: BaseException, err: IO[str], debug: bool) -> int:
     message = f"unexpected {type(error).__name__}: {error}"
     if isinstance(error, StudioRequestError):  # before StudioError's row: the fix by status
         code, message, fix = EXIT_BAD_INPUT, str(error), _request_fix(error)
+    elif isinstance(error, NotEnoughLabelsError) and (found := _labels_fix(error)) is not None:
+        code, message, fix = EXIT_BAD_INPUT, str(error), found
     else:
         for kind, kind_code, kind_fix in _FIXES:
             if isinstance(error, kind):

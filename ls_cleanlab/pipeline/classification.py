@@ -312,6 +312,11 @@ def final_model(
     return fit.model
 
 
+#: Reasons an annotation is left out that may leave its task unlabelled (an older annotation
+#: superseded by a newer one of the same annotator leaves the task labelled).
+_LABELS_LEFT_OUT = ("unknown_choice", "no_choice", "cancelled_annotation", "deleted_annotator")
+
+
 def _check_enough(
     table: TaskTable, labelled: np.ndarray, ok: np.ndarray, skipped: Mapping[int, str], folds: int
 ) -> None:
@@ -322,26 +327,32 @@ def _check_enough(
     n_labelled, n_train = int(labelled.sum()), int((labelled & ok).sum())
     if n_train >= need:
         return
-    if need > 10:
-        need_text = f"{need} (2 for each of n_folds={folds})"
-        ask = "Label more tasks, use fewer folds, or pass probabilities"
-    else:
-        need_text, ask = str(need), "Label more tasks, or pass probabilities"
-    ask += " (from_model_version or pred_probs)."
+    need_text = f"{need} (2 for each of n_folds={folds})" if need > 10 else str(need)
     if n_labelled < need:
+        skips = [s for s in annotation_skips(table.report) if s.items == "annotations"]
         left = [f"{s.count} {s.items} ({s.meaning}{', ' if s.example else ''}{s.example})"
-                for s in annotation_skips(table.report) if s.items == "annotations"]  # fmt: skip
+                for s in skips]  # fmt: skip
+        causes = tuple(s.reason for s in skips if s.reason in _LABELS_LEFT_OUT)
+        # each annotation left out could label a task at most: short even then, label more
+        if n_labelled + sum(s.count for s in skips if s.reason in causes) < need:
+            causes = ("labels", *(("folds",) if need > 10 else ()), *causes)
+        ask = "Make the annotations left out usable"
+        if "labels" in causes:
+            ask = "Label more tasks, use fewer folds" if need > 10 else "Label more tasks"
+        shown = f" Left out: {'; '.join(left)}." if left else ""
         raise NotEnoughLabelsError(
             f"only {n_labelled} of the {len(labelled)} tasks are labelled (with an annotation "
-            f"that is used); the model needs at least {need_text}. {ask}"
-            + (f" Left out: {'; '.join(left)}." if left else "")
+            f"that is used); the model needs at least {need_text}. {ask}, or pass probabilities "
+            f"(from_model_version or pred_probs).{shown}",
+            causes=causes,
         )
     row = int(np.flatnonzero(labelled & ~ok)[0])
     why = skipped.get(row, "no features")
     raise NotEnoughLabelsError(
         f"only {n_train} of the {n_labelled} labelled tasks have features (task "
         f"{int(table.task_ids[row])}: {why}); the model needs at least {need_text}. Make the "
-        f"features available, or pass probabilities (from_model_version or pred_probs)."
+        f"features available, or pass probabilities (from_model_version or pred_probs).",
+        causes=("features",),
     )
 
 

@@ -26,6 +26,12 @@ from ls_cleanlab.errors import (
                      "one row per task and one column per class", id="labels"),
         pytest.param(NotEnoughLabelsError("only 3 of 40"), EXIT_BAD_INPUT,
                      "label more tasks (or lower --folds)", id="not-enough-labels"),
+        pytest.param(NotEnoughLabelsError("only 8 of 40", causes=("labels", "folds")),
+                     EXIT_BAD_INPUT, "fix: label more tasks (or lower --folds), or give "
+                     "probabilities: --pred-probs FILE.npy", id="not-enough-labels-folds"),
+        pytest.param(NotEnoughLabelsError("only 3 of 9 have features", causes=("features",)),
+                     EXIT_BAD_INPUT, "fix: make the features available (see --local-files-root",
+                     id="not-enough-features"),
         pytest.param(RuntimeError("boom"), EXIT_FAILED, "report it", id="unexpected"),
     ],
 )  # fmt: skip
@@ -48,3 +54,26 @@ def test_every_error_of_ours_has_a_fix_of_its_own() -> None:
         err = io.StringIO()
         report_error(error, err, debug=False)
         assert "report it" not in err.getvalue(), kind.__name__
+
+
+@pytest.mark.parametrize(
+    ("causes", "fix"),
+    [
+        (("unknown_choice",), "add the unknown choices named above to the labeling config"),
+        (("no_choice",), "give each of those single-label annotations exactly one choice"),
+        (("cancelled_annotation",), "annotate the tasks whose annotations were skipped"),
+        (("deleted_annotator",), "relabel the tasks whose annotators were deleted"),
+    ],
+    ids=["unknown-choice", "no-choice", "cancelled", "deleted-annotator"],
+)  # fmt: skip
+def test_too_few_labels_gets_the_fix_of_the_annotations_left_out(
+    causes: tuple[str, ...], fix: str
+) -> None:
+    """Labelling more tasks is no fix when the labels exist but were left out; it is added when
+    they could not make up the shortfall."""
+    for more in ((), ("labels",)):
+        err = io.StringIO()
+        report_error(NotEnoughLabelsError("only 0 of 12", causes=(*more, *causes)), err, False)
+        line = err.getvalue().splitlines()[1]
+        assert fix in line and line.endswith("or --from-model-version V."), line
+        assert ("label more tasks" in line) == bool(more), line

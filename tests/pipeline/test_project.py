@@ -191,8 +191,17 @@ def test_too_few_labelled_tasks_says_what_was_left_out(project: dict[str, Any]) 
         f"Left out: {n} annotations (hold choices the label config does not know, 'unicorn' "
         f"x{n}); 1 annotations (skipped by the annotator (was_cancelled))."
     )
-    with pytest.raises(NotEnoughLabelsError, match=re.escape(left)):
+    with pytest.raises(NotEnoughLabelsError, match=re.escape(left)) as refused:
         audit_tasks(tasks, parse_label_config(CONFIG), fetcher=fetcher)
+    # the annotations left out are the cause: used, they would be enough
+    assert refused.value.causes == ("unknown_choice", "cancelled_annotation")
+    assert "Label more tasks" not in str(refused.value)
+    few = copy.deepcopy(project["tasks"][:6])
+    for given in few[0]["annotations"]:
+        given["result"][0]["value"]["choices"] = ["unicorn"]
+    with pytest.raises(NotEnoughLabelsError, match="only 5 of the 6 tasks") as refused:
+        audit_tasks(few, parse_label_config(CONFIG), fetcher=fetcher)
+    assert refused.value.causes == ("labels", "unknown_choice")  # 5 + 3 left out < 10
 
 
 def test_bad_rules_and_options_are_refused_before_any_work(project: dict[str, Any]) -> None:

@@ -194,6 +194,12 @@ PROBES: dict[str, Probe] = {
                             "--api-key", "k"], 3, "could not reach Label Studio"),
     "nothing-labelled": (["audit", "{root}/unlabelled.json", "--label-config",
                           "{root}/config.xml"], 2, "only 0 of the 12 tasks are labelled"),
+    "choices-unknown-to-config": (["audit", "{root}/unknown-choices.json", "--label-config",
+                                   "{root}/config.xml"], 2, "Left out: 12 annotations (hold "
+                                  "choices the label config does not know, 'unicorn' x12)"),
+    "annotations-all-cancelled": (["audit", "{root}/cancelled.json", "--label-config",
+                                   "{root}/config.xml"], 2, "Left out: 12 annotations (skipped "
+                                  "by the annotator"),
     "embeddings-ids-off": (["audit", "{root}/export.json", "--embeddings-file",
                             "{root}/ids-off.npz"], 2,
                            "none of the 12 tasks (ids 1..12) is among its task_ids (ids 500..511)"),
@@ -205,7 +211,12 @@ PROBES: dict[str, Probe] = {
 #: name -> what its ``fix:`` line must say, where the generic fix of its error type misleads.
 FIXES = {
     "config-without-choices": "needs a <Choices> (or <RectangleLabels>) tag",
-    "nothing-labelled": "label more tasks (or lower --folds), or give probabilities",
+    "nothing-labelled": "fix: label more tasks, or give probabilities",
+    # the cause named is the annotations left out: labelling more tasks is not the fix
+    "choices-unknown-to-config": "fix: add the unknown choices named above to the labeling "
+    "config (an export's --label-config), or relabel those annotations, or give probabilities",
+    "annotations-all-cancelled": "fix: annotate the tasks whose annotations were skipped "
+    "(cancelled annotations are never used), or give probabilities",
 }
 
 
