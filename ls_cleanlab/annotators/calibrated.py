@@ -71,7 +71,6 @@ __all__ = [
     "binary_em",
     "binary_evidence",
     "expected_jaccard",
-    "fixed_prior_em",
     "multiclass_em",
 ]
 
@@ -264,11 +263,13 @@ def _multiclass_rounds(
     known: Known | None = None,
     rates: collapse.Rates | None = None,
     fixed: np.ndarray | None = None,
+    weight: np.ndarray | None = None,
 ) -> tuple[MulticlassFit, np.ndarray, np.ndarray]:
     """EM rounds from ``posterior``; returns the fit, its prior and its evidence. Gold tasks
-    are clamped to ``known``, and the first confusion matrices come from them alone. ``rates``
-    replaces the M-step of the confusion matrices, ``fixed`` the class prior (no model)."""
-    y = votes.class_index()
+    are clamped to ``known``, and the first confusion matrices come from them alone (not in a
+    refit with ``weight``, which starts from a fit). ``rates`` replaces the M-step of the
+    confusion matrices, ``fixed`` the class prior (no model). ``weight`` ``(A,)`` weighs each
+    vote in both steps, the M-step counting it as much (:mod:`.dependence`)."""
     k = posterior.shape[1]
     log_post = prior = evidence = np.zeros_like(posterior)
     confusion = np.zeros((votes.n_annotators, k, k))
@@ -279,13 +280,13 @@ def _multiclass_rounds(
     it = 0
     for _ in range(rounds):
         it += 1
-        confusion = measured.confusion(rates, posterior)
-        if known is not None and it == 1:
+        confusion = measured.confusion(rates, posterior, weight)
+        if known is not None and it == 1 and weight is None:
             confusion = known.anchor(confusion, rates(known.votes, known.truth))
         prior, calibration = (
             (fixed, None) if fixed is not None else _multiclass_prior(posterior, log_probs)
         )
-        evidence = votes.task_sums(np.log(confusion)[votes.annotator, :, y])
+        evidence = _multiclass_evidence(votes, confusion, weight)
         log_post = _normalize(prior + tau * evidence)
         if known is not None:
             log_post = known.clamp_log(log_post)
@@ -300,6 +301,14 @@ def _multiclass_rounds(
 
 
 _Rounds = tuple[MulticlassFit, np.ndarray, np.ndarray]
+
+
+def _multiclass_evidence(
+    votes: Votes, confusion: np.ndarray, weight: np.ndarray | None
+) -> np.ndarray:
+    """``(U, K)`` sum of the annotators' log-likelihoods, each vote's times its ``weight``."""
+    log_c = np.log(confusion)[votes.annotator, :, votes.class_index()]
+    return votes.task_sums(log_c if weight is None else weight[:, None] * log_c)
 
 
 def _posterior(rounds: _Rounds) -> np.ndarray:
@@ -320,23 +329,27 @@ def multiclass_em(
     log_probs = None if probs is None else np.log(np.clip(probs, model_source.CLIP, None))
     if known is not None:
         start = known.clamp(start)
-    plain: list[bool] = []  # whether each run estimated full confusion matrices
+    chosen: list[collapse.Rates | None] = []  # each run's M-step (None: full matrices)
 
     def run(rates: collapse.Rates | None, fixed: np.ndarray | None) -> _Rounds:
-        plain.append(rates is None)
+        chosen.append(rates)
         return _multiclass_rounds(votes, start, log_probs, max_iter, tol, 1.0, known, rates, fixed)
 
     if log_probs is None:  # the class prior is the posterior mean: guard its collapse
-        (fit, prior, evidence), fixed = collapse.guarded(run, start.mean(axis=0), _posterior)
+        first, fixed = collapse.guarded(run, start.mean(axis=0), _posterior)
     else:
-        (fit, prior, evidence), fixed = run(None, None), None
+        first, fixed = run(None, None), None
+
+    def refit(weight: np.ndarray, before: _Rounds) -> _Rounds | None:
+        again = before[0].posterior, log_probs, max_iter, tol, 1.0, known, chosen[-1], fixed
+        fit, prior, evidence = _multiclass_rounds(votes, *again, weight)
+        if fit.n_iter >= max_iter:  # no fixed point near the fit: it stands (:mod:`.dependence`)
+            return None
+        return replace(fit, n_iter=before[0].n_iter + fit.n_iter), prior, evidence
+
+    (fit, prior, evidence), copies = dependence.multiclass_pairs(votes, first, refit)
     base = np.log(np.clip(fit.posterior.mean(axis=0), EPS, None)) if fixed is None else fixed
     model = prior if fit.calibration is not None else None
-    pairs = dependence.multiclass_agreement(votes, prior, fit.confusion)
-    copies = dependence.vote_weights(votes, pairs, start.shape[1] ** 2)
-    if copies is not None:
-        log_c = np.log(fit.confusion)[votes.annotator, :, votes.class_index()]
-        evidence = votes.task_sums(copies[:, None] * log_c)
     gold = known and tempering.gold_multiclass_weights(
         base, model, evidence, known.units, known.truth, votes.count
     )
@@ -344,7 +357,7 @@ def multiclass_em(
         votes, base, model, evidence, fit.confusion, copies
     )
     shift = 0.0 if model is None else omega * (model - base)
-    many = plain[-1] and known is None and start.shape[1] > FEW_CLASSES  # :mod:`.held_out`
+    many = chosen[-1] is None and known is None and start.shape[1] > FEW_CLASSES  # :mod:`.held_out`
     held = held_out.score_log_posterior(votes, fit.posterior, base + shift) if many else None
     if omega < 1.0 or rho > 0.0 or copies is not None:
         tau = tempering.task_weights(votes.count, rho)[:, None]
@@ -356,39 +369,3 @@ def multiclass_em(
         )
     scores = None if held is None else held_out.ordered_scores(fit.log_posterior, held)
     return replace(fit, scores=scores)
-
-
-def fixed_prior_em(
-    votes: Votes, start: np.ndarray, probs: np.ndarray, max_iter: int, tol: float, multi_label: bool
-) -> np.ndarray:
-    """``(U, K)`` posterior with the model's probabilities taken as the prior as they stand
-    and only the annotators' rates (or confusion matrices) estimated, by EM from ``start``.
-
-    For a single annotator: with one vote per task the data cannot tell a label the annotator
-    missed from a false positive of the model (both fit the same joint distribution of label
-    and model score), so the model's calibration is not learned but assumed, as confident
-    learning assumes it; the annotator's sensitivity and false-positive rate are then
-    identified. (Learning the calibration too let EM explain a satisficer's misses as the
-    model's false positives on a project where the model was right.)
-    """
-    posterior = start
-    if multi_label:
-        prior = model_source.model_logits(probs)
-        for _ in range(max_iter):
-            se, fp = binary_rates(votes, posterior)
-            new = sigmoid(prior + binary_evidence(votes, se, fp))
-            done = float(np.mean(np.abs(new - posterior))) < tol if new.size else True
-            posterior = new
-            if done:
-                break
-        return posterior
-    log_prior = np.log(np.clip(probs, model_source.CLIP, None))
-    y = votes.class_index()
-    for _ in range(max_iter):
-        log_conf = np.log(confusion_rates(votes, posterior))[votes.annotator, :, y]
-        new = np.exp(_normalize(log_prior + votes.task_sums(log_conf)))
-        done = float(np.mean(np.abs(new - posterior))) < tol if new.size else True
-        posterior = new
-        if done:
-            break
-    return posterior

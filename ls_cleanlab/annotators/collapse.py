@@ -38,7 +38,7 @@ task) and, by worker, Dog and Product whole.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -52,7 +52,16 @@ FLOOR = 0.02
 SHARE = 0.1
 EPS = 1e-6
 
-Rates = Callable[[Votes, np.ndarray], np.ndarray]
+
+class Rates(Protocol):
+    """``(votes, posterior (U, K), weight=(A,) or None) -> (M, K, K)`` confusion matrices, each
+    vote counted ``weight`` times when given (:mod:`.dependence`)."""
+
+    def __call__(
+        self, votes: Votes, posterior: np.ndarray, *, weight: np.ndarray | None = None
+    ) -> np.ndarray: ...
+
+
 Fit = TypeVar("Fit")
 
 
@@ -65,24 +74,37 @@ def _coin_matrices(accuracy: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _right(votes: Votes, posterior: np.ndarray) -> np.ndarray:
-    """``(A,)`` posterior probability that each annotation is right."""
-    return posterior[votes.task, votes.class_index()]
+def _right(
+    votes: Votes, posterior: np.ndarray, weight: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(A,)`` posterior probability that each annotation is right, and what each counts
+    for (``weight``, else 1), the first times the second."""
+    right = posterior[votes.task, votes.class_index()]
+    each = np.ones(len(right)) if weight is None else weight
+    return right * each, each
 
 
-def one_coin(votes: Votes, posterior: np.ndarray) -> np.ndarray:
+def one_coin(
+    votes: Votes, posterior: np.ndarray, *, weight: np.ndarray | None = None
+) -> np.ndarray:
     """``(M, K, K)`` one-coin confusion matrices under the posterior ``T`` ``(U, K)``: each
-    annotator's expected share of right answers, one pseudo-answer right and one wrong."""
+    annotator's expected share of right answers (each counted ``weight`` ``(A,)`` times when
+    given), one pseudo-answer right and one wrong."""
     m = votes.n_annotators
-    right = np.bincount(votes.annotator, weights=_right(votes, posterior), minlength=m)
-    seen = np.bincount(votes.annotator, minlength=m)
-    return _coin_matrices((right + 1.0) / (seen + 2.0), posterior.shape[1])
+    right, each = _right(votes, posterior, weight)
+    hits = np.bincount(votes.annotator, weights=right, minlength=m)
+    seen = np.bincount(votes.annotator, weights=each, minlength=m)
+    return _coin_matrices((hits + 1.0) / (seen + 2.0), posterior.shape[1])
 
 
-def common_coin(votes: Votes, posterior: np.ndarray) -> np.ndarray:
+def common_coin(
+    votes: Votes, posterior: np.ndarray, *, weight: np.ndarray | None = None
+) -> np.ndarray:
     """``(M, K, K)`` one confusion matrix for every annotator: the expected share of right
-    answers over all annotations, one pseudo-answer right and one wrong."""
-    accuracy = (float(_right(votes, posterior).sum()) + 1.0) / (len(votes.task) + 2.0)
+    answers over all annotations (weighted as in :func:`one_coin`), one pseudo-answer right
+    and one wrong."""
+    right, each = _right(votes, posterior, weight)
+    accuracy = (float(right.sum()) + 1.0) / (float(each.sum()) + 2.0)
     return _coin_matrices(np.full(votes.n_annotators, accuracy), posterior.shape[1])
 
 

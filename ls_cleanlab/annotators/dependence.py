@@ -93,6 +93,12 @@ class _Fit(Protocol):
 
 Fit = TypeVar("Fit", bound=_Fit)
 
+
+class _MulticlassFit(Protocol):
+    @property
+    def confusion(self) -> np.ndarray: ...
+
+
 __all__ = [
     "MAX_PAIRS",
     "ROUNDS",
@@ -100,6 +106,7 @@ __all__ = [
     "binary_agreement",
     "binary_pairs",
     "multiclass_agreement",
+    "multiclass_pairs",
     "vote_weights",
 ]
 
@@ -285,3 +292,27 @@ def binary_pairs(
         weight, fit = found, again
         evidence = BinaryEvidence(votes, fit.se, fit.fp, weight).full()
     return fit, weight, evidence
+
+
+Rounds = TypeVar("Rounds", bound=tuple[_MulticlassFit, np.ndarray, np.ndarray])
+
+
+def multiclass_pairs(
+    votes: Votes, rounds: Rounds, refit: Callable[[np.ndarray, Rounds], Rounds | None]
+) -> tuple[Rounds, np.ndarray | None]:
+    """The votes' weights from the pairs that agree beyond their rates under the single-label
+    fit ``rounds`` (:class:`.calibrated.MulticlassFit`, its prior ``(U, K)``, its evidence),
+    measured and the consensus refitted with them as :func:`binary_pairs` does. Returns the
+    last fit with its prior and weighted evidence, and the weights (None: nothing changed)."""
+    weight = None
+    for _ in range(ROUNDS):
+        fit, prior, _ = rounds
+        pairs = multiclass_agreement(votes, prior, fit.confusion)
+        found = vote_weights(votes, pairs, fit.confusion.shape[1] ** 2)
+        if found is None:
+            break
+        again = refit(found, rounds)
+        if again is None:  # EM under these weights found no fixed point: keep the last fit
+            break
+        weight, rounds = found, again
+    return rounds, weight

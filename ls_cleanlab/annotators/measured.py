@@ -105,14 +105,18 @@ class MeasuredVotes:
         kept = None if weight is None else weight[self.units[self.votes.task]]
         return binary_rates(self.measured, posterior[self.units], default, kept)
 
-    def confusion(self, rates: Rates, posterior: np.ndarray) -> np.ndarray:
+    def confusion(
+        self, rates: Rates, posterior: np.ndarray, weight: np.ndarray | None = None
+    ) -> np.ndarray:
         """``(M, K, K)`` confusion matrices by ``rates`` under the posterior ``(U, K)``: the
         many-class form from the measured tasks, shrunk toward :func:`default_confusion`;
-        the few-class form and the one-coin fits of :mod:`.collapse` from every task."""
-        if not self.measures(rates):
-            return rates(self.votes, posterior)
+        the few-class form and the one-coin fits of :mod:`.collapse` from every task. Each
+        vote counts ``weight`` ``(A,)`` times when given (:mod:`.dependence`)."""
+        if self.units is None or not self.measures(rates):
+            return rates(self.votes, posterior, weight=weight)
         error = 1.0 - np.diagonal(default_confusion(posterior.mean(axis=0)))
-        return confusion_rates(self.measured, posterior[self.units], error)
+        kept = None if weight is None else weight[self.units[self.votes.task]]
+        return confusion_rates(self.measured, posterior[self.units], error, kept)
 
     def measures(self, rates: Rates) -> bool:
         """Whether ``rates`` leave the lone answers out (:meth:`confusion`)."""

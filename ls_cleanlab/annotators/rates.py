@@ -210,14 +210,24 @@ class ConfusionCounts:
         return np.clip(out, EPS, 1.0)
 
 
+def _weighted(votes: Votes, posterior: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
+    """``(A, K)`` each vote's posterior row, times its ``weight`` when given."""
+    rows = posterior[votes.task]
+    return rows if weight is None else rows * weight[:, None]
+
+
 def confusion_counts(
-    votes: Votes, posterior: np.ndarray, default: np.ndarray | None = None
+    votes: Votes,
+    posterior: np.ndarray,
+    default: np.ndarray | None = None,
+    weight: np.ndarray | None = None,
 ) -> ConfusionCounts:
     """The expected counts and priors of :func:`confusion_rates`; ``default`` ``(K,)``, the
-    error rate per true class that the rate over all classes is shrunk toward."""
+    error rate per true class that the rate over all classes is shrunk toward; ``weight``
+    ``(A,)``, what each vote counts for (:mod:`.dependence`; else 1 each)."""
     m, k = votes.n_annotators, posterior.shape[1]
     y = votes.class_index()
-    counts = key_sums(posterior[votes.task], votes.annotator * k + y, m * k)
+    counts = key_sums(_weighted(votes, posterior, weight), votes.annotator * k + y, m * k)
     counts = counts.reshape(m, k, k).transpose(0, 2, 1)  # [j, true c, given l]
     total = counts.sum(axis=2)
     errors = np.maximum(total - np.einsum("jcc->jc", counts), 0.0)
@@ -231,12 +241,15 @@ def confusion_counts(
 
 
 def confusion_rates(
-    votes: Votes, posterior: np.ndarray, default: np.ndarray | None = None
+    votes: Votes,
+    posterior: np.ndarray,
+    default: np.ndarray | None = None,
+    weight: np.ndarray | None = None,
 ) -> np.ndarray:
     """``(M, K, K)`` confusion matrices ``[j, true c, given l]`` under the posterior ``T``
-    ``(U, K)`` of single-label votes (module docstring); rows sum to 1. ``default`` as in
-    :func:`confusion_counts`."""
-    return confusion_counts(votes, posterior, default).confusion()
+    ``(U, K)`` of single-label votes (module docstring); rows sum to 1. ``default`` and
+    ``weight`` as in :func:`confusion_counts`."""
+    return confusion_counts(votes, posterior, default, weight).confusion()
 
 
 def spread_concentration(wrong: np.ndarray) -> float:
@@ -262,14 +275,18 @@ def spread_concentration(wrong: np.ndarray) -> float:
 
 
 def dirichlet_confusion(
-    votes: Votes, posterior: np.ndarray, default: np.ndarray | None = None
+    votes: Votes,
+    posterior: np.ndarray,
+    default: np.ndarray | None = None,
+    weight: np.ndarray | None = None,
 ) -> np.ndarray:
     """``(M, K, K)`` confusion matrices ``[j, true c, given l]`` under the posterior ``T``,
     each row's expected counts plus half an answer in every cell (Dawid-Skene's common form),
-    or, given ``default`` ``(K, K)``, as many answers spread as its rows are."""
+    or, given ``default`` ``(K, K)``, as many answers spread as its rows are; each vote
+    counted ``weight`` ``(A,)`` times when given."""
     m, k = votes.n_annotators, posterior.shape[1]
     y = votes.class_index()
-    counts = key_sums(posterior[votes.task], votes.annotator * k + y, m * k)
+    counts = key_sums(_weighted(votes, posterior, weight), votes.annotator * k + y, m * k)
     smoothing = 0.5 if default is None else 0.5 * k * default
     counts = counts.reshape(m, k, k).transpose(0, 2, 1) + smoothing  # [j, true c, given l]
     return counts / counts.sum(axis=2, keepdims=True)

@@ -12,7 +12,7 @@ Private to :mod:`ls_cleanlab.audit`; assumes valid input. Two regimes:
   annotator model fitted with that single annotator and the model's probability ``p`` (plus
   the missing-label evidence of :mod:`ls_cleanlab.audit.satisficing` where the data show labels
   are missing) as the prior, as it stands
-  (:func:`ls_cleanlab.annotators.calibrated.fixed_prior_em`): the annotator's sensitivity and
+  (:func:`ls_cleanlab.annotators.fixed_prior.fixed_prior_em`): the annotator's sensitivity and
   false-positive rate per class by EM, started halfway between labels and model (started at
   the labels, EM would take them as error-free and stay there). On the benchmark's
   one-annotator cells the scores' calibration error is 0.001-0.03, where ``|given - p|`` had
@@ -31,7 +31,7 @@ import numpy as np
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators import Consensus
 from ls_cleanlab.annotators.blocks import row_blocks
-from ls_cleanlab.annotators.calibrated import fixed_prior_em
+from ls_cleanlab.annotators.fixed_prior import fixed_prior_em
 from ls_cleanlab.annotators.votes import Votes
 from ls_cleanlab.audit.satisficing import cell_evidence, logit, sigmoid
 from ls_cleanlab.confident.scores import exponential_moving_average
