@@ -63,7 +63,11 @@ answers feed the prevalence (``marks / se``) but not the rates; the copier's agr
 had held the fit, and at weight 0.62 they no longer do. The prevalence measured on the shared
 tasks too stops that slide there but not the ridge (a generated crowd then drifts toward too
 few labels, and the regime those rates were measured for fell from 0.919 to 0.833).
-Single-label, the posterior is recomputed with the weights. The weights multiply the task's
+Single-label the same: EM refitted with the weights in both steps (the confusion counts of
+:mod:`.rates` and the one-coin fits of :mod:`.collapse` count each vote by its weight, under
+the M-step the guard of :mod:`.collapse` chose), the pairs measured again, the same guard;
+recomputing only the posterior at the unweighted confusion matrices left the copies' inflated
+accuracy in them (``tests/annotators/test_dependence_single.py``). The weights multiply the task's
 tempering weight, chosen after them. Assumptions: a worker copied on every task it does cannot
 be told from two perfect annotators; agreement beyond the prediction that is specific to a
 pair is read as dependence, so two annotators with the same habit the model does not capture

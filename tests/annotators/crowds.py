@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ls_cleanlab.annotations import Annotations
 from ls_cleanlab.annotators import Consensus
+from ls_cleanlab.annotators.votes import Votes
 
 
 def long_table(sets: list[list[tuple[Any, list[int]]]], k: int, **extra: Any) -> Annotations:
@@ -65,3 +67,23 @@ def simulate_single(
 
 def by_id(cons: Consensus) -> dict[Any, float]:
     return dict(zip(cons.annotator_ids.tolist(), cons.annotator_quality.tolist(), strict=True))
+
+
+def assert_weights_count_votes(
+    ann: Annotations, posterior: np.ndarray, rates: Callable[..., Any], who: str = "copier0"
+) -> None:
+    """``rates(votes, posterior, weight=...)`` is an M-step of the weighted likelihood: weight 1
+    is the plain count, weight 0 the vote left out (``who``'s votes on even tasks here), so
+    the E-step and M-step that weigh the votes so weigh the same votes."""
+    votes = Votes.from_annotations(ann)
+    plain = rates(votes, posterior)
+    ones = rates(votes, posterior, weight=np.ones(len(votes.task)))
+    assert np.allclose(ones, plain, rtol=0, atol=1e-12)
+    ids = np.asarray(ann.annotator_ids)[votes.annotator]
+    dropped = (ids == who) & (votes.tasks[votes.task] % 2 == 0)
+    weighted = rates(votes, posterior, weight=(~dropped).astype(np.float64))
+    kept = ~((np.asarray(ann.annotator) == who) & (ann.task % 2 == 0))
+    fewer = Votes.from_annotations(ann.subset(kept))
+    assert np.array_equal(fewer.tasks, votes.tasks)
+    assert not np.allclose(weighted, plain, atol=1e-3)
+    assert np.allclose(weighted, rates(fewer, posterior), rtol=0, atol=1e-12)
